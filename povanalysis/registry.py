@@ -6,7 +6,8 @@ import json
 import sqlite3
 import unicodedata
 from functools import lru_cache
-from importlib import resources
+import importlib.util
+from pathlib import Path
 
 import pandas as pd
 
@@ -79,8 +80,12 @@ def slug(name: str) -> str:
     return "-".join(part for part in out.split("-") if part)
 
 
-def _dataset_path():
-    return resources.files("vietnamadminunits") / "data"
+def _dataset_path() -> Path:
+    # Locate the package's data without importing it (its import compiles many regexes).
+    spec = importlib.util.find_spec("vietnamadminunits")
+    if spec is None or spec.origin is None:
+        raise ImportError("the commune registry needs the 'vietnamadminunits' package: pip install vietnamadminunits")
+    return Path(spec.origin).parent / "data"
 
 
 @lru_cache(maxsize=None)

@@ -1,0 +1,108 @@
+"""From raw review files to processed tables: validate, classify, aggregate, write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from . import config, io, registry
+from .aggregates import poverty_counts
+from .schema import ETHNIC_MAJORITY
+from .standards import classify, deprivation_count, get_standard, standard_for_review
+
+__all__ = ["classify_panel", "process", "ensure_demo_data", "load_classified", "load_commune_year"]
+
+DEFAULT_SEED = 2021
+
+
+def classify_panel(households: pd.DataFrame, *, standards: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """Classify every household-year under the standard its review year uses.
+
+    Adds ``standard``, ``deprivations`` (count under that standard), ``poverty_class``,
+    ``minority`` and ``old_area`` (from the commune registry).  ``standards`` maps review
+    years to standard keys (default :data:`povanalysis.standards.DEFAULT_STANDARD_BY_REVIEW`).
+
+    Examples
+    --------
+    >>> from povanalysis import synth
+    >>> hh = synth.generate(seed=3, scale=0.005).households
+    >>> out = classify_panel(hh)
+    >>> out.groupby("review_year")["standard"].first().tolist()
+    ['2022-2025', '2022-2025', '2022-2025', '2022-2025', '2022-2025']
+    """
+    parts = []
+    for year, group in households.groupby("review_year", sort=True):
+        key = standard_for_review(year, mapping=standards)
+        std = get_standard(key)
+        part = group.copy()
+        part["standard"] = key
+        part["deprivations"] = deprivation_count(group, standard=std).astype("int8")
+        part["poverty_class"] = classify(group, standard=std)
+        parts.append(part)
+    out = pd.concat(parts).loc[households.index]
+    out["minority"] = out["ethnicity"] != ETHNIC_MAJORITY
+    areas = registry.units(2025).set_index("commune_code")["old_area"]
+    out["old_area"] = out["commune_code"].map(areas)
+    return out
+
+
+def process(data_root: Path | None = None) -> dict[str, Path]:
+    """Read ``raw/``, validate, classify and write the processed tables to ``processed/``.
+
+    Writes ``households_classified.parquet`` (one row per household-year, internal:
+    it keeps household identifiers and is never published) and
+    ``commune_year.parquet`` (counts and rates by commune and review year).
+    """
+    root = Path(data_root) if data_root else config.data_dir()
+    raw, processed = root / "raw", root / "processed"
+    households = io.read_households(raw / "households.parquet")
+    classified = classify_panel(households)
+    processed.mkdir(parents=True, exist_ok=True)
+    out = {
+        "households_classified": processed / "households_classified.parquet",
+        "commune_year": processed / "commune_year.parquet",
+    }
+    frame = classified.assign(poverty_class=classified["poverty_class"].astype(str))
+    io.write_parquet(frame.reset_index(drop=True), out["households_classified"])
+    table = poverty_counts(classified, by=("commune_code", "review_year"))
+    units = registry.units(2025).set_index("commune_code")[["name", "name_ascii", "unit_type", "old_area"]]
+    table = table.join(units, on="commune_code")
+    io.write_parquet(table, out["commune_year"])
+    return out
+
+
+def ensure_demo_data(data_root: Path | None = None, *, seed: int = DEFAULT_SEED, scale: float = 1.0,
+                     force: bool = False) -> dict[str, Path]:
+    """Generate the synthetic raw files if missing (or made with other parameters), then process them."""
+    from . import synth
+
+    root = Path(data_root) if data_root else config.data_dir()
+    raw = root / "raw"
+    record = raw / "generator.json"
+    params = {"seed": seed, "scale": scale, "generator": "povanalysis.synth", "version": 1}
+    current = json.loads(record.read_text(encoding="utf-8")) if record.exists() else None
+    if force or current != params or not (raw / "households.parquet").exists():
+        panel = synth.generate(seed=seed, scale=scale)
+        synth.write(panel, raw)
+        record.write_text(json.dumps(params, sort_keys=True) + "\n", encoding="utf-8")
+        stale = True
+    else:
+        stale = False
+    processed = root / "processed" / "commune_year.parquet"
+    if stale or not processed.exists() or processed.stat().st_mtime < (raw / "households.parquet").stat().st_mtime:
+        return process(root)
+    return {"households_classified": root / "processed" / "households_classified.parquet",
+            "commune_year": processed}
+
+
+def load_classified() -> pd.DataFrame:
+    """The processed household-year table (internal: it holds household identifiers)."""
+    return pd.read_parquet(config.processed_dir() / "households_classified.parquet")
+
+
+def load_commune_year() -> pd.DataFrame:
+    """Counts and rates by commune and review year."""
+    return pd.read_parquet(config.processed_dir() / "commune_year.parquet")
