@@ -35,7 +35,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m povanalysis data --scale 0.02 --seed 20240 --out $(TEST_DATA)
 	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q
-	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q -p no:doctest --nbval-lax notebooks
+	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q --nbval-lax notebooks
 
 ## Open JupyterLab on notebooks/ with the project's environment as the kernel
 lab: $(STAMP)

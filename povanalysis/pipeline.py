@@ -106,3 +106,63 @@ def load_classified() -> pd.DataFrame:
 def load_commune_year() -> pd.DataFrame:
     """Counts and rates by commune and review year."""
     return pd.read_parquet(config.processed_dir() / "commune_year.parquet")
+
+
+def load_loans() -> pd.DataFrame:
+    """The VBSP loan records, validated against the household file."""
+    return io.read_loans(config.loans_path())
+
+
+def load_disadvantaged() -> frozenset[str]:
+    """Codes of the disadvantaged (Region III) communes from ``raw/disadvantaged_communes.csv``.
+
+    The file is the list a province publishes, one ``commune_code`` per row; an empty set
+    when the file is absent.
+    """
+    path = config.raw_dir() / "disadvantaged_communes.csv"
+    if not path.exists():
+        return frozenset()
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8")
+    if "commune_code" not in frame.columns:
+        raise io.ValidationError(f"{path}: no column 'commune_code' (columns: {list(frame.columns)})",
+                                 path=path, column="commune_code")
+    known = registry.known_codes(2025)
+    for i, code in enumerate(frame["commune_code"]):
+        if code not in known:
+            raise io.ValidationError(
+                f"{path}: data row {i + 1} (line {i + 2}), column 'commune_code': {code!r} is not one of the "
+                "92 commune codes of vintage 2025", path=path, row=i + 1, column="commune_code", value=code,
+                problem="unknown commune code")
+    return frozenset(frame["commune_code"])
+
+
+def load_truth() -> dict | None:
+    """The synthetic generator's planted parameters (``raw/truth.json``), or None for real data."""
+    path = config.raw_dir() / "truth.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def headline_text(first: pd.Series, last: pd.Series, *, lang: str = "vi") -> str:
+    """One sentence on the poor-household rate between two review rows of :func:`poverty_counts`.
+
+    Examples
+    --------
+    >>> a = pd.Series({"review_year": 2021, "poor": 42903, "poor_rate": 0.1029, "households": 416939})
+    >>> b = pd.Series({"review_year": 2024, "poor": 23061, "poor_rate": 0.0546, "households": 422363})
+    >>> headline_text(a, b, lang="en")
+    'Between the 2021 and 2024 reviews the poor-household rate fell from 10.29% (42,903 households) to 5.46% (23,061 households), by 4.83 points.'
+    """
+    from .labels import check_lang, format_number, format_percent
+
+    check_lang(lang)
+    change = 100 * (last["poor_rate"] - first["poor_rate"])
+    points = f"{abs(change):.2f}"
+    years = (int(first["review_year"]), int(last["review_year"]))
+    a = f"{format_percent(first['poor_rate'], lang)} ({format_number(first['poor'], lang)} {'hộ' if lang == 'vi' else 'households'})"
+    b = f"{format_percent(last['poor_rate'], lang)} ({format_number(last['poor'], lang)} {'hộ' if lang == 'vi' else 'households'})"
+    if lang == "vi":
+        verb, to = ("giảm", "xuống") if change < 0 else ("tăng", "lên")
+        return (f"Giữa kỳ rà soát {years[0]} và {years[1]}, tỷ lệ hộ nghèo {verb} từ {a} {to} {b}, "
+                f"{verb} {points.replace('.', ',')} điểm phần trăm.")
+    verb = "fell" if change < 0 else "rose"
+    return f"Between the {years[0]} and {years[1]} reviews the poor-household rate {verb} from {a} to {b}, by {points} points."
