@@ -9,6 +9,10 @@ from scipy import stats
 __all__ = ["draw_two_stage_sample", "direct_estimates"]
 
 
+def _scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _frame(data, name: str) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"{name!r} should be a DataFrame, got {type(data).__name__}")
@@ -110,7 +114,9 @@ def draw_two_stage_sample(
         per_commune = frame_strata.groupby(codes).nunique(dropna=False)
         if (per_commune > 1).any():
             bad = per_commune[per_commune > 1].index[0]
-            raise ValueError(f"strata={strata!r} must be constant within each commune; commune {bad!r} has several values")
+            raise ValueError(
+                f"strata={strata!r} must be constant within each commune; commune {bad!r} has several values"
+            )
     communes = (
         pd.DataFrame({"commune": codes, "stratum": frame_strata})
         .groupby("commune", sort=True)
@@ -205,12 +211,13 @@ def direct_estimates(
     values = pd.to_numeric(_column(sample, y, "y", "sample"), errors="coerce").astype("float64")
     if values.isna().any():
         row = sample.index[values.isna().to_numpy()][0]
-        raise ValueError(f"y={y!r} must be numeric without missing values; row {row!r} has {sample.loc[row, y]!r}")
+        value = _scalar(sample.loc[row, y])
+        raise ValueError(f"y={y!r} must be numeric without missing values; row {row!r} has {value!r}")
     w = pd.to_numeric(_column(sample, weight, "weight", "sample"), errors="coerce").astype("float64")
     bad = w.isna() | ~(w > 0)
     if bad.any():
         row = sample.index[bad.to_numpy()][0]
-        raise ValueError(f"weight={weight!r} must be positive; row {row!r} has {sample.loc[row, weight]!r}")
+        raise ValueError(f"weight={weight!r} must be positive; row {row!r} has {_scalar(sample.loc[row, weight])!r}")
     dom = _column(sample, domain, "domain", "sample")
     if dom.isna().any():
         raise ValueError(f"domain={domain!r} has missing labels in {int(dom.isna().sum())} rows")
