@@ -78,8 +78,8 @@ _ETHNIC_MIX = {
     ),
 }
 # Log-income gap of each group against Kinh, before the commune effect.
-_ETHNIC_INCOME = {"Kinh": 0.0, "Hoa": 0.04, "Tày": -0.20, "Nùng": -0.24, "Sán Dìu": -0.15,
-                  "Sán Chay": -0.27, "Dao": -0.38, "H'Mông": -0.55}
+_ETHNIC_INCOME = {"Kinh": 0.0, "Hoa": 0.04, "Tày": -0.25, "Nùng": -0.29, "Sán Dìu": -0.18,
+                  "Sán Chay": -0.32, "Dao": -0.45, "H'Mông": -0.65}
 
 # Deprivation indicators: base log-odds in 2021, yearly change, loading on low welfare,
 # loading on remoteness (infrastructure), loading on household size.
@@ -300,17 +300,17 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
     size0 = np.minimum(size0, 12)
 
     drive = rng.normal(0, 1, n_total)  # unobserved
-    trait = 0.30 * drive + rng.normal(0, 0.35, n_total)
+    trait = 0.55 * drive + rng.normal(0, 0.2, n_total)
     eth_gap = np.array([_ETHNIC_INCOME[e] for e in ethnicity])
     base = c["effect"].to_numpy() - 0.9 * remote + eth_gap + trait + 0.25 * urban
     dep_factor = rng.normal(0, 1, n_total)
     supply = rng.normal(0, 0.4, len(communes))[commune_idx]
 
     # Who would ever apply for a loan, and when.
-    apply_p = 1 / (1 + np.exp(-(-0.35 + 0.9 * drive + 0.35 * minority + supply)))
+    apply_p = 1 / (1 + np.exp(-(-0.35 + 1.6 * drive + 0.35 * minority + supply)))
     applicant = rng.random(n_total) < apply_p
     apply_year = rng.choice(years[1:], n_total)
-    leak = rng.random(n_total) < 0.06
+    leak = rng.random(n_total) < 0.012
 
     shock = rng.normal(0, 0.30, n_total)
     gains = np.zeros(n_total)
