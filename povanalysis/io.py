@@ -696,7 +696,7 @@ def _conclude(src, spec, columns, extras, parsed, chk, quarantine) -> pd.DataFra
         elif kind == "binary":
             out[column] = values.astype("int8")
         elif kind == "date":
-            out[column] = values.astype("datetime64[ns]")
+            out[column] = values.astype("datetime64[us]")
         else:
             out[column] = values.astype("float64")
     for column in extras:
@@ -885,7 +885,7 @@ def read_loans(path, *, quarantine=None, households: pd.DataFrame | None = None,
     DataFrame
         :data:`povanalysis.schema.LOAN_COLUMNS`: ``household_id`` and ``programme``
         (one of :data:`~povanalysis.schema.PROGRAMMES`) as ``str``; ``disbursed`` as
-        datetime64[ns] within :data:`DISBURSED_RANGE`; ``amount`` (VND, > 0) as float64;
+        datetime64[us] within :data:`DISBURSED_RANGE`; ``amount`` (VND, > 0) as float64;
         ``rate`` (annual fraction in (0, :data:`RATE_MAX`]; ``6.6`` is an error suggesting
         ``0.066``) as float64; ``term_months`` (>= 1) as int64.
 

@@ -487,7 +487,7 @@ def test_loans_round_trip_and_household_link(tmp_path):
     write_csv(loans_text(), path)
     loans = read_loans(path)
     assert list(loans.columns) == list(LOAN_COLUMNS)
-    assert loans["disbursed"].dtype == "datetime64[ns]"
+    assert loans["disbursed"].dtype == "datetime64[us]"
     assert loans["term_months"].dtype == "int64" and loans["amount"].dtype == "float64"
     assert loans["disbursed"].iloc[1] == pd.Timestamp("2023-02-15")
     hh = pd.DataFrame({"household_id": ["H00000", "H00001", "H00002"]})
