@@ -20,6 +20,7 @@ import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -171,12 +172,35 @@ def _read(path, *, sheet) -> _Source:
     return _read_parquet_source(path)
 
 
-def _decode(path: Path, data: bytes) -> str:
+def _decode(path: Path, data: bytes) -> tuple[bytes, str]:
+    """The file's bytes without a byte-order mark, and its text; raise unless it is UTF-8."""
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return data[bom:].decode("utf-8")
+        return data[bom:], data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _encoding_error(path, data[bom:], exc.start, bom) from None
+
+
+def _parse_csv(path: Path, data: bytes, text: str) -> pd.DataFrame:
+    """Every cell as text, the header as the first row: Arrow's fast reader, else pandas for ragged files."""
+    first = text[: text.find("\n")] if "\n" in text else text
+    width = len(next(csv.reader([first]), [])) or 1
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{j}": pa.string() for j in range(width)}, null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError):
+        # Short or long rows, or an empty file: pandas fills short rows and names the line of a long one.
+        return _parse_csv_text(path, text)
+    frame = table.to_pandas()
+    frame.columns = range(frame.shape[1])
+    return frame
 
 
 def _encoding_error(path: Path, data: bytes, start: int, bom: int) -> ValidationError:
@@ -204,7 +228,15 @@ def _encoding_error(path: Path, data: bytes, start: int, bom: int) -> Validation
                 }
             )
     records.sort(key=lambda r: (r["line"] or 0, r["row"] or 0))
-    first = records[0] if records else {"row": None, "column": None, "value": None, "cp1258": ""}
+    if not records:  # the cells cannot be told apart (ragged rows): report the line
+        begin, end = data.rfind(b"\n", 0, start) + 1, data.find(b"\n", start)
+        text_line = data[begin:None if end < 0 else end].rstrip(b"\r")
+        records = [{
+            "row": line - 1 if line > 1 else None, "column": None, "line": line,
+            "value": text_line.decode("utf-8", errors="backslashreplace"),
+            "cp1258": unicodedata.normalize("NFC", text_line.decode("cp1258", errors="replace")),
+        }]
+    first = records[0]
     problems = pd.DataFrame(
         {
             "row": [r["row"] for r in records],
@@ -215,12 +247,13 @@ def _encoding_error(path: Path, data: bytes, start: int, bom: int) -> Validation
         columns=_PROBLEM_COLUMNS,
     )
     cells = "".join(
-        f"\n  line {r['line']}, column {r['column']!r}: {r['value']!r} (as Windows-1258: {r['cp1258']!r})"
+        f"\n  line {r['line']}" + (f", column {r['column']!r}" if r["column"] else "")
+        + f": {r['value']!r} (as Windows-1258: {r['cp1258']!r})"
         for r in records[:_SHOWN]
     )
     message = (
         f"{path}: the file is not UTF-8: byte 0x{data[start]:02X} at byte offset {start + bom} (line {line}) "
-        f"cannot be decoded; {len(records)} cell(s) are affected{cells}\n"
+        f"cannot be decoded; {len(records)} place(s) are affected{cells}\n"
         "It was probably saved as Windows-1258 or Windows-1252 (Excel's plain 'CSV'); open it in the program "
         "that made it and re-save it as 'CSV UTF-8', then read it again."
     )
@@ -280,8 +313,8 @@ def _read_csv(path: Path) -> _Source:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise _file_error(path, f"not a readable gzip file ({exc})") from None
-    text = _decode(path, data)
-    raw = _parse_csv_text(path, text)
+    data, text = _decode(path, data)
+    raw = _parse_csv(path, data, text)
     header = [str(c) for c in raw.iloc[0]]
     body = raw.iloc[1:].reset_index(drop=True)
     rows, lines = _line_numbers(text, len(body))

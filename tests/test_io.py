@@ -366,6 +366,16 @@ def test_cp1258_file_is_rejected_with_offset_line_and_cells(tmp_path):
     assert not (tmp_path / "q.csv").exists()
 
 
+def test_undecodable_bytes_after_a_bom_in_a_ragged_file_report_offset_and_line(tmp_path):
+    path = tmp_path / "households.csv"
+    path.write_bytes(b"\xef\xbb\xbfhousehold_id,ethnicity\nH1,T\xe0y\nH2,x,y\n")
+    with pytest.raises(
+        ValidationError, match=r"byte 0xE0 at byte offset 30 \(line 2\).*\n  line 2: 'H1,T\\\\xe0y' \(as Windows-1258: 'H1,Tày'\)"
+    ) as err:
+        read_households(path)
+    assert err.value.row == 1
+
+
 def test_windows_1252_latin1_file_is_rejected(tmp_path):
     path = tmp_path / "households.csv"
     frame = households_text(2).assign(ethnicity=["Kinh", "Mường"])
