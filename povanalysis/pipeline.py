@@ -53,8 +53,12 @@ def process(data_root: Path | None = None) -> dict[str, Path]:
     """Read ``raw/``, validate, classify and write the processed tables to ``processed/``.
 
     Writes ``households_classified.parquet`` (one row per household-year, internal:
-    it keeps household identifiers and is never published) and
-    ``commune_year.parquet`` (counts and rates by commune and review year).
+    it keeps household identifiers and is never published), ``commune_year.parquet``
+    (counts and rates by commune and review year), ``groups_year.parquet`` (the same by
+    review year for the province, each old area, rural/urban, ethnic minority and each
+    ethnicity: ``dimension`` and ``group`` columns) and ``indicators_commune_year.parquet``
+    (Alkire–Foster H, A, M0, censored headcounts and contributions, and FGT0–2 of income
+    against the official line, with standard errors, by commune and review year).
     """
     root = Path(data_root) if data_root else config.data_dir()
     raw, processed = root / "raw", root / "processed"
@@ -71,7 +75,43 @@ def process(data_root: Path | None = None) -> dict[str, Path]:
     units = registry.units(2025).set_index("commune_code")[["name", "name_ascii", "unit_type", "old_area"]]
     table = table.join(units, on="commune_code")
     io.write_parquet(table, out["commune_year"])
+    out["groups_year"] = processed / "groups_year.parquet"
+    io.write_parquet(group_table(classified), out["groups_year"])
+    out["indicators_commune_year"] = processed / "indicators_commune_year.parquet"
+    io.write_parquet(indicator_table(classified), out["indicators_commune_year"])
     return out
+
+
+def group_table(classified: pd.DataFrame) -> pd.DataFrame:
+    """Counts and rates by review year for the province and for each group of each dimension."""
+    parts = []
+    for dimension in ("province", "old_area", "area", "minority", "ethnicity"):
+        if dimension == "province":
+            t = poverty_counts(classified.assign(group="province"), by=["review_year", "group"])
+        else:
+            t = poverty_counts(classified.assign(group=classified[dimension].astype(str)), by=["review_year", "group"])
+        parts.append(t.assign(dimension=dimension))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["dimension", "group"] + [c for c in out.columns if c not in ("dimension", "group")]]
+
+
+def indicator_table(classified: pd.DataFrame) -> pd.DataFrame:
+    """Alkire–Foster and FGT measures by commune and review year, each year under its own standard."""
+    from .indicators import alkire_foster, fgt
+
+    parts = []
+    for key, group in classified.groupby("standard", sort=True):
+        std = get_standard(key)
+        af = alkire_foster(group, weights=std.weights(), k=std.k, by=["commune_code", "review_year"])
+        line = group["area"].map(dict(std.income_line)).astype(float)
+        money = fgt(group["income_pc"].astype(float), line=line,
+                    by=group[["commune_code", "review_year"]])
+        parts += [af.assign(standard=key), money.assign(standard=key)]
+    out = pd.concat(parts, ignore_index=True)
+    # Totals over all commune-years and shares of that pooled total mean nothing here.
+    out = out[out["commune_code"].notna() & out["review_year"].notna() & ~out["measure"].isin(["pop_share", "contrib"])]
+    return out.sort_values(["commune_code", "review_year", "measure", "indicator"], kind="stable",
+                           na_position="first").reset_index(drop=True)
 
 
 def ensure_demo_data(data_root: Path | None = None, *, seed: int = DEFAULT_SEED, scale: float = 1.0,

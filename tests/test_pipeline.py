@@ -24,6 +24,15 @@ def test_process_is_deterministic_and_complete(raw_root, tmp_path):
     assert table["households"].sum() == len(households)
     assert table["poor"].sum() == (classified["poverty_class"] == "poor").sum()
     assert {"name", "name_ascii", "unit_type", "old_area", "suppressed"} <= set(table.columns)
+    ind = pd.read_parquet(first["indicators_commune_year"])
+    wide = ind[ind["indicator"].isna()].pivot_table(index=["commune_code", "review_year"], columns="measure", values="value")
+    assert ((wide["M0"] - wide["H"] * wide["A"].fillna(0)).abs() < 1e-12).all()
+    lines = classified["area"].map({"rural": 1_500_000, "urban": 2_000_000})
+    fgt0 = (classified["income_pc"] <= lines).groupby([classified["commune_code"], classified["review_year"]]).mean()
+    assert (wide["FGT0"] - fgt0.reindex(wide.index)).abs().max() < 1e-12
+    groups = pd.read_parquet(first["groups_year"])
+    by_year = groups[groups["dimension"] == "old_area"].groupby("review_year")["poor"].sum()
+    assert by_year.to_dict() == groups[groups["dimension"] == "province"].set_index("review_year")["poor"].to_dict()
 
 
 def test_each_review_year_uses_its_standard(small_panel):
