@@ -426,6 +426,7 @@ class FayHerriotResult:
             {"coef": self.coef, "se": self.coef_se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z))}
         )
         fr = self.to_frame()
+        both = fr["direct_cv"].notna() & fr["cv"].notna()
         lines = [
             f"Fay–Herriot area-level model, method={self.method}, transform={self.transform}",
             f"areas: {len(fr)} ({m_s} sampled, {len(fr) - m_s} synthetic)",
@@ -435,7 +436,8 @@ class FayHerriotResult:
             f"loglike = {self.loglike:.4f}, AIC = {self.aic:.4f}, BIC = {self.bic:.4f}",
             f"MSE: {self.mse_method}"
             + (f" (B = {self.n_boot}, failed refits = {self.n_boot_failed})" if self.n_boot else ""),
-            f"median CV: direct {fr['direct_cv'].median():.3f}, EBLUP {fr.loc[fr['sampled'], 'cv'].median():.3f}",
+            f"median CV over the {int(both.sum())} areas where both are defined: "
+            f"direct {fr.loc[both, 'direct_cv'].median():.3f}, EBLUP {fr.loc[both, 'cv'].median():.3f}",
             "",
             table.to_string(float_format=lambda x: f"{x:.6g}"),
         ]
@@ -823,7 +825,10 @@ def _names(result: FayHerriotResult, labels) -> pd.Series:
     if labels is None:
         return pd.Series(index.astype(str), index=index)
     names = pd.Series(labels)
-    return pd.Series([str(names.get(k, k)) for k in index], index=index)
+    out = pd.Series([str(names.get(k, k)) for k in index], index=index)
+    twice = out.duplicated(keep=False)
+    out[twice] = [f"{name} ({key})" for key, name in out[twice].items()]
+    return out
 
 
 def plot_estimates(
@@ -1009,8 +1014,9 @@ class Demonstration:
     fit : FayHerriotResult
         The model fitted on the first replicate.
     table : DataFrame
-        Per commune (first replicate): ``truth``, ``sampled``, ``n``, ``direct``, ``direct_se``,
-        ``eblup``, ``eblup_se``, ``direct_cv``, ``eblup_cv``.
+        Per commune (first replicate): ``truth``, ``sampled``, ``enumerated`` (every household
+        sampled), ``n``, ``direct``, ``direct_se``, ``eblup`` (the EBLUP, or the exact direct
+        value of an enumerated commune), ``eblup_se``, ``direct_cv``, ``eblup_cv``.
     mse_direct, mse_eblup : float
         Mean over replicates and sampled communes of the squared error against the truth.
     mse_synthetic : float
@@ -1070,10 +1076,13 @@ def demonstrate(
 
     For each replicate ``r`` a two-stage sample (``seed + r``) is drawn with
     :func:`povanalysis.survey.draw_two_stage_sample`; direct Hájek estimates use the
-    within-commune (second-stage) variance, which is the sampling error of the area-level
-    model; the model uses commune covariates from the full review that do not involve
-    income (share of ethnic-minority households, share urban, mean household size and
-    mean number of deprivations), so the comparison is not circular.
+    within-commune (second-stage) variance with its finite-population correction, which is
+    the sampling error of the area-level model (for the arcsine model the effective sample
+    size is Kish's divided by ``1 - n_c / N_c``); the model uses commune covariates from the
+    full review that do not involve income (share of ethnic-minority households, share
+    urban, mean household size and mean number of deprivations), so the comparison is not
+    circular.  A commune whose households are all sampled (possible in a small synthetic
+    census) is known exactly: it is left out of the model and keeps its direct value.
 
     Parameters
     ----------
@@ -1147,6 +1156,7 @@ def demonstrate(
     if transform == "auto":
         transform = "arcsin" if binary else None
     truth = frame.groupby("commune_code", sort=True)["_target"].mean().rename("truth")
+    sizes = frame.groupby("commune_code", sort=True).size()
     if covariates is None:
         covariates = _admin_covariates(frame)
     missing = truth.index.difference(covariates.index)
@@ -1160,37 +1170,44 @@ def demonstrate(
         sample = draw_two_stage_sample(
             frame, n_communes=n_communes, n_households=n_households, seed=seed + r, strata=strata
         )
-        direct = direct_estimates(sample, y="_target", domain="commune_code", weight="weight", strata="commune_code")
-        direct = direct.set_index("commune_code").reindex(truth.index)
-        fit = fay_herriot(
-            direct["estimate"], direct["variance"], covariates, method=method, transform=transform,
-            n_eff=direct["n_eff"] if transform == "arcsin" else None,
+        sample["_N"] = sample["commune_code"].map(sizes)
+        direct = direct_estimates(
+            sample, y="_target", domain="commune_code", weight="weight", strata="commune_code", fpc="_N"
         )
-        s = fit.sampled
-        sq_direct.append(((direct["estimate"] - truth)[s] ** 2).to_numpy())
-        sq_eblup.append(((fit.eblup - truth)[s] ** 2).to_numpy())
-        sq_synth.append(((fit.eblup - truth)[~s] ** 2).to_numpy())
+        direct = direct.set_index("commune_code").reindex(truth.index)
+        sampled = direct["n"].notna()
+        enumerated = direct["n"] == sizes
+        model = direct.mask(enumerated, axis=0)
+        fit = fay_herriot(
+            model["estimate"], model["variance"], covariates, method=method, transform=transform,
+            n_eff=model["n_eff"] / (1.0 - model["n"] / sizes) if transform == "arcsin" else None,
+        )
+        estimate = fit.eblup.where(~enumerated, direct["estimate"])
+        sq_direct.append(((direct["estimate"] - truth)[sampled] ** 2).to_numpy())
+        sq_eblup.append(((estimate - truth)[sampled] ** 2).to_numpy())
+        sq_synth.append(((estimate - truth)[~sampled] ** 2).to_numpy())
         if first is None:
-            first = (sample, fit, direct)
-    sample, fit, direct = first
+            first = (sample, fit, direct, sampled, enumerated, estimate)
+    sample, fit, direct, sampled, enumerated, estimate = first
     table = pd.DataFrame(
         {
             "truth": truth,
-            "sampled": fit.sampled,
+            "sampled": sampled,
+            "enumerated": enumerated,
             "n": direct["n"].fillna(0).astype(int),
             "direct": direct["estimate"],
             "direct_se": direct["se"],
-            "eblup": fit.eblup,
-            "eblup_se": np.sqrt(fit.mse),
+            "eblup": estimate,
+            "eblup_se": np.sqrt(fit.mse).where(~enumerated, 0.0),
             "direct_cv": direct["cv"],
-            "eblup_cv": fit.cv,
+            "eblup_cv": fit.cv.where(~enumerated, 0.0),
         }
     )
     synth = np.concatenate(sq_synth)
     return Demonstration(
         target=target,
         review_year=int(review_year),
-        sample=sample.drop(columns="_target"),
+        sample=sample.drop(columns=["_target", "_N"]),
         fit=fit,
         table=table,
         mse_direct=float(np.concatenate(sq_direct).mean()),

@@ -156,6 +156,7 @@ def direct_estimates(
     weight: str,
     strata: str | None = None,
     cluster: str | None = None,
+    fpc: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Hájek estimates of domain means (or rates) with Taylor-linearised design variances.
@@ -164,9 +165,9 @@ def direct_estimates(
     variance is the with-replacement (ultimate cluster) approximation: the linearised
     values ``z_k = w_k (y_k - ybar_d) / N_d`` inside the domain and ``0`` outside it are
     summed per cluster, and ``sum_h n_h / (n_h - 1) * sum_i (z_hi - zbar_h)**2`` over
-    strata ``h`` with ``n_h`` clusters.  Domains are subpopulations: clusters without
-    domain members still count in ``n_h``.  A 0/1 ``y`` gives a rate (e.g. the poverty
-    headcount).
+    strata ``h`` with ``n_h`` clusters, times ``1 - n_h / N_h`` when ``fpc`` gives the
+    population count ``N_h``.  Domains are subpopulations: clusters without domain members
+    still count in ``n_h``.  A 0/1 ``y`` gives a rate (e.g. the poverty headcount).
 
     Parameters
     ----------
@@ -183,7 +184,12 @@ def direct_estimates(
     cluster : str, optional
         Column of primary sampling units, nested in strata; each row is its own unit
         when omitted.  To get the within-commune sampling variance that area-level models
-        need, pass ``strata=<commune>`` and no cluster.
+        need, pass ``strata=<commune>``, no cluster, and the commune's household count as
+        ``fpc``.
+    fpc : str, optional
+        Column holding ``N_h``, the population number of primary sampling units of the
+        row's stratum (constant within a stratum); no finite-population correction when
+        omitted (sampling with replacement).
     level : float
         Confidence level of the normal-theory interval.
 
@@ -235,6 +241,18 @@ def direct_estimates(
     if (n_h < 2).any():
         lonely = n_h[n_h < 2].index.tolist()
         raise ValueError(f"strata {lonely} have a single primary sampling unit; their variance cannot be estimated")
+    factor = pd.Series(1.0, index=n_h.index)
+    if fpc is not None:
+        work["N"] = pd.to_numeric(_column(sample, fpc, "fpc", "sample"), errors="coerce").to_numpy()
+        N_h = work.groupby("h", sort=False)["N"].agg(["min", "max"])
+        bad = N_h["min"].isna() | (N_h["min"] != N_h["max"]) | (N_h["min"] < n_h)
+        if bad.any():
+            h = bad[bad].index[0]
+            raise ValueError(
+                f"fpc={fpc!r} must be one number per stratum, at least the {int(n_h[h])} sampled units; "
+                f"stratum {_scalar(h)!r} has {N_h.loc[h, 'min']!r} to {N_h.loc[h, 'max']!r}"
+            )
+        factor = 1.0 - n_h / N_h["min"]
     grouped = work.groupby("d", sort=True)
     n_hat = grouped["w"].sum()
     mean = (work["w"] * work["y"]).groupby(work["d"], sort=True).sum() / n_hat
@@ -243,7 +261,7 @@ def direct_estimates(
     z_psu["z2"] = z_psu["z"] ** 2
     by_h = z_psu.groupby(["d", "h"], sort=False).agg(s1=("z", "sum"), s2=("z2", "sum")).reset_index()
     nh = by_h["h"].map(n_h).to_numpy(dtype="float64")
-    by_h["v"] = nh / (nh - 1.0) * (by_h["s2"] - by_h["s1"] ** 2 / nh)
+    by_h["v"] = by_h["h"].map(factor).to_numpy() * nh / (nh - 1.0) * (by_h["s2"] - by_h["s1"] ** 2 / nh)
     variance = by_h.groupby("d", sort=True)["v"].sum().reindex(mean.index).clip(lower=0.0)
     se = np.sqrt(variance)
     z = stats.norm.ppf(0.5 + level / 2.0)

@@ -490,10 +490,21 @@ def test_demonstration_eblup_beats_direct_against_the_census():
     assert 0.05 < truth.mean() < 0.5
     assert demo.table["sampled"].sum() == 30 and (demo.table.loc[demo.table.sampled, "n"] == 10).all()
     assert demo.mse_eblup < demo.mse_direct
-    assert_allclose([demo.mse_direct, demo.mse_eblup], [0.015787037, 0.0056853202], rtol=1e-7)
+    assert_allclose([demo.mse_direct, demo.mse_eblup], [0.015787037, 0.0060474779], rtol=1e-7)
     assert "gain" in demo.summary()
     income = sae.demonstrate(hh, review_year=2024, seed=7, y="income_pc", n_communes=30, n_households=10)
     assert income.fit.transform is None and income.mse_eblup < income.mse_direct
+
+
+def test_demonstration_keeps_completely_sampled_communes_exact():
+    hh = _census(communes=30, per_commune=40)
+    hh = hh[~((hh["commune_code"] == "10007") & (hh.groupby("commune_code").cumcount() >= 10))]
+    demo = sae.demonstrate(hh, review_year=2024, seed=1, n_communes=30, n_households=10)
+    row = demo.table.loc["10007"]
+    assert row["enumerated"] and row["n"] == 10 and demo.table["enumerated"].sum() == 1
+    assert row["eblup"] == row["direct"] == pytest.approx(row["truth"], abs=1e-12)
+    assert row["eblup_se"] == 0.0 and not demo.fit.sampled["10007"]
+    assert demo.fit.sampled.sum() == 29
 
 
 def test_demonstration_on_the_synthetic_census(small_panel):
