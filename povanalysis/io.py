@@ -9,8 +9,8 @@ import gzip
 import io as _io
 import os
 import re
-import tempfile
 import unicodedata
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +40,8 @@ __all__ = [
     "read_parquet",
 ]
 
-#: Plausible review years (inclusive): the 2016–2020 standard's first review to the end of the
-#: 2031–2035 period.  A year outside it is a typing error, not a review.
+#: Plausible review years (inclusive), from the 2016–2020 poverty-standard period to the
+#: 2031–2035 one; a year outside them is taken for a typing error.
 REVIEW_YEAR_RANGE: tuple[int, int] = (2016, 2035)
 
 #: Plausible disbursement dates (inclusive): VBSP was founded in 2002 (Decree 78/2002/ND-CP).
@@ -218,12 +218,13 @@ def _encoding_error(path: Path, data: bytes, start: int, bom: int) -> Validation
         cells = raw.iloc[:, j]
         for i in np.flatnonzero(~cells.map(_is_utf8).to_numpy(bool)):
             header = i == 0
+            cell = cells.iat[i].encode("latin-1")
             records.append(
                 {
                     "row": None if header else int(rows[i - 1]),
                     "column": f"column {j + 1} (header)" if header else str(raw.iat[0, j]),
-                    "value": cells.iat[i].encode("latin-1").decode("utf-8", errors="backslashreplace"),
-                    "cp1258": unicodedata.normalize("NFC", cells.iat[i].encode("latin-1").decode("cp1258", errors="replace")),
+                    "value": cell.decode("utf-8", errors="backslashreplace"),
+                    "cp1258": unicodedata.normalize("NFC", cell.decode("cp1258", errors="replace")),
                     "line": 1 if header else (None if lines is None else int(lines[i - 1])),
                 }
             )
@@ -298,7 +299,7 @@ def _line_numbers(text: str, n_data: int) -> tuple[np.ndarray, np.ndarray | None
     # Quoted values span lines: ask the csv module where each record starts.
     reader = csv.reader(_io.StringIO(text, newline=""))
     starts, previous = [], 0
-    for _record in reader:
+    for _ in reader:
         starts.append(previous + 1)
         previous = reader.line_num
     if len(starts) != n_data + 1:
@@ -607,10 +608,10 @@ def _validate(src: _Source, spec: dict[str, str], columns: list[str], extras: li
                 values = np.where(s.to_numpy(dtype=object) == "1", 1.0, 0.0)
             elif pd.api.types.is_bool_dtype(s.dtype):
                 values = s.to_numpy(dtype="float64", na_value=np.nan)
-                ok = np.isin(values, (0.0, 1.0))
+                ok = (values == 0) | (values == 1)
             else:
                 values, _ = _numbers(src, column, s)
-                ok = np.isin(values, (0.0, 1.0))
+                ok = (values == 0) | (values == 1)
             chk.add(column, filled & ~ok, "deprivation indicator must be 0 or 1")
             parsed[column] = pd.Series(values)
         elif kind == "date":
@@ -639,7 +640,9 @@ def _validate(src: _Source, spec: dict[str, str], columns: list[str], extras: li
                 chk.add(column, not_number, "must be a plain number (an annual fraction such as 0.066)")
                 percent = finite & (values > RATE_MAX) & (values <= 100)
                 hint = np.empty(len(values), dtype=object)
-                hint[percent] = [f"looks like a percentage: write it as the fraction {v / 100:g}" for v in values[percent]]
+                hint[percent] = [
+                    f"looks like a percentage: write it as the fraction {v / 100:g}" for v in values[percent]
+                ]
                 chk.add(column, percent, hint)
                 chk.add(column, finite & ~percent & ((values <= 0) | (values > RATE_MAX)),
                         f"annual rate must be a fraction in (0, {RATE_MAX}]")
@@ -846,25 +849,34 @@ def read_households(path, *, quarantine=None, vintage: int = 2025, sheet=0, extr
         then any kept extra columns.  ``d_internet`` and ``d_waste`` are absent when the file
         lacks them: the 2022–2025 standard does not use them, and classifying under
         ``"2026-2030"`` then raises :class:`ValueError` naming them.
-        ``attrs["povanalysis.io"]`` holds ``path``, ``read``, ``valid``, ``quarantined``
-        (``read == valid + quarantined``) and ``quarantine_path``.
+        ``attrs["povanalysis.io"]`` holds ``path``, ``format``, ``read``, ``valid``,
+        ``quarantined`` (``read == valid + quarantined``), ``quarantine_path`` and
+        ``blank_rows_skipped``.
 
     Raises
     ------
     FileNotFoundError
         The file does not exist.
     ValidationError
-        The file breaks the schema; see its ``problems`` attribute for every problem.
+        The file breaks the schema; see its ``problems`` attribute for every problem.  Rows are
+        data rows counted from 1 below the header in CSV and XLSX files ("row 5 (line 6 of the
+        file)", "row 5 (sheet row 6)") and records counted from 0 in Parquet files.
+
+    References
+    ----------
+    Decree 07/2021/ND-CP (2022–2025 standard); Decree 351/2025/ND-CP (2026–2030 standard);
+    Resolution 1683/NQ-UBTVQH15 (the 92 commune-level units since 1 July 2025).
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> from povanalysis.schema import HOUSEHOLD_COLUMNS
+    >>> folder = tempfile.TemporaryDirectory()
     >>> values = {"household_id": "H1", "review_year": "2024", "commune_code": "01840",
     ...           "area": "urban", "ethnicity": "Tày", "size": "4", "income_pc": "1500000"}
     >>> cols = [c for c in HOUSEHOLD_COLUMNS if c not in OPTIONAL_HOUSEHOLD_COLUMNS]
     >>> csv_text = ",".join(cols) + "\\n" + ",".join(values.get(c, "0") for c in cols) + "\\n"
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "households.csv"
+    >>> path = pathlib.Path(folder.name) / "households.csv"
     >>> _ = path.write_text(csv_text, encoding="utf-8")
     >>> hh = read_households(path)
     >>> hh[["commune_code", "size", "income_pc", "d_water"]].to_dict("records")
@@ -873,8 +885,9 @@ def read_households(path, *, quarantine=None, vintage: int = 2025, sheet=0, extr
     >>> read_households(path)
     Traceback (most recent call last):
     ...
-    povanalysis.io.ValidationError: ...row 1 (line 2 of the file), column 'commune_code': commune code must be 5 digits with leading zeros (e.g. '01840'), got '1840'
+    povanalysis.io.ValidationError: ...row 1 (line 2 of the file), column 'commune_code': commune code must be 5 digits...got '1840'
     ...
+    >>> folder.cleanup()
     """
     _check_options(path, quarantine, extra)
     registry.known_codes(vintage)
@@ -920,12 +933,26 @@ def read_loans(path, *, quarantine=None, households: pd.DataFrame | None = None,
         (one of :data:`~povanalysis.schema.PROGRAMMES`) as ``str``; ``disbursed`` as
         datetime64[us] within :data:`DISBURSED_RANGE`; ``amount`` (VND, > 0) as float64;
         ``rate`` (annual fraction in (0, :data:`RATE_MAX`]; ``6.6`` is an error suggesting
-        ``0.066``) as float64; ``term_months`` (>= 1) as int64.
+        ``0.066``) as float64; ``term_months`` (>= 1) as int64.  ``attrs["povanalysis.io"]``
+        as in :func:`read_households`.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValidationError
+        The file breaks the schema (same row convention as :func:`read_households`).
+
+    References
+    ----------
+    Decree 78/2002/ND-CP (credit for the poor); Decision 15/2013/QĐ-TTg (near-poor households);
+    Decision 28/2015/QĐ-TTg (households newly escaped from poverty).
 
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "loans.csv"
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "loans.csv"
     >>> _ = path.write_text("household_id,programme,disbursed,amount,rate,term_months\\n"
     ...                     "H1,poor,03/04/2023,50000000,0.066,60\\n", encoding="utf-8")
     >>> read_loans(path, dayfirst=True)["disbursed"].dt.strftime("%Y-%m-%d").tolist()
@@ -934,6 +961,7 @@ def read_loans(path, *, quarantine=None, households: pd.DataFrame | None = None,
     Traceback (most recent call last):
     ...
     povanalysis.io.ValidationError: ...row 1 (line 2 of the file), column 'disbursed': ambiguous date...
+    >>> folder.cleanup()
     """
     _check_options(path, quarantine, extra)
     if dayfirst not in (None, True, False):
@@ -979,11 +1007,13 @@ def write_parquet(frame: pd.DataFrame, path, *, row_group_size: int = 1 << 20) -
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> folder = tempfile.TemporaryDirectory()
     >>> frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
-    >>> one, two = write_parquet(frame, folder / "1.parquet"), write_parquet(frame, folder / "2.parquet")
+    >>> one = write_parquet(frame, pathlib.Path(folder.name) / "1.parquet")
+    >>> two = write_parquet(frame, pathlib.Path(folder.name) / "2.parquet")
     >>> one.read_bytes() == two.read_bytes()
     True
+    >>> folder.cleanup()
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"'frame' should be a DataFrame, got {type(frame).__name__}")
@@ -1001,8 +1031,8 @@ def write_parquet(frame: pd.DataFrame, path, *, row_group_size: int = 1 << 20) -
     plain.attrs = {}
     table = pa.Table.from_pandas(plain, preserve_index=not default_index)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    # A plain open (not mkstemp, which makes the file private) so the file gets the usual permissions.
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         pq.write_table(
             table, tmp, row_group_size=row_group_size, compression="zstd", compression_level=3,
@@ -1021,9 +1051,11 @@ def read_parquet(path) -> pd.DataFrame:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> path = write_parquet(pd.DataFrame({"a": [1]}), pathlib.Path(tempfile.mkdtemp()) / "a.parquet")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = write_parquet(pd.DataFrame({"a": [1]}), pathlib.Path(folder.name) / "a.parquet")
     >>> read_parquet(path)["a"].tolist()
     [1]
+    >>> folder.cleanup()
     """
     path = Path(path)
     if not path.is_file():

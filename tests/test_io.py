@@ -590,6 +590,10 @@ def test_write_parquet_is_byte_deterministic(tmp_path):
     assert meta.row_group(0).column(0).compression == "ZSTD"
     assert "__index_level_0__" not in pq.read_schema(tmp_path / "a.parquet").names
     assert b"elsewhere" not in second
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert (tmp_path / "a.parquet").stat().st_mode == plain.stat().st_mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.parquet", "b.parquet", "households.csv", "plain"]
 
 
 def test_write_parquet_keeps_a_meaningful_index_and_checks_arguments(tmp_path):
