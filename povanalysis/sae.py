@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -108,6 +108,13 @@ def _transform(direct, variance, n_eff, transform, sampled, labels):
     """The model scale: (y*, D*) for the sampled areas."""
     y, v = direct[sampled], variance[sampled]
     names = labels[sampled]
+    bad = ~np.isfinite(y) | ~np.isfinite(v) | (v < 0)
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"area {names[i]!r} has direct={float(y[i])!r}, variance={float(v[i])!r}; "
+            "both must be finite and the variance non-negative"
+        )
     if transform is None:
         bad = ~(v > 0) | ~np.isfinite(v)
         if bad.any():
@@ -322,6 +329,8 @@ class FayHerriotResult:
         Predicted area effects ``gamma (y - x' beta)`` of the sampled areas.
     n_boot, n_boot_failed : int
         Bootstrap replicates asked for and replicates whose refit did not converge.
+    design : DataFrame
+        The design matrix by area, with the ``intercept`` column when one was added.
     """
 
     method: str
@@ -352,7 +361,7 @@ class FayHerriotResult:
     random_effects: pd.Series
     n_boot: int = 0
     n_boot_failed: int = 0
-    design: pd.DataFrame = field(default=None)
+    design: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -563,6 +572,8 @@ def fay_herriot(
         raise ValueError(f"tol must be positive, got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    if mse == "bootstrap" and (isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1):
+        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}")
     y, y_index = _vector(direct, "direct")
     D, d_index = _vector(variance, "variance")
     m = len(y)
@@ -596,7 +607,7 @@ def fay_herriot(
     y_s, D_s = _transform(y, D, n_eff, transform, sampled, label_arr)
     Xv = X.to_numpy()
 
-    A, beta, Q, Vi, synth, eb_link, gamma, n_iter, converged, boundary, change = _fit_all(
+    A, beta, Q, Vi, synth, eb_link, gamma, n_iter, converged, _, change = _fit_all(
         y_s, D_s, Xv, sampled, method, tol, max_iter
     )
     if not converged:
@@ -617,8 +628,6 @@ def fay_herriot(
     synthetic = _back(synth, np.full(m, A), transform, backtransform)
     n_failed = 0
     if mse == "bootstrap":
-        if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-            raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}")
         mse_orig, n_failed = _bootstrap(
             A, beta, Xv, sampled, D_s, method, transform, backtransform, n_boot, seed, tol, max_iter
         )
@@ -684,7 +693,7 @@ def _bootstrap(A, beta, X, sampled, D_s, method, transform, backtransform, n_boo
     for _ in range(n_boot):
         theta = mean + rng.normal(0.0, math.sqrt(A), m)
         y_b = theta[sampled] + rng.normal(0.0, np.sqrt(D_s))
-        A_b, _, Q_b, _, synth_b, eb_b, _, _, ok, _, _ = _fit_all(y_b, D_s, X, sampled, method, tol, max_iter)
+        A_b, _, _, _, _, eb_b, _, _, ok, _, _ = _fit_all(y_b, D_s, X, sampled, method, tol, max_iter)
         if not ok:
             failed += 1
             continue
@@ -705,7 +714,7 @@ def _bootstrap(A, beta, X, sampled, D_s, method, transform, backtransform, n_boo
 
 
 def benchmark(estimates, weights, target: float):
-    """Ratio-benchmark area estimates so that their weighted mean equals a reliable total.
+    """Ratio-benchmark area estimates so that their weighted mean equals a reliable province figure.
 
     Every estimate is multiplied by ``target / sum(w_i est_i)`` with the weights normalised
     to sum to 1 (e.g. population sizes), so the population-weighted mean of the result is

@@ -331,6 +331,9 @@ def test_arcsin_accepts_zero_rates_that_untransformed_fh_rejects():
         fay_herriot(p, v, x[:, None], transform="arcsin")
     res = fay_herriot(p, v, x[:, None], transform="arcsin", n_eff=n)
     assert res.eblup.iloc[0] > 0 and res.mse.iloc[0] > 0
+    v[1] = -0.01
+    with pytest.raises(ValueError, match=r"area 1 has direct=.*, variance=-0.01; both must be finite"):
+        fay_herriot(p, v, x[:, None], transform="arcsin", n_eff=n)
 
 
 def test_logit_backtransform_is_the_expectation_of_expit():
@@ -377,7 +380,9 @@ def test_benchmark_reproduces_the_province_mean():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"variance": [0.1, -0.2, 0.1, 0.3, 0.1, 0.2]}, ValueError, r"area 1 has -0.2"),
+        ({"variance": [0.1, 0.0, 0.1, 0.3, 0.1, 0.2]}, ValueError, r"must be positive for every sampled area; area 1 has 0.0"),
+        ({"variance": [0.1, -0.2, 0.1, 0.3, 0.1, 0.2]}, ValueError, r"area 1 has .*variance=-0.2; .*non-negative"),
+        ({"direct": [1.0, np.inf, 1.5, 3.0, 2.5, 4.0]}, ValueError, r"area 1 has direct=inf"),
         ({"variance": [0.1, 0.2, 0.1]}, ValueError, r"'variance' has 3 values but 'direct' has 6"),
         ({"covariates": [[1.0], [2.0]]}, ValueError, r"'covariates' has 2 rows but 'direct' has 6"),
         ({"covariates": np.ones((6, 1))}, ValueError, r"'x1' is constant or a linear combination of \['intercept'\]"),
