@@ -361,6 +361,15 @@ def test_parametric_bootstrap_mse_is_seeded_and_close_to_analytic(milk, fits):
     assert 0.85 < ratio < 1.15
 
 
+def test_bootstrap_mse_on_the_rate_scale_under_arcsin():
+    p, v, n, x = _rates()
+    analytic = fay_herriot(p, v, x[:, None], transform="arcsin", n_eff=n)
+    boot = fay_herriot(p, v, x[:, None], transform="arcsin", n_eff=n, mse="bootstrap", n_boot=100, seed=1)
+    assert_allclose(boot.eblup, analytic.eblup, rtol=1e-12)
+    assert 0.6 < (boot.mse / analytic.mse).median() < 1.5
+    assert (boot.mse > 0).all() and boot.mse_method == "bootstrap"
+
+
 def test_benchmark_reproduces_the_province_mean():
     est = pd.Series([0.1, 0.2, 0.05], index=["a", "b", "c"])
     w = [100, 300, 600]
