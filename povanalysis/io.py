@@ -160,9 +160,9 @@ def _read(path, *, sheet) -> _Source:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"'path' should be a str or os.PathLike, got {type(path).__name__}")
     path = Path(path)
-    fmt = _format_of(path)
     if not path.is_file():
         raise FileNotFoundError(f"input file not found: '{path}'" + (" (it is a directory)" if path.is_dir() else ""))
+    fmt = _format_of(path)
     if fmt != "xlsx" and sheet != 0:
         raise ValueError(f"'sheet' applies only to .xlsx files, got sheet={sheet!r} for '{path}'")
     if fmt == "csv":

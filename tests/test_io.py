@@ -327,6 +327,9 @@ def test_parquet_records_are_numbered_from_zero_and_types_checked(tmp_path):
     write_parquet(hh.assign(size=hh["size"].where(hh.index != 2, -1)), path)
     with pytest.raises(ValidationError, match=r"record 2 \(0-based\), column 'size': must be a whole number >= 1, got -1"):
         read_households(path)
+    write_parquet(hh.assign(income_pc=hh["income_pc"].where(hh.index != 4)), path)
+    with pytest.raises(ValidationError, match=r"record 4 \(0-based\), column 'income_pc': required value is empty, got nan"):
+        read_households(path)
     write_parquet(hh.assign(commune_code=hh["commune_code"].astype(int)), path)
     with pytest.raises(ValidationError, match=r"column 'commune_code' is stored as int64, expected text"):
         read_households(path)
