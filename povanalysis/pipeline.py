@@ -53,8 +53,9 @@ def process(data_root: Path | None = None) -> dict[str, Path]:
     """Read ``raw/``, validate, classify and write the processed tables to ``processed/``.
 
     Writes ``households_classified.parquet`` (one row per household-year, internal:
-    it keeps household identifiers and is never published), ``commune_year.parquet``
-    (counts and rates by commune and review year), ``groups_year.parquet`` (the same by
+    it keeps household identifiers and is never published), ``loans.parquet`` (the loan
+    records validated against the household file, internal too), and aggregate tables:
+    ``commune_year.parquet`` (counts and rates by commune and review year), ``groups_year.parquet`` (the same by
     review year for the province, each old area, rural/urban, ethnic minority and each
     ethnicity: ``dimension`` and ``group`` columns) and ``indicators_commune_year.parquet``
     (Alkire–Foster H, A, M0, censored headcounts and contributions, and FGT0–2 of income
@@ -63,6 +64,7 @@ def process(data_root: Path | None = None) -> dict[str, Path]:
     root = Path(data_root) if data_root else config.data_dir()
     raw, processed = root / "raw", root / "processed"
     households = io.read_households(raw / "households.parquet")
+    loans = io.read_loans(raw / "loans.parquet", households=households)
     classified = classify_panel(households)
     processed.mkdir(parents=True, exist_ok=True)
     out = {
@@ -75,6 +77,8 @@ def process(data_root: Path | None = None) -> dict[str, Path]:
     units = registry.units(2025).set_index("commune_code")[["name", "name_ascii", "unit_type", "old_area"]]
     table = table.join(units, on="commune_code")
     io.write_parquet(table, out["commune_year"])
+    out["loans"] = processed / "loans.parquet"
+    io.write_parquet(loans.reset_index(drop=True), out["loans"])
     out["groups_year"] = processed / "groups_year.parquet"
     io.write_parquet(group_table(classified), out["groups_year"])
     out["indicators_commune_year"] = processed / "indicators_commune_year.parquet"
@@ -131,26 +135,26 @@ def ensure_demo_data(data_root: Path | None = None, *, seed: int = DEFAULT_SEED,
         stale = True
     else:
         stale = False
-    processed = root / "processed" / "commune_year.parquet"
+    processed = root / "processed" / "indicators_commune_year.parquet"
     if stale or not processed.exists() or processed.stat().st_mtime < (raw / "households.parquet").stat().st_mtime:
         return process(root)
-    return {"households_classified": root / "processed" / "households_classified.parquet",
-            "commune_year": processed}
+    names = ("households_classified", "commune_year", "loans", "groups_year", "indicators_commune_year")
+    return {name: root / "processed" / f"{name}.parquet" for name in names}
 
 
 def load_classified() -> pd.DataFrame:
     """The processed household-year table (internal: it holds household identifiers)."""
-    return pd.read_parquet(config.processed_dir() / "households_classified.parquet")
+    return io.read_parquet(config.processed_dir() / "households_classified.parquet")
 
 
 def load_commune_year() -> pd.DataFrame:
     """Counts and rates by commune and review year."""
-    return pd.read_parquet(config.processed_dir() / "commune_year.parquet")
+    return io.read_parquet(config.processed_dir() / "commune_year.parquet")
 
 
 def load_loans() -> pd.DataFrame:
-    """The VBSP loan records, validated against the household file."""
-    return io.read_loans(config.loans_path())
+    """The VBSP loan records, validated against the household file by :func:`process`."""
+    return io.read_parquet(config.processed_dir() / "loans.parquet")
 
 
 def load_disadvantaged() -> frozenset[str]:
