@@ -135,11 +135,12 @@ def ensure_demo_data(data_root: Path | None = None, *, seed: int = DEFAULT_SEED,
         stale = True
     else:
         stale = False
-    processed = root / "processed" / "indicators_commune_year.parquet"
-    if stale or not processed.exists() or processed.stat().st_mtime < (raw / "households.parquet").stat().st_mtime:
-        return process(root)
     names = ("households_classified", "commune_year", "loans", "groups_year", "indicators_commune_year")
-    return {name: root / "processed" / f"{name}.parquet" for name in names}
+    expected = {name: root / "processed" / f"{name}.parquet" for name in names}
+    newest_input = max((raw / f).stat().st_mtime for f in ("households.parquet", "loans.parquet"))
+    if stale or any(not p.exists() or p.stat().st_mtime < newest_input for p in expected.values()):
+        return process(root)
+    return expected
 
 
 def load_classified() -> pd.DataFrame:
