@@ -136,7 +136,11 @@ def _key_roles(frame, by, frame_arg: str, extras: dict) -> list[_Role]:
 
 
 def _values(part: pd.DataFrame, extras: dict, name: str):
-    return extras[name] if name in extras else part[name].array
+    """The values of one input: a numpy array, or a pandas extension array (str, nullable)."""
+    if name in extras:
+        return extras[name]
+    column = part[name]
+    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
 
 
 def _as_float(values) -> np.ndarray:
@@ -273,7 +277,11 @@ def _group_sums(codes, ngroups: int, complete, scalars: list, deprived=None, mul
     rows = np.bincount(codes, minlength=ngroups).astype(np.float64)
     n = rows if complete is None else np.bincount(codes, weights=complete, minlength=ngroups)
     out = [n[:, None], (rows - n)[:, None]]
-    out += [np.bincount(codes, weights=column, minlength=ngroups)[:, None] for column in scalars]
+    summed: dict[int, np.ndarray] = {}
+    for column in scalars:  # a column listed twice (same object) is summed once
+        if id(column) not in summed:
+            summed[id(column)] = np.bincount(codes, weights=column, minlength=ngroups)[:, None]
+        out.append(summed[id(column)])
     indptr = np.arange(codes.size + 1)
     for m in multipliers:
         out.append(sparse.csc_array((m, codes, indptr), shape=(ngroups, codes.size)) @ deprived)
@@ -366,13 +374,23 @@ def _fgt_partition(part, extras, *, income, line, alphas, weight, keys, missing,
     gap = z - y
     gap /= z
     np.maximum(gap, 0.0, out=gap)
-    f = [poor.astype(np.float64) if a == 0 else gap if a == 1 else gap * gap if a == 2 else gap**a
-         for a in alphas]
-    scalars = [w, *(w * fa for fa in f)]
+    powers = {1.0: gap}
+
+    def power(a: float) -> np.ndarray:
+        if a not in powers:
+            half = a / 2
+            powers[a] = power(half) ** 2 if half.is_integer() and half >= 1 else gap**a
+        return powers[a]
+
+    def times(x, a):  # x · 1[poor] · gap^a
+        return np.where(poor, x, 0.0) if a == 0 else x * power(a)
+
+    scalars = [w, *(times(w, a) for a in alphas)]
     if unit:
         w2 = w * w
-        w2f = [w2 * fa for fa in f]
-        scalars += [w2, *w2f, *(x * fa for x, fa in zip(w2f, f))]
+        # f_a² = f_2a: Σw²f_a² reuses Σw²f_2a when 2a is one of the alphas
+        w2f = {a: times(w2, a) for a in dict.fromkeys([*alphas, *(2 * a for a in alphas)])}
+        scalars += [w2, *(w2f[a] for a in alphas), *(w2f[2 * a] for a in alphas)]
     sums = _group_sums(codes, len(uniques[0]), complete, scalars)
     return _sums_frame(sums, uniques, _fgt_layout(len(alphas), unit=unit)), issues
 
@@ -486,13 +504,9 @@ def _assemble(keys, labels, blocks, first, *, indicators=(), extra, drop) -> pd.
     row, rank, ind, value, se = row[order], rank[order], ind[order], value[order], se[order]
     columns = {}
     if keys is not None:
-        frame = keys.to_frame(index=False)
-        frame.columns = labels
-        nullable = {c: "Int64" for c in labels if pd.api.types.is_integer_dtype(frame[c].dtype)}
-        nullable |= {c: "boolean" for c in labels if pd.api.types.is_bool_dtype(frame[c].dtype)}
-        nullable |= {c: "str" for c in labels if isinstance(frame[c].dtype, pd.StringDtype)}
-        frame = frame.astype(nullable).reindex(range(len(frame) + 1))
-        columns = {c: frame[c].array.take(row) for c in labels}
+        take = np.where(row == len(keys), -1, row)
+        for i, label in enumerate(labels):
+            columns[label] = _key_array(keys.get_level_values(i)).take(take, allow_fill=True)
     measures = pd.array([b[0] for b in blocks], dtype="str")
     names = pd.array([str(i) for i in indicators], dtype="str")
     columns |= {
@@ -508,6 +522,17 @@ def _assemble(keys, labels, blocks, first, *, indicators=(), extra, drop) -> pd.
     if drop:
         columns["n_dropped"] = first["n_dropped"][row].round().astype(np.int64)
     return pd.DataFrame(columns)
+
+
+def _key_array(values: pd.Index):
+    """Group key values as an array that can hold a missing value (for the total rows)."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return pd.array(values, dtype="boolean")
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return pd.array(values, dtype="Int64")
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.array.astype("str")
+    return values.array
 
 
 def _af_products(a):
@@ -634,7 +659,8 @@ def alkire_foster(deprivations, *, weights, k, sample_weight=None, by=None, clus
     to 1. A unit is poor when c_i ≥ k; the comparison allows c_i to fall short of ``k`` by
     :data:`CUTOFF_TOLERANCE` (1e-9), so a score equal to ``k`` in exact arithmetic counts
     as poor whatever the rounding of the weights (12 weights of 1/12 and ``k=0.25``: three
-    deprivations make a unit poor). The censored score c_i(k) is c_i for the poor, else 0.
+    deprivations make a unit poor). A unit with no deprivation is never poor. The censored
+    score c_i(k) is c_i for the poor, else 0.
 
     Measures (codes from the literature), each within a group:
 
@@ -656,8 +682,9 @@ def alkire_foster(deprivations, *, weights, k, sample_weight=None, by=None, clus
     contrib are ratios over the whole sample). The influence value of a unit is
     z_i = w_i (y_i − θ x_i) / Σ w x and the variance is G/(G−1) Σ_c (Σ_{i∈c} z_i)² over the
     G clusters c (each unit its own cluster when ``cluster`` is None, giving the usual
-    n/(n−1) scaling). This equals the cluster-robust variance of a weighted least-squares
-    mean in statsmodels with its default small-sample correction. Each ``by`` group is
+    n/(n−1) scaling); the se is NaN when G < 2. For a mean this is the cluster-robust
+    (or HC1) variance of a weighted least-squares fit on a constant in statsmodels, whose
+    default correction G/(G−1)·(N−1)/(N−K) is G/(G−1) with K = 1. Each ``by`` group is
     estimated on its own rows (G counts the clusters present in the group). Confidence
     intervals are normal: ``value ∓ 1.959964 · se``.
 
