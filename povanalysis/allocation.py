@@ -19,6 +19,7 @@ from .targeting import _py
 __all__ = [
     "CEILING_PER_HOUSEHOLD",
     "DEFAULT_MIN_SHARE_DISADVANTAGED",
+    "EXACT_MAX_ROWS",
     "Z_95",
     "LoanEffect",
     "loan_effect",
@@ -39,6 +40,9 @@ CEILING_PER_HOUSEHOLD = 100_000_000
 #: no decree sets such a share for VBSP household lending; it stands for the province's
 #: priority to those communes (reference §5–6) and should be set by the user.
 DEFAULT_MIN_SHARE_DISADVANTAGED = 0.5
+
+#: Largest problem (rows of commune × programme) solved as an exact integer programme by default.
+EXACT_MAX_ROWS = 1000
 
 #: Standard-normal 97.5% quantile for 95% intervals.
 Z_95 = 1.959963984540054
@@ -327,6 +331,10 @@ class Allocation:
         eligible households can absorb when that is less.
     constraints : dict
         Each constraint and whether the allocation meets it.
+    bound : float
+        Optimised allocations: the best value of the objective that any allocation could
+        reach (the integer optimum, or the relaxation's when solved as a linear programme);
+        NaN for the proportional rule.
     notes : list of str
     """
 
@@ -345,6 +353,7 @@ class Allocation:
     min_disadvantaged_amount: float
     constraints: dict
     correlation: str
+    bound: float = np.nan
     notes: list = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
@@ -428,7 +437,7 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se,
                     min_share_disadvantaged: float = DEFAULT_MIN_SHARE_DISADVANTAGED,
                     eligible: str = "eligible", disadvantaged: str = "disadvantaged",
                     risk_aversion: float = 0.0, correlation: str = "common",
-                    priority: str | None = None) -> Allocation:
+                    priority: str | None = None, solver: str = "auto") -> Allocation:
     """Allocate a credit budget to maximise expected exits from poverty, under the lending rules.
 
     Chooses the number of loans ``n_i`` (whole households) for each row ``i`` (a commune,
@@ -445,7 +454,11 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se,
       min(min_share_disadvantaged × budget, Σ_{i disadvantaged} eligible_i L_i)``.
 
     This is an integer linear programme, solved exactly with HiGHS
-    (:func:`scipy.optimize.milp`).  Rows whose effect (net of ``κ s_i``) is not positive
+    (:func:`scipy.optimize.milp`) when it has at most :data:`EXACT_MAX_ROWS` rows (a
+    province).  Larger ones (a country's communes) are solved as a linear programme whose
+    solution, having at most two or three fractional rows, is rounded down and topped up
+    greedily with whole loans; the loss against the exact optimum is bounded by the
+    relaxation and reported in ``notes``.  Rows whose effect (net of ``κ s_i``) is not positive
     get loans only as needed to reach the floor, so part of the budget may stay unspent:
     loans there add no expected exits.  With ``priority`` (a column, higher first), among
     allocations with the same objective the one giving most to high-priority rows is chosen.
@@ -474,6 +487,9 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se,
         one estimate serves every row, ``independent`` for separate estimates.
     priority : str, optional
         Tie-breaking column.
+    solver : {"auto", "exact", "lp"}, default "auto"
+        ``exact``: integer programme; ``lp``: relaxation rounded to whole loans; ``auto``:
+        exact up to :data:`EXACT_MAX_ROWS` rows.
 
     Returns
     -------
@@ -517,35 +533,87 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se,
         ub.append(np.inf)
     constraints = [LinearConstraint(np.vstack(rows), lb, ub)]
     bounds = Bounds(np.zeros(len(size)), prob.eligible.astype(float))
-    integrality = np.ones(len(size))
-    options = {"mip_rel_gap": 1e-9, "presolve": True}
+    if solver not in ("auto", "exact", "lp"):
+        raise ValueError(f"'solver' must be 'auto', 'exact' or 'lp', got {solver!r}")
+    exact = solver == "exact" or (solver == "auto" and len(size) <= EXACT_MAX_ROWS)
+    integrality = np.ones(len(size)) if exact else np.zeros(len(size))
+    options = {"mip_rel_gap": 1e-9, "presolve": True} if exact else {"presolve": True}
+    infeasible = ValueError(f"the disadvantaged floor of {floor:,.0f} VND cannot be met with whole loans within the "
+                            f"budget of {prob.budget:,.0f} VND: lower 'min_share_disadvantaged' or raise 'budget'")
     res = milp(-value, constraints=constraints, bounds=bounds, integrality=integrality, options=options)
     if res.status == 2:
-        raise ValueError(f"the disadvantaged floor of {floor:,.0f} VND cannot be met with whole loans within the "
-                         f"budget of {prob.budget:,.0f} VND: lower 'min_share_disadvantaged' or raise 'budget'")
+        raise infeasible
     if not res.success:
         raise RuntimeError(f"the allocation programme could not be solved: {res.message}")
-    x = np.round(res.x)
+    bound = float(-res.fun)
+    x = res.x
     notes = []
     if tie is not None:
         best = float(value @ x)
         slack = 1e-9 * max(1.0, abs(best))
         tie_rows = np.vstack([*rows, value])
-        tie_lb = [*lb, best - slack]
-        tie_ub = [*ub, np.inf]
-        res2 = milp(-(tie * size / scale), constraints=[LinearConstraint(tie_rows, tie_lb, tie_ub)], bounds=bounds,
-                    integrality=integrality, options=options)
+        res2 = milp(-(tie * size / scale), constraints=[LinearConstraint(tie_rows, [*lb, best - slack], [*ub, np.inf])],
+                    bounds=bounds, integrality=integrality, options=options)
         if res2.success:
-            x = np.round(res2.x)
+            x = res2.x
         else:
             notes.append(f"tie-breaking by {priority!r} failed ({res2.message}); the first optimum is kept")
+    if exact:
+        x = np.round(x)
+    else:
+        x = _round_lp(x, value, prob, floor)
+        if x is None:
+            raise infeasible
+        notes.append(f"solved as a linear programme and rounded to whole loans: at most "
+                     f"{bound - float(value @ x):.3g} expected exits below the optimum")
     if floor < prob.min_share * prob.budget:
         notes.append("the disadvantaged communes' eligible households cannot absorb the minimum share: "
                      "every one of them is funded instead")
     if (value <= 0).any():
         notes.append(f"{int((value <= 0).sum())} rows have no positive (risk-adjusted) effect per loan; "
                      "they are funded only to reach the disadvantaged floor")
-    return _result("optimised", prob, x, notes)
+    out = _result("optimised", prob, x, notes)
+    out.bound = bound
+    return out
+
+
+def _round_lp(x: np.ndarray, value: np.ndarray, prob: _Problem, floor: float) -> np.ndarray | None:
+    """Whole loans from a relaxed solution.
+
+    Disadvantaged rows are rounded up (so their floor still holds) and the others down;
+    if that overspends, the loans of least value per VND are taken back, first outside the
+    disadvantaged communes, then inside them as far as the floor allows; what is left of
+    the budget then buys whole loans of positive value, best value per loan first.
+    """
+    size, elig, dis = prob.loan_size, prob.eligible.astype(float), prob.disadvantaged
+    tol = 1e-9 * prob.budget
+    n = np.where(dis, np.ceil(x - 1e-7), np.floor(x + 1e-7))
+    n = np.clip(n, 0, elig)
+    over = float(size @ n) - prob.budget
+    if over > tol:
+        ratio = value / size
+        for pool in (~dis, dis):
+            cand = np.flatnonzero(pool & (n > 0))
+            for i in cand[np.argsort(ratio[cand], kind="stable")]:
+                spare = float(size[dis] @ n[dis]) - floor if pool is dis else np.inf
+                k = min(n[i], np.ceil(over / size[i] - 1e-12), np.floor(spare / size[i] + 1e-12))
+                if k > 0:
+                    n[i] -= k
+                    over -= k * size[i]
+                if over <= tol:
+                    break
+            if over <= tol:
+                break
+        if over > tol:
+            return None
+    left = prob.budget - float(size @ n)
+    cand = np.flatnonzero((value > 0) & (n < elig))
+    for i in cand[np.argsort(-value[cand], kind="stable")]:
+        k = min(elig[i] - n[i], np.floor(left / size[i] + 1e-12))
+        if k > 0:
+            n[i] += k
+            left -= k * size[i]
+    return n
 
 
 def proportional_allocation(communes: pd.DataFrame, *, budget: float, effect, effect_se, loan_size,

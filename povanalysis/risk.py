@@ -17,8 +17,8 @@ from . import config
 from .charts import FONT, PALETTE
 from .labels import check_lang
 from .schema import ETHNIC_MAJORITY
-from .targeting import (NEWLY_ESCAPED_YEARS, _check_positive_int, _check_years, _classes, _income_line, _min_cell,
-                        _no_missing, _py, _require, eligibility)
+from .targeting import (NEWLY_ESCAPED_YEARS, _check_positive_int, _check_years, _income_line, _min_cell, _no_missing,
+                        _panel, _py, _require)
 
 __all__ = [
     "FEATURES",
@@ -163,61 +163,57 @@ def transitions(classified: pd.DataFrame, loans: pd.DataFrame | None = None, *,
         raise ValueError(f"'fallback_classes' must name classes among poor, near_poor, average_living, not_poor; "
                          f"got {list(fallback_classes)!r}")
     _no_missing(classified, needed, "classified")
-    elig = eligibility(classified, newly_escaped_years=newly_escaped_years)
+    window = _check_positive_int(newly_escaped_years, "newly_escaped_years")
+    core = _panel(classified, window)
     income = classified["income_pc"].to_numpy(dtype=float)
     if (income <= 0).any():
         i = np.flatnonzero(income <= 0)[0]
         raise ValueError(f"column 'income_pc' of 'classified' must be positive for a log ratio, got {_py(income[i])!r} "
                          f"at row {_py(classified.index[i])!r}")
-    codes = _classes(classified, "classified")
-    years = _check_years(classified, "classified")
-    hid = pd.factorize(classified["household_id"].to_numpy())[0]
-    order = np.lexsort((years, hid))
-    s = classified.iloc[order]
-    g = pd.Series(hid[order])
-    log_inc = np.log(income[order])
-    size = s["size"].to_numpy(dtype=float)
-    prev_inc = pd.Series(log_inc).groupby(g.to_numpy()).shift(1).to_numpy()
-    prev_size = pd.Series(size).groupby(g.to_numpy()).shift(1).to_numpy()
-    next_year = pd.Series(years[order]).groupby(g.to_numpy()).shift(-1).to_numpy()
-    next_code = pd.Series(codes[order].astype(float)).groupby(g.to_numpy()).shift(-1).to_numpy()
-    newly = elig["eligible_newly_escaped"].to_numpy()[order]
-
-    sel = newly
-    sub = s[sel]
+    sel = np.flatnonzero(core.newly)
+    order = np.lexsort((classified["household_id"].iloc[sel].to_numpy(), core.years[sel]))
+    sel = sel[order]
+    prev, nxt = core.prev[sel], core.next[sel]
+    cols = [c for c in ("area", "standard", "review_year", "d_dependants", "deprivations", "minority", "ethnicity",
+                        "old_area") if c in classified.columns]
+    sub = classified[cols].iloc[sel]
     line = _income_line(sub)
+    years = core.years[sel]
+    size = classified["size"].to_numpy(dtype=float)
+    log_inc = np.log(income)
     fb_codes = [("poor", "near_poor", "average_living", "not_poor").index(c) for c in fallback_classes]
-    has_next = next_year[sel] == years[order][sel] + 1
-    fell = np.isin(next_code[sel], fb_codes)
+    has_next = (nxt >= 0) & (core.years[np.maximum(nxt, 0)] == years + 1)
+    fell = np.isin(core.cls[np.maximum(nxt, 0)], fb_codes)
+    has_prev = prev >= 0
+    p = np.maximum(prev, 0)
     minority = (sub["minority"].to_numpy(dtype=bool) if "minority" in sub.columns
                 else (sub["ethnicity"] != ETHNIC_MAJORITY).to_numpy())
+    fell_back = pd.array(np.where(has_next, fell, False), dtype="boolean")
+    fell_back[~has_next] = pd.NA
     out = pd.DataFrame({
-        "household_id": sub["household_id"].to_numpy(),
-        "review_year": years[order][sel],
-        "outcome_year": years[order][sel] + 1,
-        "commune_code": sub["commune_code"].to_numpy(),
-        "income_pc": income[order][sel],
+        "household_id": classified["household_id"].iloc[sel].array,
+        "review_year": years,
+        "outcome_year": years + 1,
+        "commune_code": classified["commune_code"].iloc[sel].array,
+        "income_pc": income[sel],
         "line": line,
         "log_income_ratio": log_inc[sel] - np.log(line),
-        "income_change": log_inc[sel] - prev_inc[sel],
+        "income_change": np.where(has_prev, log_inc[sel] - log_inc[p], np.nan),
         "deprivations": sub["deprivations"].to_numpy(dtype=float),
         "size": size[sel],
-        "size_change": size[sel] - prev_size[sel],
+        "size_change": np.where(has_prev, size[sel] - size[p], np.nan),
         "dependants": sub["d_dependants"].to_numpy(dtype=float),
-        "years_since_exit": (years[order][sel] - elig["last_listed"].to_numpy(dtype=float, na_value=np.nan)[order][sel]),
+        "years_since_exit": (years - core.last_listed[sel]).astype(np.int64),
         "credit": np.nan,
         "minority": minority.astype(float),
         "urban": (sub["area"] == "urban").to_numpy(dtype=float),
         "bac_kan": ((sub["old_area"] == "bac_kan").to_numpy(dtype=float) if "old_area" in sub.columns
                     else np.nan),
-        "fell_back": pd.array(np.where(has_next, fell, False), dtype="boolean"),
-    })
-    out.loc[~has_next, "fell_back"] = pd.NA
-    out["years_since_exit"] = out["years_since_exit"].astype(np.int64)
+        "fell_back": fell_back,
+    }, index=classified.index[sel])
     if loans is not None:
         out["credit"] = _credit(out, loans).astype(float)
-    out.index = classified.index[order][sel]
-    return out.sort_values(["review_year", "household_id"], kind="stable")
+    return out
 
 
 # ----------------------------------------------------------------------------- AUC
@@ -434,7 +430,9 @@ class FallbackModel:
 
         **Internal**: the frame holds household identifiers.  Publish only
         :func:`at_risk_counts`; hand lists to officials only through
-        :func:`confidential_export`.
+        :func:`confidential_export`.  The model knows nothing of a change of standard at
+        the next review (e.g. the 2026 review under Decree 351/2025/ND-CP): the scores
+        speak of falling back below the current line.
 
         Parameters
         ----------

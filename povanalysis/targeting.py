@@ -101,14 +101,14 @@ def _no_missing(frame: pd.DataFrame, columns, arg: str) -> None:
 def _classes(frame: pd.DataFrame, arg: str) -> np.ndarray:
     """Poverty class codes 0..3 (poor, near_poor, average_living, not_poor), validated."""
     _no_missing(frame, ["poverty_class"], arg)
-    values = frame["poverty_class"].astype(str).to_numpy()
-    codes = pd.Index(list(CLASSES)).get_indexer(values)
-    bad = codes < 0
-    if bad.any():
-        i = np.flatnonzero(bad)[0]
+    codes, uniques = pd.factorize(frame["poverty_class"], sort=False)
+    lookup = pd.Index(list(CLASSES)).get_indexer(pd.Index(uniques).astype(str))
+    if (lookup < 0).any():
+        bad = int(np.flatnonzero(lookup < 0)[0])
+        i = int(np.flatnonzero(codes == bad)[0])
         raise ValueError(f"column 'poverty_class' of {arg!r} must be one of {list(CLASSES)}, "
-                         f"got {_py(values[i])!r} at row {_py(frame.index[i])!r}")
-    return codes.astype(np.int8)
+                         f"got {_py(frame['poverty_class'].iloc[i])!r} at row {_py(frame.index[i])!r}")
+    return lookup[codes].astype(np.int8)
 
 
 def _check_years(frame: pd.DataFrame, arg: str) -> np.ndarray:
@@ -117,12 +117,49 @@ def _check_years(frame: pd.DataFrame, arg: str) -> np.ndarray:
     return frame["review_year"].to_numpy(dtype=np.int64)
 
 
-def _check_unique(frame: pd.DataFrame, arg: str) -> None:
-    dup = frame.duplicated(["household_id", "review_year"]).to_numpy()
+@dataclass(frozen=True)
+class _Panel:
+    """Integer views of a household-year panel: what eligibility, accuracy and the risk model share."""
+
+    hid: np.ndarray          # household code of each row
+    ids: pd.Index            # household_id of each code
+    years: np.ndarray        # review year of each row
+    cls: np.ndarray          # class code of each row (0 poor .. 3 not poor)
+    last_listed: np.ndarray  # latest review <= this one at which the household was listed (NaN if none)
+    newly: np.ndarray        # newly escaped at this review
+    prev: np.ndarray         # row of the household's previous review (-1 if none)
+    next: np.ndarray         # row of the household's next review (-1 if none)
+
+
+def _panel(classified: pd.DataFrame, window: int, arg: str = "classified") -> _Panel:
+    _require(classified, ["household_id", "review_year", "commune_code", "poverty_class"], arg)
+    _no_missing(classified, ["household_id", "review_year", "commune_code"], arg)
+    years = _check_years(classified, arg)
+    cls = _classes(classified, arg)
+    hid, ids = pd.factorize(classified["household_id"])
+    order = np.lexsort((years, hid))
+    h, y = hid[order], years[order]
+    same = np.r_[False, (h[1:] == h[:-1])]
+    dup = same & np.r_[False, y[1:] == y[:-1]]
     if dup.any():
-        i = np.flatnonzero(dup)[0]
+        i = int(order[np.flatnonzero(dup)[0]])
         raise ValueError(f"{arg!r} has {int(dup.sum())} duplicate (household_id, review_year) rows "
-                         f"(first at row {_py(frame.index[i])!r}, review year {frame['review_year'].iloc[i]})")
+                         f"(first at row {_py(classified.index[i])!r}, review year {_py(years[i])})")
+    listed = cls[order] <= 1
+    # Latest listed review so far within each household: a running maximum restarted per household.
+    stamp = np.where(listed, y, -1).astype(np.int64)
+    start = np.flatnonzero(~same)
+    run = np.maximum.accumulate(np.where(listed, np.arange(len(y)), -1))
+    first_of_group = np.repeat(start, np.diff(np.r_[start, len(y)]))
+    last_sorted = np.where(run >= first_of_group, stamp[np.maximum(run, 0)], -1)
+    last = np.empty(len(y))
+    last[order] = np.where(last_sorted >= 0, last_sorted, np.nan)
+    newly = (cls >= 2) & ((years - last) <= window)  # NaN compares False
+    prev = np.full(len(y), -1, dtype=np.int64)
+    nxt = np.full(len(y), -1, dtype=np.int64)
+    prev[order[1:][same[1:]]] = order[:-1][same[1:]]
+    nxt[order[:-1][same[1:]]] = order[1:][same[1:]]
+    return _Panel(hid=hid, ids=pd.Index(ids), years=years, cls=cls, last_listed=last, newly=newly, prev=prev, next=nxt)
 
 
 def _check_positive_int(value, name: str) -> int:
@@ -231,35 +268,25 @@ def eligibility(classified: pd.DataFrame, *, newly_escaped_years: int = NEWLY_ES
     >>> eligibility(hh, newly_escaped_years=2)["programme"].tolist()
     ['poor', 'newly_escaped', 'newly_escaped', nan]
     """
-    _require(classified, ["household_id", "review_year", "commune_code", "poverty_class"], "classified")
-    years_window = _check_positive_int(newly_escaped_years, "newly_escaped_years")
-    _no_missing(classified, ["household_id", "review_year", "commune_code"], "classified")
-    years = _check_years(classified, "classified")
-    codes = _classes(classified, "classified")
-    _check_unique(classified, "classified")
-
-    ids = classified["household_id"].to_numpy()
-    order = np.lexsort((years, pd.factorize(ids)[0]))
-    listed = codes <= 1
-    listed_year = pd.Series(np.where(listed, years, np.nan)[order])
-    hh_sorted = pd.Series(pd.factorize(ids)[0][order])
-    last = np.empty(len(years))
-    last[order] = listed_year.groupby(hh_sorted.to_numpy()).ffill().to_numpy()
-    newly = (codes >= 2) & ((years - last) <= years_window)  # NaN compares False
-
-    poor, near = codes == 0, codes == 1
+    window = _check_positive_int(newly_escaped_years, "newly_escaped_years")
+    if not isinstance(classified, pd.DataFrame):
+        raise TypeError(f"'classified' should be a DataFrame, got {type(classified).__name__}")
+    core = _panel(classified, window)
+    cls, years, newly = core.cls, core.years, core.newly
+    poor, near = cls == 0, cls == 1
     programme = np.select([poor, near, newly], list(PROGRAMMES), default=None)
+    last = pd.array(core.last_listed, dtype="Float64").astype("Int64")
     out = pd.DataFrame({
-        "household_id": classified["household_id"].to_numpy(),
+        "household_id": classified["household_id"].array,
         "review_year": years,
         "loan_year": years + 1,
-        "commune_code": classified["commune_code"].to_numpy(),
+        "commune_code": classified["commune_code"].array,
         "eligible_poor": poor,
         "eligible_near_poor": near,
         "eligible_newly_escaped": newly,
         "eligible": poor | near | newly,
         "programme": pd.array(programme, dtype="str"),
-        "last_listed": pd.array(np.where(np.isnan(last), np.nan, last), dtype="Float64").astype("Int64"),
+        "last_listed": last,
     }, index=classified.index)
     return out
 
@@ -352,14 +379,17 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
         if reserved in by:
             raise ValueError(f"'by' must not name {reserved!r}: the table is always split by it")
     limit = _min_cell(min_cell)
+    window = _check_positive_int(newly_escaped_years, "newly_escaped_years")
+    if not isinstance(classified, pd.DataFrame):
+        raise TypeError(f"'classified' should be a DataFrame, got {type(classified).__name__}")
     frame = _with_minority(classified, by)
     _require(frame, by, "classified")
     _no_missing(frame, by, "classified")
-    elig = eligibility(frame, newly_escaped_years=newly_escaped_years)
+    core = _panel(frame, window)
     loans = _check_loans(loans)
 
-    review_years = set(elig["review_year"].unique().tolist())
-    loan_year = loans["disbursed"].dt.year.to_numpy()
+    review_years = set(np.unique(core.years).tolist())
+    loan_year = loans["disbursed"].dt.year.to_numpy().astype(np.int64)
     assessable = np.isin(loan_year, [y + 1 for y in review_years])
     if year is not None:
         if isinstance(year, bool) or not isinstance(year, numbers.Integral):
@@ -377,59 +407,55 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
         if not keep_years:
             raise ValueError(f"no loan in 'loans' falls in a year after a review of 'classified' "
                              f"(review years: {sorted(review_years)}, loan years: {sorted(set(loan_year.tolist()))})")
-    in_scope = np.isin(loan_year, keep_years)
+    in_scope = np.flatnonzero(np.isin(loan_year, keep_years))
     not_assessed = int((~assessable).sum()) if year is None else int((loan_year != year).sum())
 
-    rows = elig["loan_year"].isin(keep_years).to_numpy()
-    hh = elig.loc[rows, ["household_id", "review_year", "loan_year", "eligible_poor", "eligible_near_poor",
-                         "eligible_newly_escaped", "eligible", "programme"]].copy()
-    for col in by:
-        hh[col] = frame.loc[rows, col].to_numpy()
-    hh = hh.reset_index(drop=True)
-
-    ln = pd.DataFrame({"household_id": loans["household_id"].to_numpy()[in_scope],
-                       "loan_year": loan_year[in_scope],
-                       "loan_programme": loans["programme"].astype(str).to_numpy()[in_scope],
-                       "loan_row": loans.index.to_numpy()[in_scope]})
-    matched = ln.merge(hh, on=["household_id", "loan_year"], how="left", validate="many_to_one")
-    lost = matched["review_year"].isna().to_numpy()
-    if lost.any():
-        i = np.flatnonzero(lost)[0]
-        raise ValueError(
-            f"'loans' row {_py(matched['loan_row'].iloc[i])!r}: household {_py(matched['household_id'].iloc[i])!r} got a loan "
-            f"in {matched['loan_year'].iloc[i]} but has no row in the review of {matched['loan_year'].iloc[i] - 1} "
-            f"({int(lost.sum())} such loans); its eligibility cannot be judged")
-
-    borrowed = hh.set_index(["household_id", "loan_year"]).index.isin(
-        pd.MultiIndex.from_arrays([ln["household_id"], ln["loan_year"]]))
+    # Household rows of the reviews that set the lists of the assessed years, and their groups.
+    rows = np.flatnonzero(np.isin(core.years + 1, keep_years))
     keys = ["loan_year", *by]
-    parts = []
-    flags = {"poor": "eligible_poor", "near_poor": "eligible_near_poor",
-             "newly_escaped": "eligible_newly_escaped", _ALL: "eligible"}
-    for prog, flag in flags.items():
-        e = hh[flag].to_numpy()
-        g = pd.DataFrame({k: hh[k].to_numpy() for k in keys})
-        g["eligible"] = e.astype(np.int64)
-        g["reached"] = (e & borrowed).astype(np.int64)
-        hh_t = g.groupby(keys, sort=False, observed=True).sum()
-        sel = np.ones(len(matched), bool) if prog == _ALL else (matched["loan_programme"] == prog).to_numpy()
-        m = matched.loc[sel]
-        l = pd.DataFrame({k: m[k].to_numpy() for k in keys})
-        l["loans"] = 1
-        l["inclusion_errors"] = (~m["eligible"].to_numpy(dtype=bool)).astype(np.int64)
-        other = m["eligible"].to_numpy(dtype=bool) & ~m[flag].to_numpy(dtype=bool)
-        l["other_programme"] = other.astype(np.int64)
-        l_t = l.groupby(keys, sort=False, observed=True).sum()
-        t = hh_t.join(l_t, how="outer").fillna(0).astype(np.int64).reset_index()
-        t["programme"] = prog
-        parts.append(t)
-    out = pd.concat(parts, ignore_index=True)
-    # Every group gets every programme.
-    groups = out[keys].drop_duplicates()
-    grid = groups.merge(pd.DataFrame({"programme": [*PROGRAMMES, _ALL]}), how="cross")
-    out = grid.merge(out, on=[*keys, "programme"], how="left")
+    key_frame = pd.DataFrame({"loan_year": core.years[rows] + 1},
+                             index=pd.RangeIndex(len(rows))).assign(**{c: frame[c].iloc[rows].array for c in by})
+    gcode = key_frame.groupby(keys, sort=True, observed=True, dropna=False).ngroup().to_numpy()
+    n_groups = int(gcode.max()) + 1 if len(gcode) else 0
+    groups = key_frame.iloc[np.unique(gcode, return_index=True)[1]].reset_index(drop=True)
+
+    # Each loan's borrower row at the review before it.
+    span = int(core.years.max() - core.years.min()) + 2
+    y0 = int(core.years.min())
+    row_key = core.hid[rows].astype(np.int64) * span + (core.years[rows] - y0)
+    loan_hid = core.ids.get_indexer(loans["household_id"].iloc[in_scope])
+    loan_key = np.where(loan_hid >= 0, loan_hid.astype(np.int64) * span + (loan_year[in_scope] - 1 - y0), -1)
+    match = pd.Index(row_key).get_indexer(loan_key)
+    if (match < 0).any():
+        j = int(np.flatnonzero(match < 0)[0])
+        k = in_scope[j]
+        raise ValueError(
+            f"'loans' row {_py(loans.index[k])!r}: household {_py(loans['household_id'].iloc[k])!r} got a loan "
+            f"in {loan_year[k]} but has no row in the review of {loan_year[k] - 1} "
+            f"({int((match < 0).sum())} such loans); its eligibility cannot be judged")
+    cls = core.cls[rows]
+    flags = {"poor": cls == 0, "near_poor": cls == 1, "newly_escaped": core.newly[rows]}
+    flags[_ALL] = flags["poor"] | flags["near_poor"] | flags["newly_escaped"]
+    borrowed = np.zeros(len(rows), bool)
+    borrowed[match] = True
+    loan_prog = loans["programme"].astype(str).iloc[in_scope].to_numpy()
+    lg = gcode[match]
+    blocks = []
+    for prog, e in flags.items():
+        sel = np.ones(len(match), bool) if prog == _ALL else loan_prog == prog
+        eligible_any = flags[_ALL][match[sel]]
+        block = groups.copy()
+        block["programme"] = prog
+        block["eligible"] = np.bincount(gcode, weights=e, minlength=n_groups)
+        block["reached"] = np.bincount(gcode, weights=e & borrowed, minlength=n_groups)
+        block["loans"] = np.bincount(lg[sel], minlength=n_groups)
+        block["inclusion_errors"] = np.bincount(lg[sel], weights=~eligible_any, minlength=n_groups)
+        block["other_programme"] = np.bincount(lg[sel], weights=eligible_any & ~e[match[sel]], minlength=n_groups)
+        block["_g"] = np.arange(n_groups)
+        blocks.append(block)
+    out = pd.concat(blocks, ignore_index=True)
     counts = ["eligible", "reached", "loans", "inclusion_errors", "other_programme"]
-    out[counts] = out[counts].fillna(0).astype(np.int64)
+    out[counts] = out[counts].round().astype(np.int64)
     e, r, n = (out[c].to_numpy(dtype=float) for c in ("eligible", "reached", "loans"))
     out["coverage"] = np.divide(r, e, out=np.full(len(out), np.nan), where=e > 0)
     out["exclusion_errors"] = out["eligible"] - out["reached"]
@@ -438,8 +464,7 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
                                        out=np.full(len(out), np.nan), where=n > 0)
     out["suppressed"] = (out["eligible"] < limit) | ((out["loans"] > 0) & (out["loans"] < limit))
     out["review_year"] = out["loan_year"] - 1
-    prog_order = {p: i for i, p in enumerate([*PROGRAMMES, _ALL])}
-    out = out.assign(_p=out["programme"].map(prog_order)).sort_values([*keys, "_p"], kind="stable")
+    out = out.sort_values("_g", kind="stable")
     cols = ["loan_year", "review_year", *by, "programme", "eligible", "reached", "coverage", "exclusion_errors",
             "exclusion_rate", "loans", "inclusion_errors", "inclusion_share", "other_programme", "suppressed"]
     out = out[cols].reset_index(drop=True)
@@ -557,7 +582,8 @@ def _components(table: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, np.n
     if "commune_code" not in table.columns:
         raise ValueError("'commune_table' lacks the column 'commune_code'")
     ranked = ~table["suppressed"].to_numpy(dtype=bool) if "suppressed" in table.columns else np.ones(len(table), bool)
-    x = np.column_stack([pd.to_numeric(table[c], errors="raise").to_numpy(dtype=float) for c in names])
+    x = np.column_stack([pd.to_numeric(table[c], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+                         for c in names])
     bad = ranked[:, None] & ~np.isfinite(x)
     if bad.any():
         i, j = np.argwhere(bad)[0]
@@ -946,7 +972,7 @@ def coverage_figure(table: pd.DataFrame, *, measure: str = "coverage", programme
     fig = go.Figure()
     if group:
         parts = [(key, part) for key, part in shown.groupby(group, sort=False)]
-        parts.sort(key=lambda kv: (0 if kv[0] is True else 1) if group == "minority" else str(kv[0]))
+        parts.sort(key=lambda kv: (0 if bool(kv[0]) else 1) if group == "minority" else str(kv[0]))
     else:
         parts = [(None, shown)]
     for i, (key, part) in enumerate(parts):

@@ -167,7 +167,7 @@ problems = st.lists(st.tuples(st.integers(0, 4), st.sampled_from([30, 50, 70]), 
                               st.booleans(), st.integers(0, 20)), min_size=1, max_size=3)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(problems, st.integers(20, 400), st.sampled_from([0.0, 0.3, 0.6]))
 def test_optimum_matches_brute_force(rows, budget_m, share):
     c = communes(eligible=[r[0] for r in rows], size=[r[1] * M for r in rows], effect=[r[2] for r in rows],
@@ -190,6 +190,12 @@ def test_optimum_matches_brute_force(rows, budget_m, share):
     res = allocation.allocate_budget(c, **kw)
     assert_allclose(res.expected_exits, best, atol=1e-9)
     check_constraints(res, c, budget=budget, min_share=share)
+    # The relaxation rounded to whole loans: feasible, never above the optimum, close to it.
+    lp = allocation.allocate_budget(c, solver="lp", **kw)
+    check_constraints(lp, c, budget=budget, min_share=share)
+    assert lp.expected_exits <= best + 1e-9 <= lp.bound + 2e-9
+    assert lp.expected_exits >= best - 3 * max(0.0, c["effect"].max()) - 1e-9
+    assert_allclose(res.bound, best, atol=1e-9)
 
 
 @settings(max_examples=30, deadline=None)
