@@ -193,7 +193,8 @@ def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged=
     out["disadvantaged"] = out["commune_code"].isin(dis)
     if priority is not None:
         _require(priority, ["commune_code", "index"], "priority")
-        out["priority"] = out["commune_code"].map(priority.set_index("commune_code")["index"]).fillna(0.0).to_numpy(float)
+        index = priority.set_index("commune_code")["index"]
+        out["priority"] = out["commune_code"].map(index).fillna(0.0).to_numpy(float)
     return out
 
 
@@ -208,7 +209,8 @@ def _require(frame, columns, arg: str) -> None:
 def _positive(value, name: str, *, allow_zero: bool = False) -> float:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name!r} must be a {'non-negative' if allow_zero else 'positive'} finite number, got {value!r}")
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name!r} must be a {kind} finite number, got {value!r}")
     return float(value)
 
 
@@ -263,7 +265,8 @@ def _problem(communes, *, budget, effect, effect_se, loan_size, ceiling_per_hous
     dup = communes.duplicated(keys).to_numpy()
     if dup.any():
         i = np.flatnonzero(dup)[0]
-        raise ValueError(f"'communes' has duplicate rows for {dict(communes[keys].iloc[i])} (row {_py(communes.index[i])!r})")
+        raise ValueError(f"'communes' has duplicate rows for {dict(communes[keys].iloc[i])} "
+                         f"(row {_py(communes.index[i])!r})")
     budget = _positive(budget, "budget")
     ceiling = _positive(ceiling_per_household, "ceiling_per_household")
     min_share = _positive(min_share_disadvantaged, "min_share_disadvantaged", allow_zero=True)
@@ -420,7 +423,8 @@ def _result(method: str, prob: _Problem, loans: np.ndarray, notes: list) -> Allo
     return Allocation(method=method, table=t, budget=prob.budget, spent=spent, unspent=prob.budget - spent,
                       expected_exits=total, se=se, ci_lower=total - Z_95 * se, ci_upper=total + Z_95 * se,
                       disadvantaged_amount=dis_amount, disadvantaged_share=dis_amount / prob.budget,
-                      min_share=prob.min_share, min_disadvantaged_amount=floor, constraints=constraints, correlation=prob.correlation,
+                      min_share=prob.min_share, min_disadvantaged_amount=floor, constraints=constraints,
+                      correlation=prob.correlation,
                       notes=notes)
 
 
@@ -709,7 +713,10 @@ def proportional_allocation(communes: pd.DataFrame, *, budget: float, effect, ef
 
 
 def compare_allocations(*allocations: Allocation) -> pd.DataFrame:
-    """A tidy comparison: ``method``, ``expected_exits``, ``se``, ``ci_lower``, ``ci_upper``, ``loans``, ``spent``, ``disadvantaged_share``.
+    """Allocations side by side, one row each.
+
+    Columns ``method``, ``expected_exits``, ``se``, ``ci_lower``, ``ci_upper``, ``loans``,
+    ``spent``, ``unspent`` and ``disadvantaged_share``.
 
     Examples
     --------
@@ -751,7 +758,8 @@ def comparison_text(optimised: Allocation, proportional: Allocation, *, lang: st
 
     budget = n(o.budget / 1e9)
     lo, po = int(o.table["loans"].sum()), int(p.table["loans"].sum())
-    so, sp = format_percent(o.disadvantaged_share, lang, digits=1), format_percent(p.disadvantaged_share, lang, digits=1)
+    so = format_percent(o.disadvantaged_share, lang, digits=1)
+    sp = format_percent(p.disadvantaged_share, lang, digits=1)
     capped = o.min_disadvantaged_amount < o.min_share * o.budget * (1 - 1e-9)
     if lang == "vi":
         note = (f" Mức tối thiểu {format_percent(o.min_share, lang, digits=0)} ngân sách cho các xã đặc biệt khó khăn "

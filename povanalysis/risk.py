@@ -1,4 +1,4 @@
-"""Risk of falling back into poverty after leaving the lists: an out-of-time validated logit, counts and a confidential list."""
+"""Risk of falling back into poverty after leaving the lists: a logit tested out of time, counts, a confidential list."""
 
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def _credit(rows: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
     _require(loans, ["household_id", "disbursed", "term_months"], "loans")
     _no_missing(loans, ["household_id", "disbursed", "term_months"], "loans")
     if not pd.api.types.is_datetime64_any_dtype(loans["disbursed"].dtype):
-        raise ValueError(f"column 'disbursed' of 'loans' must hold dates (datetime64), got dtype {loans['disbursed'].dtype}")
+        raise ValueError(f"column 'disbursed' of 'loans' must hold dates (datetime64), "
+                         f"got dtype {loans['disbursed'].dtype}")
     term = loans["term_months"]
     bad = (~(term >= 1)).to_numpy() if pd.api.types.is_integer_dtype(term.dtype) else np.ones(len(term), bool)
     if bad.any():
@@ -383,7 +384,11 @@ class FallbackModel:
     _loans: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """The out-of-time evaluation as a tidy table: ``measure``, ``model``, ``value``, ``se``, ``ci_lower``, ``ci_upper``, ``n``."""
+        """The out-of-time evaluation as a tidy table.
+
+        Columns ``measure``, ``model``, ``value``, ``se``, ``ci_lower``, ``ci_upper``, ``n``
+        (test households) and ``test_year``.
+        """
         z = _z()
         b = self.baseline
         rows = [
@@ -413,7 +418,8 @@ class FallbackModel:
             f"  fall-back rate in the test year: {self.base_rate:.3f}",
             f"  AUC {self.auc:.3f} (95% CI {self.auc_ci[0]:.3f}–{self.auc_ci[1]:.3f}); rule of thumb "
             f"'{b.rule}' AUC {b.auc:.3f} (SE {b.auc_se:.3f})",
-            f"  difference {self.auc_difference:+.3f} (SE {self.auc_difference_se:.3f}, p = {self.auc_difference_p:.3g})",
+            f"  difference {self.auc_difference:+.3f} (SE {self.auc_difference_se:.3f}, "
+            f"p = {self.auc_difference_p:.3g})",
             f"  precision in the top decile {self.precision_at_top_decile:.3f}; rule of thumb flags "
             f"{b.flagged_share:.1%} with precision {b.precision:.3f}; Brier score {self.brier:.4f}",
         ]
@@ -471,7 +477,8 @@ class FallbackModel:
         bad = ~np.isfinite(x)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise ValueError(f"predictor {_py(self.features[j])!r} is missing for household {_py(t['household_id'].iloc[i])!r} "
+            raise ValueError(f"predictor {_py(self.features[j])!r} is missing for household "
+                             f"{_py(t['household_id'].iloc[i])!r} "
                              f"at review {t['review_year'].iloc[i]}")
         beta = np.asarray(self.result.params)
         eta = beta[0] + x @ beta[1:]
@@ -561,7 +568,8 @@ def fit_fallback_model(classified: pd.DataFrame, loans: pd.DataFrame | None = No
     y_te = te["fell_back"].to_numpy(dtype=bool)
     for name, y in (("training", y_tr), ("test", y_te)):
         if y.all() or not y.any():
-            raise ValueError(f"the {name} transitions hold only one outcome ({'all' if y.all() else 'none'} fell back): "
+            raise ValueError(f"the {name} transitions hold only one outcome "
+                             f"({'all' if y.all() else 'none'} fell back): "
                              "no model can be fitted or evaluated")
     features, dropped = [], []
     for f in FEATURES:
@@ -639,7 +647,8 @@ def _check_scores(scores: pd.DataFrame, columns) -> None:
     bad = ~((p >= 0) & (p <= 1))
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'probability' of 'scores' must be in [0, 1], got {_py(p[i])!r} at row {_py(scores.index[i])!r}")
+        raise ValueError(f"column 'probability' of 'scores' must be in [0, 1], got {_py(p[i])!r} "
+                         f"at row {_py(scores.index[i])!r}")
 
 
 def _check_threshold(threshold) -> float:

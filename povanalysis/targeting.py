@@ -95,7 +95,8 @@ def _no_missing(frame: pd.DataFrame, columns, arg: str) -> None:
         bad = frame[col].isna().to_numpy()
         if bad.any():
             row = frame.index[np.flatnonzero(bad)[0]]
-            raise ValueError(f"column {col!r} of {arg!r} has {int(bad.sum())} missing values (first at row {_py(row)!r})")
+            raise ValueError(f"column {col!r} of {arg!r} has {int(bad.sum())} missing values "
+                             f"(first at row {_py(row)!r})")
 
 
 def _classes(frame: pd.DataFrame, arg: str) -> np.ndarray:
@@ -211,7 +212,8 @@ def _income_line(frame: pd.DataFrame) -> np.ndarray:
     bad = np.isnan(out)
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'area' must be 'rural' or 'urban', got {_py(area[i])!r} at row {_py(frame.index[i])!r}")
+        raise ValueError(f"column 'area' must be 'rural' or 'urban', got {_py(area[i])!r} "
+                         f"at row {_py(frame.index[i])!r}")
     return out
 
 
@@ -298,7 +300,8 @@ def _check_loans(loans: pd.DataFrame) -> pd.DataFrame:
     _require(loans, ["household_id", "programme", "disbursed"], "loans")
     _no_missing(loans, ["household_id", "programme", "disbursed"], "loans")
     if not pd.api.types.is_datetime64_any_dtype(loans["disbursed"].dtype):
-        raise ValueError(f"column 'disbursed' of 'loans' must hold dates (datetime64), got dtype {loans['disbursed'].dtype}")
+        raise ValueError(f"column 'disbursed' of 'loans' must hold dates (datetime64), "
+                         f"got dtype {loans['disbursed'].dtype}")
     prog = loans["programme"].astype(str)
     bad = ~prog.isin(PROGRAMMES).to_numpy()
     if bad.any():
@@ -344,8 +347,9 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
         ethnic-minority status, ``()`` gives province totals.
     year : int, optional
         Loan (disbursement) year to assess; default every year ``Y`` from the first to the
-        last disbursement year of ``loans`` whose review ``Y − 1`` is in ``classified``.  Loans of other years cannot be judged; their number
-        is recorded in ``result.attrs["loans_not_assessed"]``.
+        last disbursement year of ``loans`` whose review ``Y − 1`` is in ``classified``.
+        Loans of other years cannot be judged; their number is recorded in
+        ``result.attrs["loans_not_assessed"]``.
     newly_escaped_years : int, default 3
         See :func:`eligibility`.
     min_cell : int, optional
@@ -521,7 +525,8 @@ def commune_table(classified: pd.DataFrame, *, review_year: int, scores: pd.Data
              "classified")
     years = _check_years(classified, "classified")
     if review_year not in set(years.tolist()):
-        raise ValueError(f"'review_year' {review_year!r} is not in 'classified' (review years: {sorted(set(years.tolist()))})")
+        raise ValueError(f"'review_year' {review_year!r} is not in 'classified' "
+                         f"(review years: {sorted(set(years.tolist()))})")
     limit = _min_cell(min_cell)
     rows = classified[years == review_year]
     _classes(rows, "classified")
@@ -587,8 +592,9 @@ def _components(table: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, np.n
     bad = ranked[:, None] & ~np.isfinite(x)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"column {_py(names[j])!r} of 'commune_table' must be a finite number for every ranked commune, "
-                         f"got {_py(x[i, j])!r} at row {_py(table.index[i])!r} (commune {_py(table['commune_code'].iloc[i])!r})")
+        raise ValueError(f"column {_py(names[j])!r} of 'commune_table' must be a finite number for every ranked "
+                         f"commune, got {_py(x[i, j])!r} at row {_py(table.index[i])!r} "
+                         f"(commune {_py(table['commune_code'].iloc[i])!r})")
     if not ranked.any():
         raise ValueError("every row of 'commune_table' is suppressed: nothing to rank")
     sub = x[ranked]

@@ -167,7 +167,7 @@ problems = st.lists(st.tuples(st.integers(0, 4), st.sampled_from([30, 50, 70]), 
                               st.booleans(), st.integers(0, 20)), min_size=1, max_size=3)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(problems, st.integers(20, 400), st.sampled_from([0.0, 0.3, 0.6]))
 def test_optimum_matches_brute_force(rows, budget_m, share):
     c = communes(eligible=[r[0] for r in rows], size=[r[1] * M for r in rows], effect=[r[2] for r in rows],
@@ -198,7 +198,7 @@ def test_optimum_matches_brute_force(rows, budget_m, share):
     assert_allclose(res.bound, best, atol=1e-9)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 40), st.floats(0, 0.3), st.booleans()),
                 min_size=2, max_size=8), st.integers(50, 3000), st.sampled_from([0.0, 0.2, 0.5]))
 def test_optimised_never_below_proportional(rows, budget_m, share):
