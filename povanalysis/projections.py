@@ -31,7 +31,10 @@ __all__ = [
     "commune_requirements",
     "group_status",
     "province_ranking",
+    "binding_target",
     "requirements_headline",
+    "scenario_headline",
+    "gap_labels",
     "plot_fan_chart",
     "plot_gap_bars",
 ]
@@ -53,8 +56,9 @@ _TEXT = {
     "gap_title": ("Chênh lệch giữa dự báo và mục tiêu năm {y}, theo xã", "Gap between projection and target in {y}, by commune"),
     "behind": ("Chậm so với lộ trình", "Behind the path"),
     "on_track": ("Đạt lộ trình", "On track"),
-    "hidden": ("{n} xã không công bố (dưới ngưỡng số hộ)", "{n} communes suppressed (too few households)"),
-    "no_target": ("{n} xã không có mục tiêu", "{n} communes without a target"),
+    "hidden": ("{n} xã không công bố (dưới ngưỡng số hộ)", "{n} commune(s) suppressed (too few households)"),
+    "no_target": ("{n} xã không có mục tiêu", "{n} commune(s) without a target"),
+    "suppressed": ("không công bố: dưới ngưỡng số hộ", "suppressed: too few households"),
     "fan_title": ("{who}: tỷ lệ hộ nghèo dự báo {y0}–{y1}", "{who}: projected poor-household rate {y0}–{y1}"),
     "year": ("Năm rà soát", "Review year"),
 }
@@ -307,13 +311,16 @@ def rebase(classified: pd.DataFrame, *, year: int = 2025, to_standard: str = "20
 
     Examples
     --------
-    >>> from povanalysis import synth
-    >>> hh = synth.generate(seed=3, scale=0.005).households
+    >>> from povanalysis.schema import DEPRIVATIONS
+    >>> hh = pd.DataFrame({"review_year": 2025, "commune_code": "01840", "area": "rural", "ethnicity": "Tày",
+    ...                    "income_pc": [1_400_000, 2_000_000, 2_000_000, 5_000_000]})
+    >>> for d in DEPRIVATIONS:
+    ...     hh[d] = [1, 1, 0, 0] if d in ("d_water", "d_latrine", "d_waste", "d_internet") else 0
     >>> r = rebase(hh, min_cell=1)
     >>> r.from_standard, r.to_standard
     ('2022-2025', '2026-2030')
-    >>> bool(r.table(())["gap"].iloc[0] > 0)
-    True
+    >>> r.table(())[["poor_from", "poor_to", "gap"]].to_dict("records")  # income 2.0 M: above 1.5 M, below 2.2 M
+    [{'poor_from': 0, 'poor_to': 2, 'gap': 0.5}]
     """
     _require(classified, "classified", ["review_year", "commune_code", "area"])
     hh = classified[classified["review_year"] == year]
@@ -508,9 +515,9 @@ class Projection:
         hh = w.sum(axis=0)
         if (hh == 0).any():
             raise ValueError("a group has no households in the projection")
-        mean = np.einsum("uy,ug->gy", self.mean, w) / hh[:, None]
-        draws = np.einsum("suy,ug->sgy", self.draws, w) / hh[None, :, None]
-        obs = np.einsum("suy,ug->sgy", self.obs_draws, w) / hh[None, :, None]
+        mean = (w.T @ self.mean) / hh[:, None]
+        draws = np.moveaxis(np.tensordot(self.draws, w, axes=([1], [0])), 2, 1) / hh[None, :, None]
+        obs = np.moveaxis(np.tensordot(self.obs_draws, w, axes=([1], [0])), 2, 1) / hh[None, :, None]
         lo, hi = _quantiles(draws, self.alpha)
         obs_frame = self.observed
         unit_idx = pd.MultiIndex.from_frame(self.units).get_indexer(pd.MultiIndex.from_frame(obs_frame[self.by]))
@@ -539,7 +546,10 @@ def _unit_index(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, pd.Data
     return units.get_indexer(idx), units.to_frame(index=False), units
 
 
-def _frame_standard(gaps: pd.DataFrame) -> str:
+def _frame_standard(gaps) -> str:
+    if not isinstance(gaps, pd.DataFrame) or "standard" not in gaps.columns:
+        raise TypeError("'rebase' should be a Rebase or a DataFrame with the unit columns, 'gap' and 'standard', "
+                        f"got {type(gaps).__name__}")
     values = sorted(gaps["standard"].astype(str).unique())
     if len(values) != 1:
         raise ValueError(f"'rebase' column 'standard' must hold one standard, got {values}")
@@ -557,7 +567,7 @@ def _gap_index(rebase_, by: list[str], units_mi: pd.MultiIndex) -> np.ndarray:
                         f"{type(rebase_).__name__}")
     pos = pd.MultiIndex.from_frame(gaps[by]).get_indexer(units_mi)
     if (pos < 0).any():
-        missing = units_mi[pos < 0][:5].tolist()
+        missing = [k[0] if len(k) == 1 else k for k in units_mi[pos < 0][:5].tolist()]
         raise ValueError(f"'rebase' has no gap for the units {missing} ({int((pos < 0).sum())} in all)")
     return gaps["gap"].to_numpy(dtype=float)[pos]
 
@@ -649,6 +659,17 @@ def _fit_trend(y, n, unit, unit_group, d, groups, *, tol: float = 1e-10, max_ite
         eta = a[unit] + b[group] * d
         return float(np.sum(n * (y * eta - np.logaddexp(0, eta))))
 
+    dmin, dmax = np.full(n_u, np.inf), np.full(n_u, -np.inf)
+    np.minimum.at(dmin, unit, d)
+    np.maximum.at(dmax, unit, d)
+    informed = np.zeros(n_g, bool)
+    np.logical_or.at(informed, unit_group, dmax > dmin)
+    if not informed.all():
+        bad = [groups[g] for g in np.flatnonzero(~informed)]
+        raise ValueError(f"no information on the trend of the slope groups {bad}: their units are seen in one "
+                         "review only; use a coarser 'slope_by'")
+    diverged = ValueError(f"the trend model did not converge in {max_iter} iterations (a unit whose poverty ends "
+                          "early and has its own trend diverges): use a coarser 'slope_by'")
     pooled = tally(unit, n * y, n_u) / tally(unit, n, n_u)
     level, trend = special.logit(np.clip(pooled, 1e-6, 1 - 1e-6)), np.zeros(n_g)
     ll = loglik(level, trend)
@@ -657,10 +678,8 @@ def _fit_trend(y, n, unit, unit_group, d, groups, *, tol: float = 1e-10, max_ite
         r, w = n * (y - mu), n * mu * (1 - mu)
         a, c = tally(unit, w, n_u), tally(unit, w * d, n_u)
         S = tally(group, w * d * d, n_g) - tally(unit_group, c * c / a, n_g)
-        if (S <= 1e-12).any():
-            bad = [groups[g] for g in np.flatnonzero(S <= 1e-12)]
-            raise ValueError(f"no information on the trend of the slope groups {bad}: their units are seen in one "
-                             "review only; use a coarser 'slope_by'")
+        if (S <= 1e-10).any() or (a <= 1e-10).any():
+            raise diverged
         s_a = tally(unit, r, n_u)
         db = (tally(group, r * d, n_g) - tally(unit_group, c * s_a / a, n_g)) / S
         da = (s_a - c * db[unit_group]) / a
@@ -674,8 +693,7 @@ def _fit_trend(y, n, unit, unit_group, d, groups, *, tol: float = 1e-10, max_ite
         if max(np.abs(step * da).max(), np.abs(step * db).max()) < tol:
             break
     else:
-        raise ValueError(f"the trend model did not converge in {max_iter} iterations (a unit whose poverty ends "
-                         "early and has its own trend diverges): use a coarser 'slope_by'")
+        raise diverged
     mu = special.expit(level[unit] + trend[group] * d)
     w = n * mu * (1 - mu)
     a, c = tally(unit, w, n_u), tally(unit, w * d, n_u)
@@ -794,8 +812,8 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     rate = poor / hh
     notes = []
     if rebase is not None:
-        rate = np.clip(rate + _gap_index(rebase, by, units_mi)[codes], 0.0, 1.0)
         standard = rebase.to_standard if isinstance(rebase, Rebase) else _frame_standard(rebase)
+        rate = np.clip(rate + _gap_index(rebase, by, units_mi)[codes], 0.0, 1.0)
         basis = "rebased_shift"
         notes.append("series shifted by each unit's rebasing gap (points), every year")
     last = year == ref
@@ -1186,7 +1204,7 @@ def _loans(additional_loans, proj: Projection, first: int) -> np.ndarray:
     if (~np.isfinite(values) | (values < 0)).any():
         i = int(np.flatnonzero(~np.isfinite(values) | (values < 0))[0])
         raise ValueError(f"'additional_loans' row {frame.index[i]!r}: loans must be a number >= 0, got "
-                         f"{frame['loans'].iloc[i]!r}")
+                         f"{frame['loans'].iloc[i]}")
     u = pd.MultiIndex.from_frame(proj.units).get_indexer(pd.MultiIndex.from_frame(frame[proj.by]))
     if (u < 0).any():
         i = int(np.flatnonzero(u < 0)[0])
@@ -1232,8 +1250,8 @@ def credit_scenario(projection: Projection, additional_loans, effect: float, eff
     -------
     Projection
         ``model`` is the scenario table: unit columns, ``year``, ``loans``,
-        ``additional_exits`` (cumulative, expected) and, with ``cost_per_exit``,
-        ``credit_vnd``, ``credit_vnd_lower``, ``credit_vnd_upper``.
+        ``additional_exits`` (cumulative, expected), ``effect``, ``effect_se`` and, with
+        ``cost_per_exit``, ``credit_vnd``, ``credit_vnd_lower``, ``credit_vnd_upper``.
 
     Examples
     --------
@@ -1267,6 +1285,7 @@ def credit_scenario(projection: Projection, additional_loans, effect: float, eff
     scen["loans"] = loans.ravel()
     exits = (projection.mean - mean) * h[0]
     scen["additional_exits"] = exits.ravel()
+    scen["effect"], scen["effect_se"] = float(effect), float(effect_se)
     cost = _cost(cost_per_exit, projection.alpha)
     if cost is not None:
         scen["credit_vnd"] = scen["additional_exits"] * cost[0]
@@ -1283,8 +1302,10 @@ def credit_scenario(projection: Projection, additional_loans, effect: float, eff
 # What each commune must achieve
 # --------------------------------------------------------------------------------------------
 
-def _compare(proj: Projection, level: np.ndarray, prev: np.ndarray, cost, *, seed: int = 0) -> dict:
-    """Gap, probability of meeting and required exits for per-unit paths ``level`` (units, years)."""
+def _compare(proj: Projection, level: np.ndarray, prev: np.ndarray, start: np.ndarray, t0: np.ndarray, cost, *,
+             seed: int = 0) -> dict:
+    """Gap, probability of meeting and required exits for per-unit paths ``level`` (units, years)
+    starting at ``start`` in year ``t0`` (per unit)."""
     h = proj.households[:, None]
     gap = proj.mean - level
     gap_draws = proj.draws - level[None]
@@ -1295,7 +1316,8 @@ def _compare(proj: Projection, level: np.ndarray, prev: np.ndarray, cost, *, see
     extra = np.maximum(gap, 0) * h
     extra_draws = np.maximum(gap_draws, 0) * h[None]
     out = {"gap": gap, "gap_ci_lower": glo, "gap_ci_upper": ghi, "p_meet": p_meet,
-           "exits_per_year": (prev - level) * h, "additional_exits": extra,
+           "exits_per_year": (start[:, None] - level) * h / (proj.years[None, :] - t0[:, None]),
+           "exits_in_year": (prev - level) * h, "additional_exits": extra,
            "additional_exits_lower": _quantiles(extra_draws, proj.alpha)[0],
            "additional_exits_upper": _quantiles(extra_draws, proj.alpha)[1]}
     if cost is not None:
@@ -1354,8 +1376,10 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
         ``start_level``, ``target_level``, ``mean``, ``ci_lower``, ``ci_upper``,
         ``obs_ci_lower``, ``obs_ci_upper``, ``gap`` (projected minus target, a share; > 0 is
         behind), ``gap_ci_lower``, ``gap_ci_upper``, ``p_meet`` (probability that the recorded
-        rate meets the path), ``on_track``, ``households``, ``exits_per_year`` (net fall in
-        poor households the path asks that year), ``additional_exits`` (beyond the projection,
+        rate meets the path), ``on_track``, ``households``, ``exits_per_year`` (households
+        that must leave poverty each year, net, from the target's start to that year),
+        ``exits_in_year`` (the net fall the path asks in that year alone),
+        ``additional_exits`` (beyond the projection,
         with ``_lower``/``_upper``), ``credit_vnd`` (with ``_lower``/``_upper``, when
         ``cost_per_exit`` is given), ``standard``, ``suppressed``.
 
@@ -1368,8 +1392,8 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     >>> base = pd.DataFrame({"target": ["c", "c"], "kind": ["group", "commune"], "commune_code": [None, "01"],
     ...                      "households": [500, 500], "start_level": [0.128, 0.128]})
     >>> r = commune_requirements(proj, [t], base)
-    >>> r.loc[r["year"] == 2030, ["target_level", "exits_per_year"]].round(3).to_dict("records")
-    [{'target_level': 0.0, 'exits_per_year': 4.0}]
+    >>> r.loc[r["year"] == 2030, ["target_level", "exits_per_year", "exits_in_year"]].round(3).to_dict("records")
+    [{'target_level': 0.0, 'exits_per_year': 12.8, 'exits_in_year': 4.0}]
     """
     if not isinstance(projection, Projection):
         raise TypeError(f"'projection' should be a Projection, got {type(projection).__name__}")
@@ -1394,6 +1418,7 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     best = np.full((n_u, n_y), np.nan)
     prev = np.full((n_u, n_y), np.nan)
     start = np.full(n_u, np.nan)
+    t0 = np.full(n_u, np.nan)
     name = np.full(n_u, None, dtype=object)
     attainable = np.full(n_u, None, dtype=object)
 
@@ -1420,13 +1445,14 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
                 continue
             if empty or new[i, -1] < best[p, -1] - 1e-12:
                 best[p], prev[p], start[p], name[p], attainable[p] = new[i], before[i], s[i], t.name, not held[i]
+                t0[p] = t.start_year
 
     for t in cands:
         apply(t, only_empty=False)
     if fallback is not None:
         apply(fallback, only_empty=True)
     cost = _cost(cost_per_exit, projection.alpha)
-    cmp_ = _compare(projection, best, prev, cost, seed=seed)
+    cmp_ = _compare(projection, best, prev, start, t0, cost, seed=seed)
     frame = projection.to_frame()
     names = _names(codes)
     out = pd.DataFrame({"commune_code": np.repeat(codes, n_y)})
@@ -1502,7 +1528,8 @@ def group_status(projection: Projection, targets: Sequence[Target], baseline: pd
         lvl, raw = t.levels([s], span)
         cols = np.searchsorted(span, yrs)
         level, prev = lvl[:, cols], lvl[:, cols - 1]
-        cmp_ = _compare(agg, level, prev, cost, seed=seed) if t.direction == "decrease" else None
+        cmp_ = (_compare(agg, level, prev, np.array([s]), np.array([t.start_year]), cost, seed=seed)
+                if t.direction == "decrease" else None)
         if cmp_ is None:
             raise ValueError(f"target {t.name!r}: group status reads decreasing targets only")
         out = base.assign(start_level=s, target_level=level[0], mean=agg.mean[0], ci_lower=agg.ci_lower[0],
@@ -1540,10 +1567,10 @@ def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
     Returns
     -------
     DataFrame
-        ``rank``, ``commune_code``, ``name``, ``target``, ``confirmed``, ``attainable``,
+        ``rank``, ``commune_code``, ``name``, ``year``, ``target``, ``confirmed``, ``attainable``,
         ``start_level``, ``target_level``, ``mean``, ``ci_lower``, ``ci_upper``, ``gap``,
         ``gap_ci_lower``, ``gap_ci_upper``, ``p_meet``, ``on_track``, ``households``,
-        ``exits_per_year`` (average over the years up to ``year``), ``additional_exits``
+        ``exits_per_year`` (from the target's start to ``year``), ``additional_exits``
         (and ``credit_vnd`` columns when present), ``standard``, ``suppressed``.
     """
     _require(requirements, "requirements", ["commune_code", "year", "gap", "households", "exits_per_year"])
@@ -1551,9 +1578,7 @@ def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
     year = yrs[-1] if year is None else int(year)
     if year not in yrs:
         raise ValueError(f"'year' {year} is not in the requirements ({yrs})")
-    per_year = requirements[requirements["year"] <= year].groupby("commune_code")["exits_per_year"].mean()
     out = requirements[requirements["year"] == year].copy()
-    out["exits_per_year"] = out["commune_code"].map(per_year).to_numpy()
     limit = _min_cell(min_cell)
     small = out["households"].to_numpy() < limit
     out["suppressed"] = small
@@ -1567,11 +1592,34 @@ def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
         out.loc[small, "on_track"] = pd.NA
     out = out.sort_values(["gap", "commune_code"], ascending=[False, True], na_position="last", kind="stable")
     out.insert(0, "rank", pd.array(np.where(out["gap"].notna(), np.arange(1, len(out) + 1), None), dtype="Int64"))
-    keep = ["rank", "commune_code", "name", "target", "confirmed", "attainable", "start_level", "target_level", "mean",
+    keep = ["rank", "commune_code", "name", "year", "target", "confirmed", "attainable", "start_level", "target_level", "mean",
             "ci_lower", "ci_upper", "gap", "gap_ci_lower", "gap_ci_upper", "p_meet", "on_track", "households",
             "exits_per_year", "additional_exits", "credit_vnd", "credit_vnd_lower", "credit_vnd_upper", "standard",
             "suppressed"]
     return out[[c for c in keep if c in out.columns]].reset_index(drop=True)
+
+
+def binding_target(requirements: pd.DataFrame, targets: Sequence[Target], commune_code: str) -> Target | None:
+    """The target that binds a commune in :func:`commune_requirements` (None when it has none).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"commune_code": ["05500"], "target": ["t"]})
+    >>> binding_target(r, [Target("t", annual_reduction=1)], "05500").name
+    't'
+    """
+    _require(requirements, "requirements", ["commune_code", "target"])
+    rows = requirements[requirements["commune_code"] == commune_code]
+    if rows.empty:
+        raise ValueError(f"commune_code {commune_code!r} is not in the requirements (codes are strings of five "
+                         f"digits, e.g. {requirements['commune_code'].iloc[0]!r})")
+    name = rows["target"].iloc[0]
+    if not isinstance(name, str):
+        return None
+    found = [t for t in _check_targets(targets) if t.name == name]
+    if not found:
+        raise ValueError(f"the requirements name the target {name!r}, which is not in 'targets'")
+    return found[0]
 
 
 def requirements_headline(requirements: pd.DataFrame, *, year: int | None = None, lang: str = "vi") -> str:
@@ -1583,7 +1631,7 @@ def requirements_headline(requirements: pd.DataFrame, *, year: int | None = None
     ...                   "p_meet": [0.2, 0.9], "households": [500, 300], "additional_exits": [10.0, 0.0],
     ...                   "suppressed": False})
     >>> requirements_headline(r, lang="en")
-    'By 2030, 1 of 2 communes with a target are projected to meet it (on track, central projection); 1 communes are behind and need 10 more households to leave poverty than projected.'
+    'By 2030, 1 of 2 communes with a target are projected to meet it (on track, central projection); 1 commune(s) are behind and need 10 more households to leave poverty than projected.'
     """
     vi = check_lang(lang) == "vi"
     _require(requirements, "requirements", ["year", "target", "gap", "additional_exits", "suppressed"])
@@ -1597,7 +1645,7 @@ def requirements_headline(requirements: pd.DataFrame, *, year: int | None = None
                 f"{behind} xã chậm so với lộ trình, cần thêm {format_number(extra, lang)} hộ thoát nghèo so với dự báo.")
     else:
         text = (f"By {year}, {on} of {n} communes with a target are projected to meet it (on track, central projection); "
-                f"{behind} communes are behind and need {format_number(extra, lang)} more households to leave poverty "
+                f"{behind} commune(s) are behind and need {format_number(extra, lang)} more households to leave poverty "
                 "than projected.")
     if "credit_vnd" in r.columns and behind:
         bn = float(r["credit_vnd"].sum()) / 1e9
@@ -1608,8 +1656,72 @@ def requirements_headline(requirements: pd.DataFrame, *, year: int | None = None
     suppressed = int(((requirements["year"] == year) & requirements["suppressed"]).sum())
     if suppressed:
         text += (f" {suppressed} xã có dưới ngưỡng số hộ không được công bố." if vi else
-                 f" {suppressed} communes below the household threshold are not published.")
+                 f" {suppressed} commune(s) below the household threshold are not published.")
     return text
+
+
+def scenario_headline(baseline: Projection, scenario: Projection, *, year: int | None = None,
+                      lang: str = "vi") -> str:
+    """A sentence on what a credit scenario changes in the pooled rate of all units.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"commune_code": ["01"] * 5, "review_year": range(2021, 2026),
+    ...                        "households": [500] * 5, "poor": [100, 90, 80, 72, 64]})
+    >>> base = trend_projection(counts, n_sim=200, min_cell=1)
+    >>> scenario_headline(base, credit_scenario(base, 20, 0.10, 0.0), lang="en")[:86]
+    'With 20 additional loans a year from 2026 and an effect on exit of 0.100 (se 0.000), t'
+    """
+    vi = check_lang(lang) == "vi"
+    for name, obj in (("baseline", baseline), ("scenario", scenario)):
+        if not isinstance(obj, Projection):
+            raise TypeError(f"'{name}' should be a Projection, got {type(obj).__name__}")
+    if not isinstance(scenario.model, pd.DataFrame) or "effect" not in scenario.model.columns:
+        raise ValueError("'scenario' is not a credit scenario (see credit_scenario)")
+    years = scenario.years.tolist()
+    year = years[-1] if year is None else int(year)
+    if year not in years:
+        raise ValueError(f"'year' {year} is not projected ({years})")
+    j = years.index(year)
+    a, b = baseline.aggregate(), scenario.aggregate()
+    m = scenario.model
+    loans = m.groupby("year")["loans"].sum()
+    first = int(loans.index[loans > 0][0]) if (loans > 0).any() else years[0]
+    per_year = format_number(float(loans[loans > 0].mean()) if (loans > 0).any() else 0.0, lang)
+    eff, se = format_number(m["effect"].iloc[0], lang, digits=3), format_number(m["effect_se"].iloc[0], lang, digits=3)
+    before, after = format_percent(a.mean[0, j], lang), format_percent(b.mean[0, j], lang)
+    ci = f"{format_percent(b.ci_lower[0, j], lang)}–{format_percent(b.ci_upper[0, j], lang)}"
+    exits = format_number(float(m.loc[m["year"] == year, "additional_exits"].sum()), lang)
+    text = (f"Với thêm {per_year} khoản vay mỗi năm từ năm {first} và hiệu quả thoát nghèo ước tính {eff} (sai số chuẩn "
+            f"{se}), tỷ lệ hộ nghèo năm {year} dự báo là {after} (khoảng tin cậy {ci}) thay vì {before}: thêm {exits} "
+            "hộ thoát nghèo." if vi else
+            f"With {per_year} additional loans a year from {first} and an effect on exit of {eff} (se {se}), the "
+            f"poor-household rate in {year} is projected at {after} ({ci}) instead of {before}: {exits} more "
+            "households out of poverty.")
+    if "credit_vnd" in m.columns:
+        rows = m[m["year"] == year]
+        bn = [float(rows[c].sum()) / 1e9 for c in ("credit_vnd", "credit_vnd_lower", "credit_vnd_upper")]
+        lo, mid = format_number(bn[1], lang, digits=1), format_number(bn[0], lang, digits=1)
+        if math.isfinite(bn[2]):
+            hi = format_number(bn[2], lang, digits=1)
+            span = f"từ {lo} đến {hi}" if vi else f"{lo} to {hi}"
+        else:
+            span = (f"từ {lo}, không có cận trên hữu hạn vì khoảng tin cậy của hiệu quả chạm 0" if vi else
+                    f"at least {lo}, with no finite upper bound as the effect's interval reaches zero")
+        text += (f" Theo chi phí ước tính cho mỗi hộ thoát nghèo, số hộ này ứng với khoảng {mid} tỷ đồng ({span})."
+                 if vi else f" At the estimated cost per exit these exits stand for about VND {mid} billion ({span}).")
+    return text
+
+
+def gap_labels(*, year: int, lang: str = "vi") -> dict:
+    """Title and value label of a gap figure (``title``, ``column_label``), e.g. for :func:`povanalysis.maps.choropleth`.
+
+    Examples
+    --------
+    >>> gap_labels(year=2030, lang="en")["column_label"]
+    'Gap to the 2030 target (percentage points)'
+    """
+    return {"title": _t("gap_title", lang, y=year), "column_label": _t("gap", lang, y=year)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1649,7 +1761,8 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
     """Fan chart of one commune's or group's projected rate against a target path.
 
     Draws the review results, the projection with nested prediction intervals (the rate a
-    review will record), and the target path.  The title names the standard.
+    review will record), and the target path.  The title names the standard.  A unit with
+    fewer households than the projection's ``min_cell`` is not drawn (the title says so).
 
     Parameters
     ----------
@@ -1687,6 +1800,7 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
             raise ValueError(f"'levels' are coverages in (0, 1), got {lv!r}")
     i, kind = _unit_position(projection, commune_code, group)
     key = projection.units.iloc[i]
+    hidden = projection.households[i] < projection.min_cell
     obs = projection.observed.merge(projection.units.iloc[[i]], on=projection.by)
     obs = obs.sort_values("review_year")
     if kind == "commune":
@@ -1696,6 +1810,10 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
         who = label("province", lang) if v == "all" else label(v, lang)
     fig = fig if fig is not None else go.Figure()
     yrs = projection.years.tolist()
+    title = _t("fan_title", lang, who=who, y0=yrs[0], y1=yrs[-1]) + f" ({_std_short(projection.standard, lang)})"
+    if hidden:
+        fig.update_layout(title=f"{title}: {_t('suppressed', lang)}", font=FONT, template="plotly_white")
+        return fig
     x0 = obs["review_year"].tolist()
     anchor_x = [x0[-1]] if x0 else []
     anchor_y = [float(obs["rate"].iloc[-1])] if x0 else []
@@ -1732,7 +1850,6 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
         fig.add_trace(go.Scatter(x=path["year"].tolist(), y=path["target_level"].tolist(), mode="lines",
                                  name=tname, line=dict(color=PALETTE[1], width=3, dash="dash"),
                                  hovertemplate="%{x}: %{y:.2%}<extra>" + _t("target", lang) + "</extra>"))
-    title = _t("fan_title", lang, who=who, y0=yrs[0], y1=yrs[-1]) + f" ({_std_short(projection.standard, lang)})"
     fig.update_layout(title=title, font=FONT, template="plotly_white", legend_title_text="",
                       xaxis_title=_t("year", lang), yaxis_title=rate_name, margin=dict(l=60, r=20, t=60, b=50))
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
@@ -1771,7 +1888,7 @@ def plot_gap_bars(requirements: pd.DataFrame, *, year: int | None = None, top: i
     >>> list(f.data[0].y), [round(v, 1) for v in f.data[0].x]
     (['A'], [2.0])
     >>> f.layout.title.text
-    'Gap between projection and target in 2030, by commune (1 communes suppressed (too few households))'
+    'Gap between projection and target in 2030, by commune (1 commune(s) suppressed (too few households))'
     """
     check_lang(lang)
     _require(requirements, "requirements", ["commune_code", "year", "gap", "suppressed"])
@@ -1796,13 +1913,14 @@ def plot_gap_bars(requirements: pd.DataFrame, *, year: int | None = None, top: i
         fig.add_trace(go.Bar(x=(100 * part["gap"]).tolist(), y=nm.tolist(), orientation="h", name=_t(key, lang),
                              marker_color=colour, error_x=err, customdata=part["commune_code"].tolist(),
                              hovertemplate="%{y} (%{customdata}): %{x:.2f}<extra>" + _t(key, lang) + "</extra>"))
-    title = _t("gap_title", lang, y=year)
+    texts = gap_labels(year=year, lang=lang)
+    title = texts["title"]
     extra = [s for s in (_t("hidden", lang, n=hidden) if hidden else "", _t("no_target", lang, n=no_target)
                          if no_target else "") if s]
     if extra:
         title += " (" + "; ".join(extra) + ")"
     fig.update_layout(title=title, font=FONT, template="plotly_white", legend_title_text="", barmode="overlay",
-                      xaxis_title=_t("gap", lang, y=year), yaxis_title="", height=160 + 18 * max(len(r), 1),
+                      xaxis_title=texts["column_label"], yaxis_title="", height=160 + 18 * max(len(r), 1),
                       margin=dict(l=160, r=20, t=60, b=50))
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names.tolist())
     return fig

@@ -25,6 +25,7 @@ __all__ = [
     "baseline",
     "target_paths",
     "check_consistency",
+    "to_frame",
 ]
 
 #: Population selectors of a :class:`Target`.  ``disadvantaged``, ``minority_area`` and
@@ -741,3 +742,28 @@ def check_consistency(targets: Sequence[Target], baseline: pd.DataFrame, *, lang
     out = pd.DataFrame(rows, columns=["kind", "target", "other", "commune_code", "year", "value", "message"])
     out["year"] = out["year"].astype("int64")
     return out.sort_values(["kind", "target", "commune_code"], kind="stable", na_position="first").reset_index(drop=True)
+
+
+def to_frame(targets: Sequence[Target], *, lang: str = "vi") -> pd.DataFrame:
+    """The targets as a table: ``name``, ``label``, ``population``, ``scope``, ``rule``, ``start_year``,
+    ``end_year``, ``confirmed`` and ``source``.
+
+    Examples
+    --------
+    >>> to_frame(DEFAULT_TARGETS[:1], lang="en")[["name", "rule", "confirmed"]].to_dict("records")
+    [{'name': 'province_low', 'rule': '-1.0 points a year', 'confirmed': False}]
+    """
+    check_lang(lang)
+    targets = _check_targets(targets)
+    i = 0 if lang == "vi" else 1
+    return pd.DataFrame({
+        "name": [t.name for t in targets],
+        "label": [t.label(lang) for t in targets],
+        "population": [_POPULATION_TEXT[t.population][i] for t in targets],
+        "scope": [t.scope for t in targets],
+        "rule": [t.describe(lang) for t in targets],
+        "start_year": [t.start_year for t in targets],
+        "end_year": [t.end_year for t in targets],
+        "confirmed": [t.confirmed for t in targets],
+        "source": [t.source for t in targets],
+    })

@@ -389,7 +389,8 @@ def test_commune_requirements_by_hand():
     r = P.commune_requirements(proj, [t], base, cost_per_exit=(5e8, 5e8, 5e8), min_cell=10)
     a = r[r["commune_code"] == "05500"].set_index("year")
     assert_allclose(a["target_level"], [0.07, 0.04], atol=1e-12)
-    assert_allclose(a["exits_per_year"], [3, 3], atol=1e-9)
+    assert_allclose(a["exits_per_year"], [3, 3], atol=1e-9)  # 3 points of 100 households a year
+    assert_allclose(a["exits_in_year"], [3, 3], atol=1e-9)
     assert_allclose(a["gap"], [0.0, 0.005], atol=1e-12)
     assert_allclose(a["p_meet"], [0.5, 0.5])  # draws at or below 7%: 0.05, 0.06; at or below 4%: 0.03, 0.04
     assert_allclose(a["additional_exits"], [0.0, 0.5], atol=1e-9)
@@ -453,6 +454,7 @@ def test_province_ranking_orders_by_gap_and_blanks_small_communes():
     small = ranking.set_index("commune_code").loc["05467"]
     assert small["suppressed"] and np.isnan(small["households"]) and np.isnan(small["gap"])
     assert_allclose(ranking.set_index("commune_code").loc["05518", "exits_per_year"], 6.0)  # 3 points of 200
+    assert_allclose(ranking.set_index("commune_code").loc["05500", "exits_per_year"], 3.0)
     assert "household_id" not in ranking.columns
     with pytest.raises(ValueError, match="'year' 2035 is not in the requirements"):
         P.province_ranking(P.commune_requirements(proj, [t], base), year=2035)
@@ -533,3 +535,144 @@ def test_projection_frame_columns(one_commune):
                                "obs_ci_lower", "obs_ci_upper", "poor_mean", "standard", "method", "suppressed"]
     assert (f["ci_lower"] <= f["mean"]).all() and (f["mean"] <= f["ci_upper"]).all()
     assert isinstance(one_commune.model.summary(), str)
+
+
+# ---------------------------------------------------------------------------- bad input, named
+
+def test_more_trend_errors():
+    counts, _, _ = _logit_linear(5, n=3)
+    with pytest.raises(ValueError, match="'years' must be consecutive years in increasing order, got \\[2026, 2028\\]"):
+        P.trend_projection(counts, years=[2026, 2028])
+    with pytest.raises(ValueError, match="'min_cell' must be at least 1, got 0"):
+        P.trend_projection(counts, min_cell=0)
+    with pytest.raises(ValueError, match="'n_sim' must be at least 2, got 1"):
+        P.trend_projection(counts, n_sim=1)
+    with pytest.raises(ValueError, match="'counts' needs at least two review years to estimate a trend"):
+        P.trend_projection(counts[counts["review_year"] == 2025])
+    with pytest.raises(TypeError, match="'counts' should be a DataFrame, got dict"):
+        P.trend_projection({"poor": [1]})
+    with pytest.raises(ValueError, match="'rebase' column 'standard' must hold one standard"):
+        P.trend_projection(counts, rebase=pd.DataFrame({"commune_code": ["00000", "00001"], "gap": 0.1,
+                                                         "standard": ["2026-2030", "2022-2025"]}))
+    with pytest.raises(TypeError, match="'rebase' should be a Rebase or a DataFrame"):
+        P.trend_projection(counts, rebase=0.05)
+    one_year = pd.DataFrame({"commune_code": ["A", "A", "B"], "review_year": [2024, 2025, 2025],
+                             "households": [50, 50, 40], "poor": [0, 0, 8]})
+    with pytest.raises(ValueError, match="the units with poor households are observed in one review year only"):
+        P.trend_projection(one_year)
+    groups = pd.DataFrame({"commune_code": ["A"] * 5 + ["B"], "review_year": [*YEARS, 2025],
+                           "households": [50] * 6, "poor": [10, 9, 8, 7, 6, 5], "g": ["a"] * 5 + ["b"]})
+    with pytest.raises(ValueError, match="no information on the trend of the slope groups \\['b'\\]"):
+        P.trend_projection(groups, slope_by="g")
+    ends = pd.DataFrame({"commune_code": ["A"] * 5 + ["B"] * 5, "review_year": list(YEARS) * 2,
+                         "households": [60] * 10, "poor": [6, 0, 0, 0, 0, 12, 11, 10, 9, 8]})
+    with pytest.raises(ValueError, match="the trend model did not converge"):
+        P.trend_projection(ends, slope_by="commune_code")
+
+
+def test_more_rebase_and_aggregate_errors(small_classified):
+    with pytest.raises(ValueError, match="the data need a 'minority' or an 'ethnicity' column"):
+        P.rebase(small_classified.drop(columns=["minority", "ethnicity"]))
+    with pytest.raises(TypeError, match="'classified' should be a DataFrame, got str"):
+        P.rebase("households.csv")
+    proj = _projection([[0.1, 0.1], [0.2, 0.2]], np.full((3, 2, 2), 0.1), households=(0, 5))
+    with pytest.raises(ValueError, match="a group has no households in the projection"):
+        proj.aggregate(np.array([True, False]))
+    with pytest.raises(ValueError, match="'groups' must have one value per unit \\(2\\), got shape \\(3,\\)"):
+        proj.aggregate(["a", "b", "c"])
+
+
+def test_more_transition_errors(small_classified):
+    with pytest.raises(ValueError, match="'start_year' 2030 is not a review year of the panel"):
+        P.transition_projection(small_classified, start_year=2030)
+    with pytest.raises(ValueError, match="'n_sim' must be at least 2, got 0"):
+        P.transition_projection(small_classified, n_sim=0)
+    with pytest.raises(ValueError, match="no transitions from the state 'poor' in the window 2021-2025"):
+        P.transition_projection(small_classified.assign(poverty_class="not_poor"))
+    with pytest.raises(ValueError, match="'classified' lacks the columns \\['household_id'\\]"):
+        P.transition_projection(small_classified.drop(columns="household_id"))
+
+
+def test_more_credit_errors(one_commune):
+    with pytest.raises(TypeError, match="'cost_per_exit' should be a number, \\(estimate, lower, upper\\) or a result"):
+        P.credit_scenario(one_commune, 10, 0.1, 0.0, cost_per_exit="cheap")
+    with pytest.raises(ValueError, match="'cost_per_exit' must be a positive amount of VND, got 0.0"):
+        P.credit_scenario(one_commune, 10, 0.1, 0.0, cost_per_exit=0)
+    with pytest.raises(TypeError, match="'additional_loans' should be a number, a Series by unit or a DataFrame"):
+        P.credit_scenario(one_commune, [10], 0.1, 0.0)
+    bad = pd.DataFrame({"commune_code": ["05500"], "year": [2027], "loans": [-1.0]})
+    with pytest.raises(ValueError, match="'additional_loans' row 0: loans must be a number >= 0, got -1.0"):
+        P.credit_scenario(one_commune, bad, 0.1, 0.0)
+    cells = P.Projection(**{**one_commune.__dict__, "units": pd.DataFrame({"commune_code": ["05500"], "minority": [True]})})
+    with pytest.raises(ValueError, match="a Series of loans needs a projection with one unit column"):
+        P.credit_scenario(cells, pd.Series({"05500": 1.0}), 0.1, 0.0)
+    with pytest.raises(ValueError, match="'effect_se' must be a number in \\[0, inf\\], got -0.1"):
+        P.credit_scenario(one_commune, 10, 0.1, -0.1)
+
+
+def test_more_requirement_errors():
+    proj = _projection([[0.07, 0.045], [0.1, 0.1]], np.full((3, 2, 2), 0.05))
+    t, base = _three_points()
+    with pytest.raises(TypeError, match="'projection' should be a Projection, got DataFrame"):
+        P.commune_requirements(proj.to_frame(), [t], base)
+    up = Target("up", "communes", annual_reduction=1, scope="commune", communes=("05500",), direction="increase")
+    with pytest.raises(ValueError, match="target 'up': commune requirements read decreasing targets only"):
+        P.commune_requirements(proj, [t, up], base)
+    early = Target("three", "communes", annual_reduction=3, scope="commune", communes=("05500",), start_year=2026,
+                   end_year=2030)
+    with pytest.raises(ValueError, match="target 'three' starts in 2026, not before the projection \\(2026\\)"):
+        P.commune_requirements(proj, [early], base)
+    group = Target("g", annual_reduction=1)
+    with pytest.raises(ValueError, match="'baseline' has no group row for target 'g'"):
+        P.group_status(proj, [group], base)
+    g_base = pd.DataFrame({"target": ["g"], "kind": ["group"], "commune_code": [None], "households": [105],
+                           "start_level": [0.1]})
+    with pytest.raises(ValueError, match="target 'g' starts in 2026, not before the projection"):
+        P.group_status(proj, [Target("g", annual_reduction=1, start_year=2026)], g_base)
+    with pytest.raises(ValueError, match="target 'g': group status reads decreasing targets only"):
+        P.group_status(proj, [Target("g", annual_reduction=1, direction="increase")], g_base)
+    with pytest.raises(TypeError, match="'projection' should be a Projection, got str"):
+        P.group_status("trend", [group], g_base)
+    r = P.commune_requirements(proj, [t], base)
+    assert P.binding_target(r, [t], "05500") is t
+    with pytest.raises(ValueError, match="commune_code 5500 is not in the requirements \\(codes are strings of five"):
+        P.binding_target(r, [t], 5500)
+    with pytest.raises(ValueError, match="the requirements name the target 'three', which is not in 'targets'"):
+        P.binding_target(r, [group], "05500")
+
+
+def test_scenario_headline(one_commune):
+    scn = P.credit_scenario(one_commune, 20, 0.10, 0.02, cost_per_exit=(5e8, 2e8, np.inf))
+    text = P.scenario_headline(one_commune, scn, lang="vi")
+    assert text.startswith("Với thêm 20 khoản vay mỗi năm từ năm 2026 và hiệu quả thoát nghèo ước tính 0,100")
+    assert "không có cận trên hữu hạn" in text
+    assert "VND 5.0 billion" in P.scenario_headline(one_commune, scn, lang="en")  # 10 exits x 500 million
+    with pytest.raises(ValueError, match="'scenario' is not a credit scenario"):
+        P.scenario_headline(one_commune, one_commune)
+    with pytest.raises(ValueError, match="'year' 2035 is not projected"):
+        P.scenario_headline(one_commune, scn, year=2035)
+    with pytest.raises(TypeError, match="'baseline' should be a Projection, got DataFrame"):
+        P.scenario_headline(one_commune.to_frame(), scn)
+
+
+def test_more_figure_errors(one_commune):
+    cells = P.Projection(**{**one_commune.__dict__, "units": pd.DataFrame({"commune_code": ["05500"], "minority": [True]})})
+    with pytest.raises(ValueError, match="'commune_code' needs a projection by commune_code"):
+        P.plot_fan_chart(cells, commune_code="05500")
+    with pytest.raises(ValueError, match="'group' needs a projection with one unit column"):
+        P.plot_fan_chart(cells, group=True)
+    with pytest.raises(ValueError, match="group 'x' is not in the projection"):
+        P.plot_fan_chart(one_commune, group="x")
+    with pytest.raises(ValueError, match="'levels' are coverages in \\(0, 1\\), got 95"):
+        P.plot_fan_chart(one_commune, levels=(95,))
+    with pytest.raises(TypeError, match="'target' should be a Target or a DataFrame, got float"):
+        P.plot_fan_chart(one_commune, 0.05)
+    with pytest.raises(TypeError, match="'projection' should be a Projection, got DataFrame"):
+        P.plot_fan_chart(one_commune.to_frame())
+
+
+def test_fan_chart_of_a_small_commune_draws_nothing():
+    proj = _projection([[0.1, 0.1], [0.2, 0.2]], np.full((3, 2, 2), 0.1))
+    fig = P.plot_fan_chart(proj, commune_code="05518", lang="en")
+    assert len(fig.data) == 0
+    assert fig.layout.title.text.endswith("suppressed: too few households")

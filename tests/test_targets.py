@@ -88,6 +88,8 @@ def test_path_needs_a_start_level():
     (dict(annual_reduction=1, start_level=10.29), "'start_level' is a share in \\[0, 1\\] \\(0.10 for 10%\\), got 10.29"),
     (dict(end_level=10), "'end_level' is a share in \\[0, 1\\]"),
     (dict(annual_reduction=1, end_year=2025), "'end_year' \\(2025\\) must be after 'start_year' \\(2025\\)"),
+    (dict(annual_reduction=101), "'annual_reduction' in points must be at most 100, got 101"),
+    (dict(annual_reduction=1, column="flag"), "'column' is only for population 'column', got population 'all'"),
     (dict(annual_reduction=1, population="communes"), "population 'communes' needs a non-empty tuple 'communes'"),
     (dict(annual_reduction=1, communes=("01",)), "'communes' is only for population 'communes'"),
     (dict(annual_reduction=1, population="column"), "population 'column' needs 'column'"),
@@ -181,6 +183,11 @@ def test_select_errors(tiny):
         T.select(tiny, "all")
 
 
+def test_minority_needs_an_ethnicity_column(tiny):
+    with pytest.raises(ValueError, match="the data need a 'minority' or an 'ethnicity' column"):
+        T.select(tiny.drop(columns="ethnicity"), Target("m", "minority", annual_reduction=1))
+
+
 def test_minority_areas_threshold(tiny):
     assert T.minority_areas(tiny) == frozenset({"01"})
     assert T.minority_areas(tiny, threshold=0.8) == frozenset()
@@ -188,6 +195,8 @@ def test_minority_areas_threshold(tiny):
         T.minority_areas(tiny, year=2024)
     with pytest.raises(ValueError, match="'threshold' is a share in \\(0, 1\\], got 15"):
         T.minority_areas(tiny, threshold=15)
+    with pytest.raises(ValueError, match="'classified' has no column 'commune_code'"):
+        T.minority_areas(tiny.drop(columns="commune_code"))
 
 
 # ---------------------------------------------------------------------------- start levels
@@ -225,6 +234,11 @@ def test_baseline_errors(tiny):
         T.baseline(tiny.drop(columns="poverty_class"), [Target("p", annual_reduction=1)])
     with pytest.raises(TypeError, match="'targets'\\[0\\] should be a Target, got str"):
         T.baseline(tiny, ["p"])
+    with pytest.raises(ValueError, match="'classified' has no column 'review_year'"):
+        T.baseline(tiny.drop(columns="review_year"), [Target("p", annual_reduction=1)])
+    with pytest.raises(ValueError, match="'baseline' lacks the columns \\['start_level'\\]; build it with targets.baseline"):
+        T.target_paths([Target("p", annual_reduction=1)], T.baseline(tiny, [Target("p", annual_reduction=1)]).drop(
+            columns="start_level"))
 
 
 def test_target_paths_long_form(tiny):
