@@ -27,6 +27,9 @@ Z_95 = 1.959963984540054
 
 _MISSING_HINT = "; pass missing='drop' to drop incomplete rows"
 
+#: Largest table of groups × deprivation patterns (cells) that units are summed into.
+_PATTERN_CELLS = 1 << 22
+
 # Additive statistics summed over units. A width of 0 is one column; a width J is one
 # column per indicator (or per FGT alpha), named "<stat>.<j>".
 #   n: units with complete data, n_dropped: units dropped for missing values,
@@ -271,21 +274,26 @@ def _factorize(key_values: list, n: int) -> tuple[np.ndarray, list]:
     return codes, [u.take(lc) for u, lc in zip(level_values, level_codes)]
 
 
-def _group_sums(codes, ngroups: int, complete, scalars: list, deprived=None, multipliers=()) -> np.ndarray:
-    """Per-group counts of complete and dropped units, sums of each scalar column, and sums
-    of ``deprived[:, j] * m`` for each multiplier column m (one sparse product each)."""
+def _counts(codes, ngroups: int, complete) -> list[np.ndarray]:
+    """Per group: units with complete data, and units dropped for missing values."""
     rows = np.bincount(codes, minlength=ngroups).astype(np.float64)
     n = rows if complete is None else np.bincount(codes, weights=complete, minlength=ngroups)
-    out = [n[:, None], (rows - n)[:, None]]
+    return [n, rows - n]
+
+
+def _sums(codes, ngroups: int, columns: list) -> list[np.ndarray]:
+    """Per-group sums of each column; a column listed twice (the same object) is summed once."""
     summed: dict[int, np.ndarray] = {}
-    for column in scalars:  # a column listed twice (same object) is summed once
+    for column in columns:
         if id(column) not in summed:
-            summed[id(column)] = np.bincount(codes, weights=column, minlength=ngroups)[:, None]
-        out.append(summed[id(column)])
-    indptr = np.arange(codes.size + 1)
-    for m in multipliers:
-        out.append(sparse.csc_array((m, codes, indptr), shape=(ngroups, codes.size)) @ deprived)
-    return np.hstack(out)
+            summed[id(column)] = np.bincount(codes, weights=column, minlength=ngroups)
+    return [summed[id(column)] for column in columns]
+
+
+def _weighted_rows(codes, ngroups: int, multiplier, matrix) -> np.ndarray:
+    """Per-group sums of ``multiplier[i] * matrix[i, :]``: one sparse (groups × units) product."""
+    n = codes.size
+    return sparse.csc_array((multiplier, codes, np.arange(n + 1)), shape=(ngroups, n)) @ matrix
 
 
 def _sums_frame(sums: np.ndarray, uniques: list, layout: dict[str, int]) -> pd.DataFrame:
@@ -298,27 +306,77 @@ def _sums_frame(sums: np.ndarray, uniques: list, layout: dict[str, int]) -> pd.D
 
 def _reaches(score: np.ndarray, k: float) -> np.ndarray:
     """Identification: the score reaches ``k`` up to :data:`CUTOFF_TOLERANCE` and is positive."""
-    return (score >= k - CUTOFF_TOLERANCE) & (score > 0)
+    threshold = k - CUTOFF_TOLERANCE
+    return score >= threshold if threshold > 0 else (score >= threshold) & (score > 0)
 
 
-def _binary_problems(g: np.ndarray, dtypes) -> np.ndarray | None:
-    """Mask of the entries that are not 0 or 1 (missing included), or None when there are none."""
-    integral = all(pd.api.types.is_integer_dtype(d) or pd.api.types.is_bool_dtype(d) for d in dtypes)
-    if integral and g.size and 0 <= g.min() and g.max() <= 1:
-        return None
+def _indicator_arrays(columns: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """The indicator columns as arrays, and the mask of entries that are not 0 or 1 (missing
+    included), or None when there are none."""
+    if all(isinstance(d, np.dtype) and d.kind in "biu" for d in columns.dtypes):
+        arrays = [columns[c].to_numpy() for c in columns.columns]
+        if all(not a.size or (a.min() >= 0 and a.max() <= 1) for a in arrays):
+            return arrays, None
+    g = columns.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = (g != 0) & (g != 1)
-    return bad if bad.any() else None
+    return [g[:, j] for j in range(g.shape[1])], (bad if bad.any() else None)
+
+
+def _unit_matrix(arrays: list[np.ndarray]) -> np.ndarray:
+    """Units × (indicators + a column of ones) as a C-ordered float matrix.
+
+    The column of ones makes every product with the matrix also return the plain sum.
+    """
+    staged = np.empty((len(arrays[0]), len(arrays) + 1), dtype=np.int8)  # 1-byte copies: cheap
+    for j, a in enumerate(arrays):
+        staged[:, j] = a
+    staged[:, -1] = 1
+    return staged.astype(np.float64)
+
+
+def _pattern_codes(arrays: list[np.ndarray]) -> np.ndarray:
+    """Deprivation pattern of each unit as an integer, bit j set when deprived in indicator j."""
+    dtype = np.dtype(np.int16 if len(arrays) <= 15 else np.int32)  # at most 16 indicators
+    code = np.zeros(len(arrays[0]), dtype=dtype)
+    for j, a in enumerate(arrays):
+        code += (a * dtype.type(1 << j)).astype(dtype, copy=False)
+    return code
+
+
+def _af_cell_sums(group, ngroups, g, t1, t2, count, rows, *, weights, k, unit) -> np.ndarray:
+    """Group sums (in ``_af_layout`` order) from cells that share one deprivation row.
+
+    A cell is a unit (``count`` its completeness, ``rows`` None) or all the units of a group
+    with the same deprivation pattern. ``g`` holds the cells' indicators and a column of
+    ones; ``t1`` and ``t2`` are the cells' Σw and Σw².
+    """
+    score = g @ np.append(weights, 0.0)
+    poor = _reaches(score, k)
+    ck = score * poor
+    # Σ m·g_j for each multiplier m; the last column is Σ m
+    products = [_weighted_rows(group, ngroups, m, g) for m in (t1, t1 * poor)]
+    scalars = [products[0][:, -1], products[1][:, -1], *_sums(group, ngroups, [t1 * ck])]
+    if unit:
+        t2c = t2 * ck
+        more = [_weighted_rows(group, ngroups, m, g) for m in (t2, t2 * poor, t2c)]
+        scalars += [r[:, -1] for r in more] + _sums(group, ngroups, [t2c * ck])
+        products += more
+    n = np.bincount(group, weights=count, minlength=ngroups)
+    dropped = np.bincount(group, weights=rows, minlength=ngroups) - n
+    return np.column_stack([n, dropped, *scalars, *(r[:, :-1] for r in products)])
 
 
 def _af_partition(part, extras, *, indicators, weights, k, weight, keys, missing, unit):
-    """Per-unit statistics of one partition, summed by group (and cluster)."""
+    """Per-unit statistics of one partition, summed by group (and cluster).
+
+    When the table of groups × deprivation patterns is small (at most a few cells per
+    unit), units are first summed into its cells: the score is a function of the pattern.
+    """
     issues: dict = {}
-    columns = part[indicators]
-    g = np.ascontiguousarray(columns.to_numpy(dtype=np.float64, na_value=np.nan))
-    bad = _binary_problems(g, columns.dtypes.tolist())
+    arrays, bad = _indicator_arrays(part[indicators])
     complete = None
     if bad is not None:
-        nan = np.isnan(g)
+        nan = np.column_stack([np.isnan(a) for a in arrays])
         for j, col in enumerate(indicators):
             what = f"column {col!r} of 'deprivations'"
             _note(issues, (0, j), what, "must hold 0/1 deprivation values", bad[:, j] & ~nan[:, j],
@@ -326,24 +384,32 @@ def _af_partition(part, extras, *, indicators, weights, k, weight, keys, missing
             if missing == "raise":
                 _note(issues, (1, j), what, "missing", nan[:, j], part.index, hint=_MISSING_HINT)
         complete = ~nan.any(axis=1)
-        g[nan] = 0.0
+        arrays = [np.where(nan[:, j], 0.0, a) for j, a in enumerate(arrays)]
     design = _design(part, extras, issues, weight=weight, keys=keys, complete=complete)
     if design is None or not len(part):
         return None, issues
     w, codes, uniques = design
-    score = g @ weights
-    poor = _reaches(score, k)
-    ck = np.where(poor, score, 0.0)
-    wp, wc = np.where(poor, w, 0.0), w * ck
-    scalars = [w, wp, wc]
-    multipliers = [w, wp]
-    if unit:
-        w2 = w * w
-        w2p, w2c = np.where(poor, w2, 0.0), w2 * ck
-        scalars += [w2, w2p, w2c, w2c * ck]
-        multipliers += [w2, w2p, w2c]
-    sums = _group_sums(codes, len(uniques[0]), complete, scalars, g, multipliers)
-    return _sums_frame(sums, uniques, _af_layout(len(indicators), unit=unit)), issues
+    n, nbits, ngroups = len(part), len(indicators), len(uniques[0])
+    w2 = w * w if unit else None
+    if nbits <= 16 and ngroups << nbits <= min(8 * n + (1 << 16), _PATTERN_CELLS):
+        cell = (codes << nbits) | _pattern_codes(arrays)
+        span = ngroups << nbits
+        rows = np.bincount(cell, minlength=span)
+        present = np.flatnonzero(rows)
+        group = present >> nbits
+        patterns = np.arange(1 << nbits)
+        table = np.ones((patterns.size, nbits + 1))
+        table[:, :-1] = (patterns[:, None] >> np.arange(nbits)) & 1
+        g = table[present & (patterns.size - 1)]
+        t1, t2 = (None if t is None else np.bincount(cell, weights=t, minlength=span)[present]
+                  for t in (w, w2))
+        rows = rows[present].astype(np.float64)
+        count = rows if complete is None else np.bincount(cell, weights=complete, minlength=span)[present]
+    else:
+        group, g, t1, t2, rows = codes, _unit_matrix(arrays), w, w2, None
+        count = complete
+    sums = _af_cell_sums(group, ngroups, g, t1, t2, count, rows, weights=weights, k=k, unit=unit)
+    return _sums_frame(sums, uniques, _af_layout(nbits, unit=unit)), issues
 
 
 def _fgt_partition(part, extras, *, income, line, alphas, weight, keys, missing, unit):
@@ -391,7 +457,8 @@ def _fgt_partition(part, extras, *, income, line, alphas, weight, keys, missing,
         # f_a² = f_2a: Σw²f_a² reuses Σw²f_2a when 2a is one of the alphas
         w2f = {a: times(w2, a) for a in dict.fromkeys([*alphas, *(2 * a for a in alphas)])}
         scalars += [w2, *(w2f[a] for a in alphas), *(w2f[2 * a] for a in alphas)]
-    sums = _group_sums(codes, len(uniques[0]), complete, scalars)
+    ngroups = len(uniques[0])
+    sums = np.column_stack([*_counts(codes, ngroups, complete), *_sums(codes, ngroups, scalars)])
     return _sums_frame(sums, uniques, _fgt_layout(len(alphas), unit=unit)), issues
 
 
@@ -484,27 +551,37 @@ def _ratio(y, x, syy, syx, sxx, g):
 
 
 def _assemble(keys, labels, blocks, first, *, indicators=(), extra, drop) -> pd.DataFrame:
-    """Tidy long table: one row per group × measure × indicator, groups in key order.
+    """Tidy long table: each group's measures in block order, groups in key order, total last.
 
-    ``blocks`` are ``(measure, per_indicator, value, se, rows)``: values of shape
-    (groups,) or, when ``per_indicator``, (groups, indicators); ``rows`` selects the groups.
+    ``blocks`` are ``(measure, per_indicator, value, se, in_total)``. ``value`` and ``se``
+    have a row per group and, when there are ``keys``, a last total row (shown only for the
+    blocks ``in_total``); they have a column per indicator when ``per_indicator``.
     """
-    n_ind = len(indicators)
-    parts = []
-    for rank, (measure, per_indicator, value, se, which) in enumerate(blocks):
-        value, se = np.asarray(value)[which], np.asarray(se)[which]
-        if per_indicator:
-            ind = np.tile(np.arange(n_ind), which.size)
-            which = np.repeat(which, n_ind)
-        else:
-            ind = np.full(which.size, -1)
-        parts.append((which, np.full(which.size, rank), ind, value.ravel(), se.ravel()))
-    row, rank, ind, value, se = (np.concatenate(p) for p in zip(*parts))
-    order = np.lexsort((ind, rank, row))
-    row, rank, ind, value, se = row[order], rank[order], ind[order], value[order], se[order]
+    n_rows = len(first["n"])
+    ngroups = n_rows - 1 if keys is not None else n_rows
+    ranks, inds, values, ses, shown = [], [], [], [], []
+    for rank, (measure, per_indicator, value, se, in_total) in enumerate(blocks):
+        width = len(indicators) if per_indicator else 1
+        ranks.append(np.full(width, rank))
+        inds.append(np.arange(width) if per_indicator else np.full(1, -1))
+        values.append(np.reshape(value, (n_rows, width)))
+        ses.append(np.reshape(se, (n_rows, width)))
+        shown.append(np.full(width, in_total))
+    # one group's rows, repeated for every group; then the total's shown rows
+    each_rank, each_ind, shown = np.concatenate(ranks), np.concatenate(inds), np.concatenate(shown)
+    all_values, all_ses = np.hstack(values), np.hstack(ses)
+    row = np.repeat(np.arange(ngroups), each_rank.size)
+    rank, ind = np.tile(each_rank, ngroups), np.tile(each_ind, ngroups)
+    value, se = all_values[:ngroups].ravel(), all_ses[:ngroups].ravel()
+    if keys is not None:
+        row = np.concatenate([row, np.full(shown.sum(), ngroups)])
+        rank = np.concatenate([rank, each_rank[shown]])
+        ind = np.concatenate([ind, each_ind[shown]])
+        value = np.concatenate([value, all_values[-1, shown]])
+        se = np.concatenate([se, all_ses[-1, shown]])
     columns = {}
     if keys is not None:
-        take = np.where(row == len(keys), -1, row)
+        take = np.where(row == ngroups, -1, row)
         for i, label in enumerate(labels):
             columns[label] = _key_array(keys.get_level_values(i)).take(take, allow_fill=True)
     measures = pd.array([b[0] for b in blocks], dtype="str")
@@ -690,7 +767,10 @@ def alkire_foster(deprivations, *, weights, k, sample_weight=None, by=None, clus
 
     Every estimate comes from additive per-group sums (Σw, Σw·poor, Σw·c(k), Σw·g_j, their
     products with w, and per-cluster totals), so the cost does not grow with the number of
-    groups and a dask DataFrame gives the same table as pandas.
+    groups and a dask DataFrame gives the same table as pandas (each partition is summed,
+    then the partitions' sums are added). When the table of groups × deprivation patterns
+    is small, units are first summed into its cells, since the score depends only on the
+    pattern.
 
     Parameters
     ----------
@@ -779,26 +859,22 @@ def alkire_foster(deprivations, *, weights, k, sample_weight=None, by=None, clus
         unit_layout=_af_layout(n_ind, unit=True), products=_af_products,
         unit_second=_af_unit_second, cross=("N", "C"))
     f, s = first, second
-    rows = np.arange(len(f["n"]))
-    groups = rows[:-1] if nby else rows
     col = (slice(None), None)
     blocks = [
-        ("H", False, *_ratio(f["P"], f["N"], s["PP"], s["PN"], s["NN"], s["G"]), rows),
-        ("A", False, *_ratio(f["C"], f["P"], s["CC"], s["CP"], s["PP"], s["G"]), rows),
-        ("M0", False, *_ratio(f["C"], f["N"], s["CC"], s["CN"], s["NN"], s["G"]), rows),
-        ("hd", True, *_ratio(f["D"], f["N"][col], s["DD"], s["DN"], s["NN"][col], s["G"][col]),
-         groups),
-        ("hdk", True, *_ratio(f["K"], f["N"][col], s["KK"], s["KN"], s["NN"][col], s["G"][col]),
-         groups),
+        ("H", False, *_ratio(f["P"], f["N"], s["PP"], s["PN"], s["NN"], s["G"]), True),
+        ("A", False, *_ratio(f["C"], f["P"], s["CC"], s["CP"], s["PP"], s["G"]), True),
+        ("M0", False, *_ratio(f["C"], f["N"], s["CC"], s["CN"], s["NN"], s["G"]), True),
+        ("hd", True, *_ratio(f["D"], f["N"][col], s["DD"], s["DN"], s["NN"][col], s["G"][col]), False),
+        ("hdk", True, *_ratio(f["K"], f["N"][col], s["KK"], s["KN"], s["NN"][col], s["G"][col]), False),
     ]
     pctb, pctb_se = _ratio(f["K"] * w, f["C"][col], s["KK"] * w * w, s["KC"] * w, s["CC"][col], s["G"][col])
-    blocks.append(("pctb", True, 100 * pctb, 100 * pctb_se, groups))
+    blocks.append(("pctb", True, 100 * pctb, 100 * pctb_se, False))
     if nby:
         t = -1
         blocks.append(("pop_share", False,
-                       *_ratio(f["N"], f["N"][t], s["NN"], s["XN"], s["NN"][t], s["G"][t]), groups))
+                       *_ratio(f["N"], f["N"][t], s["NN"], s["XN"], s["NN"][t], s["G"][t]), False))
         contrib, contrib_se = _ratio(f["C"], f["C"][t], s["CC"], s["XC"], s["CC"][t], s["G"][t])
-        blocks.append(("contrib", False, 100 * contrib, 100 * contrib_se, groups))
+        blocks.append(("contrib", False, 100 * contrib, 100 * contrib_se, False))
     labels = [r.label for r in keys]
     return _assemble(keyidx, labels, blocks, first, indicators=indicators, extra={"k": k},
                      drop=missing == "drop")
@@ -902,11 +978,10 @@ def fgt(income, *, line, alpha=(0, 1, 2), sample_weight=None, by=None, cluster=N
         sums, nby=nby, clustered=not unit, layout=_fgt_layout(len(alphas), unit=False),
         unit_layout=_fgt_layout(len(alphas), unit=True), products=_fgt_products,
         unit_second=_fgt_unit_second, cross=())
-    rows = np.arange(len(f["n"]))
     blocks = []
     for j, a in enumerate(alphas):
         value, se = _ratio(f["F"][:, j], f["N"], s["FF"][:, j], s["FN"][:, j], s["NN"], s["G"])
-        blocks.append((f"FGT{a:g}", False, value, se, rows))
+        blocks.append((f"FGT{a:g}", False, value, se, True))
     return _assemble(keyidx, [r.label for r in keys], blocks, f, extra={}, drop=missing == "drop")
 
 

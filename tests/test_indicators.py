@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from povanalysis import indicators
 from povanalysis.indicators import (
     CUTOFF_TOLERANCE,
     Z_95,
@@ -424,6 +425,24 @@ def test_dask_gives_the_pandas_table():
     dask_res = fgt("income", line="line", sample_weight="w", by="area", cluster="commune", data=lazy)
     assert_allclose(dask_res[["value", "se"]], eager[["value", "se"]], rtol=1e-12)
     assert dask_res["area"].tolist() == eager["area"].tolist()
+
+
+def test_unit_and_pattern_cell_paths_agree(monkeypatch):
+    # units are summed into (group, deprivation pattern) cells when that table is small;
+    # forcing the unit-by-unit path must give the same table
+    frame = random_survey(n=1500, seed=9).astype({"d3": "float64"})
+    frame.loc[[5, 700], "d3"] = np.nan
+    weights = {f"d{j}": 1 + j % 3 for j in range(5)}
+    cases = ({"by": "area"}, {"by": "district", "cluster": "commune"}, {})
+    cells = [alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", missing="drop", **kw)
+             for kw in cases]
+    monkeypatch.setattr(indicators, "_PATTERN_CELLS", 0)
+    units = [alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", missing="drop", **kw)
+             for kw in cases]
+    for a, b in zip(cells, units):
+        pd.testing.assert_frame_equal(a.drop(columns=["value", "se", "ci_lower", "ci_upper"]),
+                                      b.drop(columns=["value", "se", "ci_lower", "ci_upper"]))
+        assert_allclose(a[["value", "se"]], b[["value", "se"]], rtol=1e-12)
 
 
 def test_missing_drop_reports_and_matches_complete_rows():
