@@ -791,6 +791,16 @@ def evaluation_text(model: FallbackModel, *, lang: str = "vi") -> str:
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> from povanalysis import pipeline, synth
+    >>> panel = synth.generate(seed=5, scale=0.005)
+    >>> model = fit_fallback_model(pipeline.classify_panel(panel.households), panel.loans)
+    >>> evaluation_text(model, lang="en").startswith("Fitted on households that left the lists")
+    True
+    >>> calibration_figure(model, lang="en").data[1].name
+    'Observed fall-back rate'
     """
     from .labels import format_number, format_percent
 
@@ -826,6 +836,10 @@ def calibration_figure(model: FallbackModel, *, lang: str = "vi") -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
+
+    Examples
+    --------
+    See :func:`evaluation_text`.
     """
     check_lang(lang)
     if not isinstance(model, FallbackModel):
