@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 from numpy.testing import assert_allclose
 from scipy import special, stats
 
@@ -318,6 +319,15 @@ def test_credit_scenario_uncertainty_and_floor(one_commune):
     assert (wide.ci_upper - wide.ci_lower)[0, -1] > (narrow.ci_upper - narrow.ci_lower)[0, -1]
     flooded = P.credit_scenario(one_commune, 10_000, 0.5, 0.1)
     assert (flooded.mean == 0).all() and (flooded.draws >= 0).all() and (flooded.obs_draws >= 0).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(loans=st.floats(0, 5000), effect=st.floats(0, 1), se=st.floats(0, 0.5))
+def test_credit_scenario_never_raises_poverty_nor_goes_below_zero(one_commune, loans, effect, se):
+    scn = P.credit_scenario(one_commune, loans, effect, se)
+    assert (scn.mean <= one_commune.mean + 1e-12).all() and (scn.mean >= 0).all()
+    assert (scn.draws >= 0).all() and (scn.obs_draws >= 0).all()
+    assert (scn.draws <= one_commune.draws + 1e-12).all()
 
 
 def test_credit_scenario_loans_by_unit(one_commune):

@@ -72,6 +72,20 @@ def test_points_path_is_max_of_zero_and_the_line(start, reduction):
     assert (np.diff(level) <= 1e-15).all() and (level >= 0).all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(start=st.floats(0, 1), end=st.floats(0, 1), relative=st.floats(0, 99))
+def test_end_level_and_relative_paths_properties(start, end, relative):
+    level = Target("e", end_level=end).path(start)["target_level"].to_numpy()
+    if start > end:  # falls linearly to the end level
+        assert_allclose(level, start + (end - start) * np.arange(6) / 5, atol=1e-12)
+    else:  # already met: the level is a ceiling
+        assert_allclose(level, end)
+    assert (np.diff(level) <= 1e-15).all()
+    rel = Target("r", annual_reduction=relative, unit="relative").path(start)["target_level"].to_numpy()
+    assert_allclose(rel, start * (1 - relative / 100) ** np.arange(6), atol=1e-12)
+    assert (rel >= 0).all()
+
+
 def test_path_needs_a_start_level():
     with pytest.raises(ValueError, match="Target 'p' has no start level"):
         Target("p", annual_reduction=1).path()
