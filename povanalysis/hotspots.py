@@ -187,6 +187,14 @@ def _prepare(frame: pd.DataFrame, column: str, boundaries, suppressed_column: st
     return y, used, adjacency, excluded, boundaries
 
 
+def _esda():
+    with warnings.catch_warnings():
+        # esda imports tqdm.auto, which warns inside notebooks without ipywidgets; no progress bar is used.
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import esda
+    return esda
+
+
 def _graph(adjacency: dict[str, list[str]]):
     from libpysal.graph import Graph
 
@@ -205,7 +213,7 @@ def _check_options(permutations, seed, alpha=None):
 
 
 def _moran(y, graph, column, permutations, seed, n_links, excluded) -> Moran:
-    import esda
+    esda = _esda()
 
     with _seeded(int(seed)), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -298,8 +306,7 @@ def lisa(frame: pd.DataFrame, column: str, *, boundaries=None, permutations: int
     >>> sorted(set(r.to_frame()["cluster"]) - {"ns"})
     ['HH', 'LL']
     """
-    import esda
-
+    esda = _esda()
     _check_options(permutations, seed, alpha)
     y, used, adjacency, excluded, boundaries = _prepare(frame, column, boundaries, suppressed_column)
     graph = _graph(adjacency)
