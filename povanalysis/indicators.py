@@ -27,8 +27,10 @@ Z_95 = 1.959963984540054
 
 _MISSING_HINT = "; pass missing='drop' to drop incomplete rows"
 
-#: Largest table of groups × deprivation patterns (cells) that units are summed into.
-_PATTERN_CELLS = 1 << 22
+#: Largest table of groups × deprivation patterns (cells) that units are summed into; the
+#: table must also have at least two units per cell. Larger tables are slower than summing
+#: unit by unit (their bincounts no longer fit in cache).
+_PATTERN_CELLS = 1 << 19
 
 # Additive statistics summed over units. A width of 0 is one column; a width J is one
 # column per indicator (or per FGT alpha), named "<stat>.<j>".
@@ -343,7 +345,7 @@ def _pattern_codes(arrays: list[np.ndarray]) -> np.ndarray:
     return code
 
 
-def _af_cell_sums(group, ngroups, g, t1, t2, count, rows, *, weights, k, unit) -> np.ndarray:
+def _af_cell_sums(group, ngroups, g, t1, t2, count, *, rows, weights, k, unit) -> np.ndarray:
     """Group sums (in ``_af_layout`` order) from cells that share one deprivation row.
 
     A cell is a unit (``count`` its completeness, ``rows`` None) or all the units of a group
@@ -391,7 +393,7 @@ def _af_partition(part, extras, *, indicators, weights, k, weight, keys, missing
     w, codes, uniques = design
     n, nbits, ngroups = len(part), len(indicators), len(uniques[0])
     w2 = w * w if unit else None
-    if nbits <= 16 and ngroups << nbits <= min(8 * n + (1 << 16), _PATTERN_CELLS):
+    if nbits <= 16 and ngroups << nbits <= min(n // 2, _PATTERN_CELLS):
         cell = (codes << nbits) | _pattern_codes(arrays)
         span = ngroups << nbits
         rows = np.bincount(cell, minlength=span)
@@ -408,7 +410,7 @@ def _af_partition(part, extras, *, indicators, weights, k, weight, keys, missing
     else:
         group, g, t1, t2, rows = codes, _unit_matrix(arrays), w, w2, None
         count = complete
-    sums = _af_cell_sums(group, ngroups, g, t1, t2, count, rows, weights=weights, k=k, unit=unit)
+    sums = _af_cell_sums(group, ngroups, g, t1, t2, count, rows=rows, weights=weights, k=k, unit=unit)
     return _sums_frame(sums, uniques, _af_layout(nbits, unit=unit)), issues
 
 

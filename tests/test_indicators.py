@@ -430,15 +430,23 @@ def test_dask_gives_the_pandas_table():
 def test_unit_and_pattern_cell_paths_agree(monkeypatch):
     # units are summed into (group, deprivation pattern) cells when that table is small;
     # forcing the unit-by-unit path must give the same table
-    frame = random_survey(n=1500, seed=9).astype({"d3": "float64"})
+    frame = random_survey(n=4000, seed=9).astype({"d3": "float64"})
     frame.loc[[5, 700], "d3"] = np.nan
     weights = {f"d{j}": 1 + j % 3 for j in range(5)}
     cases = ({"by": "area"}, {"by": "district", "cluster": "commune"}, {})
+    cell_sums, by_unit = indicators._af_cell_sums, []
+
+    def spy(*args, rows, **kwargs):
+        by_unit.append(rows is None)
+        return cell_sums(*args, rows=rows, **kwargs)
+
+    monkeypatch.setattr(indicators, "_af_cell_sums", spy)
     cells = [alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", missing="drop", **kw)
              for kw in cases]
     monkeypatch.setattr(indicators, "_PATTERN_CELLS", 0)
     units = [alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", missing="drop", **kw)
              for kw in cases]
+    assert by_unit == [False] * 3 + [True] * 3
     for a, b in zip(cells, units):
         pd.testing.assert_frame_equal(a.drop(columns=["value", "se", "ci_lower", "ci_upper"]),
                                       b.drop(columns=["value", "se", "ci_lower", "ci_upper"]))
