@@ -478,9 +478,10 @@ def simplify(gdf, *, tolerance: float = DEFAULT_TOLERANCE):
     (overlaps given to the neighbour with the longest shared border, gaps narrower than a
     tenth of ``tolerance`` closed, edges snapped so that neighbours share vertices) and
     then simplified with coverage-aware Visvalingam–Whyatt, which moves each shared edge
-    once for both neighbours. The default tolerance keeps the 92 real units of the province
-    under 300 KB of figure JSON with a maximum displacement of about 300 m, about one
-    pixel of a province-wide map.
+    once for both neighbours and keeps every node where units meet. On the real polygons of
+    the 92 units (177,094 vertices) the default tolerance leaves about 9,900 vertices, a
+    choropleth of about 240 KB of figure JSON, and moves no boundary by more than about
+    300 m, one pixel of a province-wide map (see :func:`coverage_check`).
 
     Parameters
     ----------

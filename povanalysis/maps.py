@@ -389,10 +389,14 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries=None, lang: str =
     def hover_of(i: int) -> str:
         lines = [f"<b>{names.iloc[i]}</b> ({codes[i]})", f"{what}: {_fmt(value[i], kind, lang)}"]
         for col, text in hover_columns.items():
-            lines.append(f"{text}: {_fmt(float(rows.at[codes[i], col]), _kind(col, 'auto'), lang)}")
+            extra = rows.at[codes[i], col]
+            shown_value = _fmt(float(extra), _kind(col, "auto"), lang) if isinstance(extra, (int, float, np.number)) \
+                else str(extra)
+            lines.append(f"{text}: {shown_value}")
         return "<br>".join(lines)
 
     fig = go.Figure()
+    features = _features(display)
     idx = np.flatnonzero(shown)
     scale = colorscale or (_DIVERGING if kind == "points" else _SEQUENTIAL)
     classes, class_names = _classify(value[idx], scheme, k, thresholds, kind, lang)
@@ -400,7 +404,7 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries=None, lang: str =
         keep = idx[inside[idx]]
         zmax = float(np.nanmax(np.abs(value[idx]))) if len(idx) else 1.0
         fig.add_trace(go.Choropleth(
-            geojson=_collection(_features(display.iloc[keep]), codes[keep]), locations=codes[keep].tolist(),
+            geojson=_collection(features, codes[keep]), locations=codes[keep].tolist(),
             z=value[keep].tolist(), customdata=value[keep].reshape(-1, 1).tolist(), colorscale=scale,
             zmid=0.0 if kind == "points" else None,
             zmin=-zmax if kind == "points" else (float(value[idx].min()) if len(idx) else 0.0),
@@ -413,13 +417,11 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries=None, lang: str =
     else:
         colours = sample_colorscale(scale, list(np.linspace(0.12, 1.0, len(class_names)))) \
             if len(class_names) > 1 else sample_colorscale(scale, [0.6])
-        features = _features(display)
         for c, (cname, colour) in enumerate(zip(class_names, colours)):
             members = idx[(classes == c) & inside[idx]]
             fig.add_trace(_area_trace(features, codes[members], name=cname, colour=colour,
                                       hover=[hover_of(i) for i in members],
                                       customdata=value[members].reshape(-1, 1).tolist()))
-    features = _features(display)
     hid = np.flatnonzero(hidden & inside)
     if len(hid):
         fig.add_trace(_area_trace(features, codes[hid], name=label("suppressed", lang), colour=_SUPPRESSED_COLOUR,

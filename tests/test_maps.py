@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from povanalysis import aggregates, config, geo, hotspots, maps, registry
+from povanalysis import aggregates, geo, hotspots, maps, registry
 
 CODES = sorted(registry.known_codes(2025))
 
