@@ -563,7 +563,7 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se,
         else:
             notes.append(f"tie-breaking by {priority!r} failed ({res2.message}); the first optimum is kept")
     if exact:
-        x = np.round(x)
+        x = _top_up(np.round(x), value, prob)
     else:
         x = _round_lp(x, value, prob, floor)
         if x is None:
@@ -577,7 +577,7 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se,
         notes.append(f"{int((value <= 0).sum())} rows have no positive (risk-adjusted) effect per loan; "
                      "they are funded only to reach the disadvantaged floor")
     out = _result("optimised", prob, x, notes)
-    out.bound = bound
+    out.bound = max(bound, float(value @ x))  # the solver's tolerance may leave a last loan to the top-up
     return out
 
 
@@ -610,6 +610,16 @@ def _round_lp(x: np.ndarray, value: np.ndarray, prob: _Problem, floor: float) ->
                 break
         if over > tol:
             return None
+    return _top_up(n, value, prob)
+
+
+def _top_up(n: np.ndarray, value: np.ndarray, prob: _Problem) -> np.ndarray:
+    """Spend what is left of the budget on whole loans of positive value, best value per loan first.
+
+    Never lowers the objective and keeps every constraint; it also catches loans whose value
+    is below the solver's tolerance.
+    """
+    size, elig = prob.loan_size, prob.eligible.astype(float)
     left = prob.budget - float(size @ n)
     cand = np.flatnonzero((value > 0) & (n < elig))
     for i in cand[np.argsort(-value[cand], kind="stable")]:
