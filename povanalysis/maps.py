@@ -312,7 +312,9 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries=None, lang: str =
     plotly.graph_objects.Figure
         One ``Choropleth`` trace per class (or one continuous trace), then the suppressed
         and no-data traces, then the outlines (``Scattergeo``). Each area trace carries
-        its codes in ``locations``; published figures are in ``customdata``.
+        its codes in ``locations``; published figures are in ``customdata`` (and in ``z``
+        of the continuous trace). Class, suppressed and no-data traces colour their areas
+        with a constant ``z`` of 1, never a figure.
 
     References
     ----------
