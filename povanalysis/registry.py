@@ -42,17 +42,27 @@ _TONE_PLACEMENT = {
 def normalise_name(name: str) -> str:
     """Return ``name`` in NFC with one tone-mark placement, so that spellings from different sources match.
 
+    The old and new conventions differ only in open syllables ending in *oa*, *oe* or *uy*
+    ("Hoá"/"Hóa", "Thuỵ"/"Thụy"); closed syllables such as "Hoàng" or "Quỳnh" are left alone.
+
     Examples
     --------
     >>> normalise_name("Định Hoá") == normalise_name("Định Hóa")
     True
     >>> normalise_name("Thuỵ") == "Thụy"
     True
+    >>> normalise_name("Phường Hoàng Văn Thụ")
+    'Phường Hoàng Văn Thụ'
     """
     text = unicodedata.normalize("NFC", str(name)).strip()
-    for old, new in _TONE_PLACEMENT.items():
-        text = text.replace(old, new).replace(old.capitalize(), new.capitalize())
-    return " ".join(text.split())
+    words = []
+    for word in text.split():
+        for old, new in _TONE_PLACEMENT.items():
+            for o, n in ((old, new), (old.capitalize(), new.capitalize())):
+                if word.endswith(o):
+                    word = word[: -len(o)] + n
+        words.append(word)
+    return " ".join(words)
 
 
 def ascii_name(name: str) -> str:

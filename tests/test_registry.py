@@ -75,3 +75,10 @@ def test_matches_the_reference_files(reference_dir):
     both = registry.crosswalk().merge(cw_ref, on=["old_code", "new_code"], how="outer", indicator=True)
     assert (both["_merge"] == "both").all() and len(both) == 283
     assert (both["relation_x"] == both["relation_y"]).all()
+
+
+def test_closed_syllables_keep_their_tone_mark():
+    assert registry.normalise_name("Phường Hoàng Văn Thụ") == "Phường Hoàng Văn Thụ"
+    assert registry.normalise_name("Xã Quỳnh Sơn") == "Xã Quỳnh Sơn"
+    names = set(registry.crosswalk()["old_name"]) | set(registry.units()["name"])
+    assert not any("òang" in n or "Hòang" in n for n in names)
