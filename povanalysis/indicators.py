@@ -371,8 +371,9 @@ def _af_cell_sums(group, ngroups, g, t1, t2, count, *, rows, weights, k, unit) -
 def _af_partition(part, extras, *, indicators, weights, k, weight, keys, missing, unit):
     """Per-unit statistics of one partition, summed by group (and cluster).
 
-    When the table of groups × deprivation patterns is small (at most a few cells per
-    unit), units are first summed into its cells: the score is a function of the pattern.
+    When the table of groups × deprivation patterns is small (at most ``_PATTERN_CELLS``
+    cells and two units per cell), units are first summed into its cells: the score is a
+    function of the pattern. Otherwise units are summed one by one.
     """
     issues: dict = {}
     arrays, bad = _indicator_arrays(part[indicators])
