@@ -462,7 +462,8 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se,
     province).  Larger ones (a country's communes) are solved as a linear programme whose
     solution, having at most two or three fractional rows, is rounded down and topped up
     greedily with whole loans; the loss against the exact optimum is bounded by the
-    relaxation and reported in ``notes``.  Rows whose effect (net of ``κ s_i``) is not positive
+    relaxation and reported in ``notes`` (should rounding miss the disadvantaged floor, the
+    integer programme is solved after all).  Rows whose effect (net of ``κ s_i``) is not positive
     get loans only as needed to reach the floor, so part of the budget may stay unspent:
     loans there add no expected exits.  With ``priority`` (a column, higher first), among
     allocations with the same objective the one giving most to high-priority rows is chosen.
@@ -565,11 +566,20 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se,
     if exact:
         x = _top_up(np.round(x), value, prob)
     else:
-        x = _round_lp(x, value, prob, floor)
-        if x is None:
-            raise infeasible
-        notes.append(f"solved as a linear programme and rounded to whole loans: at most "
-                     f"{bound - float(value @ x):.3g} expected exits below the optimum")
+        rounded = _round_lp(x, value, prob, floor)
+        if rounded is None:  # rounding could not keep the floor: solve the integer programme after all
+            res = milp(-value, constraints=constraints, bounds=bounds, integrality=np.ones(len(size)),
+                       options={"mip_rel_gap": 1e-9, "presolve": True})
+            if res.status == 2:
+                raise infeasible
+            if not res.success:
+                raise RuntimeError(f"the allocation programme could not be solved: {res.message}")
+            x = _top_up(np.round(res.x), value, prob)
+            notes.append("the rounded linear programme missed the disadvantaged floor: solved exactly instead")
+        else:
+            x = rounded
+            notes.append(f"solved as a linear programme and rounded to whole loans: at most "
+                         f"{bound - float(value @ x):.3g} expected exits below the optimum")
     if floor < prob.min_share * prob.budget:
         notes.append("the disadvantaged communes' eligible households cannot absorb the minimum share: "
                      "every one of them is funded instead")

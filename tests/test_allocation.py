@@ -150,6 +150,19 @@ def test_allocation_errors(change, kwargs, message):
         allocation.allocate_budget(c, **kw)
 
 
+def test_rounded_lp_falls_back_to_the_exact_programme():
+    # The relaxation puts 0.18 of a 50M loan in the disadvantaged commune; rounding it up
+    # overspends, rounding down misses the floor: only the 30M loan meets both.
+    c = communes(eligible=[0, 1, 1], size=[30 * M, 30 * M, 50 * M], effect=[0.0] * 3,
+                 disadvantaged=[False, True, True])
+    res = allocation.allocate_budget(c, budget=30 * M, effect="effect", effect_se=0.01, loan_size="size",
+                                     min_share_disadvantaged=0.3, solver="lp")
+    assert res.table["loans"].tolist() == [0, 1, 0]
+    assert "solved exactly instead" in res.notes[0]
+    with pytest.raises(ValueError, match=r"'solver' must be 'auto', 'exact' or 'lp', got 'greedy'"):
+        allocation.allocate_budget(c, budget=30 * M, effect=0.1, effect_se=0.0, loan_size=30 * M, solver="greedy")
+
+
 def test_infeasible_floor_and_mapping_gaps():
     c = communes(eligible=[2, 2], disadvantaged=[True, False])
     with pytest.raises(ValueError, match=r"the disadvantaged floor of 45,000,000 VND cannot be met with whole loans"):
