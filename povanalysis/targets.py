@@ -290,6 +290,11 @@ def default_targets(*, province: tuple[float, float] = (1.0, 1.5), disadvantaged
     >>> default_targets(province=(1.0, 2.0))[1].annual_reduction
     2.0
     """
+    for name, pair in (("province", province), ("minority", minority)):
+        ok = (not isinstance(pair, str) and len(pair) == 2
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair))
+        if not ok or pair[0] > pair[1]:
+            raise ValueError(f"'{name}' must be two numbers (low, high) of points a year, low <= high, got {pair!r}")
     lo, hi = province
     mlo, mhi = minority
     common = dict(start_year=start_year, end_year=end_year)

@@ -150,6 +150,11 @@ def test_default_targets_are_overridable():
     assert ts["national_minority_areas"].end_year == 2029
     custom = dataclasses.replace(ts["province_low"], annual_reduction=1.2)
     assert custom.annual_reduction == 1.2
+    with pytest.raises(ValueError, match="'province' must be two numbers \\(low, high\\) of points a year, low <= high, "
+                                         "got '\\[1.0, 2.0\\]'"):
+        T.default_targets(province="[1.0, 2.0]")
+    with pytest.raises(ValueError, match="'minority' must be two numbers"):
+        T.default_targets(minority=(4, 3))
 
 
 # ---------------------------------------------------------------------------- populations
