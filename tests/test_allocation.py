@@ -176,7 +176,9 @@ def test_infeasible_floor_and_mapping_gaps():
 # --------------------------------------------------------------------------- properties
 
 
-problems = st.lists(st.tuples(st.integers(0, 4), st.sampled_from([30, 50, 70]), st.floats(-0.05, 0.3),
+# Effects on a grid of 0.5 points: differences far above the solver's tolerance (1e-7).
+effects = st.integers(-10, 60).map(lambda k: k / 200)
+problems = st.lists(st.tuples(st.integers(0, 4), st.sampled_from([30, 50, 70]), effects,
                               st.booleans(), st.integers(0, 20)), min_size=1, max_size=3)
 
 
@@ -212,7 +214,7 @@ def test_optimum_matches_brute_force(rows, budget_m, share):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 40), st.floats(0, 0.3), st.booleans()),
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 40), effects, st.booleans()),
                 min_size=2, max_size=8), st.integers(50, 3000), st.sampled_from([0.0, 0.2, 0.5]))
 def test_optimised_never_below_proportional(rows, budget_m, share):
     c = communes(eligible=[r[0] for r in rows], poor=[r[1] for r in rows], effect=[r[2] for r in rows],
