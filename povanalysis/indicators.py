@@ -437,12 +437,12 @@ def _fgt_partition(part, extras, *, income, line, alphas, weight, keys, missing,
     if design is None or not len(part):
         return None, issues
     w, codes, uniques = design
-    if complete is not None:
-        y = np.where(complete, y, z)
-    poor = y <= z
-    gap = z - y
-    gap /= z
-    np.maximum(gap, 0.0, out=gap)
+    ngroups = len(uniques[0])
+    # only the poor have f_a > 0: their statistics are summed over them alone
+    poor = np.flatnonzero(y <= z)  # missing incomes compare False: never poor
+    z_poor = z[poor] if isinstance(z, np.ndarray) else z
+    gap = (z_poor - y[poor]) / z_poor
+    w_poor, codes_poor = w[poor], codes[poor]
     powers = {1.0: gap}
 
     def power(a: float) -> np.ndarray:
@@ -451,18 +451,25 @@ def _fgt_partition(part, extras, *, income, line, alphas, weight, keys, missing,
             powers[a] = power(half) ** 2 if half.is_integer() and half >= 1 else gap**a
         return powers[a]
 
-    def times(x, a):  # x · 1[poor] · gap^a
-        return np.where(poor, x, 0.0) if a == 0 else x * power(a)
+    def times(x, a):  # x · gap^a over the poor
+        return x if a == 0 else x * power(a)
 
-    scalars = [w, *(times(w, a) for a in alphas)]
+    everyone = [w]
+    fw = [times(w_poor, a) for a in alphas]
     if unit:
-        w2 = w * w
+        w2_poor = w_poor * w_poor
         # f_a² = f_2a: Σw²f_a² reuses Σw²f_2a when 2a is one of the alphas
-        w2f = {a: times(w2, a) for a in dict.fromkeys([*alphas, *(2 * a for a in alphas)])}
-        scalars += [w2, *(w2f[a] for a in alphas), *(w2f[2 * a] for a in alphas)]
-    ngroups = len(uniques[0])
-    sums = np.column_stack([*_counts(codes, ngroups, complete), *_sums(codes, ngroups, scalars)])
-    return _sums_frame(sums, uniques, _fgt_layout(len(alphas), unit=unit)), issues
+        w2f = {a: times(w2_poor, a) for a in dict.fromkeys([*alphas, *(2 * a for a in alphas)])}
+        everyone.append(w * w)
+        fw += [*(w2f[a] for a in alphas), *(w2f[2 * a] for a in alphas)]
+    totals = _sums(codes, ngroups, everyone)
+    poor_sums = _sums(codes_poor, ngroups, fw)
+    n_alpha = len(alphas)
+    columns = [*_counts(codes, ngroups, complete), totals[0], *poor_sums[:n_alpha]]
+    if unit:
+        columns += [totals[1], *poor_sums[n_alpha:]]
+    sums = np.column_stack(columns)
+    return _sums_frame(sums, uniques, _fgt_layout(n_alpha, unit=unit)), issues
 
 
 def _collect(frame, extras: dict, columns: list, partition) -> pd.DataFrame:
