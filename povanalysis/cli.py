@@ -25,6 +25,40 @@ def _demo(args) -> int:
     return run_demo(seed=args.seed, scale=args.scale)
 
 
+def _codes(text: str) -> list[str]:
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    if not codes:
+        raise argparse.ArgumentTypeError("give at least one commune code, e.g. --communes 01840,05665")
+    return codes
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _batch(args) -> int:
+    from .batch import run_batch
+
+    try:
+        result = run_batch(args.out, communes=args.communes, workers=args.workers, scheduler=args.scheduler,
+                           lang=args.lang, review_year=args.review_year, force=args.force,
+                           province=args.province, progress=False if args.quiet else None)
+    except KeyboardInterrupt:
+        print("povanalysis batch: interrupted; every kernel it started was stopped", file=sys.stderr)
+        return 130
+    except ValueError as exc:
+        print(f"povanalysis batch: error: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="povanalysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2021)
     p.add_argument("--scale", type=float, default=1.0)
     p.set_defaults(func=_demo)
+    p = sub.add_parser("batch", help="run the commune report for every unit (and the province notebooks) as HTML",
+                       description="Run notebooks/06-commune-report.ipynb for every unit of the 2025 registry (or the "
+                       "--communes given) and the province notebooks on warm kernels, write DIR/communes/<code>-<slug>"
+                       ".html, DIR/province/*.html, DIR/index.html and DIR/key-figures.xlsx. Reports whose inputs, "
+                       "parameters and notebook are unchanged are skipped. Exit status 1 when a report failed.")
+    p.add_argument("--out", required=True, help="output folder (e.g. reports)")
+    p.add_argument("--communes", type=_codes, help="comma-separated commune codes (default: all 92 units)")
+    p.add_argument("--workers", type=_positive, help="parallel warm kernels (default: the number of CPUs)")
+    p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786): run the reports on its workers")
+    p.add_argument("--lang", choices=("vi", "en"), default="vi", help="report language (default vi)")
+    p.add_argument("--review-year", type=int, help="review the reports describe (default: the latest)")
+    p.add_argument("--force", action="store_true", help="redo every report even when up to date")
+    p.add_argument("--no-province", dest="province", action="store_false", help="skip the province notebooks")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_batch)
     return parser
 
 

@@ -1,7 +1,8 @@
-"""The main job on the synthetic data: prepare the data, then run the notebooks through papermill."""
+"""The main job on the synthetic data: prepare the data, then run every report (province notebooks and 92 communes) as HTML."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from . import config
@@ -24,13 +25,30 @@ def run_notebook(name: str, out_dir: Path, *, parameters: dict | None = None) ->
     return dest
 
 
-def run_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0) -> int:
-    """Generate (if missing) and process the demo data, run the province notebook; print the outputs."""
+def run_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0, lang: str = "vi", workers: int | None = None,
+             force: bool = False) -> int:
+    """Generate (if missing) and process the demo data, run the batch into the reports folder; print the outputs.
+
+    The batch (:func:`povanalysis.batch.run_batch`) runs the province notebooks and the
+    report of each of the 92 units, and builds ``index.html`` with the XLSX of key figures.
+    A second run redoes only what changed.  Returns the exit status: 0, or 1 when a report
+    failed (the others are still written).
+    """
+    from .batch import run_batch
+
     paths = ensure_demo_data(seed=seed, scale=scale)
     out = config.reports_dir()
-    executed = run_notebook("01-province-overview.ipynb", out)
+    result = run_batch(out, lang=lang, workers=workers, force=force)
     print("Processed tables:")
     for name, path in paths.items():
         print(f"  {name}: {path}")
-    print(f"Province overview notebook: {executed}")
-    return 0
+    print(result.summary())
+    frame = result.to_frame()
+    communes = frame[(frame["kind"] == "commune") & (frame["status"] != "failed")]
+    province = frame[(frame["kind"] == "province") & (frame["status"] != "failed")]
+    print(f"Open {out / 'index.html'} in a browser (works offline): {len(communes)} commune reports in "
+          f"{out / 'communes'}, {len(province)} province reports in {out / 'province'}, "
+          f"key figures in {out / 'key-figures.xlsx'}.")
+    if not result.ok:
+        print(f"{len(result.failed)} reports failed; see {out / 'batch-summary.json'}", file=sys.stderr)
+    return 0 if result.ok else 1
