@@ -1,4 +1,4 @@
-"""What VBSP policy loans do to poverty exit, income and deprivations: effects, heterogeneity, cost per exit, figures."""
+"""What VBSP policy loans do to poverty exit, income and deprivations: effects, subgroups, cost per exit, figures."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ _AMOUNT_UNIT = 10_000_000  # dose and commune slopes are per 10 million VND
 _NEWLY_ESCAPED_YEARS = 3  # Decision 28/2015/QĐ-TTg: off the lists for at most 3 years
 
 _TEXT = {
-    "naive": ("So sánh thô hộ vay với hộ chưa từng vay (có thiên lệch)", "Naive: borrowers vs never-borrowers (biased)"),
+    "naive": ("So sánh thô hộ vay với hộ chưa từng vay (có thiên lệch)",
+              "Naive: borrowers vs never-borrowers (biased)"),
     "fe": ("Hiệu ứng cố định hộ (hồi quy xếp chồng)", "Household fixed effects (stacked)"),
     "did": ("Sai khác kép so le (Callaway–Sant'Anna)", "Staggered DiD (Callaway–Sant'Anna)"),
     "ipw": ("Gia trọng nghịch đảo xác suất (IPW)", "Inverse-probability weighting (IPW)"),
@@ -78,12 +79,11 @@ _TEXT = {
     "log_income": ("Thay đổi log thu nhập bình quân đầu người", "Change in log per-capita income"),
     "deprivations": ("Thay đổi số chỉ số thiếu hụt", "Change in the number of deprivations"),
     "unit_exit": ("điểm phần trăm", "percentage points"),
-    "unit_log_income": ("điểm log × 100 (≈ %)", "log points × 100 (≈ %)"),
+    "unit_log_income": ("điểm log × 100", "log-points × 100"),
     "unit_deprivations": ("chỉ số", "indicators"),
     "method": ("Phương pháp", "Method"),
     "effect": ("Tác động", "Effect"),
     "se": ("Sai số chuẩn", "Std. error"),
-    "ci": ("Khoảng tin cậy 95%", "95% interval"),
     "n": ("Số quan sát", "Observations"),
     "n_treated": ("Số hộ vay", "Borrowers"),
     "truth": ("Giá trị cài đặt của bộ sinh dữ liệu mô phỏng", "Synthetic generator's planted value"),
@@ -131,6 +131,10 @@ def _num(value: float, lang: str, digits: int = 1) -> str:
 
 class _NoVariation(ValueError):
     """The data leave nothing to compare: no borrowers, no comparison households, or no pre-period."""
+
+
+class _DesignError(ValueError):
+    """The covariates cannot be used in this sample: missing, constant, collinear, or no overlap."""
 
 
 # --------------------------------------------------------------------------- preparation
@@ -182,11 +186,13 @@ def _loan_cohorts(loans: pd.DataFrame, lcode: np.ndarray, n_households: int, rev
     bad = amount.isna() | ~np.isfinite(amount) | (amount <= 0)
     if bad.any():
         row = loans.index[bad.to_numpy()][0]
-        raise ValueError(f"loans column 'amount' must be a positive amount in VND, got {_show(loans.at[row, 'amount'])} at row {_show(row)}")
+        raise ValueError(f"loans column 'amount' must be a positive amount in VND, got "
+                         f"{_show(loans.at[row, 'amount'])} at row {_show(row)}")
     bad = ~loans["programme"].isin(PROGRAMMES)
     if bad.any():
         row = loans.index[bad.to_numpy()][0]
-        raise ValueError(f"loans column 'programme' must be one of {PROGRAMMES}, got {_show(loans.at[row, 'programme'])} at row {_show(row)}")
+        raise ValueError(f"loans column 'programme' must be one of {PROGRAMMES}, got "
+                         f"{_show(loans.at[row, 'programme'])} at row {_show(row)}")
     unknown = (lcode < 0) | (lcode >= n_households)
     if unknown.any():
         row = loans.index[unknown][0]
@@ -223,7 +229,8 @@ def _prepare(households: pd.DataFrame, loans: pd.DataFrame, *, years, cluster: s
         bad = ~hh["poverty_class"].isin(CLASSES)
         if bad.any():
             row = hh.index[bad.to_numpy()][0]
-            raise ValueError(f"column 'poverty_class' must be one of {CLASSES}, got {_show(hh.at[row, 'poverty_class'])} at row {_show(row)}")
+            raise ValueError(f"column 'poverty_class' must be one of {CLASSES}, got "
+                             f"{_show(hh.at[row, 'poverty_class'])} at row {_show(row)}")
     else:
         from .pipeline import classify_panel
 
@@ -302,7 +309,8 @@ def _prepare(households: pd.DataFrame, loans: pd.DataFrame, *, years, cluster: s
         "amount": amt_arr[hcode],
     }, index=hh.index)
     for col in hh.columns:  # further numeric columns (e.g. the d_* indicators) can serve as covariates
-        if col not in levels.columns and (pd.api.types.is_numeric_dtype(hh[col]) or pd.api.types.is_bool_dtype(hh[col])):
+        numeric = pd.api.types.is_numeric_dtype(hh[col]) or pd.api.types.is_bool_dtype(hh[col])
+        if col not in levels.columns and numeric:
             levels[col] = hh[col].to_numpy()
     if disadvantaged is not None:
         levels["disadvantaged"] = levels["commune_code"].isin(set(disadvantaged)).to_numpy()
@@ -496,8 +504,9 @@ class CreditEffect:
         True for the naive difference and for comparisons with never-borrowers, which do not
         remove selection on unobserved traits.
     details : DataFrame
-        Effects by cohort (first review after the loan), with ``se``, ``ci_lower``,
-        ``ci_upper``, ``n_treated``, ``n_control``, ``suppressed``.
+        By cohort (first review after the loan): ``n_treated`` and ``n_control``, and for
+        the credible methods the cohort's own ``effect``, ``se``, ``ci_lower``, ``ci_upper``
+        and ``suppressed`` (fewer than :data:`povanalysis.config.MIN_CELL` borrowers).
     balance : DataFrame or None
         For ``ipw``: covariate means and standardised differences before and after weighting.
     curve : DataFrame or None
@@ -647,7 +656,7 @@ def _cohort_details(design: StaggeredDiD) -> pd.DataFrame:
     return c
 
 
-def _ols(yv: np.ndarray, X: np.ndarray, clusters: np.ndarray, cols: Sequence[int]) -> tuple[np.ndarray, np.ndarray, list]:
+def _ols(yv: np.ndarray, X: np.ndarray, clusters: np.ndarray, cols: Sequence[int]) -> tuple:
     """OLS with commune-clustered covariance; returns coefficients, covariance and cluster influence sums."""
     fit = sm.OLS(yv, X).fit()
     codes, labels = pd.factorize(clusters, sort=True)
@@ -663,10 +672,11 @@ def _check_design(X: np.ndarray, names: Sequence[str], n_fixed: int) -> None:
     bad = ~np.isfinite(X)
     if bad.any():
         j = int(np.flatnonzero(bad.any(axis=0))[0])
-        raise ValueError(f"covariate {names[j]!r} is missing or infinite in {int(bad[:, j].sum())} rows of the analysis sample")
+        raise _DesignError(f"covariate {names[j]!r} is missing or infinite in {int(bad[:, j].sum())} rows of the "
+                         "analysis sample")
     for j in range(n_fixed, X.shape[1]):
         if np.ptp(X[:, j]) == 0:
-            raise ValueError(f"covariate {names[j]!r} is constant ({_show(X[0, j])}) in the analysis sample: "
+            raise _DesignError(f"covariate {names[j]!r} is constant ({_show(X[0, j])}) in the analysis sample: "
                              "it is collinear with the intercept")
     norms = np.linalg.norm(X, axis=0)
     r = np.linalg.qr(X / np.where(norms > 0, norms, 1.0), mode="r")
@@ -674,7 +684,7 @@ def _check_design(X: np.ndarray, names: Sequence[str], n_fixed: int) -> None:
     for j in range(n_fixed, X.shape[1]):
         if diag[j] < 1e-8:
             earlier = ["the intercept and the cohort effects"] + [repr(n) for n in names[n_fixed:j]]
-            raise ValueError(f"covariates are collinear in the analysis sample: {names[j]!r} is a linear combination "
+            raise _DesignError(f"covariates are collinear in the analysis sample: {names[j]!r} is a linear combination "
                              f"of {', '.join(earlier)}")
 
 
@@ -763,10 +773,10 @@ def _ipw(data, design, outcome, population, comparison, covariates) -> CreditEff
     try:
         logit = sm.Logit(d, X).fit(disp=0, method="newton", maxiter=100, warn_convergence=False)
     except np.linalg.LinAlgError as exc:
-        raise ValueError(f"the propensity model cannot be fitted on covariates {list(covariates)}: {exc}") from None
+        raise _DesignError(f"the propensity model cannot be fitted on covariates {list(covariates)}: {exc}") from None
     ps = logit.predict(X)
     if not logit.mle_retvals.get("converged", True) or ps[d == 0].max() > 0.999 or ps[d == 1].min() < 0.001:
-        raise ValueError(f"no overlap: the propensity model on covariates {list(covariates)} predicts borrowing "
+        raise _DesignError(f"no overlap: the propensity model on covariates {list(covariates)} predicts borrowing "
                          "with near certainty for some households; use fewer or coarser covariates")
     w_t = d
     w_c = ps * (1 - d) / (1 - ps)
@@ -985,7 +995,7 @@ class EventStudy:
     table : DataFrame
         ``event_time`` (reviews since the loan: 0 is the first review after it, -1 the base
         review, negative values are leads), ``effect``, ``se``, ``ci_lower``, ``ci_upper``,
-        ``n_treated``, ``n_control``, ``suppressed``, ``reference``.
+        ``n``, ``n_treated``, ``n_control``, ``suppressed``, ``reference``.
     pretrend : dict
         Joint test that every lead is zero (:func:`povanalysis.did.wald_test`): ``stat`` (F),
         ``df``, ``df_denom``, ``chi2``, ``pvalue``, ``event_times``.
@@ -1036,12 +1046,14 @@ class EventStudy:
         at0 = ("" if row.empty or row["suppressed"].iloc[0] else f"{_num(s * row['effect'].iloc[0], lang)} {unit}")
         if lang == "vi":
             pre = ("Không có kỳ rà soát nào trước kỳ gốc để kiểm định xu hướng trước khi vay." if not p["df"] else
-                   f"Kiểm định đồng thời các kỳ trước khi vay: F({p['df']}, {p['df_denom']}) = {_num(p['stat'], lang, 2)}, "
+                   f"Kiểm định đồng thời các kỳ trước khi vay: F({p['df']}, {p['df_denom']}) = "
+                   f"{_num(p['stat'], lang, 2)}, "
                    f"p = {_num(p['pvalue'], lang, 3)}; giá trị p nhỏ (dưới 0,05) cho thấy hộ vay và hộ so sánh "
                    "đã khác nhau trước khi vay.")
             return pre + (f" Tác động ở kỳ rà soát đầu tiên sau khi vay: {at0}." if at0 else "")
         pre = ("No review before the base review is available to test pre-trends." if not p["df"] else
-               f"Joint test of the leads: F({p['df']}, {p['df_denom']}) = {_num(p['stat'], lang, 2)}, p = {_num(p['pvalue'], lang, 3)}; "
+               f"Joint test of the leads: F({p['df']}, {p['df_denom']}) = {_num(p['stat'], lang, 2)}, "
+               f"p = {_num(p['pvalue'], lang, 3)}; "
                "a small p-value (below 0.05) would mean borrowers and comparisons already differed before the loan.")
         return pre + (f" Effect at the first review after the loan: {at0}." if at0 else "")
 
@@ -1128,7 +1140,8 @@ class Heterogeneity:
                                                      else f"{r.effect:8.4f} (se {r.se:.4f}) [{r.ci_lower:.4f}, "
                                                           f"{r.ci_upper:.4f}], {r.n_treated:,} borrowers"))
             t = self.tests[self.tests["by"] == by].iloc[0]
-            lines.append(f"    equality: F({t['df']}, {t['df_denom']}) = {t['stat']:.2f}, p = {t['pvalue']:.3f}" if t["df"] else
+            lines.append(f"    equality: F({t['df']}, {t['df_denom']}) = {t['stat']:.2f}, p = {t['pvalue']:.3f}"
+                         if t["df"] else
                          "    equality: fewer than two groups estimable")
         return "\n".join(lines)
 
@@ -1141,10 +1154,12 @@ class Heterogeneity:
             if not t.df:
                 out.append(f"{what}: " + ("chưa đủ nhóm để so sánh." if lang == "vi" else "too few groups to compare."))
             elif lang == "vi":
-                out.append(f"{what}: kiểm định tác động bằng nhau giữa các nhóm F({t.df}, {t.df_denom}) = {_num(t.stat, lang, 2)}, "
+                out.append(f"{what}: kiểm định tác động bằng nhau giữa các nhóm F({t.df}, {t.df_denom}) = "
+                           f"{_num(t.stat, lang, 2)}, "
                            f"p = {_num(t.pvalue, lang, 3)}.")
             else:
-                out.append(f"{what}: test of equal effects across groups F({t.df}, {t.df_denom}) = {_num(t.stat, lang, 2)}, "
+                out.append(f"{what}: test of equal effects across groups F({t.df}, {t.df_denom}) = "
+                           f"{_num(t.stat, lang, 2)}, "
                            f"p = {_num(t.pvalue, lang, 3)}.")
         return " ".join(out)
 
@@ -1161,6 +1176,8 @@ def _groups(levels: pd.DataFrame, by: str) -> pd.Series:
 
 _GROUP_ORDER = {"minority": ["majority", "minority"], "old_area": ["thai_nguyen", "bac_kan"],
                 "disadvantaged": ["other_communes", "disadvantaged"], "programme": list(PROGRAMMES)}
+_GROUP_COVARIATES = {"minority": ("minority",), "old_area": ("bac_kan",), "disadvantaged": ("disadvantaged",),
+                     "programme": ()}
 
 
 def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Sequence[str] = "minority",
@@ -1174,8 +1191,11 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
     the group (defined at the review before the loan).  ``programme`` groups households by
     the VBSP household programme they qualify for at that review (poor, near-poor, newly
     escaped), which is the programme of a borrower's loan; it needs
-    ``population="eligible"`` and an outcome other than ``exit``.  Groups with fewer than
-    :data:`povanalysis.config.MIN_CELL` borrowers, or that cannot be estimated, are suppressed.
+    ``population="eligible"`` and an outcome other than ``exit``.  The grouping variable is
+    left out of the covariates within its own groups.  Groups with fewer than
+    :data:`povanalysis.config.MIN_CELL` borrowers, or that cannot be estimated (no
+    comparison households, or covariates constant or collinear within the group), are
+    suppressed, with the reason in ``note``.
 
     Parameters
     ----------
@@ -1221,16 +1241,21 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
                     missing_pre=missing_pre, disadvantaged=disadvantaged)
     if "disadvantaged" in bys and not data.levels["disadvantaged"].any():
         raise ValueError("no household of the panel lives in one of the given disadvantaged communes")
+    if covariates is None:
+        covariates = DEFAULT_COVARIATES if method == "ipw" else ()
+    _covariate_matrix(data.levels, data.levels.index[:0], covariates)  # names checked once, before the groups
     rows, tests = [], []
     for b in bys:
         groups = _groups(data.levels, b)
+        # Within its own groups the grouping variable is constant: it cannot be a covariate there.
+        covs = tuple(c for c in covariates if c not in _GROUP_COVARIATES[b])
         fits = {}
         for g in _GROUP_ORDER[b]:
             mask = (groups == g).to_numpy()
             try:
                 fit = _run(data, outcome=outcome, method=method, population=population, comparison=comparison,
-                           covariates=covariates, extra_mask=mask)
-            except _NoVariation as exc:
+                           covariates=covs, extra_mask=mask)
+            except (_NoVariation, _DesignError) as exc:
                 rows.append((b, g, np.nan, np.nan, np.nan, np.nan, 0, 0, 0, True, str(exc)))
                 continue
             lo, hi = fit.conf_int()
@@ -1250,8 +1275,8 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
     table = pd.DataFrame(rows, columns=["by", "group", "effect", "se", "ci_lower", "ci_upper", "n", "n_treated",
                                        "n_control", "suppressed", "note"])
     table.loc[table["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
-    return Heterogeneity(table, pd.DataFrame(tests, columns=["by", "stat", "df", "df_denom", "pvalue"]), method, outcome,
-                         pop_name, comparison)
+    tests = pd.DataFrame(tests, columns=["by", "stat", "df", "df_denom", "pvalue"])
+    return Heterogeneity(table, tests, method, outcome, pop_name, comparison)
 
 
 # --------------------------------------------------------------------------- commune panel
@@ -1326,7 +1351,8 @@ class CommuneEffect:
         est, a, b = _num(self.effect, lang, 2), _num(lo, lang, 2), _num(hi, lang, 2)
         if lang == "vi":
             return (f"Ở cấp xã, thêm 10 triệu đồng vốn vay chính sách cho mỗi hộ nghèo gắn với mức giảm tỷ lệ hộ nghèo "
-                    f"đến kỳ rà soát sau chênh lệch {est} điểm phần trăm (số dương: giảm nhiều hơn; KTC 95%: {a} đến {b}; "
+                    f"đến kỳ rà soát sau chênh lệch {est} điểm phần trăm (số dương: giảm nhiều hơn; "
+                    f"KTC 95%: {a} đến {b}; "
                     f"{self.n} cặp xã – năm ở {self.n_communes} xã, có hiệu ứng cố định xã và năm). Đây là mối liên hệ "
                     "giữa các xã, không phải tác động đo được ở từng hộ.")
         return (f"Across communes, 10 million VND more policy credit per poor household goes with a fall in the "
@@ -1390,8 +1416,8 @@ def commune_panel_effect(households: pd.DataFrame, loans: pd.DataFrame, *, years
     frame["credit_vnd"] = frame["credit_vnd"].fillna(0.0)  # no loan in that commune and interval
     frame["fall_points"] = 100 * (frame["poor_rate"] - frame["poor_rate_next"])
     frame["included"] = frame["poor"] >= min_poor
-    frame["credit_per_poor_vnd"] = np.where(frame["poor"] > 0, frame["credit_vnd"] / frame["poor"].where(frame["poor"] > 0, 1),
-                                            np.nan)
+    has_poor = frame["poor"] > 0
+    frame["credit_per_poor_vnd"] = np.where(has_poor, frame["credit_vnd"] / frame["poor"].where(has_poor, 1), np.nan)
     # With commune effects, a commune with a single usable pair adds nothing: leave it out too.
     frame["included"] &= frame.groupby("commune_code")["included"].transform("sum").to_numpy() >= 2
     use = frame[frame["included"]]
@@ -1494,11 +1520,13 @@ class CostPerExit:
     def summary(self) -> str:
         """Plain-text account (returned)."""
         lo, hi = self.conf_int()
-        what = "loans to the poor borrowers" if self.spending == "poor" else "all VBSP household loans of the same years"
+        what = ("loans to the poor borrowers" if self.spending == "poor"
+                else "all VBSP household loans of the same years")
         return "\n".join([
             f"Cost per exit from poverty ({self.effect.label}{', BIASED' if self.effect.biased else ''})",
             f"  {self.vnd_per_exit / 1e6:,.1f} million VND per household lifted out of poverty, 95% interval "
-            f"[{lo / 1e6:,.1f}, {hi / 1e6:,.1f}] million ({'delta method, log scale' if self.interval == 'delta' else 'Fieller'})",
+            f"[{lo / 1e6:,.1f}, {hi / 1e6:,.1f}] million "
+            f"({'delta method, log scale' if self.interval == 'delta' else 'Fieller'})",
             f"  credit counted: {what}, {self.credit_per_poor_borrower / 1e6:,.1f} million VND per poor borrower",
             f"  effect on exit {self.effect.effect:.4f} (s.e. {self.effect.se:.4f}) over {self.n_borrowers:,} poor "
             f"borrowers: {self.exits:,.1f} exits caused",
@@ -1564,7 +1592,8 @@ def cost_per_exit(households: pd.DataFrame, loans: pd.DataFrame, *, method: str 
     True
     """
     if method not in ("naive",) + _CREDIBLE:
-        raise ValueError(f"cost per exit needs an effect on exit from method 'fe', 'did', 'ipw' or 'naive', got {method!r}")
+        raise ValueError("cost per exit needs an effect on exit from method 'fe', 'did', 'ipw' or 'naive', "
+                         f"got {method!r}")
     if spending not in ("poor", "all"):
         raise ValueError(f"spending must be 'poor' or 'all', got {spending!r}")
     if interval not in ("delta", "fieller"):
@@ -1575,7 +1604,8 @@ def cost_per_exit(households: pd.DataFrame, loans: pd.DataFrame, *, method: str 
     lv = data.levels
     cohorts = set(fit.details["cohort"].astype(int))
     base = lv[np.isin(lv["review_year"] + 1, list(cohorts))]
-    seen_next = pd.Series(_keys(base["_hh"], base["review_year"] + 1)).isin(_keys(lv["_hh"], lv["review_year"])).to_numpy()
+    seen_next = pd.Series(_keys(base["_hh"], base["review_year"] + 1)).isin(
+        _keys(lv["_hh"], lv["review_year"])).to_numpy()
     poor_borrower = (base["poor"].to_numpy() & (base["cohort"].to_numpy() == base["review_year"].to_numpy() + 1)
                      & seen_next)
     if spending == "poor":
@@ -1687,7 +1717,8 @@ def headline_text(results: Sequence[CreditEffect], *, truth: Mapping | float | N
     def one(r):
         lo, hi = r.conf_int()
         conj = "đến" if lang == "vi" else "to"
-        return f"{_num(s * r.effect, lang)} {unit} ({'KTC 95%' if lang == 'vi' else '95% CI'} {_num(s * lo, lang)} {conj} {_num(s * hi, lang)})"
+        ci = "KTC 95%:" if lang == "vi" else "95% CI"
+        return f"{_num(s * r.effect, lang)} {unit} ({ci} {_num(s * lo, lang)} {conj} {_num(s * hi, lang)})"
 
     parts = []
     for r in results:
@@ -1741,8 +1772,8 @@ def plot_event_study(study: EventStudy, *, truth: Mapping | float | None = None,
     ...                   "ci_lower": [-0.03, np.nan, 0.04], "ci_upper": [0.05, np.nan, 0.16],
     ...                   "n_treated": [50, 0, 60], "n_control": [70, 0, 80], "suppressed": [False] * 3,
     ...                   "reference": [False, True, False]})
-    >>> es = EventStudy(t, {"stat": 0.25, "df": 1, "df_denom": 40, "pvalue": 0.62, "event_times": (-2,)}, t, "exit", "poor",
-    ...                 "not_yet", (2021, 2025))
+    >>> test = {"stat": 0.25, "df": 1, "df_denom": 40, "pvalue": 0.62, "event_times": (-2,)}
+    >>> es = EventStudy(t, test, t, "exit", "poor", "not_yet", (2021, 2025))
     >>> f = plot_event_study(es, lang="en")
     >>> [round(v, 1) for v in f.data[0].y]
     [1.0, 10.0]
@@ -1761,8 +1792,8 @@ def plot_event_study(study: EventStudy, *, truth: Mapping | float | None = None,
         error_y=dict(type="data", symmetric=False, array=(s * (est["ci_upper"] - est["effect"])).tolist(),
                      arrayminus=(s * (est["effect"] - est["ci_lower"])).tolist(), color=PALETTE[0]),
         hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=ref["event_time"].tolist(), y=[0.0] * len(ref), mode="markers", name=_t("reference", lang),
-                             marker=dict(color=PALETTE[7], size=10, symbol="circle-open")))
+    fig.add_trace(go.Scatter(x=ref["event_time"].tolist(), y=[0.0] * len(ref), mode="markers",
+                             name=_t("reference", lang), marker=dict(color=PALETTE[7], size=10, symbol="circle-open")))
     value = _truth_value(truth, study.outcome, study.population)
     if value is not None:
         fig.add_trace(go.Scatter(x=[0], y=[s * value], mode="markers", name=_t("truth", lang),
@@ -1777,7 +1808,8 @@ def plot_event_study(study: EventStudy, *, truth: Mapping | float | None = None,
     if hidden:
         title += f"<br><sup>{hidden} {_t('suppressed', lang)}</sup>"
     fig.update_xaxes(dtick=1)
-    return _figure_layout(fig, title, _t("event_time", lang), f"{_t('effect', lang)} ({_t('unit_' + study.outcome, lang)})")
+    y_title = f"{_t('effect', lang)} ({_t('unit_' + study.outcome, lang)})"
+    return _figure_layout(fig, title, _t("event_time", lang), y_title)
 
 
 def _forest_rows(estimates, lang: str) -> tuple[pd.DataFrame, str, str]:

@@ -254,8 +254,8 @@ class StaggeredDiD:
                     skipped.append((int(g), int(r), "no treated unit observed"))
                     continue
                 if not control.any():
-                    skipped.append((int(g), int(r), f"no {'not-yet-treated' if comparison == 'not_yet' else 'never-treated'} "
-                                                    "comparison unit"))
+                    kind = "not-yet-treated" if comparison == "not_yet" else "never-treated"
+                    skipped.append((int(g), int(r), f"no {kind} comparison unit"))
                     continue
                 self._cells.append(self._cell(g, r, b, r_pos, treated, control, y, clu, rows))
         self.skipped = pd.DataFrame(skipped, columns=["cohort", "time", "reason"])
@@ -338,7 +338,7 @@ class StaggeredDiD:
         Returns
         -------
         DataFrame
-            ``event_time``, ``effect``, ``se``, ``ci_lower``, ``ci_upper``, ``n_treated``,
+            ``event_time``, ``effect``, ``se``, ``ci_lower``, ``ci_upper``, ``n``, ``n_treated``,
             ``n_control``, ``suppressed`` (fewer than ``min_cell`` treated units: the numbers
             are set to NaN), ``reference`` (the base period).
         """
@@ -346,9 +346,10 @@ class StaggeredDiD:
         for e in self.event_times():
             a = self.aggregate(e)
             _, lo, hi = self._inference(a.effect, a.psi.to_numpy(), alpha)
-            rows.append((e, a.effect, a.se, lo, hi, a.n_treated, a.n_control, a.n_treated < self.min_cell, False))
-        rows.append((-1, 0.0, np.nan, np.nan, np.nan, 0, 0, False, True))
-        out = pd.DataFrame(rows, columns=["event_time", "effect", "se", "ci_lower", "ci_upper",
+            rows.append((e, a.effect, a.se, lo, hi, a.n_treated + a.n_control, a.n_treated, a.n_control,
+                         a.n_treated < self.min_cell, False))
+        rows.append((-1, 0.0, np.nan, np.nan, np.nan, 0, 0, 0, False, True))
+        out = pd.DataFrame(rows, columns=["event_time", "effect", "se", "ci_lower", "ci_upper", "n",
                                           "n_treated", "n_control", "suppressed", "reference"])
         out.loc[out["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
         return out.sort_values("event_time", kind="stable").reset_index(drop=True)

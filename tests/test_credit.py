@@ -151,6 +151,12 @@ def test_small_groups_are_suppressed(hand):
     assert "publication threshold" in t.loc[("minority", "minority"), "note"]
     assert "no household of the analysis population ever received a loan" in t.loc[("minority", "majority"), "note"]
     assert (het.tests["df"] == 0).all()
+    # A covariate constant within a group suppresses that group instead of stopping the table.
+    ipw = credit.heterogeneity(*hand, by="minority", method="ipw", covariates=["size"])
+    note = ipw.table.set_index("group").loc["minority", "note"]
+    assert note.startswith("covariate 'size' is constant (4.0) in the analysis sample")
+    with pytest.raises(ValueError, match=r"unknown covariates \['drive'\]"):
+        credit.heterogeneity(*hand, method="ipw", covariates=["drive"])
 
 
 # --------------------------------------------------------------------------- bad input
@@ -226,7 +232,8 @@ def test_bad_households_and_options_are_errors(hand):
         credit.estimate_effect(hh, loans, cluster="district")
     with pytest.raises(ValueError, match="column 'poverty_class' must be one of .* got 'rich' at row 0"):
         credit.estimate_effect(hh.assign(poverty_class=["rich"] + ["poor"] * (len(hh) - 1)), loans)
-    with pytest.raises(ValueError, match="outcome 'log_income' needs positive incomes: column 'income_pc' is 0.0 at row 0"):
+    with pytest.raises(ValueError, match="outcome 'log_income' needs positive incomes: column 'income_pc' is 0.0 "
+                                         "at row 0"):
         credit.estimate_effect(hh.assign(income_pc=[0.0] + [1e6] * (len(hh) - 1)), loans, outcome="log_income")
     with pytest.raises(ValueError, match="outcome must be one of .* got 'wealth'"):
         credit.estimate_effect(hh, loans, outcome="wealth")
@@ -431,6 +438,9 @@ def test_heterogeneity_groups_match_separate_estimates(panels):
     assert "By pre-2025 province" in het.text("en") and "Theo địa bàn trước sáp nhập" in het.text("vi")
     prog = credit.heterogeneity(hh, loans, by="programme", outcome="log_income", population="eligible")
     assert prog.table["group"].tolist() == ["poor", "near_poor", "newly_escaped"]
+    # With IPW the grouping variable leaves the propensity model inside its own groups.
+    ipw = credit.heterogeneity(hh, loans, by="minority", method="ipw")
+    assert not ipw.table["suppressed"].any()
 
 
 def test_commune_panel_matches_a_dummy_regression(panels):
