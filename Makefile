@@ -7,7 +7,7 @@ TEST_DATA := tests/_artifacts/data
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data demo test test-fast lab bench clean
+.PHONY: help setup data demo test lab bench clean
 
 ## Show this help
 help:
@@ -43,7 +43,6 @@ lab: $(STAMP)
 
 ## Run the benchmarks in bench/ (prints ratios measured side by side)
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/run.py
 
 ## Remove the environment and every generated file

@@ -592,7 +592,7 @@ def test_error_fgt_arguments():
 
 
 def test_points_match_mpitb():
-    mpitb = pytest.importorskip("mpitb")
+    import mpitb
     frame = random_survey(n=500, seed=4)
     cols = [f"d{j}" for j in range(5)]
     mpi = mpitb.MPIToolbox()
