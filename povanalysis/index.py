@@ -72,7 +72,7 @@ def key_figure_table(*, review_year: int, lang: str = "vi") -> pd.DataFrame:
     from . import report
 
     check_lang(lang)
-    frame = report.key_figures(review_year=review_year, lang=lang)
+    frame = report.key_figures(review_year=review_year)
     _, manifest = report.shared_tables()
     first = min(manifest["review_years"])
     frame = frame.assign(
@@ -155,7 +155,7 @@ def index_html(*, review_year: int, lang: str = "vi", reports: dict[str, str], p
     check_lang(lang)
     tables, manifest = report.shared_tables()
     first = min(manifest["review_years"])
-    frame = report.key_figures(review_year=review_year, lang=lang)
+    frame = report.key_figures(review_year=review_year)
     cols = [c for c in COLUMNS if c in frame.columns and c != "unit_type"]
     parts = [f"<h1>{_html.escape(_t('title', lang).format(year=review_year))}</h1>"]
     if manifest.get("synthetic"):
@@ -277,8 +277,10 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
     from .html import PLOTLY_JS, copy_plotly_js
 
     check_lang(lang)
+    from . import registry
+
     out = Path(out)
-    units = report.shared_tables()[0]["units"]
+    units = registry.units(2025)
     reports = {code: f"communes/{slug}.html" for code, slug in zip(units["commune_code"], units["slug"])
                if (out / "communes" / f"{slug}.html").exists() and (out / "communes" / f"{slug}.stamp.json").exists()}
     province = []
@@ -287,7 +289,7 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
         if (out / "province" / f"{stem}.html").exists():
             info = json.loads(stamp.read_text(encoding="utf-8"))
             province.append((info.get("title", stem), f"province/{stem}.html"))
-    _, manifest = report.shared_tables()
+    manifest = report.ensure_prepared()
     digest = hashlib.sha256(json.dumps({"manifest": report.manifest_digest(manifest), "reports": reports,
                                         "province": province, "lang": lang, "year": review_year},
                                        sort_keys=True).encode()).hexdigest()

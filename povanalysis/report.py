@@ -6,7 +6,6 @@ import hashlib
 import importlib
 import json
 import os
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,8 @@ from .labels import check_lang, format_number, format_percent, label
 __all__ = [
     "FORMAT",
     "OPTIONAL_SECTIONS",
+    "FAIL_ENV",
+    "CONTEXT_ENV",
     "REPORT_MODULES",
     "PROJECTION_SETTINGS",
     "CommuneContext",
@@ -86,13 +87,10 @@ _TEXT = {
     "projections": ("Lộ trình giảm nghèo 2026–2030", "Poverty-reduction path 2026–2030"),
     "risk": ("Hộ có nguy cơ tái nghèo", "Households at risk of falling back into poverty"),
     "other_groups": ("Dân tộc khác", "Other groups"),
-    "suppressed_cell": ("–", "–"),
     "programme_poor": ("Hộ nghèo", "Poor households"),
     "programme_near_poor": ("Hộ cận nghèo", "Near-poor households"),
     "programme_newly_escaped": ("Hộ mới thoát nghèo", "Newly escaped households"),
-    "programme_all": ("Tất cả chương trình", "All programmes"),
     "year": ("Năm giải ngân", "Year disbursed"),
-    "programme": ("Chương trình", "Programme"),
     "loans": ("Số khoản vay", "Loans"),
     "borrowers": ("Số hộ vay", "Borrowing households"),
     "amount": ("Số tiền (triệu đồng)", "Amount (million VND)"),
@@ -452,9 +450,7 @@ def prepare(*, min_cell: int | None = None) -> Path:
     sections, skipped = {}, {}
     for name in OPTIONAL_SECTIONS:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                extra = _PREPARE_OPTIONAL[name](folder, classified, loans, limit)
+            extra = _PREPARE_OPTIONAL[name](folder, classified, loans, limit)
         except Exception as exc:  # an optional section never stops the reports: it is left out
             sections[name], skipped[name] = False, f"{type(exc).__name__}: {exc}"
             (folder / f"{name}.parquet").unlink(missing_ok=True)
@@ -703,10 +699,6 @@ def _join(items: list[str], lang: str) -> str:
     return ", ".join(items[:-1]) + (" và " if lang == "vi" else " and ") + items[-1]
 
 
-def _area_name(key: str, lang: str) -> str:
-    return label(key, lang)
-
-
 _SECTION_TEXT = {
     "overview": ("overview_text", "households_text"),
     "trend": ("trend_text",),
@@ -774,7 +766,7 @@ def overview_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     check_lang(lang)
     u = ctx.unit
     kind = _t(u["unit_type"], lang)
-    area = _area_name(u["old_area"], lang)
+    area = label(u["old_area"], lang)
     names = u["predecessors"].split("|")
     parts = u["predecessor_parts"].split("|")
     part = " (một phần)" if lang == "vi" else " (part)"
@@ -849,7 +841,7 @@ def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         rows = ctx.areas[(ctx.areas["old_area"] == key) & ctx.areas["review_year"].isin(years)]
         rows = rows.sort_values("review_year")
         if len(rows) == 2:
-            comparisons.append((_area_name(key, lang), _change_phrase(rows.iloc[0], rows.iloc[1], lang)))
+            comparisons.append((label(key, lang), _change_phrase(rows.iloc[0], rows.iloc[1], lang)))
     if lang == "vi":
         text = f"Tỷ lệ hộ nghèo của {ctx.name} {_change_phrase(first, last, lang)}."
         if comparisons:
@@ -1190,7 +1182,7 @@ def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
     return Markdown(text)
 
 
-def key_figures(*, review_year: int, lang: str = "vi") -> pd.DataFrame:
+def key_figures(*, review_year: int) -> pd.DataFrame:
     """One row per unit with the report's headline figures at a review, suppressed cells missing.
 
     Columns: ``commune_code``, ``name``, ``unit_type``, ``old_area``, ``slug``,
@@ -1199,7 +1191,6 @@ def key_figures(*, review_year: int, lang: str = "vi") -> pd.DataFrame:
     ``minority_share_of_poor``, ``borrowers`` and ``amount_million`` (loans of that year),
     and ``at_risk`` / ``coverage`` when those sections are available.
     """
-    check_lang(lang)
     tables, manifest = shared_tables()
     if int(review_year) not in manifest["review_years"]:
         raise ValueError(f"review_year {review_year!r} is not a review in the data (reviews: {manifest['review_years']})")

@@ -1,0 +1,155 @@
+"""Commune reports, side by side on the same communes: papermill CLI + nbconvert CLI one after another, against the batch.
+
+Run from the project root (it takes a few minutes at full scale):
+
+    .venv/bin/python bench/bench_batch.py [--scale 1.0] [--communes 10] [--data DIR]
+
+It prepares the demo data and the shared report tables (timed), then
+
+1. runs the commune notebook for N communes the naive way, one after another: ``papermill``
+   (command line, a fresh kernel each) then ``jupyter nbconvert --to html``;
+2. runs ``povanalysis batch --workers 2`` on the same communes (warm kernels, parallel);
+3. runs the batch for all 92 units plus the index;
+4. measures page sizes, with the schematic boundaries and, when the file is there
+   (``$POVANALYSIS_BOUNDARIES`` or ``../shared/data/thai-nguyen/communes_2025.geojson``),
+   with the real ones.
+
+Results are printed and written to ``bench/results/batch.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+REAL = Path(os.environ.get("POVANALYSIS_BOUNDARIES") or ROOT.parent / "shared" / "data" / "thai-nguyen" / "communes_2025.geojson")
+
+
+def _run(cmd: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def _pinned(env: dict) -> dict:
+    """The environment with the prepared tables pinned, so that both ways read the same tables and
+    neither prepares them again if a module of the package is edited while the benchmark runs."""
+    code = ("import os; from povanalysis import report; "
+            "print(report.manifest_digest(report.read_manifest()))")
+    digest = subprocess.run([PY, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    return {**env, "POVANALYSIS_REPORT_CONTEXT": digest.stdout.strip()}
+
+
+def _sizes(folder: Path) -> list[int]:
+    return sorted(p.stat().st_size for p in (folder / "communes").glob("*.html"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="share of the province's households (default 1)")
+    parser.add_argument("--seed", type=int, default=2021)
+    parser.add_argument("--communes", type=int, default=10, help="communes in the side-by-side run (default 10)")
+    parser.add_argument("--data", help="data root (default: a folder under bench/results/)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from povanalysis import pipeline, registry
+
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    data = Path(args.data) if args.data else results / f"data-scale{args.scale:g}"
+    env = {**os.environ, "POVANALYSIS_DATA_DIR": str(data), "PYTHONHASHSEED": "0"}
+    env.pop("POVANALYSIS_BOUNDARIES", None)
+    start = time.perf_counter()
+    pipeline.ensure_demo_data(data, seed=args.seed, scale=args.scale)
+    t_data = time.perf_counter() - start
+    prep = [PY, "-c", "from povanalysis import report; report.ensure_prepared(force=True)"]
+    t_prepare = _run(prep, env)
+    env = _pinned(env)
+
+    codes = sorted(registry.known_codes(2025))
+    step = max(1, len(codes) // args.communes)
+    chosen = codes[::step][: args.communes]
+    units = registry.units(2025).set_index("commune_code")
+    notebook = ROOT / "notebooks" / "06-commune-report.ipynb"
+    work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    try:
+        naive_dir = work / "naive"
+        naive_dir.mkdir()
+        start = time.perf_counter()
+        for code in chosen:
+            out = naive_dir / f"{units.loc[code, 'slug']}.ipynb"
+            _run([PY, "-m", "papermill", str(notebook), str(out), "-r", "commune_code", code, "-r", "lang", "vi",
+                  "--cwd", str(notebook.parent), "--no-progress-bar"], env)
+            _run([PY, "-m", "jupyter", "nbconvert", "--to", "html", str(out)], env)
+        t_naive = time.perf_counter() - start
+
+        batch_cmd = [PY, "-m", "povanalysis", "batch", "--workers", str(args.workers), "--no-province", "--quiet",
+                     "--force"]
+        t_batch = _run(batch_cmd + ["--out", str(work / "batch10"), "--communes", ",".join(chosen)], env)
+        t_full = _run(batch_cmd + ["--out", str(work / "full")], env)
+        t_again = _run(batch_cmd[:-1] + ["--out", str(work / "full")], env)  # nothing changed: no work
+        schematic = _sizes(work / "full")
+        index_size = (work / "full" / "index.html").stat().st_size
+
+        real, t_real_prepare = None, None
+        if REAL.exists():
+            real_data = work / "data-real"
+            shutil.copytree(data / "raw", real_data / "raw")
+            shutil.copytree(data / "processed", real_data / "processed", ignore=shutil.ignore_patterns("report"))
+            renv = {**env, "POVANALYSIS_DATA_DIR": str(real_data), "POVANALYSIS_BOUNDARIES": str(REAL)}
+            t_real_prepare = _run(prep, renv)
+            renv = _pinned(renv)
+            _run(batch_cmd + ["--out", str(work / "real"), "--communes", ",".join(chosen)], renv)
+            real = _sizes(work / "real")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    ratio = t_naive / t_batch
+    lines = [
+        "# Commune reports: naive papermill + nbconvert against `povanalysis batch`",
+        "",
+        f"Machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}; "
+        f"load average at the end {os.getloadavg()[0]:.1f}. Scale {args.scale:g} "
+        f"(seed {args.seed}); {len(chosen)} communes side by side: {', '.join(chosen)}.",
+        "",
+        "| step | seconds |",
+        "|---|---:|",
+        f"| demo data (generate or reuse) | {t_data:.1f} |",
+        f"| shared report tables (`report.prepare`, once per data) | {t_prepare:.1f} |",
+        f"| naive: papermill CLI then nbconvert CLI, {len(chosen)} communes one after another | {t_naive:.1f} |",
+        f"| `povanalysis batch --workers {args.workers}`, same {len(chosen)} communes (process start included) | {t_batch:.1f} |",
+        f"| **ratio naive / batch** | **{ratio:.1f}×** |",
+        f"| `povanalysis batch --workers {args.workers}`, all 92 units + index | {t_full:.1f} |",
+        f"| the same again, nothing changed | {t_again:.1f} |",
+        "",
+        f"Commune pages with the schematic boundaries: median {statistics.median(schematic) / 1e3:.0f} KB, "
+        f"largest {max(schematic) / 1e3:.0f} KB; index {index_size / 1e3:.0f} KB; plotly.js (4.8 MB) once, "
+        "shared by every page, in `assets/`.",
+    ]
+    if real is not None:
+        lines.append(f"With the real boundaries ({REAL.name}; tables prepared in {t_real_prepare:.1f} s): median "
+                     f"{statistics.median(real) / 1e3:.0f} KB, largest {max(real) / 1e3:.0f} KB (limit 1,500 KB).")
+    else:
+        lines.append(f"Real boundaries not measured: {REAL} not found.")
+    text = "\n".join(lines) + "\n"
+    (results / "batch.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
