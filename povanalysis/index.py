@@ -126,6 +126,7 @@ _SORT_JS = """
 
 _INDEX_CSS = """
 <style>
+main.report { max-width: 1400px; }
 table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[aria-sort="ascending"]::after { content: " ▲"; }
 table.sortable th[aria-sort="descending"]::after { content: " ▼"; }

@@ -806,8 +806,9 @@ def households_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         text = (f"Tại kỳ rà soát năm {y}, {ctx.name} có {h} hộ ({p} nhân khẩu), trong đó {poor} hộ nghèo "
                 f"(tỷ lệ {pr}) và {near} hộ cận nghèo (tỷ lệ {nr}).")
     else:
-        text = (f"At the {y} review {ctx.name} had {h} households ({p} persons): {poor} poor households "
-                f"(a rate of {pr}) and {near} near-poor households ({nr}).")
+        s_poor, s_near = ("" if row[c] == 1 else "s" for c in ("poor", "near_poor"))
+        text = (f"At the {y} review {ctx.name} had {h} households ({p} persons): {poor} poor household{s_poor} "
+                f"(a rate of {pr}) and {near} near-poor household{s_near} ({nr}).")
     return Markdown(text)
 
 
@@ -1128,7 +1129,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
         if exits >= 0.5:
             text += f" Lộ trình đòi hỏi số hộ nghèo giảm khoảng {_num(exits, lang)} hộ trong năm {year}."
         if last["additional_exits"] >= 0.5:
-            text += f" Ngoài mức dự báo, cần thêm khoảng {extra} hộ thoát nghèo"
+            text += f" Để đạt mục tiêu năm {year}, ngoài mức dự báo cần thêm khoảng {extra} hộ thoát nghèo"
             text += f", tương ứng khoảng {billions} tỷ đồng vốn vay chính sách." if billions else "."
     else:
         text = (f"Target for {ctx.name}: {name}" + (" — not confirmed in an official text" if unconfirmed else "")
@@ -1139,7 +1140,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
         if exits >= 0.5:
             text += f" The path asks for about {_num(exits, lang)} fewer poor households in {year}."
         if last["additional_exits"] >= 0.5:
-            text += f" Beyond the projection, about {extra} more households must leave poverty"
+            text += f" To meet the {year} target, about {extra} more households than projected must leave poverty"
             text += f", about {billions} billion VND of policy credit." if billions else "."
     return Markdown(text)
 
