@@ -800,13 +800,13 @@ def households_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
                 f"At the {y} review {ctx.name} had fewer households than the publication limit ({ctx.min_cell}).")
         return Markdown(text)
     h, p = _num(row["households"], lang), _num(row["persons"], lang)
-    poor, near = _num(row["poor"], lang), _num(row["near_poor"], lang)
+    poor, near = _count(row["poor"], lang, ctx.min_cell), _count(row["near_poor"], lang, ctx.min_cell)
     pr, nr = _pct(row["poor_rate"], lang), _pct(row["near_poor_rate"], lang)
     if lang == "vi":
         text = (f"Tại kỳ rà soát năm {y}, {ctx.name} có {h} hộ ({p} nhân khẩu), trong đó {poor} hộ nghèo "
                 f"(tỷ lệ {pr}) và {near} hộ cận nghèo (tỷ lệ {nr}).")
     else:
-        s_poor, s_near = ("" if row[c] == 1 else "s" for c in ("poor", "near_poor"))
+        s_poor, s_near = ("" if row[c] == 1 and ctx.min_cell <= 1 else "s" for c in ("poor", "near_poor"))
         text = (f"At the {y} review {ctx.name} had {h} households ({p} persons): {poor} poor household{s_poor} "
                 f"(a rate of {pr}) and {near} near-poor household{s_near} ({nr}).")
     return Markdown(text)
@@ -1204,6 +1204,8 @@ def key_figures(*, review_year: int) -> pd.DataFrame:
     hidden = now["suppressed"].reindex(out.index, fill_value=True)
     for c in cols:
         out[c] = now[c].reindex(out.index).astype(float).where(~hidden)
+    for c in ("poor", "near_poor"):  # small counts are suppressed too, not only small denominators
+        out[c] = out[c].where(~(out[c] < manifest["min_cell"]))
     change = 100 * (now["poor_rate"] - first["poor_rate"])
     keep = ~(now["suppressed"] | first["suppressed"].reindex(now.index, fill_value=True))
     out["change_points"] = change.where(keep).reindex(out.index)
