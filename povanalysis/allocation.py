@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .charts import FONT, PALETTE
-from .labels import check_lang, format_number, label
+from .labels import check_lang, format_number, label, pick
 from .schema import PROGRAMMES
 from .targeting import _py
 
@@ -60,7 +60,7 @@ _TEXT = MappingProxyType({
 
 
 def _text(key: str, lang: str) -> str:
-    return _TEXT[key][0 if check_lang(lang) == "vi" else 1]
+    return pick(_TEXT, key, lang)
 
 
 # ----------------------------------------------------------------------------- the effect per loan

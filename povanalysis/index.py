@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .labels import check_lang, format_number, format_percent, label
+from .labels import check_lang, format_number, format_percent, label, pick
 
 __all__ = ["COLUMNS", "key_figure_table", "index_html", "write_xlsx", "build_index"]
 
@@ -56,7 +56,7 @@ _TEXT = {
 
 
 def _t(key: str, lang: str) -> str:
-    return _TEXT[key][0 if lang == "vi" else 1]
+    return pick(_TEXT, key, lang)
 
 
 def _heading(key: str, lang: str, *, year: int, first: int) -> str:

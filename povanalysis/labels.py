@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-__all__ = ["LANGS", "label", "check_lang", "format_percent", "format_number"]
+__all__ = ["LANGS", "label", "pick", "check_lang", "format_percent", "format_number"]
 
 LANGS: tuple[str, ...] = ("vi", "en")
 
@@ -62,6 +62,17 @@ def check_lang(lang: str) -> str:
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
     return lang
+
+
+def pick(table, key: str, lang: str) -> str:
+    """The ``lang`` entry of ``table[key]``, a ``(vi, en)`` pair: how modules read their own text tables.
+
+    Examples
+    --------
+    >>> pick({"title": ("Bản đồ", "Map")}, "title", "en")
+    'Map'
+    """
+    return table[key][LANGS.index(check_lang(lang))]
 
 
 def label(key: str, lang: str = "vi") -> str:

@@ -14,7 +14,7 @@ from plotly.colors import sample_colorscale
 
 from . import config, geo
 from .charts import FONT
-from .labels import check_lang, format_number, format_percent, label
+from .labels import check_lang, format_number, format_percent, label, pick
 
 __all__ = [
     "choropleth",
@@ -68,7 +68,7 @@ _TEXT = {
 
 
 def _t(key: str, lang: str) -> str:
-    return _TEXT[key][0 if lang == "vi" else 1]
+    return pick(_TEXT, key, lang)
 
 
 def _kind(column: str, value_format: str) -> str:

@@ -13,7 +13,7 @@ from scipy import special, stats
 
 from . import config
 from .charts import FONT, PALETTE
-from .labels import check_lang, format_number, format_percent, label
+from .labels import check_lang, format_number, format_percent, label, pick
 from .schema import ETHNIC_MAJORITY
 from .standards import CLASSES, classify, get_standard, standard_for_review
 from .targets import Target, _check_targets, select
@@ -69,7 +69,7 @@ _STANDARD_SHORT = {"2022-2025": ("chuẩn 2022–2025", "2022–2025 standard"),
 
 
 def _t(key: str, lang: str, **kw) -> str:
-    return _TEXT[key][0 if check_lang(lang) == "vi" else 1].format(**kw)
+    return pick(_TEXT, key, lang).format(**kw)
 
 
 def _std_short(key: str, lang: str) -> str:

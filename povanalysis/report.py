@@ -18,7 +18,7 @@ from IPython.display import HTML, Markdown
 from . import config, registry
 from .aggregates import poverty_counts, suppress
 from .charts import contribution_bars, deprivation_profile, rate_trend
-from .labels import check_lang, format_number, format_percent, label
+from .labels import check_lang, format_number, format_percent, label, pick
 
 __all__ = [
     "FORMAT",
@@ -101,7 +101,7 @@ _TEXT = {
 
 
 def _t(key: str, lang: str) -> str:
-    return _TEXT[key][0 if lang == "vi" else 1]
+    return pick(_TEXT, key, lang)
 
 
 # ----------------------------------------------------------------------------- digests and files

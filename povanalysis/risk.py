@@ -15,7 +15,7 @@ from scipy import stats
 
 from . import config
 from .charts import FONT, PALETTE
-from .labels import check_lang
+from .labels import check_lang, pick
 from .schema import ETHNIC_MAJORITY
 from .targeting import (NEWLY_ESCAPED_YEARS, _check_positive_int, _check_years, _income_line, _min_cell, _no_missing,
                         _panel, _py, _require)
@@ -76,7 +76,7 @@ _TEXT = MappingProxyType({
 
 
 def _text(key: str, lang: str) -> str:
-    return _TEXT[key][0 if check_lang(lang) == "vi" else 1]
+    return pick(_TEXT, key, lang)
 
 
 # ----------------------------------------------------------------------------- transitions

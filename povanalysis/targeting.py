@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from . import config
 from .charts import FONT, PALETTE
-from .labels import check_lang, format_number, format_percent, label
+from .labels import check_lang, format_number, format_percent, label, pick
 from .schema import ETHNIC_MAJORITY, PROGRAMMES
 from .standards import CLASSES, get_standard, standard_for_review
 
@@ -71,7 +71,7 @@ _TEXT = MappingProxyType({
 
 
 def _text(key: str, lang: str) -> str:
-    return _TEXT[key][0 if check_lang(lang) == "vi" else 1]
+    return pick(_TEXT, key, lang)
 
 
 # ----------------------------------------------------------------------------- validation
