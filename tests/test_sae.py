@@ -1,6 +1,8 @@
 """Tests of povanalysis.sae: the Fay–Herriot model against published and hand-derived values."""
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +15,9 @@ from povanalysis import sae
 from povanalysis.schema import DEPRIVATIONS
 from povanalysis.sae import ConvergenceError, ConvergenceWarning, benchmark, fay_herriot
 
-# Reference values of R's sae package on its `milk` example,
+DATA = Path(__file__).parent / "data"
+
+# Reference values of R's sae package on its `milk` example (tests/data/milk.csv),
 # mseFH(yi ~ as.factor(MajorArea), SD^2, method=...), as recorded at R's printed precision
 # (7 significant digits) in samplics' test suite, tests/sae/test_eblup_area_model.py
 # (github.com/samplics-org/samplics).  R's sae stops when the relative change of sigma2_u
@@ -82,12 +86,10 @@ REFERENCE = {
 
 @pytest.fixture(scope="module")
 def milk():
-    datasets = pytest.importorskip("samplics.datasets")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = datasets.load_expenditure_milk()["data"]
-    X = pd.get_dummies(data["major_area"].astype("category"), prefix="major", drop_first=True).astype(float)
-    return data["direct_est"].astype(float), (data["std_error"] ** 2).astype(float), X
+    data = pd.read_csv(DATA / "milk.csv", comment="#")
+    assert len(data) == 43 and data["MajorArea"].nunique() == 4
+    X = pd.get_dummies(data["MajorArea"].astype("category"), prefix="major", drop_first=True).astype(float)
+    return data["yi"].astype(float), (data["SD"] ** 2).astype(float), X
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +134,20 @@ def test_milk_fitted_values_pinned(fits):
 
 
 @pytest.mark.parametrize("method", ["REML", "FH"])
+def test_milk_agrees_with_recorded_samplics_outputs(milk, method):
+    # samplics' outputs on the same data, recorded once (tests/data/samplics_milk_fh.json).
+    y, D, X = milk
+    recorded = json.loads((DATA / "samplics_milk_fh.json").read_text(encoding="utf-8"))[method]
+    res = fay_herriot(y, D, X, method=method, tol=1e-12)
+    assert_allclose(res.sigma2_u, recorded["sigma2_u"], rtol=1e-9)
+    assert_allclose(res.coef, recorded["coef"], rtol=0, atol=1e-10)
+    assert_allclose(res.eblup, recorded["eblup"], rtol=0, atol=1e-10)
+    assert_allclose(res.mse, recorded["mse"], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["REML", "FH"])
 def test_milk_agrees_with_samplics_where_samplics_is_correct(milk, fits, method):
+    # The same comparison against samplics itself, when it is installed (an archived library).
     eblup_area = pytest.importorskip("samplics.sae.eblup_area_model")
     types = pytest.importorskip("samplics.utils.types")
     y, D, X = milk

@@ -1,6 +1,8 @@
 """Tests of povanalysis.survey: the two-stage sample and the linearised domain variances."""
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,27 +11,33 @@ from numpy.testing import assert_allclose
 
 from povanalysis.survey import direct_estimates, draw_two_stage_sample
 
+DATA = Path(__file__).parent / "data"
+DESIGNS = [("st", "psu"), ("st", None), (None, None)]
+
 
 @pytest.fixture(scope="module")
 def design():
-    rng = np.random.default_rng(0)
-    n = 300
-    frame = pd.DataFrame(
-        {
-            "y": rng.normal(size=n),
-            "poor": (rng.uniform(size=n) < 0.2).astype(int),
-            "w": rng.uniform(1, 3, n),
-            "st": rng.integers(0, 3, n),
-            "dom": rng.integers(0, 5, n),
-        }
-    )
-    frame["psu"] = frame["st"] * 10 + rng.integers(0, 4, n)
+    frame = pd.read_csv(DATA / "survey_design.csv", comment="#")
+    assert frame.shape == (300, 6)
     return frame
 
 
-@pytest.mark.parametrize(("strata", "cluster"), [("st", "psu"), ("st", None), (None, None)])
+@pytest.mark.parametrize(("strata", "cluster"), DESIGNS)
+@pytest.mark.parametrize("y", ["y", "poor"])
+def test_direct_estimates_match_recorded_samplics_taylor(design, strata, cluster, y):
+    # samplics' Taylor-linearised estimates on the same sample, recorded once (tests/data/samplics_taylor.json).
+    recorded = json.loads((DATA / "samplics_taylor.json").read_text(encoding="utf-8"))
+    ref = recorded[f"{y}/{strata or '-'}/{cluster or '-'}"]
+    out = direct_estimates(design, y=y, domain="dom", weight="w", strata=strata, cluster=cluster)
+    assert out["dom"].tolist() == ref["dom"]
+    assert_allclose(out["estimate"], ref["estimate"], rtol=0, atol=1e-12)
+    assert_allclose(out["se"], ref["se"], rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize(("strata", "cluster"), DESIGNS)
 @pytest.mark.parametrize("y", ["y", "poor"])
 def test_direct_estimates_match_samplics_taylor(design, strata, cluster, y):
+    # The same comparison against samplics itself, when it is installed (an archived library).
     estimation = pytest.importorskip("samplics.estimation")
     types = pytest.importorskip("samplics.utils.types")
     est = estimation.TaylorEstimator(types.PopParam.mean)
