@@ -34,8 +34,8 @@ demo: $(STAMP)
 ## Set up and run the whole suite: pytest, doctests, and nbval over every notebook
 test: $(STAMP)
 	$(PY) -m povanalysis data --scale 0.02 --seed 20240 --out $(TEST_DATA)
-	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q
-	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q --nbval-lax notebooks
+	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q -rs
+	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q -rs --nbval-lax notebooks
 
 ## Open JupyterLab on notebooks/ with the project's environment as the kernel
 lab: $(STAMP)
