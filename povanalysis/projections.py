@@ -23,6 +23,8 @@ __all__ = [
     "STATES",
     "Rebase",
     "rebase",
+    "reclassify",
+    "standard_gap",
     "Projection",
     "TrendFit",
     "trend_projection",
@@ -339,6 +341,64 @@ def rebase(classified: pd.DataFrame, *, year: int = 2025, to_standard: str = "20
     cells["households"] = 1
     cells = cells.groupby(list(cells.columns[:-1]), sort=True).sum().reset_index()
     return Rebase(int(year), frm, to, cells, _min_cell(min_cell))
+
+
+def reclassify(classified: pd.DataFrame, standard: str) -> pd.DataFrame:
+    """Every review of the panel classified under one standard (``poverty_class`` and ``standard`` replaced).
+
+    A projection on the 2026–2030 standard rests on this series: each past review as the new
+    standard would have recorded it, so the gap between the standards moves year by year as
+    it did, instead of being added as a constant.
+    """
+    _require(classified, "classified", ["review_year", "area", "income_pc"])
+    key = get_standard(standard).key
+    return classified.assign(poverty_class=classify(classified, standard=key), standard=key)
+
+
+def standard_gap(classified: pd.DataFrame, *, by: str | Sequence[str] = (), to_standard: str = "2026-2030",
+                 from_standard: str = "2022-2025", min_cell: int | None = None) -> pd.DataFrame:
+    """The gap between two standards in every review: poor-household rates under both, in points and odds.
+
+    Every review is classified under both standards.  ``log_odds_ratio`` is the gap on the
+    logit scale, with a standard error that treats the two rates as independent binomial
+    proportions (conservative: they are measured on the same households).
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``review_year``, ``households``, ``rate_from``, ``rate_to``, ``gap``
+        (points, as a share), ``log_odds_ratio``, ``log_odds_ratio_se``, ``suppressed``.
+
+    Examples
+    --------
+    >>> from povanalysis.schema import DEPRIVATIONS
+    >>> hh = pd.DataFrame({"review_year": [2024] * 4 + [2025] * 4, "area": "rural",
+    ...                    "income_pc": [1_400_000, 2_000_000, 2_000_000, 5_000_000] * 2})
+    >>> for d in DEPRIVATIONS:
+    ...     hh[d] = [1, 1, 0, 0] * 2 if d in ("d_water", "d_latrine", "d_waste", "d_internet") else 0
+    >>> standard_gap(hh, min_cell=1)[["review_year", "rate_from", "rate_to", "gap"]].to_dict("records")[0]
+    {'review_year': 2024, 'rate_from': 0.25, 'rate_to': 0.5, 'gap': 0.25}
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    _require(classified, "classified", ["review_year", "area", "income_pc"] + by)
+    frm = get_standard(from_standard).key
+    to = get_standard(to_standard).key
+    work = pd.DataFrame({c: classified[c].to_numpy() for c in by + ["review_year"]})
+    work["households"] = 1
+    work["poor_from"] = (classify(classified, standard=frm) == "poor").to_numpy()
+    work["poor_to"] = (classify(classified, standard=to) == "poor").to_numpy()
+    out = work.groupby(by + ["review_year"], sort=True, observed=True).sum().reset_index()
+    n = out["households"].to_numpy(dtype=float)
+    p1 = (out["poor_from"].to_numpy() + 0.5) / (n + 1)
+    p2 = (out["poor_to"].to_numpy() + 0.5) / (n + 1)
+    out["rate_from"] = out["poor_from"] / n
+    out["rate_to"] = out["poor_to"] / n
+    out["gap"] = out["rate_to"] - out["rate_from"]
+    out["log_odds_ratio"] = special.logit(p2) - special.logit(p1)
+    out["log_odds_ratio_se"] = np.sqrt(1 / ((n + 1) * p1 * (1 - p1)) + 1 / ((n + 1) * p2 * (1 - p2)))
+    out["suppressed"] = n < _min_cell(min_cell)
+    return out[by + ["review_year", "households", "rate_from", "rate_to", "gap", "log_odds_ratio",
+                     "log_odds_ratio_se", "suppressed"]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -813,9 +873,32 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     notes = []
     if rebase is not None:
         standard = rebase.to_standard if isinstance(rebase, Rebase) else _frame_standard(rebase)
-        rate = np.clip(rate + _gap_index(rebase, by, units_mi)[codes], 0.0, 1.0)
+        if isinstance(rebase, Rebase):
+            # The gap held on the odds scale: in points it shrinks as the rate falls, as observed
+            # when every review is reclassified (see standard_gap).
+            t = rebase.table(by)
+            r_from, r_to = t["rate_from"].to_numpy(), t["rate_to"].to_numpy()
+            interior = (r_from > 0) & (r_from < 1) & (r_to > 0) & (r_to < 1)
+            n1 = t["households"].to_numpy() + 1.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lg = np.where(interior, special.logit(r_to) - special.logit(r_from),
+                              special.logit((t["poor_to"].to_numpy() + 0.5) / n1)
+                              - special.logit((t["poor_from"].to_numpy() + 0.5) / n1))
+            pos = pd.MultiIndex.from_frame(t[by]).get_indexer(units_mi)
+            if (pos < 0).any():
+                missing = [k[0] if len(k) == 1 else k for k in units_mi[pos < 0][:5].tolist()]
+                raise ValueError(f"'rebase' has no gap for the units {missing} ({int((pos < 0).sum())} in all)")
+            exact = interior[pos][codes] & (rate > 0) & (rate < 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                base = np.where(exact, special.logit(np.clip(rate, 1e-300, 1 - 1e-16)),
+                                special.logit((poor + 0.5) / (hh + 1.0)))
+            rate = special.expit(base + lg[pos][codes])
+            notes.append("series shifted by each unit's rebasing gap on the odds scale (a constant odds ratio), "
+                         "every year")
+        else:
+            rate = np.clip(rate + _gap_index(rebase, by, units_mi)[codes], 0.0, 1.0)
+            notes.append("series shifted by each unit's rebasing gap (points), every year")
         basis = "rebased_shift"
-        notes.append("series shifted by each unit's rebasing gap (points), every year")
     last = year == ref
     households = np.zeros(n_units)
     households[codes[last]] = hh[last]
@@ -923,11 +1006,16 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
 # --------------------------------------------------------------------------------------------
 
 def _roll(counts0: np.ndarray, p: np.ndarray, steps: int, rng=None) -> np.ndarray:
-    """Roll state counts (..., 5) forward with the probabilities of being poor next (..., 5)."""
+    """Roll state counts (..., 5) forward with the probabilities of being poor next.
+
+    ``p`` is (..., 5) for constant probabilities or (..., 5, steps) for one set per step.
+    """
     c = counts0.astype(float) if rng is None else counts0.astype(np.int64)
+    varying = p.ndim == counts0.ndim + 1
     out = []
-    for _ in range(steps):
-        to_poor = c * p if rng is None else rng.binomial(c, p)
+    for k in range(steps):
+        pk = p[..., k] if varying else p
+        to_poor = c * pk if rng is None else rng.binomial(c, pk)
         stay = c - to_poor
         new = np.empty_like(c)
         new[..., 0] = to_poor.sum(axis=-1)
@@ -940,11 +1028,81 @@ def _roll(counts0: np.ndarray, p: np.ndarray, steps: int, rng=None) -> np.ndarra
     return np.stack(out, axis=-1)
 
 
+def _random_effects_line(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Weighted line through yearly logit rates with a between-year variance (DerSimonian–Laird moments).
+
+    Returns the coefficients, their covariance, the year-to-year variance on the logit scale
+    (0 when it cannot be estimated) and the residual degrees of freedom.
+    """
+    k, q = X.shape
+    w0 = 1 / v
+    A0 = X.T @ (w0[:, None] * X)
+    b0 = np.linalg.solve(A0, X.T @ (w0 * y))
+    df = k - q
+    tau2 = 0.0
+    if df > 0:
+        Q = float(np.sum(w0 * (y - X @ b0) ** 2))
+        trace = float(w0.sum() - np.trace(np.linalg.solve(A0, X.T @ ((w0 ** 2)[:, None] * X))))
+        tau2 = max(0.0, (Q - df) / trace) if trace > 0 else 0.0
+    w = 1 / (v + tau2)
+    A = X.T @ (w[:, None] * X)
+    beta = np.linalg.solve(A, X.T @ (w * y))
+    return beta, np.linalg.inv(A), tau2, df
+
+
+def _transition_trends(nY: np.ndarray, xY: np.ndarray, t: np.ndarray, T: int) -> tuple[list, list]:
+    """Yearly logit trend of each transition (pooled over units), with the year-to-year variance.
+
+    ``nY``/``xY`` are (6, years) pooled counts of the states and of poor at the next review;
+    state 5 holds the not-poor households whose history before the panel is unknown (entry,
+    with its own offset when households of known history are also seen).  Returns per state
+    (0..4) the fit (coefficients, covariance, year variance, df, has-censoring-term) and notes.
+    """
+    fits, notes = [], []
+    for s_ in range(5):
+        rows = [(s_, j) for j in range(len(t)) if nY[s_, j] > 0]
+        cens = []
+        if s_ == 4:
+            cens = [(5, j) for j in range(len(t)) if nY[5, j] > 0]
+            if not rows:
+                rows, cens = cens, []
+                notes.append("entry is estimated from households whose history before the first review is unknown "
+                             "(left-censored): some of them left poverty shortly before it, so entry is overstated")
+        all_rows = rows + cens
+        if not all_rows:
+            fits.append(None)
+            continue
+        N = np.array([nY[a, j] for a, j in all_rows])
+        X_ = np.array([xY[a, j] for a, j in all_rows])
+        p_ = (X_ + 0.5) / (N + 1.0)
+        y = special.logit(p_)
+        v = 1 / ((N + 1.0) * p_ * (1 - p_))
+        d = np.array([t[j] - T for _, j in all_rows], dtype=float)
+        cols = [np.ones(len(all_rows))]
+        if len(np.unique(d)) >= 2:
+            cols.append(d)
+        has_cens = bool(cens) and bool(rows) and len(all_rows) > len(cols)
+        if has_cens:
+            cols.append(np.array([0.0] * len(rows) + [1.0] * len(cens)))
+        elif cens and rows:
+            all_rows = rows
+            keep = slice(0, len(rows))
+            y, v, cols = y[keep], v[keep], [c[keep] for c in cols]
+        X = np.column_stack(cols)
+        beta, cov, tau2, df = _random_effects_line(y, v, X)
+        if X.shape[1] == 1:
+            beta, cov = np.append(beta, 0.0), np.pad(cov, ((0, 1), (0, 1)))
+        fits.append((beta[:2], cov[:2, :2], tau2, df))
+        if df <= 0:
+            notes.append(f"{STATES[s_]}: too few review years to estimate year-to-year variation")
+    return fits, notes
+
+
 def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] = "commune_code",
                           years: Sequence[int] = PROJECTION_YEARS, standard: str | None = None,
                           start_year: int | None = None, window: tuple[int, int] | None = None,
-                          prior_strength: float = 20.0, alpha: float = 0.05, n_sim: int = 1000, seed: int = 0,
-                          min_cell: int | None = None) -> Projection:
+                          prior_strength: float = 20.0, time_trend: bool = True, alpha: float = 0.05,
+                          n_sim: int = 1000, seed: int = 0, min_cell: int | None = None) -> Projection:
     """Project poor-household rates with a household transition model rolled forward as a Markov chain.
 
     From the panel of reviews, each household-year is in one of :data:`STATES`: poor; left
@@ -959,6 +1117,22 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     communes), updated with the unit's transitions.  With ``prior_strength=0`` the
     projection uses the observed rates x/n and Jeffreys Beta(x + ½, n − x + ½) draws.
     The chain starts from the state counts at ``start_year``; households are held constant.
+
+    Rates change over time (``time_trend=True``): each transition's pooled rate follows a
+    line in the review year on the logit scale, fitted to the yearly pooled rates with
+    weights that include a between-year variance (DerSimonian–Laird moments), and each
+    unit keeps its shrunken log-odds difference from the pooled rate.  The simulations draw
+    the lines' coefficients from their covariance, a fresh year shock of the estimated
+    variance for every projected year and transition (process noise), the units' Beta
+    posteriors and, for the recorded rate, each household's transition.
+
+    Left censoring: a household not poor at one of the first three reviews of its history
+    may have left poverty shortly before the panel starts, so it cannot be told apart from
+    a household long out of poverty.  Its transitions enter the entry line with an offset of
+    their own, estimated against the households whose history is known; when none is known
+    yet (a panel of three reviews or fewer), entry rests on the censored households and the
+    notes say it is overstated.  ``time_trend=False`` rolls constant pooled rates (the
+    window's averages), without these refinements.
 
     Parameters
     ----------
@@ -980,6 +1154,8 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
         ``start_year``; a window past ``start_year`` is a backtest that sees the future).
     prior_strength : float
         ``m`` above; 0 for the observed rates.
+    time_trend : bool
+        Rates that follow their yearly trend (default) or constant rates.
     alpha, n_sim, seed, min_cell
         As in :func:`trend_projection`.
 
@@ -1001,7 +1177,7 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     >>> hh = pd.DataFrame({"household_id": list("aaabbbccc"), "review_year": [2023, 2024, 2025] * 3,
     ...                    "commune_code": "01", "poverty_class": ["poor", "poor", "poor", "poor", "not_poor",
     ...                    "poor", "not_poor", "not_poor", "not_poor"]})
-    >>> p = transition_projection(hh, years=[2026], prior_strength=0, n_sim=100, min_cell=1)
+    >>> p = transition_projection(hh, years=[2026], prior_strength=0, time_trend=False, n_sim=100, min_cell=1)
     >>> p.model[["state", "n", "x", "observed_rate"]].head(2).to_dict("records")
     [{'state': 'poor', 'n': 3, 'x': 2, 'observed_rate': 0.6666666666666666}, {'state': 'escaped_1', 'n': 1, 'x': 1, 'observed_rate': 1.0}]
     >>> round(float(p.mean[0, 0]), 4)  # 2 poor x 2/3 + 1 not poor x 0
@@ -1056,15 +1232,22 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     unit_m = np.full((H, Y), -1, dtype=np.int64)
     unit_m[hid, yi] = gcode
     state = np.full((H, Y), -1, dtype=np.int8)
+    censored = np.zeros((H, Y), dtype=bool)
     last = np.full(H, -10**6)
+    first = np.full(H, -1)
     for j in range(Y):
         present, isp = poor_m[:, j] >= 0, poor_m[:, j] == 1
+        first = np.where((first < 0) & present, j, first)
         since = j - last
         st = np.where(isp, 0, np.where((since >= 1) & (since <= 3), since, 4))
         state[:, j] = np.where(present, st, -1)
+        # Not poor with fewer than three reviews of history: it may have left poverty just before.
+        censored[:, j] = present & (st == 4) & (j - first < 3)
         last = np.where(isp, j, last)
     n = np.zeros((G, 5))
     x = np.zeros((G, 5))
+    nY = np.zeros((6, Y - 1))
+    xY = np.zeros((6, Y - 1))
     for j in range(Y - 1):
         if not (w0 <= ys[j] and ys[j + 1] <= w1):
             continue
@@ -1072,6 +1255,9 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
         idx = unit_m[ok, j] * 5 + state[ok, j]
         n += np.bincount(idx, minlength=G * 5).reshape(G, 5)
         x += np.bincount(idx, weights=poor_m[ok, j + 1], minlength=G * 5).reshape(G, 5)
+        s6 = np.where(censored[ok, j], 5, state[ok, j])
+        nY[:, j] = np.bincount(s6, minlength=6)
+        xY[:, j] = np.bincount(s6, weights=poor_m[ok, j + 1], minlength=6)
     n_pool, x_pool = n.sum(axis=0), x.sum(axis=0)
     notes = []
     for s_ in (0, 4):
@@ -1109,8 +1295,48 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     hk = households[keep]
     mean = _roll(counts0[keep], center[keep], steps)[..., pick] / hk[:, None]
     p_draw = rng.beta(a[keep][None], b[keep][None], size=(n_sim,) + a[keep].shape)
-    draws = _roll(np.broadcast_to(counts0[keep], p_draw.shape), p_draw, steps)[..., pick] / hk[None, :, None]
-    obs = _roll(np.broadcast_to(counts0[keep], p_draw.shape), p_draw, steps, rng=rng)[..., pick] / hk[None, :, None]
+    trends = None
+    if time_trend:
+        t_dest = ys[1:]
+        fits, tnotes = _transition_trends(nY, xY, t_dest, start)
+        notes += tnotes
+        k_ = np.arange(1, steps + 1, dtype=float)
+        logit_bar = special.logit(np.clip(p_bar, 1e-9, 1 - 1e-9))
+        # Unit offsets on the logit scale, from the Beta posteriors (centre, then per simulation).
+        off_c = special.logit(np.clip(center[keep], 1e-9, 1 - 1e-9)) - logit_bar[None, :]
+        off_d = special.logit(np.clip(p_draw, 1e-9, 1 - 1e-9)) - logit_bar[None, None, :]
+        line_c = np.zeros((5, steps))
+        line_d = np.zeros((n_sim, 5, steps))
+        rows_ = []
+        for s_, fit in enumerate(fits):
+            if fit is None:
+                line_c[s_] = logit_bar[s_]
+                line_d[:, s_] = logit_bar[s_]
+                continue
+            beta, cov, tau2, df = fit
+            line_c[s_] = beta[0] + beta[1] * k_
+            coef = rng.multivariate_normal(beta, cov, size=n_sim, method="svd")
+            shock = np.sqrt(tau2) * rng.standard_normal((n_sim, steps))
+            line_d[:, s_] = coef[:, :1] + coef[:, 1:2] * k_[None, :] + shock
+            rows_.append({"state": STATES[s_], "logit_rate": beta[0], "trend": beta[1],
+                          "trend_se": math.sqrt(max(cov[1, 1], 0.0)), "year_sd": math.sqrt(tau2), "df": df})
+        trends = pd.DataFrame(rows_)
+        p_mean = special.expit(line_c[None, :, :] + off_c[:, :, None])
+        p_sims = special.expit(line_d[:, None, :, :] + off_d[:, :, :, None])
+        mean = _roll(counts0[keep], p_mean, steps)[..., pick] / hk[:, None]
+        cnt = np.broadcast_to(counts0[keep], p_draw.shape)
+        draws = _roll(cnt, p_sims, steps)[..., pick] / hk[None, :, None]
+        obs = _roll(cnt, p_sims, steps, rng=rng)[..., pick] / hk[None, :, None]
+        censored_start = int(censored[:, j0].sum())
+        if censored_start:
+            notes.append(f"{censored_start} households at the {start} review have less than three reviews of history: "
+                         "they start as long out of poverty")
+        notes.append("transition rates follow their yearly trend on the logit scale: "
+                     + ", ".join(f"{r['state']} {r['trend']:+.3f}/year (year sd {r['year_sd']:.3f})"
+                                 for r in rows_))
+    else:
+        draws = _roll(np.broadcast_to(counts0[keep], p_draw.shape), p_draw, steps)[..., pick] / hk[None, :, None]
+        obs = _roll(np.broadcast_to(counts0[keep], p_draw.shape), p_draw, steps, rng=rng)[..., pick] / hk[None, :, None]
     lo, hi = _quantiles(draws, alpha)
     post = stats.beta(a, b)
     model = pd.DataFrame({c: np.repeat(units[c].to_numpy(), 5) for c in by})
@@ -1121,6 +1347,8 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     model["rate"] = center.ravel()
     model["ci_lower"] = post.ppf(alpha / 2).ravel()
     model["ci_upper"] = post.ppf(1 - alpha / 2).ravel()
+    if trends is not None:
+        model.attrs["trends"] = trends
     tally = pd.DataFrame({"g": gcode, "review_year": ry, "poor": cls == "poor"})
     tally = tally.groupby(["g", "review_year"], sort=True)["poor"].agg(["size", "sum"]).reset_index()
     observed = units.iloc[tally["g"].to_numpy()].reset_index(drop=True)
