@@ -377,7 +377,7 @@ def standard_gap(classified: pd.DataFrame, *, by: str | Sequence[str] = (), to_s
     >>> for d in DEPRIVATIONS:
     ...     hh[d] = [1, 1, 0, 0] * 2 if d in ("d_water", "d_latrine", "d_waste", "d_internet") else 0
     >>> standard_gap(hh, min_cell=1)[["review_year", "rate_from", "rate_to", "gap"]].to_dict("records")[0]
-    {'review_year': 2024, 'rate_from': 0.25, 'rate_to': 0.5, 'gap': 0.25}
+    {'review_year': 2024, 'rate_from': 0.0, 'rate_to': 0.5, 'gap': 0.5}
     """
     by = [by] if isinstance(by, str) else list(by)
     _require(classified, "classified", ["review_year", "area", "income_pc"] + by)
