@@ -7,11 +7,14 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from . import aggregates, baselines, projections
+from .charts import FONT, PALETTE
+from .labels import check_lang, format_number
 from .standards import classify, get_standard
 
-__all__ = ["MODELS", "LEVELS", "Backtest", "backtest", "interval_score"]
+__all__ = ["MODELS", "LEVELS", "Backtest", "backtest", "interval_score", "readable_scores", "plot_backtest"]
 
 #: Models a backtest runs by default: the two projection models and the two simple baselines.
 MODELS: tuple[str, ...] = ("trend", "transition", "drift", "persistence")
@@ -306,3 +309,86 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
     table["interval_score"] = interval_score(table["observed"], table["lower"], table["upper"], alpha)
     notes.append("each review is reclassified under the standard evaluated; households are held at the origin")
     return Backtest(table=table, alpha=float(alpha), notes=tuple(notes))
+
+
+_MODEL_LABELS = {"drift": ("Thay đổi bình quân (bước ngẫu nhiên có xu hướng)", "Average change (random walk with drift)"),
+                 "trend": ("Đường xu hướng logit", "Logit-linear trend"),
+                 "transition": ("Chuyển trạng thái của hộ", "Household transitions"),
+                 "persistence": ("Giữ nguyên kỳ cuối", "Last review carried forward")}
+_LEVEL_LABELS = {"province": ("Toàn tỉnh", "Province"), "minority": ("Theo dân tộc", "By ethnicity"),
+                 "old_area": ("Theo tỉnh cũ", "By former province"),
+                 "disadvantaged": ("Xã đặc biệt khó khăn / khác", "Disadvantaged / other communes"),
+                 "commune": ("Từng xã", "Each commune")}
+_COLUMNS = {"model": ("Mô hình", "Model"), "standard": ("Chuẩn nghèo", "Standard"), "level": ("Cấp", "Level"),
+            "horizon": ("Dự báo trước (năm)", "Years ahead"), "folds": ("Số lần so sánh", "Comparisons"),
+            "mean_error": ("Sai số bình quân (điểm %)", "Mean error (points)"),
+            "mean_abs_error": ("Sai số tuyệt đối bình quân (điểm %)", "Mean absolute error (points)"),
+            "max_abs_error": ("Sai số tuyệt đối lớn nhất (điểm %)", "Largest absolute error (points)"),
+            "coverage": ("Tỷ lệ nằm trong khoảng dự báo", "Share inside the interval"),
+            "interval_score": ("Điểm khoảng (càng thấp càng tốt)", "Interval score (lower is better)")}
+
+
+def _pick(table: dict, key: str, lang: str) -> str:
+    pair = table.get(key)
+    return key if pair is None else pair[0 if check_lang(lang) == "vi" else 1]
+
+
+def readable_scores(bt: Backtest, *, levels: Sequence[str] = ("province", "minority", "disadvantaged", "commune"),
+                    lang: str = "vi") -> pd.DataFrame:
+    """The scores as a table for reading: names in ``lang``, errors in points, shares in percent, as text."""
+    s = bt.scores()
+    s = s[s["level"].isin(levels)].copy()
+    s["level"] = pd.Categorical(s["level"], categories=list(levels), ordered=True)
+    s = s.sort_values(["standard", "level", "horizon", "interval_score"])
+    out = pd.DataFrame({
+        _pick(_COLUMNS, "standard", lang): s["standard"].to_numpy(),
+        _pick(_COLUMNS, "level", lang): [_pick(_LEVEL_LABELS, str(v), lang) for v in s["level"]],
+        _pick(_COLUMNS, "horizon", lang): s["horizon"].to_numpy(),
+        _pick(_COLUMNS, "model", lang): [_pick(_MODEL_LABELS, v, lang) for v in s["model"]],
+        _pick(_COLUMNS, "folds", lang): s["folds"].to_numpy(),
+    })
+    for c in ("mean_error", "mean_abs_error", "max_abs_error", "interval_score"):
+        out[_pick(_COLUMNS, c, lang)] = [format_number(100 * v, lang, digits=2) for v in s[c]]
+    out[_pick(_COLUMNS, "coverage", lang)] = [format_number(100 * v, lang, digits=0) + "%" for v in s["coverage"]]
+    return out.reset_index(drop=True)
+
+
+def plot_backtest(bt: Backtest, *, level: str = "province", standard: str | None = None, lang: str = "vi",
+                  fig: go.Figure | None = None) -> go.Figure:
+    """Predicted against recorded rates of the held-out reviews, with the prediction intervals, one panel per model."""
+    check_lang(lang)
+    t = bt.table[bt.table["level"] == level]
+    if standard is not None:
+        t = t[t["standard"] == standard]
+    if t.empty:
+        raise ValueError(f"no backtest rows at level {level!r}" + (f" and standard {standard!r}" if standard else ""))
+    fig = fig if fig is not None else go.Figure()
+    models = list(dict.fromkeys(t["model"]))
+    for k, m in enumerate(models):
+        r = t[t["model"] == m].sort_values(["standard", "group", "origin", "horizon"])
+        x = [f"{sd[:4]}… · {o}→{y}" + ("" if level == "province" else f" · {g}")
+             for sd, o, y, g in zip(r["standard"], r["origin"], r["year"], r["group"])]
+        fig.add_trace(go.Scatter(
+            x=x, y=r["predicted"], mode="markers", name=_pick(_MODEL_LABELS, m, lang),
+            marker=dict(color=PALETTE[k % len(PALETTE)], size=9),
+            error_y=dict(type="data", symmetric=False, array=(r["upper"] - r["predicted"]).to_numpy(),
+                         arrayminus=(r["predicted"] - r["lower"]).to_numpy()),
+            offsetgroup=str(k), hovertemplate="%{x}: %{y:.2%}<extra>" + _pick(_MODEL_LABELS, m, lang) + "</extra>"))
+    obs = t.drop_duplicates(["standard", "group", "origin", "year"]).sort_values(["standard", "group", "origin", "horizon"])
+    xo = [f"{sd[:4]}… · {o}→{y}" + ("" if level == "province" else f" · {g}")
+          for sd, o, y, g in zip(obs["standard"], obs["origin"], obs["year"], obs["group"])]
+    recorded = "Kết quả rà soát" if lang == "vi" else "Recorded"
+    fig.add_trace(go.Scatter(x=xo, y=obs["observed"], mode="markers", name=recorded,
+                             marker=dict(color="black", symbol="x", size=11),
+                             hovertemplate="%{x}: %{y:.2%}<extra>" + recorded + "</extra>"))
+    level_pct = format_number(100 * (1 - bt.alpha), lang, digits=0)
+    title = (f"Kiểm định trên các kỳ rà soát đã qua ({_pick(_LEVEL_LABELS, level, lang).lower()}): dự báo, khoảng dự báo "
+             f"{level_pct}% và kết quả thực tế" if lang == "vi" else
+             f"Backtest on past reviews ({_pick(_LEVEL_LABELS, level, lang).lower()}): projections, {level_pct}% "
+             "prediction intervals and what the reviews recorded")
+    fig.update_layout(title=title, font=FONT, template="plotly_white", scattermode="group", legend_title_text="",
+                      xaxis_title="Chuẩn · năm gốc→năm dự báo" if lang == "vi" else "Standard · origin→year predicted",
+                      yaxis_title="Tỷ lệ hộ nghèo" if lang == "vi" else "Poor-household rate",
+                      margin=dict(l=60, r=20, t=70, b=90))
+    fig.update_yaxes(tickformat=".1%", rangemode="tozero")
+    return fig

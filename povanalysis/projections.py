@@ -16,7 +16,7 @@ from .charts import FONT, PALETTE
 from .labels import check_lang, format_number, format_percent, label, pick
 from .schema import ETHNIC_MAJORITY
 from .standards import CLASSES, classify, get_standard, standard_for_review
-from .targets import Target, _check_targets, select
+from .targets import Target, _check_targets, commune_reference_paths, select
 
 __all__ = [
     "PROJECTION_YEARS",
@@ -1571,14 +1571,20 @@ def _check_standard(proj: Projection, baseline: pd.DataFrame) -> None:
 
 
 def commune_requirements(projection: Projection, targets: Sequence[Target], baseline: pd.DataFrame, *,
-                         fallback: str | Target | None = None, cost_per_exit=None,
-                         min_cell: int | None = None, seed: int = 0) -> pd.DataFrame:
+                         fallback: str | Target | None = None, fallback_rule: str = "proportional",
+                         cost_per_exit=None, min_cell: int | None = None, seed: int = 0) -> pd.DataFrame:
     """What each commune must achieve: its binding target, the gap to it, its chance, the credit to close it.
 
     A commune's targets are the ``scope="commune"`` targets whose population holds it; the
     binding one is the lowest path at the last projected year.  ``fallback`` (a target of
-    the list read commune by commune, e.g. ``"province_high"``) applies to communes no
-    commune target covers; communes with no target keep their rows with a missing target.
+    the list, e.g. ``"province_high"``) gives a reference path to the communes no commune
+    target covers.  A province-wide target is not a rule for every commune: a group-scope
+    fallback is shared among the communes by :func:`povanalysis.targets.commune_reference_paths`
+    (``fallback_rule``: ``"proportional"``, the same relative fall everywhere, or ``"points"``),
+    so that the communes' paths add up to the province path; a commune-scope fallback is
+    read commune by commune.  Communes with no target keep their rows with a missing target.
+    A commune already at or below the binding target's floor is ``already_met``: no
+    probability, no exits or credit needed.
 
     Parameters
     ----------
@@ -1589,6 +1595,8 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     baseline : DataFrame
         :func:`povanalysis.targets.baseline` of the same targets, on the projection's standard.
     fallback : str or Target, optional
+    fallback_rule : {"proportional", "points"}
+        How a group-scope fallback is shared among communes.
     cost_per_exit : number, (estimate, lower, upper) or credit result, optional
         VND of credit per additional exit.
     min_cell : int, optional
@@ -1649,6 +1657,8 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     t0 = np.full(n_u, np.nan)
     name = np.full(n_u, None, dtype=object)
     attainable = np.full(n_u, None, dtype=object)
+    rule = np.full(n_u, None, dtype=object)
+    already = np.zeros(n_u, dtype=bool)
 
     def apply(t: Target, only_empty: bool):
         rows = baseline[(baseline["target"] == t.name) & (baseline["kind"] == "commune")]
@@ -1657,23 +1667,38 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
                 raise ValueError(f"'baseline' has no commune rows for the fallback target {t.name!r}: pass it to "
                                  "targets.baseline() (its population must be whole communes)")
             return
-        pos = pd.Index(codes).get_indexer(rows["commune_code"])
-        ok = pos >= 0
-        pos, s = pos[ok], rows["start_level"].to_numpy(dtype=float)[ok]
         if yrs[0] <= t.start_year:
             raise ValueError(f"target {t.name!r} starts in {t.start_year}, not before the projection ({int(yrs[0])})")
         span = np.arange(t.start_year, max(int(yrs[-1]), t.end_year) + 1)
-        lvl, raw = t.levels(s, span)
+        if t.scope == "group":
+            ref = commune_reference_paths(baseline, t, rule=fallback_rule, years=span).paths
+            wide = ref.pivot(index="commune_code", columns="year", values="reference_level")
+            rows = ref.groupby("commune_code", sort=True).agg(start_level=("start_level", "first"),
+                                                              attainable=("attainable", "all")).reset_index()
+            lvl = wide.loc[rows["commune_code"], span].to_numpy(dtype=float)
+            held = ~rows["attainable"].to_numpy(dtype=bool)
+            rule_text = f"{fallback_rule} share of {t.name}"
+        else:
+            lvl = None
+            rule_text = t.name
+        pos = pd.Index(codes).get_indexer(rows["commune_code"])
+        ok = pos >= 0
+        pos, s = pos[ok], rows["start_level"].to_numpy(dtype=float)[ok]
+        if lvl is None:
+            lvl, raw = t.levels(s, span)
+            held = (~np.isclose(lvl, raw, rtol=0, atol=1e-12))[:, span <= t.end_year].any(axis=1)
+        else:
+            lvl, held = lvl[ok], held[ok]
         cols = np.searchsorted(span, yrs)
         new, before = lvl[:, cols], lvl[:, cols - 1]
-        held = (~np.isclose(lvl, raw, rtol=0, atol=1e-12))[:, span <= t.end_year].any(axis=1)
+        met = t.already_met(s)
         for i, p in enumerate(pos):
             empty = name[p] is None
             if only_empty and not empty:
                 continue
             if empty or new[i, -1] < best[p, -1] - 1e-12:
                 best[p], prev[p], start[p], name[p], attainable[p] = new[i], before[i], s[i], t.name, not held[i]
-                t0[p] = t.start_year
+                t0[p], rule[p], already[p] = t.start_year, rule_text, bool(met[i])
 
     for t in cands:
         apply(t, only_empty=False)
@@ -1699,6 +1724,15 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     out["households"] = frame["households"].to_numpy()
     for k, v in cmp_.items():
         out[k] = v.ravel()
+    out.insert(out.columns.get_loc("target") + 1, "rule", np.repeat(rule, n_y))
+    met = np.repeat(already, n_y)
+    out.insert(out.columns.get_loc("attainable") + 1, "already_met", met)
+    # Already at the floor: nothing to achieve, so no probability, no exits and no credit.
+    out.loc[met, "p_meet"] = np.nan
+    for c in [c for c in out.columns if c.startswith(("additional_exits", "credit_vnd"))] + ["exits_per_year",
+                                                                                           "exits_in_year"]:
+        out.loc[met, c] = 0.0
+    out.loc[met, "on_track"] = True
     out["standard"] = projection.standard
     limit = projection.min_cell if min_cell is None else _min_cell(min_cell)
     out["suppressed"] = out["households"] < limit
@@ -1778,7 +1812,11 @@ def group_status(projection: Projection, targets: Sequence[Target], baseline: pd
 
 def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
                      min_cell: int | None = None) -> pd.DataFrame:
-    """The province table: one row per commune ranked by its gap to the target (largest first).
+    """The province table: one row per commune ranked by what it contributes to the province's gap.
+
+    The rank follows ``additional_exits`` (households that must leave poverty beyond the
+    projection to meet the commune's path), so a large commune a little behind comes before
+    a small one far behind; ``share_of_gap`` is its share of all communes' additional exits.
 
     A published table: every count and rate of a commune with fewer than ``min_cell``
     households is blanked (``suppressed`` True), and no household identifier appears.
@@ -1810,20 +1848,27 @@ def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
     limit = _min_cell(min_cell)
     small = out["households"].to_numpy() < limit
     out["suppressed"] = small
-    numeric = [c for c in out.columns if c not in ("commune_code", "name", "year", "target", "confirmed",
-                                                   "attainable", "on_track", "standard", "suppressed")
+    numeric = [c for c in out.columns if c not in ("commune_code", "name", "year", "target", "rule", "confirmed",
+                                                   "attainable", "already_met", "on_track", "standard", "suppressed")
                and pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
     out[numeric] = out[numeric].astype(float)
     out.loc[small, numeric] = np.nan
     if "on_track" in out.columns:
         out["on_track"] = pd.array(out["on_track"], dtype="boolean")
         out.loc[small, "on_track"] = pd.NA
-    out = out.sort_values(["gap", "commune_code"], ascending=[False, True], na_position="last", kind="stable")
+    if "additional_exits" in out.columns:
+        total = float(np.nansum(out["additional_exits"].to_numpy(dtype=float)))
+        out["share_of_gap"] = out["additional_exits"] / total if total > 0 else np.where(out["gap"].notna(), 0.0, np.nan)
+        order = ["additional_exits", "gap", "commune_code"]
+    else:
+        order = ["gap", "commune_code"]
+    out = out.sort_values(order, ascending=[False] * (len(order) - 1) + [True], na_position="last", kind="stable")
     out.insert(0, "rank", pd.array(np.where(out["gap"].notna(), np.arange(1, len(out) + 1), None), dtype="Int64"))
-    keep = ["rank", "commune_code", "name", "year", "target", "confirmed", "attainable", "start_level", "target_level", "mean",
-            "ci_lower", "ci_upper", "gap", "gap_ci_lower", "gap_ci_upper", "p_meet", "on_track", "households",
-            "exits_per_year", "additional_exits", "credit_vnd", "credit_vnd_lower", "credit_vnd_upper", "standard",
-            "suppressed"]
+    keep = ["rank", "commune_code", "name", "year", "target", "rule", "confirmed", "attainable", "already_met",
+            "start_level", "target_level", "mean",
+            "ci_lower", "ci_upper", "obs_ci_lower", "obs_ci_upper", "gap", "gap_ci_lower", "gap_ci_upper", "p_meet", "on_track", "households",
+            "exits_per_year", "additional_exits", "share_of_gap", "credit_vnd", "credit_vnd_lower", "credit_vnd_upper",
+            "standard", "suppressed"]
     return out[[c for c in keep if c in out.columns]].reset_index(drop=True)
 
 

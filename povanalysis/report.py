@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from IPython.display import HTML, Markdown
 
-from . import config, registry
+from . import config, outlook, registry
 from .aggregates import poverty_counts, suppress
 from .charts import contribution_bars, deprivation_profile, rate_trend
 from .labels import check_lang, format_number, format_percent, label, pick
@@ -355,11 +355,9 @@ def _prepare_risk(folder: Path, classified, loans, min_cell) -> pd.DataFrame:
     return table.drop(columns="expected_fallbacks").reset_index(drop=True)
 
 
-#: Settings of the 2026–2030 section, as in the province notebook ``03-targets-2026-2030``: the
-#: standard projected, the trend groups, the target read commune by commune where no commune
-#: target applies, and the simulations.
-PROJECTION_SETTINGS = {"standard": "2026-2030", "slope_by": "old_area", "fallback": "province_high",
-                       "n_sim": 1000, "seed": 2026}
+#: Settings of the 2026–2030 section: those of notebook ``03-targets-2026-2030``
+#: (:data:`povanalysis.outlook.DEFAULT_SETTINGS`, one table for both).
+PROJECTION_SETTINGS = outlook.DEFAULT_SETTINGS
 
 
 def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFrame:
@@ -374,11 +372,8 @@ def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFr
     base = targets.baseline(classified, target_set, disadvantaged=load_disadvantaged(),
                             minority_areas=targets.minority_areas(classified), standard=s["standard"],
                             min_cell=min_cell)
-    rebased = projections.rebase(classified, to_standard=s["standard"], min_cell=min_cell)
-    counts = poverty_counts(classified, by=["commune_code", "minority", "old_area", "review_year"], min_cell=min_cell)
-    trend = projections.trend_projection(counts, by=["commune_code", "minority"], slope_by=s["slope_by"],
-                                         rebase=rebased, n_sim=s["n_sim"], seed=s["seed"], min_cell=min_cell)
-    communes = trend.aggregate("commune_code")
+    look = outlook.outlook(classified, min_cell=min_cell)
+    communes = look.projection
     cost = None
     credit = _optional("credit")
     if credit is not None:
@@ -387,9 +382,11 @@ def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFr
         except Exception:  # no credit figure: the requirements are given without their cost
             cost = None
     table = projections.commune_requirements(communes, target_set, base, fallback=s["fallback"],
-                                             cost_per_exit=cost, min_cell=min_cell)
+                                             fallback_rule=s["fallback_rule"], cost_per_exit=cost, min_cell=min_cell)
     _atomic_bytes(folder / "projections.pkl", pickle.dumps(
-        {"projection": communes, "targets": {t.name: t for t in target_set}}, protocol=pickle.HIGHEST_PROTOCOL))
+        {"projection": communes, "targets": {t.name: t for t in target_set},
+         "backtest_text": {lang: look.backtest_text(lang) for lang in ("vi", "en")}, "passes": look.passes,
+         "alpha": look.alpha}, protocol=pickle.HIGHEST_PROTOCOL))
     return table.reset_index(drop=True)
 
 
@@ -873,7 +870,9 @@ def _af_rows(ctx: CommuneContext, year: int | None = None) -> pd.DataFrame:
 
 
 def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
-    """H, A and M0 of the commune at the review, and the indicator contributing most to M0."""
+    """The Alkire–Foster H, A and M0 of the commune at the review, the indicator contributing most to M0,
+    and the glossary that tells H from the official poor-household rate (:func:`povanalysis.labels.glossary`)."""
+    from .labels import af_cutoff, af_label, glossary
     from .standards import get_standard
 
     check_lang(lang)
@@ -883,32 +882,32 @@ def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     value = af[af["indicator"].isna()].set_index("measure")["value"]
     std = get_standard(af["standard"].iloc[0])
     n_ind = len(std.columns)
-    k_count = std.min_deprivations
+    cutoff = af_cutoff(af)
+    h_label = af_label("H", lang, **cutoff)
     std_label = std.label_vi if lang == "vi" else std.label_en
     pctb = af[af["measure"] == "pctb"].dropna(subset=["value"]).sort_values("value", ascending=False)
     h, m0 = _pct(value["H"], lang), f"{value['M0']:.3f}"
     a = _pct(value["A"], lang) if np.isfinite(value["A"]) else "–"
     if lang == "vi":
         m0 = m0.replace(".", ",")
-        text = (f"Đo theo phương pháp Alkire–Foster với {n_ind} chỉ số thiếu hụt của {std_label[0].lower() + std_label[1:]}, "
-                f"trọng số bằng nhau, hộ nghèo đa chiều khi thiếu hụt từ {k_count}/{n_ind} chỉ số trở lên. "
-                f"Năm {ctx.review_year}: tỷ lệ nghèo đa chiều H = {h}, cường độ thiếu hụt A = {a}, chỉ số M0 = {m0}.")
+        text = (f"Đo theo phương pháp Alkire–Foster (AF) với {n_ind} chỉ số thiếu hụt của "
+                f"{std_label[0].lower() + std_label[1:]}, trọng số bằng nhau. Năm {ctx.review_year}: "
+                f"{h_label[0].lower() + h_label[1:]} = {h}, cường độ thiếu hụt A = {a}, chỉ số M0 = H × A = {m0}.")
         if not pctb.empty:
             top = pctb.iloc[0]
             text += (f" Chỉ số đóng góp nhiều nhất vào M0 là «{label(top['indicator'], lang)}» "
                      f"({format_percent(top['value'] / 100, lang, digits=1)}).")
-        text += " Đây là chỉ số phân tích, không phải số liệu chính thức."
+        text += " Đây là các chỉ số phân tích, không phải số liệu chính thức; H không phải là tỷ lệ hộ nghèo."
     else:
-        text = (f"Measured by the Alkire–Foster method on the {n_ind} deprivation indicators of the "
-                f"{std_label[0].lower() + std_label[1:]}, equally weighted, a household being multidimensionally "
-                f"poor when deprived in at least {k_count} of {n_ind}. In {ctx.review_year}: headcount H = {h}, "
-                f"intensity A = {a}, adjusted headcount M0 = {m0}.")
+        text = (f"Measured by the Alkire–Foster (AF) method on the {n_ind} deprivation indicators of the "
+                f"{std_label[0].lower() + std_label[1:]}, equally weighted. In {ctx.review_year}: {h_label} = {h}, "
+                f"intensity A = {a}, adjusted headcount ratio M0 = H × A = {m0}.")
         if not pctb.empty:
             top = pctb.iloc[0]
             text += (f" The indicator contributing most to M0 is '{label(top['indicator'], lang)}' "
                      f"({format_percent(top['value'] / 100, lang, digits=1)}).")
-        text += " This is an analytic measure, not an official statistic."
-    return Markdown(text)
+        text += " These are analytic measures, not official statistics; H is not the poor-household rate."
+    return Markdown(text + "\n\n" + glossary(std, lang, k=cutoff["k"]))
 
 
 def profile_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
@@ -1090,11 +1089,12 @@ def _path_rows(ctx: CommuneContext) -> pd.DataFrame | None:
 
 
 def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
-    """The commune's projected 2030 rate against its binding target: gap, chance, exits and credit needed.
+    """The commune's projected 2030 rate against its reference path: gap, chance, exits and credit needed.
 
-    None without the projections module.  The projection and targets are those of the
-    province notebook (:data:`PROJECTION_SETTINGS`): a logit trend over the reviews, with
-    the latest review rebased to the 2026–2030 standard.
+    None without the projections module.  The projection, its model and the targets are
+    those of the province notebook (:data:`PROJECTION_SETTINGS`); the text names the model,
+    says how it backtested, and calls the interval what it is: the range of the rate the
+    review will record.
     """
     check_lang(lang)
     rows = _path_rows(ctx)
@@ -1109,39 +1109,71 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
     if last["suppressed"]:
         return Markdown(f"Số hộ dưới ngưỡng công bố ({ctx.min_cell} hộ): không công bố dự báo." if vi
                         else f"Fewer households than the publication limit ({ctx.min_cell}): no projection published.")
-    target = ctx.extra.get("projection", {}).get("targets", {}).get(last["target"])
+    store = ctx.extra.get("projection", {})
+    target = store.get("targets", {}).get(last["target"])
     name = target.label(lang) if target is not None else str(last["target"])
-    mean, lo, hi = (_pct(last[c], lang) for c in ("mean", "ci_lower", "ci_upper"))
-    level, gap = _pct(last["target_level"], lang), _points(last["gap"], lang)
-    p_meet = format_percent(float(last["p_meet"]), lang, digits=0)
-    exits = float(last["exits_per_year"])
-    extra = _num(max(0.0, float(last["additional_exits"])), lang)
-    credit = last.get("credit_vnd")
-    billions = _num(credit / 1e9, lang, digits=1) if credit is not None and pd.notna(credit) else None
+    shared = isinstance(last.get("rule"), str) and last["rule"].startswith(("proportional", "points"))
+    model = store.get("backtest_text", {}).get(lang, "")
+    level = format_number(100 * (1 - float(store.get("alpha", 0.05))), lang, digits=0)
+    mean, lo, hi = (_pct(last[c], lang) for c in ("mean", "obs_ci_lower", "obs_ci_upper"))
+    ref, gap = _pct(last["target_level"], lang), _points(last["gap"], lang)
+    start = _pct(last["start_level"], lang)
+    t0 = int(target.start_year) if target is not None else int(rows["year"].min()) - 1
     unconfirmed = target is not None and not target.confirmed
     if vi:
-        text = (f"Mục tiêu áp dụng cho {ctx.name}: {name}"
-                + (" — chỉ tiêu chưa được xác nhận trong văn bản chính thức" if unconfirmed else "") + ". "
-                f"Theo xu hướng các kỳ rà soát, quy đổi sang chuẩn nghèo 2026–2030, tỷ lệ hộ nghèo năm {year} dự báo "
-                f"ở mức {mean} (khoảng dự báo 95%: {lo} – {hi}), so với mức mục tiêu {level}: "
-                + (f"cao hơn mục tiêu {gap} điểm phần trăm" if last["gap"] > 0 else f"đạt mục tiêu, thấp hơn {gap} điểm phần trăm")
-                + f". Xác suất đạt mục tiêu: {p_meet}.")
-        if exits >= 0.5:
-            text += f" Lộ trình đòi hỏi số hộ nghèo giảm khoảng {_num(exits, lang)} hộ trong năm {year}."
+        text = f"Mục tiêu áp dụng cho {ctx.name}: {name}"
+        text += " — chỉ tiêu chưa được xác nhận trong văn bản chính thức" if unconfirmed else ""
+        if shared:
+            text += (f". Đây là mục tiêu chung của toàn tỉnh, không phải chỉ tiêu riêng của xã: mức tham chiếu của xã "
+                     f"được chia theo cùng tỷ lệ giảm tương đối với toàn tỉnh, từ {start} năm {t0} "
+                     f"xuống {ref} năm {year}, để các xã cộng lại đúng lộ trình của tỉnh")
+        text += "."
+        if bool(last.get("already_met", False)):
+            return Markdown(text + f" Tỷ lệ hộ nghèo của xã ({start}) đã ở mức sàn của mục tiêu: đã đạt, không cần "
+                                   "thêm hộ thoát nghèo hay vốn vay để đạt mục tiêu.")
+        if last.get("attainable") is False:
+            text += " Lộ trình này chạm mức sàn trước năm kết thúc, nên không thể đạt đầy đủ như đã viết."
+        text += (f" {model} Tỷ lệ hộ nghèo dự báo năm {year} (theo chuẩn nghèo 2026–2030) là {mean}; khoảng dự báo "
+                 f"{level}% cho tỷ lệ sẽ ghi nhận ở kỳ rà soát năm đó: {lo} – {hi}. So với mức tham chiếu {ref}: "
+                 + (f"cao hơn {gap} điểm phần trăm" if last["gap"] > 0 else f"thấp hơn {gap} điểm phần trăm")
+                 + f". Xác suất kỳ rà soát năm {year} ghi nhận mức không vượt tham chiếu: "
+                 f"{format_percent(float(last['p_meet']), lang, digits=0)}.")
+        per_year = float(last["exits_per_year"])
+        if per_year >= 0.5:
+            text += (f" Để theo lộ trình, số hộ nghèo cần giảm bình quân khoảng {_num(per_year, lang)} hộ mỗi năm từ "
+                     f"{t0} đến {year}.")
         if last["additional_exits"] >= 0.5:
-            text += f" Để đạt mục tiêu năm {year}, ngoài mức dự báo cần thêm khoảng {extra} hộ thoát nghèo"
-            text += f", tương ứng khoảng {billions} tỷ đồng vốn vay chính sách." if billions else "."
+            credit = last.get("credit_vnd")
+            text += (f" Đến năm {year}, cần thêm khoảng {_num(float(last['additional_exits']), lang)} hộ thoát nghèo so "
+                     "với dự báo")
+            text += (f", tương ứng khoảng {_num(credit / 1e9, lang, digits=1)} tỷ đồng vốn vay chính sách."
+                     if credit is not None and pd.notna(credit) else ".")
     else:
-        text = (f"Target for {ctx.name}: {name}" + (" — not confirmed in an official text" if unconfirmed else "")
-                + f". On the trend of the reviews, rebased to the 2026–2030 standard, the poor-household rate in {year} "
-                f"is projected at {mean} (95% prediction interval {lo} – {hi}), against a target level of {level}: "
-                + (f"{gap} points above the target" if last["gap"] > 0 else f"on target, {gap} points below it")
-                + f". Probability of meeting the target: {p_meet}.")
-        if exits >= 0.5:
-            text += f" The path asks for about {_num(exits, lang)} fewer poor households in {year}."
+        text = f"Target for {ctx.name}: {name}" + (" — not confirmed in an official text" if unconfirmed else "")
+        if shared:
+            text += (f". This is a province-wide target, not one set for the commune: the commune's reference path "
+                     f"falls by the province's relative fall, from {start} in {t0} "
+                     f"to {ref} in {year}, so that the communes add up to the province path")
+        text += "."
+        if bool(last.get("already_met", False)):
+            return Markdown(text + f" The commune's rate ({start}) is already at the target's floor: met, with no "
+                                   "further exits or credit needed for it.")
+        if last.get("attainable") is False:
+            text += " The path reaches its floor before the end year, so it cannot be met in full as written."
+        text += (f" {model} The projected poor-household rate in {year} (2026–2030 standard) is {mean}; {level}% "
+                 f"prediction interval of the rate that year's review will record: {lo} – {hi}. Against the "
+                 f"reference level of {ref}: " + (f"{gap} points above" if last["gap"] > 0 else f"{gap} points below")
+                 + f". Probability that the {year} review records a rate at or below the reference: "
+                 f"{format_percent(float(last['p_meet']), lang, digits=0)}.")
+        per_year = float(last["exits_per_year"])
+        if per_year >= 0.5:
+            text += (f" Following the path takes about {_num(per_year, lang)} fewer poor households a year on average "
+                     f"from {t0} to {year}.")
         if last["additional_exits"] >= 0.5:
-            text += f" To meet the {year} target, about {extra} more households than projected must leave poverty"
-            text += f", about {billions} billion VND of policy credit." if billions else "."
+            credit = last.get("credit_vnd")
+            text += f" By {year}, about {_num(float(last['additional_exits']), lang)} more households than projected must leave poverty"
+            text += (f", about {_num(credit / 1e9, lang, digits=1)} billion VND of policy credit."
+                     if credit is not None and pd.notna(credit) else ".")
     return Markdown(text)
 
 
@@ -1154,7 +1186,13 @@ def path_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
     projections = _require_module("projections")
     store = ctx.extra["projection"]
     target = store["targets"].get(rows["target"].iloc[-1])
-    return projections.plot_fan_chart(store["projection"], target, commune_code=ctx.code, lang=lang)
+    if rows["already_met"].iloc[-1] if "already_met" in rows.columns else False:
+        return projections.plot_fan_chart(store["projection"], None, commune_code=ctx.code, lang=lang)
+    # The commune's own reference path (a share of a province target is not the province's rule).
+    t0 = int(target.start_year) if target is not None else int(rows["year"].min()) - 1
+    path = pd.concat([pd.DataFrame({"year": [t0], "target_level": [float(rows["start_level"].iloc[0])]}),
+                      rows[["year", "target_level"]]], ignore_index=True)
+    return projections.plot_fan_chart(store["projection"], path, commune_code=ctx.code, lang=lang)
 
 
 def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:

@@ -428,15 +428,22 @@ def test_binding_target_fallback_and_communes_without_target():
                          "kind": ["group", "commune", "group", "commune", "group", "commune", "commune"],
                          "commune_code": [None, "05500", None, "05500", None, "05500", "05518"],
                          "households": [100, 100, 100, 100, 105, 100, 5],
-                         "start_level": [0.40, 0.40, 0.40, 0.40, 0.39, 0.40, 0.06]})
+                         "start_level": [0.40, 0.40, 0.40, 0.40, 40.3 / 105, 0.40, 0.06]})
     r = P.commune_requirements(proj, [three, exit_, prov], base)
     assert r.loc[r["commune_code"] == "05500", "target"].unique().tolist() == ["exit"]  # 15% < 25% in 2030 terms
     assert_allclose(r.loc[r["commune_code"] == "05500", "target_level"], [0.35, 0.30])
     lone = r[r["commune_code"] == "05518"]
     assert lone["target"].isna().all() and lone["gap"].isna().all() and lone["p_meet"].isna().all()
     r2 = P.commune_requirements(proj, [three, exit_, prov], base, fallback="prov")
-    assert_allclose(r2.loc[r2["commune_code"] == "05518", "target_level"], [0.045, 0.03])
+    # The province target is shared, not copied: 05518 falls by the province's relative fall,
+    # 6% x (p0 - 1.5 t) / p0 with p0 = 40.3 / 105 (not 6% - 1.5 points a year).
+    p0 = 40.3 / 105
+    lone2 = r2[r2["commune_code"] == "05518"]
+    assert_allclose(lone2["target_level"], [0.06 * (p0 - 0.015) / p0, 0.06 * (p0 - 0.030) / p0])
+    assert lone2["rule"].unique().tolist() == ["proportional share of prov"]
     assert r2.loc[r2["commune_code"] == "05500", "target"].unique().tolist() == ["exit"]
+    r3 = P.commune_requirements(proj, [three, exit_, prov], base, fallback="prov", fallback_rule="points")
+    assert (r3.loc[r3["commune_code"] == "05518", "target_level"] < 0.06).all()
 
 
 def test_requirements_errors(small_classified):
