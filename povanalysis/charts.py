@@ -7,7 +7,7 @@ from typing import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from .labels import check_lang, format_percent, label
+from .labels import AF_MEASURES, af_cutoff, af_label, check_lang, format_percent, label
 
 __all__ = ["rate_trend", "deprivation_profile", "contribution_bars", "PALETTE", "FONT"]
 
@@ -86,6 +86,9 @@ def deprivation_profile(af: pd.DataFrame, *, measure: str = "hdk", year_column: 
                         lang: str = "vi", indicators: Sequence[str] | None = None) -> go.Figure:
     """Horizontal bars of a per-indicator Alkire–Foster measure (censored headcount by default), per year.
 
+    The title names the Alkire–Foster measure and the cutoff k read from ``af``
+    (:func:`povanalysis.labels.af_cutoff`).
+
     Parameters
     ----------
     af : DataFrame
@@ -95,12 +98,13 @@ def deprivation_profile(af: pd.DataFrame, *, measure: str = "hdk", year_column: 
     Examples
     --------
     >>> af = pd.DataFrame({"measure": ["hdk", "hdk"], "indicator": ["d_water", "d_latrine"],
-    ...                    "value": [0.03, 0.05], "review_year": [2024, 2024]})
+    ...                    "value": [0.03, 0.05], "review_year": [2024, 2024], "k": 0.5})
     >>> f = deprivation_profile(af, lang="en")
-    >>> list(f.data[0].y)
-    ['Domestic water', 'Hygienic latrine']
+    >>> list(f.data[0].y), f.layout.title.text
+    (['Domestic water', 'Hygienic latrine'], 'Alkire–Foster censored headcount hdk (k = 1/2)')
     """
     check_lang(lang)
+    title = af_label(measure, lang, **af_cutoff(af)) if measure in AF_MEASURES else label(measure, lang)
     rows = af[af["measure"] == measure]
     if rows.empty:
         raise ValueError(f"'af' has no rows with measure {measure!r}")
@@ -114,13 +118,13 @@ def deprivation_profile(af: pd.DataFrame, *, measure: str = "hdk", year_column: 
         values = part["value"].tolist()
         fig.add_trace(go.Bar(
             x=values if measure != "pctb" else values, y=names, orientation="h",
-            name=str(year) if year is not None else label(measure, lang),
+            name=str(year) if year is not None else title,
             marker_color=PALETTE[i % len(PALETTE)],
             text=[format_percent(v / 100 if measure == "pctb" else v, lang, digits=1) for v in values],
             hovertemplate="%{y}: %{text}<extra>" + (str(year) if year is not None else "") + "</extra>",
         ))
     fig.update_layout(barmode="group", height=160 + 28 * rows["indicator"].nunique() * max(1, len(years)) // 2)
-    fig = _layout(fig, label(measure, lang), x=label(measure, lang), y="", percent=False)
+    fig = _layout(fig, title, x=title, y="", percent=False)
     if measure != "pctb":
         fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(autorange="reversed")
@@ -130,14 +134,19 @@ def deprivation_profile(af: pd.DataFrame, *, measure: str = "hdk", year_column: 
 def contribution_bars(af: pd.DataFrame, *, group: str = "review_year", lang: str = "vi") -> go.Figure:
     """Stacked bars of each indicator's percentage contribution to M0 (``pctb``), per group.
 
+    The title names the Alkire–Foster M0 and the cutoff k read from ``af``
+    (:func:`povanalysis.labels.af_cutoff`).
+
     Examples
     --------
     >>> af = pd.DataFrame({"measure": ["pctb"] * 2, "indicator": ["d_water", "d_latrine"],
     ...                    "value": [40.0, 60.0], "review_year": [2024, 2024]})
-    >>> [t.name for t in contribution_bars(af, lang="en").data]
-    ['Domestic water', 'Hygienic latrine']
+    >>> f = contribution_bars(af, lang="en")
+    >>> [t.name for t in f.data], f.layout.title.text
+    (['Domestic water', 'Hygienic latrine'], 'Contribution to M0 (%, Alkire–Foster)')
     """
     check_lang(lang)
+    title = af_label("pctb", lang, **af_cutoff(af))
     rows = af[af["measure"] == "pctb"]
     if rows.empty:
         raise ValueError("'af' has no 'pctb' rows")
@@ -148,4 +157,4 @@ def contribution_bars(af: pd.DataFrame, *, group: str = "review_year", lang: str
                              marker_color=PALETTE[i % len(PALETTE)],
                              hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>"))
     fig.update_layout(barmode="stack")
-    return _layout(fig, label("pctb", lang), x=label(group, lang), y=label("pctb", lang), percent=False)
+    return _layout(fig, title, x=label(group, lang), y=title, percent=False)

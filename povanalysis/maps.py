@@ -14,7 +14,7 @@ from plotly.colors import sample_colorscale
 
 from . import config, geo
 from .charts import FONT
-from .labels import check_lang, format_number, format_percent, label, pick
+from .labels import af_cutoff, af_label, check_lang, format_number, format_percent, label, pick
 
 __all__ = [
     "choropleth",
@@ -583,6 +583,9 @@ def mpi_map(af: pd.DataFrame, *, measure: str = "M0", year: int | None = None, y
             title: str | None = None, min_cell: int | None = None) -> go.Figure:
     """Map of an Alkire–Foster measure (``M0``, ``H`` or ``A``) by commune.
 
+    The title and the hover name the Alkire–Foster measure with the cutoff k of ``af``
+    (:func:`povanalysis.labels.af_label`): H is not the official poor-household rate.
+
     Parameters
     ----------
     af : DataFrame
@@ -605,10 +608,12 @@ def mpi_map(af: pd.DataFrame, *, measure: str = "M0", year: int | None = None, y
     Examples
     --------
     >>> af = pd.DataFrame({"commune_code": ["01840", "01843", "01840"], "measure": ["M0", "M0", "H"],
-    ...     "indicator": [None, None, None], "value": [0.051, 0.012, 0.2], "n": [400, 5, 400]})
+    ...     "indicator": [None, None, None], "value": [0.051, 0.012, 0.2], "n": [400, 5, 400], "k": 0.25})
     >>> fig = mpi_map(af, scheme=None, lang="en")
     >>> list(fig.data[0].locations), [t.name for t in fig.data[1:2]]
     (['01840'], ['Suppressed (too few households)'])
+    >>> mpi_map(af, measure="H", scheme=None).layout.title.text
+    'Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 0,25)'
     """
     check_lang(lang)
     if measure not in ("M0", "H", "A"):
@@ -627,14 +632,15 @@ def mpi_map(af: pd.DataFrame, *, measure: str = "M0", year: int | None = None, y
     elif year is not None:
         raise ValueError(f"'af' has no column {year_column!r} to select year={year!r}")
     limit = _min_cell(min_cell)
+    name = af_label(measure, lang, **af_cutoff(af))
     frame = pd.DataFrame({"commune_code": rows["commune_code"].astype(str).to_numpy(),
                           measure: rows["value"].to_numpy(dtype=float),
                           "n": rows["n"].to_numpy(),
                           "suppressed": rows["n"].to_numpy() < limit})
     suffix = "" if year is None else (f", rà soát {int(year)}" if lang == "vi" else f", {int(year)} review")
     return choropleth(frame, measure, boundaries=boundaries, lang=lang, scheme=scheme, k=k, highlight=highlight,
-                      show_neighbours=show_neighbours, zoom=zoom, title=title or label(measure, lang) + suffix,
-                      hover_columns={"n": label("households", lang)})
+                      show_neighbours=show_neighbours, zoom=zoom, title=title or name + suffix,
+                      hover_columns={"n": label("households", lang)}, column_label=name)
 
 
 def loans_map(loans: pd.DataFrame, classified: pd.DataFrame, *, review_year: int,

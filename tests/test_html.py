@@ -80,6 +80,22 @@ def test_every_page_is_offline_vietnamese_printable_and_without_code(report_set)
     assert '<a href="../index.html">' in commune
 
 
+def test_pages_name_the_alkire_foster_headcount_and_explain_it(report_set):
+    # H counts households deprived in >= 3 of 12 indicators whatever their income: never the poor-household rate.
+    for rel in ("communes/01840-phuong-duc-xuan.html", "province/01-province-overview.html"):
+        page = (report_set / rel).read_text(encoding="utf-8")
+        assert "<strong>Tỷ lệ hộ nghèo</strong> (số liệu chính thức)" in page, rel  # the glossary
+        assert "<strong>Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)</strong>" in page, rel
+        assert "H <strong>không phải là tỷ lệ hộ nghèo</strong>" in page, rel
+        assert "tỷ lệ nghèo đa chiều" not in page.lower(), rel
+    commune = (report_set / "communes" / "01840-phuong-duc-xuan.html").read_text(encoding="utf-8")
+    assert re.search(r"Năm 2025: tỷ lệ hộ thiếu hụt đa chiều H \(AF, k = 3/12\) = \d+,\d\d%", commune)
+    province = (report_set / "province" / "01-province-overview.html").read_text(encoding="utf-8")
+    heads = re.findall(r"<th>([^<]*)</th>", province)
+    assert {"Tỷ lệ hộ nghèo", "Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)", "Cường độ thiếu hụt A (AF, k = 3/12)",
+            "Chỉ số M0 (AF, k = 3/12)"} <= set(heads) and not {"H", "A", "M0"} & set(heads)
+
+
 def test_no_chart_slot_is_empty(report_set):
     for page in sorted(report_set.glob("*/*.html")):
         executed = nbformat.read(page.with_suffix(".ipynb"), as_version=4)

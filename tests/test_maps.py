@@ -210,10 +210,11 @@ def test_minority_share_suppressed_on_poor_households(schematic):
 def test_mpi_and_loans_maps(schematic):
     af = pd.DataFrame({"commune_code": ["01840", "01843", "01840", None], "review_year": [2024, 2024, 2023, 2024],
                        "measure": ["M0", "M0", "M0", "M0"], "indicator": None, "value": [0.051, 0.02, 0.08, 0.04],
-                       "n": [400, 300, 380, 700]})
+                       "n": [400, 300, 380, 700], "k": 0.25, "standard": "2022-2025"})
     fig = maps.mpi_map(af, year=2024, boundaries=schematic, scheme=None, lang="en")
     assert list(fig.data[0].locations) == ["01840", "01843"] and list(fig.data[0].z) == [0.051, 0.02]
-    assert fig.data[0].hovertext[0].split("<br>")[1] == "Adjusted headcount ratio (M0): 0.051"
+    assert fig.data[0].hovertext[0].split("<br>")[1] == "Alkire–Foster adjusted headcount ratio M0 (k = 3/12): 0.051"
+    assert fig.layout.title.text == "Alkire–Foster adjusted headcount ratio M0 (k = 3/12), 2024 review"
     with pytest.raises(ValueError, match=r"several years \[.*2023.*2024.*\]: pass year="):
         maps.mpi_map(af, boundaries=schematic)
 
@@ -301,3 +302,18 @@ def test_real_map_size(real, commune_year):
     coords = json.dumps(_areas(fig)[0].geojson["features"][0]["geometry"]["coordinates"])
     decimals = max(len(part.split(".")[1].rstrip("]")) for part in coords.replace(" ", "").split(",") if "." in part)
     assert decimals <= maps.COORDINATE_DECIMALS
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_mpi_map_names_h_as_the_alkire_foster_headcount_not_the_poverty_rate(schematic, lang):
+    # H counts households deprived in >= k indicators whatever their income: it is not the poor-household rate.
+    af = pd.DataFrame({"commune_code": ["01840", "01843"], "review_year": 2024, "measure": "H", "indicator": None,
+                       "value": [0.15, 0.2], "n": [400, 300], "k": 0.25, "standard": "2022-2025"})
+    fig = maps.mpi_map(af, measure="H", year=2024, boundaries=schematic, scheme=None, lang=lang)
+    hover = fig.data[0].hovertext[0].split("<br>")[1]
+    expected = {"vi": "Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)",
+                "en": "Alkire–Foster multidimensional headcount H (k = 3/12)"}[lang]
+    assert fig.layout.title.text.startswith(expected) and hover.startswith(expected + ": ")
+    for text in (fig.layout.title.text, hover):
+        for wrong in ("Tỷ lệ nghèo đa chiều", "Tỷ lệ hộ nghèo", "Poor-household rate", "poverty rate"):
+            assert wrong.lower() not in text.lower()
