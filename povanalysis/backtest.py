@@ -311,10 +311,10 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
     return Backtest(table=table, alpha=float(alpha), notes=tuple(notes))
 
 
-_MODEL_LABELS = {"drift": ("Thay đổi bình quân (bước ngẫu nhiên có xu hướng)", "Average change (random walk with drift)"),
-                 "trend": ("Đường xu hướng logit", "Logit-linear trend"),
-                 "transition": ("Chuyển trạng thái của hộ", "Household transitions"),
-                 "persistence": ("Giữ nguyên kỳ cuối", "Last review carried forward")}
+_MODEL_LABELS = {"drift": ("Thay đổi bình quân", "Average change (drift)"),
+                 "trend": ("Xu hướng logit", "Logit trend"),
+                 "transition": ("Chuyển trạng thái", "Transitions"),
+                 "persistence": ("Giữ nguyên kỳ cuối", "No change")}
 _LEVEL_LABELS = {"province": ("Toàn tỉnh", "Province"), "minority": ("Theo dân tộc", "By ethnicity"),
                  "old_area": ("Theo tỉnh cũ", "By former province"),
                  "disadvantaged": ("Xã đặc biệt khó khăn / khác", "Disadvantaged / other communes"),
@@ -335,7 +335,11 @@ def _pick(table: dict, key: str, lang: str) -> str:
 
 def readable_scores(bt: Backtest, *, levels: Sequence[str] = ("province", "minority", "disadvantaged", "commune"),
                     lang: str = "vi") -> pd.DataFrame:
-    """The scores as a table for reading: names in ``lang``, errors in points, shares in percent, as text."""
+    """The scores as a table for reading: names in ``lang``, errors in points, shares in percent, as text.
+
+    Indexed by standard, level, horizon and model (best interval score first), so that a
+    notebook shows the groups as merged cells.
+    """
     s = bt.scores()
     s = s[s["level"].isin(levels)].copy()
     s["level"] = pd.Categorical(s["level"], categories=list(levels), ordered=True)
@@ -350,7 +354,8 @@ def readable_scores(bt: Backtest, *, levels: Sequence[str] = ("province", "minor
     for c in ("mean_error", "mean_abs_error", "max_abs_error", "interval_score"):
         out[_pick(_COLUMNS, c, lang)] = [format_number(100 * v, lang, digits=2) for v in s[c]]
     out[_pick(_COLUMNS, "coverage", lang)] = [format_number(100 * v, lang, digits=0) + "%" for v in s["coverage"]]
-    return out.reset_index(drop=True)
+    keys = [_pick(_COLUMNS, c, lang) for c in ("standard", "level", "horizon", "model")]
+    return out.set_index(keys)
 
 
 def plot_backtest(bt: Backtest, *, level: str = "province", standard: str | None = None, lang: str = "vi",
@@ -366,7 +371,7 @@ def plot_backtest(bt: Backtest, *, level: str = "province", standard: str | None
     models = list(dict.fromkeys(t["model"]))
     for k, m in enumerate(models):
         r = t[t["model"] == m].sort_values(["standard", "group", "origin", "horizon"])
-        x = [f"{sd[:4]}… · {o}→{y}" + ("" if level == "province" else f" · {g}")
+        x = [f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
              for sd, o, y, g in zip(r["standard"], r["origin"], r["year"], r["group"])]
         fig.add_trace(go.Scatter(
             x=x, y=r["predicted"], mode="markers", name=_pick(_MODEL_LABELS, m, lang),
@@ -375,7 +380,7 @@ def plot_backtest(bt: Backtest, *, level: str = "province", standard: str | None
                          arrayminus=(r["predicted"] - r["lower"]).to_numpy()),
             offsetgroup=str(k), hovertemplate="%{x}: %{y:.2%}<extra>" + _pick(_MODEL_LABELS, m, lang) + "</extra>"))
     obs = t.drop_duplicates(["standard", "group", "origin", "year"]).sort_values(["standard", "group", "origin", "horizon"])
-    xo = [f"{sd[:4]}… · {o}→{y}" + ("" if level == "province" else f" · {g}")
+    xo = [f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
           for sd, o, y, g in zip(obs["standard"], obs["origin"], obs["year"], obs["group"])]
     recorded = "Kết quả rà soát" if lang == "vi" else "Recorded"
     fig.add_trace(go.Scatter(x=xo, y=obs["observed"], mode="markers", name=recorded,

@@ -2094,7 +2094,7 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
         lo, hi = np.quantile(projection.obs_draws[:, i, :], [(1 - lv) / 2, (1 + lv) / 2], axis=0)
         xs = anchor_x + yrs
         fig.add_trace(go.Scatter(
-            x=xs + xs[::-1], y=anchor_y + hi.tolist() + (lo.tolist()[::-1]) + anchor_y, fill="toself",
+            x=xs + xs[::-1], y=anchor_y + hi.tolist() + (lo.tolist()[::-1]) + anchor_y, fill="toself", mode="lines",
             fillcolor=_rgba(PALETTE[0], 0.12 + 0.1 * j), line=dict(width=0), hoverinfo="skip",
             name=_t("band", lang, p=f"{100 * lv:g}")))
     rate_name = label("poor_rate", lang)
