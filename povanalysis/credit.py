@@ -29,13 +29,11 @@ __all__ = [
     "CreditEffect",
     "EventStudy",
     "Heterogeneity",
-    "CommuneEffect",
     "CostPerExit",
     "build_outcomes",
     "estimate_effect",
     "event_study",
     "heterogeneity",
-    "commune_panel_effect",
     "cost_per_exit",
     "compare_table",
     "headline_text",
@@ -64,7 +62,7 @@ DEFAULT_COVARIATES: tuple[str, ...] = ("minority", "urban", "bac_kan", "size", "
 REVIEW_CUTOFF = "09-01"
 
 _CREDIBLE = ("fe", "did", "ipw")
-_AMOUNT_UNIT = 10_000_000  # dose and commune slopes are per 10 million VND
+_AMOUNT_UNIT = 10_000_000  # dose slopes are per 10 million VND
 _NEWLY_ESCAPED_YEARS = 3  # Decision 28/2015/QĐ-TTg: off the lists for at most 3 years
 
 _TEXT = {
@@ -1061,7 +1059,7 @@ class EventStudy:
 def event_study(households: pd.DataFrame, loans: pd.DataFrame, *, outcome: str = "exit",
                 years: Iterable[int] | None = None, cluster: str = "commune_code", population: str | None = None,
                 comparison: str = "not_yet", review_cutoff: str = REVIEW_CUTOFF,
-                missing_pre: str = "raise") -> EventStudy:
+                missing_pre: str = "raise", alpha: float = 0.05) -> EventStudy:
     """Leads and lags of the loan effect with a joint pre-trend test (Callaway–Sant'Anna).
 
     For each cohort the base is the review before the loan and the population is fixed there
@@ -1070,7 +1068,11 @@ def event_study(households: pd.DataFrame, loans: pd.DataFrame, *, outcome: str =
     Leads (``e <= -2``) should be near zero when the comparison is valid: for ``exit`` they
     compare the share not poor *before* the base among households poor at it.
 
-    Parameters are those of :func:`estimate_effect`.
+    Parameters
+    ----------
+    alpha : float
+        The intervals have level ``1 - alpha`` (t with clusters - 1 degrees of freedom).
+    Other parameters are those of :func:`estimate_effect`.
 
     Returns
     -------
@@ -1090,13 +1092,15 @@ def event_study(households: pd.DataFrame, loans: pd.DataFrame, *, outcome: str =
     >>> es.pretrend["df"]
     2
     """
+    _interval(0.0, 1.0, 1, alpha)  # checks alpha before the work
     data = _prepare(households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff,
                     missing_pre=missing_pre)
     population, pop = _population(data.levels, outcome, population)
     design = _design(data, _outcome(data.levels, outcome), pop, comparison)
     gt = design.cells.copy()
     gt.loc[gt["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
-    return EventStudy(design.event_study(), design.pretrend_test(), gt, outcome, population, comparison, data.years)
+    return EventStudy(design.event_study(alpha=alpha), design.pretrend_test(), gt, outcome, population, comparison,
+                      data.years)
 
 
 # --------------------------------------------------------------------------- heterogeneity
@@ -1184,7 +1188,8 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
                   outcome: str = "exit", method: str = "did", disadvantaged: Iterable[str] | None = None,
                   years: Iterable[int] | None = None, cluster: str = "commune_code", population: str | None = None,
                   comparison: str = "not_yet", covariates: Sequence[str] | None = None,
-                  review_cutoff: str = REVIEW_CUTOFF, missing_pre: str = "raise") -> Heterogeneity:
+                  review_cutoff: str = REVIEW_CUTOFF, missing_pre: str = "raise",
+                  alpha: float = 0.05) -> Heterogeneity:
     """The loan effect by ethnic-minority status, programme, old province or disadvantaged commune.
 
     Each group is estimated separately: borrowers and comparison households both come from
@@ -1205,6 +1210,8 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
         Commune codes of the disadvantaged communes (for instance
         :func:`povanalysis.pipeline.load_disadvantaged`); required for ``by="disadvantaged"``.
     method : {"naive", "fe", "did", "ipw"}
+    alpha : float
+        The intervals have level ``1 - alpha``.
     Other parameters are those of :func:`estimate_effect`.
 
     Returns
@@ -1219,6 +1226,7 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
     >>> h.table["group"].tolist()
     ['thai_nguyen', 'bac_kan']
     """
+    _interval(0.0, 1.0, 1, alpha)  # checks alpha before the work
     bys = [by] if isinstance(by, str) else list(by)
     if not bys:
         raise ValueError("'by' names no grouping")
@@ -1258,7 +1266,7 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
             except (_NoVariation, _DesignError) as exc:
                 rows.append((b, g, np.nan, np.nan, np.nan, np.nan, 0, 0, 0, True, str(exc)))
                 continue
-            lo, hi = fit.conf_int()
+            lo, hi = fit.conf_int(alpha)
             small = fit.n_treated < config.MIN_CELL
             rows.append((b, g, fit.effect, fit.se, lo, hi, fit.n, fit.n_treated, fit.n_control, small,
                          "fewer borrowers than the publication threshold" if small else ""))
@@ -1277,164 +1285,6 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
     table.loc[table["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
     tests = pd.DataFrame(tests, columns=["by", "stat", "df", "df_denom", "pvalue"])
     return Heterogeneity(table, tests, method, outcome, pop_name, comparison)
-
-
-# --------------------------------------------------------------------------- commune panel
-
-
-@dataclass
-class CommuneEffect:
-    """Fall in a commune's poor rate against its credit per poor household (what :func:`commune_panel_effect` returns).
-
-    Attributes
-    ----------
-    effect : float
-        Percentage points of fall in the poor-household rate between two reviews per 10
-        million VND of VBSP credit disbursed between them per household poor at the first.
-    se : float
-        Clustered by commune.
-    n : int
-        Commune-review pairs used.
-    n_communes : int
-    n_excluded : int
-        Commune-review pairs left out: fewer than ``min_poor`` poor households, or the only
-        usable pair of their commune.
-    table : DataFrame
-        ``commune_code``, ``review_year``, ``households``, ``poor``, ``poor_rate``,
-        ``poor_rate_next``, ``fall_points``, ``credit_vnd``, ``credit_per_poor_vnd``,
-        ``included`` (commune aggregates; no household identifiers).
-    years : tuple of int
-    min_poor : int
-    n_loans_unplaced : int
-        Loans between two reviews used whose household has no record at the first of them
-        (their commune is unknown, so they are not counted).
-    """
-
-    effect: float
-    se: float
-    n: int
-    n_communes: int
-    n_excluded: int
-    table: pd.DataFrame
-    years: tuple
-    min_poor: int
-    n_loans_unplaced: int = 0
-
-    def conf_int(self, alpha: float = 0.05) -> tuple[float, float]:
-        """``(lower, upper)`` interval at level ``1 - alpha`` (t with communes - 1 degrees of freedom)."""
-        return _interval(self.effect, self.se, self.n_communes - 1, alpha)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One tidy row: ``effect``, ``se``, ``ci_lower``, ``ci_upper``, ``n``, ``n_communes``, ``n_excluded``."""
-        lo, hi = self.conf_int()
-        return pd.DataFrame([{"effect": self.effect, "se": self.se, "ci_lower": lo, "ci_upper": hi, "n": self.n,
-                              "n_communes": self.n_communes, "n_excluded": self.n_excluded}])
-
-    def summary(self) -> str:
-        """Plain-text account (returned)."""
-        lo, hi = self.conf_int()
-        return "\n".join([
-            "Commune panel: fall in the poor-household rate (points) on VBSP credit per poor household",
-            f"  {self.effect:.4f} points per 10 million VND per poor household, s.e. {self.se:.4f}, "
-            f"95% interval [{lo:.4f}, {hi:.4f}]",
-            f"  {self.n} commune-review pairs in {self.n_communes} communes, commune and year effects, "
-            f"clustered by commune; {self.n_excluded} pairs with fewer than {self.min_poor} poor households left out",
-            f"  {self.n_loans_unplaced} loans not placed (household without a record at the review before the loan)",
-            "  an association between communes over time, not a household-level effect: credit also goes to "
-            "near-poor and newly escaped households",
-        ])
-
-    def text(self, lang: str = "vi") -> str:
-        """One sentence, in ``lang``."""
-        check_lang(lang)
-        lo, hi = self.conf_int()
-        est, a, b = _num(self.effect, lang, 2), _num(lo, lang, 2), _num(hi, lang, 2)
-        if lang == "vi":
-            return (f"Ở cấp xã, thêm 10 triệu đồng vốn vay chính sách cho mỗi hộ nghèo gắn với mức giảm tỷ lệ hộ nghèo "
-                    f"đến kỳ rà soát sau chênh lệch {est} điểm phần trăm (số dương: giảm nhiều hơn; "
-                    f"KTC 95%: {a} đến {b}; "
-                    f"{self.n} cặp xã – năm ở {self.n_communes} xã, có hiệu ứng cố định xã và năm). Đây là mối liên hệ "
-                    "giữa các xã, không phải tác động đo được ở từng hộ.")
-        return (f"Across communes, 10 million VND more policy credit per poor household goes with a fall in the "
-                f"poor-household rate by the next review that differs by {est} points (positive: a larger fall; "
-                f"95% CI {a} to {b}; {self.n} commune-years in {self.n_communes} communes, commune and year effects). "
-                "This is an association across communes, not an effect measured on households.")
-
-
-def commune_panel_effect(households: pd.DataFrame, loans: pd.DataFrame, *, years: Iterable[int] | None = None,
-                         cluster: str = "commune_code", min_poor: int | None = None,
-                         review_cutoff: str = REVIEW_CUTOFF, missing_pre: str = "raise") -> CommuneEffect:
-    """Communes × reviews: the fall in the poor rate against VBSP credit per poor household.
-
-    For each commune and pair of consecutive reviews ``t``, ``t + 1``: the fall in the
-    poor-household rate in percentage points, and the credit disbursed between the reviews
-    (every loan, all programmes; the household's commune at review ``t``) per household poor
-    at ``t``, in units of 10 million VND.  OLS with commune and year effects; standard
-    errors clustered by commune.  Pairs where fewer than ``min_poor`` households are poor at
-    ``t`` are left out (the ratio is unstable), and so are communes left with a single pair
-    (commune effects absorb it); both are counted in ``n_excluded``.
-
-    Parameters
-    ----------
-    min_poor : int, optional
-        Default :data:`povanalysis.config.MIN_CELL`.
-    Other parameters are those of :func:`estimate_effect`.
-
-    Returns
-    -------
-    CommuneEffect
-
-    Examples
-    --------
-    >>> from povanalysis import synth
-    >>> p = synth.generate(seed=5, scale=0.01)
-    >>> ce = commune_panel_effect(p.households, p.loans, min_poor=3)
-    >>> ce.n + ce.n_excluded == 92 * 4
-    True
-    """
-    if cluster != "commune_code":
-        _check_frame(households, "households", [cluster])
-    min_poor = config.MIN_CELL if min_poor is None else int(min_poor)
-    if min_poor < 1:
-        raise ValueError(f"min_poor must be at least 1, got {min_poor}")
-    data = _prepare(households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff,
-                    missing_pre=missing_pre)
-    lv = data.levels
-    counts = lv.groupby(["commune_code", "review_year"]).agg(households=("poor", "size"), poor=("poor", "sum"),
-                                                              cluster=("_cluster", "first")).reset_index()
-    counts["poor_rate"] = counts["poor"] / counts["households"]
-    nxt = counts[["commune_code", "review_year", "poor_rate"]].assign(review_year=counts["review_year"] - 1)
-    frame = counts.merge(nxt, on=["commune_code", "review_year"], suffixes=("", "_next"), how="inner")
-    # Every loan (not only first loans), placed in the commune of the household at the review before it.
-    lc = data.loans.assign(review_year=data.loans["cohort"] - 1)
-    lc = lc[lc["review_year"].isin(frame["review_year"].unique())]
-    where = lv[["_hh", "review_year", "commune_code"]]
-    placed = lc.merge(where, on=["_hh", "review_year"], how="left", indicator=True)
-    unplaced = int((placed["_merge"] == "left_only").sum())
-    credit = placed[placed["_merge"] == "both"].groupby(["commune_code", "review_year"])["amount"].sum()
-    frame = frame.merge(credit.rename("credit_vnd").reset_index(), on=["commune_code", "review_year"], how="left")
-    frame["credit_vnd"] = frame["credit_vnd"].fillna(0.0)  # no loan in that commune and interval
-    frame["fall_points"] = 100 * (frame["poor_rate"] - frame["poor_rate_next"])
-    frame["included"] = frame["poor"] >= min_poor
-    has_poor = frame["poor"] > 0
-    frame["credit_per_poor_vnd"] = np.where(has_poor, frame["credit_vnd"] / frame["poor"].where(has_poor, 1), np.nan)
-    # With commune effects, a commune with a single usable pair adds nothing: leave it out too.
-    frame["included"] &= frame.groupby("commune_code")["included"].transform("sum").to_numpy() >= 2
-    use = frame[frame["included"]]
-    if use["commune_code"].nunique() < 2:
-        raise _NoVariation(f"the commune panel needs at least two communes with {min_poor} or more poor households "
-                           f"at two or more reviews; {use['commune_code'].nunique()} qualify (lower min_poor?)")
-    x = use["credit_per_poor_vnd"].to_numpy() / _AMOUNT_UNIT
-    dummies = pd.get_dummies(use[["commune_code", "review_year"]].astype(str), drop_first=True, dtype=float)
-    X = np.column_stack([np.ones(len(use)), dummies.to_numpy(), x])
-    within = x - X[:, :-1] @ np.linalg.lstsq(X[:, :-1], x, rcond=None)[0]
-    if np.abs(within).max() < 1e-10:
-        raise _NoVariation("credit per poor household does not vary within communes over time "
-                           "(no variation in treatment)")
-    coef, v, psi = _ols(use["fall_points"].to_numpy(), X, use["cluster"].to_numpy(), [X.shape[1] - 1])
-    table = frame.drop(columns=["cluster"]).sort_values(["commune_code", "review_year"]).reset_index(drop=True)
-    return CommuneEffect(float(coef[0]), float(np.sqrt(v[0, 0])), len(use), int(use["commune_code"].nunique()),
-                         int((~frame["included"]).sum()), table, data.years, min_poor, unplaced)
 
 
 # --------------------------------------------------------------------------- cost per exit

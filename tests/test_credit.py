@@ -5,7 +5,7 @@ import statsmodels.api as sm
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from povanalysis import credit, synth
+from povanalysis import config, credit, synth
 from povanalysis.did import StaggeredDiD, clustered_vcov
 from povanalysis.pipeline import classify_panel
 
@@ -141,6 +141,22 @@ def test_dose_and_cost_per_exit_by_hand(hand):
     equal = hand[1].assign(amount=50e6)
     with pytest.raises(ValueError, match="no variation in loan amount among the borrowers"):
         credit.estimate_effect(hand[0], equal, method="dose")
+
+
+def test_alpha_sets_the_level_of_event_study_and_subgroup_intervals(hand, monkeypatch):
+    monkeypatch.setattr(config, "MIN_CELL", 1)  # four borrowers: shown, not suppressed
+    hh, loans = hand
+    wide, narrow = (credit.event_study(hh, loans, alpha=a).table.set_index("event_time").loc[0] for a in (0.05, 0.5))
+    assert narrow["effect"] == wide["effect"] == pytest.approx(0.25)
+    # Three clusters: t quantiles on 2 degrees of freedom.
+    assert wide["ci_upper"] - wide["effect"] == pytest.approx(4.302653 * wide["se"], rel=1e-6)
+    assert narrow["ci_upper"] - narrow["effect"] == pytest.approx(0.816497 * narrow["se"], rel=1e-6)
+    het = credit.heterogeneity(hh, loans, by="old_area", alpha=0.5).table.iloc[0]
+    assert het["ci_upper"] - het["effect"] == pytest.approx(0.816497 * het["se"], rel=1e-6)
+    with pytest.raises(ValueError, match="alpha must be in \\(0, 1\\), got 1.5"):
+        credit.event_study(hh, loans, alpha=1.5)
+    with pytest.raises(ValueError, match="alpha must be in \\(0, 1\\), got 0"):
+        credit.heterogeneity(hh, loans, alpha=0)
 
 
 def test_small_groups_are_suppressed(hand):
@@ -441,22 +457,6 @@ def test_heterogeneity_groups_match_separate_estimates(panels):
     # With IPW the grouping variable leaves the propensity model inside its own groups.
     ipw = credit.heterogeneity(hh, loans, by="minority", method="ipw")
     assert not ipw.table["suppressed"].any()
-
-
-def test_commune_panel_matches_a_dummy_regression(panels):
-    case = panels[SEEDS[0], EFFECTS[0]]
-    ce = credit.commune_panel_effect(case["households"], case["panel"].loans)
-    use = ce.table[ce.table["included"]]
-    X = pd.get_dummies(use[["commune_code", "review_year"]].astype(str), drop_first=True, dtype=float)
-    X.insert(0, "const", 1.0)
-    X["x"] = use["credit_per_poor_vnd"].to_numpy() / 1e7
-    fit = sm.OLS(use["fall_points"].to_numpy(), X.to_numpy()).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(use["commune_code"])[0]})
-    assert ce.effect == pytest.approx(fit.params[-1])
-    assert ce.se == pytest.approx(fit.bse[-1])
-    assert ce.n == len(use) and ce.n + ce.n_excluded == len(ce.table)
-    assert "10 million VND" in ce.summary()
-    assert "household_id" not in ce.table.columns
 
 
 def test_cost_per_exit_on_the_synthetic_panel(panels):
