@@ -46,7 +46,7 @@ def _run(cmd: list[str], env: dict) -> float:
 def _pinned(env: dict) -> dict:
     """The environment with the prepared tables pinned, so that both ways read the same tables and
     neither prepares them again if a module of the package is edited while the benchmark runs."""
-    code = ("import os; from povanalysis import report; "
+    code = ("import os; from povanalysis.reports import sections as report; "
             "print(report.manifest_digest(report.read_manifest()))")
     digest = subprocess.run([PY, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     return {**env, "POVANALYSIS_REPORT_CONTEXT": digest.stdout.strip()}
@@ -66,7 +66,7 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from povanalysis import pipeline, registry
+    from povanalysis.data import pipeline, registry
 
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def main() -> int:
     start = time.perf_counter()
     pipeline.ensure_demo_data(data, seed=args.seed, scale=args.scale)
     t_data = time.perf_counter() - start
-    prep = [PY, "-c", "from povanalysis import report; report.ensure_prepared(force=True)"]
+    prep = [PY, "-c", "from povanalysis.reports import sections as report; report.ensure_prepared(force=True)"]
     t_prepare = _run(prep, env)
     env = _pinned(env)
 

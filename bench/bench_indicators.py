@@ -1,4 +1,4 @@
-"""Time povanalysis.indicators against a plain numpy version and mpitb, side by side.
+"""Time povanalysis.measure.indicators against a plain numpy version and mpitb, side by side.
 
 Run: ``.venv/bin/python bench/bench_indicators.py [--quick]``. Prints a markdown table and
 writes it to ``bench/results/indicators.md``.
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from povanalysis import indicators
-from povanalysis.indicators import Z_95, alkire_foster, fgt
+from povanalysis.measure import indicators
+from povanalysis.measure.indicators import Z_95, alkire_foster, fgt
 
 RESULTS = Path(__file__).resolve().parent / "results" / "indicators.md"
 N_IND = 12
@@ -207,7 +207,7 @@ def main(argv=None) -> str:
     t_mpitb = race({"mpitb": lambda: run_mpitb(copy, columns)}, repeat=REPEAT_SLOW)[0]["mpitb"]
 
     rows = f"{n:,}"
-    n_cells = N_COMMUNES << N_IND  # the condition in povanalysis.indicators._af_partition
+    n_cells = N_COMMUNES << N_IND  # the condition in povanalysis.measure.indicators._af_partition
     cells_used = n_cells <= min(n // 2, indicators._PATTERN_CELLS)
     cells_note = (f"{N_COMMUNES} communes × 2^{N_IND} patterns = {n_cells:,} cells, "
                   f"{'so the first row uses them' if cells_used else 'too many for these households'}")

@@ -9,7 +9,7 @@ import argparse
 import time
 from pathlib import Path
 
-from povanalysis import synth
+from povanalysis.data import synth
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ __all__ = ["main"]
 
 
 def _data(args) -> int:
-    from .pipeline import ensure_demo_data
+    from .data.pipeline import ensure_demo_data
 
     root = Path(args.out).resolve() if args.out else None
     paths = ensure_demo_data(root, seed=args.seed, scale=args.scale, force=args.force)
@@ -43,7 +43,7 @@ def _positive(text: str) -> int:
 
 
 def _batch(args) -> int:
-    from .batch import run_batch
+    from .reports.batch import run_batch
 
     try:
         result = run_batch(args.out, communes=args.communes, workers=args.workers, scheduler=args.scheduler,

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from . import config
-from .pipeline import DEFAULT_SEED, ensure_demo_data
+from .data.pipeline import DEFAULT_SEED, ensure_demo_data
 
 __all__ = ["run_demo", "run_notebook"]
 
@@ -29,12 +29,12 @@ def run_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0, lang: str = "vi", 
              force: bool = False) -> int:
     """Generate (if missing) and process the demo data, run the batch into the reports folder; print the outputs.
 
-    The batch (:func:`povanalysis.batch.run_batch`) runs the province notebooks and the
+    The batch (:func:`povanalysis.reports.batch.run_batch`) runs the province notebooks and the
     report of each of the 92 units, and builds ``index.html`` with the XLSX of key figures.
     A second run redoes only what changed.  Returns the exit status: 0, or 1 when a report
     failed (the others are still written).
     """
-    from .batch import run_batch
+    from .reports.batch import run_batch
 
     paths = ensure_demo_data(seed=seed, scale=scale)
     out = config.reports_dir()

@@ -23,7 +23,7 @@ def reference_dir() -> Path:
 @pytest.fixture(scope="session")
 def small_panel():
     """A synthetic panel of about 8,000 households (2% of the province)."""
-    from povanalysis import synth
+    from povanalysis.data import synth
 
     return synth.generate(seed=11, scale=0.02)
 
@@ -31,6 +31,6 @@ def small_panel():
 @pytest.fixture(scope="session")
 def small_classified(small_panel):
     """The small panel, classified under the standard of each review year."""
-    from povanalysis.pipeline import classify_panel
+    from povanalysis.data.pipeline import classify_panel
 
     return classify_panel(small_panel.households)

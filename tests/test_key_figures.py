@@ -1,4 +1,4 @@
-"""Key figures and report texts stay as they were recorded (tests/data/key_figures.json).
+"""Key figures and report texts stay as they were recorded (tests/fixtures/key_figures.json).
 
 The record was written from the test data before the package was laid out in subpackages;
 a change of layout, of where prose lives or of how modules import each other must leave
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-RECORD = Path(__file__).parent / "data" / "key_figures.json"
+RECORD = Path(__file__).parent / "fixtures" / "key_figures.json"
 COMMUNES = ("01840", "02071", "01879")
 TEXTS = ("title", "overview_text", "households_text", "trend_text", "profile_text", "ethnicity_text",
          "credit_text", "coverage_text", "path_text", "risk_text")
@@ -30,8 +30,13 @@ def _text(obj) -> str | None:
 
 def compute() -> dict:
     """The figures and texts compared: province rates, Alkire-Foster, credit, risk, outlook, report sections."""
-    from povanalysis import credit, indicators, outlook, pipeline, report, risk, standards
-    from povanalysis.aggregates import poverty_counts
+    from povanalysis import credit
+    from povanalysis.data import pipeline
+    from povanalysis.goals import outlook
+    from povanalysis.measure import indicators, standards
+    from povanalysis.reports import sections as report
+    from povanalysis.targeting import risk
+    from povanalysis.measure.aggregates import poverty_counts
 
     classified = pipeline.load_classified()
     loans = pipeline.load_loans()

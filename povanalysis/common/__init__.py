@@ -1,0 +1,1 @@
+"""Pieces every part of the package shares: argument checks, labels and number formats, files."""

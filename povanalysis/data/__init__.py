@@ -1,0 +1,1 @@
+"""Input data: the schema, reading and validation, the commune registry, the synthetic panel, the pipeline."""

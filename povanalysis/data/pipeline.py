@@ -1,0 +1,214 @@
+"""From raw review files to processed tables: validate, classify, aggregate, write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from .. import config
+from . import io, registry
+from ..measure.aggregates import poverty_counts
+from .schema import ETHNIC_MAJORITY
+from ..measure.standards import classify, deprivation_count, get_standard, standard_for_review
+
+__all__ = ["classify_panel", "process", "ensure_demo_data", "load_classified", "load_commune_year"]
+
+DEFAULT_SEED = 2021
+
+
+def classify_panel(households: pd.DataFrame, *, standards: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """Classify every household-year under the standard its review year uses.
+
+    Adds ``standard``, ``deprivations`` (count under that standard), ``poverty_class``,
+    ``minority`` and ``old_area`` (from the commune registry).  ``standards`` maps review
+    years to standard keys (default :data:`povanalysis.measure.standards.DEFAULT_STANDARD_BY_REVIEW`).
+
+    Examples
+    --------
+    >>> from povanalysis.data import synth
+    >>> hh = synth.generate(seed=3, scale=0.005).households
+    >>> out = classify_panel(hh)
+    >>> out.groupby("review_year")["standard"].first().tolist()
+    ['2022-2025', '2022-2025', '2022-2025', '2022-2025', '2022-2025']
+    """
+    parts = []
+    for year, group in households.groupby("review_year", sort=True):
+        key = standard_for_review(year, mapping=standards)
+        std = get_standard(key)
+        part = group.copy()
+        part["standard"] = key
+        part["deprivations"] = deprivation_count(group, standard=std).astype("int8")
+        part["poverty_class"] = classify(group, standard=std)
+        parts.append(part)
+    out = pd.concat(parts).loc[households.index]
+    out["minority"] = out["ethnicity"] != ETHNIC_MAJORITY
+    areas = registry.units(2025).set_index("commune_code")["old_area"]
+    out["old_area"] = out["commune_code"].map(areas)
+    return out
+
+
+def process(data_root: Path | None = None) -> dict[str, Path]:
+    """Read ``raw/``, validate, classify and write the processed tables to ``processed/``.
+
+    Writes ``households_classified.parquet`` (one row per household-year, internal:
+    it keeps household identifiers and is never published), ``loans.parquet`` (the loan
+    records validated against the household file, internal too), and aggregate tables:
+    ``commune_year.parquet`` (counts and rates by commune and review year), ``groups_year.parquet`` (the same by
+    review year for the province, each old area, rural/urban, ethnic minority and each
+    ethnicity: ``dimension`` and ``group`` columns) and ``indicators_commune_year.parquet``
+    (Alkire–Foster H, A, M0, censored headcounts and contributions, and FGT0–2 of income
+    against the official line, with standard errors, by commune and review year).
+    """
+    root = Path(data_root) if data_root else config.data_dir()
+    raw, processed = root / "raw", root / "processed"
+    households = io.read_households(raw / "households.parquet")
+    loans = io.read_loans(raw / "loans.parquet", households=households)
+    classified = classify_panel(households)
+    processed.mkdir(parents=True, exist_ok=True)
+    out = {
+        "households_classified": processed / "households_classified.parquet",
+        "commune_year": processed / "commune_year.parquet",
+    }
+    frame = classified.assign(poverty_class=classified["poverty_class"].astype(str))
+    io.write_parquet(frame.reset_index(drop=True), out["households_classified"])
+    table = poverty_counts(classified, by=("commune_code", "review_year"))
+    units = registry.units(2025).set_index("commune_code")[["name", "name_ascii", "unit_type", "old_area"]]
+    table = table.join(units, on="commune_code")
+    io.write_parquet(table, out["commune_year"])
+    out["loans"] = processed / "loans.parquet"
+    io.write_parquet(loans.reset_index(drop=True), out["loans"])
+    out["groups_year"] = processed / "groups_year.parquet"
+    io.write_parquet(group_table(classified), out["groups_year"])
+    out["indicators_commune_year"] = processed / "indicators_commune_year.parquet"
+    io.write_parquet(indicator_table(classified), out["indicators_commune_year"])
+    return out
+
+
+def group_table(classified: pd.DataFrame) -> pd.DataFrame:
+    """Counts and rates by review year for the province and for each group of each dimension."""
+    parts = []
+    for dimension in ("province", "old_area", "area", "minority", "ethnicity"):
+        if dimension == "province":
+            t = poverty_counts(classified.assign(group="province"), by=["review_year", "group"])
+        else:
+            t = poverty_counts(classified.assign(group=classified[dimension].astype(str)), by=["review_year", "group"])
+        parts.append(t.assign(dimension=dimension))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["dimension", "group"] + [c for c in out.columns if c not in ("dimension", "group")]]
+
+
+def indicator_table(classified: pd.DataFrame) -> pd.DataFrame:
+    """Alkire–Foster and FGT measures by commune and review year, each year under its own standard."""
+    from ..measure.indicators import alkire_foster, fgt
+
+    parts = []
+    for key, group in classified.groupby("standard", sort=True):
+        std = get_standard(key)
+        af = alkire_foster(group, weights=std.weights(), k=std.k, by=["commune_code", "review_year"])
+        line = group["area"].map(dict(std.income_line)).astype(float)
+        money = fgt(group["income_pc"].astype(float), line=line,
+                    by=group[["commune_code", "review_year"]])
+        parts += [af.assign(standard=key), money.assign(standard=key)]
+    out = pd.concat(parts, ignore_index=True)
+    # Totals over all commune-years and shares of that pooled total mean nothing here.
+    out = out[out["commune_code"].notna() & out["review_year"].notna() & ~out["measure"].isin(["pop_share", "contrib"])]
+    return out.sort_values(["commune_code", "review_year", "measure", "indicator"], kind="stable",
+                           na_position="first").reset_index(drop=True)
+
+
+def ensure_demo_data(data_root: Path | None = None, *, seed: int = DEFAULT_SEED, scale: float = 1.0,
+                     force: bool = False) -> dict[str, Path]:
+    """Generate the synthetic raw files if missing (or made with other parameters), then process them."""
+    from . import synth
+
+    root = Path(data_root) if data_root else config.data_dir()
+    raw = root / "raw"
+    record = raw / "generator.json"
+    params = {"seed": seed, "scale": scale, "generator": "povanalysis.synth", "version": 1}
+    current = json.loads(record.read_text(encoding="utf-8")) if record.exists() else None
+    if force or current != params or not (raw / "households.parquet").exists():
+        panel = synth.generate(seed=seed, scale=scale)
+        synth.write(panel, raw)
+        record.write_text(json.dumps(params, sort_keys=True) + "\n", encoding="utf-8")
+        stale = True
+    else:
+        stale = False
+    names = ("households_classified", "commune_year", "loans", "groups_year", "indicators_commune_year")
+    expected = {name: root / "processed" / f"{name}.parquet" for name in names}
+    newest_input = max((raw / f).stat().st_mtime for f in ("households.parquet", "loans.parquet"))
+    if stale or any(not p.exists() or p.stat().st_mtime < newest_input for p in expected.values()):
+        return process(root)
+    return expected
+
+
+def load_classified() -> pd.DataFrame:
+    """The processed household-year table (internal: it holds household identifiers)."""
+    return io.read_parquet(config.processed_dir() / "households_classified.parquet")
+
+
+def load_commune_year() -> pd.DataFrame:
+    """Counts and rates by commune and review year."""
+    return io.read_parquet(config.processed_dir() / "commune_year.parquet")
+
+
+def load_loans() -> pd.DataFrame:
+    """The VBSP loan records, validated against the household file by :func:`process`."""
+    return io.read_parquet(config.processed_dir() / "loans.parquet")
+
+
+def load_disadvantaged() -> frozenset[str]:
+    """Codes of the disadvantaged (Region III) communes from ``raw/disadvantaged_communes.csv``.
+
+    The file is the list a province publishes, one ``commune_code`` per row; an empty set
+    when the file is absent.
+    """
+    path = config.raw_dir() / "disadvantaged_communes.csv"
+    if not path.exists():
+        return frozenset()
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8")
+    if "commune_code" not in frame.columns:
+        raise io.ValidationError(f"{path}: no column 'commune_code' (columns: {list(frame.columns)})",
+                                 path=path, column="commune_code")
+    known = registry.known_codes(2025)
+    for i, code in enumerate(frame["commune_code"]):
+        if code not in known:
+            raise io.ValidationError(
+                f"{path}: data row {i + 1} (line {i + 2}), column 'commune_code': {code!r} is not one of the "
+                "92 commune codes of vintage 2025", path=path, row=i + 1, column="commune_code", value=code,
+                problem="unknown commune code")
+    return frozenset(frame["commune_code"])
+
+
+def load_truth() -> dict | None:
+    """The synthetic generator's planted parameters (``raw/truth.json``), or None for real data."""
+    path = config.raw_dir() / "truth.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def headline_text(first: pd.Series, last: pd.Series, *, lang: str = "vi") -> str:
+    """One sentence on the poor-household rate between two review rows of :func:`poverty_counts`.
+
+    Examples
+    --------
+    >>> a = pd.Series({"review_year": 2021, "poor": 42903, "poor_rate": 0.1029, "households": 416939})
+    >>> b = pd.Series({"review_year": 2024, "poor": 23061, "poor_rate": 0.0546, "households": 422363})
+    >>> headline_text(a, b, lang="en")
+    'Between the 2021 and 2024 reviews the poor-household rate fell from 10.29% (42,903 households) to 5.46% (23,061 households), by 4.83 points.'
+    """
+    from ..common.labels import check_lang, format_number, format_percent
+
+    check_lang(lang)
+    change = 100 * (last["poor_rate"] - first["poor_rate"])
+    points = f"{abs(change):.2f}"
+    years = (int(first["review_year"]), int(last["review_year"]))
+    a = f"{format_percent(first['poor_rate'], lang)} ({format_number(first['poor'], lang)} {'hộ' if lang == 'vi' else 'households'})"
+    b = f"{format_percent(last['poor_rate'], lang)} ({format_number(last['poor'], lang)} {'hộ' if lang == 'vi' else 'households'})"
+    if lang == "vi":
+        verb, to = ("giảm", "xuống") if change < 0 else ("tăng", "lên")
+        return (f"Giữa kỳ rà soát {years[0]} và {years[1]}, tỷ lệ hộ nghèo {verb} từ {a} {to} {b}, "
+                f"{verb} {points.replace('.', ',')} điểm phần trăm.")
+    verb = "fell" if change < 0 else "rose"
+    return f"Between the {years[0]} and {years[1]} reviews the poor-household rate {verb} from {a} to {b}, by {points} points."

@@ -1,0 +1,65 @@
+"""Column names, types and codes of the household review and loan records."""
+
+from __future__ import annotations
+
+__all__ = [
+    "HOUSEHOLD_COLUMNS",
+    "LOAN_COLUMNS",
+    "DEPRIVATIONS",
+    "AREAS",
+    "PROGRAMMES",
+    "ETHNIC_MAJORITY",
+    "REVIEW_YEARS",
+]
+
+#: Every deprivation column either standard uses, in the order of the decrees' annexes.
+DEPRIVATIONS: tuple[str, ...] = (
+    "d_employment",
+    "d_dependants",
+    "d_nutrition",
+    "d_health_insurance",
+    "d_adult_education",
+    "d_child_school",
+    "d_housing_quality",
+    "d_floor_area",
+    "d_water",
+    "d_latrine",
+    "d_telecom",
+    "d_information_means",
+    "d_internet",
+    "d_waste",
+)
+
+#: Household review records: one row per household per review year. ``kind`` is the
+#: logical type that :mod:`povanalysis.data.io` validates.
+HOUSEHOLD_COLUMNS: dict[str, str] = {
+    "household_id": "str",
+    "review_year": "int",
+    "commune_code": "code5",
+    "area": "area",
+    "ethnicity": "str",
+    "size": "int>=1",
+    "income_pc": "money>=0",
+    **{d: "binary" for d in DEPRIVATIONS},
+}
+
+#: VBSP loan records: one row per disbursement.
+LOAN_COLUMNS: dict[str, str] = {
+    "household_id": "str",
+    "programme": "programme",
+    "disbursed": "date",
+    "amount": "money>0",
+    "rate": "rate",
+    "term_months": "int>=1",
+}
+
+AREAS: tuple[str, ...] = ("rural", "urban")
+
+#: VBSP household programmes (see the reference: Decree 78/2002, Decision 15/2013, Decision 28/2015).
+PROGRAMMES: tuple[str, ...] = ("poor", "near_poor", "newly_escaped")
+
+#: The ethnic majority; every other ``ethnicity`` value is an ethnic minority.
+ETHNIC_MAJORITY = "Kinh"
+
+#: Review years of the 2022–2025 lists and the first review of the next period.
+REVIEW_YEARS: tuple[int, ...] = (2021, 2022, 2023, 2024, 2025)

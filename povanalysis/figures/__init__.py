@@ -1,0 +1,1 @@
+"""Figures: the palette, fonts and charts shared by every figure."""

@@ -1,0 +1,824 @@
+"""Choropleth maps of commune figures: rates, changes, M0, loans and hot spots (plotly figures, returned, never shown)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+from plotly.colors import sample_colorscale
+
+from .. import config
+from . import boundaries as geo
+from ..figures.charts import FONT
+from ..common.labels import af_cutoff, af_label, check_lang, format_number, format_percent, label, pick
+
+__all__ = [
+    "choropleth",
+    "rate_map",
+    "change_map",
+    "mpi_map",
+    "loans_map",
+    "hotspot_map",
+    "SCHEMES",
+    "POLICY_THRESHOLDS",
+    "COORDINATE_DECIMALS",
+]
+
+#: Classification schemes: quantiles, Fisher–Jenks natural breaks, fixed thresholds, or None (continuous).
+SCHEMES: tuple = ("quantiles", "natural_breaks", "fixed", None)
+#: Default thresholds of ``scheme="fixed"``: the poor-household rates 15% and 20% of the Region III
+#: criteria (Decision 33/2020/QĐ-TTg, Art. 3): below 15%, 15% to below 20%, 20% and above.
+POLICY_THRESHOLDS: tuple[float, ...] = (0.15, 0.20)
+#: Decimals kept in the embedded GeoJSON (5 decimals of a degree: about 1 m).
+COORDINATE_DECIMALS = 5
+
+_FORMATS = ("auto", "percent", "points", "index", "number")
+_SUPPRESSED_COLOUR = "#9e9e9e"
+_MISSING_COLOUR = "#e6e6e6"
+_HIGHLIGHT_COLOUR = "#000000"
+_NEIGHBOUR_COLOUR = "#444444"
+_SEQUENTIAL = "YlOrRd"
+_DIVERGING = "RdBu_r"
+#: Okabe–Ito-friendly colours of the LISA clusters.
+_CLUSTER_COLOURS = {"HH": "#D55E00", "HL": "#E69F00", "LH": "#56B4E9", "LL": "#0072B2", "ns": "#f7f7f7"}
+
+_TEXT = {
+    "schematic": ("Sơ đồ minh họa, không phải ranh giới chính thức", "Schematic, not official boundaries"),
+    "missing": ("Không có số liệu", "No data"),
+    "neighbours": ("Xã, phường giáp ranh", "Neighbouring communes"),
+    "change": ("Thay đổi", "Change"),
+    "points": ("điểm %", "pts"),
+    "quantiles": ("phân vị", "quantiles"),
+    "natural_breaks": ("ngắt tự nhiên Jenks", "Jenks natural breaks"),
+    "fixed": ("ngưỡng chính sách", "policy thresholds"),
+    "loans_per_poor": ("Khoản vay trên một hộ nghèo", "Loans per poor household"),
+    "loans": ("Khoản vay giải ngân", "Loans disbursed"),
+    "hotspots": ("Cụm nghèo (LISA)", "Poverty clusters (LISA)"),
+    "HH": ("Cao – Cao (điểm nóng)", "High–High (hot spot)"),
+    "LL": ("Thấp – Thấp (điểm lạnh)", "Low–Low (cold spot)"),
+    "HL": ("Cao giữa vùng thấp", "High among low"),
+    "LH": ("Thấp giữa vùng cao", "Low among high"),
+    "ns": ("Không có ý nghĩa thống kê", "Not significant"),
+    "excluded": ("Không công bố (dưới ngưỡng số hộ)", "Suppressed (too few households)"),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    return pick(_TEXT, key, lang)
+
+
+def _kind(column: str, value_format: str) -> str:
+    if value_format != "auto":
+        return value_format
+    name = str(column)
+    if name.endswith("_rate") or "share" in name or name in ("H", "A", "FGT0", "hd", "hdk"):
+        return "percent"
+    if name == "change" or name.endswith("_change"):
+        return "points"
+    if name in ("M0", "FGT1", "FGT2"):
+        return "index"
+    return "number"
+
+
+def _fmt(value: float, kind: str, lang: str) -> str:
+    if value != value:
+        return "–"
+    if kind == "percent":
+        return format_percent(value, lang)
+    if kind == "points":
+        text = f"{100 * value:+.2f}"
+        return text.replace(".", ",") if lang == "vi" else text
+    if kind == "index":
+        return format_number(value, lang, digits=3)
+    digits = 0 if float(value).is_integer() else 2
+    return format_number(value, lang, digits=digits)
+
+
+def _edge(value: float, kind: str, lang: str) -> str:
+    """A class boundary: percentages with one decimal."""
+    if kind in ("percent", "points"):
+        text = f"{100 * value:.1f}%" if kind == "percent" else f"{100 * value:+.1f}"
+        return text.replace(".", ",") if lang == "vi" else text
+    return _fmt(value, kind, lang)
+
+
+def _classify(values: np.ndarray, scheme: str | None, k: int, thresholds, kind: str, lang: str):
+    """Class index of every value and the label of every class."""
+    if scheme is None or len(values) == 0:
+        return None, []
+    if scheme == "fixed":
+        cuts = np.asarray(thresholds, dtype=float)
+        index = np.searchsorted(cuts, values, side="right")
+        edges = [_edge(c, kind, lang) for c in cuts]
+        names = [f"< {edges[0]}"]
+        names += [f"{a} – < {b}" for a, b in zip(edges[:-1], edges[1:])]
+        names.append(f"≥ {edges[-1]}")
+        return index, names
+    import mapclassify
+
+    k_eff = int(min(k, len(np.unique(values))))
+    if k_eff < 2:
+        return np.zeros(len(values), dtype=int), [f"{_edge(values.min(), kind, lang)}"]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Numba not installed")  # 92 communes need no speed-up
+        cls = mapclassify.Quantiles(values, k=k_eff) if scheme == "quantiles" else \
+            mapclassify.FisherJenks(values, k=k_eff)
+    bins = np.asarray(cls.bins, dtype=float)
+    lows = np.concatenate([[values.min()], bins[:-1]])
+    names = [f"{_edge(lo, kind, lang)} – {_edge(hi, kind, lang)}" for lo, hi in zip(lows, bins)]
+    return np.asarray(cls.yb, dtype=int), names
+
+
+def _display(boundaries, tolerance: float | None):
+    """Boundaries in WGS 84, simplified for display, with coordinates rounded."""
+    b = geo._check_gdf(boundaries, "boundaries")
+    if tolerance:
+        b = geo.simplify(b, tolerance=tolerance)
+    b = b.to_crs("EPSG:4326") if b.crs.to_epsg() != 4326 else b
+    geoms = shapely.transform(b.geometry.to_numpy(), lambda c: np.round(c, COORDINATE_DECIMALS))
+    out = b.set_geometry(geoms, crs="EPSG:4326")
+    out.attrs = dict(boundaries.attrs)
+    return out
+
+
+def _features(display) -> dict[str, dict]:
+    return {code: {"type": "Feature", "id": code, "geometry": json.loads(shapely.to_geojson(g))}
+            for code, g in zip(display["commune_code"], display.geometry.to_numpy())}
+
+
+def _collection(features: dict[str, dict], codes: Sequence[str]) -> dict:
+    return {"type": "FeatureCollection", "features": [features[c] for c in codes]}
+
+
+def _area_trace(features, codes, *, name, colour, hover, customdata=None, legendgroup=None) -> go.Choropleth:
+    codes = list(codes)
+    return go.Choropleth(
+        geojson=_collection(features, codes), locations=codes, z=[1] * len(codes),
+        colorscale=[[0, colour], [1, colour]], showscale=False, showlegend=True, name=name,
+        legendgroup=legendgroup or name, hovertext=list(hover), hovertemplate="%{hovertext}<extra></extra>",
+        customdata=customdata, marker=dict(line=dict(color="#ffffff", width=0.5)),
+    )
+
+
+def _outline(display, codes, *, name: str, colour: str, width: float, dash: str = "solid") -> go.Scattergeo:
+    lon: list = []
+    lat: list = []
+    for g in display.set_index("commune_code").loc[list(codes)].geometry:
+        for part in shapely.get_parts(g):
+            ring = shapely.get_coordinates(part.exterior)
+            lon += ring[:, 0].tolist() + [None]
+            lat += ring[:, 1].tolist() + [None]
+    return go.Scattergeo(lon=lon, lat=lat, mode="lines", name=name, hoverinfo="skip",
+                         line=dict(color=colour, width=width, dash=dash))
+
+
+def _check_frame(frame, column: str | None, suppressed_column: str | None, name: str = "frame") -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name!r} should be a DataFrame, got {type(frame).__name__}")
+    needed = ["commune_code"] + ([column] if column is not None else [])
+    if suppressed_column is not None:
+        needed.append(suppressed_column)
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        hint = " (pass suppressed_column=None for figures that need no suppression)" \
+            if suppressed_column in missing else ""
+        raise ValueError(f"{name!r} has no column {missing[0]!r}{hint}; columns: {list(frame.columns)}")
+    dup = frame["commune_code"][frame["commune_code"].duplicated()]
+    if len(dup):
+        extra = " (filter one review year first)" if "review_year" in frame.columns else ""
+        raise ValueError(f"{name!r} must have one row per commune; {dup.iloc[0]!r} appears more than once{extra}")
+    if column is not None and not pd.api.types.is_numeric_dtype(frame[column]):
+        raise ValueError(f"column {column!r} of {name!r} must be numeric, got {frame[column].dtype}")
+    if suppressed_column is not None and not pd.api.types.is_bool_dtype(frame[suppressed_column]):
+        raise ValueError(f"column {suppressed_column!r} of {name!r} must be boolean, got {frame[suppressed_column].dtype}")
+    return frame
+
+
+def _layout(fig: go.Figure, display, *, title: str, legend_title: str, lang: str, view=None) -> go.Figure:
+    annotations = []
+    if geo.is_schematic(display):
+        annotations.append(dict(text=_t("schematic", lang), x=0, y=0, xref="paper", yref="paper",
+                                xanchor="left", yanchor="bottom", showarrow=False,
+                                font=dict(size=12, color="#555555")))
+    fig.update_layout(title=title, font=FONT, template="plotly_white", height=720,
+                      margin=dict(l=10, r=10, t=60, b=30), legend=dict(title_text=legend_title),
+                      annotations=annotations)
+    if view is None:
+        fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    else:
+        (x0, x1), (y0, y1) = view
+        fig.update_geos(fitbounds=False, visible=False, projection_type="mercator",
+                        lonaxis_range=[x0, x1], lataxis_range=[y0, y1])
+    return fig
+
+
+def _view(display, codes: Sequence[str]):
+    x0, y0, x1, y1 = shapely.total_bounds(display.set_index("commune_code").loc[list(codes)].geometry.to_numpy())
+    mx, my = 0.15 * (x1 - x0) + 0.005, 0.15 * (y1 - y0) + 0.005
+    return (x0 - mx, x1 + mx), (y0 - my, y1 + my)
+
+
+def _highlight(display, highlight, show_neighbours: bool, zoom: bool, lang: str):
+    """Outline traces, and the view window when zooming."""
+    if highlight is None:
+        if show_neighbours or zoom:
+            raise ValueError("show_neighbours and zoom need highlight=<commune code>")
+        return [], None
+    code = str(highlight)
+    names = display.set_index("commune_code")["name"]
+    if code not in names.index:
+        raise ValueError(f"highlight={highlight!r} is not a commune code of the boundaries")
+    traces = [_outline(display, [code], name=str(names[code]), colour=_HIGHLIGHT_COLOUR, width=3)]
+    shown = [code]
+    if show_neighbours:
+        near = geo.neighbours(display)[code]
+        if near:
+            traces.insert(0, _outline(display, near, name=_t("neighbours", lang), colour=_NEIGHBOUR_COLOUR,
+                                      width=1.5, dash="dot"))
+        shown += list(near)
+    return traces, (_view(display, shown) if zoom else None)
+
+
+def choropleth(frame: pd.DataFrame, column: str, *, boundaries=None, lang: str = "vi",
+               scheme: str | None = "quantiles", k: int = 5, thresholds: Sequence[float] | None = None,
+               highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
+               suppressed_column: str | None = "suppressed", title: str | None = None,
+               hover_columns: Sequence[str] | Mapping[str, str] | None = None, value_format: str = "auto",
+               tolerance: float | None = None, colorscale: str | None = None,
+               column_label: str | None = None) -> go.Figure:
+    """A map of one figure per commune, classed or continuous, with suppression carried through.
+
+    Every unit of the boundaries is drawn: communes with a figure in their class colour,
+    communes whose figure is suppressed in grey (their hover text and the figure's data
+    hold no number for them), and units without a row or with a missing value in light
+    grey as "no data". Classes are computed on the published figures only. The GeoJSON is
+    embedded in the figure (no tile server: it renders offline) with coordinates rounded
+    to :data:`COORDINATE_DECIMALS` decimals.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per commune: ``commune_code`` (2025 vintage), ``column`` and
+        ``suppressed_column``.
+    column : str
+        The figure to map.
+    boundaries : GeoDataFrame, optional
+        Units to draw (:func:`povanalysis.geo.boundaries.boundaries.read_boundaries`); default
+        :func:`povanalysis.geo.boundaries.boundaries.default_boundaries`, which are the schematic shapes unless
+        ``$POVANALYSIS_BOUNDARIES`` names a file. Schematic shapes are labelled as such
+        in the figure.
+    lang : {"vi", "en"}
+    scheme : {"quantiles", "natural_breaks", "fixed", None}
+        Classes: quantiles, Fisher–Jenks natural breaks, the fixed ``thresholds``, or
+        None for a continuous colour scale.
+    k : int, default 5
+        Number of classes for quantiles and natural breaks (fewer when there are fewer
+        distinct values).
+    thresholds : sequence of float, optional
+        Class boundaries for ``scheme="fixed"``, increasing; classes are closed on the
+        left (``15% – < 20%``). Default :data:`POLICY_THRESHOLDS`.
+    highlight : str, optional
+        A commune code to outline (used by the per-commune report).
+    show_neighbours : bool
+        Also outline the highlighted commune's neighbours (queen contiguity).
+    zoom : bool
+        Zoom the map to the highlighted commune (and its neighbours); only units inside
+        the view are embedded.
+    suppressed_column : str or None, default "suppressed"
+        Boolean column flagging figures that must not be published; None when the figure
+        needs no suppression.
+    title : str, optional
+        Default: the label of ``column``.
+    hover_columns : sequence or mapping, optional
+        Extra columns for the hover text (mapping: column → label). Default: ``households``
+        when present.
+    value_format : {"auto", "percent", "points", "index", "number"}
+        How figures are written; "auto" reads the column name (``*_rate`` and shares as
+        percentages, ``change`` as percentage points, ``M0`` as an index).
+    tolerance : float, optional
+        Display simplification in metres (:func:`povanalysis.geo.boundaries.boundaries.simplify`); default
+        :data:`povanalysis.geo.boundaries.boundaries.DEFAULT_TOLERANCE`, or 40 m when zooming; 0 for none.
+    colorscale : str, optional
+        A plotly colour scale name; default yellow–red, or red–blue for changes.
+    column_label : str, optional
+        How the figure is named in hover text and legend; default the label of ``column``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Choropleth`` trace per class (or one continuous trace), then the suppressed
+        and no-data traces, then the outlines (``Scattergeo``). Each area trace carries
+        its codes in ``locations``; published figures are in ``customdata`` (and in ``z``
+        of the continuous trace). Class, suppressed and no-data traces colour their areas
+        with a constant ``z`` of 1, never a figure.
+
+    References
+    ----------
+    Jenks, G. F. (1977). *Optimal data classification for choropleth maps*. Occasional
+    paper 2, Department of Geography, University of Kansas.
+
+    Rey, S. J., Stephens, P. and Laura, J. (2017). An evaluation of sampling and full
+    enumeration strategies for Fisher Jenks classification in big data settings.
+    *Transactions in GIS* 21(4): 796–810. doi:10.1111/tgis.12236
+
+    Decision 33/2020/QĐ-TTg, Art. 3 (poor-household rate thresholds of Region III communes).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"commune_code": ["01840", "01843", "05665"], "poor_rate": [0.02, 0.18, 0.31],
+    ...                   "households": [3000, 2500, 8], "suppressed": [False, False, True]})
+    >>> fig = choropleth(f, "poor_rate", scheme="fixed", lang="en")
+    >>> [(t.name, list(t.locations)) for t in fig.data if t.name != "No data"]
+    [('< 15.0%', ['01840']), ('15.0% – < 20.0%', ['01843']), ('≥ 20.0%', []), ('Suppressed (too few households)', ['05665'])]
+    >>> fig.layout.annotations[0].text
+    'Schematic, not official boundaries'
+    """
+    check_lang(lang)
+    frame = _check_frame(frame, column, suppressed_column)
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"k must be an integer >= 2, got {k!r}")
+    if value_format not in _FORMATS:
+        raise ValueError(f"value_format must be one of {_FORMATS}, got {value_format!r}")
+    if scheme == "fixed":
+        thresholds = POLICY_THRESHOLDS if thresholds is None else tuple(thresholds)
+        cuts = np.asarray(thresholds, dtype=float)
+        if len(cuts) == 0 or not np.all(np.isfinite(cuts)) or np.any(np.diff(cuts) <= 0):
+            raise ValueError(f"thresholds must be finite and strictly increasing, got {thresholds!r}")
+    elif thresholds is not None:
+        raise ValueError(f"thresholds are used only with scheme='fixed', got scheme={scheme!r}")
+    boundaries = geo.default_boundaries() if boundaries is None else boundaries
+    geo._check_gdf(boundaries, "boundaries")
+    unknown = sorted(set(frame["commune_code"].astype(str)) - set(boundaries["commune_code"]))
+    if unknown:
+        raise ValueError(f"'frame' has commune codes that are not units of the boundaries: {unknown[:5]}"
+                         f"{' …' if len(unknown) > 5 else ''} (maps use the 92 units of 2025)")
+    if hover_columns is None:
+        hover_columns = {"households": label("households", lang)} if "households" in frame.columns and \
+            column != "households" else {}
+    elif not isinstance(hover_columns, Mapping):
+        hover_columns = {c: label(c, lang) for c in hover_columns}
+    absent = [c for c in hover_columns if c not in frame.columns]
+    if absent:
+        raise ValueError(f"hover column {absent[0]!r} is not a column of 'frame'")
+    if tolerance is None:
+        tolerance = 40.0 if zoom else geo.DEFAULT_TOLERANCE
+
+    display = _display(boundaries, tolerance)
+    outlines, view = _highlight(display, highlight, show_neighbours, zoom, lang)
+    kind = _kind(column, value_format)
+    what = column_label or label(column, lang)
+    rows = frame.assign(commune_code=frame["commune_code"].astype(str)).set_index("commune_code")
+    codes = display["commune_code"].to_numpy()
+    names = display.set_index("commune_code")["name"]
+    in_frame = np.isin(codes, rows.index)
+    value = rows[column].reindex(codes).to_numpy(dtype=float)
+    hidden = np.zeros(len(codes), dtype=bool)
+    if suppressed_column is not None:
+        hidden = rows[suppressed_column].reindex(codes).fillna(False).to_numpy(dtype=bool)
+    shown = in_frame & ~hidden & np.isfinite(value)
+    missing = ~shown & ~hidden
+    if view is not None:
+        inside = shapely.intersects(display.geometry.to_numpy(), shapely.box(view[0][0], view[1][0], view[0][1], view[1][1]))
+    else:
+        inside = np.ones(len(codes), dtype=bool)
+
+    def hover_of(i: int) -> str:
+        lines = [f"<b>{names.iloc[i]}</b> ({codes[i]})", f"{what}: {_fmt(value[i], kind, lang)}"]
+        for col, text in hover_columns.items():
+            extra = rows.at[codes[i], col]
+            shown_value = _fmt(float(extra), _kind(col, "auto"), lang) if isinstance(extra, (int, float, np.number)) \
+                else str(extra)
+            lines.append(f"{text}: {shown_value}")
+        return "<br>".join(lines)
+
+    fig = go.Figure()
+    features = _features(display)
+    idx = np.flatnonzero(shown)
+    scale = colorscale or (_DIVERGING if kind == "points" else _SEQUENTIAL)
+    classes, class_names = _classify(value[idx], scheme, k, thresholds, kind, lang)
+    if scheme is None:
+        keep = idx[inside[idx]]
+        zmax = float(np.nanmax(np.abs(value[idx]))) if len(idx) else 1.0
+        fig.add_trace(go.Choropleth(
+            geojson=_collection(features, codes[keep]), locations=codes[keep].tolist(),
+            z=value[keep].tolist(), customdata=value[keep].reshape(-1, 1).tolist(), colorscale=scale,
+            zmid=0.0 if kind == "points" else None,
+            zmin=-zmax if kind == "points" else (float(value[idx].min()) if len(idx) else 0.0),
+            zmax=zmax if kind == "points" else (float(value[idx].max()) if len(idx) else 1.0),
+            hovertext=[hover_of(i) for i in keep], hovertemplate="%{hovertext}<extra></extra>",
+            name=what, showlegend=False, marker=dict(line=dict(color="#ffffff", width=0.5)),
+            colorbar=dict(title=dict(text=what), len=0.6,
+                          tickformat={"percent": ".0%", "points": "+.0%"}.get(kind)),
+        ))
+    else:
+        colours = sample_colorscale(scale, list(np.linspace(0.12, 1.0, len(class_names)))) \
+            if len(class_names) > 1 else sample_colorscale(scale, [0.6])
+        for c, (cname, colour) in enumerate(zip(class_names, colours)):
+            members = idx[(classes == c) & inside[idx]]
+            fig.add_trace(_area_trace(features, codes[members], name=cname, colour=colour,
+                                      hover=[hover_of(i) for i in members],
+                                      customdata=value[members].reshape(-1, 1).tolist()))
+    hid = np.flatnonzero(hidden & inside)
+    if len(hid):
+        fig.add_trace(_area_trace(features, codes[hid], name=label("suppressed", lang), colour=_SUPPRESSED_COLOUR,
+                                  hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{label('suppressed', lang)}"
+                                         for i in hid]))
+    gone = np.flatnonzero(missing & inside)
+    if len(gone):
+        fig.add_trace(_area_trace(features, codes[gone], name=_t("missing", lang), colour=_MISSING_COLOUR,
+                                  hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t('missing', lang)}" for i in gone]))
+    for trace in outlines:
+        fig.add_trace(trace)
+    legend_title = what + (f" ({_t(scheme, lang)})" if scheme else "")
+    return _layout(fig, display, title=title or what, legend_title=legend_title, lang=lang, view=view)
+
+
+def _year_rows(table: pd.DataFrame, year: int, name: str = "commune_year") -> pd.DataFrame:
+    if "review_year" not in table.columns:
+        raise ValueError(f"{name!r} has no column 'review_year'")
+    years = sorted(int(y) for y in table["review_year"].unique())
+    if int(year) not in years:
+        raise ValueError(f"review year {year!r} is not in {name!r} (years: {years})")
+    return table[table["review_year"] == int(year)]
+
+
+#: The count each rate rests on: a rate is suppressed when that count is below the minimum cell.
+_DENOMINATORS = {"poor_rate": "households", "near_poor_rate": "households", "minority_share_of_poor": "poor"}
+
+
+def _min_cell(min_cell: int | None) -> int:
+    limit = config.MIN_CELL if min_cell is None else int(min_cell)
+    if limit < 1:
+        raise ValueError(f"min_cell must be at least 1, got {min_cell!r}")
+    return limit
+
+
+def rate_map(commune_year: pd.DataFrame, *, year: int, rate: str = "poor_rate", boundaries=None,
+             lang: str = "vi", scheme: str | None = "quantiles", k: int = 5,
+             thresholds: Sequence[float] | None = None, highlight: str | None = None,
+             show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
+             min_cell: int | None = None) -> go.Figure:
+    """Map of a rate by commune at one review: poor, near-poor, or minority share of the poor.
+
+    A rate is suppressed when its row is flagged ``suppressed`` or when the count it rests
+    on is below ``min_cell`` (households for the poor and near-poor rates, poor households
+    for the ethnic-minority share of the poor).
+
+    Parameters
+    ----------
+    commune_year : DataFrame
+        :func:`povanalysis.data.pipeline.load_commune_year` or
+        :func:`povanalysis.measure.aggregates.poverty_counts` by ``["commune_code", "review_year"]``.
+    year : int
+        Review year to map.
+    rate : str, default "poor_rate"
+        ``poor_rate``, ``near_poor_rate``, ``minority_share_of_poor`` or another share column.
+    min_cell : int, optional
+        Default :data:`povanalysis.config.MIN_CELL`.
+
+    Other parameters are those of :func:`choropleth`.
+
+    Examples
+    --------
+    >>> cy = pd.DataFrame({"commune_code": ["01840", "01843"], "review_year": [2024, 2024],
+    ...     "households": [3000, 2500], "poor": [60, 20], "poor_rate": [0.02, 0.008],
+    ...     "suppressed": [False, False]})
+    >>> fig = rate_map(cy, year=2024, lang="en", scheme=None)
+    >>> list(fig.data[0].locations), list(fig.data[0].z)
+    (['01840', '01843'], [0.02, 0.008])
+    >>> fig.layout.title.text
+    'Poor-household rate, 2024 review'
+    """
+    check_lang(lang)
+    rows = _year_rows(commune_year, year)
+    _check_frame(rows, rate, "suppressed", "commune_year")
+    limit = _min_cell(min_cell)
+    hidden = rows["suppressed"].to_numpy(dtype=bool)
+    base = _DENOMINATORS.get(rate)
+    if base is not None:
+        if base not in rows.columns:
+            raise ValueError(f"'commune_year' has no column {base!r}, the count {rate!r} rests on")
+        hidden = hidden | (rows[base].to_numpy() < limit)
+    hover = [c for c in ("households", "poor") if c in rows.columns]
+    default = f"{label(rate, lang)}, " + (f"rà soát {int(year)}" if lang == "vi" else f"{int(year)} review")
+    return choropleth(rows.assign(suppressed=hidden), rate, boundaries=boundaries, lang=lang, scheme=scheme, k=k,
+                      thresholds=thresholds, highlight=highlight, show_neighbours=show_neighbours, zoom=zoom,
+                      title=title or default, hover_columns=hover, value_format="percent")
+
+
+def change_map(commune_year: pd.DataFrame, *, start: int, end: int, rate: str = "poor_rate", boundaries=None,
+               lang: str = "vi", scheme: str | None = None, k: int = 5, highlight: str | None = None,
+               show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
+               min_cell: int | None = None) -> go.Figure:
+    """Map of the change of a rate between two reviews, in percentage points (end minus start).
+
+    A commune's change is suppressed when its rate is suppressed at either review (see
+    :func:`rate_map`) and is "no data" when either review lacks it. Decreases are blue,
+    increases red, on a scale centred on zero.
+
+    Parameters
+    ----------
+    commune_year : DataFrame
+        Counts and rates by commune and review year.
+    start, end : int
+        The two review years.
+    rate : str, default "poor_rate"
+
+    Other parameters are those of :func:`choropleth` (``scheme`` defaults to continuous).
+
+    Examples
+    --------
+    >>> cy = pd.DataFrame({"commune_code": ["01840", "01840"], "review_year": [2021, 2024],
+    ...     "households": [3000, 3100], "poor": [300, 62], "poor_rate": [0.1, 0.02],
+    ...     "suppressed": [False, False]})
+    >>> fig = change_map(cy, start=2021, end=2024, lang="en")
+    >>> [round(v, 4) for v in fig.data[0].z]
+    [-0.08]
+    >>> fig.data[0].hovertext[0].split("<br>")[1:]
+    ['Change (pts): -8.00', 'Poor-household rate 2021: 10.00%', 'Poor-household rate 2024: 2.00%']
+    """
+    check_lang(lang)
+    if int(start) >= int(end):
+        raise ValueError(f"start must be an earlier review than end, got start={start!r}, end={end!r}")
+    a, b = _year_rows(commune_year, start), _year_rows(commune_year, end)
+    limit = _min_cell(min_cell)
+    parts = []
+    for rows in (a, b):
+        _check_frame(rows, rate, "suppressed", "commune_year")
+        hidden = rows["suppressed"].to_numpy(dtype=bool)
+        base = _DENOMINATORS.get(rate)
+        if base is not None:
+            if base not in rows.columns:
+                raise ValueError(f"'commune_year' has no column {base!r}, the count {rate!r} rests on")
+            hidden = hidden | (rows[base].to_numpy() < limit)
+        parts.append(pd.DataFrame({"commune_code": rows["commune_code"].astype(str).to_numpy(),
+                                   "rate": rows[rate].to_numpy(dtype=float), "hidden": hidden}))
+    both = parts[0].merge(parts[1], on="commune_code", how="outer", suffixes=("_start", "_end"))
+    hidden = both["hidden_start"].fillna(False).astype(bool) | both["hidden_end"].fillna(False).astype(bool)
+    frame = pd.DataFrame({
+        "commune_code": both["commune_code"],
+        "change": both["rate_end"] - both["rate_start"],
+        "start_rate": both["rate_start"],
+        "end_rate": both["rate_end"],
+        "suppressed": hidden.to_numpy(),
+    })
+    hover = {"start_rate": f"{label(rate, lang)} {int(start)}", "end_rate": f"{label(rate, lang)} {int(end)}"}
+    what = f"{_t('change', lang)} ({_t('points', lang)})"
+    lead = "Thay đổi" if lang == "vi" else "Change in the"
+    default = f"{lead} {label(rate, lang).lower()}, {int(start)}–{int(end)} ({_t('points', lang)})"
+    return choropleth(frame, "change", boundaries=boundaries, lang=lang, scheme=scheme, k=k, highlight=highlight,
+                      show_neighbours=show_neighbours, zoom=zoom, title=title or default, hover_columns=hover,
+                      value_format="points", column_label=what)
+
+
+def mpi_map(af: pd.DataFrame, *, measure: str = "M0", year: int | None = None, year_column: str = "review_year",
+            boundaries=None, lang: str = "vi", scheme: str | None = "quantiles", k: int = 5,
+            highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
+            title: str | None = None, min_cell: int | None = None) -> go.Figure:
+    """Map of an Alkire–Foster measure (``M0``, ``H`` or ``A``) by commune.
+
+    The title and the hover name the Alkire–Foster measure with the cutoff k of ``af``
+    (:func:`povanalysis.common.labels.af_label`): H is not the official poor-household rate.
+
+    Parameters
+    ----------
+    af : DataFrame
+        :func:`povanalysis.measure.indicators.alkire_foster` with ``by`` including ``commune_code``
+        (and ``year_column``).
+    measure : {"M0", "H", "A"}
+    year : int, optional
+        Review year to keep when ``af`` has ``year_column``.
+    min_cell : int, optional
+        A commune's measure is suppressed when it rests on fewer units (``n``) than this;
+        default :data:`povanalysis.config.MIN_CELL`.
+
+    Other parameters are those of :func:`choropleth`.
+
+    References
+    ----------
+    Alkire, S. and Foster, J. (2011). Counting and multidimensional poverty measurement.
+    *Journal of Public Economics* 95(7–8): 476–487. doi:10.1016/j.jpubeco.2010.11.006
+
+    Examples
+    --------
+    >>> af = pd.DataFrame({"commune_code": ["01840", "01843", "01840"], "measure": ["M0", "M0", "H"],
+    ...     "indicator": [None, None, None], "value": [0.051, 0.012, 0.2], "n": [400, 5, 400], "k": 0.25})
+    >>> fig = mpi_map(af, scheme=None, lang="en")
+    >>> list(fig.data[0].locations), [t.name for t in fig.data[1:2]]
+    (['01840'], ['Suppressed (too few households)'])
+    >>> mpi_map(af, measure="H", scheme=None).layout.title.text
+    'Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 0,25)'
+    """
+    check_lang(lang)
+    if measure not in ("M0", "H", "A"):
+        raise ValueError(f"measure must be one of ('M0', 'H', 'A'), got {measure!r}")
+    for col in ("commune_code", "measure", "value", "n"):
+        if col not in af.columns:
+            raise ValueError(f"'af' has no column {col!r}; pass alkire_foster(..., by=['commune_code', ...])")
+    rows = af[(af["measure"] == measure) & af["commune_code"].notna()]
+    if year_column in af.columns:
+        if year is None:
+            years = sorted(rows[year_column].dropna().unique().tolist())
+            if len(years) > 1:
+                raise ValueError(f"'af' has several years {years}: pass year=")
+        else:
+            rows = _year_rows(rows.rename(columns={year_column: "review_year"}), year, "af")
+    elif year is not None:
+        raise ValueError(f"'af' has no column {year_column!r} to select year={year!r}")
+    limit = _min_cell(min_cell)
+    name = af_label(measure, lang, **af_cutoff(af))
+    frame = pd.DataFrame({"commune_code": rows["commune_code"].astype(str).to_numpy(),
+                          measure: rows["value"].to_numpy(dtype=float),
+                          "n": rows["n"].to_numpy(),
+                          "suppressed": rows["n"].to_numpy() < limit})
+    suffix = "" if year is None else (f", rà soát {int(year)}" if lang == "vi" else f", {int(year)} review")
+    return choropleth(frame, measure, boundaries=boundaries, lang=lang, scheme=scheme, k=k, highlight=highlight,
+                      show_neighbours=show_neighbours, zoom=zoom, title=title or name + suffix,
+                      hover_columns={"n": label("households", lang)}, column_label=name)
+
+
+def loans_map(loans: pd.DataFrame, classified: pd.DataFrame, *, review_year: int,
+              programmes: Sequence[str] | None = None, boundaries=None, lang: str = "vi",
+              scheme: str | None = "quantiles", k: int = 5, highlight: str | None = None,
+              show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
+              min_cell: int | None = None) -> go.Figure:
+    """Map of VBSP loans disbursed in the year after a review, per poor household of that review.
+
+    The lists recognised at a review (September–December) are those lenders use the next
+    calendar year, so the figure is: loans disbursed in ``review_year + 1`` (of the chosen
+    programmes) to households of a commune, divided by the commune's poor households at
+    ``review_year``. A borrower's commune is its commune at ``review_year`` (else its
+    latest earlier record). Communes with fewer than ``min_cell`` poor households are
+    suppressed. No household identifier reaches the figure.
+
+    Parameters
+    ----------
+    loans : DataFrame
+        :func:`povanalysis.data.pipeline.load_loans` (``household_id``, ``programme``, ``disbursed``).
+    classified : DataFrame
+        :func:`povanalysis.data.pipeline.load_classified` (``household_id``, ``review_year``,
+        ``commune_code``, ``poverty_class``).
+    review_year : int
+    programmes : sequence of str, optional
+        VBSP programmes to count (default: all).
+    min_cell : int, optional
+        Default :data:`povanalysis.config.MIN_CELL`.
+
+    Other parameters are those of :func:`choropleth`.
+
+    References
+    ----------
+    Decree 78/2002/ND-CP (credit for the poor); Decision 15/2013/QĐ-TTg (near-poor);
+    Decision 28/2015/QĐ-TTg (newly escaped households).
+
+    Examples
+    --------
+    >>> hh = pd.DataFrame({"household_id": [f"h{i}" for i in range(12)], "review_year": 2023,
+    ...     "commune_code": "01840", "poverty_class": ["poor"] * 12})
+    >>> ln = pd.DataFrame({"household_id": ["h0", "h1", "h1"], "programme": "poor",
+    ...     "disbursed": pd.to_datetime(["2024-02-01", "2024-03-01", "2023-05-01"])})
+    >>> fig = loans_map(ln, hh, review_year=2023, scheme=None)
+    >>> list(fig.data[0].locations), [round(v, 4) for v in fig.data[0].z]
+    (['01840'], [0.1667])
+    """
+    check_lang(lang)
+    for col in ("household_id", "programme", "disbursed"):
+        if col not in loans.columns:
+            raise ValueError(f"'loans' has no column {col!r}")
+    for col in ("household_id", "review_year", "commune_code", "poverty_class"):
+        if col not in classified.columns:
+            raise ValueError(f"'classified' has no column {col!r}")
+    years = sorted(int(y) for y in classified["review_year"].unique())
+    if int(review_year) not in years:
+        raise ValueError(f"review year {review_year!r} is not in 'classified' (years: {years})")
+    limit = _min_cell(min_cell)
+    chosen = loans[pd.to_datetime(loans["disbursed"]).dt.year == int(review_year) + 1]
+    if programmes is not None:
+        unknown = sorted(set(programmes) - set(loans["programme"].unique()))
+        if unknown:
+            raise ValueError(f"programmes {unknown} do not occur in 'loans' "
+                             f"(programmes: {sorted(loans['programme'].unique())})")
+        chosen = chosen[chosen["programme"].isin(list(programmes))]
+    earlier = classified[classified["review_year"] <= int(review_year)]
+    home = earlier.sort_values("review_year", kind="stable").drop_duplicates("household_id", keep="last") \
+        .set_index("household_id")["commune_code"]
+    commune = chosen["household_id"].map(home)
+    if commune.isna().any():
+        raise ValueError(f"{int(commune.isna().sum())} loans in {int(review_year) + 1} go to households with no "
+                         f"review record up to {int(review_year)}")
+    at_review = classified[classified["review_year"] == int(review_year)]
+    poor = (at_review["poverty_class"].astype(str) == "poor").groupby(at_review["commune_code"]).sum()
+    counts = commune.value_counts().reindex(poor.index, fill_value=0)
+    frame = pd.DataFrame({"commune_code": poor.index.astype(str), "loans": counts.to_numpy(),
+                          "poor": poor.to_numpy()})
+    frame["loans_per_poor"] = np.where(frame["poor"] > 0, frame["loans"] / frame["poor"].where(frame["poor"] > 0, 1),
+                                       np.nan)
+    frame["suppressed"] = frame["poor"].to_numpy() < limit
+    default = f"{_t('loans_per_poor', lang)}, {int(review_year) + 1}"
+    fig = choropleth(frame, "loans_per_poor", boundaries=boundaries, lang=lang, scheme=scheme, k=k,
+                     highlight=highlight, show_neighbours=show_neighbours, zoom=zoom, title=title or default,
+                     hover_columns={"loans": _t("loans", lang), "poor": label("poor", lang)}, value_format="number",
+                     column_label=_t("loans_per_poor", lang))
+    return fig
+
+
+def hotspot_map(data, *, year: int | None = None, column: str = "poor_rate", alpha: float = 0.05,
+                permutations: int = 999, seed: int = 0, boundaries=None, lang: str = "vi",
+                highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
+                title: str | None = None) -> go.Figure:
+    """Map of LISA clusters: hot spots (High–High), cold spots (Low–Low) and outliers.
+
+    Parameters
+    ----------
+    data : Lisa or DataFrame
+        A :class:`povanalysis.geo.boundaries.hotspots.Lisa` result, or a commune table (e.g.
+        :func:`povanalysis.data.pipeline.load_commune_year`) from which one is computed with
+        ``column``, ``alpha``, ``permutations`` and ``seed`` on ``boundaries``.
+    year : int, optional
+        Review year to keep when ``data`` is a table with ``review_year``.
+
+    Other parameters are those of :func:`choropleth`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Choropleth`` trace per cluster (``HH``, ``LL``, ``HL``, ``LH``, ``ns``, in
+        that order, names in ``lang``), then the excluded (suppressed) communes; the title
+        gives the global Moran's I and its permutation p-value.
+
+    References
+    ----------
+    Anselin, L. (1995). Local indicators of spatial association — LISA. *Geographical
+    Analysis* 27(2): 93–115. doi:10.1111/j.1538-4632.1995.tb00338.x
+
+    Examples
+    --------
+    >>> from povanalysis.geo import hotspots
+    >>> from povanalysis.data import registry
+    >>> u = registry.units(2025)
+    >>> f = pd.DataFrame({"commune_code": u["commune_code"], "v": u["lon"], "suppressed": False})
+    >>> fig = hotspot_map(hotspots.lisa(f, "v", permutations=99, seed=1), lang="en")
+    >>> [t.name for t in fig.data][:2]
+    ['High–High (hot spot)', 'Low–Low (cold spot)']
+    """
+    from . import hotspots
+
+    check_lang(lang)
+    if isinstance(data, hotspots.Lisa):
+        result = data
+    else:
+        rows = data if year is None else _year_rows(data, year, "data")
+        if year is None and "review_year" in rows.columns and rows["review_year"].nunique() > 1:
+            raise ValueError("'data' has several review years: pass year=")
+        result = hotspots.lisa(rows, column, boundaries=boundaries, permutations=permutations, seed=seed,
+                               alpha=alpha)
+    display = _display(result.boundaries if boundaries is None else boundaries,
+                       40.0 if zoom else geo.DEFAULT_TOLERANCE)
+    outlines, view = _highlight(display, highlight, show_neighbours, zoom, lang)
+    table = result.to_frame().set_index("commune_code")
+    codes = display["commune_code"].to_numpy()
+    names = display.set_index("commune_code")["name"]
+    if view is not None:
+        inside = shapely.intersects(display.geometry.to_numpy(),
+                                    shapely.box(view[0][0], view[1][0], view[0][1], view[1][1]))
+    else:
+        inside = np.ones(len(codes), dtype=bool)
+    cluster = table["cluster"].reindex(codes)
+    features = _features(display)
+    kind = _kind(result.column, "auto")
+    fig = go.Figure()
+    for key in hotspots.CLUSTERS:
+        members = np.flatnonzero((cluster == key).to_numpy() & inside)
+        hover = [f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t(key, lang)}<br>"
+                 f"{label(result.column, lang)}: {_fmt(float(table.at[codes[i], 'value']), kind, lang)}<br>"
+                 f"p = {_p(float(table.at[codes[i], 'p_value']), lang)}" for i in members]
+        fig.add_trace(_area_trace(features, codes[members], name=_t(key, lang), colour=_CLUSTER_COLOURS[key],
+                                  hover=hover))
+    out = np.flatnonzero(cluster.isna().to_numpy() & inside)
+    if len(out):
+        fig.add_trace(_area_trace(features, codes[out], name=_t("excluded", lang), colour=_SUPPRESSED_COLOUR,
+                                  hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t('excluded', lang)}"
+                                         for i in out]))
+    for trace in outlines:
+        fig.add_trace(trace)
+    m = result.moran
+    default = (f"{_t('hotspots', lang)}: {label(result.column, lang).lower() if lang == 'vi' else label(result.column, lang)}"
+               f" — Moran's I = {_number(m.I, lang)} (p = {_p(m.p_value, lang)})")
+    legend = f"α = {_number(result.alpha, lang, 2)}"
+    return _layout(fig, display, title=title or default, legend_title=legend, lang=lang, view=view)
+
+
+def _number(value: float, lang: str, digits: int = 3) -> str:
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _p(value: float, lang: str) -> str:
+    return _number(value, lang, 3)

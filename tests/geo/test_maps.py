@@ -1,0 +1,321 @@
+"""Choropleths: classes, suppression carried through, highlight and zoom, languages, size of the real map."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from povanalysis.data import registry
+from povanalysis.geo import boundaries as geo, hotspots, maps
+from povanalysis.measure import aggregates
+
+CODES = sorted(registry.known_codes(2025))
+
+
+@pytest.fixture(scope="module")
+def commune_year(small_classified):
+    return aggregates.poverty_counts(small_classified, by=["commune_code", "review_year"])
+
+
+@pytest.fixture(scope="module")
+def schematic():
+    return geo.schematic_boundaries()
+
+
+@pytest.fixture(scope="module")
+def real(reference_dir):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(geo.BOUNDARIES_ENV, str(reference_dir / "communes_2025.geojson"))
+        return geo.default_boundaries()
+
+
+def _areas(fig):
+    return [t for t in fig.data if isinstance(t, go.Choropleth)]
+
+
+def _located(fig) -> dict[str, str]:
+    """commune code → name of the trace drawing it."""
+    out = {}
+    for t in _areas(fig):
+        for code in t.locations:
+            assert code not in out, f"{code} drawn twice"
+            out[code] = t.name
+    return out
+
+
+def _tiny(values, suppressed=None, codes=tuple(CODES[:5])):
+    n = len(values)
+    return pd.DataFrame({"commune_code": list(codes[:n]), "poor_rate": values,
+                         "households": [100] * n,
+                         "suppressed": suppressed if suppressed is not None else [False] * n})
+
+
+def test_rate_map_draws_every_unit_once_with_its_value(commune_year, schematic):
+    fig = maps.rate_map(commune_year, year=2024, boundaries=schematic, lang="en")
+    located = _located(fig)
+    assert sorted(located) == CODES
+    rows = commune_year[commune_year["review_year"] == 2024].set_index("commune_code")
+    for t in _areas(fig):
+        for code, (value,) in zip(t.locations, t.customdata):
+            assert value == rows.at[code, "poor_rate"]
+        assert [f["id"] for f in t.geojson["features"]] == list(t.locations)
+    names = [t.name for t in _areas(fig)]
+    assert len(names) == 5 and names[0].endswith("%")
+    assert fig.layout.title.text == "Poor-household rate, 2024 review"
+    assert fig.layout.legend.title.text == "Poor-household rate (quantiles)"
+    assert fig.layout.geo.fitbounds == "locations" and fig.layout.geo.visible is False
+
+
+def test_quantile_classes_are_ordered(commune_year, schematic):
+    fig = maps.rate_map(commune_year, year=2024, boundaries=schematic)
+    values = [sorted(v for (v,) in t.customdata) for t in _areas(fig)]
+    assert sum(map(len, values)) == 92
+    assert all(a[-1] <= b[0] for a, b in zip(values, values[1:]))
+    assert [len(v) for v in values] == [19, 18, 18, 19, 18]
+
+
+def test_fixed_policy_thresholds_are_closed_on_the_left(schematic):
+    frame = _tiny([0.1499, 0.15, 0.1999, 0.20, 0.35])
+    fig = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme="fixed", lang="vi")
+    got = {t.name: list(t.locations) for t in _areas(fig)}
+    assert got["< 15,0%"] == ["01840"]
+    assert got["15,0% – < 20,0%"] == ["01843", "01849"]
+    assert got["≥ 20,0%"] == ["01864", "01879"]
+    custom = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme="fixed", thresholds=[0.3], lang="en")
+    assert [(t.name, len(t.locations)) for t in _areas(custom)][:2] == [("< 30.0%", 4), ("≥ 30.0%", 1)]
+
+
+def test_natural_breaks_split_two_groups(schematic):
+    frame = _tiny([0.01, 0.02, 0.03, 0.40, 0.41])
+    fig = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme="natural_breaks", k=2, lang="en")
+    assert [list(t.locations) for t in _areas(fig)][:2] == [["01840", "01843", "01849"], ["01864", "01879"]]
+    assert _areas(fig)[0].name == "1.0% – 3.0%"
+
+
+def test_suppressed_communes_show_no_number(commune_year, schematic):
+    fig = maps.rate_map(commune_year, year=2024, boundaries=schematic, min_cell=40, lang="en")
+    rows = commune_year[commune_year["review_year"] == 2024]
+    small = rows[rows["households"] < 40]
+    assert len(small) == 17
+    hidden = [t for t in _areas(fig) if t.name == "Suppressed (too few households)"][0]
+    assert sorted(hidden.locations) == sorted(small["commune_code"])
+    assert hidden.customdata is None
+    assert all("%" not in text and "Suppressed" in text for text in hidden.hovertext)
+    shown_values = [v for t in _areas(fig) if t.customdata is not None for (v,) in t.customdata]
+    assert len(shown_values) == 92 - 17
+    texts = [text for t in _areas(fig) for text in t.hovertext]
+    names = registry.units(2025).set_index("commune_code")["name"]
+    for code in small["commune_code"]:
+        mentions = [text for text in texts if f"({code})" in text]
+        assert mentions == [f"<b>{names[code]}</b> ({code})<br>Suppressed (too few households)"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.lists(st.booleans(), min_size=5, max_size=5),
+       st.lists(st.integers(min_value=1, max_value=9999).map(lambda v: v / 10_000), min_size=5, max_size=5,
+                unique=True))
+def test_suppression_property(flags, rates):
+    boundaries = geo.schematic_boundaries().iloc[:5]
+    fig = maps.choropleth(_tiny(rates, flags), "poor_rate", boundaries=boundaries, scheme=None, lang="en")
+    data = fig.to_json()
+    published = [v for t in _areas(fig) if t.customdata is not None for (v,) in t.customdata]
+    assert sorted(published) == sorted(r for r, hidden in zip(rates, flags) if not hidden)
+    for rate, hidden in zip(rates, flags):
+        text = f"{100 * rate:.2f}%"
+        assert (text in data) == (not hidden)
+
+
+def test_no_data_units_are_labelled(schematic):
+    frame = _tiny([0.1, np.nan])
+    fig = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme=None, lang="vi")
+    located = _located(fig)
+    assert located["01843"] == "Không có số liệu" and located["05953"] == "Không có số liệu"
+    assert list(fig.data[0].locations) == ["01840"]
+
+
+def test_schematic_label_in_both_languages(schematic, commune_year, tmp_path):
+    vi = maps.rate_map(commune_year, year=2024, boundaries=schematic)
+    en = maps.rate_map(commune_year, year=2024, boundaries=schematic, lang="en")
+    assert vi.layout.annotations[0].text == "Sơ đồ minh họa, không phải ranh giới chính thức"
+    assert en.layout.annotations[0].text == "Schematic, not official boundaries"
+    official = schematic.copy()
+    official.attrs = {"schematic": False}
+    assert maps.rate_map(commune_year, year=2024, boundaries=official).layout.annotations == ()
+
+
+def test_hover_has_vietnamese_name_and_figures(commune_year, schematic):
+    fig = maps.rate_map(commune_year, year=2024, boundaries=schematic, scheme=None)
+    trace = fig.data[0]
+    i = list(trace.locations).index("01840")
+    row = commune_year[(commune_year["review_year"] == 2024) & (commune_year["commune_code"] == "01840")].iloc[0]
+    lines = trace.hovertext[i].split("<br>")
+    assert lines[0] == "<b>Phường Đức Xuân</b> (01840)"
+    assert lines[1] == f"Tỷ lệ hộ nghèo: {100 * row['poor_rate']:.2f}%".replace(".", ",")
+    assert lines[2] == f"Số hộ: {row['households']}"
+
+
+def test_highlight_neighbours_and_zoom(schematic, commune_year):
+    fig = maps.rate_map(commune_year, year=2024, boundaries=schematic, highlight="01840", show_neighbours=True,
+                        zoom=True)
+    outlines = [t for t in fig.data if isinstance(t, go.Scattergeo)]
+    assert [t.name for t in outlines] == ["Xã, phường giáp ranh", "Phường Đức Xuân"]
+    assert outlines[1].line.width == 3 and outlines[1].lon[-1] is None
+    near = geo.neighbours(geo.simplify(schematic))["01840"]
+    assert outlines[0].lon.count(None) == len(near)
+    assert fig.layout.geo.fitbounds is False
+    x0, x1 = fig.layout.geo.lonaxis.range
+    target = schematic.set_index("commune_code").geometry["01840"].bounds
+    assert x0 < target[0] and x1 > target[2]
+    drawn = set(_located(fig))
+    assert {"01840", *near} <= drawn and len(drawn) < 92
+    plain = maps.rate_map(commune_year, year=2024, boundaries=schematic, highlight="01840")
+    assert [t.name for t in plain.data if isinstance(t, go.Scattergeo)] == ["Phường Đức Xuân"]
+    assert len(_located(plain)) == 92
+
+
+def test_change_map_values_and_suppression(schematic):
+    cy = pd.DataFrame({
+        "commune_code": ["01840", "01843", "01849"] * 2,
+        "review_year": [2021] * 3 + [2024] * 3,
+        "households": [200, 200, 200, 210, 5, 190],
+        "poor": [40, 20, 10, 21, 1, 19],
+        "suppressed": [False, False, False, False, True, False],
+    })
+    cy["poor_rate"] = cy["poor"] / cy["households"]
+    fig = maps.change_map(cy, start=2021, end=2024, boundaries=schematic, lang="en")
+    main = fig.data[0]
+    assert list(main.locations) == ["01840", "01849"]
+    assert np.allclose(main.z, [0.1 - 0.2, 0.1 - 0.05])
+    assert main.zmid == 0 and main.colorbar.title.text == "Change (pts)"
+    assert main.hovertext[0].split("<br>")[1:] == ["Change (pts): -10.00", "Poor-household rate 2021: 20.00%",
+                                                  "Poor-household rate 2024: 10.00%"]
+    assert _located(fig)["01843"] == "Suppressed (too few households)"
+    assert fig.layout.title.text == "Change in the poor-household rate, 2021–2024 (pts)"
+    vi = maps.change_map(cy, start=2021, end=2024, boundaries=schematic)
+    assert vi.layout.title.text == "Thay đổi tỷ lệ hộ nghèo, 2021–2024 (điểm %)"
+
+
+def test_minority_share_suppressed_on_poor_households(schematic):
+    cy = pd.DataFrame({"commune_code": ["01840", "01843"], "review_year": 2024, "households": [500, 500],
+                       "poor": [40, 6], "minority_share_of_poor": [0.5, 1.0], "suppressed": False})
+    fig = maps.rate_map(cy, year=2024, rate="minority_share_of_poor", boundaries=schematic, scheme=None, lang="en")
+    assert list(fig.data[0].locations) == ["01840"]
+    assert _located(fig)["01843"] == "Suppressed (too few households)"
+
+
+def test_mpi_and_loans_maps(schematic):
+    af = pd.DataFrame({"commune_code": ["01840", "01843", "01840", None], "review_year": [2024, 2024, 2023, 2024],
+                       "measure": ["M0", "M0", "M0", "M0"], "indicator": None, "value": [0.051, 0.02, 0.08, 0.04],
+                       "n": [400, 300, 380, 700], "k": 0.25, "standard": "2022-2025"})
+    fig = maps.mpi_map(af, year=2024, boundaries=schematic, scheme=None, lang="en")
+    assert list(fig.data[0].locations) == ["01840", "01843"] and list(fig.data[0].z) == [0.051, 0.02]
+    assert fig.data[0].hovertext[0].split("<br>")[1] == "Alkire–Foster adjusted headcount ratio M0 (k = 3/12): 0.051"
+    assert fig.layout.title.text == "Alkire–Foster adjusted headcount ratio M0 (k = 3/12), 2024 review"
+    with pytest.raises(ValueError, match=r"several years \[.*2023.*2024.*\]: pass year="):
+        maps.mpi_map(af, boundaries=schematic)
+
+    hh = pd.DataFrame({"household_id": [f"TN{i:07d}" for i in range(30)], "review_year": 2023,
+                       "commune_code": ["01840"] * 20 + ["01843"] * 10,
+                       "poverty_class": ["poor"] * 15 + ["not_poor"] * 5 + ["poor"] * 4 + ["near_poor"] * 6})
+    loans = pd.DataFrame({"household_id": ["TN0000000", "TN0000001", "TN0000002", "TN0000021", "TN0000003"],
+                          "programme": ["poor", "poor", "near_poor", "near_poor", "poor"],
+                          "disbursed": pd.to_datetime(["2024-01-05", "2024-06-01", "2024-07-01", "2024-03-03",
+                                                       "2025-01-01"])})
+    fig = maps.loans_map(loans, hh, review_year=2023, boundaries=schematic, scheme=None, lang="en")
+    assert list(fig.data[0].locations) == ["01840"] and list(fig.data[0].z) == [3 / 15]
+    assert _located(fig)["01843"] == "Suppressed (too few households)"
+    assert "TN00" not in fig.to_json()
+    only_poor = maps.loans_map(loans, hh, review_year=2023, programmes=["poor"], boundaries=schematic, scheme=None)
+    assert list(only_poor.data[0].z) == [2 / 15]
+    with pytest.raises(ValueError, match=r"programmes \['credit'\] do not occur in 'loans'"):
+        maps.loans_map(loans, hh, review_year=2023, programmes=["credit"], boundaries=schematic)
+
+
+def test_hotspot_map_from_lisa(schematic):
+    units = registry.units(2025)
+    frame = pd.DataFrame({"commune_code": units["commune_code"], "lat": units["lat"],
+                          "suppressed": units["commune_code"].isin(["01840", "05953"])})
+    result = hotspots.lisa(frame, "lat", boundaries=schematic, permutations=199, seed=3)
+    fig = maps.hotspot_map(result, lang="en")
+    names = [t.name for t in _areas(fig)]
+    assert names == ["High–High (hot spot)", "Low–Low (cold spot)", "High among low", "Low among high",
+                     "Not significant", "Suppressed (too few households)"]
+    located = _located(fig)
+    assert sorted(located) == CODES
+    assert located["01840"] == located["05953"] == "Suppressed (too few households)"
+    table = result.to_frame().set_index("commune_code")
+    assert all(located[c] == {"HH": names[0], "LL": names[1], "HL": names[2], "LH": names[3], "ns": names[4]}[k]
+               for c, k in table["cluster"].items())
+    assert fig.layout.title.text.startswith("Poverty clusters (LISA): lat — Moran's I = ")
+
+
+def test_hotspot_map_from_table(commune_year, schematic):
+    fig = maps.hotspot_map(commune_year, year=2024, boundaries=schematic, permutations=99, seed=1)
+    assert sorted(_located(fig)) == CODES
+    assert "Moran's I = 0,7" in fig.layout.title.text
+    with pytest.raises(ValueError, match="several review years: pass year="):
+        maps.hotspot_map(commune_year, boundaries=schematic)
+
+
+def test_errors_name_the_problem(commune_year, schematic):
+    rows = commune_year[commune_year["review_year"] == 2024]
+    with pytest.raises(ValueError, match=r"one row per commune; '01840' appears more than once \(filter one review"):
+        maps.choropleth(commune_year, "poor_rate", boundaries=schematic)
+    with pytest.raises(ValueError, match=r"no column 'm0'"):
+        maps.choropleth(rows, "m0", boundaries=schematic)
+    with pytest.raises(ValueError, match=r"no column 'flag' \(pass suppressed_column=None"):
+        maps.choropleth(rows, "poor_rate", boundaries=schematic, suppressed_column="flag")
+    with pytest.raises(ValueError, match=r"codes that are not units of the boundaries: \['99999'\]"):
+        maps.choropleth(_tiny([0.1]).assign(commune_code="99999"), "poor_rate", boundaries=schematic)
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        maps.choropleth(rows, "poor_rate", boundaries=schematic, scheme="jenks")
+    with pytest.raises(ValueError, match="k must be an integer >= 2, got 1"):
+        maps.choropleth(rows, "poor_rate", boundaries=schematic, k=1)
+    with pytest.raises(ValueError, match=r"thresholds must be finite and strictly increasing, got \(0.2, 0.15\)"):
+        maps.choropleth(rows, "poor_rate", boundaries=schematic, scheme="fixed", thresholds=(0.2, 0.15))
+    with pytest.raises(ValueError, match="thresholds are used only with scheme='fixed'"):
+        maps.choropleth(rows, "poor_rate", boundaries=schematic, thresholds=(0.2,))
+    with pytest.raises(ValueError, match="highlight='00000' is not a commune code of the boundaries"):
+        maps.choropleth(rows, "poor_rate", boundaries=schematic, highlight="00000")
+    with pytest.raises(ValueError, match="show_neighbours and zoom need highlight="):
+        maps.choropleth(rows, "poor_rate", boundaries=schematic, zoom=True)
+    with pytest.raises(ValueError, match=r"review year 2030 is not in 'commune_year' \(years: \[2021, 2022"):
+        maps.rate_map(commune_year, year=2030, boundaries=schematic)
+    with pytest.raises(ValueError, match="start must be an earlier review than end"):
+        maps.change_map(commune_year, start=2024, end=2021, boundaries=schematic)
+    with pytest.raises(ValueError, match="lang must be one of"):
+        maps.rate_map(commune_year, year=2024, boundaries=schematic, lang="fr")
+    with pytest.raises(ValueError, match="column 'suppressed' of 'frame' must be boolean"):
+        maps.choropleth(rows.assign(suppressed=rows["suppressed"].astype(int)), "poor_rate", boundaries=schematic)
+
+
+def test_real_map_size(real, commune_year):
+    fig = maps.rate_map(commune_year, year=2024, boundaries=real)
+    size = len(fig.to_json())
+    assert 200_000 < size <= 300_000  # 3.7 MB unsimplified
+    assert fig.layout.annotations == ()
+    assert sorted(_located(fig)) == CODES
+    coords = json.dumps(_areas(fig)[0].geojson["features"][0]["geometry"]["coordinates"])
+    decimals = max(len(part.split(".")[1].rstrip("]")) for part in coords.replace(" ", "").split(",") if "." in part)
+    assert decimals <= maps.COORDINATE_DECIMALS
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_mpi_map_names_h_as_the_alkire_foster_headcount_not_the_poverty_rate(schematic, lang):
+    # H counts households deprived in >= k indicators whatever their income: it is not the poor-household rate.
+    af = pd.DataFrame({"commune_code": ["01840", "01843"], "review_year": 2024, "measure": "H", "indicator": None,
+                       "value": [0.15, 0.2], "n": [400, 300], "k": 0.25, "standard": "2022-2025"})
+    fig = maps.mpi_map(af, measure="H", year=2024, boundaries=schematic, scheme=None, lang=lang)
+    hover = fig.data[0].hovertext[0].split("<br>")[1]
+    expected = {"vi": "Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)",
+                "en": "Alkire–Foster multidimensional headcount H (k = 3/12)"}[lang]
+    assert fig.layout.title.text.startswith(expected) and hover.startswith(expected + ": ")
+    for text in (fig.layout.title.text, hover):
+        for wrong in ("Tỷ lệ nghèo đa chiều", "Tỷ lệ hộ nghèo", "Poor-household rate", "poverty rate"):
+            assert wrong.lower() not in text.lower()

@@ -1,0 +1,74 @@
+"""A real browser (headless Chromium, no network) opens the index and a commune report from file:// and draws every chart."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from povanalysis import config
+from povanalysis.data import pipeline
+from povanalysis.reports import batch, html, sections as report
+
+ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package 'chromium')")
+
+# Headless, no GPU, and no network: every host resolves to nothing and every request goes to a
+# dead proxy, so a page that needs the network shows a console error.
+_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+          "--disable-extensions", "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+          "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=15000"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        root = Path(os.environ.get("POVANALYSIS_DATA_DIR") or ARTIFACTS / "data")
+        pipeline.ensure_demo_data(root, seed=20240, scale=0.02)
+        mp.setenv("POVANALYSIS_DATA_DIR", str(root))
+        mp.delenv("POVANALYSIS_BOUNDARIES", raising=False)
+        frozen = report.code_digest()
+        mp.setattr(report, "code_digest", lambda: frozen)
+        out = tmp_path_factory.mktemp("browser-site")
+        result = batch.run_batch(out, communes=["01840"], workers=1, province=False, progress=False)
+        assert result.ok, result.summary()
+        yield out
+
+
+def _chromium(page: Path, user_data: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, *_FLAGS, f"--user-data-dir={user_data}", *args, page.as_uri()],
+                          capture_output=True, text=True, timeout=180)
+
+
+def _console_errors(log: str) -> list[str]:
+    lines = [line for line in log.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+    return [line for line in lines if re.search(r"Uncaught|Error|Failed to load|ERR_", line)]
+
+
+@pytest.mark.parametrize("name", ["index.html", "communes/01840-phuong-duc-xuan.html"])
+def test_page_draws_every_chart_offline(site, tmp_path, name):
+    page = site / name
+    slots, _ = html.chart_slots(page.read_text(encoding="utf-8"))
+    assert slots >= 1
+    run = _chromium(page, tmp_path / "profile", "--enable-logging=stderr", "--v=0", "--dump-dom")
+    assert run.returncode == 0, run.stderr[-2000:]
+    dom = run.stdout
+    assert _console_errors(run.stderr) == []
+    # plotly marks each chart it drew and adds its SVG layers
+    drawn = re.findall(r'<div[^>]*class="[^"]*plotly-graph-div[^"]*js-plotly-plot[^"]*"', dom)
+    assert len(drawn) == slots
+    assert dom.count('class="main-svg"') >= slots
+    if "choropleth" in page.read_text(encoding="utf-8"):
+        assert dom.count('class="choroplethlocation"') >= 92  # every unit of the map is a drawn shape
+    shot = ARTIFACTS / "browser" / (Path(name).stem + ".png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    shot.unlink(missing_ok=True)
+    run = _chromium(page, tmp_path / "profile-shot", "--window-size=1280,2000", f"--screenshot={shot}")
+    assert run.returncode == 0 and shot.exists() and shot.stat().st_size > 20_000

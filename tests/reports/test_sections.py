@@ -1,0 +1,88 @@
+"""Published key figures and texts: small counts are suppressed as well as small denominators; the
+Alkire–Foster headcount is never named as the official poor-household rate."""
+
+import pandas as pd
+import pytest
+
+from povanalysis import config
+from povanalysis.common import labels
+from povanalysis.data import pipeline
+from povanalysis.measure import standards
+from povanalysis.reports import sections as report
+
+
+def test_small_counts_never_published(tmp_path, monkeypatch):
+    monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(tmp_path))
+    pipeline.ensure_demo_data(tmp_path, seed=3, scale=0.01)
+    report.prepare()
+    kf = report.key_figures(review_year=2025)
+    table = pd.read_parquet(tmp_path / "processed" / "commune_year.parquet")
+    small = table[(table["review_year"] == 2025) & (table["poor"] < config.MIN_CELL) & ~table["suppressed"]]
+    assert len(small) > 0  # the case exists in the data
+    shown = kf.set_index("commune_code").loc[small["commune_code"], "poor"]
+    assert shown.isna().all()
+    assert (kf["poor"].dropna() >= config.MIN_CELL).all()
+    assert (kf["near_poor"].dropna() >= config.MIN_CELL).all()
+
+
+def _profile_context(year: int = 2024) -> report.CommuneContext:
+    std = standards.get_standard("2022-2025")
+    rows = [("H", None, 0.0629), ("A", None, 0.4), ("M0", None, 0.02516)]
+    rows += [("pctb", column, 100 / len(std.columns)) for column in std.columns]
+    af = pd.DataFrame(rows, columns=["measure", "indicator", "value"]).assign(
+        review_year=year, standard=std.key, k=std.k, n=400, suppressed=False)
+    empty = pd.DataFrame()
+    return report.CommuneContext("01840", year, {"name": "Phường Đức Xuân"}, empty, empty, empty, af, empty,
+                                 empty, sections={}, min_cell=10, synthetic=True)
+
+
+# Names of the official poor-household rate, which no label of the Alkire–Foster headcount may take.
+OFFICIAL_NAMES = ("tỷ lệ nghèo đa chiều", "tỷ lệ hộ nghèo", "poor-household rate", "poverty rate")
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("key", sorted(standards.STANDARDS))
+def test_no_published_label_of_h_names_the_official_rate(lang, key):
+    std = standards.get_standard(key)
+    n = len(std.indicators)
+    names = [labels.label("H", lang), labels.af_label("H", lang, k=std.k, n_indicators=n)]
+    names.append(labels.glossary(std, lang).splitlines()[1].split("**")[1])  # the glossary's entry for H
+    for name in names:
+        assert "H" in name and ("AF" in name if lang == "vi" else "Alkire–Foster" in name), name
+        assert not any(wrong in name.lower() for wrong in OFFICIAL_NAMES), name
+    assert names[1] == names[2] and names[1].endswith(f"k = {std.min_deprivations}/{n})")
+    assert labels.label("poor_rate", lang) == ("Tỷ lệ hộ nghèo" if lang == "vi" else "Poor-household rate")
+
+
+def test_af_labels_interpolate_the_cutoff_of_the_table():
+    af = pd.DataFrame({"measure": ["M0"] + ["hd"] * 4, "indicator": [None, "a", "b", "c", "d"],
+                       "value": [0.1, 0.2, 0.3, 0.1, 0.4], "k": 0.5})
+    assert labels.af_label("M0", "vi", **labels.af_cutoff(af)) == "Chỉ số M0 (AF, k = 2/4)"
+    assert labels.af_label("A", "en", **labels.af_cutoff(af)) == "Alkire–Foster intensity A (k = 2/4)"
+    assert labels.af_cutoff(af.assign(k=[0.5, 0.25, 0.25, 0.25, 0.25])) == {"k": None, "n_indicators": None}
+    with pytest.raises(ValueError, match=r"measure must be one of .* got 'FGT0'"):
+        labels.af_label("FGT0")
+
+
+def test_glossary_tells_the_official_rate_from_the_alkire_foster_headcount():
+    std = standards.get_standard("2022-2025")
+    vi, en = labels.glossary(std, "vi"), labels.glossary(std, "en")
+    assert vi.splitlines()[0].startswith("- **Tỷ lệ hộ nghèo** (số liệu chính thức)")
+    assert "**và** thiếu hụt từ 3 trong 12 chỉ số trở lên, theo chuẩn nghèo giai đoạn 2022–2025 (Nghị định 07/2021/NĐ-CP)" in vi
+    assert "tỷ lệ hộ thiếu hụt từ 3 trong 12 chỉ số trở lên, **bất kể thu nhập**" in vi
+    assert "H **không phải là tỷ lệ hộ nghèo**" in vi and "= H × A" in vi
+    assert "deprived in at least 3 of the 12 indicators, **whatever their income**" in en
+    assert "Decree 07/2021/ND-CP" in en and "H **is not the poverty rate**" in en
+    # another cutoff is interpolated, never typed
+    assert "(AF, k = 4/12)" in labels.glossary(std, "vi", k=4 / 12)
+    assert "thiếu hụt từ 4 trong 12 chỉ số trở lên" in labels.glossary(std, "vi", k=4 / 12)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_commune_profile_names_h_as_the_alkire_foster_headcount(lang):
+    text = report.profile_text(_profile_context(), lang=lang).data
+    expected = {"vi": "Năm 2024: tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12) = 6,29%",
+                "en": "In 2024: Alkire–Foster multidimensional headcount H (k = 3/12) = 6.29%"}[lang]
+    assert expected in text
+    assert text.endswith(labels.glossary(standards.get_standard("2022-2025"), lang))
+    assert "tỷ lệ nghèo đa chiều" not in text.lower() and "multidimensionally poor" not in text
