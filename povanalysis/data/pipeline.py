@@ -45,7 +45,7 @@ def classify_panel(households: pd.DataFrame, *, standards: Mapping[int, str] | N
         parts.append(part)
     out = pd.concat(parts).loc[households.index]
     out["minority"] = out["ethnicity"] != ETHNIC_MAJORITY
-    areas = registry.units(2025).set_index("commune_code")["old_area"]
+    areas = registry.units().set_index("commune_code")["old_area"]
     out["old_area"] = out["commune_code"].map(areas)
     return out
 
@@ -75,7 +75,7 @@ def process(data_root: Path | None = None) -> dict[str, Path]:
     frame = classified.assign(poverty_class=classified["poverty_class"].astype(str))
     io.write_parquet(frame.reset_index(drop=True), out["households_classified"])
     table = poverty_counts(classified, by=("commune_code", "review_year"))
-    units = registry.units(2025).set_index("commune_code")[["name", "name_ascii", "unit_type", "old_area"]]
+    units = registry.units().set_index("commune_code")[["name", "name_ascii", "unit_type", "old_area"]]
     table = table.join(units, on="commune_code")
     io.write_parquet(table, out["commune_year"])
     out["loans"] = processed / "loans.parquet"
@@ -172,7 +172,7 @@ def load_disadvantaged() -> frozenset[str]:
     if "commune_code" not in frame.columns:
         raise io.ValidationError(f"{path}: no column 'commune_code' (columns: {list(frame.columns)})",
                                  path=path, column="commune_code")
-    known = registry.known_codes(2025)
+    known = registry.known_codes()
     for i, code in enumerate(frame["commune_code"]):
         if code not in known:
             raise io.ValidationError(

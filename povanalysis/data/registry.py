@@ -13,6 +13,7 @@ import pandas as pd
 
 __all__ = [
     "VINTAGES",
+    "CURRENT_VINTAGE",
     "PROVINCE_CODE",
     "units",
     "crosswalk",
@@ -26,6 +27,8 @@ __all__ = [
 #: 2025: the 92 units of the merged province (since 1 July 2025, Resolution 1683/NQ-UBTVQH15).
 #: 2024: the 280 units of old Thai Nguyen (172) and old Bac Kan (108) before the merger.
 VINTAGES: tuple[int, ...] = (2024, 2025)
+#: The units in force: the 92 communes and wards since 1 July 2025.  Every look-up defaults to it.
+CURRENT_VINTAGE: int = 2025
 PROVINCE_CODE = "19"
 _OLD_PROVINCES = {"tinhthainguyen": "thai_nguyen", "tinhbackan": "bac_kan"}
 _TYPES = {"Phường": "ward", "Xã": "commune", "Thị trấn": "town"}
@@ -228,7 +231,7 @@ def _units(vintage: int) -> pd.DataFrame:
     return frame.sort_values("commune_code", kind="stable").reset_index(drop=True)
 
 
-def units(vintage: int = 2025) -> pd.DataFrame:
+def units(vintage: int = CURRENT_VINTAGE) -> pd.DataFrame:
     """The commune-level units of one vintage, one row each, keyed by ``(commune_code, vintage)``.
 
     Codes are reused across vintages (every 2025 code is also the code of some pre-2025
@@ -265,18 +268,18 @@ def units(vintage: int = 2025) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=None)
-def known_codes(vintage: int = 2025) -> frozenset[str]:
+def known_codes(vintage: int = CURRENT_VINTAGE) -> frozenset[str]:
     """The set of valid commune codes of one vintage.
 
     Examples
     --------
-    >>> "01840" in known_codes(2025), len(known_codes(2024))
+    >>> "01840" in known_codes(), len(known_codes(2024))
     (True, 280)
     """
     return frozenset(_units(int(vintage))["commune_code"])
 
 
-def lookup(code: str, *, vintage: int = 2025) -> pd.Series:
+def lookup(code: str, *, vintage: int = CURRENT_VINTAGE) -> pd.Series:
     """One unit's row; a clear error for a code that does not exist in that vintage.
 
     Examples

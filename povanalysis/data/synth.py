@@ -147,7 +147,7 @@ class SyntheticPanel:
 
 
 def _commune_traits(rng: np.random.Generator) -> pd.DataFrame:
-    u = registry.units(2025)
+    u = registry.units()
     remote = []
     for districts, name, utype in zip(u["predecessor_districts"], u["name"], u["unit_type"]):
         values = [_DISTRICT_REMOTENESS.get(registry.normalise_name(d), 0.5) for d in districts]

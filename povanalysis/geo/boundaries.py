@@ -279,7 +279,7 @@ def _offsets(geometry, codes: pd.Series, feature: np.ndarray, crs, vintage: int)
 def _schematic_cells() -> tuple[tuple[str, ...], tuple[bytes, ...]]:
 
     gpd = _geopandas()
-    units = registry.units(2025)
+    units = registry.units()
     points = gpd.GeoSeries(gpd.points_from_xy(units["lon"], units["lat"]), crs="EPSG:4326").to_crs(METRIC_CRS)
     xy = shapely.get_coordinates(points.to_numpy())
     origin = xy.mean(axis=0)
@@ -380,7 +380,7 @@ def schematic_boundaries():
     """
     gpd = _geopandas()
     codes, wkb = _schematic_cells()
-    names = registry.units(2025).set_index("commune_code")["name"]
+    names = registry.units().set_index("commune_code")["name"]
     out = gpd.GeoDataFrame({"commune_code": list(codes), "name": names.loc[list(codes)].to_numpy()},
                            geometry=shapely.from_wkb(np.array(wkb, dtype=object)), crs="EPSG:4326")
     out.attrs = {"schematic": True, "vintage": 2025, "source": "schematic", "source_crs": "EPSG:4326"}

@@ -221,7 +221,7 @@ def assign_old_units(households: pd.DataFrame, *, seed: int, code_column: str = 
     for col in ("household_id", code_column):
         if col not in households.columns:
             raise ValueError(f"'households' has no column {col!r}")
-    unknown = sorted(set(households[code_column].astype(str)) - registry.known_codes(2025))
+    unknown = sorted(set(households[code_column].astype(str)) - registry.known_codes())
     if unknown:
         raise ValueError(f"'households' column {code_column!r} has codes that are not 2025 units: {unknown[:5]}")
     first = households.drop_duplicates("household_id").sort_values("household_id", kind="stable")
@@ -424,7 +424,7 @@ def to_new_units(table: pd.DataFrame, *, code_column: str = "commune_code",
     if "households" in counts:
         limit = config.MIN_CELL if min_cell is None else int(min_cell)
         out["suppressed"] = out["households"].to_numpy() < limit
-    names = registry.units(2025).set_index("commune_code")["name"]
+    names = registry.units().set_index("commune_code")["name"]
     out.insert(len(by) + 1, "name", out["commune_code"].map(names).to_numpy())
     out.attrs["shares"] = shares[(shares["relation"] == "split") & shares["share"].notna()].reset_index(drop=True)
     return out

@@ -260,7 +260,7 @@ def moran(frame: pd.DataFrame, column: str, *, boundaries=None, permutations: in
     Examples
     --------
     >>> from povanalysis.data import registry
-    >>> u = registry.units(2025)
+    >>> u = registry.units()
     >>> f = pd.DataFrame({"commune_code": u["commune_code"], "v": u["lat"], "suppressed": False})
     >>> m = moran(f, "v", permutations=99, seed=1)
     >>> m.I > 0.8, m.p_value
@@ -300,7 +300,7 @@ def lisa(frame: pd.DataFrame, column: str, *, boundaries=None, permutations: int
     Examples
     --------
     >>> from povanalysis.data import registry
-    >>> u = registry.units(2025)
+    >>> u = registry.units()
     >>> f = pd.DataFrame({"commune_code": u["commune_code"], "v": u["lat"], "suppressed": False})
     >>> r = lisa(f, "v", permutations=99, seed=1)
     >>> sorted(set(r.to_frame()["cluster"]) - {"ns"})

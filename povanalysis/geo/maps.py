@@ -762,7 +762,7 @@ def hotspot_map(data, *, year: int | None = None, column: str = "poor_rate", alp
     --------
     >>> from povanalysis.geo import hotspots
     >>> from povanalysis.data import registry
-    >>> u = registry.units(2025)
+    >>> u = registry.units()
     >>> f = pd.DataFrame({"commune_code": u["commune_code"], "v": u["lon"], "suppressed": False})
     >>> fig = hotspot_map(hotspots.lisa(f, "v", permutations=99, seed=1), lang="en")
     >>> [t.name for t in fig.data][:2]

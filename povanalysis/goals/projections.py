@@ -82,7 +82,7 @@ def _std_short(key: str, lang: str) -> str:
 def _names(codes) -> dict:
     from ..data import registry
 
-    units = registry.units(2025)
+    units = registry.units()
     known = dict(zip(units["commune_code"], units["name"]))
     return {c: known[c] for c in codes if c in known}
 

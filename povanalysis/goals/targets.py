@@ -906,7 +906,7 @@ def _who(target: Target, code, lang: str, names: dict) -> str:
 def _names() -> dict:
     from ..data import registry
 
-    units = registry.units(2025)
+    units = registry.units()
     return dict(zip(units["commune_code"], units["name"]))
 
 

@@ -175,7 +175,7 @@ class BatchResult:
 
 
 def _check_codes(communes: Iterable[str] | None) -> list[str]:
-    known = registry.known_codes(2025)
+    known = registry.known_codes()
     if communes is None:
         return sorted(known)
     codes = list(communes)
@@ -207,7 +207,7 @@ def commune_jobs(communes: Iterable[str] | None = None, *, manifest: dict, revie
     codes = _check_codes(communes)
     notebook = Path(notebook) if notebook else _notebooks_dir() / COMMUNE_NOTEBOOK
     nb_sha = _sha_bytes(notebook.read_bytes())
-    units = registry.units(2025).set_index("commune_code")
+    units = registry.units().set_index("commune_code")
     jobs = []
     for code in codes:
         unit = units.loc[code]

@@ -281,7 +281,7 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
     from ..data import registry
 
     out = Path(out)
-    units = registry.units(2025)
+    units = registry.units()
     reports = {code: f"communes/{slug}.html" for code, slug in zip(units["commune_code"], units["slug"])
                if (out / "communes" / f"{slug}.html").exists() and (out / "communes" / f"{slug}.stamp.json").exists()}
     province = []

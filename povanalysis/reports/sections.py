@@ -227,7 +227,7 @@ def _row_digests(frame: pd.DataFrame) -> tuple[str, dict[str, str]]:
 
 
 def _units_table() -> pd.DataFrame:
-    units = registry.units(2025)
+    units = registry.units()
     cw = registry.crosswalk()
     cw = cw.assign(part=np.where(cw["relation"] == "split", "1", "0"))
     preds = cw.groupby("new_code").agg(
@@ -607,7 +607,7 @@ class CommuneContext:
 def _check_code(commune_code) -> str:
     if not isinstance(commune_code, str):
         raise ValueError(f"commune_code must be a string of 5 digits, got {commune_code!r}")
-    if commune_code not in registry.known_codes(2025):
+    if commune_code not in registry.known_codes():
         raise ValueError(f"commune_code {commune_code!r} is not one of the 92 units of Thai Nguyen (vintage 2025)")
     return commune_code
 

@@ -833,7 +833,7 @@ def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: i
     both = pd.DataFrame({"opt": a["amount"], "prop": b["amount"].reindex(a.index), "dis": a["disadvantaged"]})
     both = both.assign(m=np.maximum(both["opt"], both["prop"])).sort_values(["m"], ascending=False,
                                                                             kind="stable").head(top)
-    names = registry.units(2025).set_index("commune_code")["name"]
+    names = registry.units().set_index("commune_code")["name"]
     x = [f"{names.get(c, c)}{' *' if d else ''}" for c, d in zip(both.index, both["dis"])]
     fig = go.Figure()
     for i, (key, res, col) in enumerate((("optimised", optimised, "opt"), ("proportional", proportional, "prop"))):

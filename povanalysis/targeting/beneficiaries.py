@@ -550,7 +550,7 @@ def commune_table(classified: pd.DataFrame, *, review_year: int, scores: pd.Data
     else:
         table["at_risk"] = pd.array([pd.NA] * len(table), dtype="Int64")
         table["at_risk_share"] = np.nan
-    names = registry.units(2025).set_index("commune_code")["name"]
+    names = registry.units().set_index("commune_code")["name"]
     table["name"] = table["commune_code"].map(names)
     table["review_year"] = review_year
     cols = ["commune_code", "name", "review_year", "households", "poor", "poor_rate", "fgt1", "minority_share",
@@ -928,7 +928,7 @@ def _layout(fig: go.Figure, title: str, *, x: str, y: str) -> go.Figure:
 def _names(codes) -> list[str]:
     from ..data import registry
 
-    names = registry.units(2025).set_index("commune_code")["name"]
+    names = registry.units().set_index("commune_code")["name"]
     return [str(names.get(c, c)) for c in codes]
 
 

@@ -1235,7 +1235,7 @@ def confidential_export(scores: pd.DataFrame, path, *, threshold: float = DEFAUL
         raise ValueError(f"'path' {str(path)!r} is under the published reports folder {str(reports)!r}: "
                          "household lists must never be written there")
     _check_scores(scores, ["household_id", "commune_code", "review_year"])
-    names = registry.units(2025).set_index("commune_code")["name"]
+    names = registry.units().set_index("commune_code")["name"]
     out = pd.DataFrame({
         "commune_code": scores["commune_code"].to_numpy(),
         "commune_name": scores["commune_code"].map(names).to_numpy(),
