@@ -7,7 +7,7 @@ TEST_DATA := tests/_artifacts/data
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data demo test lab bench clean
+.PHONY: help setup data demo test lint lab bench clean
 
 ## Show this help
 help:
@@ -36,6 +36,11 @@ test: $(STAMP)
 	$(PY) -m povanalysis data --scale 0.02 --seed 20240 --out $(TEST_DATA)
 	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q -rs
 	POVANALYSIS_DATA_DIR=$(CURDIR)/$(TEST_DATA) $(PY) -m pytest -q -rs --nbval-lax notebooks
+
+## Lint and check formatting (ruff), as CI does before the tests
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## Open JupyterLab on notebooks/ with the project's environment as the kernel
 lab: $(STAMP)
