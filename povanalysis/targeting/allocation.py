@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from ..figures.charts import FONT, PALETTE
-from ..common.labels import check_lang, format_number, label, pick
+from ..common.checks import Z_95, require_frame, to_python
 from ..data.schema import PROGRAMMES
-from .beneficiaries import _py
 
 __all__ = [
     "CEILING_PER_HOUSEHOLD",
     "DEFAULT_MIN_SHARE_DISADVANTAGED",
     "EXACT_MAX_ROWS",
-    "Z_95",
     "LoanEffect",
     "loan_effect",
     "allocation_table",
@@ -28,8 +26,6 @@ __all__ = [
     "allocate_budget",
     "proportional_allocation",
     "compare_allocations",
-    "comparison_text",
-    "comparison_figure",
 ]
 
 #: Largest VBSP loan to one household, VND: 100 million without collateral (Decree 78/2002/ND-CP
@@ -44,23 +40,19 @@ DEFAULT_MIN_SHARE_DISADVANTAGED = 0.5
 #: Largest problem (rows of commune × programme) solved as an exact integer programme by default.
 EXACT_MAX_ROWS = 1000
 
-#: Standard-normal 97.5% quantile for 95% intervals.
-Z_95 = 1.959963984540054
-
-_TEXT = MappingProxyType({
-    "optimised": ("Phân bổ tối ưu", "Optimised allocation"),
-    "proportional": ("Phân bổ theo số hộ nghèo", "In proportion to the number of poor"),
-    "amount_bn": ("Vốn phân bổ (tỷ đồng)", "Credit allocated (billion VND)"),
-    "title": ("Phân bổ vốn tín dụng chính sách theo xã, phường", "Allocation of the credit budget by commune"),
-    "exits": ("số hộ thoát nghèo kỳ vọng", "expected exits"),
-    "source_estimate": ("ước lượng từ dữ liệu (povanalysis.impact.credit)", "estimated from the data (povanalysis.impact.credit)"),
-    "source_truth": ("giá trị cài đặt của bộ sinh dữ liệu mô phỏng", "the synthetic generator's planted value"),
-    "source_default": ("giả định mặc định (chưa ước lượng)", "a default assumption (not estimated)"),
+#: Names that moved out of this module in 0.2.0, and their new homes (kept for one release).
+_MOVED = MappingProxyType({
+    "comparison_text": "povanalysis.reports.prose.targeting",
+    "comparison_figure": "povanalysis.figures.targeting",
 })
 
 
-def _text(key: str, lang: str) -> str:
-    return pick(_TEXT, key, lang)
+def __getattr__(name: str):
+    if name in _MOVED:
+        warnings.warn(f"povanalysis.targeting.allocation.{name} moved to {_MOVED[name]}.{name}; "
+                      "the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        return getattr(import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ----------------------------------------------------------------------------- the effect per loan
@@ -87,15 +79,10 @@ class LoanEffect:
     method: str
 
     def describe(self, lang: str = "vi") -> str:
-        """One sentence saying what the effect is and where it comes from."""
-        src = _text(f"source_{self.source}", lang)
-        value = format_number(100 * self.effect, lang, digits=1)
-        se = format_number(100 * self.se, lang, digits=1)
-        if lang == "vi":
-            return (f"Tác động của một khoản vay lên khả năng thoát nghèo ở kỳ rà soát sau: {value} điểm phần trăm "
-                    f"(sai số chuẩn {se}), {src}.")
-        return (f"Effect of one loan on leaving poverty by the next review: {value} percentage points "
-                f"(standard error {se}), {src}.")
+        """Deprecated: :func:`povanalysis.reports.prose.targeting.loan_effect_text` says it in a sentence."""
+        warnings.warn("LoanEffect.describe moved to povanalysis.reports.prose.targeting.loan_effect_text; "
+                      "the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        return import_module("povanalysis.reports.prose.targeting").loan_effect_text(self, lang=lang)
 
 
 #: Used only when neither an estimate nor the generator's value is available: a loan raises
@@ -121,12 +108,12 @@ def loan_effect(households: pd.DataFrame | None = None, loans: pd.DataFrame | No
     """
     if households is not None and loans is not None:
         try:
-            from .. import credit
+            from ..impact.credit import estimate_effect
         except ImportError:
-            credit = None
-        if credit is not None and hasattr(credit, "estimate_effect"):
+            estimate_effect = None
+        if estimate_effect is not None:
             try:
-                res = credit.estimate_effect(households, loans, outcome="exit", method=method)
+                res = estimate_effect(households, loans, outcome="exit", method=method)
                 effect, se = float(res.effect), float(res.se)
             except (ValueError, RuntimeError, np.linalg.LinAlgError):
                 effect = se = np.nan
@@ -147,7 +134,7 @@ def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged=
     Parameters
     ----------
     eligible : DataFrame
-        Output of :func:`povanalysis.targeting.beneficiaries.beneficiaries.eligibility`.
+        Output of :func:`povanalysis.targeting.beneficiaries.eligibility`.
     review_year : int
         The review whose lists the budget serves (loans of ``review_year + 1``).
     disadvantaged : set of str
@@ -155,7 +142,7 @@ def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged=
     by_programme : bool, default True
         One row per commune and programme; else one row per commune (any programme).
     priority : DataFrame, optional
-        :func:`povanalysis.targeting.beneficiaries.beneficiaries.priority_index`; adds its ``index`` as ``priority``
+        :func:`povanalysis.targeting.beneficiaries.priority_index`; adds its ``index`` as ``priority``
         (0 for communes it does not rank), for tie-breaking in :func:`allocate_budget`.
 
     Returns
@@ -171,7 +158,7 @@ def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged=
     >>> allocation_table(e, review_year=2024, disadvantaged={"01843"})[["commune_code", "programme", "eligible", "poor"]].to_dict("list")
     {'commune_code': ['01840', '01840', '01840', '01843', '01843', '01843'], 'programme': ['poor', 'near_poor', 'newly_escaped', 'poor', 'near_poor', 'newly_escaped'], 'eligible': [1, 1, 0, 1, 0, 0], 'poor': [1, 1, 1, 1, 1, 1]}
     """
-    _require(eligible, ["review_year", "commune_code", "programme", "eligible"], "eligible")
+    require_frame(eligible, "eligible", ["review_year", "commune_code", "programme", "eligible"])
     years = sorted(set(eligible["review_year"].tolist()))
     if review_year not in years:
         raise ValueError(f"'review_year' {review_year!r} is not in 'eligible' (review years: {years})")
@@ -192,18 +179,10 @@ def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged=
     out["poor"] = out["commune_code"].map(counts["poor"]).astype(np.int64)
     out["disadvantaged"] = out["commune_code"].isin(dis)
     if priority is not None:
-        _require(priority, ["commune_code", "index"], "priority")
+        require_frame(priority, "priority", ["commune_code", "index"])
         index = priority.set_index("commune_code")["index"]
         out["priority"] = out["commune_code"].map(index).fillna(0.0).to_numpy(float)
     return out
-
-
-def _require(frame, columns, arg: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{arg!r} should be a DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{arg!r} lacks the columns {missing}")
 
 
 def _positive(value, name: str, *, allow_zero: bool = False) -> float:
@@ -223,8 +202,8 @@ def _per_row(communes: pd.DataFrame, value, name: str) -> np.ndarray:
         bad = ~np.isfinite(out)
         if bad.any():
             i = np.flatnonzero(bad)[0]
-            raise ValueError(f"column {value!r} ({name}) must be finite numbers, got {_py(communes[value].iloc[i])!r} "
-                             f"at row {_py(communes.index[i])!r}")
+            raise ValueError(f"column {value!r} ({name}) must be finite numbers, got {to_python(communes[value].iloc[i])!r} "
+                             f"at row {to_python(communes.index[i])!r}")
         return out
     if isinstance(value, Mapping):
         if "programme" not in communes.columns:
@@ -258,7 +237,7 @@ class _Problem:
 
 def _problem(communes, *, budget, effect, effect_se, loan_size, ceiling_per_household, min_share_disadvantaged,
              eligible, disadvantaged, correlation) -> _Problem:
-    _require(communes, ["commune_code", eligible, disadvantaged], "communes")
+    require_frame(communes, "communes", ["commune_code", eligible, disadvantaged])
     if communes.empty:
         raise ValueError("'communes' has no rows")
     keys = ["commune_code"] + (["programme"] if "programme" in communes.columns else [])
@@ -266,7 +245,7 @@ def _problem(communes, *, budget, effect, effect_se, loan_size, ceiling_per_hous
     if dup.any():
         i = np.flatnonzero(dup)[0]
         raise ValueError(f"'communes' has duplicate rows for {dict(communes[keys].iloc[i])} "
-                         f"(row {_py(communes.index[i])!r})")
+                         f"(row {to_python(communes.index[i])!r})")
     budget = _positive(budget, "budget")
     ceiling = _positive(ceiling_per_household, "ceiling_per_household")
     min_share = _positive(min_share_disadvantaged, "min_share_disadvantaged", allow_zero=True)
@@ -279,26 +258,26 @@ def _problem(communes, *, budget, effect, effect_se, loan_size, ceiling_per_hous
         bad = (~(n >= 0)).to_numpy() if pd.api.types.is_numeric_dtype(n.dtype) else np.ones(len(n), bool)
         i = int(np.flatnonzero(bad)[0]) if bad.any() else 0
         raise ValueError(f"column {eligible!r} of 'communes' must hold non-negative integer counts of households, "
-                         f"got {_py(n.iloc[i])!r} (dtype {n.dtype}) at row {_py(communes.index[i])!r}")
+                         f"got {to_python(n.iloc[i])!r} (dtype {n.dtype}) at row {to_python(communes.index[i])!r}")
     dis = communes[disadvantaged]
     if not pd.api.types.is_bool_dtype(dis.dtype):
         raise ValueError(f"column {disadvantaged!r} of 'communes' must be boolean, got dtype {dis.dtype}")
     eff = _per_row(communes, effect, "effect")
     if (np.abs(eff) > 1).any():
         i = np.flatnonzero(np.abs(eff) > 1)[0]
-        raise ValueError(f"'effect' is in probability points per loan (a share in [-1, 1]), got {_py(eff[i])!r} "
-                         f"at row {_py(communes.index[i])!r}")
+        raise ValueError(f"'effect' is in probability points per loan (a share in [-1, 1]), got {to_python(eff[i])!r} "
+                         f"at row {to_python(communes.index[i])!r}")
     se = _per_row(communes, effect_se, "effect_se")
     if (se < 0).any():
         i = np.flatnonzero(se < 0)[0]
-        raise ValueError(f"'effect_se' must be non-negative, got {_py(se[i])!r} at row {_py(communes.index[i])!r}")
+        raise ValueError(f"'effect_se' must be non-negative, got {to_python(se[i])!r} at row {to_python(communes.index[i])!r}")
     size = _per_row(communes, loan_size, "loan_size")
     if (size <= 0).any():
         i = np.flatnonzero(size <= 0)[0]
-        raise ValueError(f"'loan_size' must be positive, got {_py(size[i])!r} at row {_py(communes.index[i])!r}")
+        raise ValueError(f"'loan_size' must be positive, got {to_python(size[i])!r} at row {to_python(communes.index[i])!r}")
     if (size > ceiling).any():
         i = np.flatnonzero(size > ceiling)[0]
-        raise ValueError(f"'loan_size' {size[i]:,.0f} VND at row {_py(communes.index[i])!r} exceeds the per-household "
+        raise ValueError(f"'loan_size' {size[i]:,.0f} VND at row {to_python(communes.index[i])!r} exceeds the per-household "
                          f"ceiling {ceiling:,.0f} VND")
     return _Problem(keys=communes[keys].reset_index(drop=True), eligible=n.to_numpy(dtype=np.int64),
                     disadvantaged=dis.to_numpy(dtype=bool), effect=eff, effect_se=se, loan_size=size,
@@ -686,14 +665,14 @@ def proportional_allocation(communes: pd.DataFrame, *, budget: float, effect, ef
     w = pd.to_numeric(communes[weight], errors="coerce").to_numpy(dtype=float)
     if (~np.isfinite(w) | (w < 0)).any():
         i = np.flatnonzero(~np.isfinite(w) | (w < 0))[0]
-        raise ValueError(f"column {weight!r} must hold non-negative numbers, got {_py(communes[weight].iloc[i])!r} "
-                         f"at row {_py(communes.index[i])!r}")
+        raise ValueError(f"column {weight!r} must hold non-negative numbers, got {to_python(communes[weight].iloc[i])!r} "
+                         f"at row {to_python(communes.index[i])!r}")
     code = communes["commune_code"].to_numpy()
     per_commune = pd.Series(w).groupby(code).agg(["min", "max"])
     uneven = per_commune[per_commune["min"] != per_commune["max"]]
     if len(uneven):
         raise ValueError(f"column {weight!r} must be the commune's value on every row of the commune; commune "
-                         f"{_py(uneven.index[0])!r} has {_py(uneven['min'].iloc[0])!r} and {_py(uneven['max'].iloc[0])!r}")
+                         f"{to_python(uneven.index[0])!r} has {to_python(uneven['min'].iloc[0])!r} and {to_python(uneven['max'].iloc[0])!r}")
     cw = pd.Series(w).groupby(code).first()
     if cw.sum() <= 0:
         raise ValueError(f"column {weight!r} sums to zero: no commune has poor households to allocate by")
@@ -752,101 +731,3 @@ def compare_allocations(*allocations: Allocation) -> pd.DataFrame:
         "ci_upper": a.ci_upper, "loans": int(a.table["loans"].sum()), "spent": a.spent, "unspent": a.unspent,
         "disadvantaged_share": a.disadvantaged_share,
     } for a in allocations])
-
-
-def comparison_text(optimised: Allocation, proportional: Allocation, *, lang: str = "vi") -> str:
-    """The two allocations compared in two sentences (budget, loans, expected exits with intervals).
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"commune_code": ["a", "b"], "eligible": [4, 4], "poor": [1, 3],
-    ...                   "disadvantaged": [False, True], "effect": [0.2, 0.1]})
-    >>> kw = dict(budget=2e8, effect="effect", effect_se=0.0, loan_size=5e7, min_share_disadvantaged=0.0)
-    >>> comparison_text(allocate_budget(c, **kw), proportional_allocation(c, **kw), lang="en")
-    'With a budget of 0.2 billion VND, the optimised allocation funds 4 loans and is expected to lift 0.8 households (95% CI 0.8–0.8) out of poverty by the next review, against 0.5 (0.5–0.5) for allocation in proportion to the number of poor (4 loans). Disadvantaged communes receive 0.0% of the budget under the optimised allocation and 75.0% under the proportional one.'
-    """
-    from ..common.labels import format_percent
-
-    check_lang(lang)
-    for name, a in (("optimised", optimised), ("proportional", proportional)):
-        if not isinstance(a, Allocation):
-            raise TypeError(f"{name!r} should be an Allocation, got {type(a).__name__}")
-    o, p = optimised, proportional
-
-    def n(v, d=1):
-        return format_number(v, lang, digits=d)
-
-    budget = n(o.budget / 1e9)
-    lo, po = int(o.table["loans"].sum()), int(p.table["loans"].sum())
-    so = format_percent(o.disadvantaged_share, lang, digits=1)
-    sp = format_percent(p.disadvantaged_share, lang, digits=1)
-    capped = o.min_disadvantaged_amount < o.min_share * o.budget * (1 - 1e-9)
-    if lang == "vi":
-        note = (f" Mức tối thiểu {format_percent(o.min_share, lang, digits=0)} ngân sách cho các xã đặc biệt khó khăn "
-                "vượt quá nhu cầu của các hộ đủ điều kiện ở đó, nên mọi hộ đủ điều kiện ở các xã này đều được vay."
-                if capped else "")
-        return (f"Với ngân sách {budget} tỷ đồng, phương án tối ưu cho {n(lo, 0)} hộ vay và dự kiến giúp "
-                f"{n(o.expected_exits)} hộ thoát nghèo ở kỳ rà soát sau (khoảng tin cậy 95%: {n(o.ci_lower)}–"
-                f"{n(o.ci_upper)}), so với {n(p.expected_exits)} ({n(p.ci_lower)}–{n(p.ci_upper)}) nếu phân bổ theo số "
-                f"hộ nghèo ({n(po, 0)} hộ vay). Các xã đặc biệt khó khăn nhận {so} ngân sách theo phương án tối ưu và "
-                f"{sp} theo phương án phân bổ theo số hộ nghèo.{note}")
-    note = (f" The floor of {format_percent(o.min_share, lang, digits=0)} of the budget for disadvantaged communes "
-            "exceeds what their eligible households can absorb, so every one of them is funded." if capped else "")
-    return (f"With a budget of {budget} billion VND, the optimised allocation funds {n(lo, 0)} loans and is expected "
-            f"to lift {n(o.expected_exits)} households (95% CI {n(o.ci_lower)}–{n(o.ci_upper)}) out of poverty by the "
-            f"next review, against {n(p.expected_exits)} ({n(p.ci_lower)}–{n(p.ci_upper)}) for allocation in "
-            f"proportion to the number of poor ({n(po, 0)} loans). Disadvantaged communes receive {so} of the budget "
-            f"under the optimised allocation and {sp} under the proportional one.{note}")
-
-
-def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: int = 30,
-                      lang: str = "vi") -> go.Figure:
-    """Bars of credit per commune under both allocations, with expected exits and intervals in the legend.
-
-    The ``top`` communes by the larger of the two amounts are shown, disadvantaged ones marked *.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"commune_code": ["01840", "01843"], "eligible": [4, 4], "poor": [3, 1],
-    ...                   "disadvantaged": [True, False], "effect": [0.1, 0.2]})
-    >>> kw = dict(budget=2e8, effect="effect", effect_se=0.01, loan_size=5e7)
-    >>> f = comparison_figure(allocate_budget(c, **kw), proportional_allocation(c, **kw), lang="en")
-    >>> [list(t.y) for t in f.data]
-    [[0.1, 0.1], [0.15, 0.05]]
-    """
-    from ..data import registry
-
-    check_lang(lang)
-    for name, a in (("optimised", optimised), ("proportional", proportional)):
-        if not isinstance(a, Allocation):
-            raise TypeError(f"{name!r} should be an Allocation, got {type(a).__name__}")
-    if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
-        raise ValueError(f"'top' must be a positive integer, got {top!r}")
-    a = optimised.by_commune().set_index("commune_code")
-    b = proportional.by_commune().set_index("commune_code")
-    if set(a.index) != set(b.index):
-        raise ValueError("the two allocations cover different communes")
-    both = pd.DataFrame({"opt": a["amount"], "prop": b["amount"].reindex(a.index), "dis": a["disadvantaged"]})
-    both = both.assign(m=np.maximum(both["opt"], both["prop"])).sort_values(["m"], ascending=False,
-                                                                            kind="stable").head(top)
-    names = registry.units().set_index("commune_code")["name"]
-    x = [f"{names.get(c, c)}{' *' if d else ''}" for c, d in zip(both.index, both["dis"])]
-    fig = go.Figure()
-    for i, (key, res, col) in enumerate((("optimised", optimised, "opt"), ("proportional", proportional, "prop"))):
-        exits = (f"{format_number(res.expected_exits, lang, digits=1)} "
-                 f"({format_number(res.ci_lower, lang, digits=1)}–{format_number(res.ci_upper, lang, digits=1)})")
-        name = f"{_text(key, lang)}: {exits} {_text('exits', lang)}"
-        fig.add_trace(go.Bar(x=x, y=(both[col] / 1e9).round(6).tolist(), name=name,
-                             marker_color=PALETTE[i], hovertemplate="%{x}: %{y:.2f}<extra>" + _text(key, lang)
-                             + "</extra>"))
-    fig.update_layout(barmode="group", title=_text("title", lang), font=FONT, template="plotly_white",
-                      xaxis_title=label("commune", lang) + (" (* xã đặc biệt khó khăn)" if lang == "vi"
-                                                            else " (* disadvantaged)"),
-                      yaxis_title=_text("amount_bn", lang), legend=dict(orientation="h", y=-0.35),
-                      margin=dict(l=60, r=20, t=60, b=160), height=520)
-    fig.update_xaxes(tickangle=-45)
-    return fig

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from .. import config
-from ..figures.charts import FONT, PALETTE
-from ..common.labels import check_lang, format_number, format_percent, label, pick
+from ..common.checks import require_frame, to_python
 from ..data.schema import ETHNIC_MAJORITY, PROGRAMMES
-from ..measure.standards import CLASSES, get_standard, standard_for_review
+from .panel import (
+    NEWLY_ESCAPED_YEARS,
+    class_codes,
+    household_panel,
+    income_line,
+    min_cell_limit,
+    positive_int,
+    require_complete,
+    review_years,
+)
+from .risk import DEFAULT_RISK_THRESHOLD, at_risk_counts
 
 __all__ = [
     "NEWLY_ESCAPED_YEARS",
@@ -27,15 +36,7 @@ __all__ = [
     "rank_sensitivity",
     "RankSensitivity",
     "mask_suppressed",
-    "accuracy_text",
-    "priority_text",
-    "coverage_figure",
-    "priority_figure",
 ]
-
-#: A household that left the poor or near-poor lists at most this many years ago is
-#: "newly escaped" (Decision 28/2015/QĐ-TTg, extended by Decision 2/QĐ-TTg of 2021).
-NEWLY_ESCAPED_YEARS = 3
 
 #: Default weights of the commune priority index (:func:`priority_index`).  They are an
 #: analytic choice, not an official rule: poverty incidence and depth weigh most, the
@@ -49,131 +50,26 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
     "at_risk_share": 0.15,
 })
 
-_LISTED = ("poor", "near_poor")
 _ALL = "all"
 
-_TEXT = MappingProxyType({
-    "coverage": ("Tỷ lệ hộ đủ điều kiện được vay", "Coverage of eligible households"),
-    "exclusion_rate": ("Tỷ lệ hộ đủ điều kiện chưa được vay", "Exclusion rate (eligible, not reached)"),
-    "inclusion_share": ("Tỷ lệ khoản vay cho hộ không đủ điều kiện", "Share of loans to ineligible households"),
-    "eligible": ("Hộ đủ điều kiện", "Eligible households"),
-    "reached": ("Hộ đủ điều kiện đã được vay", "Eligible households reached"),
-    "all": ("Mọi chương trình", "All programmes"),
-    "prog_poor": ("Cho vay hộ nghèo", "Loans to poor households"),
-    "prog_near_poor": ("Cho vay hộ cận nghèo", "Loans to near-poor households"),
-    "prog_newly_escaped": ("Cho vay hộ mới thoát nghèo", "Loans to newly escaped households"),
-    "rank": ("Thứ hạng ưu tiên", "Priority rank"),
-    "priority_title": ("Xếp hạng ưu tiên xã, phường", "Commune priority ranking"),
-    "band": ("Khoảng thứ hạng khi thay đổi trọng số (5%–95%)", "Rank range under weight changes (5%–95%)"),
-    "base_rank": ("Thứ hạng với trọng số mặc định", "Rank with the default weights"),
-    "loans_year": ("khoản vay năm", "loans disbursed in"),
+#: Names that moved out of this module in 0.2.0, and their new homes (kept for one release).
+_MOVED = MappingProxyType({
+    "accuracy_text": "povanalysis.reports.prose.targeting",
+    "priority_text": "povanalysis.reports.prose.targeting",
+    "coverage_figure": "povanalysis.figures.targeting",
+    "priority_figure": "povanalysis.figures.targeting",
 })
 
 
-def _text(key: str, lang: str) -> str:
-    return pick(_TEXT, key, lang)
+def __getattr__(name: str):
+    if name in _MOVED:
+        warnings.warn(f"povanalysis.targeting.beneficiaries.{name} moved to {_MOVED[name]}.{name}; "
+                      "the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        return getattr(import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _py(value):
-    """A numpy scalar as the plain Python value, for readable error messages."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _require(frame, columns, arg: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{arg!r} should be a DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{arg!r} lacks the columns {missing}")
-
-
-def _no_missing(frame: pd.DataFrame, columns, arg: str) -> None:
-    for col in columns:
-        bad = frame[col].isna().to_numpy()
-        if bad.any():
-            row = frame.index[np.flatnonzero(bad)[0]]
-            raise ValueError(f"column {col!r} of {arg!r} has {int(bad.sum())} missing values "
-                             f"(first at row {_py(row)!r})")
-
-
-def _classes(frame: pd.DataFrame, arg: str) -> np.ndarray:
-    """Poverty class codes 0..3 (poor, near_poor, average_living, not_poor), validated."""
-    _no_missing(frame, ["poverty_class"], arg)
-    codes, uniques = pd.factorize(frame["poverty_class"], sort=False)
-    lookup = pd.Index(list(CLASSES)).get_indexer(pd.Index(uniques).astype(str))
-    if (lookup < 0).any():
-        bad = int(np.flatnonzero(lookup < 0)[0])
-        i = int(np.flatnonzero(codes == bad)[0])
-        raise ValueError(f"column 'poverty_class' of {arg!r} must be one of {list(CLASSES)}, "
-                         f"got {_py(frame['poverty_class'].iloc[i])!r} at row {_py(frame.index[i])!r}")
-    return lookup[codes].astype(np.int8)
-
-
-def _check_years(frame: pd.DataFrame, arg: str) -> np.ndarray:
-    if not pd.api.types.is_integer_dtype(frame["review_year"].dtype):
-        raise ValueError(f"column 'review_year' of {arg!r} must hold integers, got dtype {frame['review_year'].dtype}")
-    return frame["review_year"].to_numpy(dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class _Panel:
-    """Integer views of a household-year panel: what eligibility, accuracy and the risk model share."""
-
-    hid: np.ndarray          # household code of each row
-    ids: pd.Index            # household_id of each code
-    years: np.ndarray        # review year of each row
-    cls: np.ndarray          # class code of each row (0 poor .. 3 not poor)
-    last_listed: np.ndarray  # latest review <= this one at which the household was listed (NaN if none)
-    newly: np.ndarray        # newly escaped at this review
-    prev: np.ndarray         # row of the household's previous review (-1 if none)
-    next: np.ndarray         # row of the household's next review (-1 if none)
-
-
-def _panel(classified: pd.DataFrame, window: int, arg: str = "classified") -> _Panel:
-    _require(classified, ["household_id", "review_year", "commune_code", "poverty_class"], arg)
-    _no_missing(classified, ["household_id", "review_year", "commune_code"], arg)
-    years = _check_years(classified, arg)
-    cls = _classes(classified, arg)
-    hid, ids = pd.factorize(classified["household_id"])
-    order = np.lexsort((years, hid))
-    h, y = hid[order], years[order]
-    same = np.r_[False, (h[1:] == h[:-1])]
-    dup = same & np.r_[False, y[1:] == y[:-1]]
-    if dup.any():
-        i = int(order[np.flatnonzero(dup)[0]])
-        raise ValueError(f"{arg!r} has {int(dup.sum())} duplicate (household_id, review_year) rows "
-                         f"(first at row {_py(classified.index[i])!r}, review year {_py(years[i])})")
-    listed = cls[order] <= 1
-    # Latest listed review so far within each household: a running maximum restarted per household.
-    stamp = np.where(listed, y, -1).astype(np.int64)
-    start = np.flatnonzero(~same)
-    run = np.maximum.accumulate(np.where(listed, np.arange(len(y)), -1))
-    first_of_group = np.repeat(start, np.diff(np.r_[start, len(y)]))
-    last_sorted = np.where(run >= first_of_group, stamp[np.maximum(run, 0)], -1)
-    last = np.empty(len(y))
-    last[order] = np.where(last_sorted >= 0, last_sorted, np.nan)
-    newly = (cls >= 2) & ((years - last) <= window)  # NaN compares False
-    prev = np.full(len(y), -1, dtype=np.int64)
-    nxt = np.full(len(y), -1, dtype=np.int64)
-    prev[order[1:][same[1:]]] = order[:-1][same[1:]]
-    nxt[order[:-1][same[1:]]] = order[1:][same[1:]]
-    return _Panel(hid=hid, ids=pd.Index(ids), years=years, cls=cls, last_listed=last, newly=newly, prev=prev, next=nxt)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name!r} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _min_cell(min_cell) -> int:
-    limit = config.MIN_CELL if min_cell is None else min_cell
-    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
-        raise ValueError(f"'min_cell' must be a positive integer, got {min_cell!r}")
-    return int(limit)
 
 
 def _with_minority(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -192,29 +88,6 @@ def _as_by(by, arg: str = "by") -> list[str]:
     if len(set(items)) != len(items):
         raise ValueError(f"{arg!r} names the same column more than once: {items}")
     return items
-
-
-def _income_line(frame: pd.DataFrame) -> np.ndarray:
-    """The income line (VND/person/month) of each row: its standard (column ``standard`` or
-    the one its ``review_year`` uses) and its ``area``."""
-    if "standard" in frame.columns:
-        keys = frame["standard"].astype(str).to_numpy()
-    else:
-        years = frame["review_year"].to_numpy()
-        uniq = np.unique(years)
-        keys = pd.Series(years).map({y: standard_for_review(y) for y in uniq}).to_numpy()
-    area = frame["area"].astype(str).to_numpy()
-    out = np.full(len(frame), np.nan)
-    for key in np.unique(keys):
-        std = get_standard(key)
-        for a, value in std.income_line.items():
-            out[(keys == key) & (area == a)] = value
-    bad = np.isnan(out)
-    if bad.any():
-        i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'area' must be 'rural' or 'urban', got {_py(area[i])!r} "
-                         f"at row {_py(frame.index[i])!r}")
-    return out
 
 
 # ----------------------------------------------------------------------------- eligibility
@@ -270,10 +143,9 @@ def eligibility(classified: pd.DataFrame, *, newly_escaped_years: int = NEWLY_ES
     >>> eligibility(hh, newly_escaped_years=2)["programme"].tolist()
     ['poor', 'newly_escaped', 'newly_escaped', nan]
     """
-    window = _check_positive_int(newly_escaped_years, "newly_escaped_years")
-    if not isinstance(classified, pd.DataFrame):
-        raise TypeError(f"'classified' should be a DataFrame, got {type(classified).__name__}")
-    core = _panel(classified, window)
+    window = positive_int(newly_escaped_years, "newly_escaped_years")
+    require_frame(classified, "classified")
+    core = household_panel(classified, window)
     cls, years, newly = core.cls, core.years, core.newly
     poor, near = cls == 0, cls == 1
     programme = np.select([poor, near, newly], list(PROGRAMMES), default=None)
@@ -297,8 +169,8 @@ def eligibility(classified: pd.DataFrame, *, newly_escaped_years: int = NEWLY_ES
 
 
 def _check_loans(loans: pd.DataFrame) -> pd.DataFrame:
-    _require(loans, ["household_id", "programme", "disbursed"], "loans")
-    _no_missing(loans, ["household_id", "programme", "disbursed"], "loans")
+    require_frame(loans, "loans", ["household_id", "programme", "disbursed"])
+    require_complete(loans, ["household_id", "programme", "disbursed"], "loans")
     if not pd.api.types.is_datetime64_any_dtype(loans["disbursed"].dtype):
         raise ValueError(f"column 'disbursed' of 'loans' must hold dates (datetime64), "
                          f"got dtype {loans['disbursed'].dtype}")
@@ -307,7 +179,7 @@ def _check_loans(loans: pd.DataFrame) -> pd.DataFrame:
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(f"column 'programme' of 'loans' must be one of {list(PROGRAMMES)}, "
-                         f"got {_py(prog.iloc[i])!r} at row {_py(loans.index[i])!r}")
+                         f"got {to_python(prog.iloc[i])!r} at row {to_python(loans.index[i])!r}")
     return loans
 
 
@@ -382,14 +254,13 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
     for reserved in ("loan_year", "review_year", "programme"):
         if reserved in by:
             raise ValueError(f"'by' must not name {reserved!r}: the table is always split by it")
-    limit = _min_cell(min_cell)
-    window = _check_positive_int(newly_escaped_years, "newly_escaped_years")
-    if not isinstance(classified, pd.DataFrame):
-        raise TypeError(f"'classified' should be a DataFrame, got {type(classified).__name__}")
+    limit = min_cell_limit(min_cell)
+    window = positive_int(newly_escaped_years, "newly_escaped_years")
+    require_frame(classified, "classified")
     frame = _with_minority(classified, by)
-    _require(frame, by, "classified")
-    _no_missing(frame, by, "classified")
-    core = _panel(frame, window)
+    require_frame(frame, "classified", by)
+    require_complete(frame, by, "classified")
+    core = household_panel(frame, window)
     loans = _check_loans(loans)
 
     review_years = set(np.unique(core.years).tolist())
@@ -434,7 +305,7 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
         j = int(np.flatnonzero(match < 0)[0])
         k = in_scope[j]
         raise ValueError(
-            f"'loans' row {_py(loans.index[k])!r}: household {_py(loans['household_id'].iloc[k])!r} got a loan "
+            f"'loans' row {to_python(loans.index[k])!r}: household {to_python(loans['household_id'].iloc[k])!r} got a loan "
             f"in {loan_year[k]} but has no row in the review of {loan_year[k] - 1} "
             f"({int((match < 0).sum())} such loans); its eligibility cannot be judged")
     cls = core.cls[rows]
@@ -491,11 +362,11 @@ def commune_table(classified: pd.DataFrame, *, review_year: int, scores: pd.Data
     review_year : int
         The review to describe.
     scores : DataFrame, optional
-        Fall-back risk scores of that review (:meth:`povanalysis.targeting.beneficiaries.risk.FallbackModel.score`);
+        Fall-back risk scores of that review (:meth:`povanalysis.targeting.risk.FallbackModel.score`);
         without them ``at_risk_share`` is missing.
     threshold : float, optional
         Probability from which a household counts as at risk (default
-        :data:`povanalysis.targeting.beneficiaries.risk.DEFAULT_RISK_THRESHOLD`).
+        :data:`povanalysis.targeting.risk.DEFAULT_RISK_THRESHOLD`).
     min_cell : int, optional
         Default :data:`povanalysis.config.MIN_CELL`.
 
@@ -521,30 +392,28 @@ def commune_table(classified: pd.DataFrame, *, review_year: int, scores: pd.Data
     from ..measure.aggregates import poverty_counts
     from ..measure.indicators import fgt
 
-    _require(classified, ["commune_code", "review_year", "area", "income_pc", "size", "ethnicity", "poverty_class"],
-             "classified")
-    years = _check_years(classified, "classified")
+    require_frame(classified, "classified",
+                  ["commune_code", "review_year", "area", "income_pc", "size", "ethnicity", "poverty_class"])
+    years = review_years(classified, "classified")
     if review_year not in set(years.tolist()):
         raise ValueError(f"'review_year' {review_year!r} is not in 'classified' "
                          f"(review years: {sorted(set(years.tolist()))})")
-    limit = _min_cell(min_cell)
+    limit = min_cell_limit(min_cell)
     rows = classified[years == review_year]
-    _classes(rows, "classified")
+    class_codes(rows, "classified")
     table = poverty_counts(rows.assign(poverty_class=rows["poverty_class"].astype(str)), by=["commune_code"],
                            min_cell=limit)
     minority = (rows["ethnicity"] != ETHNIC_MAJORITY).groupby(rows["commune_code"].to_numpy()).mean()
     table["minority_share"] = table["commune_code"].map(minority).to_numpy(dtype=float)
     work = pd.DataFrame({"commune_code": rows["commune_code"].to_numpy(),
-                         "income_pc": rows["income_pc"].to_numpy(dtype=float), "line": _income_line(rows)})
+                         "income_pc": rows["income_pc"].to_numpy(dtype=float), "line": income_line(rows)})
     depth = fgt("income_pc", line="line", alpha=1, by="commune_code", data=work)
     depth = depth[depth["commune_code"].notna()].set_index("commune_code")["value"]
     table["fgt1"] = table["commune_code"].map(depth).to_numpy(dtype=float)
     if scores is not None:
-        from .risk import at_risk_counts
-
         sc = scores[scores["review_year"] == review_year] if "review_year" in scores.columns else scores
-        risk = at_risk_counts(sc, by="commune_code", **({} if threshold is None else {"threshold": threshold}),
-                              min_cell=limit).set_index("commune_code")
+        limit_p = DEFAULT_RISK_THRESHOLD if threshold is None else threshold
+        risk = at_risk_counts(sc, by="commune_code", threshold=limit_p, min_cell=limit).set_index("commune_code")
         table["at_risk"] = table["commune_code"].map(risk["at_risk"]).fillna(0).astype(np.int64).to_numpy()
         table["at_risk_share"] = table["at_risk"] / table["households"]
     else:
@@ -592,9 +461,9 @@ def _components(table: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, np.n
     bad = ranked[:, None] & ~np.isfinite(x)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"column {_py(names[j])!r} of 'commune_table' must be a finite number for every ranked "
-                         f"commune, got {_py(x[i, j])!r} at row {_py(table.index[i])!r} "
-                         f"(commune {_py(table['commune_code'].iloc[i])!r})")
+        raise ValueError(f"column {to_python(names[j])!r} of 'commune_table' must be a finite number for every ranked "
+                         f"commune, got {to_python(x[i, j])!r} at row {to_python(table.index[i])!r} "
+                         f"(commune {to_python(table['commune_code'].iloc[i])!r})")
     if not ranked.any():
         raise ValueError("every row of 'commune_table' is suppressed: nothing to rank")
     sub = x[ranked]
@@ -754,8 +623,8 @@ def rank_sensitivity(commune_table: pd.DataFrame, *, weights: Mapping[str, float
     from scipy.stats import rankdata
 
     names, w = _weights(commune_table, weights)
-    n_draws = _check_positive_int(n_draws, "n_draws")
-    top = _check_positive_int(top, "top")
+    n_draws = positive_int(n_draws, "n_draws")
+    top = positive_int(top, "top")
     ok = isinstance(concentration, numbers.Real) and not isinstance(concentration, bool)
     if not ok or not np.isfinite(concentration) or concentration <= 0:
         raise ValueError(f"'concentration' must be a positive number, got {concentration!r}")
@@ -805,7 +674,7 @@ def mask_suppressed(table: pd.DataFrame, *, keep: Sequence[str] = ()) -> pd.Data
     >>> mask_suppressed(t, keep=["review_year"])["households"].tolist()
     [40, <NA>]
     """
-    _require(table, ["suppressed"], "table")
+    require_frame(table, "table", ["suppressed"])
     out = table.copy()
     hide = out["suppressed"].to_numpy(dtype=bool)
     for col in out.columns:
@@ -817,240 +686,3 @@ def mask_suppressed(table: pd.DataFrame, *, keep: Sequence[str] = ()) -> pd.Data
         elif pd.api.types.is_float_dtype(dtype):
             out[col] = out[col].mask(hide)
     return out
-
-
-def _pct(value: float, lang: str, digits: int = 1) -> str:
-    return format_percent(value, lang, digits=digits)
-
-
-def _num(value: float, lang: str) -> str:
-    return format_number(value, lang)
-
-
-def accuracy_text(province: pd.DataFrame, minority: pd.DataFrame | None = None, *, year: int,
-                  lang: str = "vi") -> str:
-    """Two sentences on the coverage, exclusion and inclusion errors of one loan year.
-
-    Parameters
-    ----------
-    province : DataFrame
-        :func:`accuracy` with ``by=()`` (province totals).
-    minority : DataFrame, optional
-        :func:`accuracy` with ``by=("minority",)``; adds the coverage of ethnic-minority
-        and Kinh households.
-    year : int
-        Loan year.
-    lang : {"vi", "en"}
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"loan_year": [2025], "programme": ["all"], "eligible": [200], "reached": [50],
-    ...                   "coverage": [0.25], "exclusion_errors": [150], "loans": [60], "inclusion_errors": [10],
-    ...                   "inclusion_share": [1 / 6], "suppressed": [False]})
-    >>> accuracy_text(t, year=2025, lang="en")
-    'Of the 200 households eligible at the 2024 review, 50 got a loan in 2025 (coverage 25.0%); 150 eligible households were not reached. 10 of the 60 loans (16.7%) went to households that were not eligible.'
-    """
-    check_lang(lang)
-    _require(province, ["loan_year", "programme", "eligible", "reached", "coverage", "exclusion_errors", "loans",
-                        "inclusion_errors", "inclusion_share", "suppressed"], "province")
-    rows = province[(province["loan_year"] == year) & (province["programme"] == _ALL)]
-    if len(rows) != 1:
-        raise ValueError(f"'province' must hold one 'all' row for loan year {year} (pass by=() to accuracy), "
-                         f"got {len(rows)}")
-    r = rows.iloc[0]
-    if r["suppressed"]:
-        return ("Số liệu năm {y} không công bố (dưới ngưỡng số hộ)." if lang == "vi"
-                else "The figures for {y} are suppressed (too few households).").format(y=year)
-    if lang == "vi":
-        text = (f"Trong {_num(r['eligible'], lang)} hộ đủ điều kiện theo kết quả rà soát năm {year - 1}, "
-                f"{_num(r['reached'], lang)} hộ được vay vốn trong năm {year} (độ bao phủ {_pct(r['coverage'], lang)}); "
-                f"{_num(r['exclusion_errors'], lang)} hộ đủ điều kiện chưa được vay. "
-                f"{_num(r['inclusion_errors'], lang)} trong {_num(r['loans'], lang)} khoản vay "
-                f"({_pct(r['inclusion_share'], lang)}) đến hộ không đủ điều kiện.")
-    else:
-        text = (f"Of the {_num(r['eligible'], lang)} households eligible at the {year - 1} review, "
-                f"{_num(r['reached'], lang)} got a loan in {year} (coverage {_pct(r['coverage'], lang)}); "
-                f"{_num(r['exclusion_errors'], lang)} eligible households were not reached. "
-                f"{_num(r['inclusion_errors'], lang)} of the {_num(r['loans'], lang)} loans "
-                f"({_pct(r['inclusion_share'], lang)}) went to households that were not eligible.")
-    if minority is not None:
-        _require(minority, ["loan_year", "programme", "minority", "coverage", "suppressed"], "minority")
-        m = minority[(minority["loan_year"] == year) & (minority["programme"] == _ALL)].set_index("minority")
-        if set(m.index) == {True, False} and not m["suppressed"].any():
-            a, b = _pct(m.loc[True, "coverage"], lang), _pct(m.loc[False, "coverage"], lang)
-            text += (f" Độ bao phủ ở hộ dân tộc thiểu số là {a}, ở hộ dân tộc Kinh là {b}." if lang == "vi"
-                     else f" Coverage was {a} among ethnic-minority households and {b} among Kinh households.")
-    return text
-
-
-def priority_text(index: pd.DataFrame, sensitivity: RankSensitivity | None = None, *, n: int = 5,
-                  lang: str = "vi") -> str:
-    """The communes at the top of the priority ranking, and how stable the ranking is.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"commune_code": ["01840", "01843"], "poor_rate": [0.1, 0.3]})
-    >>> priority_text(priority_index(t, weights={"poor_rate": 1}), n=1, lang="en")
-    'Highest priority: Phường Bắc Kạn.'
-    """
-    check_lang(lang)
-    _require(index, ["commune_code", "rank"], "index")
-    n = _check_positive_int(n, "n")
-    head = index[index["rank"].notna()].sort_values(["rank", "commune_code"], kind="stable").head(n)
-    names = ", ".join(_names(head["commune_code"]))
-    text = f"Ưu tiên cao nhất: {names}." if lang == "vi" else f"Highest priority: {names}."
-    if sensitivity is not None:
-        q = np.quantile(sensitivity.spearman, [0.05, 0.5])
-        top = sensitivity.top
-        stay = int((sensitivity.ranks.loc[sensitivity.ranks["rank"] <= top, "share_top"] >= 0.9).sum())
-        inside = int((sensitivity.ranks["rank"] <= top).sum())
-        med, low = (f"{v:.3f}".replace(".", ",") if lang == "vi" else f"{v:.3f}" for v in (q[1], q[0]))
-        if lang == "vi":
-            text += (f" Khi thay đổi ngẫu nhiên trọng số ({_num(sensitivity.n_draws, lang)} lần), hệ số tương quan "
-                     f"Spearman với thứ hạng gốc có trung vị {med} (phân vị 5%: {low}); {stay} trong {inside} xã "
-                     f"thuộc nhóm {top} đầu vẫn ở nhóm này trong ít nhất 90% số lần.")
-        else:
-            text += (f" Under {_num(sensitivity.n_draws, lang)} random weightings the Spearman correlation with the "
-                     f"default ranking has median {med} (5th percentile {low}); {stay} of the {inside} communes in "
-                     f"the top {top} stay there in at least 90% of them.")
-    return text
-
-
-# ----------------------------------------------------------------------------- figures
-
-
-def _layout(fig: go.Figure, title: str, *, x: str, y: str) -> go.Figure:
-    fig.update_layout(title=title, font=FONT, template="plotly_white", legend_title_text="",
-                      xaxis_title=x, yaxis_title=y, margin=dict(l=60, r=20, t=70, b=50))
-    return fig
-
-
-def _names(codes) -> list[str]:
-    from ..data import registry
-
-    names = registry.units().set_index("commune_code")["name"]
-    return [str(names.get(c, c)) for c in codes]
-
-
-def coverage_figure(table: pd.DataFrame, *, measure: str = "coverage", programme: str = _ALL,
-                    group: str | None = "minority", lang: str = "vi") -> go.Figure:
-    """Dots of coverage (or exclusion rate, or inclusion share) by commune, one colour per group.
-
-    Suppressed cells are left out and counted in the title.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Output of :func:`accuracy` for one loan year, with ``by`` holding ``commune_code``
-        (and ``group``).
-    measure : {"coverage", "exclusion_rate", "inclusion_share"}
-    programme : {"all", "poor", "near_poor", "newly_escaped"}
-    group : str or None, default "minority"
-        Column whose values make the colours (``minority``: ethnic-minority vs Kinh
-        households); None for one series.
-    lang : {"vi", "en"}
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"loan_year": [2025] * 2, "commune_code": ["01840", "01840"], "minority": [True, False],
-    ...                   "programme": ["all", "all"], "coverage": [0.4, 0.2], "suppressed": [False, False]})
-    >>> f = coverage_figure(t, lang="en")
-    >>> [(tr.name, list(tr.x)) for tr in f.data]
-    [('Ethnic-minority households', [0.4]), ('Kinh households', [0.2])]
-    """
-    check_lang(lang)
-    if measure not in ("coverage", "exclusion_rate", "inclusion_share"):
-        raise ValueError(f"'measure' must be 'coverage', 'exclusion_rate' or 'inclusion_share', got {measure!r}")
-    needed = ["commune_code", "programme", measure, "suppressed", "loan_year"] + ([group] if group else [])
-    _require(table, needed, "table")
-    years = table["loan_year"].unique()
-    if len(years) != 1:
-        raise ValueError(f"'table' must hold one loan year (pass year= to accuracy), got {sorted(years.tolist())}")
-    rows = table[table["programme"] == programme]
-    if rows.empty:
-        raise ValueError(f"'table' has no rows for programme {programme!r}")
-    shown = rows[~rows["suppressed"].to_numpy(dtype=bool) & rows[measure].notna().to_numpy()]
-    order = (shown.groupby("commune_code")[measure].mean().sort_values(kind="stable").index.tolist())
-    fig = go.Figure()
-    if group:
-        parts = [(key, part) for key, part in shown.groupby(group, sort=False)]
-        parts.sort(key=lambda kv: (0 if bool(kv[0]) else 1) if group == "minority" else str(kv[0]))
-    else:
-        parts = [(None, shown)]
-    for i, (key, part) in enumerate(parts):
-        if key is None:
-            name = _text(measure, lang)
-        elif group == "minority":
-            name = label("minority" if bool(key) else "majority", lang)
-        else:
-            name = label(str(key), lang)
-        fmt = [format_percent(v, lang, digits=1) for v in part[measure]]
-        fig.add_trace(go.Scatter(
-            x=part[measure].tolist(), y=_names(part["commune_code"]), mode="markers", name=name,
-            marker=dict(color=PALETTE[i % len(PALETTE)], size=9), text=fmt,
-            hovertemplate="%{y}: %{text}<extra>" + name + "</extra>"))
-    hidden = len(rows) - len(shown)
-    prog = _text(_ALL if programme == _ALL else f"prog_{programme}", lang)
-    title = f"{_text(measure, lang)} — {prog}, {_text('loans_year', lang)} {int(years[0])}"
-    if hidden:
-        title += f" ({hidden} {'ô không công bố' if lang == 'vi' else 'cells suppressed'})"
-    fig.update_yaxes(categoryorder="array", categoryarray=_names(order))
-    fig.update_xaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_layout(height=max(320, 120 + 16 * len(order)))
-    return _layout(fig, title, x=_text(measure, lang), y=label("commune", lang))
-
-
-def priority_figure(index: pd.DataFrame, sensitivity: RankSensitivity | None = None, *, top: int = 30,
-                    lang: str = "vi") -> go.Figure:
-    """The top communes by priority rank, with the 5%–95% rank range under weight changes.
-
-    Parameters
-    ----------
-    index : DataFrame
-        Output of :func:`priority_index`.
-    sensitivity : RankSensitivity, optional
-        Output of :func:`rank_sensitivity` on the same table; adds the bands.
-    top : int, default 30
-        Number of communes shown.
-    lang : {"vi", "en"}
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"commune_code": ["01840", "01843"], "poor_rate": [0.1, 0.3]})
-    >>> f = priority_figure(priority_index(t, weights={"poor_rate": 1}), lang="en")
-    >>> list(f.data[0].x), f.layout.xaxis.title.text
-    ([1, 2], 'Priority rank')
-    """
-    check_lang(lang)
-    top = _check_positive_int(top, "top")
-    _require(index, ["commune_code", "rank"], "index")
-    rows = index[index["rank"].notna()].sort_values(["rank", "commune_code"], kind="stable").head(top)
-    names = _names(rows["commune_code"])
-    fig = go.Figure()
-    if sensitivity is not None:
-        band = sensitivity.ranks.set_index("commune_code").reindex(rows["commune_code"])
-        if band["rank_p05"].isna().any():
-            raise ValueError("'sensitivity' does not cover every commune of 'index': compute both on the same table")
-        fig.add_trace(go.Scatter(
-            x=band["rank_p05"].tolist(), y=names, mode="markers", name=_text("band", lang),
-            marker=dict(color=PALETTE[5], size=2),
-            error_x=dict(type="data", symmetric=False, array=(band["rank_p95"] - band["rank_p05"]).tolist(),
-                         arrayminus=[0.0] * len(band), color=PALETTE[5], thickness=8, width=0),
-            customdata=[f"{a:g}–{b:g}" for a, b in zip(band["rank_p05"], band["rank_p95"])],
-            hovertemplate="%{y}: %{customdata}<extra></extra>"))
-    fig.add_trace(go.Scatter(
-        x=[int(r) for r in rows["rank"]], y=names, mode="markers", name=_text("base_rank", lang),
-        marker=dict(color=PALETTE[0], size=10),
-        text=[format_number(v, lang, digits=3) for v in rows["index"]] if "index" in rows.columns else None,
-        hovertemplate="%{y}: %{x} (%{text})<extra></extra>"))
-    fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
-    fig.update_layout(height=max(320, 120 + 18 * len(rows)))
-    return _layout(fig, _text("priority_title", lang), x=_text("rank", lang), y=label("commune", lang))

@@ -1,24 +1,39 @@
-"""Risk of falling back into poverty after leaving the lists: a logit tested out of time, counts, a confidential list."""
+"""Risk of falling back into poverty after leaving the lists: a logit tested out of time, counts, a confidential list.
+
+One module because the transitions the model learns from, the model with its out-of-time
+evaluation, and the two ways its scores leave it (published counts, a confidential list) are one
+concept and share the model's checks (over 800 lines); the statistics it rests on (AUC, DeLong, logit fits) are in
+:mod:`povanalysis.targeting.discrimination`, its words in :mod:`povanalysis.reports.prose.targeting`.
+"""
 
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from scipy import stats
 
 from .. import config
-from ..figures.charts import FONT, PALETTE
-from ..common.labels import check_lang, format_number, format_percent, pick
+from ..common.checks import Z_95, require_frame, to_python
+from ..common.files import atomic_write_text
 from ..data.schema import ETHNIC_MAJORITY
-from .beneficiaries import (NEWLY_ESCAPED_YEARS, _check_positive_int, _check_years, _income_line, _min_cell, _no_missing,
-                        _panel, _py, _require)
+from . import discrimination
+from .panel import (
+    NEWLY_ESCAPED_YEARS,
+    household_panel,
+    income_line,
+    min_cell_limit,
+    positive_int,
+    require_complete,
+    review_years,
+)
 
 __all__ = [
     "FEATURES",
@@ -30,17 +45,8 @@ __all__ = [
     "fit_fallback_model",
     "FallbackModel",
     "Baseline",
-    "auc",
-    "auc_difference",
-    "fit_logit",
-    "LogitFit",
-    "recalibration",
     "at_risk_counts",
     "confidential_export",
-    "evaluation_text",
-    "discrimination_table",
-    "calibration_table",
-    "calibration_figure",
 ]
 
 #: Predictors of falling back, measured at the review after which the outcome is observed.
@@ -77,47 +83,22 @@ CONFIDENTIAL_MARK = "MẬT — CONFIDENTIAL"
 
 _FALLBACK = ("poor", "near_poor")
 
-_TEXT = MappingProxyType({
-    "cal_title": ("Hiệu chỉnh mô hình nguy cơ tái nghèo (kiểm định ngoài thời gian)",
-                  "Calibration of the fall-back risk model (out-of-time test)"),
-    "predicted": ("Xác suất dự báo", "Predicted probability"),
-    "observed": ("Tỷ lệ tái nghèo thực tế", "Observed fall-back rate"),
-    "bins": ("Nhóm theo xác suất dự báo", "Bins of predicted probability"),
-    "perfect": ("Hiệu chỉnh hoàn hảo", "Perfect calibration"),
-    "auc_model": ("AUC mô hình", "model AUC"),
-    "auc_baseline": ("AUC điểm đơn giản tốt nhất", "AUC of the best simple score"),
-    "logit": ("Mô hình logit", "Logit model"),
-    "income_ratio": ("Khoảng cách tới chuẩn nghèo (thu nhập ÷ chuẩn)", "Distance to the income line (income ÷ line)"),
-    "years_since_exit": ("Số năm kể từ khi ra khỏi danh sách", "Years since leaving the lists"),
-    "was_near_poor": ("Là hộ cận nghèo (không phải hộ nghèo) khi còn trong danh sách",
-                      "Near-poor rather than poor when last listed"),
-    "rule_of_thumb": ("Quy tắc “thu nhập không quá {margin}% chuẩn nghèo”",
-                      "Rule 'income at most {margin}% of the line'"),
-    "col_score": ("Điểm dự báo", "Score"),
-    "col_role": ("Vai trò", "Role"),
-    "col_auc": ("AUC (KTC 95%)", "AUC (95% CI)"),
-    "col_diff": ("Chênh lệch AUC mô hình − điểm (KTC 95%)", "Model AUC − score AUC (95% CI)"),
-    "role_model": ("mô hình", "model"),
-    "role_baseline": ("đối chứng (điểm đơn giản tốt nhất)", "baseline (best simple score)"),
-    "role_simple": ("điểm đơn giản", "simple score"),
-    "role_rule": ("tham khảo, không dùng để so sánh chính", "reference only, not the comparison"),
-    "col_measure": ("Chỉ số", "Measure"),
-    "col_estimate": ("Ước lượng", "Estimate"),
-    "col_ci": ("KTC 95%", "95% CI"),
-    "col_ideal": ("Giá trị lý tưởng", "Ideal value"),
-    "col_verdict": ("Kết luận", "Verdict"),
-    "observed_rate": ("Tỷ lệ tái nghèo quan sát", "Observed fall-back rate"),
-    "mean_predicted": ("Xác suất dự báo trung bình", "Mean predicted probability"),
-    "cal_intercept": ("Hiệu chỉnh tổng thể (hệ số chặn)", "Calibration-in-the-large (intercept)"),
-    "cal_slope": ("Độ dốc hiệu chỉnh", "Calibration slope"),
-    "covers": ("khoảng tin cậy chứa giá trị lý tưởng", "interval covers the ideal value"),
-    "excludes": ("khoảng tin cậy không chứa giá trị lý tưởng", "interval excludes the ideal value"),
-    "to": ("đến", "to"),
+#: Names that moved out of this module in 0.2.0, and their new homes (kept for one release).
+_MOVED = MappingProxyType({
+    **{name: "povanalysis.targeting.discrimination"
+       for name in ("auc", "auc_difference", "fit_logit", "LogitFit", "recalibration")},
+    **{name: "povanalysis.reports.prose.targeting"
+       for name in ("evaluation_text", "discrimination_table", "calibration_table")},
+    "calibration_figure": "povanalysis.figures.targeting",
 })
 
 
-def _text(key: str, lang: str) -> str:
-    return pick(_TEXT, key, lang)
+def __getattr__(name: str):
+    if name in _MOVED:
+        warnings.warn(f"povanalysis.targeting.risk.{name} moved to {_MOVED[name]}.{name}; "
+                      "the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        return getattr(import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ----------------------------------------------------------------------------- transitions
@@ -125,8 +106,8 @@ def _text(key: str, lang: str) -> str:
 
 def _credit(rows: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
     """Whether each (household_id, review_year) row holds a loan at the end of its review year."""
-    _require(loans, ["household_id", "disbursed", "term_months"], "loans")
-    _no_missing(loans, ["household_id", "disbursed", "term_months"], "loans")
+    require_frame(loans, "loans", ["household_id", "disbursed", "term_months"])
+    require_complete(loans, ["household_id", "disbursed", "term_months"], "loans")
     if not pd.api.types.is_datetime64_any_dtype(loans["disbursed"].dtype):
         raise ValueError(f"column 'disbursed' of 'loans' must hold dates (datetime64), "
                          f"got dtype {loans['disbursed'].dtype}")
@@ -134,8 +115,8 @@ def _credit(rows: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
     bad = (~(term >= 1)).to_numpy() if pd.api.types.is_integer_dtype(term.dtype) else np.ones(len(term), bool)
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'term_months' of 'loans' must hold positive integers, got {_py(term.iloc[i])!r} "
-                         f"at row {_py(loans.index[i])!r}")
+        raise ValueError(f"column 'term_months' of 'loans' must hold positive integers, got {to_python(term.iloc[i])!r} "
+                         f"at row {to_python(loans.index[i])!r}")
     d = loans["disbursed"]
     start = d.dt.year.to_numpy() * 12 + d.dt.month.to_numpy() - 1
     ln = pd.DataFrame({"household_id": loans["household_id"].to_numpy(), "start": start,
@@ -198,21 +179,21 @@ def transitions(classified: pd.DataFrame, loans: pd.DataFrame | None = None, *,
     """
     needed = ["household_id", "review_year", "commune_code", "area", "income_pc", "size", "deprivations",
               "d_dependants", "poverty_class"]
-    _require(classified, needed, "classified")
+    require_frame(classified, "classified", needed)
     if "minority" not in classified.columns and "ethnicity" not in classified.columns:
         raise ValueError("'classified' lacks both 'minority' and 'ethnicity'")
     bad_fb = [c for c in fallback_classes if c not in ("poor", "near_poor", "average_living", "not_poor")]
     if bad_fb or not len(fallback_classes):
         raise ValueError(f"'fallback_classes' must name classes among poor, near_poor, average_living, not_poor; "
                          f"got {list(fallback_classes)!r}")
-    _no_missing(classified, needed, "classified")
-    window = _check_positive_int(newly_escaped_years, "newly_escaped_years")
-    core = _panel(classified, window)
+    require_complete(classified, needed, "classified")
+    window = positive_int(newly_escaped_years, "newly_escaped_years")
+    core = household_panel(classified, window)
     income = classified["income_pc"].to_numpy(dtype=float)
     if (income <= 0).any():
         i = np.flatnonzero(income <= 0)[0]
-        raise ValueError(f"column 'income_pc' of 'classified' must be positive for a log ratio, got {_py(income[i])!r} "
-                         f"at row {_py(classified.index[i])!r}")
+        raise ValueError(f"column 'income_pc' of 'classified' must be positive for a log ratio, got {to_python(income[i])!r} "
+                         f"at row {to_python(classified.index[i])!r}")
     sel = np.flatnonzero(core.newly)
     order = np.lexsort((classified["household_id"].iloc[sel].to_numpy(), core.years[sel]))
     sel = sel[order]
@@ -220,7 +201,7 @@ def transitions(classified: pd.DataFrame, loans: pd.DataFrame | None = None, *,
     cols = [c for c in ("area", "standard", "review_year", "d_dependants", "deprivations", "minority", "ethnicity",
                         "old_area") if c in classified.columns]
     sub = classified[cols].iloc[sel]
-    line = _income_line(sub)
+    line = income_line(sub)
     years = core.years[sel]
     size = classified["size"].to_numpy(dtype=float)
     log_inc = np.log(income)
@@ -267,360 +248,6 @@ def transitions(classified: pd.DataFrame, loans: pd.DataFrame | None = None, *,
 # ----------------------------------------------------------------------------- AUC
 
 
-def _midrank_components(pos: np.ndarray, neg: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """AUC and DeLong's structural components V10 (per positive) and V01 (per negative)."""
-    m, n = len(pos), len(neg)
-    tz = stats.rankdata(np.concatenate([pos, neg]))
-    tx, ty = stats.rankdata(pos), stats.rankdata(neg)
-    v10 = (tz[:m] - tx) / n
-    v01 = 1.0 - (tz[m:] - ty) / m
-    return float(v10.mean()), v10, v01
-
-
-def _clusters(groups, n: int) -> tuple[np.ndarray, int]:
-    """Cluster codes 0..G-1 of ``n`` units (one label each), and the number of clusters G (at least two)."""
-    labels = np.asarray(groups)
-    if labels.shape != (n,):
-        raise ValueError(f"'groups' must hold one cluster label per unit ({n}), got shape {labels.shape}")
-    codes, uniques = pd.factorize(labels)
-    if (codes < 0).any():
-        raise ValueError(f"'groups' has missing labels (first at position {int(np.flatnonzero(codes < 0)[0])})")
-    if len(uniques) < 2:
-        raise ValueError(f"'groups' must hold at least two clusters, got {len(uniques)}")
-    return codes, len(uniques)
-
-
-def _component_variance(v10: np.ndarray, v01: np.ndarray, theta: float, y: np.ndarray, groups) -> float:
-    """Variance of an AUC (or of a difference of AUCs) from its structural components.
-
-    Independent units: DeLong et al. (1988), ``var(V10)/m + var(V01)/n``.  Clusters: Obuchowski
-    (1997), built from the cluster sums ``V10_g - m_g θ`` and ``V01_g - n_g θ``, including their
-    covariance within clusters that hold both outcomes.
-    """
-    m, n = len(v10), len(v01)
-    if groups is None:
-        if m < 2 or n < 2:
-            return float("nan")
-        return float(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
-    codes, k = _clusters(groups, len(y))
-    e10 = np.bincount(codes[y], weights=v10 - theta, minlength=k)
-    e01 = np.bincount(codes[~y], weights=v01 - theta, minlength=k)
-    return float(k / (k - 1) * (e10 @ e10 / m**2 + e01 @ e01 / n**2 + 2 * (e10 @ e01) / (m * n)))
-
-
-def _auc_inputs(y, **scores) -> tuple[np.ndarray, list[np.ndarray]]:
-    y = np.asarray(y, dtype=bool)
-    out = []
-    for name, score in scores.items():
-        s = np.asarray(score, dtype=float)
-        if y.shape != s.shape or y.ndim != 1:
-            raise ValueError(f"'y' and {name!r} must be one-dimensional of the same length, "
-                             f"got {y.shape} and {s.shape}")
-        if not np.isfinite(s).all():
-            raise ValueError(f"{name!r} must be finite")
-        out.append(s)
-    if y.all() or not y.any():
-        raise ValueError("'y' must hold both outcomes to compute an AUC")
-    return y, out
-
-
-def auc(y, score, *, groups=None) -> tuple[float, float]:
-    """Area under the ROC curve (ties count one half) and its DeLong standard error.
-
-    Parameters
-    ----------
-    y : array-like of bool
-        Observed outcomes (both values must occur).
-    score : array-like of float
-        Higher means more likely positive.
-    groups : array-like, optional
-        Cluster label of each unit (e.g. the commune): the standard error then allows for
-        correlation within clusters (Obuchowski 1997); intervals should use a t quantile
-        with (clusters − 1) degrees of freedom.  Default: independent units (DeLong et al. 1988).
-
-    Returns
-    -------
-    (auc, se) : tuple of float
-        ``se`` is NaN with fewer than two units of either outcome (without ``groups``).
-
-    References
-    ----------
-    DeLong, E. R., DeLong, D. M. and Clarke-Pearson, D. L. (1988). Comparing the areas under
-    two or more correlated receiver operating characteristic curves: a nonparametric
-    approach. *Biometrics* 44(3): 837–845. doi:10.2307/2531595
-
-    Obuchowski, N. A. (1997). Nonparametric analysis of clustered ROC curve data.
-    *Biometrics* 53(2): 567–578. doi:10.2307/2533958
-
-    Examples
-    --------
-    >>> a, se = auc([1, 1, 0, 0], [0.9, 0.4, 0.5, 0.1])
-    >>> a
-    0.75
-    """
-    y, (s,) = _auc_inputs(y, score=score)
-    a, v10, v01 = _midrank_components(s[y], s[~y])
-    return a, float(np.sqrt(_component_variance(v10, v01, a, y, groups)))
-
-
-def auc_difference(y, score1, score2, *, groups=None) -> tuple[float, float]:
-    """Paired difference of two AUCs on the same units, AUC(score1) − AUC(score2), and its standard error.
-
-    The DeLong et al. (1988) test of two correlated ROC curves: the variance of the
-    difference of the structural components, which carries the covariance of the two AUCs.
-
-    Parameters
-    ----------
-    y : array-like of bool
-    score1, score2 : array-like of float
-        Two scores of the same units; higher means more likely positive.
-    groups : array-like, optional
-        Cluster labels, as for :func:`auc` (Obuchowski 1997).
-
-    Returns
-    -------
-    (difference, se) : tuple of float
-
-    References
-    ----------
-    DeLong, E. R., DeLong, D. M. and Clarke-Pearson, D. L. (1988). *Biometrics* 44(3):
-    837–845. doi:10.2307/2531595
-
-    Examples
-    --------
-    Five units by hand: AUCs 5/6 and 2/3, a difference of 1/6 with variance 7/36 + 1/36.
-
-    >>> d, se = auc_difference([1, 1, 1, 0, 0], [0.9, 0.6, 0.3, 0.5, 0.1], [0.8, 0.2, 0.7, 0.4, 0.6])
-    >>> round(d, 4), round(se**2, 4)
-    (0.1667, 0.2222)
-    """
-    y, (s1, s2) = _auc_inputs(y, score1=score1, score2=score2)
-    a1, p1, n1 = _midrank_components(s1[y], s1[~y])
-    a2, p2, n2 = _midrank_components(s2[y], s2[~y])
-    d = a1 - a2
-    return d, float(np.sqrt(max(_component_variance(p1 - p2, n1 - n2, d, y, groups), 0.0)))
-
-
-# ----------------------------------------------------------------------------- logits
-
-
-def _quantile(level: float, df: float) -> float:
-    """Two-sided quantile of a ``level`` interval: normal, or t with ``df`` degrees of freedom."""
-    q = (1 + level) / 2
-    return float(stats.norm.ppf(q) if np.isinf(df) else stats.t.ppf(q, df))
-
-
-def _expit(eta: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-eta))
-
-
-@dataclass(frozen=True)
-class LogitFit:
-    """A logit fitted by maximum likelihood, with its covariance.
-
-    Attributes
-    ----------
-    params : ndarray, shape (..., k)
-        Coefficients (log-odds), one set per leading index when fitted in a batch.
-    cov : ndarray, shape (..., k, k)
-        Cluster-robust sandwich (CR1) when fitted with ``groups``, else the inverse information.
-    df : float
-        Degrees of freedom of the t quantile of intervals and tests: clusters − 1, or ``inf``
-        (normal quantile) without clusters.
-    n : int
-        Units.
-    n_clusters : int or None
-    iterations : int
-        Newton–Raphson iterations.
-    """
-
-    params: np.ndarray
-    cov: np.ndarray = field(repr=False)
-    df: float
-    n: int
-    n_clusters: int | None
-    iterations: int
-
-    @property
-    def se(self) -> np.ndarray:
-        """Standard errors, shape (..., k)."""
-        return np.sqrt(np.diagonal(self.cov, axis1=-2, axis2=-1))
-
-    def conf_int(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper ``level`` interval bounds, each of shape (..., k)."""
-        q = _quantile(level, self.df)
-        return self.params - q * self.se, self.params + q * self.se
-
-    def p_values(self) -> np.ndarray:
-        """Two-sided p-values of each coefficient against zero."""
-        z = np.abs(self.params / self.se)
-        return 2 * (stats.norm.sf(z) if np.isinf(self.df) else stats.t.sf(z, self.df))
-
-    def to_frame(self, terms: Sequence[str] | None = None) -> pd.DataFrame:
-        """``term``, ``coef``, ``se``, ``ci_lower``, ``ci_upper``, ``p_value`` (an unbatched fit only)."""
-        if self.params.ndim != 1:
-            raise ValueError(f"to_frame needs an unbatched fit, got params of shape {self.params.shape}")
-        names = [f"x{j}" for j in range(len(self.params))] if terms is None else list(terms)
-        if len(names) != len(self.params):
-            raise ValueError(f"'terms' must name {len(self.params)} coefficients, got {len(names)}")
-        lo, hi = self.conf_int()
-        return pd.DataFrame({"term": names, "coef": self.params, "se": self.se, "ci_lower": lo, "ci_upper": hi,
-                             "p_value": self.p_values()})
-
-    def summary(self, terms: Sequence[str] | None = None) -> str:
-        """The coefficients as text."""
-        how = (f"cluster-robust (CR1), {self.n_clusters} clusters, t with {self.df:g} df" if self.n_clusters
-               else "model-based")
-        lines = [f"Logit, {self.n:,} units, {self.iterations} Newton iterations; standard errors {how}"]
-        for r in self.to_frame(terms).itertuples():
-            lines.append(f"  {r.term:<18} {r.coef:>9.4f}  (SE {r.se:.4f}; 95% CI {r.ci_lower:.4f} to {r.ci_upper:.4f})")
-        return "\n".join(lines)
-
-
-def fit_logit(x, y, *, offset=None, groups=None, max_iter: int = 100, tol: float = 1e-10) -> LogitFit:
-    """Fit a logit by Newton–Raphson, vectorised over leading axes, with a cluster-robust covariance.
-
-    ``logit P(y = 1) = offset + x @ params``.  With ``groups`` the covariance is the sandwich
-    ``c · B M B`` with ``B`` the inverse information, ``M`` the sum over clusters of the outer
-    products of the cluster score sums, and the small-sample factor
-    ``c = G/(G − 1) · (n − 1)/(n − k)`` (CR1, as ``cov_type="cluster"`` in statsmodels);
-    intervals then use a t quantile with ``G − 1`` degrees of freedom (Cameron and Miller 2015).
-
-    Parameters
-    ----------
-    x : array-like, shape (..., n, k)
-        Design matrix (include a column of ones for an intercept).  Leading axes fit many
-        data sets at once (a simulation study).
-    y : array-like of 0/1, shape (..., n)
-    offset : array-like, shape (..., n), optional
-        Known part of the linear predictor.
-    groups : array-like, shape (n,), optional
-        Cluster label of each unit, shared by every fit of a batch.
-    max_iter : int, default 100
-    tol : float, default 1e-10
-        Convergence when the largest Newton step is below ``tol``.
-
-    Returns
-    -------
-    LogitFit
-
-    References
-    ----------
-    Cameron, A. C. and Miller, D. L. (2015). A practitioner's guide to cluster-robust
-    inference. *Journal of Human Resources* 50(2): 317–372. doi:10.3368/jhr.50.2.317
-
-    Examples
-    --------
-    >>> x = np.column_stack([np.ones(8), [0, 1, 2, 3, 0, 1, 2, 3]])
-    >>> fit = fit_logit(x, [0, 0, 1, 0, 0, 1, 1, 1])
-    >>> np.round(fit.params, 4).tolist(), fit.iterations
-    ([-1.3623, 0.9082], 5)
-    """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if x.ndim < 2:
-        raise ValueError(f"'x' must be (..., units, terms), got shape {x.shape}")
-    if y.shape != x.shape[:-1]:
-        raise ValueError(f"'y' must have shape {x.shape[:-1]} to match 'x' {x.shape}, got {y.shape}")
-    if not ((y == 0) | (y == 1)).all():
-        raise ValueError("'y' must hold 0/1 outcomes")
-    if not np.isfinite(x).all():
-        raise ValueError("'x' must be finite")
-    off = np.zeros(y.shape) if offset is None else np.broadcast_to(np.asarray(offset, dtype=float), y.shape)
-    if not np.isfinite(off).all():
-        raise ValueError("'offset' must be finite")
-    n, k = x.shape[-2:]
-    if n <= k:
-        raise ValueError(f"a logit of {k} terms needs more than {k} units, got {n}")
-    xt = np.swapaxes(x, -1, -2)
-    beta = np.zeros(x.shape[:-2] + (k,))
-    converged = False
-    with np.errstate(over="ignore"):
-        for iteration in range(1, max_iter + 1):
-            mu = _expit((x @ beta[..., None])[..., 0] + off)
-            try:
-                step = np.linalg.solve((xt * (mu * (1 - mu))[..., None, :]) @ x, xt @ (y - mu)[..., None])[..., 0]
-            except np.linalg.LinAlgError:
-                break
-            beta = beta + step
-            if not np.isfinite(beta).all():
-                break
-            if np.abs(step).max() < tol:
-                converged = True
-                break
-        mu = _expit((x @ beta[..., None])[..., 0] + off)
-        info = (xt * (mu * (1 - mu))[..., None, :]) @ x
-    if converged:
-        try:
-            bread = np.linalg.inv(info)
-        except np.linalg.LinAlgError:
-            converged = False
-    if not converged:
-        raise RuntimeError(f"the logit did not converge in {iteration} iterations "
-                           "(a predictor may separate the outcomes, or the terms may be collinear)")
-    if groups is None:
-        return LogitFit(params=beta, cov=bread, df=float("inf"), n=int(n), n_clusters=None, iterations=iteration)
-    codes, g = _clusters(groups, n)
-    order = np.argsort(codes, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
-    sums = np.add.reduceat((x * (y - mu)[..., None])[..., order, :], starts, axis=-2)
-    meat = np.swapaxes(sums, -1, -2) @ sums
-    cov = g / (g - 1) * (n - 1) / (n - k) * (bread @ meat @ bread)
-    return LogitFit(params=beta, cov=cov, df=float(g - 1), n=int(n), n_clusters=g, iterations=iteration)
-
-
-def recalibration(y, probability, *, groups=None) -> tuple[LogitFit, LogitFit]:
-    """Calibration-in-the-large and calibration slope of predicted probabilities (logistic recalibration).
-
-    With ``lp`` the log-odds of the predictions, two logits of the observed outcomes
-    (Cox 1958): ``logit P(y) = a + lp`` (``lp`` as offset) gives the calibration-in-the-large
-    ``a`` — 0 when the predictions are right on average, positive when they are too low,
-    negative when too high — and ``logit P(y) = a' + b lp`` gives the calibration slope ``b``
-    — 1 when their spread is right, below 1 when they are too extreme, above 1 when too
-    moderate.  The predictions are taken as given (as for predictions made before the
-    outcomes, out of time): the intervals speak of these predictions, not of the refitted
-    model.  Pass ``groups`` for households clustered in communes.
-
-    Parameters
-    ----------
-    y : array-like of 0/1, shape (..., n)
-    probability : array-like, shape (..., n)
-        Predicted probabilities, strictly between 0 and 1.
-    groups : array-like, shape (n,), optional
-        Cluster labels (cluster-robust sandwich, see :func:`fit_logit`).
-
-    Returns
-    -------
-    (in_the_large, slope) : tuple of LogitFit
-        The calibration-in-the-large is ``in_the_large.params[..., 0]``; the slope is
-        ``slope.params[..., 1]`` (its intercept ``a'`` is ``slope.params[..., 0]``).
-
-    References
-    ----------
-    Cox, D. R. (1958). Two further applications of a model for binary regression.
-    *Biometrika* 45(3–4): 562–565. doi:10.1093/biomet/45.3-4.562
-
-    Van Calster, B., Nieboer, D., Vergouwe, Y., De Cock, B., Pencina, M. J. and Steyerberg,
-    E. W. (2016). A calibration hierarchy for risk models was defined: from utopia to
-    empirical data. *Journal of Clinical Epidemiology* 74: 167–176.
-    doi:10.1016/j.jclinepi.2015.12.005
-
-    Examples
-    --------
-    >>> p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-    >>> large, slope = recalibration([0, 0, 1, 0, 0, 1, 1, 1], p)
-    >>> round(float(large.params[0]), 4), round(float(slope.params[1]), 4)
-    (0.2556, 1.842)
-    """
-    p = np.asarray(probability, dtype=float)
-    if not ((p > 0) & (p < 1)).all():
-        raise ValueError("'probability' must be strictly between 0 and 1")
-    lp = np.log(p) - np.log1p(-p)
-    ones = np.ones(lp.shape + (1,))
-    large = fit_logit(ones, y, offset=lp, groups=groups)
-    slope = fit_logit(np.concatenate([ones, lp[..., None]], axis=-1), y, groups=groups)
-    return large, slope
-
 
 # ----------------------------------------------------------------------------- the model
 
@@ -664,7 +291,7 @@ class Baseline:
 
 
 def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    z = _quantile(0.95, float("inf"))
+    z = Z_95
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -735,7 +362,7 @@ class FallbackModel:
         The rule of thumb flags income ≤ (1 + rule_margin) × line.
     """
 
-    logit: LogitFit = field(repr=False)
+    logit: discrimination.LogitFit = field(repr=False)
     features: tuple
     dropped: tuple
     train_years: tuple
@@ -872,12 +499,12 @@ class FallbackModel:
             raise ValueError("the model uses 'credit': pass 'loans'")
         t = transitions(classified, loans if "credit" in self.features else None,
                         newly_escaped_years=self.newly_escaped_years, fallback_classes=self.fallback_classes)
-        years = sorted(set(_check_years(classified, "classified").tolist()))
+        years = sorted(set(review_years(classified, "classified").tolist()))
         year = years[-1] if review_year is None else review_year
         if year not in years:
             raise ValueError(f"'review_year' {year!r} is not in 'classified' (review years: {years})")
         t = t[t["review_year"] == year]
-        p = _expit(self._linear_predictor(t))
+        p = discrimination.expit(self._linear_predictor(t))
         out = t[["household_id", "review_year", "commune_code", "minority", "log_income_ratio",
                  "income_change"]].copy()
         out["minority"] = out["minority"].astype(bool)
@@ -889,8 +516,8 @@ class FallbackModel:
         bad = ~np.isfinite(x)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise ValueError(f"predictor {_py(self.features[j])!r} is missing for household "
-                             f"{_py(t['household_id'].iloc[i])!r} "
+            raise ValueError(f"predictor {to_python(self.features[j])!r} is missing for household "
+                             f"{to_python(t['household_id'].iloc[i])!r} "
                              f"at review {t['review_year'].iloc[i]}")
         beta = np.asarray(self.logit.params)
         return beta[0] + x @ beta[1:]
@@ -907,7 +534,7 @@ def _simple_score(t: pd.DataFrame, name: str, rule_margin: float) -> np.ndarray:
 
 
 def _interval(value: float, se: float, df: float) -> tuple[float, float]:
-    q = _quantile(0.95, df)
+    q = discrimination.t_quantile(0.95, df)
     return (value - q * se, value + q * se)
 
 
@@ -991,8 +618,8 @@ def fit_fallback_model(classified: pd.DataFrame, loans: pd.DataFrame | None = No
     """
     if isinstance(rule_margin, bool) or not isinstance(rule_margin, numbers.Real) or not 0 <= rule_margin < 1:
         raise ValueError(f"'rule_margin' must be in [0, 1), got {rule_margin!r}")
-    n_bins = _check_positive_int(n_bins, "n_bins")
-    newly_escaped_years = _check_positive_int(newly_escaped_years, "newly_escaped_years")
+    n_bins = positive_int(n_bins, "n_bins")
+    newly_escaped_years = positive_int(newly_escaped_years, "newly_escaped_years")
     t = transitions(classified, loans, newly_escaped_years=newly_escaped_years, fallback_classes=fallback_classes)
     t = t[t["fell_back"].notna()]
     available = sorted(set(t["outcome_year"].tolist()))
@@ -1034,10 +661,11 @@ def fit_fallback_model(classified: pd.DataFrame, loans: pd.DataFrame | None = No
     bad = ~np.isfinite(x_tr)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"predictor {_py(features[j])!r} is missing for household {_py(tr['household_id'].iloc[i])!r} "
+        raise ValueError(f"predictor {to_python(features[j])!r} is missing for household {to_python(tr['household_id'].iloc[i])!r} "
                          f"at review {tr['review_year'].iloc[i]}")
     try:
-        fit = fit_logit(np.column_stack([np.ones(len(tr)), x_tr]), y_tr, groups=tr["commune_code"].to_numpy())
+        fit = discrimination.fit_logit(np.column_stack([np.ones(len(tr)), x_tr]), y_tr,
+                                       groups=tr["commune_code"].to_numpy())
     except RuntimeError as err:
         raise RuntimeError(f"the fall-back logit did not converge: {err}") from None
     lo, hi = fit.conf_int()
@@ -1066,15 +694,16 @@ def _evaluate(model: FallbackModel, tr: pd.DataFrame, te: pd.DataFrame, *, n_bin
     y = te["fell_back"].to_numpy(dtype=bool)
     communes = te["commune_code"].to_numpy()
     df = float(model.n_clusters - 1)
-    p = _expit(model._linear_predictor(te))
-    a, a_se = auc(y, p, groups=communes)
+    p = discrimination.expit(model._linear_predictor(te))
+    a, a_se = discrimination.auc(y, p, groups=communes)
     model.auc, model.auc_se, model.auc_ci = a, a_se, _interval(a, a_se, df)
     baselines = []
     for name in (*SIMPLE_SCORES, "rule_of_thumb"):
-        direction = 1 if name == "rule_of_thumb" or auc(y_tr, _simple_score(tr, name, rule_margin))[0] >= 0.5 else -1
+        trained = name == "rule_of_thumb" or discrimination.auc(y_tr, _simple_score(tr, name, rule_margin))[0] >= 0.5
+        direction = 1 if trained else -1
         s = direction * _simple_score(te, name, rule_margin)
-        b_auc, b_se = auc(y, s, groups=communes)
-        d, d_se = auc_difference(y, p, s, groups=communes)
+        b_auc, b_se = discrimination.auc(y, s, groups=communes)
+        d, d_se = discrimination.auc_difference(y, p, s, groups=communes)
         b = Baseline(score=name, direction=direction, auc=b_auc, auc_se=b_se, auc_ci=_interval(b_auc, b_se, df),
                      difference=d, difference_se=d_se, difference_ci=_interval(d, d_se, df),
                      difference_p=_p_value(d, d_se, df))
@@ -1087,7 +716,7 @@ def _evaluate(model: FallbackModel, tr: pd.DataFrame, te: pd.DataFrame, *, n_bin
     model.baseline = max(baselines[:-1], key=lambda b: b.auc)
     model.auc_difference, model.auc_difference_se = model.baseline.difference, model.baseline.difference_se
     model.auc_difference_ci, model.auc_difference_p = model.baseline.difference_ci, model.baseline.difference_p
-    large, slope = recalibration(y.astype(float), p, groups=communes)
+    large, slope = discrimination.recalibration(y.astype(float), p, groups=communes)
     lo, hi = large.conf_int()
     model.calibration_intercept, model.calibration_intercept_se = float(large.params[0]), float(large.se[0])
     model.calibration_intercept_ci = (float(lo[0]), float(hi[0]))
@@ -1121,14 +750,14 @@ def _calibration(p: np.ndarray, y: np.ndarray, n_bins: int) -> pd.DataFrame:
 
 
 def _check_scores(scores: pd.DataFrame, columns) -> None:
-    _require(scores, ["probability", *columns], "scores")
-    _no_missing(scores, ["probability", *columns], "scores")
+    require_frame(scores, "scores", ["probability", *columns])
+    require_complete(scores, ["probability", *columns], "scores")
     p = scores["probability"].to_numpy(dtype=float)
     bad = ~((p >= 0) & (p <= 1))
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'probability' of 'scores' must be in [0, 1], got {_py(p[i])!r} "
-                         f"at row {_py(scores.index[i])!r}")
+        raise ValueError(f"column 'probability' of 'scores' must be in [0, 1], got {to_python(p[i])!r} "
+                         f"at row {to_python(scores.index[i])!r}")
 
 
 def _check_threshold(threshold) -> float:
@@ -1169,7 +798,7 @@ def at_risk_counts(scores: pd.DataFrame, *, threshold: float = DEFAULT_RISK_THRE
     [{'commune_code': '01840', 'households': 3, 'at_risk': 2, 'at_risk_rate': 0.6666666666666666, 'expected_fallbacks': 1.0, 'suppressed': False}]
     """
     threshold = _check_threshold(threshold)
-    limit = _min_cell(min_cell)
+    limit = min_cell_limit(min_cell)
     keys = [by] if isinstance(by, str) else list(by)
     if "household_id" in keys:
         raise ValueError("'by' must not hold 'household_id': these counts are published")
@@ -1253,223 +882,5 @@ def confidential_export(scores: pd.DataFrame, path, *, threshold: float = DEFAUL
     notice = (f"{CONFIDENTIAL_MARK}: danh sách hộ có nguy cơ tái nghèo — chỉ dành cho cán bộ được giao theo dõi — "
               "không công bố và không chia sẻ / households at risk of falling back into poverty — for the assigned "
               "officials only — do not publish or share")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        fh.write(notice + "\n")
-        out.to_csv(fh, index=False, lineterminator="\n")
-    return path
-
-
-def _fmt(value: float, lang: str, *, digits: int = 3, sign: bool = False) -> str:
-    """A number with the decimal comma in Vietnamese and a true minus sign."""
-    if value != value:
-        return "–"
-    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
-    text = text.replace("-", "−")
-    return text.replace(".", ",") if lang == "vi" else text
-
-
-def _ci(pair: tuple, lang: str, *, digits: int = 3) -> str:
-    return f"{_fmt(pair[0], lang, digits=digits)} {_text('to', lang)} {_fmt(pair[1], lang, digits=digits)}"
-
-
-def _score_name(model: FallbackModel, score: str, lang: str) -> str:
-    if score == "rule_of_thumb":
-        margin = format_number(100 * (1 + model.rule_margin), lang)
-        return _text("rule_of_thumb", lang).format(margin=margin)
-    return _text(score, lang)
-
-
-def _check_model(model) -> None:
-    if not isinstance(model, FallbackModel):
-        raise TypeError(f"'model' should be a FallbackModel, got {type(model).__name__}")
-
-
-def _verdict(ci: tuple, ideal: float) -> int:
-    """-1 when the interval lies below the ideal value, +1 above it, 0 when it covers it."""
-    return -1 if ci[1] < ideal else 1 if ci[0] > ideal else 0
-
-
-_CALIBRATION_WORDS = MappingProxyType({
-    ("intercept", 1): ("dự báo thấp hơn thực tế về mức trung bình", "the predicted risks are too low on average"),
-    ("intercept", -1): ("dự báo cao hơn thực tế về mức trung bình", "the predicted risks are too high on average"),
-    ("intercept", 0): ("mức nguy cơ trung bình phù hợp trong phạm vi sai số",
-                       "the average risk is right within its uncertainty"),
-    ("slope", 1): ("dự báo quá dè dặt: nguy cơ thực tế phân tán rộng hơn",
-                   "the predictions are too moderate: the observed risks spread further"),
-    ("slope", -1): ("dự báo quá cực đoan: nguy cơ thực tế phân tán hẹp hơn",
-                    "the predictions are too extreme: the observed risks spread less"),
-    ("slope", 0): ("độ phân tán của dự báo phù hợp trong phạm vi sai số",
-                   "the spread of the predictions is right within its uncertainty"),
-})
-
-
-def evaluation_text(model: FallbackModel, *, lang: str = "vi") -> str:
-    """The out-of-time evaluation in a paragraph: AUC against the best simple score, calibration, top decile.
-
-    Parameters
-    ----------
-    model : FallbackModel
-    lang : {"vi", "en"}
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> from povanalysis.data import pipeline, synth
-    >>> panel = synth.generate(seed=5, scale=0.005)
-    >>> model = fit_fallback_model(pipeline.classify_panel(panel.households), panel.loans)
-    >>> evaluation_text(model, lang="en").startswith("Fitted on households that left the lists")
-    True
-    >>> calibration_figure(model, lang="en").data[1].name
-    'Observed fall-back rate'
-    """
-    check_lang(lang)
-    _check_model(model)
-    b, r = model.baseline, model.rule
-    i = 0 if lang == "vi" else 1
-    train = ", ".join(map(str, model.train_years))
-    n = format_number(model.n_test, lang)
-    communes = format_number(model.n_clusters, lang)
-    rate = format_percent(model.base_rate, lang, digits=1)
-    prec = format_percent(model.precision_at_top_decile, lang, digits=1)
-    name = _score_name(model, b.score, lang)
-    rule = _score_name(model, "rule_of_thumb", lang)
-    v = {k: _fmt(getattr(model, k), lang) for k in ("auc", "calibration_slope")}
-    v["diff"] = _fmt(model.auc_difference, lang, sign=True)
-    v["cil"] = _fmt(model.calibration_intercept, lang)
-    words_i = _CALIBRATION_WORDS[("intercept", _verdict(model.calibration_intercept_ci, 0.0))][i]
-    words_s = _CALIBRATION_WORDS[("slope", _verdict(model.calibration_slope_ci, 1.0))][i]
-    if lang == "vi":
-        return (f"Mô hình được ước lượng trên các hộ thoát nghèo và chuyển dịch đến kỳ rà soát {train}, rồi kiểm định "
-                f"trên kỳ {model.test_year} ({n} hộ tại {communes} xã, phường; {rate} tái nghèo hoặc tái cận nghèo): "
-                f"AUC {v['auc']} (KTC 95%: {_ci(model.auc_ci, lang)}). Điểm đơn giản tốt nhất — "
-                f"{name[0].lower() + name[1:]} — đạt AUC {_fmt(b.auc, lang)} (KTC 95%: {_ci(b.auc_ci, lang)}); "
-                f"chênh lệch AUC giữa mô hình và điểm này: {v['diff']} (KTC 95%: {_ci(model.auc_difference_ci, lang)}). "
-                f"{rule}, tức khoảng cách tới chuẩn nghèo bị chia thành hai nhóm, đạt AUC {_fmt(r.auc, lang)}. "
-                f"Hiệu chỉnh ngoài thời gian: hệ số chặn {v['cil']} (KTC 95%: "
-                f"{_ci(model.calibration_intercept_ci, lang)}; lý tưởng là 0) — {words_i}; "
-                f"độ dốc {v['calibration_slope']} (KTC 95%: {_ci(model.calibration_slope_ci, lang)}; lý tưởng là 1) — {words_s}. Các khoảng tin cậy "
-                f"tính đến việc các hộ cùng xã, phường không độc lập với nhau. Trong 10% hộ có nguy cơ cao nhất theo "
-                f"mô hình, {prec} đã tái nghèo.")
-    return (f"Fitted on households that left the lists, with outcomes at the {train} reviews, and tested on the "
-            f"{model.test_year} review ({n} households in {communes} communes, {rate} fell back): AUC {v['auc']} "
-            f"(95% CI {_ci(model.auc_ci, lang)}). The best simple score, the {name[0].lower() + name[1:]}, reaches "
-            f"{_fmt(b.auc, lang)} (95% CI {_ci(b.auc_ci, lang)}); AUC difference, model minus this score: {v['diff']} "
-            f"(95% CI {_ci(model.auc_difference_ci, lang)}). The {rule[0].lower() + rule[1:]}, a two-way cut of "
-            f"that distance, reaches an AUC of {_fmt(r.auc, lang)}. Calibration out of time: "
-            f"calibration-in-the-large {v['cil']} (95% CI {_ci(model.calibration_intercept_ci, lang)}; 0 is ideal), "
-            f"{words_i}; calibration slope {v['calibration_slope']} (95% CI {_ci(model.calibration_slope_ci, lang)}; "
-            f"1 is ideal), {words_s}. The intervals allow for households clustered in communes. Of the 10% the "
-            f"model rates riskiest, {prec} fell back.")
-
-
-def discrimination_table(model: FallbackModel, *, lang: str = "vi") -> pd.DataFrame:
-    """The model and each simple score: out-of-time AUC and the model's gain over it, formatted for reading.
-
-    Parameters
-    ----------
-    model : FallbackModel
-    lang : {"vi", "en"}
-
-    Returns
-    -------
-    DataFrame
-        One row for the model, then the baseline, the other simple scores and the rule of
-        thumb; columns score, role, AUC (95% CI), model AUC − score AUC (95% CI), as text.
-
-    Examples
-    --------
-    See :func:`calibration_table`.
-    """
-    check_lang(lang)
-    _check_model(model)
-    order = [model.baseline] + [b for b in model.baselines if b is not model.baseline and b is not model.rule]
-    rows = [(_text("logit", lang), _text("role_model", lang),
-             f"{_fmt(model.auc, lang)} ({_ci(model.auc_ci, lang)})", "–")]
-    for b in [*order, model.rule]:
-        role = ("role_baseline" if b is model.baseline else "role_rule" if b is model.rule else "role_simple")
-        rows.append((_score_name(model, b.score, lang), _text(role, lang),
-                     f"{_fmt(b.auc, lang)} ({_ci(b.auc_ci, lang)})",
-                     f"{_fmt(b.difference, lang, sign=True)} ({_ci(b.difference_ci, lang)})"))
-    return pd.DataFrame(rows, columns=[_text(k, lang) for k in ("col_score", "col_role", "col_auc", "col_diff")])
-
-
-def calibration_table(model: FallbackModel, *, lang: str = "vi") -> pd.DataFrame:
-    """Out-of-time calibration formatted for reading: observed and predicted rates, intercept and slope.
-
-    Parameters
-    ----------
-    model : FallbackModel
-    lang : {"vi", "en"}
-
-    Returns
-    -------
-    DataFrame
-        Rows: observed fall-back rate, mean predicted probability, calibration-in-the-large,
-        calibration slope; columns measure, estimate, 95% CI, ideal value, verdict, as text.
-
-    Examples
-    --------
-    >>> from povanalysis.data import pipeline, synth
-    >>> panel = synth.generate(seed=5, scale=0.005)
-    >>> model = fit_fallback_model(pipeline.classify_panel(panel.households), panel.loans)
-    >>> list(calibration_table(model, lang="en").columns)
-    ['Measure', 'Estimate', '95% CI', 'Ideal value', 'Verdict']
-    >>> discrimination_table(model, lang="en").iloc[1]["Role"]
-    'baseline (best simple score)'
-    """
-    check_lang(lang)
-    _check_model(model)
-    rows = [(_text("observed_rate", lang), format_percent(model.base_rate, lang, digits=1), "", "", ""),
-            (_text("mean_predicted", lang), format_percent(model.mean_predicted, lang, digits=1), "", "", "")]
-    for key, value, ci, ideal in (("cal_intercept", model.calibration_intercept, model.calibration_intercept_ci, 0.0),
-                                  ("cal_slope", model.calibration_slope, model.calibration_slope_ci, 1.0)):
-        verdict = "covers" if _verdict(ci, ideal) == 0 else "excludes"
-        rows.append((_text(key, lang), _fmt(value, lang), _ci(ci, lang), _fmt(ideal, lang, digits=0),
-                     _text(verdict, lang)))
-    return pd.DataFrame(rows, columns=[_text(k, lang) for k in ("col_measure", "col_estimate", "col_ci", "col_ideal",
-                                                                 "col_verdict")])
-
-
-def calibration_figure(model: FallbackModel, *, lang: str = "vi") -> go.Figure:
-    """Observed fall-back rate against predicted probability by decile, with Wilson intervals.
-
-    Parameters
-    ----------
-    model : FallbackModel
-    lang : {"vi", "en"}
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-
-    Examples
-    --------
-    See :func:`evaluation_text`.
-    """
-    check_lang(lang)
-    _check_model(model)
-    cal = model.calibration
-    top = float(max(cal["ci_upper"].max(), cal["predicted"].max())) * 1.05
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name=_text("perfect", lang),
-                             line=dict(color="#999999", dash="dash")))
-    fig.add_trace(go.Scatter(
-        x=cal["predicted"].tolist(), y=cal["observed"].tolist(), mode="markers+lines", name=_text("observed", lang),
-        marker=dict(color=PALETTE[0], size=9), line=dict(color=PALETTE[0]),
-        error_y=dict(type="data", symmetric=False, array=(cal["ci_upper"] - cal["observed"]).tolist(),
-                     arrayminus=(cal["observed"] - cal["ci_lower"]).tolist()),
-        customdata=cal["n"].tolist(),
-        hovertemplate=(_text("predicted", lang) + " %{x:.1%}, " + _text("observed", lang).lower()
-                       + " %{y:.1%} (n = %{customdata})<extra></extra>")))
-    sub = (f"{_text('auc_model', lang)} {_fmt(model.auc, lang)} · {_text('auc_baseline', lang)} "
-           f"{_fmt(model.baseline.auc, lang)} · {model.test_year}")
-    fig.update_layout(title=dict(text=f"{_text('cal_title', lang)}<br><sup>{sub}</sup>"), font=FONT,
-                      template="plotly_white", legend_title_text="", xaxis_title=_text("predicted", lang),
-                      yaxis_title=_text("observed", lang), margin=dict(l=60, r=20, t=80, b=50))
-    fig.update_xaxes(tickformat=".0%", range=[0, top])
-    fig.update_yaxes(tickformat=".0%", range=[0, top])
-    return fig
+    # written whole or not at all: a half-written list must never reach an official
+    return atomic_write_text(path, notice + "\n" + out.to_csv(index=False, lineterminator="\n"), encoding="utf-8-sig")

@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-import povanalysis
-from povanalysis.targeting import allocation, beneficiaries as targeting
+from povanalysis.figures import targeting as figures
+from povanalysis.reports.prose import targeting as prose
+from povanalysis.targeting import allocation
+from povanalysis.targeting import beneficiaries as targeting
 
 M = 1_000_000
 
@@ -272,14 +274,14 @@ def test_comparison_figure(table):
     kw = dict(budget=2e9, effect={"poor": 0.10, "near_poor": 0.0, "newly_escaped": 0.0}, effect_se=0.03,
               loan_size=55 * M, min_share_disadvantaged=0.5)
     opt, prop = allocation.allocate_budget(table, **kw), allocation.proportional_allocation(table, **kw)
-    f = allocation.comparison_figure(opt, prop, top=12, lang="en")
+    f = figures.comparison_figure(opt, prop, top=12, lang="en")
     assert len(f.data) == 2 and len(f.data[0].x) == 12
     assert f.data[0].name.startswith("Optimised allocation: ") and "expected exits" in f.data[0].name
     assert f.layout.yaxis.title.text == "Credit allocated (billion VND)"
-    vi = allocation.comparison_figure(opt, prop)
+    vi = figures.comparison_figure(opt, prop)
     assert vi.data[1].name.startswith("Phân bổ theo số hộ nghèo")
     with pytest.raises(TypeError, match="'optimised' should be an Allocation, got dict"):
-        allocation.comparison_figure({}, prop)
+        figures.comparison_figure({}, prop)
 
 
 # --------------------------------------------------------------------------- the effect per loan
@@ -289,7 +291,7 @@ def test_loan_effect_sources(monkeypatch):
     assert allocation.loan_effect() == allocation.DEFAULT_EFFECT
     truth = allocation.loan_effect(truth={"credit_effect": 0.1})
     assert (truth.effect, truth.se, truth.source) == (0.1, 0.0, "truth")
-    assert "synthetic generator" in truth.describe("en") and "mô phỏng" in truth.describe("vi")
+    assert "synthetic generator" in prose.loan_effect_text(truth, lang="en") and "mô phỏng" in prose.loan_effect_text(truth, lang="vi")
 
     class Result:
         effect, se, method = 0.08, 0.02, "did"
@@ -297,7 +299,6 @@ def test_loan_effect_sources(monkeypatch):
     fake = types.ModuleType("povanalysis.impact.credit")
     fake.estimate_effect = lambda households, loans, *, outcome, method: Result()
     monkeypatch.setitem(sys.modules, "povanalysis.impact.credit", fake)
-    monkeypatch.setattr(povanalysis, "credit", fake, raising=False)
     est = allocation.loan_effect(pd.DataFrame(), pd.DataFrame(), truth={"credit_effect": 0.1})
     assert (est.effect, est.se, est.source, est.method) == (0.08, 0.02, "estimate", "did")
 
@@ -312,12 +313,12 @@ def test_comparison_text_says_when_the_floor_is_capped():
     c = communes(eligible=[10, 2], poor=[5, 5], effect=[0.2, 0.0], disadvantaged=[False, True])
     kw = dict(budget=500 * M, effect="effect", effect_se=0.0, loan_size=50 * M, min_share_disadvantaged=0.5)
     opt, prop = allocation.allocate_budget(c, **kw), allocation.proportional_allocation(c, **kw)
-    en = allocation.comparison_text(opt, prop, lang="en")
+    en = prose.comparison_text(opt, prop, lang="en")
     assert en.startswith("With a budget of 0.5 billion VND, the optimised allocation funds 10 loans and is expected "
                          "to lift 1.6 households")
     assert en.endswith("The floor of 50% of the budget for disadvantaged communes exceeds what their eligible "
                        "households can absorb, so every one of them is funded.")
-    vi = allocation.comparison_text(opt, prop)
+    vi = prose.comparison_text(opt, prop)
     assert vi.startswith("Với ngân sách 0,5 tỷ đồng") and "vượt quá nhu cầu" in vi
     with pytest.raises(TypeError, match="'proportional' should be an Allocation, got NoneType"):
-        allocation.comparison_text(opt, None)
+        prose.comparison_text(opt, None)

@@ -8,8 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from povanalysis.targeting import allocation, risk, beneficiaries as targeting
+from povanalysis.figures import targeting as figures
 from povanalysis.measure.standards import CLASSES
+from povanalysis.reports.prose import targeting as prose
+from povanalysis.targeting import allocation, risk
+from povanalysis.targeting import beneficiaries as targeting
 
 X, Y = "01840", "01843"
 
@@ -381,19 +384,19 @@ def test_rank_sensitivity():
 
 def test_coverage_figure(panel, loans):
     t = targeting.accuracy(panel, loans, by=("commune_code", "minority"), year=2024, min_cell=1)
-    f = targeting.coverage_figure(t, lang="en")
+    f = figures.coverage_figure(t, lang="en")
     assert [tr.name for tr in f.data] == ["Ethnic-minority households", "Kinh households"]
     assert list(f.data[0].x) == [2 / 3, 1.0] and list(f.data[1].x) == [0.0]
     assert f.layout.xaxis.tickformat == ".0%"
-    vi = targeting.coverage_figure(t, measure="inclusion_share")
+    vi = figures.coverage_figure(t, measure="inclusion_share")
     assert vi.data[0].name == "Hộ dân tộc thiểu số" and "2024" in vi.layout.title.text
-    hidden = targeting.coverage_figure(targeting.accuracy(panel, loans, by=("commune_code", "minority"), year=2024,
+    hidden = figures.coverage_figure(targeting.accuracy(panel, loans, by=("commune_code", "minority"), year=2024,
                                                           min_cell=2), lang="en")
     assert "2 cells suppressed" in hidden.layout.title.text
     with pytest.raises(ValueError, match=r"'table' must hold one loan year"):
-        targeting.coverage_figure(targeting.accuracy(panel, loans, by=("commune_code", "minority"), min_cell=1))
+        figures.coverage_figure(targeting.accuracy(panel, loans, by=("commune_code", "minority"), min_cell=1))
     with pytest.raises(ValueError, match=r"lang must be one of"):
-        targeting.coverage_figure(t, lang="fr")
+        figures.coverage_figure(t, lang="fr")
 
 
 def test_priority_figure():
@@ -401,11 +404,11 @@ def test_priority_figure():
     w = {"poor_rate": 0.5, "poor": 0.5}
     idx = targeting.priority_index(t, weights=w)
     res = targeting.rank_sensitivity(t, weights=w, n_draws=100)
-    f = targeting.priority_figure(idx, res, top=2, lang="en")
+    f = figures.priority_figure(idx, res, top=2, lang="en")
     assert len(f.data) == 2 and len(f.data[1].y) == 2
     assert f.data[1].name == "Rank with the default weights"
     assert list(f.data[0].error_x.array) == (res.ranks["rank_p95"] - res.ranks["rank_p05"]).head(2).tolist()
-    assert targeting.priority_figure(idx).layout.title.text == "Xếp hạng ưu tiên xã, phường"
+    assert figures.priority_figure(idx).layout.title.text == "Xếp hạng ưu tiên xã, phường"
 
 
 # --------------------------------------------------------------------------- no identifiers in published outputs
@@ -428,18 +431,18 @@ def test_no_household_id_reaches_a_published_output(small_classified, small_pane
     kw = dict(budget=2e9, effect={"poor": 0.1, "near_poor": 0.0, "newly_escaped": 0.0}, effect_se=0.03,
               loan_size=55e6)
     opt, prop = allocation.allocate_budget(alloc_in, **kw), allocation.proportional_allocation(alloc_in, **kw)
-    figures = [targeting.coverage_figure(acc), targeting.priority_figure(idx, sens), risk.calibration_figure(model),
-               allocation.comparison_figure(opt, prop)]
+    drawn = [figures.coverage_figure(acc), figures.priority_figure(idx, sens), figures.calibration_figure(model),
+             figures.comparison_figure(opt, prop)]
     tables = [acc, table, idx, sens.to_frame(), counts, model.to_frame(), model.calibration, opt.to_frame(),
               prop.to_frame(), allocation.compare_allocations(opt, prop)]
     pattern = re.compile(r"TN\d{7}")
-    texts = [f.to_json() for f in figures] + [t.to_csv(index=False) for t in tables] + [model.summary()]
+    texts = [f.to_json() for f in drawn] + [t.to_csv(index=False) for t in tables] + [model.summary()]
     for text in texts:
         found = set(pattern.findall(text)) & ids
         assert not found, sorted(found)[:3]
     for t in tables:
         assert "household_id" not in t.columns
-    for f in figures:
+    for f in drawn:
         json.loads(f.to_json())
     # ... while the confidential export does list them.
     path = risk.confidential_export(scores, tmp_path / "MAT-CONFIDENTIAL_fallback.csv")
@@ -454,17 +457,17 @@ def test_accuracy_text_and_province_totals(panel, loans):
     minority = targeting.accuracy(panel, loans, by=("minority",), min_cell=1)
     row = _cell(province, loan_year=2024, programme="all")
     assert [int(row[c]) for c in ("eligible", "reached", "loans", "inclusion_errors")] == [5, 3, 5, 1]
-    assert targeting.accuracy_text(province, minority, year=2024, lang="en") == (
+    assert prose.accuracy_text(province, minority, year=2024, lang="en") == (
         "Of the 5 households eligible at the 2023 review, 3 got a loan in 2024 (coverage 60.0%); 2 eligible "
         "households were not reached. 1 of the 5 loans (20.0%) went to households that were not eligible. "
         "Coverage was 75.0% among ethnic-minority households and 0.0% among Kinh households.")
-    vi = targeting.accuracy_text(province, year=2024)
+    vi = prose.accuracy_text(province, year=2024)
     assert vi.startswith("Trong 5 hộ đủ điều kiện theo kết quả rà soát năm 2023, 3 hộ được vay vốn trong năm 2024 "
                          "(độ bao phủ 60,0%)")
     hidden = targeting.accuracy(panel, loans, by=())
-    assert targeting.accuracy_text(hidden, year=2024, lang="en") == "The figures for 2024 are suppressed (too few households)."
+    assert prose.accuracy_text(hidden, year=2024, lang="en") == "The figures for 2024 are suppressed (too few households)."
     with pytest.raises(ValueError, match=r"'province' must hold one 'all' row for loan year 2024 \(pass by=\(\) to accuracy\), got 2"):
-        targeting.accuracy_text(targeting.accuracy(panel, loans, min_cell=1), year=2024)
+        prose.accuracy_text(targeting.accuracy(panel, loans, min_cell=1), year=2024)
 
 
 def test_mask_suppressed(panel, loans):
@@ -482,8 +485,8 @@ def test_mask_suppressed(panel, loans):
 def test_priority_text():
     t = pd.DataFrame({"commune_code": [X, Y, "01849"], "poor_rate": [0.1, 0.3, 0.2], "poor": [30, 10, 20]})
     w = {"poor_rate": 0.5, "poor": 0.5}
-    text = targeting.priority_text(targeting.priority_index(t, weights=w),
+    text = prose.priority_text(targeting.priority_index(t, weights=w),
                                    targeting.rank_sensitivity(t, weights=w, n_draws=100, top=2), n=2, lang="en")
     assert text.startswith("Highest priority: ") and "Under 100 random weightings" in text and "top 2" in text
-    vi = targeting.priority_text(targeting.priority_index(t, weights={"poor_rate": 1}), n=1)
+    vi = prose.priority_text(targeting.priority_index(t, weights={"poor_rate": 1}), n=1)
     assert vi == "Ưu tiên cao nhất: Phường Bắc Kạn."

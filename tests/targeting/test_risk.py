@@ -7,7 +7,10 @@ from numpy.testing import assert_allclose
 from scipy import stats
 from scipy.stats import mannwhitneyu
 
-from povanalysis.targeting import risk, beneficiaries as targeting
+from povanalysis.figures import targeting as figures
+from povanalysis.reports.prose import targeting as prose
+from povanalysis.targeting import beneficiaries as targeting
+from povanalysis.targeting import discrimination, risk
 
 # --------------------------------------------------------------------------- transitions by hand
 
@@ -77,15 +80,15 @@ def test_transitions_errors(hand, hand_loans):
 
 
 def test_auc_by_hand():
-    a, se = risk.auc([1, 1, 0, 0], [0.9, 0.4, 0.5, 0.1])
+    a, se = discrimination.auc([1, 1, 0, 0], [0.9, 0.4, 0.5, 0.1])
     # V10 = (1, 1/2), V01 = (1/2, 1): variance 0.125/2 + 0.125/2
     assert a == 0.75
     assert_allclose(se, np.sqrt(0.125))
-    assert risk.auc([1, 0, 1, 0], [1, 1, 0, 0])[0] == 0.5  # ties and an uninformative flag
+    assert discrimination.auc([1, 0, 1, 0], [1, 1, 0, 0])[0] == 0.5  # ties and an uninformative flag
     with pytest.raises(ValueError, match="'y' must hold both outcomes"):
-        risk.auc([1, 1], [0.2, 0.3])
+        discrimination.auc([1, 1], [0.2, 0.3])
     with pytest.raises(ValueError, match="'score' must be finite"):
-        risk.auc([1, 0], [np.nan, 0.3])
+        discrimination.auc([1, 0], [np.nan, 0.3])
 
 
 @settings(max_examples=30, deadline=None)
@@ -96,7 +99,7 @@ def test_auc_is_the_mann_whitney_statistic(pairs):
     if y.all() or not y.any():
         return
     u = mannwhitneyu(s[y], s[~y]).statistic
-    assert_allclose(risk.auc(y, s)[0], u / (y.sum() * (~y).sum()))
+    assert_allclose(discrimination.auc(y, s)[0], u / (y.sum() * (~y).sum()))
 
 
 def test_auc_difference_by_hand():
@@ -110,13 +113,13 @@ def test_auc_difference_by_hand():
     """
     y = [1, 1, 1, 0, 0]
     s1, s2 = [0.9, 0.6, 0.3, 0.5, 0.1], [0.8, 0.2, 0.7, 0.4, 0.6]
-    d, se = risk.auc_difference(y, s1, s2)
+    d, se = discrimination.auc_difference(y, s1, s2)
     assert_allclose(d, 5 / 6 - 2 / 3)
     assert_allclose(se, np.sqrt(2 / 9))
     # a score against itself: no difference, no variance
-    assert risk.auc_difference(y, s1, s1) == (0.0, 0.0)
+    assert discrimination.auc_difference(y, s1, s1) == (0.0, 0.0)
     with pytest.raises(ValueError, match="'y' and 'score2' must be one-dimensional of the same length"):
-        risk.auc_difference(y, s1, s2[:4])
+        discrimination.auc_difference(y, s1, s2[:4])
 
 
 def _kernel_variance(y, s1, s2, groups=None):
@@ -151,17 +154,20 @@ def test_auc_difference_equals_the_pair_comparisons_with_and_without_clusters():
     groups = np.repeat(list("abcdefghij"), 6)
     for g in (None, groups):
         theta, var = _kernel_variance(y, s1, s2, g)
-        d, se = risk.auc_difference(y, s1, s2, groups=g)
+        d, se = discrimination.auc_difference(y, s1, s2, groups=g)
         assert_allclose([d, se ** 2], [theta, var])
     # one unit per cluster: the clustered variance is DeLong's with (m - 1)/m and (n - 1)/n, times G/(G - 1)
     m, n = y.sum(), (~y).sum()
-    a, v10, v01 = risk._midrank_components(s1[y], s1[~y])
+    # DeLong's structural components by hand: placements of each positive among the negatives, and back
+    tz = stats.rankdata(np.r_[s1[y], s1[~y]])
+    v10 = (tz[:m] - stats.rankdata(s1[y])) / n
+    v01 = 1.0 - (tz[m:] - stats.rankdata(s1[~y])) / m
     expected = len(y) / (len(y) - 1) * ((m - 1) / m * v10.var(ddof=1) / m + (n - 1) / n * v01.var(ddof=1) / n)
-    assert_allclose(risk.auc(y, s1, groups=np.arange(60))[1] ** 2, expected)
+    assert_allclose(discrimination.auc(y, s1, groups=np.arange(60))[1] ** 2, expected)
     with pytest.raises(ValueError, match=r"'groups' must hold one cluster label per unit \(60\), got shape \(59,\)"):
-        risk.auc(y, s1, groups=groups[:59])
+        discrimination.auc(y, s1, groups=groups[:59])
     with pytest.raises(ValueError, match="'groups' must hold at least two clusters, got 1"):
-        risk.auc(y, s1, groups=np.zeros(60))
+        discrimination.auc(y, s1, groups=np.zeros(60))
 
 
 def test_clustered_auc_standard_errors_match_the_spread_over_simulated_panels():
@@ -177,8 +183,8 @@ def test_clustered_auc_standard_errors_match_the_spread_over_simulated_panels():
         x1, x2 = rng.normal(size=n), rng.normal(size=n)
         y = rng.random(n) < 1 / (1 + np.exp(-(-1.5 + x1 + 0.7 * x2 + u)))
         s1, s2 = x1 + 0.7 * x2 + u, x1 + u
-        out[r, :2] = risk.auc(y, s1, groups=groups)
-        out[r, 2:] = risk.auc_difference(y, s1, s2, groups=groups)
+        out[r, :2] = discrimination.auc(y, s1, groups=groups)
+        out[r, 2:] = discrimination.auc_difference(y, s1, s2, groups=groups)
     q = stats.t.ppf(0.975, g - 1)
     band = 3 * np.sqrt(0.95 * 0.05 / reps)
     for est, se in ((out[:, 0], out[:, 1]), (out[:, 2], out[:, 3])):
@@ -199,11 +205,11 @@ def test_fit_logit_matches_statsmodels(small_classified, small_panel):
     y = t["fell_back"].to_numpy(float)
     codes = pd.factorize(t["commune_code"])[0]
     ref = sm.Logit(y, x).fit(disp=0, cov_type="cluster", cov_kwds={"groups": codes})
-    fit = risk.fit_logit(x, y, groups=t["commune_code"].to_numpy())
+    fit = discrimination.fit_logit(x, y, groups=t["commune_code"].to_numpy())
     assert_allclose(fit.params, ref.params, rtol=1e-9)
     assert_allclose(fit.se, ref.bse, rtol=1e-9)  # CR1, as statsmodels
     assert fit.n_clusters == len(set(codes)) and fit.df == fit.n_clusters - 1
-    naive = risk.fit_logit(x, y)
+    naive = discrimination.fit_logit(x, y)
     assert_allclose(naive.se, sm.Logit(y, x).fit(disp=0).bse, rtol=1e-9)
     assert np.isinf(naive.df) and naive.n_clusters is None
     lo, hi = fit.conf_int()
@@ -215,13 +221,13 @@ def test_fit_logit_matches_statsmodels(small_classified, small_panel):
 def test_fit_logit_errors():
     x = np.column_stack([np.ones(6), [0, 1, 2, 0, 1, 2]])
     with pytest.raises(ValueError, match="'y' must hold 0/1 outcomes"):
-        risk.fit_logit(x, [0, 0, 2, 0, 1, 1])
+        discrimination.fit_logit(x, [0, 0, 2, 0, 1, 1])
     with pytest.raises(ValueError, match=r"'y' must have shape \(6,\) to match 'x' \(6, 2\), got \(5,\)"):
-        risk.fit_logit(x, [0, 0, 1, 0, 1])
+        discrimination.fit_logit(x, [0, 0, 1, 0, 1])
     with pytest.raises(RuntimeError, match="did not converge"):
-        risk.fit_logit(x, [0, 0, 1, 0, 0, 1])  # x = 2 separates the outcomes
+        discrimination.fit_logit(x, [0, 0, 1, 0, 0, 1])  # x = 2 separates the outcomes
     with pytest.raises(ValueError, match="'probability' must be strictly between 0 and 1"):
-        risk.recalibration([0, 1], [0.0, 0.5])
+        discrimination.recalibration([0, 1], [0.0, 0.5])
 
 
 def _simulated_panels(rng, reps, n, beta):
@@ -246,19 +252,19 @@ def test_intervals_cover_the_truth_in_95_percent_of_simulated_panels(n):
     x, eta, y = _simulated_panels(rng, reps, n, beta)
     groups = np.repeat(np.arange(g), n // g)
     band = 3 * np.sqrt(0.95 * 0.05 / reps)
-    fit = risk.fit_logit(x, y, groups=groups)
+    fit = discrimination.fit_logit(x, y, groups=groups)
     assert fit.params.shape == (reps, 4) and fit.df == g - 1
     lo, hi = fit.conf_int()
     cover = ((lo <= beta) & (beta <= hi)).mean(axis=0)
     assert (np.abs(cover - 0.95) < band).all(), cover
-    large, slope = risk.recalibration(y, 1 / (1 + np.exp(-eta)), groups=groups)
+    large, slope = discrimination.recalibration(y, 1 / (1 + np.exp(-eta)), groups=groups)
     lo, hi = large.conf_int()
     cover_large = np.mean((lo[:, 0] <= 0) & (0 <= hi[:, 0]))
     lo, hi = slope.conf_int()
     cover_slope = np.mean((lo[:, 1] <= 1) & (1 <= hi[:, 1]))
     assert abs(cover_large - 0.95) < band and abs(cover_slope - 0.95) < band, (cover_large, cover_slope)
     # and the test has power: probabilities shifted by -0.5 on the logit scale are flagged in most panels
-    lo, _ = risk.recalibration(y, 1 / (1 + np.exp(-(eta - 0.5))), groups=groups)[0].conf_int()
+    lo, _ = discrimination.recalibration(y, 1 / (1 + np.exp(-(eta - 0.5))), groups=groups)[0].conf_int()
     assert np.mean(lo[:, 0] > 0) > 0.9
 
 
@@ -292,8 +298,8 @@ def test_model_against_the_best_simple_score(model, small_classified, small_pane
     t = risk.transitions(small_classified, small_panel.loans)
     te = t[(t["outcome_year"] == 2025) & t["fell_back"].notna()]
     y = te["fell_back"].to_numpy(bool)
-    assert_allclose(b.auc, risk.auc(y, -te["income_pc"] / te["line"])[0])
-    assert_allclose(rule.auc, risk.auc(y, (te["income_pc"] <= 1.1 * te["line"]).astype(float))[0])
+    assert_allclose(b.auc, discrimination.auc(y, -te["income_pc"] / te["line"])[0])
+    assert_allclose(rule.auc, discrimination.auc(y, (te["income_pc"] <= 1.1 * te["line"]).astype(float))[0])
     assert rule.flagged_share > 0 and rule.precision > model.base_rate
     assert model.precision_at_top_decile > model.base_rate
 
@@ -322,8 +328,8 @@ def test_a_miscalibrated_model_is_flagged(small_classified, small_panel, monkeyp
     monkeypatch.setattr(risk.FallbackModel, "_linear_predictor", lambda self, t: 1.5 * original(self, t) + 1.0)
     extreme = risk.fit_fallback_model(small_classified, small_panel.loans)
     assert extreme.calibration_slope_ci[1] < 1, extreme.calibration_slope_ci
-    assert "too extreme" in risk.evaluation_text(extreme, lang="en")
-    assert risk.calibration_table(extreme, lang="en").iloc[3]["Verdict"] == "interval excludes the ideal value"
+    assert "too extreme" in prose.evaluation_text(extreme, lang="en")
+    assert prose.calibration_table(extreme, lang="en").iloc[3]["Verdict"] == "interval excludes the ideal value"
 
 
 def test_model_evaluation_tables(model):
@@ -442,14 +448,14 @@ def test_confidential_export(scores, tmp_path, monkeypatch):
 
 
 def test_calibration_figure(model):
-    f = risk.calibration_figure(model, lang="en")
+    f = figures.calibration_figure(model, lang="en")
     assert [t.name for t in f.data] == ["Perfect calibration", "Observed fall-back rate"]
     assert_allclose(list(f.data[1].y), model.calibration["observed"])
     assert f"{model.auc:.3f}" in f.layout.title.text and f"{model.baseline.auc:.3f}" in f.layout.title.text
-    vi = risk.calibration_figure(model)
+    vi = figures.calibration_figure(model)
     assert vi.layout.xaxis.title.text == "Xác suất dự báo" and f"{model.auc:.3f}".replace(".", ",") in vi.layout.title.text
     with pytest.raises(TypeError, match="'model' should be a FallbackModel, got dict"):
-        risk.calibration_figure({})
+        figures.calibration_figure({})
 
 
 def _signed(value, digits=3, sign=False):
@@ -458,7 +464,7 @@ def _signed(value, digits=3, sign=False):
 
 
 def test_evaluation_text(model):
-    en = risk.evaluation_text(model, lang="en")
+    en = prose.evaluation_text(model, lang="en")
     b = model.baseline
     lo, hi = model.auc_difference_ci
     for piece in (f"AUC {model.auc:.3f}", f"the distance to the income line (income ÷ line), reaches {b.auc:.3f}",
@@ -470,14 +476,14 @@ def test_evaluation_text(model):
                   "the average risk is right within its uncertainty",
                   f"{model.n_clusters} communes"):
         assert piece in en, piece
-    vi = risk.evaluation_text(model)
+    vi = prose.evaluation_text(model)
     for piece in (f"AUC {model.auc:.3f}", f"đạt AUC {b.auc:.3f}", f"độ dốc {model.calibration_slope:.3f}"):
         assert piece.replace(".", ",") in vi, piece
     assert "thu nhập không quá 110% chuẩn nghèo" in vi
 
 
 def test_discrimination_and_calibration_tables(model):
-    d = risk.discrimination_table(model, lang="en")
+    d = prose.discrimination_table(model, lang="en")
     assert list(d.columns) == ["Score", "Role", "AUC (95% CI)", "Model AUC − score AUC (95% CI)"]
     assert d["Role"].tolist() == ["model", "baseline (best simple score)", "simple score", "simple score",
                                   "reference only, not the comparison"]
@@ -486,12 +492,12 @@ def test_discrimination_and_calibration_tables(model):
     assert d.iloc[1, 3] == f"{_signed(model.auc_difference, sign=True)} ({_signed(lo)} to {_signed(hi)})"
     assert d.iloc[0, 2] == f"{model.auc:.3f} ({model.auc_ci[0]:.3f} to {model.auc_ci[1]:.3f})"
     assert d.iloc[4]["Score"] == "Rule 'income at most 110% of the line'"
-    vi = risk.discrimination_table(model)
+    vi = prose.discrimination_table(model)
     assert vi.columns[2] == "AUC (KTC 95%)" and vi.iloc[0, 2] == d.iloc[0, 2].replace(".", ",").replace(" to ", " đến ")
-    c = risk.calibration_table(model, lang="en")
+    c = prose.calibration_table(model, lang="en")
     assert c["Measure"].tolist() == ["Observed fall-back rate", "Mean predicted probability",
                                      "Calibration-in-the-large (intercept)", "Calibration slope"]
     assert c["Ideal value"].tolist() == ["", "", "0", "1"]
     assert c.iloc[3]["Estimate"] == f"{model.calibration_slope:.3f}"
     assert c.iloc[2]["Verdict"] == c.iloc[3]["Verdict"] == "interval covers the ideal value"
-    assert risk.calibration_table(model).iloc[2, 0] == "Hiệu chỉnh tổng thể (hệ số chặn)"
+    assert prose.calibration_table(model).iloc[2, 0] == "Hiệu chỉnh tổng thể (hệ số chặn)"
