@@ -1,18 +1,21 @@
-"""Small-area estimation with the Fay–Herriot area-level model: EBLUPs, their MSEs, checks and figures."""
+"""Small-area estimation with the Fay–Herriot area-level model: EBLUPs, their MSEs and checks.
+
+Figures of a fit are in :mod:`povanalysis.figures.measure`; the design-based comparison with a
+census (the simulation study) is in :mod:`povanalysis.measure.sae_simulation`.
+"""
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
+from numpy.typing import ArrayLike
 from scipy import special, stats
-
-from ..data.schema import DEPRIVATIONS, ETHNIC_MAJORITY
-from .survey import direct_estimates, draw_two_stage_sample
 
 __all__ = [
     "ConvergenceError",
@@ -20,12 +23,6 @@ __all__ = [
     "FayHerriotResult",
     "fay_herriot",
     "benchmark",
-    "plot_estimates",
-    "plot_direct_vs_eblup",
-    "plot_cv",
-    "plot_residuals",
-    "Demonstration",
-    "demonstrate",
 ]
 
 METHODS = ("REML", "ML", "FH")
@@ -466,14 +463,14 @@ def _fit_all(y_s, D_s, X, sampled, method, tol, max_iter):
 
 
 def fay_herriot(
-    direct,
-    variance,
-    covariates=None,
+    direct: ArrayLike,
+    variance: ArrayLike,
+    covariates: ArrayLike | pd.DataFrame | None = None,
     *,
     method: str = "REML",
     intercept: bool = True,
     transform: str | None = None,
-    n_eff=None,
+    n_eff: ArrayLike | None = None,
     backtransform: str = "bias_corrected",
     mse: str = "analytic",
     n_boot: int = 200,
@@ -713,7 +710,7 @@ def _bootstrap(A, beta, X, sampled, D_s, method, transform, backtransform, n_boo
     return total / done, failed
 
 
-def benchmark(estimates, weights, target: float):
+def benchmark(estimates: ArrayLike, weights: ArrayLike, target: float) -> pd.Series | np.ndarray:
     """Ratio-benchmark area estimates so that their weighted mean equals a reliable province figure.
 
     Every estimate is multiplied by ``target / sum(w_i est_i)`` with the weights normalised
@@ -763,464 +760,25 @@ def benchmark(estimates, weights, target: float):
     return out
 
 
-# --------------------------------------------------------------------------- figures
-
-_LABELS = {
-    "vi": {
-        "direct": "Ước lượng trực tiếp",
-        "eblup": "EBLUP (Fay–Herriot)",
-        "synthetic": "Ước lượng tổng hợp (không có mẫu)",
-        "truth": "Giá trị thật (tổng điều tra)",
-        "area": "Xã/phường",
-        "ranked": "Xã/phường, xếp theo EBLUP",
-        "estimate": "Ước lượng",
-        "interval": "khoảng tin cậy {level:.0%}",
-        "title_estimates": "Ước lượng trực tiếp và EBLUP theo xã/phường",
-        "title_scatter": "EBLUP so với ước lượng trực tiếp",
-        "identity": "đường y = x",
-        "cv": "Hệ số biến thiên (%)",
-        "cv_direct": "CV ước lượng trực tiếp",
-        "cv_eblup": "CV của EBLUP",
-        "ranked_cv": "Xã/phường, xếp theo CV trực tiếp",
-        "title_cv": "Hệ số biến thiên: trực tiếp và EBLUP",
-        "residuals": "Phần dư chuẩn hoá",
-        "random_effects": "Hiệu ứng khu vực (chuẩn hoá)",
-        "theoretical": "Phân vị chuẩn lý thuyết",
-        "observed": "Phân vị quan sát",
-        "title_residuals": "Kiểm tra phân phối chuẩn của mô hình Fay–Herriot",
-        "gamma": "Hệ số co γ",
-    },
-    "en": {
-        "direct": "Direct estimate",
-        "eblup": "EBLUP (Fay–Herriot)",
-        "synthetic": "Synthetic (not sampled)",
-        "truth": "Truth (census)",
-        "area": "Commune/ward",
-        "ranked": "Communes/wards ranked by EBLUP",
-        "estimate": "Estimate",
-        "interval": "{level:.0%} interval",
-        "title_estimates": "Direct estimates and EBLUPs by commune",
-        "title_scatter": "EBLUP against the direct estimate",
-        "identity": "y = x",
-        "cv": "Coefficient of variation (%)",
-        "cv_direct": "CV of the direct estimate",
-        "cv_eblup": "CV of the EBLUP",
-        "ranked_cv": "Communes/wards ranked by the direct CV",
-        "title_cv": "Coefficient of variation: direct and EBLUP",
-        "residuals": "Standardised residuals",
-        "random_effects": "Area effects (standardised)",
-        "theoretical": "Theoretical normal quantiles",
-        "observed": "Observed quantiles",
-        "title_residuals": "Normality checks of the Fay–Herriot model",
-        "gamma": "Shrinkage γ",
-    },
+#: Names that lived here before 0.2.0 and their new modules: importable from here, with a
+#: DeprecationWarning, for one release.
+_MOVED = {
+    "plot_estimates": "povanalysis.figures.measure",
+    "plot_direct_vs_eblup": "povanalysis.figures.measure",
+    "plot_cv": "povanalysis.figures.measure",
+    "plot_residuals": "povanalysis.figures.measure",
+    "Demonstration": "povanalysis.measure.sae_simulation",
+    "demonstrate": "povanalysis.measure.sae_simulation",
 }
 
 
-def _texts(lang: str) -> dict:
-    if lang not in _LABELS:
-        raise ValueError(f"lang must be one of {sorted(_LABELS)}, got {lang!r}")
-    return _LABELS[lang]
-
-
-def _check_result(result) -> FayHerriotResult:
-    if not isinstance(result, FayHerriotResult):
-        raise TypeError(f"'result' should be a FayHerriotResult, got {type(result).__name__}")
-    return result
-
-
-def _names(result: FayHerriotResult, labels) -> pd.Series:
-    index = result.eblup.index
-    if labels is None:
-        return pd.Series(index.astype(str), index=index)
-    names = pd.Series(labels)
-    out = pd.Series([str(names.get(k, k)) for k in index], index=index)
-    twice = out.duplicated(keep=False)
-    out[twice] = [f"{name} ({key})" for key, name in out[twice].items()]
-    return out
-
-
-def plot_estimates(
-    result: FayHerriotResult,
-    *,
-    lang: str = "vi",
-    labels=None,
-    truth=None,
-    level: float = 0.95,
-    fig: go.Figure | None = None,
-) -> go.Figure:
-    """Ranked dot plot: every area's direct estimate and EBLUP with their intervals.
-
-    Areas are ranked by EBLUP; unsampled areas show their synthetic prediction.  ``labels``
-    maps area keys to display names (e.g. Vietnamese commune names); ``truth`` (a Series
-    keyed like the areas) adds the known values, as in a simulation.
-
-    Examples
-    --------
-    >>> res = fay_herriot([1.0, 2.0, 3.5, 4.0, 6.0], [0.5, 0.5, 1.0, 1.0, 2.0], [[1], [2], [3], [4], [5]])
-    >>> [t.name for t in plot_estimates(res, lang="en").data]
-    ['Direct estimate', 'EBLUP (Fay–Herriot)']
-    """
-    t = _texts(lang)
-    table = _check_result(result).to_frame(level=level).sort_values("eblup", kind="stable")
-    names = _names(result, labels).reindex(table.index)
-    fig = go.Figure() if fig is None else fig
-    z = stats.norm.ppf(0.5 + level / 2.0)
-    s = table["sampled"]
-    interval = t["interval"].format(level=level)
-    fig.add_trace(
-        go.Scatter(
-            x=table.loc[s, "direct"], y=names[s], mode="markers", name=t["direct"],
-            marker={"symbol": "circle-open", "size": 8, "color": "#7f7f7f"},
-            error_x={"type": "data", "array": z * table.loc[s, "direct_se"], "thickness": 1, "width": 0},
-            hovertemplate=f"%{{y}}<br>{t['direct']}: %{{x:.4g}} ({interval})<extra></extra>",
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        new = _MOVED[name]
+        warnings.warn(
+            f"povanalysis.measure.sae.{name} moved to {new}.{name}; the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
         )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=table["eblup"], y=names, mode="markers", name=t["eblup"],
-            marker={"size": 7, "color": np.where(s, "#1f77b4", "#ff7f0e").tolist()},
-            error_x={
-                "type": "data", "symmetric": False, "thickness": 1.5, "width": 0,
-                "array": table["ci_upper"] - table["eblup"], "arrayminus": table["eblup"] - table["ci_lower"],
-            },
-            hovertemplate=f"%{{y}}<br>{t['eblup']}: %{{x:.4g}} ({interval})<extra></extra>",
-        )
-    )
-    if truth is not None:
-        truth = pd.Series(truth).reindex(table.index)
-        fig.add_trace(
-            go.Scatter(x=truth, y=names, mode="markers", name=t["truth"],
-                       marker={"symbol": "x", "size": 7, "color": "#d62728"})
-        )
-    fig.update_layout(
-        title=t["title_estimates"], xaxis_title=t["estimate"], yaxis_title=t["ranked"],
-        height=max(400, 14 * len(table) + 120), legend={"orientation": "h", "y": -0.08},
-    )
-    fig.update_yaxes(categoryorder="array", categoryarray=names.tolist())
-    return fig
-
-
-def plot_direct_vs_eblup(
-    result: FayHerriotResult, *, lang: str = "vi", labels=None, fig: go.Figure | None = None
-) -> go.Figure:
-    """Scatter of EBLUP against the direct estimate, coloured by shrinkage, with the line y = x.
-
-    Examples
-    --------
-    >>> res = fay_herriot([1.0, 2.0, 3.5, 4.0, 6.0], [0.5, 0.5, 1.0, 1.0, 2.0], [[1], [2], [3], [4], [5]])
-    >>> plot_direct_vs_eblup(res, lang="en").layout.xaxis.title.text
-    'Direct estimate'
-    """
-    t = _texts(lang)
-    table = _check_result(result).to_frame()
-    table = table[table["sampled"]]
-    names = _names(result, labels).reindex(table.index)
-    fig = go.Figure() if fig is None else fig
-    lo = float(min(table["direct"].min(), table["eblup"].min()))
-    hi = float(max(table["direct"].max(), table["eblup"].max()))
-    fig.add_trace(
-        go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name=t["identity"], line={"dash": "dash", "color": "#999"})
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=table["direct"], y=table["eblup"], mode="markers", name=t["eblup"], text=names,
-            marker={"color": table["gamma"], "colorscale": "Viridis", "cmin": 0, "cmax": 1, "size": 9,
-                    "colorbar": {"title": {"text": t["gamma"]}}},
-            hovertemplate="%{text}<br>%{x:.4g} → %{y:.4g}<extra></extra>",
-        )
-    )
-    fig.update_layout(title=t["title_scatter"], xaxis_title=t["direct"], yaxis_title=t["eblup"])
-    return fig
-
-
-def plot_cv(result: FayHerriotResult, *, lang: str = "vi", labels=None, fig: go.Figure | None = None) -> go.Figure:
-    """CV (%) of the direct estimate and of the EBLUP for each sampled area, ranked by the direct CV.
-
-    Examples
-    --------
-    >>> res = fay_herriot([1.0, 2.0, 3.5, 4.0, 6.0], [0.5, 0.5, 1.0, 1.0, 2.0], [[1], [2], [3], [4], [5]])
-    >>> [len(tr.y) for tr in plot_cv(res, lang="en").data]
-    [5, 5]
-    """
-    t = _texts(lang)
-    table = _check_result(result).to_frame()
-    table = table[table["sampled"]].sort_values("direct_cv", kind="stable")
-    names = _names(result, labels).reindex(table.index)
-    fig = go.Figure() if fig is None else fig
-    for col, name, style in (
-        ("direct_cv", t["cv_direct"], {"symbol": "circle-open", "color": "#7f7f7f", "size": 8}),
-        ("cv", t["cv_eblup"], {"color": "#1f77b4", "size": 7}),
-    ):
-        fig.add_trace(
-            go.Scatter(x=names, y=100 * table[col], mode="markers", name=name, marker=style,
-                       hovertemplate="%{x}<br>%{y:.1f}%<extra></extra>")
-        )
-    fig.update_layout(title=t["title_cv"], xaxis_title=t["ranked_cv"], yaxis_title=t["cv"])
-    fig.update_xaxes(categoryorder="array", categoryarray=names.tolist())
-    return fig
-
-
-def plot_residuals(result: FayHerriotResult, *, lang: str = "vi", fig: go.Figure | None = None) -> go.Figure:
-    """Normal Q–Q plot of the standardised residuals and of the standardised area effects.
-
-    Examples
-    --------
-    >>> res = fay_herriot([1.0, 2.0, 3.5, 4.0, 6.0], [0.5, 0.5, 1.0, 1.0, 2.0], [[1], [2], [3], [4], [5]])
-    >>> plot_residuals(res, lang="en").data[0].name
-    'Standardised residuals'
-    """
-    t = _texts(lang)
-    _check_result(result)
-    fig = go.Figure() if fig is None else fig
-    for values, name in ((result.residuals, t["residuals"]), (result.random_effects, t["random_effects"])):
-        v = np.sort(values.to_numpy())
-        sd = v.std(ddof=1)
-        if not sd > 0:
-            continue
-        q = stats.norm.ppf((np.arange(1, len(v) + 1) - 0.375) / (len(v) + 0.25))
-        fig.add_trace(go.Scatter(x=q, y=(v - v.mean()) / sd, mode="markers", name=name))
-    lim = 3.0
-    fig.add_trace(go.Scatter(x=[-lim, lim], y=[-lim, lim], mode="lines", showlegend=False,
-                             line={"dash": "dash", "color": "#999"}))
-    fig.update_layout(title=t["title_residuals"], xaxis_title=t["theoretical"], yaxis_title=t["observed"])
-    return fig
-
-
-# --------------------------------------------------------------------------- demonstration
-
-
-def _admin_covariates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Commune means from the administrative review that do not use income."""
-    needed = ["commune_code", "ethnicity", "area", "size"]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise ValueError(f"'households' lacks the columns {missing} needed for the default covariates")
-    deps = [c for c in DEPRIVATIONS if c in frame.columns]
-    work = pd.DataFrame(
-        {
-            "commune_code": frame["commune_code"],
-            "share_minority": (frame["ethnicity"] != ETHNIC_MAJORITY).astype(float),
-            "share_urban": (frame["area"] == "urban").astype(float),
-            "mean_size": frame["size"].astype(float),
-            "mean_deprivations": frame[deps].sum(axis=1).astype(float) if deps else 0.0,
-        }
-    )
-    return work.groupby("commune_code", sort=True).mean()
-
-
-@dataclass(frozen=True, repr=False)
-class Demonstration:
-    """Design-based comparison of direct estimates and EBLUPs against a census truth.
-
-    Attributes
-    ----------
-    target : str
-        What is estimated per commune (``"poverty headcount"`` or a column name).
-    review_year : int
-    sample : DataFrame
-        The survey sample of the first replicate (with ``weight``).
-    fit : FayHerriotResult
-        The model fitted on the first replicate.
-    table : DataFrame
-        Per commune (first replicate): ``truth``, ``sampled``, ``enumerated`` (every household
-        sampled), ``n``, ``direct``, ``direct_se``, ``eblup`` (the EBLUP, or the exact direct
-        value of an enumerated commune), ``eblup_se``, ``direct_cv``, ``eblup_cv``.
-    mse_direct, mse_eblup : float
-        Mean over replicates and sampled communes of the squared error against the truth.
-    mse_synthetic : float
-        The same for the synthetic predictions of unsampled communes (NaN if none).
-    n_replicates : int
-    """
-
-    target: str
-    review_year: int
-    sample: pd.DataFrame
-    fit: FayHerriotResult
-    table: pd.DataFrame
-    mse_direct: float
-    mse_eblup: float
-    mse_synthetic: float
-    n_replicates: int
-
-    @property
-    def gain(self) -> float:
-        """Relative reduction of the MSE: ``1 - mse_eblup / mse_direct``."""
-        return 1.0 - self.mse_eblup / self.mse_direct
-
-    def to_frame(self) -> pd.DataFrame:
-        """The per-commune table."""
-        return self.table.copy()
-
-    def summary(self) -> str:
-        """The comparison as text."""
-        return "\n".join(
-            [
-                f"Small-area demonstration: {self.target}, review year {self.review_year}, "
-                f"{self.n_replicates} sample(s)",
-                f"sampled communes: {int(self.table['sampled'].sum())} of {len(self.table)}",
-                f"MSE against the census: direct {self.mse_direct:.6g}, EBLUP {self.mse_eblup:.6g} "
-                f"(gain {self.gain:.1%}); synthetic for unsampled communes {self.mse_synthetic:.6g}",
-                "",
-                self.fit.summary(),
-            ]
-        )
-
-
-def demonstrate(
-    households: pd.DataFrame,
-    *,
-    review_year: int,
-    seed: int,
-    y: str | None = None,
-    n_communes: int = 40,
-    n_households: int = 15,
-    strata: str | None = None,
-    covariates: pd.DataFrame | None = None,
-    method: str = "REML",
-    transform: str | None = "auto",
-    n_replicates: int = 1,
-) -> Demonstration:
-    """Sample a synthetic census, estimate every commune directly and by Fay–Herriot, compare with the truth.
-
-    For each replicate ``r`` a two-stage sample (``seed + r``) is drawn with
-    :func:`povanalysis.measure.survey.draw_two_stage_sample`; direct Hájek estimates use the
-    within-commune (second-stage) variance with its finite-population correction, which is
-    the sampling error of the area-level model (for the arcsine model the effective sample
-    size is Kish's divided by ``1 - n_c / N_c``); the model uses commune covariates from the
-    full review that do not involve income (share of ethnic-minority households, share
-    urban, mean household size and mean number of deprivations), so the comparison is not
-    circular.  A commune whose households are all sampled (possible in a small synthetic
-    census) is known exactly: it is left out of the model and keeps its direct value.
-
-    Parameters
-    ----------
-    households : DataFrame
-        The household review (all years allowed); the census truth is its commune mean.
-    review_year : int
-        The review year to use.
-    seed : int
-        Seed of the first sample.
-    y : str, optional
-        A numeric household column to estimate; by default the poverty headcount (``poor``
-        under the review year's standard, :func:`povanalysis.measure.standards.classify`).
-    n_communes, n_households : int
-        Sample sizes of the two stages.
-    strata : str, optional
-        Commune-level stratification column of ``households``.
-    covariates : DataFrame, optional
-        Commune covariates indexed by ``commune_code`` instead of the defaults.
-    method : {"REML", "ML", "FH"}
-    transform : {"auto", None, "arcsin", "logit"}
-        ``"auto"`` is ``"arcsin"`` (with Kish's effective sample sizes) for a 0/1 target and
-        ``None`` otherwise.
-    n_replicates : int
-        Number of independent samples the MSEs average over.
-
-    Returns
-    -------
-    Demonstration
-
-    References
-    ----------
-    Rao, J. N. K. and Molina, I. (2015). *Small Area Estimation*, 2nd ed., ch. 6. Wiley.
-    doi:10.1002/9781118735855
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> level = np.repeat(rng.normal(size=30), 40)
-    >>> hh = pd.DataFrame({"household_id": np.arange(1200).astype(str), "review_year": 2024,
-    ...                    "commune_code": np.repeat([f"{i:05d}" for i in range(30)], 40),
-    ...                    "x": level, "income": level + rng.normal(scale=2.0, size=1200)})
-    >>> cov = hh.groupby("commune_code")[["x"]].mean()
-    >>> demo = demonstrate(hh, review_year=2024, seed=3, y="income", covariates=cov,
-    ...                    n_communes=20, n_households=5)
-    >>> bool(demo.mse_eblup < demo.mse_direct)
-    True
-    """
-    if not isinstance(households, pd.DataFrame):
-        raise TypeError(f"'households' should be a DataFrame, got {type(households).__name__}")
-    if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)) or n_replicates < 1:
-        raise ValueError(f"n_replicates must be an integer >= 1, got {n_replicates!r}")
-    if "review_year" not in households.columns:
-        raise ValueError("'households' has no column 'review_year'")
-    frame = households[households["review_year"] == review_year]
-    if frame.empty:
-        years = sorted(households["review_year"].unique().tolist())
-        raise ValueError(f"review_year={review_year!r} is not in 'households' (years: {years})")
-    frame = frame.copy()
-    if y is None:
-        from .standards import classify, standard_for_review
-
-        flag = classify(frame, standard=standard_for_review(review_year)) == "poor"
-        frame["_target"] = flag.astype(float)
-        target = "poverty headcount"
-    else:
-        if y not in frame.columns:
-            raise ValueError(f"y={y!r} is not a column of 'households'")
-        frame["_target"] = pd.to_numeric(frame[y], errors="coerce").astype(float)
-        target = y
-    binary = bool(frame["_target"].isin([0.0, 1.0]).all())
-    if transform == "auto":
-        transform = "arcsin" if binary else None
-    truth = frame.groupby("commune_code", sort=True)["_target"].mean().rename("truth")
-    sizes = frame.groupby("commune_code", sort=True).size()
-    if covariates is None:
-        covariates = _admin_covariates(frame)
-    missing = truth.index.difference(covariates.index)
-    if len(missing):
-        raise ValueError(f"'covariates' has no row for communes {missing[:5].tolist()}")
-    covariates = covariates.loc[truth.index]
-
-    sq_direct, sq_eblup, sq_synth = [], [], []
-    first = None
-    for r in range(n_replicates):
-        sample = draw_two_stage_sample(
-            frame, n_communes=n_communes, n_households=n_households, seed=seed + r, strata=strata
-        )
-        sample["_N"] = sample["commune_code"].map(sizes)
-        direct = direct_estimates(
-            sample, y="_target", domain="commune_code", weight="weight", strata="commune_code", fpc="_N"
-        )
-        direct = direct.set_index("commune_code").reindex(truth.index)
-        sampled = direct["n"].notna()
-        enumerated = direct["n"] == sizes
-        model = direct.mask(enumerated, axis=0)
-        fit = fay_herriot(
-            model["estimate"], model["variance"], covariates, method=method, transform=transform,
-            n_eff=model["n_eff"] / (1.0 - model["n"] / sizes) if transform == "arcsin" else None,
-        )
-        estimate = fit.eblup.where(~enumerated, direct["estimate"])
-        sq_direct.append(((direct["estimate"] - truth)[sampled] ** 2).to_numpy())
-        sq_eblup.append(((estimate - truth)[sampled] ** 2).to_numpy())
-        sq_synth.append(((estimate - truth)[~sampled] ** 2).to_numpy())
-        if first is None:
-            first = (sample, fit, direct, sampled, enumerated, estimate)
-    sample, fit, direct, sampled, enumerated, estimate = first
-    table = pd.DataFrame(
-        {
-            "truth": truth,
-            "sampled": sampled,
-            "enumerated": enumerated,
-            "n": direct["n"].fillna(0).astype(int),
-            "direct": direct["estimate"],
-            "direct_se": direct["se"],
-            "eblup": estimate,
-            "eblup_se": np.sqrt(fit.mse).where(~enumerated, 0.0),
-            "direct_cv": direct["cv"],
-            "eblup_cv": fit.cv.where(~enumerated, 0.0),
-        }
-    )
-    synth = np.concatenate(sq_synth)
-    return Demonstration(
-        target=target,
-        review_year=int(review_year),
-        sample=sample.drop(columns=["_target", "_N"]),
-        fit=fit,
-        table=table,
-        mse_direct=float(np.concatenate(sq_direct).mean()),
-        mse_eblup=float(np.concatenate(sq_eblup).mean()),
-        mse_synthetic=float(synth.mean()) if synth.size else float("nan"),
-        n_replicates=int(n_replicates),
-    )
+        return getattr(importlib.import_module(new), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,41 @@
+"""Figures of a Fay–Herriot fit, on R sae's milk example."""
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from numpy.testing import assert_allclose
+
+from povanalysis.figures.measure import plot_cv, plot_direct_vs_eblup, plot_estimates, plot_residuals
+from povanalysis.measure.sae import fay_herriot
+
+DATA = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def fits():
+    data = pd.read_csv(DATA / "milk.csv", comment="#")
+    X = pd.get_dummies(data["MajorArea"].astype("category"), prefix="major", drop_first=True).astype(float)
+    return {"REML": fay_herriot(data["yi"].astype(float), (data["SD"] ** 2).astype(float), X, method="REML")}
+
+
+def test_figures_in_both_languages(fits):
+    res = fits["REML"]
+    fig = plot_estimates(res, lang="vi", truth=res.eblup * 0 + 1.0)
+    assert isinstance(fig, go.Figure)
+    names = ["Ước lượng trực tiếp", "EBLUP (Fay–Herriot)", "Giá trị thật (tổng điều tra)"]
+    assert [t.name for t in fig.data] == names
+    assert len(fig.data[1].x) == 43
+    assert fig.layout.yaxis.categoryarray[0] == str(res.eblup.idxmin())
+    en = plot_direct_vs_eblup(res, lang="en", labels={0: "Area zero"})
+    assert en.layout.xaxis.title.text == "Direct estimate" and en.data[1].text[0] == "Area zero"
+    cv = plot_cv(res, lang="vi")
+    assert cv.layout.yaxis.title.text == "Hệ số biến thiên (%)"
+    assert_allclose(sorted(cv.data[1].y), sorted(100 * res.cv), rtol=1e-12)
+    qq = plot_residuals(res, lang="en")
+    assert [t.name for t in qq.data[:2]] == ["Standardised residuals", "Area effects (standardised)"]
+    with pytest.raises(ValueError, match=r"lang must be one of \('vi', 'en'\), got 'fr'"):
+        plot_cv(res, lang="fr")
+    with pytest.raises(TypeError, match=r"'result' should be a FayHerriotResult, got dict"):
+        plot_cv({}, lang="en")
