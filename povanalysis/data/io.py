@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import difflib
-import gzip
-import io as _io
 import os
 import re
 import unicodedata
-import uuid
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from openpyxl.utils.exceptions import InvalidFileException
 
+from ..common.checks import require_frame
+from ..common.files import atomic_write_bytes
+from ..measure.standards import get_standard
 from . import registry
 from .schema import AREAS, DEPRIVATIONS, HOUSEHOLD_COLUMNS, LOAN_COLUMNS, PROGRAMMES
-from ..measure.standards import get_standard
+from .sources import MAX_SHOWN, MOJIBAKE_CODECS, Source, ValidationError, file_error, is_text, read_source
 
 __all__ = [
     "ValidationError",
@@ -56,371 +49,8 @@ OPTIONAL_HOUSEHOLD_COLUMNS: tuple[str, ...] = tuple(
     c for c in DEPRIVATIONS if c not in get_standard("2022-2025").columns
 )
 
-_SHOWN = 5
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _EXACT_FLOAT_INT = 2.0**53
-_FORMATS = {".csv": "csv", ".csv.gz": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
-_PROBLEM_COLUMNS = ["row", "column", "value", "problem"]
-_MOJIBAKE_CODECS = ("cp1252", "latin-1")
-
-
-class ValidationError(ValueError):
-    """An input file breaks the documented schema; the message names file, row, column and value.
-
-    Attributes
-    ----------
-    path : Path
-        The file.
-    row : int or None
-        Row of the first problem: for CSV and XLSX the 1-based data row (the header is not
-        counted, so data row 5 is line 6 of a CSV file and row 6 of the sheet); for Parquet the
-        0-based record index.  ``None`` for a problem of the whole file.
-    column : str or None
-        Column of the first problem.
-    value : object
-        The offending value of the first problem, as read.
-    problems : DataFrame
-        Every problem found, not only the first: ``row`` (nullable integer, same convention),
-        ``column``, ``value`` and ``problem``.
-
-    Examples
-    --------
-    >>> err = ValidationError("bad", path="x.csv", row=5, column="size", value="three",
-    ...                       problem="must be a whole number >= 1")
-    >>> err.problems.to_dict("records")
-    [{'row': 5, 'column': 'size', 'value': 'three', 'problem': 'must be a whole number >= 1'}]
-    """
-
-    def __init__(self, message, *, path, row=None, column=None, value=None, problem=None, problems=None):
-        super().__init__(message)
-        self.path = Path(path)
-        self.row = row
-        self.column = column
-        self.value = value
-        if problems is None:
-            problems = pd.DataFrame(
-                {"row": [row], "column": [column], "value": [value], "problem": [problem or message]}
-            )
-        problems = problems.loc[:, _PROBLEM_COLUMNS].reset_index(drop=True)
-        problems["row"] = problems["row"].astype("Int64")
-        problems["value"] = problems["value"].astype(object)
-        self.problems = problems
-
-
-@dataclass
-class _Source:
-    """A file read as frames whose columns carry the file's names, one row per data record.
-
-    ``raw`` holds the cells as read; ``data`` the same with text cells stripped of surrounding
-    whitespace.  ``rows`` is the row number a user is told, ``lines`` the line (CSV) or sheet row
-    (XLSX) where the record starts.
-    """
-
-    path: Path
-    fmt: str
-    raw: pd.DataFrame
-    data: pd.DataFrame
-    rows: np.ndarray
-    lines: np.ndarray | None
-    blank: int
-
-    def where(self, pos: np.ndarray) -> pd.Series:
-        """How a user finds records ``pos`` in the file, e.g. ``row 5 (line 6 of the file)``."""
-        rows = pd.Series(self.rows[pos]).astype(str)
-        if self.fmt == "parquet":
-            return "record " + rows + " (0-based)"
-        if self.lines is None:
-            return "row " + rows
-        lines = pd.Series(self.lines[pos]).astype(str)
-        unit = " of the file)" if self.fmt == "csv" else ")"
-        prefix = " (line " if self.fmt == "csv" else " (sheet row "
-        return "row " + rows + prefix + lines + unit
-
-
-def _file_error(path, message, *, column=None, value=None, row=None):
-    return ValidationError(f"{path}: {message}", path=path, row=row, column=column, value=value, problem=message)
-
-
-# ----------------------------------------------------------------------------------- reading
-
-
-def _format_of(path: Path) -> str:
-    name = path.name.lower()
-    for suffix, fmt in _FORMATS.items():
-        if name.endswith(suffix):
-            return fmt
-    advice = "; save it from Excel as .xlsx or as 'CSV UTF-8'" if name.endswith((".xls", ".ods", ".txt")) else ""
-    raise _file_error(
-        path, f"unsupported file format {''.join(path.suffixes) or '(no extension)'!r}: expected "
-        f"one of {', '.join(_FORMATS)}{advice}"
-    )
-
-
-def _read(path, *, sheet) -> _Source:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"'path' should be a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"input file not found: '{path}'" + (" (it is a directory)" if path.is_dir() else ""))
-    fmt = _format_of(path)
-    if fmt != "xlsx" and sheet != 0:
-        raise ValueError(f"'sheet' applies only to .xlsx files, got sheet={sheet!r} for '{path}'")
-    if fmt == "csv":
-        return _read_csv(path)
-    if fmt == "xlsx":
-        return _read_xlsx(path, sheet)
-    return _read_parquet_source(path)
-
-
-def _decode(path: Path, data: bytes) -> tuple[bytes, str]:
-    """The file's bytes without a byte-order mark, and its text; raise unless it is UTF-8."""
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        return data[bom:], data[bom:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _encoding_error(path, data[bom:], exc.start, bom) from None
-
-
-def _parse_csv(path: Path, data: bytes, text: str) -> pd.DataFrame:
-    """Every cell as text, the header as the first row: Arrow's fast reader, else pandas for ragged files."""
-    first = text[: text.find("\n")] if "\n" in text else text
-    width = len(next(csv.reader([first]), [])) or 1
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"f{j}": pa.string() for j in range(width)}, null_values=[],
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowKeyError):
-        # Short or long rows, or an empty file: pandas fills short rows and names the line of a long one.
-        return _parse_csv_text(path, text)
-    frame = table.to_pandas()
-    frame.columns = range(frame.shape[1])
-    return frame
-
-
-def _encoding_error(path: Path, data: bytes, start: int, bom: int) -> ValidationError:
-    """Name the byte offset and line of the first undecodable byte, and every affected cell."""
-    line = data.count(b"\n", 0, start) + 1
-    # Every byte is one latin-1 character, so the comma/quote structure survives: find the cells.
-    text = data.decode("latin-1")
-    try:
-        raw = _parse_csv_text(path, text)
-    except ValidationError:
-        raw = pd.DataFrame()
-    rows, lines = _line_numbers(text, len(raw) - 1) if len(raw) else (None, None)
-    records = []
-    for j in range(raw.shape[1]):
-        cells = raw.iloc[:, j]
-        for i in np.flatnonzero(~cells.map(_is_utf8).to_numpy(bool)):
-            header = i == 0
-            cell = cells.iat[i].encode("latin-1")
-            records.append(
-                {
-                    "row": None if header else int(rows[i - 1]),
-                    "column": f"column {j + 1} (header)" if header else str(raw.iat[0, j]),
-                    "value": cell.decode("utf-8", errors="backslashreplace"),
-                    "cp1258": unicodedata.normalize("NFC", cell.decode("cp1258", errors="replace")),
-                    "line": 1 if header else (None if lines is None else int(lines[i - 1])),
-                }
-            )
-    records.sort(key=lambda r: (r["line"] or 0, r["row"] or 0))
-    if not records:  # the cells cannot be told apart (ragged rows): report the line
-        begin, end = data.rfind(b"\n", 0, start) + 1, data.find(b"\n", start)
-        text_line = data[begin:None if end < 0 else end].rstrip(b"\r")
-        records = [{
-            "row": line - 1 if line > 1 else None, "column": None, "line": line,
-            "value": text_line.decode("utf-8", errors="backslashreplace"),
-            "cp1258": unicodedata.normalize("NFC", text_line.decode("cp1258", errors="replace")),
-        }]
-    first = records[0]
-    problems = pd.DataFrame(
-        {
-            "row": [r["row"] for r in records],
-            "column": [r["column"] for r in records],
-            "value": [r["value"] for r in records],
-            "problem": ["bytes are not UTF-8" for _ in records],
-        },
-        columns=_PROBLEM_COLUMNS,
-    )
-    cells = "".join(
-        f"\n  line {r['line']}" + (f", column {r['column']!r}" if r["column"] else "")
-        + f": {r['value']!r} (as Windows-1258: {r['cp1258']!r})"
-        for r in records[:_SHOWN]
-    )
-    message = (
-        f"{path}: the file is not UTF-8: byte 0x{data[start]:02X} at byte offset {start + bom} (line {line}) "
-        f"cannot be decoded; {len(records)} place(s) are affected{cells}\n"
-        "It was probably saved as Windows-1258 or Windows-1252 (Excel's plain 'CSV'); open it in the program "
-        "that made it and re-save it as 'CSV UTF-8', then read it again."
-    )
-    return ValidationError(
-        message, path=path, row=first["row"], column=first["column"], value=first["value"], problems=problems
-    )
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("latin-1").decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _parse_csv_text(path: Path, text: str) -> pd.DataFrame:
-    try:
-        return pd.read_csv(
-            _io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_filter=False,
-            skip_blank_lines=False, sep=",", quotechar='"',
-        )
-    except pd.errors.EmptyDataError:
-        raise _file_error(path, "the file is empty: expected a header row naming the columns") from None
-    except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            n, line, saw = found.groups()
-            raise _file_error(
-                path, f"line {line} has {saw} fields but the header has {n}: a stray comma or an unquoted "
-                "value containing a comma?",
-            ) from None
-        raise _file_error(path, f"not a readable CSV file ({exc})") from None
-
-
-def _line_numbers(text: str, n_data: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Data row numbers (1-based) and the line on which each data record starts."""
-    rows = np.arange(1, n_data + 1, dtype="int64")
-    physical = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-    if physical == n_data + 1:
-        return rows, rows + 1
-    # Quoted values span lines: ask the csv module where each record starts.
-    reader = csv.reader(_io.StringIO(text, newline=""))
-    starts, previous = [], 0
-    for _ in reader:
-        starts.append(previous + 1)
-        previous = reader.line_num
-    if len(starts) != n_data + 1:
-        return rows, None
-    return rows, np.asarray(starts[1:], dtype="int64")
-
-
-def _read_csv(path: Path) -> _Source:
-    data = path.read_bytes()
-    if path.name.lower().endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise _file_error(path, f"not a readable gzip file ({exc})") from None
-    data, text = _decode(path, data)
-    raw = _parse_csv(path, data, text)
-    header = [str(c) for c in raw.iloc[0]]
-    body = raw.iloc[1:].reset_index(drop=True)
-    rows, lines = _line_numbers(text, len(body))
-    return _finish_text_source(path, "csv", header, body, rows, lines)
-
-
-def _cell_text(value) -> str:
-    """A spreadsheet cell as the text a user sees (Excel dates become ISO dates)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(path: Path, sheet) -> _Source:
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise _file_error(path, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
-    try:
-        names = book.sheetnames
-        if isinstance(sheet, bool) or not isinstance(sheet, (int, str)):
-            raise TypeError(f"'sheet' should be a sheet index or name, got {type(sheet).__name__}")
-        if isinstance(sheet, int) and not 0 <= sheet < len(names):
-            raise _file_error(path, f"sheet index {sheet} out of range: the workbook has sheets {names}")
-        if isinstance(sheet, str) and sheet not in names:
-            raise _file_error(path, f"no sheet named {sheet!r}: the workbook has sheets {names}")
-        ws = book[names[sheet] if isinstance(sheet, int) else sheet]
-        cells = [[_cell_text(v) for v in row] for row in ws.iter_rows(min_row=1, values_only=True)]
-    finally:
-        book.close()
-    if not cells:
-        raise _file_error(path, "the sheet is empty: expected a header row naming the columns")
-    width = max(len(r) for r in cells)
-    cells = [r + [""] * (width - len(r)) for r in cells]
-    header, body = cells[0], pd.DataFrame(cells[1:], columns=range(width), dtype="str")
-    if body.empty:
-        body = pd.DataFrame({j: pd.Series([], dtype="str") for j in range(width)})
-    rows = np.arange(1, len(body) + 1, dtype="int64")
-    return _finish_text_source(path, "xlsx", header, body, rows, rows + 1)
-
-
-def _finish_text_source(path, fmt, header, body, rows, lines) -> _Source:
-    """Drop unnamed empty columns and blank rows (keeping the row numbers), name the columns."""
-    stripped = [h.strip() for h in header]
-    keep = [j for j, h in enumerate(stripped) if h or (body.iloc[:, j].str.strip() != "").any()]
-    body = body.iloc[:, keep]
-    names = [stripped[j] for j in keep]
-    if any(h == "" for h in names):
-        j = names.index("")
-        raise _file_error(path, f"column {keep[j] + 1} has values but no name in the header row", column="")
-    seen = {}
-    for j, name in zip(keep, names):
-        if name in seen:
-            raise _file_error(
-                path, f"column {name!r} appears twice in the header (columns {seen[name] + 1} and {j + 1})",
-                column=name, value=name,
-            )
-        seen[name] = j
-    body.columns = names
-    data = pd.DataFrame({name: _strip(body[name]) for name in names}, index=body.index)
-    blank = (data == "").all(axis=1).to_numpy(bool)
-    keep = ~blank
-    return _Source(
-        path, fmt, body.loc[keep].reset_index(drop=True), data.loc[keep].reset_index(drop=True),
-        rows[keep], None if lines is None else lines[keep], int(blank.sum()),
-    )
-
-
-def _read_parquet_source(path: Path) -> _Source:
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise _file_error(path, f"not a readable Parquet file ({exc})") from None
-    names = table.column_names
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise _file_error(path, f"columns {duplicated} appear more than once", column=duplicated[0])
-    for field in table.schema:
-        t = field.type
-        if pa.types.is_dictionary(t):
-            t = t.value_type
-        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-                or pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
-                or pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_null(t)):
-            raise _file_error(path, f"column {field.name!r} has the unsupported type {field.type}", column=field.name)
-    frame = table.to_pandas(date_as_object=False).reset_index(drop=True)
-    for name in frame.columns:
-        if isinstance(frame[name].dtype, pd.CategoricalDtype):
-            frame[name] = frame[name].astype("str")
-    data = frame.copy(deep=False)
-    for name in frame.columns:
-        if _is_text(frame[name]):
-            data[name] = _strip(frame[name])
-    rows = np.arange(len(frame), dtype="int64")
-    return _Source(path, "parquet", frame, data, rows, None, 0)
 
 
 # ----------------------------------------------------------------------------------- columns
@@ -430,7 +60,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[\s.\-]+", "_", name.strip().lower())
 
 
-def _check_columns(src: _Source, spec: dict[str, str], optional: tuple[str, ...], extra: str) -> list[str]:
+def _check_columns(src: Source, spec: dict[str, str], optional: tuple[str, ...], extra: str) -> list[str]:
     """Raise for missing, misspelt and (unless ``extra='keep'``) unknown columns; return the extras."""
     present = list(src.data.columns)
     known = list(spec)
@@ -477,7 +107,7 @@ def _check_columns(src: _Source, spec: dict[str, str], optional: tuple[str, ...]
 class _Checker:
     """Collects every problem of every cell, vectorised per column and check."""
 
-    def __init__(self, src: _Source, columns: list[str]):
+    def __init__(self, src: Source, columns: list[str]):
         self.src = src
         self.parts: list[pd.DataFrame] = []
         self.order = {c: i for i, c in enumerate(columns)}
@@ -500,29 +130,21 @@ class _Checker:
         return out.sort_values(["pos", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
-def _is_text(s: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
-
-
-def _strip(s: pd.Series) -> pd.Series:
-    return s.astype("str").str.strip()
-
-
 def _blank(s: pd.Series) -> np.ndarray:
-    if _is_text(s):
+    if is_text(s):
         return (s.isna() | (s == "")).to_numpy(bool)
     return s.isna().to_numpy(bool)
 
 
-def _type_error(src: _Source, column: str, expected: str):
-    raise _file_error(
+def _type_error(src: Source, column: str, expected: str):
+    raise file_error(
         src.path, f"column {column!r} is stored as {src.data[column].dtype}, expected {expected}", column=column
     )
 
 
-def _numbers(src: _Source, column: str, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _numbers(src: Source, column: str, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column as float64; return the values and the mask of non-empty cells that are not numbers."""
-    if _is_text(s):
+    if is_text(s):
         ok = s.str.fullmatch(_NUMBER).fillna(False).to_numpy(bool)
         arr = pa.array(s.where(ok, "0").astype("str"), type=pa.string())
         values = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
@@ -534,8 +156,8 @@ def _numbers(src: _Source, column: str, s: pd.Series) -> tuple[np.ndarray, np.nd
     return values, ~np.isfinite(values) & ~np.isnan(values)
 
 
-def _text(src: _Source, column: str, s: pd.Series, kind: str) -> pd.Series:
-    if _is_text(s):
+def _text(src: Source, column: str, s: pd.Series, kind: str) -> pd.Series:
+    if is_text(s):
         return s
     if not s.isna().all():
         expected = "text with the leading zeros (e.g. '01840')" if kind == "code5" else "text (strings)"
@@ -554,7 +176,7 @@ def _check_text(chk: _Checker, column: str, s: pd.Series) -> pd.Series:
         s = pd.Series(np.where(codes >= 0, nfc[np.maximum(codes, 0)], None), dtype="str")
     fixes = {}
     for value in s[non_ascii].unique():
-        for codec in _MOJIBAKE_CODECS:
+        for codec in MOJIBAKE_CODECS:
             try:
                 fixed = value.encode(codec).decode("utf-8")
             except (UnicodeEncodeError, UnicodeDecodeError):
@@ -574,7 +196,7 @@ def _check_text(chk: _Checker, column: str, s: pd.Series) -> pd.Series:
     return s
 
 
-def _validate(src: _Source, spec: dict[str, str], columns: list[str], extras: list[str], *, vintage=None,
+def _validate(src: Source, spec: dict[str, str], columns: list[str], extras: list[str], *, vintage=None,
               dayfirst=None) -> tuple[dict[str, pd.Series], _Checker]:
     chk = _Checker(src, columns)
     parsed: dict[str, pd.Series] = {}
@@ -603,7 +225,7 @@ def _validate(src: _Source, spec: dict[str, str], columns: list[str], extras: li
                     f"must be one of {', '.join(map(repr, allowed))}")
             parsed[column] = s
         elif kind == "binary":
-            if _is_text(s):
+            if is_text(s):
                 ok = s.isin(["0", "1"]).to_numpy(bool)
                 values = np.where(s.to_numpy(dtype=object) == "1", 1.0, 0.0)
             elif pd.api.types.is_bool_dtype(s.dtype):
@@ -656,7 +278,7 @@ def _validate(src: _Source, spec: dict[str, str], columns: list[str], extras: li
 
 def _dates(src, chk, column, s, filled, dayfirst) -> pd.Series:
     lo, hi = (pd.Timestamp(d) for d in DISBURSED_RANGE)
-    if _is_text(s):
+    if is_text(s):
         iso = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).to_numpy(bool)
         slash = s.str.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}").fillna(False).to_numpy(bool)
         values = pd.to_datetime(s.where(iso), format="%Y-%m-%d", errors="coerce")
@@ -686,7 +308,7 @@ def _dates(src, chk, column, s, filled, dayfirst) -> pd.Series:
     return values.reset_index(drop=True)
 
 
-def _duplicates(src: _Source, chk: _Checker, ids: pd.Series, years: pd.Series, usable: np.ndarray) -> None:
+def _duplicates(src: Source, chk: _Checker, ids: pd.Series, years: pd.Series, usable: np.ndarray) -> None:
     """Flag every row of a (household_id, review_year) pair that occurs more than once."""
     keys = pd.DataFrame({"id": ids, "year": years})
     id_codes, _ = pd.factorize(ids)
@@ -750,7 +372,7 @@ def _conclude(src, spec, columns, extras, parsed, chk, quarantine) -> pd.DataFra
     return frame
 
 
-def _described(src: _Source, problems: pd.DataFrame) -> pd.DataFrame:
+def _described(src: Source, problems: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "row": pd.array(src.rows[problems["pos"].to_numpy(dtype="int64")], dtype="Int64"),
@@ -762,15 +384,15 @@ def _described(src: _Source, problems: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _row_error(src: _Source, problems: pd.DataFrame) -> ValidationError:
+def _row_error(src: Source, problems: pd.DataFrame) -> ValidationError:
     n, n_rows = len(problems), problems["pos"].nunique()
-    head = problems.head(_SHOWN)
+    head = problems.head(MAX_SHOWN)
     where = src.where(head["pos"].to_numpy(dtype="int64")).tolist()
     lines = "".join(
         f"\n  {w}, column {c!r}: {p}, got {v!r}"
         for w, c, p, v in zip(where, head["column"], head["problem"], head["value"])
     )
-    shown = f" (the first {_SHOWN} shown)" if n > _SHOWN else ""
+    shown = f" (the first {MAX_SHOWN} shown)" if n > MAX_SHOWN else ""
     message = (
         f"{src.path}: {n} invalid value{'s' if n != 1 else ''} in {n_rows} row{'s' if n_rows != 1 else ''}"
         f"{shown}:{lines}\nFix the file, or pass quarantine=PATH to set the invalid rows aside and load the rest."
@@ -782,7 +404,7 @@ def _row_error(src: _Source, problems: pd.DataFrame) -> ValidationError:
     )
 
 
-def _write_quarantine(src: _Source, problems: pd.DataFrame, bad: np.ndarray, quarantine) -> int:
+def _write_quarantine(src: Source, problems: pd.DataFrame, bad: np.ndarray, quarantine) -> int:
     target = Path(quarantine)
     text = (problems["column"].astype("str") + ": " + problems["problem"].astype("str") + " (got "
             + problems["value"].map(repr).astype("str") + ")")
@@ -812,7 +434,8 @@ def _check_options(path, quarantine, extra):
 # ----------------------------------------------------------------------------------- public
 
 
-def read_households(path, *, quarantine=None, vintage: int = 2025, sheet=0, extra: str = "raise") -> pd.DataFrame:
+def read_households(path: str | os.PathLike, *, quarantine: str | os.PathLike | None = None, vintage: int = 2025,
+                    sheet: int | str = 0, extra: str = "raise") -> pd.DataFrame:
     """Read and validate the household review file: one row per household per review year.
 
     Every cell is checked and every problem is reported, not only the first.  Leading and
@@ -885,13 +508,13 @@ def read_households(path, *, quarantine=None, vintage: int = 2025, sheet=0, extr
     >>> read_households(path)
     Traceback (most recent call last):
     ...
-    povanalysis.data.io.ValidationError: ...row 1 (line 2 of the file), column 'commune_code': commune code must be 5 digits...got '1840'
+    povanalysis.data.sources.ValidationError: ...row 1 (line 2 of the file), column 'commune_code': commune code must be 5 digits...got '1840'
     ...
     >>> folder.cleanup()
     """
     _check_options(path, quarantine, extra)
     registry.known_codes(vintage)
-    src = _read(path, sheet=sheet)
+    src = read_source(path, sheet=sheet)
     extras = _check_columns(src, HOUSEHOLD_COLUMNS, OPTIONAL_HOUSEHOLD_COLUMNS, extra)
     columns = [c for c in HOUSEHOLD_COLUMNS if c in src.data.columns]
     parsed, chk = _validate(src, HOUSEHOLD_COLUMNS, columns, extras, vintage=vintage)
@@ -902,7 +525,8 @@ def read_households(path, *, quarantine=None, vintage: int = 2025, sheet=0, extr
     return _conclude(src, HOUSEHOLD_COLUMNS, columns, extras, parsed, chk, quarantine)
 
 
-def read_loans(path, *, quarantine=None, households: pd.DataFrame | None = None, sheet=0,
+def read_loans(path: str | os.PathLike, *, quarantine: str | os.PathLike | None = None,
+               households: pd.DataFrame | None = None, sheet: int | str = 0,
                dayfirst: bool | None = None, extra: str = "raise") -> pd.DataFrame:
     """Read and validate the VBSP loan records: one row per disbursement.
 
@@ -960,7 +584,7 @@ def read_loans(path, *, quarantine=None, households: pd.DataFrame | None = None,
     >>> read_loans(path)
     Traceback (most recent call last):
     ...
-    povanalysis.data.io.ValidationError: ...row 1 (line 2 of the file), column 'disbursed': ambiguous date...
+    povanalysis.data.sources.ValidationError: ...row 1 (line 2 of the file), column 'disbursed': ambiguous date...
     >>> folder.cleanup()
     """
     _check_options(path, quarantine, extra)
@@ -971,7 +595,7 @@ def read_loans(path, *, quarantine=None, households: pd.DataFrame | None = None,
             raise TypeError(f"'households' should be a DataFrame, got {type(households).__name__}")
         if "household_id" not in households.columns:
             raise ValueError(f"'households' has no 'household_id' column; it has {list(households.columns)}")
-    src = _read(path, sheet=sheet)
+    src = read_source(path, sheet=sheet)
     extras = _check_columns(src, LOAN_COLUMNS, (), extra)
     columns = list(LOAN_COLUMNS)
     parsed, chk = _validate(src, LOAN_COLUMNS, columns, extras, dayfirst=dayfirst)
@@ -983,7 +607,7 @@ def read_loans(path, *, quarantine=None, households: pd.DataFrame | None = None,
     return _conclude(src, LOAN_COLUMNS, columns, extras, parsed, chk, quarantine)
 
 
-def write_parquet(frame: pd.DataFrame, path, *, row_group_size: int = 1 << 20) -> Path:
+def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, *, row_group_size: int = 1 << 20) -> Path:
     """Write ``frame`` to Parquet so that the same frame always gives the same bytes.
 
     Zstandard compression, a fixed row-group size, no ``attrs`` and no pandas index unless it is
@@ -1015,8 +639,7 @@ def write_parquet(frame: pd.DataFrame, path, *, row_group_size: int = 1 << 20) -
     True
     >>> folder.cleanup()
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"'frame' should be a DataFrame, got {type(frame).__name__}")
+    require_frame(frame, "frame")
     bad = [c for c in frame.columns if not isinstance(c, str)]
     if bad:
         raise ValueError(f"'frame' column names must be strings, got {bad[:5]!r}")
@@ -1030,22 +653,16 @@ def write_parquet(frame: pd.DataFrame, path, *, row_group_size: int = 1 << 20) -
     plain = frame.copy(deep=False)
     plain.attrs = {}
     table = pa.Table.from_pandas(plain, preserve_index=not default_index)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A plain open (not mkstemp, which makes the file private) so the file gets the usual permissions.
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        pq.write_table(
-            table, tmp, row_group_size=row_group_size, compression="zstd", compression_level=3,
-            version="2.6", data_page_version="1.0", use_dictionary=True, write_statistics=True,
-        )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    buffer = pa.BufferOutputStream()
+    pq.write_table(
+        table, buffer, row_group_size=row_group_size, compression="zstd", compression_level=3,
+        version="2.6", data_page_version="1.0", use_dictionary=True, write_statistics=True,
+    )
+    atomic_write_bytes(path, buffer.getvalue().to_pybytes())
     return path
 
 
-def read_parquet(path) -> pd.DataFrame:
+def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
     """Read a Parquet file written by :func:`write_parquet` (dtypes and index as written).
 
     Examples

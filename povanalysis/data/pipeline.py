@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from .. import config
-from . import io, registry
+from ..common.files import atomic_write_text
 from ..measure.aggregates import poverty_counts
-from .schema import ETHNIC_MAJORITY
 from ..measure.standards import classify, deprivation_count, get_standard, standard_for_review
+from . import io, registry
+from .schema import ETHNIC_MAJORITY
 
 __all__ = ["classify_panel", "process", "ensure_demo_data", "load_classified", "load_commune_year"]
 
@@ -132,7 +133,7 @@ def ensure_demo_data(data_root: Path | None = None, *, seed: int = DEFAULT_SEED,
     if force or current != params or not (raw / "households.parquet").exists():
         panel = synth.generate(seed=seed, scale=scale)
         synth.write(panel, raw)
-        record.write_text(json.dumps(params, sort_keys=True) + "\n", encoding="utf-8")
+        atomic_write_text(record, json.dumps(params, sort_keys=True) + "\n")
         stale = True
     else:
         stale = False

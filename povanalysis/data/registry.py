@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sqlite3
 import unicodedata
-from functools import lru_cache
-import importlib.util
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -93,17 +93,20 @@ def slug(name: str) -> str:
     return "-".join(part for part in out.split("-") if part)
 
 
-def _dataset_path() -> Path:
-    # Locate the package's data without importing it (its import compiles many regexes).
+def dataset_path() -> Path:
+    """The data folder of the ``vietnamadminunits`` package (``dataset.db``, ``converter_2025.json``).
+
+    The package is located without being imported (its import compiles many regexes).
+    """
     spec = importlib.util.find_spec("vietnamadminunits")
     if spec is None or spec.origin is None:
         raise ImportError("the commune registry needs the 'vietnamadminunits' package: pip install vietnamadminunits")
     return Path(spec.origin).parent / "data"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tables() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    base = _dataset_path()
+    base = dataset_path()
     with sqlite3.connect(str(base / "dataset.db")) as conn:
         new = pd.read_sql_query(
             "SELECT wardCode, ward, wardShort, wardType, wardLat, wardLon, wardAreaKm2, wardKey "
@@ -121,7 +124,7 @@ def _tables() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     return new, old, conv
 
 
-@lru_cache(maxsize=None)
+@cache
 def crosswalk() -> pd.DataFrame:
     """Links from the 280 pre-2025 units to the 92 units of the merged province.
 
@@ -179,7 +182,7 @@ def crosswalk() -> pd.DataFrame:
     return out.sort_values(["new_code", "old_code"], kind="stable").reset_index(drop=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _units(vintage: int) -> pd.DataFrame:
     new, old, _ = _tables()
     if vintage == 2025:
@@ -267,7 +270,7 @@ def units(vintage: int = CURRENT_VINTAGE) -> pd.DataFrame:
     return _units(int(vintage)).copy()
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_codes(vintage: int = CURRENT_VINTAGE) -> frozenset[str]:
     """The set of valid commune codes of one vintage.
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from . import registry
-from .schema import DEPRIVATIONS, ETHNIC_MAJORITY, REVIEW_YEARS
+from ..common.files import atomic_write_text
 from ..measure.standards import get_standard
+from . import registry
+from .io import write_parquet
+from .schema import DEPRIVATIONS, ETHNIC_MAJORITY, REVIEW_YEARS
 
 __all__ = [
     "DEFAULT_CREDIT_EFFECT",
@@ -149,7 +154,7 @@ class SyntheticPanel:
 def _commune_traits(rng: np.random.Generator) -> pd.DataFrame:
     u = registry.units()
     remote = []
-    for districts, name, utype in zip(u["predecessor_districts"], u["name"], u["unit_type"]):
+    for districts, utype in zip(u["predecessor_districts"], u["unit_type"]):
         values = [_DISTRICT_REMOTENESS.get(registry.normalise_name(d), 0.5) for d in districts]
         base = float(np.mean(values))
         remote.append(base * (0.35 if utype == "ward" else 1.0))
@@ -531,7 +536,7 @@ def _calibration(households: pd.DataFrame, communes: pd.DataFrame, target: pd.Se
     return out.sort_values(["measure", "group", "review_year"], kind="stable").reset_index(drop=True)
 
 
-def write(panel: SyntheticPanel, directory) -> dict[str, "Path"]:
+def write(panel: SyntheticPanel, directory: str | os.PathLike) -> dict[str, Path]:
     """Write a panel as the raw input files a real user would have, plus the generator's record.
 
     Files: ``households.parquet`` and ``loans.parquet`` (input schema),
@@ -539,11 +544,6 @@ def write(panel: SyntheticPanel, directory) -> dict[str, "Path"]:
     ``calibration.csv`` and ``truth.json`` (the generator's targets and planted parameters).
     The same panel gives identical bytes.
     """
-    import json
-    from pathlib import Path
-
-    from .io import write_parquet
-
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -556,9 +556,8 @@ def write(panel: SyntheticPanel, directory) -> dict[str, "Path"]:
     write_parquet(panel.households, paths["households"])
     write_parquet(panel.loans, paths["loans"])
     dis = panel.communes.loc[panel.communes["disadvantaged"], ["commune_code", "name"]]
-    dis.to_csv(paths["disadvantaged"], index=False, encoding="utf-8", lineterminator="\n")
-    panel.calibration.to_csv(paths["calibration"], index=False, encoding="utf-8", lineterminator="\n",
-                             float_format="%.6f")
-    paths["truth"].write_text(json.dumps(panel.truth, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-                              encoding="utf-8")
+    atomic_write_text(paths["disadvantaged"], dis.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(paths["calibration"], panel.calibration.to_csv(index=False, lineterminator="\n",
+                                                                     float_format="%.6f"))
+    atomic_write_text(paths["truth"], json.dumps(panel.truth, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     return paths

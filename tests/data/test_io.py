@@ -382,14 +382,14 @@ def test_undecodable_bytes_after_a_bom_in_a_ragged_file_report_offset_and_line(t
 def test_windows_1252_latin1_file_is_rejected(tmp_path):
     path = tmp_path / "households.csv"
     frame = households_text(2).assign(ethnicity=["Kinh", "Mường"])
-    path.write_bytes(frame.to_csv(index=False).encode("utf-8").replace("Mường".encode("utf-8"), b"M\xfd\xf4ng"))
+    path.write_bytes(frame.to_csv(index=False).encode("utf-8").replace("Mường".encode(), b"M\xfd\xf4ng"))
     with pytest.raises(ValidationError, match=r"not UTF-8: byte 0xFD at byte offset \d+ \(line 3\)"):
         read_households(path)
 
 
 def test_double_encoded_text_is_flagged(tmp_path):
     path = tmp_path / "households.csv"
-    mojibake = "Nùng".encode("utf-8").decode("cp1252")
+    mojibake = "Nùng".encode().decode("cp1252")
     write_csv(set_cell(households_text(), 0, "ethnicity", mojibake), path)
     with pytest.raises(ValidationError, match=r"row 1 .*column 'ethnicity': looks double-encoded .*probably 'Nùng'"):
         read_households(path)
