@@ -6,6 +6,7 @@ import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,12 @@ import shapely
 
 from ..data import registry
 
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
+
 __all__ = [
     "BoundaryError",
+    "check_boundaries",
     "read_boundaries",
     "schematic_boundaries",
     "default_boundaries",
@@ -286,7 +291,6 @@ def _schematic_cells() -> tuple[tuple[str, ...], tuple[bytes, ...]]:
     sites = (xy - origin) / 1000.0  # km
     target = units["area_km2"].to_numpy(dtype=float)
     hull = _hull(sites, target.sum())
-    n = len(sites)
     # Far "ghost" sites of weight 0 bound every real cell.
     radius = 10 * np.abs(sites).max() + 1000.0
     angle = np.linspace(0, 2 * np.pi, 8, endpoint=False)
@@ -426,7 +430,18 @@ def is_schematic(boundaries) -> bool:
     return bool(getattr(boundaries, "attrs", {}).get("schematic", False))
 
 
-def _check_gdf(gdf, name: str = "gdf"):
+def check_boundaries(gdf: GeoDataFrame, name: str = "gdf") -> GeoDataFrame:
+    """Return ``gdf`` if it is a GeoDataFrame with a CRS and unique ``commune_code`` values, else raise naming ``name``.
+
+    Examples
+    --------
+    >>> check_boundaries(schematic_boundaries(), "boundaries").crs.to_epsg()
+    4326
+    >>> check_boundaries(schematic_boundaries().set_crs(None, allow_override=True), "boundaries")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'boundaries' has no CRS: set it (gdf.set_crs(...)); it is never assumed
+    """
     gpd = _geopandas()
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(f"{name!r} should be a GeoDataFrame, got {type(gdf).__name__}")
@@ -510,7 +525,7 @@ def simplify(gdf, *, tolerance: float = DEFAULT_TOLERANCE):
     ...     shapely.get_num_coordinates(s.geometry.to_numpy()).sum())
     True
     """
-    gdf = _check_gdf(gdf)
+    gdf = check_boundaries(gdf)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.integer, np.floating)) \
             or not np.isfinite(tolerance) or tolerance < 0:
         raise ValueError(f"tolerance must be a finite number of metres >= 0, got {tolerance!r}")
@@ -549,7 +564,7 @@ def coverage_check(original, simplified) -> pd.Series:
     >>> float(check["overlap_area_m2"]) < 1.0, float(check["gap_area_m2"]) < 1.0
     (True, True)
     """
-    a, b = _check_gdf(original, "original"), _check_gdf(simplified, "simplified")
+    a, b = check_boundaries(original, "original"), check_boundaries(simplified, "simplified")
     if sorted(a["commune_code"]) != sorted(b["commune_code"]):
         raise ValueError("'original' and 'simplified' must hold the same commune codes")
     a = a.sort_values("commune_code").geometry.to_crs(METRIC_CRS).to_numpy()
@@ -607,7 +622,7 @@ def neighbours(gdf) -> dict[str, tuple[str, ...]]:
     >>> neighbours(g)
     {'a': ('b', 'c'), 'b': ('a', 'c'), 'c': ('a', 'b'), 'd': ()}
     """
-    gdf = _check_gdf(gdf)
+    gdf = check_boundaries(gdf)
     key = _fingerprint(gdf)
     if key not in _NEIGHBOURS:
         import warnings

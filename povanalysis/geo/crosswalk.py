@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import config
-from . import boundaries as geo
 from ..data import registry
 from ..data.registry import ascii_name, normalise_name
+from . import boundaries as geo
 
 __all__ = [
     "to_new_units",
@@ -59,7 +59,7 @@ def _split_links() -> pd.DataFrame:
 def _old_extents() -> pd.DataFrame:
     """Bounding boxes (WGS 84) of the split pre-2025 units, from the registry's source data."""
     codes = sorted(_split_links()["old_code"].unique())
-    path = registry._dataset_path() / "dataset.db"
+    path = registry.dataset_path() / "dataset.db"
     with sqlite3.connect(str(path)) as conn:
         rows = pd.read_sql_query(
             "SELECT DISTINCT wardCode, wardBounds FROM admin_units_legacy "
@@ -104,7 +104,7 @@ def area_weights(*, boundaries=None) -> pd.DataFrame:
     import shapely
 
     boundaries = geo.default_boundaries() if boundaries is None else boundaries
-    geo._check_gdf(boundaries, "boundaries")
+    geo.check_boundaries(boundaries, "boundaries")
     if geo.is_schematic(boundaries):
         warnings.warn("area shares of the split units computed on schematic boundaries are illustrative; "
                       f"set ${geo.BOUNDARIES_ENV} or pass official boundaries", UserWarning, stacklevel=2)
@@ -115,7 +115,8 @@ def area_weights(*, boundaries=None) -> pd.DataFrame:
     missing = sorted(set(links["new_code"]) - set(polygons.index))
     if missing:
         raise ValueError(f"'boundaries' lack the new units of the split links: {missing}")
-    gpd = geo._geopandas()
+    import geopandas as gpd
+
     box_m = gpd.GeoSeries(boxes, crs="EPSG:4326").to_crs(geo.METRIC_CRS).to_numpy()
     poly_m = gpd.GeoSeries(polygons.loc[links["new_code"]].to_numpy(), crs=boundaries.crs).to_crs(geo.METRIC_CRS)
     overlap = shapely.area(shapely.intersection(box_m, poly_m.to_numpy())) / 1e6

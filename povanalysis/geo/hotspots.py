@@ -64,7 +64,7 @@ class Moran:
     """
 
     column: str
-    I: float
+    I: float  # noqa: E741 (Moran's I, the literature's name)
     expected_I: float
     se: float
     z: float
@@ -161,7 +161,7 @@ def _prepare(frame: pd.DataFrame, column: str, boundaries, suppressed_column: st
         extra = " (filter one review year first)" if "review_year" in frame.columns else ""
         raise ValueError(f"'frame' must have one row per commune; {dup.iloc[0]!r} appears more than once{extra}")
     boundaries = geo.default_boundaries() if boundaries is None else boundaries
-    geo._check_gdf(boundaries, "boundaries")
+    geo.check_boundaries(boundaries, "boundaries")
     unknown = sorted(set(codes) - set(boundaries["commune_code"]))
     if unknown:
         raise ValueError(f"'frame' has commune codes that are not units of the boundaries: {unknown[:5]}")

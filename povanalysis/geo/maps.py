@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,9 +13,9 @@ import shapely
 from plotly.colors import sample_colorscale
 
 from .. import config
-from . import boundaries as geo
-from ..figures.charts import FONT
 from ..common.labels import af_cutoff, af_label, check_lang, format_number, format_percent, label, pick
+from ..figures.charts import FONT
+from . import boundaries as geo
 
 __all__ = [
     "choropleth",
@@ -136,7 +136,7 @@ def _classify(values: np.ndarray, scheme: str | None, k: int, thresholds, kind: 
 
 def _display(boundaries, tolerance: float | None):
     """Boundaries in WGS 84, simplified for display, with coordinates rounded."""
-    b = geo._check_gdf(boundaries, "boundaries")
+    b = geo.check_boundaries(boundaries, "boundaries")
     if tolerance:
         b = geo.simplify(b, tolerance=tolerance)
     b = b.to_crs("EPSG:4326") if b.crs.to_epsg() != 4326 else b
@@ -354,7 +354,7 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries=None, lang: str =
     elif thresholds is not None:
         raise ValueError(f"thresholds are used only with scheme='fixed', got scheme={scheme!r}")
     boundaries = geo.default_boundaries() if boundaries is None else boundaries
-    geo._check_gdf(boundaries, "boundaries")
+    geo.check_boundaries(boundaries, "boundaries")
     unknown = sorted(set(frame["commune_code"].astype(str)) - set(boundaries["commune_code"]))
     if unknown:
         raise ValueError(f"'frame' has commune codes that are not units of the boundaries: {unknown[:5]}"

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from povanalysis.data import registry
-from povanalysis.geo import crosswalk, boundaries as geo
+from povanalysis.geo import boundaries as geo
+from povanalysis.geo import crosswalk
 from povanalysis.measure import aggregates
 
 OLD = sorted(registry.known_codes(2024))

@@ -9,7 +9,8 @@ import pytest
 from shapely.geometry import box
 
 from povanalysis.data import registry
-from povanalysis.geo import boundaries as geo, hotspots
+from povanalysis.geo import boundaries as geo
+from povanalysis.geo import hotspots
 from povanalysis.measure import aggregates
 
 

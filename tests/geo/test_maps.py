@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from povanalysis.data import registry
-from povanalysis.geo import boundaries as geo, hotspots, maps
+from povanalysis.geo import boundaries as geo
+from povanalysis.geo import hotspots, maps
 from povanalysis.measure import aggregates
 
 CODES = sorted(registry.known_codes(2025))
