@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from types import MappingProxyType
@@ -36,6 +36,9 @@ CEILING_PER_HOUSEHOLD = 100_000_000
 #: no decree sets such a share for VBSP household lending; it stands for the province's
 #: priority to those communes (reference §5–6) and should be set by the user.
 DEFAULT_MIN_SHARE_DISADVANTAGED = 0.5
+
+#: A per-row setting of :func:`allocate_budget`: one number, a column of ``communes``, or a mapping by programme.
+PerRow = float | str | Mapping[str, float]
 
 #: Largest problem (rows of commune × programme) solved as an exact integer programme by default.
 EXACT_MAX_ROWS = 1000
@@ -127,7 +130,7 @@ def loan_effect(households: pd.DataFrame | None = None, loans: pd.DataFrame | No
 # ----------------------------------------------------------------------------- inputs
 
 
-def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged=frozenset(),
+def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged: Iterable[str] = frozenset(),
                      by_programme: bool = True, priority: pd.DataFrame | None = None) -> pd.DataFrame:
     """Communes (by programme) with their eligible households: the input of :func:`allocate_budget`.
 
@@ -415,7 +418,8 @@ def _floor(prob: _Problem) -> float:
 # ----------------------------------------------------------------------------- the optimiser
 
 
-def allocate_budget(communes: pd.DataFrame, *, budget: float, effect, effect_se, loan_size,
+def allocate_budget(communes: pd.DataFrame, *, budget: float, effect: PerRow, effect_se: PerRow,
+                    loan_size: PerRow,
                     ceiling_per_household: float = CEILING_PER_HOUSEHOLD,
                     min_share_disadvantaged: float = DEFAULT_MIN_SHARE_DISADVANTAGED,
                     eligible: str = "eligible", disadvantaged: str = "disadvantaged",
@@ -619,7 +623,8 @@ def _top_up(n: np.ndarray, value: np.ndarray, prob: _Problem) -> np.ndarray:
     return n
 
 
-def proportional_allocation(communes: pd.DataFrame, *, budget: float, effect, effect_se, loan_size,
+def proportional_allocation(communes: pd.DataFrame, *, budget: float, effect: PerRow, effect_se: PerRow,
+                            loan_size: PerRow,
                             weight: str = "poor", ceiling_per_household: float = CEILING_PER_HOUSEHOLD,
                             min_share_disadvantaged: float = DEFAULT_MIN_SHARE_DISADVANTAGED,
                             eligible: str = "eligible", disadvantaged: str = "disadvantaged",
