@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,15 +10,12 @@ import pandas as pd
 from scipy import stats
 
 from .. import config
+from ..common.checks import require_frame, to_python
 
 __all__ = ["StaggeredDiD", "Aggregate", "clustered_vcov", "wald_test", "COMPARISONS"]
 
 #: Comparison groups: households that borrow later (``not_yet``) or never (``never``).
 COMPARISONS: tuple[str, ...] = ("not_yet", "never")
-
-
-def _show(value) -> str:
-    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def clustered_vcov(psi: np.ndarray) -> np.ndarray:
@@ -49,7 +47,7 @@ def clustered_vcov(psi: np.ndarray) -> np.ndarray:
     return g / (g - 1) * psi.T @ psi
 
 
-def wald_test(theta, psi, restriction=None) -> dict:
+def wald_test(theta: np.ndarray, psi: np.ndarray, restriction: np.ndarray | None = None) -> dict:
     """Cluster-robust Wald test that ``restriction @ theta = 0``, referred to F(q, G - 1).
 
     With few clusters the covariance is itself noisy; dividing the Wald statistic by its
@@ -184,31 +182,28 @@ class StaggeredDiD:
 
     def __init__(self, panel: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str,
                  cluster: str, population: str | None = None, comparison: str = "not_yet",
-                 min_cell: int | None = None):
-        if not isinstance(panel, pd.DataFrame):
-            raise TypeError(f"'panel' should be a DataFrame, got {type(panel).__name__}")
+                 min_cell: int | None = None) -> None:
+        require_frame(panel, "panel")
         if comparison not in COMPARISONS:
             raise ValueError(f"comparison must be one of {COMPARISONS}, got {comparison!r}")
         cols = [unit, time, cohort, outcome, cluster] + ([population] if population else [])
-        missing = [c for c in cols if c not in panel.columns]
-        if missing:
-            raise ValueError(f"'panel' lacks the columns {missing}")
+        require_frame(panel, "panel", cols)
         self.comparison = comparison
         self.min_cell = config.MIN_CELL if min_cell is None else int(min_cell)
         if panel.empty:
             raise ValueError("'panel' has no rows")
         if panel[cluster].isna().any():
             row = panel.index[panel[cluster].isna().to_numpy()][0]
-            raise ValueError(f"column {cluster!r} is missing at row {_show(row)}")
+            raise ValueError(f"column {cluster!r} is missing at row {to_python(row)!r}")
         dup = panel.duplicated([unit, time])
         if dup.any():
             row = panel.index[dup.to_numpy()][0]
-            raise ValueError(f"'panel' has more than one row for unit {_show(panel.at[row, unit])} "
-                             f"and {time} {_show(panel.at[row, time])} (row {_show(row)})")
+            raise ValueError(f"'panel' has more than one row for unit {to_python(panel.at[row, unit])!r} "
+                             f"and {time} {to_python(panel.at[row, time])!r} (row {to_python(row)!r})")
         g_col = pd.to_numeric(panel[cohort], errors="raise").to_numpy(dtype=float)
         if np.isnan(g_col).any():
             row = panel.index[np.isnan(g_col)][0]
-            raise ValueError(f"column {cohort!r} is missing at row {_show(row)}: use inf for never-treated units")
+            raise ValueError(f"column {cohort!r} is missing at row {to_python(row)!r}: use inf for never-treated units")
         u_code, self.units = pd.factorize(panel[unit], sort=False)
         times = np.sort(panel[time].unique())
         self.times = times
@@ -228,7 +223,7 @@ class StaggeredDiD:
         varies = pd.Series(g_col).groupby(u_code).nunique().to_numpy() > 1
         if varies.any():
             raise ValueError(f"column {cohort!r} must be constant within a unit; it varies for unit "
-                             f"{_show(self.units[np.flatnonzero(varies)[0]])}")
+                             f"{to_python(self.units[np.flatnonzero(varies)[0]])!r}")
         self._index = panel.index
         self._g = g_unit
         self._cells: list[dict] = []
@@ -354,7 +349,7 @@ class StaggeredDiD:
         out.loc[out["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
         return out.sort_values("event_time", kind="stable").reset_index(drop=True)
 
-    def joint_test(self, event_times) -> dict:
+    def joint_test(self, event_times: Sequence[int]) -> dict:
         """Cluster-robust test that the aggregates at ``event_times`` are all zero (see :func:`wald_test`).
 
         Returns

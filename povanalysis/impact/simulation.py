@@ -2,59 +2,32 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from . import credit
+from ..common.checks import check_alpha
 from ..data import synth
-from ..common.labels import check_lang, label, pick
 from ..data.pipeline import classify_panel
+from .cost import cost_per_exit
+from .effects import METHODS, estimate_effect
+from .outcomes import OUTCOMES
+from .studies import event_study, heterogeneity
 
 __all__ = ["ESTIMATORS", "GROUPINGS", "SimulationStudy", "simulation_study"]
 
-#: What a study can check: the methods of :func:`povanalysis.impact.credit.estimate_effect`, the leads
-#: of :func:`povanalysis.impact.credit.event_study`, the subgroups of
-#: :func:`povanalysis.impact.credit.heterogeneity` and the interval of :func:`povanalysis.impact.credit.cost_per_exit`.
+#: What a study can check: the methods of :func:`povanalysis.impact.effects.estimate_effect`, the leads
+#: of :func:`povanalysis.impact.studies.event_study`, the subgroups of
+#: :func:`povanalysis.impact.studies.heterogeneity` and the interval of :func:`povanalysis.impact.cost.cost_per_exit`.
 ESTIMATORS: tuple[str, ...] = ("naive", "fe", "did", "ipw", "dose", "event_study", "heterogeneity", "cost_per_exit")
-#: Groupings a study can pass to :func:`povanalysis.impact.credit.heterogeneity`.
+#: Groupings a study can pass to :func:`povanalysis.impact.studies.heterogeneity`.
 GROUPINGS: tuple[str, ...] = ("minority", "old_area", "disadvantaged")
 
-_SCALE = {"exit": 100.0, "log_income": 100.0, "deprivations": 1.0}
 _RUN_COLUMNS = ["seed", "scale", "planted", "households", "estimator", "term", "truth", "estimate", "se",
                 "ci_lower", "ci_upper", "n_treated", "note"]
-
-_TEXT = {
-    "naive": ("So sánh thô (có thiên lệch)", "Naive (biased)"),
-    "fe": ("Hiệu ứng cố định hộ", "Household fixed effects"),
-    "did": ("Sai khác kép so le", "Staggered DiD"),
-    "ipw": ("Gia trọng IPW", "IPW"),
-    "dose": ("Độ dốc theo số tiền vay (mỗi 10 triệu đồng)", "Slope in loan amount (per 10 million VND)"),
-    "heterogeneity": ("Theo nhóm", "Subgroup"),
-    "cost_per_exit": ("Chi phí cho mỗi hộ thoát nghèo", "Cost per exit"),
-    "method": ("Phương pháp", "Method"),
-    "households": ("Số hộ (bình quân)", "Households (mean)"),
-    "planted": ("Tác động cài đặt", "Planted effect"),
-    "runs": ("Số lần chạy", "Runs"),
-    "bias": ("Sai lệch", "Bias"),
-    "sd": ("Độ lệch chuẩn của ước lượng", "SD of estimates"),
-    "mean_se": ("Sai số chuẩn bình quân", "Mean s.e."),
-    "coverage": ("Tỷ lệ KTC chứa giá trị thật (%)", "Coverage (%)"),
-    "coverage_mcse": ("Sai số Monte Carlo (%)", "Monte Carlo s.e. (%)"),
-    "reject_zero": ("Tỷ lệ bác bỏ tác động bằng 0 (%)", "Rejects zero (%)"),
-    "unit_exit": ("điểm %", "points"),
-    "unit_log_income": ("điểm log × 100", "log-points × 100"),
-    "unit_deprivations": ("chỉ số", "indicators"),
-    "other_communes": ("Xã khác", "Other communes"),
-    "disadvantaged": ("Xã đặc biệt khó khăn", "Disadvantaged communes"),
-}
-
-
-def _t(key: str, lang: str) -> str:
-    return pick(_TEXT, key, lang) if key in _TEXT else label(key, lang)
-
 
 def _cell(value: float, width: int = 9, digits: int = 4) -> str:
     return f"{'–':>{width}}" if not np.isfinite(value) else f"{value:>{width}.{digits}f}"
@@ -155,53 +128,12 @@ class SimulationStudy:
         return "\n".join(lines)
 
     def table(self, *, lang: str = "vi") -> pd.DataFrame:
-        """The study for reading, in ``lang``: estimates in display units, shares in percent, rounded.
+        """Deprecated: use :func:`povanalysis.reports.prose.impact.simulation_table`."""
+        warnings.warn("SimulationStudy.table moved to povanalysis.reports.prose.impact.simulation_table; the method "
+                      "will be removed in the next release", DeprecationWarning, stacklevel=2)
+        from ..reports.prose.impact import simulation_table
 
-        Effects, bias, standard deviation and standard error are in the outcome's display units
-        (percentage points for exit); cost-per-exit rows show only their coverage.
-
-        Examples
-        --------
-        >>> runs = pd.DataFrame({"seed": [1, 2], "scale": 0.01, "planted": 0.0, "households": 4000,
-        ...                      "estimator": "did", "term": "effect", "truth": 0.0, "estimate": [0.01, -0.03],
-        ...                      "se": 0.05, "ci_lower": [-0.09, -0.13], "ci_upper": [0.11, 0.07],
-        ...                      "n_treated": 50, "note": "", "covered": True, "reject_zero": False})
-        >>> s = SimulationStudy(runs, (1, 2), (0.01,), (0.0,), "exit", 0.05)
-        >>> s.table(lang="en").iloc[:, [0, 3, 4, 7]].to_dict("records")
-        [{'Method': 'Staggered DiD', 'Runs': 2, 'Bias (points)': -1.0, 'Coverage (%)': 100.0}]
-        """
-        check_lang(lang)
-        t = self.to_frame()
-        s = _SCALE[self.outcome]
-        unit = _t(f"unit_{self.outcome}", lang)
-        names = [self._name(r.estimator, r.term, lang) for r in t.itertuples()]
-        cost = (t["estimator"] == "cost_per_exit").to_numpy()
-        moments = {key: np.where(cost, np.nan, s * t[col].to_numpy(float)).round(2)
-                   for key, col in (("bias", "bias"), ("sd", "sd_estimate"), ("mean_se", "mean_se"))}
-        out = pd.DataFrame({
-            _t("method", lang): names,
-            _t("households", lang): t["households"].round().astype("Int64"),
-            f"{_t('planted', lang)} ({unit})": (s * t["planted"]).round(2),
-            _t("runs", lang): t["runs"],
-            f"{_t('bias', lang)} ({unit})": moments["bias"],
-            f"{_t('sd', lang)} ({unit})": moments["sd"],
-            f"{_t('mean_se', lang)} ({unit})": moments["mean_se"],
-            _t("coverage", lang): (100 * t["coverage"]).round(1),
-            _t("coverage_mcse", lang): (100 * t["coverage_mcse"]).round(1),
-            _t("reject_zero", lang): np.where(cost, np.nan, (100 * t["reject_zero"]).round(1)),
-        })
-        return out
-
-    @staticmethod
-    def _name(estimator: str, term: str, lang: str) -> str:
-        if estimator == "event_study":
-            lead = term.split()[-1].replace("-", "−")
-            return f"Kỳ rà soát {lead} (trước khi vay)" if lang == "vi" else f"Lead {lead} (before the loan)"
-        if estimator == "heterogeneity":
-            return f"{_t('heterogeneity', lang)}: {_t(term.split('=')[1], lang)}"
-        if estimator == "cost_per_exit":
-            return f"{_t(estimator, lang)} ({'Fieller' if term == 'fieller' else 'delta'})"
-        return _t(estimator, lang)
+        return simulation_table(self, lang=lang)
 
 
 def _check_numbers(values, name: str, low: float, high: float, *, open_low: bool) -> tuple:
@@ -249,7 +181,8 @@ class _Lifts:
         area = panel.communes.set_index("commune_code")["old_area"]
         home = panel.households.drop_duplicates("household_id").set_index("household_id")["commune_code"]
         status = classified.set_index(["household_id", "review_year"])["poverty_class"]
-        frame = pd.DataFrame({"cohort": cohort, "old_area": area.reindex(home.reindex(loans["household_id"])).to_numpy(),
+        frame = pd.DataFrame({"cohort": cohort,
+                              "old_area": area.reindex(home.reindex(loans["household_id"])).to_numpy(),
                               "out": (status.reindex(list(zip(loans["household_id"], cohort))) != "poor").to_numpy()})
         cells = frame.groupby(["cohort", "old_area"])
         self.borrowers = cells.size().unstack(fill_value=0).reindex(columns=["thai_nguyen", "bac_kan"], fill_value=0)
@@ -267,8 +200,8 @@ class _Lifts:
             raise RuntimeError(f"the lifts rebuilt from the loans ({int(self.lifted.to_numpy().sum())} of "
                                f"{int(total.sum())} poor borrowers) do not match the generator's record "
                                f"({round(recorded)} of {panel.truth['n_exit_events']}; seed {panel.truth['seed']}, "
-                               f"scale {panel.truth['scale']}): povanalysis.data.synth plants its effect differently from "
-                               "what this study assumes")
+                               f"scale {panel.truth['scale']}): povanalysis.data.synth plants its effect "
+                               "differently from what this study assumes")
 
     def effect(self, cohorts=None, area: str | None = None) -> float:
         """The realised effect among the poor borrowers of ``cohorts`` (default all) in ``area`` (default both)."""
@@ -310,8 +243,8 @@ def _one_panel(seed: int, scale: float, effect: float, *, methods: tuple, outcom
     used = None  # cohorts behind the credible estimates (comparisons that borrow later)
     for method in methods:
         try:
-            if method in credit.METHODS:
-                fit = credit.estimate_effect(hh, loans, outcome=outcome, method=method)
+            if method in METHODS:
+                fit = estimate_effect(hh, loans, outcome=outcome, method=method)
                 if method == "naive":
                     value = truth()
                 else:
@@ -320,15 +253,15 @@ def _one_panel(seed: int, scale: float, effect: float, *, methods: tuple, outcom
                 add(method, "slope" if method == "dose" else "effect", value, fit.effect, fit.se,
                     fit.conf_int(alpha), fit.n_treated)
             elif method == "event_study":
-                table = credit.event_study(hh, loans, outcome=outcome, alpha=alpha).table
+                table = event_study(hh, loans, outcome=outcome, alpha=alpha).table
                 for r in table[table["event_time"] <= -2].itertuples():
                     add(method, f"lead {r.event_time}", 0.0, r.effect, r.se, (r.ci_lower, r.ci_upper), r.n_treated,
                         "suppressed" if r.suppressed else "")
             elif method == "heterogeneity":
                 if used is None:
-                    used = credit.estimate_effect(hh, loans, outcome=outcome, method=base_method).details["cohort"]
+                    used = estimate_effect(hh, loans, outcome=outcome, method=base_method).details["cohort"]
                 codes = panel.communes.loc[panel.communes["disadvantaged"], "commune_code"]
-                het = credit.heterogeneity(hh, loans, by=list(by), outcome=outcome, method=base_method,
+                het = heterogeneity(hh, loans, by=list(by), outcome=outcome, method=base_method,
                                            disadvantaged=set(codes), alpha=alpha)
                 for r in het.table.itertuples():
                     # Only the old areas have their own known truth under a positive effect.
@@ -337,7 +270,7 @@ def _one_panel(seed: int, scale: float, effect: float, *, methods: tuple, outcom
                     add(method, f"{r.by}={r.group}", value, r.effect, r.se, (r.ci_lower, r.ci_upper), r.n_treated,
                         r.note if r.suppressed else "")
             else:
-                cost = credit.cost_per_exit(hh, loans, method=base_method)
+                cost = cost_per_exit(hh, loans, method=base_method)
                 tau = truth(cost.effect.details["cohort"].tolist())
                 value = np.inf if tau <= 0 else cost.credit_per_poor_borrower / tau
                 for interval in ("delta", "fieller"):
@@ -351,7 +284,8 @@ def _one_panel(seed: int, scale: float, effect: float, *, methods: tuple, outcom
 def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
                      effects: Sequence[float] = (0.0, synth.DEFAULT_CREDIT_EFFECT),
                      methods: Sequence[str] = ("naive", "fe", "did", "ipw"), outcome: str = "exit",
-                     by: Sequence[str] = ("old_area",), base_method: str = "did", alpha: float = 0.05) -> SimulationStudy:
+                     by: Sequence[str] = ("old_area",), base_method: str = "did",
+                     alpha: float = 0.05) -> SimulationStudy:
     """Bias and interval coverage of the credit estimators over synthetic panels with a known effect.
 
     For every seed, scale and planted effect one panel is generated
@@ -386,7 +320,7 @@ def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
     * ``cost_per_exit`` (VND per exit, ``base_method``): the panel's credit per poor borrower
       divided by the realised effect, infinite under a zero effect, which an interval covers
       when it is unbounded above (the effect is not significantly positive); both intervals of
-      :class:`povanalysis.impact.credit.CostPerExit` are checked (terms ``delta`` and ``fieller``).
+      :class:`povanalysis.impact.cost.CostPerExit` are checked (terms ``delta`` and ``fieller``).
 
     For ``log_income`` the truth is ``truth["mean_log_income_gain_exit_events"]`` (over every
     cohort; by old area not defined under a positive effect) and for ``deprivations`` 0
@@ -457,23 +391,22 @@ def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
     by = _check_names(by, "by", GROUPINGS)
     if "heterogeneity" in methods and not by:
         raise ValueError("method 'heterogeneity' needs at least one grouping in 'by'")
-    if outcome not in credit.OUTCOMES:
-        raise ValueError(f"outcome must be one of {credit.OUTCOMES}, got {outcome!r}")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
     if "cost_per_exit" in methods and outcome != "exit":
         raise ValueError(f"method 'cost_per_exit' needs outcome 'exit', got {outcome!r}")
     if base_method not in ("fe", "did", "ipw"):
         raise ValueError(f"base_method must be 'fe', 'did' or 'ipw', got {base_method!r}")
-    if not (isinstance(alpha, (int, float, np.floating)) and 0 < alpha < 1):
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    alpha = check_alpha(alpha)
     rows = []
     for scale in scales:
         for effect in effects:
             for seed in seeds:
                 rows += _one_panel(int(seed), scale, effect, methods=methods, outcome=outcome, by=by,
-                                   base_method=base_method, alpha=float(alpha))
+                                   base_method=base_method, alpha=alpha)
     runs = pd.DataFrame(rows, columns=_RUN_COLUMNS)
     ok = runs["note"] == ""
     runs["covered"] = ok & (runs["ci_lower"] <= runs["truth"]) & (runs["truth"] <= runs["ci_upper"])
     runs["reject_zero"] = ok & ((runs["ci_lower"] > 0) | (runs["ci_upper"] < 0))
     runs.loc[runs["estimator"] == "cost_per_exit", "reject_zero"] = False  # a cost is never zero
-    return SimulationStudy(runs, seeds, scales, effects, outcome, float(alpha))
+    return SimulationStudy(runs, seeds, scales, effects, outcome, alpha)

@@ -7,9 +7,11 @@ from hypothesis import strategies as st
 
 from povanalysis import config
 from povanalysis.data import synth
+from povanalysis.data.pipeline import classify_panel
+from povanalysis.figures import impact as figures
 from povanalysis.impact import credit
 from povanalysis.impact.did import StaggeredDiD, clustered_vcov
-from povanalysis.data.pipeline import classify_panel
+from povanalysis.reports.prose import impact as prose
 
 # --------------------------------------------------------------------------- a panel small enough to compute by hand
 #
@@ -155,9 +157,9 @@ def test_alpha_sets_the_level_of_event_study_and_subgroup_intervals(hand, monkey
     assert narrow["ci_upper"] - narrow["effect"] == pytest.approx(0.816497 * narrow["se"], rel=1e-6)
     het = credit.heterogeneity(hh, loans, by="old_area", alpha=0.5).table.iloc[0]
     assert het["ci_upper"] - het["effect"] == pytest.approx(0.816497 * het["se"], rel=1e-6)
-    with pytest.raises(ValueError, match="alpha must be in \\(0, 1\\), got 1.5"):
+    with pytest.raises(ValueError, match="'alpha' must be in \\(0, 1\\), got 1.5"):
         credit.event_study(hh, loans, alpha=1.5)
-    with pytest.raises(ValueError, match="alpha must be in \\(0, 1\\), got 0"):
+    with pytest.raises(ValueError, match="'alpha' must be in \\(0, 1\\), got 0"):
         credit.heterogeneity(hh, loans, alpha=0)
 
 
@@ -365,7 +367,7 @@ def test_credible_intervals_cover_the_planted_effect(panels, seed, effect, metho
 
 def test_naive_difference_is_biased_upward(panels):
     gaps, ses = [], []
-    for (seed, effect), case in panels.items():
+    for (_, effect), case in panels.items():
         naive, did = case["fits"]["naive"], case["fits"]["did"]
         assert naive.effect > effect  # every panel
         assert naive.effect > did.effect
@@ -453,7 +455,8 @@ def test_heterogeneity_groups_match_separate_estimates(panels):
     assert row["effect"] == pytest.approx(alone.effect)
     assert row["se"] == pytest.approx(alone.se)
     assert (het.tests["df"] == 1).all() and het.tests["pvalue"].between(0, 1).all()
-    assert "By pre-2025 province" in het.text("en") and "Theo địa bàn trước sáp nhập" in het.text("vi")
+    assert "By pre-2025 province" in prose.heterogeneity_text(het, "en")
+    assert "Theo địa bàn trước sáp nhập" in prose.heterogeneity_text(het, "vi")
     prog = credit.heterogeneity(hh, loans, by="programme", outcome="log_income", population="eligible")
     assert prog.table["group"].tolist() == ["poor", "near_poor", "newly_escaped"]
     # With IPW the grouping variable leaves the propensity model inside its own groups.
@@ -477,7 +480,7 @@ def test_cost_per_exit_on_the_synthetic_panel(panels):
     f_lo, f_hi = fieller.conf_int()
     assert f_lo < cost.vnd_per_exit < f_hi and f_hi > hi  # the ratio's interval is skewed upward
     assert credit.cost_per_exit(hh, loans, spending="all").vnd_per_exit > cost.vnd_per_exit
-    assert "delta method" in cost.summary() and "triệu đồng" in cost.text("vi")
+    assert "delta method" in cost.summary() and "triệu đồng" in prose.cost_text(cost, "vi")
     with pytest.raises(ValueError, match="cost per exit needs an effect on exit from method .* got 'dose'"):
         credit.cost_per_exit(hh, loans, method="dose")
 
@@ -489,58 +492,58 @@ def test_compare_table_and_headline(panels):
     case = panels[SEEDS[0], EFFECTS[0]]
     fits = [case["fits"][m] for m in ("naive", "fe", "did", "ipw")]
     truth = case["panel"].truth
-    table = credit.compare_table(fits, truth=truth, lang="en")
+    table = prose.compare_table(fits, truth=truth, lang="en")
     assert table.iloc[-1, 0] == "Synthetic generator's planted value"
     assert table.iloc[-1, 1] == 10.0
     assert table.iloc[2, 1] == round(100 * fits[2].effect, 2)
-    vi = credit.compare_table(fits, truth=truth, lang="vi")
+    vi = prose.compare_table(fits, truth=truth, lang="vi")
     assert vi.columns[0] == "Phương pháp" and vi.iloc[-1, 0] == "Giá trị cài đặt của bộ sinh dữ liệu mô phỏng"
-    text = credit.headline_text(fits, truth=truth, lang="en")
+    text = prose.headline_text(fits, truth=truth, lang="en")
     assert text.startswith("Comparing borrowers with households that never borrowed gives")
     assert "Synthetic generator's planted value: 10.0 percentage points (realised in the sample:" in text
-    assert "điểm phần trăm" in credit.headline_text(fits, truth=truth, lang="vi")
+    assert "điểm phần trăm" in prose.headline_text(fits, truth=truth, lang="vi")
     with pytest.raises(ValueError, match="'results' mix outcomes"):
-        credit.compare_table([fits[0], credit.estimate_effect(case["households"], case["panel"].loans,
+        prose.compare_table([fits[0], credit.estimate_effect(case["households"], case["panel"].loans,
                                                               outcome="deprivations")])
 
 
 def test_event_study_figure(panels):
     study = panels[SEEDS[0], EFFECTS[0]]["study"]
-    fig = credit.plot_event_study(study, truth=0.10, lang="en")
+    fig = figures.plot_event_study(study, truth=0.10, lang="en")
     shown = study.table[~study.table["reference"]]
     assert list(fig.data[0].x) == shown["event_time"].tolist()
     assert list(fig.data[0].y) == pytest.approx((100 * shown["effect"]).tolist())
     assert list(fig.data[1].x) == [-1] and list(fig.data[2].y) == [10.0]
     assert "Pre-trend test: p =" in fig.layout.title.text
-    vi = credit.plot_event_study(study, lang="vi")
+    vi = figures.plot_event_study(study, lang="vi")
     assert vi.layout.xaxis.title.text.startswith("Số kỳ rà soát tính từ khoản vay")
     assert "Kiểm định xu hướng trước khi vay" in vi.layout.title.text
     assert "Tác động (điểm phần trăm)" == vi.layout.yaxis.title.text
     with pytest.raises(ValueError, match="lang must be one of"):
-        credit.plot_event_study(study, lang="fr")
+        figures.plot_event_study(study, lang="fr")
 
 
 def test_forest_figure(panels):
     case = panels[SEEDS[0], EFFECTS[0]]
     fits = [case["fits"][m] for m in ("naive", "fe", "did", "ipw")]
-    fig = credit.plot_forest(fits, truth=case["panel"].truth, lang="en")
+    fig = figures.plot_forest(fits, truth=case["panel"].truth, lang="en")
     names = [y for trace in fig.data for y in trace.y]
     assert "Naive: borrowers vs never-borrowers (biased)" in names and len(names) == 4
     biased = [t for t in fig.data if t.name == "Biased"][0]
     assert list(biased.x) == pytest.approx([100 * fits[0].effect])
     assert [s.x0 for s in fig.layout.shapes][0] == pytest.approx(10.0)
     het = credit.heterogeneity(case["households"], case["panel"].loans, by="minority")
-    vi = credit.plot_forest(het, lang="vi")
+    vi = figures.plot_forest(het, lang="vi")
     assert "Theo dân tộc: Hộ dân tộc thiểu số" in list(vi.data[0].y)
     with pytest.raises(TypeError, match="'estimates' should be CreditEffect results"):
-        credit.plot_forest([1, 2])
+        figures.plot_forest([1, 2])
 
 
 def test_balance_figure(panels):
     ipw = panels[SEEDS[0], EFFECTS[0]]["fits"]["ipw"]
-    fig = credit.plot_balance(ipw, lang="vi")
+    fig = figures.plot_balance(ipw, lang="vi")
     assert list(fig.data[0].y)[:2] == ["Hộ dân tộc thiểu số", "Khu vực thành thị"]
     assert list(fig.data[1].x) == pytest.approx(ipw.balance["smd_weighted"].tolist())
     assert fig.layout.xaxis.title.text == "Chênh lệch trung bình chuẩn hóa"
     with pytest.raises(ValueError, match="the 'did' result has no balance table: use method='ipw'"):
-        credit.plot_balance(panels[SEEDS[0], EFFECTS[0]]["fits"]["did"])
+        figures.plot_balance(panels[SEEDS[0], EFFECTS[0]]["fits"]["did"])

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from povanalysis.impact.simulation import ESTIMATORS, SimulationStudy, simulation_study
+from povanalysis.reports.prose.impact import simulation_table
 
 SEEDS = range(1, 21)
 SCALES = (0.01, 0.03)  # about 4,300 and 12,900 households: 55 and 180 poor borrowers with a comparison
@@ -152,7 +153,7 @@ def test_study_table_summary_and_frame(study):
     text = study.summary()
     assert text.startswith("Simulation study of the credit estimators: outcome 'exit', 95% intervals")
     assert "20 seeds (1–20)" in text and "fieller, million VND" in text
-    vi, en = study.table(lang="vi"), study.table(lang="en")
+    vi, en = simulation_table(study, lang="vi"), simulation_table(study, lang="en")
     assert vi.columns[0] == "Phương pháp" and en.columns[0] == "Method"
     assert "Tỷ lệ KTC chứa giá trị thật (%)" in vi.columns
     row = en[(en["Method"] == "Staggered DiD") & (en["Planted effect (points)"] == 10.0)]
@@ -165,7 +166,7 @@ def test_seeds_give_identical_studies():
     pd.testing.assert_frame_equal(a.runs, b.runs)
     assert a.runs["estimator"].tolist() == ["did", "dose"]
     with pytest.raises(ValueError, match="lang must be one of"):
-        a.table(lang="fr")
+        simulation_table(a, lang="fr")
 
 
 def test_bad_arguments_are_errors():
@@ -189,5 +190,5 @@ def test_bad_arguments_are_errors():
         simulation_study(seeds=[1], scales=[0.01], outcome="wealth")
     with pytest.raises(ValueError, match="base_method must be 'fe', 'did' or 'ipw', got 'naive'"):
         simulation_study(seeds=[1], scales=[0.01], base_method="naive")
-    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\), got 5"):
+    with pytest.raises(ValueError, match=r"'alpha' must be in \(0, 1\), got 5"):
         simulation_study(seeds=[1], scales=[0.01], alpha=5)
