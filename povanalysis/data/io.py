@@ -591,8 +591,7 @@ def read_loans(path: str | os.PathLike, *, quarantine: str | os.PathLike | None 
     if dayfirst not in (None, True, False):
         raise ValueError(f"'dayfirst' must be None, True or False, got {dayfirst!r}")
     if households is not None:
-        if not isinstance(households, pd.DataFrame):
-            raise TypeError(f"'households' should be a DataFrame, got {type(households).__name__}")
+        require_frame(households, "households")
         if "household_id" not in households.columns:
             raise ValueError(f"'households' has no 'household_id' column; it has {list(households.columns)}")
     src = read_source(path, sheet=sheet)

@@ -133,7 +133,8 @@ def _codes(values: pd.Series) -> pd.Series:
     return text.where(values.notna() & (text != ""), None)
 
 
-def read_boundaries(path, *, code_column: str = "code", vintage: int = 2025):
+def read_boundaries(path: str | os.PathLike, *, code_column: str = "code",
+                    vintage: int = 2025) -> GeoDataFrame:
     """Read official commune polygons (GeoJSON, Shapefile, GeoPackage, any CRS) and check them.
 
     The file must hold exactly one polygon feature per unit of ``vintage``, keyed by the
@@ -350,7 +351,7 @@ def _power_cells(sites: np.ndarray, weight: np.ndarray, ghosts: np.ndarray, hull
     return shapely.intersection(cells, hull)
 
 
-def schematic_boundaries():
+def schematic_boundaries() -> GeoDataFrame:
     """Schematic shapes of the 92 units, built from the registry's centroids and areas.
 
     An area-weighted (power) Voronoi diagram of the registry centroids, clipped to a hull
@@ -396,7 +397,7 @@ def _read_cached(path: str, mtime: float, code_column: str):
     return read_boundaries(path, code_column=code_column)
 
 
-def default_boundaries():
+def default_boundaries() -> GeoDataFrame:
     """The official boundaries named by ``$POVANALYSIS_BOUNDARIES``, else the schematic shapes.
 
     The code column of that file is ``$POVANALYSIS_BOUNDARIES_CODE_COLUMN`` (default
@@ -419,7 +420,7 @@ def default_boundaries():
     return copy
 
 
-def is_schematic(boundaries) -> bool:
+def is_schematic(boundaries: GeoDataFrame) -> bool:
     """True when ``boundaries`` are the schematic shapes (``attrs["schematic"]``).
 
     Examples
@@ -486,7 +487,7 @@ def _simplified_metric(gdf, tolerance: float) -> np.ndarray:
     return shapely.from_wkb(np.array(_SIMPLIFIED[key], dtype=object))
 
 
-def simplify(gdf, *, tolerance: float = DEFAULT_TOLERANCE):
+def simplify(gdf: GeoDataFrame, *, tolerance: float = DEFAULT_TOLERANCE) -> GeoDataFrame:
     """Simplify a coverage of units keeping shared edges shared: no gaps, no overlaps, no slivers.
 
     The polygons are projected to :data:`METRIC_CRS`, cleaned into an exact coverage
@@ -539,7 +540,7 @@ def simplify(gdf, *, tolerance: float = DEFAULT_TOLERANCE):
     return out
 
 
-def coverage_check(original, simplified) -> pd.Series:
+def coverage_check(original: GeoDataFrame, simplified: GeoDataFrame) -> pd.Series:
     """How far a simplified coverage moved from the original, and whether it opened gaps or overlaps.
 
     Parameters
@@ -587,7 +588,7 @@ def coverage_check(original, simplified) -> pd.Series:
     }, dtype=object)
 
 
-def neighbours(gdf) -> dict[str, tuple[str, ...]]:
+def neighbours(gdf: GeoDataFrame) -> dict[str, tuple[str, ...]]:
     """Queen contiguity: for each unit, the units sharing at least one boundary point with it.
 
     Contiguity is built with ``libpysal`` on the cleaned and simplified coverage of

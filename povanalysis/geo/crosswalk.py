@@ -5,14 +5,19 @@ from __future__ import annotations
 import sqlite3
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .. import config
+from ..common.checks import require_frame
 from ..data import registry
 from ..data.registry import ascii_name, normalise_name
 from . import boundaries as geo
+
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
 
 __all__ = [
     "to_new_units",
@@ -72,7 +77,7 @@ def _old_extents() -> pd.DataFrame:
     return pd.DataFrame(out, columns=["old_code", "minx", "miny", "maxx", "maxy"]).set_index("old_code")
 
 
-def area_weights(*, boundaries=None) -> pd.DataFrame:
+def area_weights(*, boundaries: GeoDataFrame | None = None) -> pd.DataFrame:
     """Area shares of the three split pre-2025 units between their new units.
 
     The registry's source (``vietnamadminunits``) records each pre-2025 unit's bounding
@@ -306,7 +311,7 @@ def _shares(weight: str, weights: pd.DataFrame | None, boundaries, needed: set[s
 
 def to_new_units(table: pd.DataFrame, *, code_column: str = "commune_code",
                  count_columns: Sequence[str] | None = None, by: Sequence[str] | None = None,
-                 weight: str = "area", weights: pd.DataFrame | None = None, boundaries=None,
+                 weight: str = "area", weights: pd.DataFrame | None = None, boundaries: GeoDataFrame | None = None,
                  min_cell: int | None = None) -> pd.DataFrame:
     """Re-aggregate a table keyed by pre-2025 units (2021–2024) onto the 92 units of 2025.
 
@@ -372,8 +377,7 @@ def to_new_units(table: pd.DataFrame, *, code_column: str = "commune_code",
     >>> out[["commune_code", "households", "poor", "poor_rate", "complete"]].to_dict("records")
     [{'commune_code': '05443', 'households': 800.0, 'poor': 40.0, 'poor_rate': 0.05, 'complete': False}, {'commune_code': '05467', 'households': 700.0, 'poor': 70.0, 'poor_rate': 0.1, 'complete': False}]
     """
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"'table' should be a DataFrame, got {type(table).__name__}")
+    require_frame(table, "table")
     if weight not in WEIGHTS:
         raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
     counts = [c for c in COUNT_COLUMNS if c in table.columns] if count_columns is None else list(count_columns)

@@ -5,11 +5,16 @@ from __future__ import annotations
 import contextlib
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ..common.checks import require_frame
 from . import boundaries as geo
+
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
 
 __all__ = ["Moran", "Lisa", "moran", "lisa", "CLUSTERS"]
 
@@ -148,8 +153,7 @@ class Lisa:
 
 def _prepare(frame: pd.DataFrame, column: str, boundaries, suppressed_column: str | None):
     """Values of the analysed communes, their contiguity graph and the excluded units."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"'frame' should be a DataFrame, got {type(frame).__name__}")
+    require_frame(frame, "frame")
     for col in ["commune_code", column] + ([suppressed_column] if suppressed_column else []):
         if col not in frame.columns:
             raise ValueError(f"'frame' has no column {col!r}; columns: {list(frame.columns)}")
@@ -224,7 +228,8 @@ def _moran(y, graph, column, permutations, seed, n_links, excluded) -> Moran:
                  n=len(y), n_links=n_links, permutations=int(permutations), seed=int(seed), excluded=excluded)
 
 
-def moran(frame: pd.DataFrame, column: str, *, boundaries=None, permutations: int = 999, seed: int = 0,
+def moran(frame: pd.DataFrame, column: str, *,
+          boundaries: GeoDataFrame | None = None, permutations: int = 999, seed: int = 0,
           suppressed_column: str | None = "suppressed") -> Moran:
     """Global Moran's I of a commune figure on queen contiguity, with a permutation test.
 
@@ -272,7 +277,8 @@ def moran(frame: pd.DataFrame, column: str, *, boundaries=None, permutations: in
     return _moran(y, _graph(adjacency), column, permutations, seed, n_links, excluded)
 
 
-def lisa(frame: pd.DataFrame, column: str, *, boundaries=None, permutations: int = 999, seed: int = 0,
+def lisa(frame: pd.DataFrame, column: str, *,
+         boundaries: GeoDataFrame | None = None, permutations: int = 999, seed: int = 0,
          alpha: float = 0.05, suppressed_column: str | None = "suppressed") -> Lisa:
     """Local Moran's I of each commune and its cluster: hot spots, cold spots and outliers.
 

@@ -1,10 +1,18 @@
-"""Choropleth maps of commune figures: rates, changes, M0, loans and hot spots (plotly figures, returned, never shown)."""
+"""Choropleth maps of commune figures: rates, changes, M0, loans and hot spots (plotly figures, returned, never shown).
+
+One module because every map is :func:`choropleth` on a prepared commune table: the thematic
+maps (``rate_map``, ``change_map``, ``mpi_map``, ``loans_map``, ``hotspot_map``) differ only in how
+they prepare that table, and all of them share the classification of values into classes, the
+display geometry, the highlight of one commune and the vi/en text of the legends.  Splitting them
+would make those internals a public interface without making either part readable alone.
+"""
 
 from __future__ import annotations
 
 import json
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,9 +21,15 @@ import shapely
 from plotly.colors import sample_colorscale
 
 from .. import config
+from ..common.checks import require_frame
 from ..common.labels import af_cutoff, af_label, check_lang, format_number, format_percent, label, pick
 from ..figures.charts import FONT
 from . import boundaries as geo
+
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
+
+    from .hotspots import Lisa
 
 __all__ = [
     "choropleth",
@@ -178,8 +192,7 @@ def _outline(display, codes, *, name: str, colour: str, width: float, dash: str 
 
 
 def _check_frame(frame, column: str | None, suppressed_column: str | None, name: str = "frame") -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name!r} should be a DataFrame, got {type(frame).__name__}")
+    require_frame(frame, name)
     needed = ["commune_code"] + ([column] if column is not None else [])
     if suppressed_column is not None:
         needed.append(suppressed_column)
@@ -244,7 +257,7 @@ def _highlight(display, highlight, show_neighbours: bool, zoom: bool, lang: str)
     return traces, (_view(display, shown) if zoom else None)
 
 
-def choropleth(frame: pd.DataFrame, column: str, *, boundaries=None, lang: str = "vi",
+def choropleth(frame: pd.DataFrame, column: str, *, boundaries: GeoDataFrame | None = None, lang: str = "vi",
                scheme: str | None = "quantiles", k: int = 5, thresholds: Sequence[float] | None = None,
                highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
                suppressed_column: str | None = "suppressed", title: str | None = None,
@@ -460,7 +473,7 @@ def _min_cell(min_cell: int | None) -> int:
     return limit
 
 
-def rate_map(commune_year: pd.DataFrame, *, year: int, rate: str = "poor_rate", boundaries=None,
+def rate_map(commune_year: pd.DataFrame, *, year: int, rate: str = "poor_rate", boundaries: GeoDataFrame | None = None,
              lang: str = "vi", scheme: str | None = "quantiles", k: int = 5,
              thresholds: Sequence[float] | None = None, highlight: str | None = None,
              show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
@@ -513,7 +526,8 @@ def rate_map(commune_year: pd.DataFrame, *, year: int, rate: str = "poor_rate", 
                       title=title or default, hover_columns=hover, value_format="percent")
 
 
-def change_map(commune_year: pd.DataFrame, *, start: int, end: int, rate: str = "poor_rate", boundaries=None,
+def change_map(commune_year: pd.DataFrame, *, start: int, end: int, rate: str = "poor_rate",
+               boundaries: GeoDataFrame | None = None,
                lang: str = "vi", scheme: str | None = None, k: int = 5, highlight: str | None = None,
                show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
                min_cell: int | None = None) -> go.Figure:
@@ -579,7 +593,7 @@ def change_map(commune_year: pd.DataFrame, *, start: int, end: int, rate: str = 
 
 
 def mpi_map(af: pd.DataFrame, *, measure: str = "M0", year: int | None = None, year_column: str = "review_year",
-            boundaries=None, lang: str = "vi", scheme: str | None = "quantiles", k: int = 5,
+            boundaries: GeoDataFrame | None = None, lang: str = "vi", scheme: str | None = "quantiles", k: int = 5,
             highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
             title: str | None = None, min_cell: int | None = None) -> go.Figure:
     """Map of an Alkire–Foster measure (``M0``, ``H`` or ``A``) by commune.
@@ -645,7 +659,7 @@ def mpi_map(af: pd.DataFrame, *, measure: str = "M0", year: int | None = None, y
 
 
 def loans_map(loans: pd.DataFrame, classified: pd.DataFrame, *, review_year: int,
-              programmes: Sequence[str] | None = None, boundaries=None, lang: str = "vi",
+              programmes: Sequence[str] | None = None, boundaries: GeoDataFrame | None = None, lang: str = "vi",
               scheme: str | None = "quantiles", k: int = 5, highlight: str | None = None,
               show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
               min_cell: int | None = None) -> go.Figure:
@@ -729,8 +743,8 @@ def loans_map(loans: pd.DataFrame, classified: pd.DataFrame, *, review_year: int
     return fig
 
 
-def hotspot_map(data, *, year: int | None = None, column: str = "poor_rate", alpha: float = 0.05,
-                permutations: int = 999, seed: int = 0, boundaries=None, lang: str = "vi",
+def hotspot_map(data: Lisa | pd.DataFrame, *, year: int | None = None, column: str = "poor_rate", alpha: float = 0.05,
+                permutations: int = 999, seed: int = 0, boundaries: GeoDataFrame | None = None, lang: str = "vi",
                 highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
                 title: str | None = None) -> go.Figure:
     """Map of LISA clusters: hot spots (High–High), cold spots (Low–Low) and outliers.

@@ -9,6 +9,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ..common.checks import require_frame
 from ..data.schema import AREAS
 
 __all__ = [
@@ -195,8 +196,7 @@ def standard_for_review(review_year: int, *, mapping: Mapping[int, str] | None =
 
 
 def _require(households: pd.DataFrame, columns) -> None:
-    if not isinstance(households, pd.DataFrame):
-        raise TypeError(f"'households' should be a DataFrame, got {type(households).__name__}")
+    require_frame(households, "households")
     missing = [c for c in columns if c not in households.columns]
     if missing:
         raise ValueError(f"households lack the columns {missing} that the standard needs")

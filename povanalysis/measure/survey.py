@@ -6,16 +6,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..common.checks import require_frame, to_python
+
 __all__ = ["draw_two_stage_sample", "direct_estimates"]
 
 
-def _scalar(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _frame(data, name: str) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{name!r} should be a DataFrame, got {type(data).__name__}")
+    require_frame(data, name)
     return data
 
 
@@ -217,13 +214,13 @@ def direct_estimates(
     values = pd.to_numeric(_column(sample, y, "y", "sample"), errors="coerce").astype("float64")
     if values.isna().any():
         row = sample.index[values.isna().to_numpy()][0]
-        value = _scalar(sample.loc[row, y])
+        value = to_python(sample.loc[row, y])
         raise ValueError(f"y={y!r} must be numeric without missing values; row {row!r} has {value!r}")
     w = pd.to_numeric(_column(sample, weight, "weight", "sample"), errors="coerce").astype("float64")
     bad = w.isna() | ~(w > 0)
     if bad.any():
         row = sample.index[bad.to_numpy()][0]
-        raise ValueError(f"weight={weight!r} must be positive; row {row!r} has {_scalar(sample.loc[row, weight])!r}")
+        raise ValueError(f"weight={weight!r} must be positive; row {row!r} has {to_python(sample.loc[row, weight])!r}")
     dom = _column(sample, domain, "domain", "sample")
     if dom.isna().any():
         raise ValueError(f"domain={domain!r} has missing labels in {int(dom.isna().sum())} rows")
@@ -250,7 +247,7 @@ def direct_estimates(
             h = bad[bad].index[0]
             raise ValueError(
                 f"fpc={fpc!r} must be one number per stratum, at least the {int(n_h[h])} sampled units; "
-                f"stratum {_scalar(h)!r} has {N_h.loc[h, 'min']!r} to {N_h.loc[h, 'max']!r}"
+                f"stratum {to_python(h)!r} has {N_h.loc[h, 'min']!r} to {N_h.loc[h, 'max']!r}"
             )
         factor = 1.0 - n_h / N_h["min"]
     grouped = work.groupby("d", sort=True)

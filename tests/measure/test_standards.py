@@ -8,7 +8,12 @@ from hypothesis import strategies as st
 
 from povanalysis.data.schema import DEPRIVATIONS
 from povanalysis.measure.standards import (
-    CLASSES, STANDARDS, classify, deprivation_count, get_standard, standard_for_review,
+    CLASSES,
+    STANDARDS,
+    classify,
+    deprivation_count,
+    get_standard,
+    standard_for_review,
 )
 
 

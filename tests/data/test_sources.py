@@ -1,0 +1,76 @@
+"""Reading an input file as cells, with the row and line numbers a user is told."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from povanalysis.data.sources import (
+    FORMATS,
+    Source,
+    ValidationError,
+    file_error,
+    is_text,
+    read_source,
+    strip_text,
+)
+
+
+def test_csv_with_bom_blank_rows_and_a_quoted_newline(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("\ufeffcode, name \n01840, Phổ Yên \n,\n01879,\"Đại\nTừ\"\n".encode())
+    src = read_source(path)
+    assert isinstance(src, Source) and src.fmt == "csv" and src.blank == 1
+    assert list(src.data.columns) == ["code", "name"]
+    assert src.data["name"].tolist() == ["Phổ Yên", "Đại\nTừ"]
+    assert src.raw["name"].tolist() == [" Phổ Yên ", "Đại\nTừ"]
+    assert src.rows.tolist() == [1, 3] and src.lines.tolist() == [2, 4]
+    assert src.where(np.array([1])).tolist() == ["row 3 (line 4 of the file)"]
+
+
+def test_gzip_csv_and_xlsx_sheet_rows(tmp_path):
+    gz = tmp_path / "a.csv.gz"
+    gz.write_bytes(gzip.compress(b"code\n01840\n"))
+    assert read_source(gz).data["code"].tolist() == ["01840"]
+    book = openpyxl.Workbook()
+    book.active.append(["code", "size"])
+    book.active.append(["01840", 4])
+    book.save(tmp_path / "a.xlsx")
+    src = read_source(tmp_path / "a.xlsx")
+    assert src.data.to_dict("records") == [{"code": "01840", "size": "4"}]
+    assert src.where(np.array([0])).tolist() == ["row 1 (sheet row 2)"]
+
+
+def test_parquet_records_are_zero_based(tmp_path):
+    path = tmp_path / "a.parquet"
+    pd.DataFrame({"code": [" 01840"], "size": [4]}).to_parquet(path)
+    src = read_source(path)
+    assert src.data["code"].tolist() == ["01840"] and src.raw["size"].tolist() == [4]
+    assert src.where(np.array([0])).tolist() == ["record 0 (0-based)"]
+
+
+def test_errors_name_the_file(tmp_path):
+    with pytest.raises(ValidationError, match=r"unsupported file format '\.xls'.*save it from Excel as \.xlsx"):
+        read_source(_touch(tmp_path / "a.xls"))
+    with pytest.raises(FileNotFoundError, match="input file not found"):
+        read_source(tmp_path / "missing.csv")
+    with pytest.raises(ValueError, match="'sheet' applies only to .xlsx files"):
+        read_source(_touch(tmp_path / "b.csv"), sheet=1)
+    error = file_error(tmp_path / "c.csv", "bad", column="code", value="1840", row=2)
+    assert str(error) == f"{tmp_path / 'c.csv'}: bad" and error.row == 2 and error.column == "code"
+    assert error.problems.to_dict("records") == [{"row": 2, "column": "code", "value": "1840", "problem": "bad"}]
+    assert set(FORMATS.values()) == {"csv", "xlsx", "parquet"}
+
+
+def test_text_helpers():
+    assert is_text(pd.Series(["a"])) and not is_text(pd.Series([1]))
+    assert strip_text(pd.Series([" a ", 1])).tolist() == ["a", "1"]
+
+
+def _touch(path):
+    path.write_text("code\n01840\n", encoding="utf-8")
+    return path
