@@ -434,8 +434,9 @@ def _check_options(path, quarantine, extra):
 # ----------------------------------------------------------------------------------- public
 
 
-def read_households(path: str | os.PathLike, *, quarantine: str | os.PathLike | None = None, vintage: int = 2025,
-                    sheet: int | str = 0, extra: str = "raise") -> pd.DataFrame:
+def read_households(path: str | os.PathLike, *, quarantine: str | os.PathLike | None = None,
+                    vintage: int = registry.CURRENT_VINTAGE, sheet: int | str = 0,
+                    extra: str = "raise") -> pd.DataFrame:
     """Read and validate the household review file: one row per household per review year.
 
     Every cell is checked and every problem is reported, not only the first.  Leading and

@@ -134,7 +134,7 @@ def _codes(values: pd.Series) -> pd.Series:
 
 
 def read_boundaries(path: str | os.PathLike, *, code_column: str = "code",
-                    vintage: int = 2025) -> GeoDataFrame:
+                    vintage: int = registry.CURRENT_VINTAGE) -> GeoDataFrame:
     """Read official commune polygons (GeoJSON, Shapefile, GeoPackage, any CRS) and check them.
 
     The file must hold exactly one polygon feature per unit of ``vintage``, keyed by the

@@ -450,7 +450,7 @@ def _type_of(folded: str) -> tuple[str | None, str]:
     return None, folded
 
 
-def match_names(names: Iterable[str], *, vintage: int = 2025) -> pd.DataFrame:
+def match_names(names: Iterable[str], *, vintage: int = registry.CURRENT_VINTAGE) -> pd.DataFrame:
     """Match commune names from another source to the registry's codes, without guessing.
 
     Names are compared after Unicode NFC normalisation, one tone-mark placement
