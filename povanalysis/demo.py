@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from . import config
 from .data.pipeline import DEFAULT_SEED, ensure_demo_data
 
-__all__ = ["run_demo", "run_notebook"]
-
-
-def run_notebook(name: str, out_dir: Path, *, parameters: dict | None = None) -> Path:
-    """Execute ``notebooks/<name>`` with papermill into ``out_dir``; returns the executed notebook."""
-    import papermill as pm
-
-    src = config.PROJ_ROOT / "notebooks" / name
-    if not src.exists():
-        raise FileNotFoundError(f"no notebook {src}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    dest = out_dir / name
-    pm.execute_notebook(str(src), str(dest), parameters=parameters or {}, progress_bar=False,
-                        cwd=str(src.parent), kernel_name="python3")
-    return dest
+__all__ = ["run_demo"]
 
 
 def run_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0, lang: str = "vi", workers: int | None = None,

@@ -34,9 +34,10 @@ def compute() -> dict:
     from povanalysis.data import pipeline
     from povanalysis.goals import outlook
     from povanalysis.measure import indicators, standards
+    from povanalysis.measure.aggregates import poverty_counts
+    from povanalysis.reports import prepare
     from povanalysis.reports import sections as report
     from povanalysis.targeting import risk
-    from povanalysis.measure.aggregates import poverty_counts
 
     classified = pipeline.load_classified()
     loans = pipeline.load_loans()
@@ -55,10 +56,10 @@ def compute() -> dict:
     look = outlook.outlook(classified, settings={"n_sim": 200})
     out["outlook_2030"] = round(float(look.projection.aggregate().mean[0, -1]), 10)
     out["outlook_text"] = look.backtest_text("vi")
-    report.ensure_prepared()
+    prepare.ensure_prepared()
     texts = {}
     for code in COMMUNES:
-        ctx = report.commune_context(code, review_year=2025)
+        ctx = prepare.commune_context(code, review_year=2025)
         for lang in ("vi", "en"):
             for name in TEXTS:
                 texts[f"{code}/{lang}/{name}"] = _text(getattr(report, name)(ctx, lang=lang))

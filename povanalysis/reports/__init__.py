@@ -1,1 +1,1 @@
-"""Reports: commune report sections, HTML, the index, the warm-kernel engine and the batch."""
+"""Reports: the prepared tables and the commune report sections, HTML, the index, the warm-kernel engine and the batch."""

@@ -12,16 +12,20 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import nbformat
 import pandas as pd
 
-from .. import config
-from ..data import registry
+from .. import __version__, config
+from ..common.files import atomic_write_bytes
 from ..common.labels import check_lang
+from ..data import registry
+from . import engine, html, prepare
+from .engine import KernelPool, check_parameters, load_notebook, notebook_parameters
+from .index import build_index
 
 __all__ = [
     "COMMUNE_NOTEBOOK",
@@ -197,7 +201,7 @@ def commune_jobs(communes: Iterable[str] | None = None, *, manifest: dict, revie
     communes : iterable of str, optional
         Codes of units of the 2025 registry; an unknown code raises ``ValueError``.
     manifest : dict
-        The prepared tables' manifest (:func:`povanalysis.reports.sections.ensure_prepared`).
+        The prepared tables' manifest (:func:`povanalysis.reports.prepare.ensure_prepared`).
     review_year : int
     lang : {"vi", "en"}
     notebook : Path, optional
@@ -212,7 +216,7 @@ def commune_jobs(communes: Iterable[str] | None = None, *, manifest: dict, revie
     for code in codes:
         unit = units.loc[code]
         params = {"commune_code": code, "review_year": int(review_year), "lang": lang}
-        digest = _digest({"notebook": nb_sha, "parameters": params, "shared": manifest["shared"],
+        digest = _digest({"version": __version__, "notebook": nb_sha, "parameters": params, "shared": manifest["shared"],
                           "commune": manifest["communes"].get(code, ""), "code": manifest["inputs"]["code"]})
         title = (f"{unit['name']} — Báo cáo giảm nghèo {review_year}" if lang == "vi"
                  else f"{unit['name']} — Poverty report {review_year}")
@@ -234,8 +238,6 @@ def province_jobs(*, manifest: dict, lang: str = "vi", notebooks: Sequence[Path]
 
     ``lang`` is passed to the notebooks that declare it; nothing else is.
     """
-    from .engine import notebook_parameters
-
     check_lang(lang)
     if notebooks is None:
         notebooks = [p for p in sorted(_notebooks_dir().glob("*.ipynb"))
@@ -246,23 +248,14 @@ def province_jobs(*, manifest: dict, lang: str = "vi", notebooks: Sequence[Path]
         raw = path.read_bytes()
         nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
         params = {"lang": lang} if "lang" in notebook_parameters(nb) else {}
-        digest = _digest({"notebook": _sha_bytes(raw), "parameters": params, "inputs": manifest["inputs"]})
+        digest = _digest({"version": __version__, "notebook": _sha_bytes(raw), "parameters": params,
+                          "inputs": manifest["inputs"]})
         jobs.append(Job("province", path.stem, path, params, f"province/{path.stem}",
                         _notebook_title(nb, path.stem), lang, digest))
     return jobs
 
 
 # ----------------------------------------------------------------------------- one job
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _paths(out: Path, job: Job) -> dict[str, Path]:
@@ -273,8 +266,6 @@ def _paths(out: Path, job: Job) -> dict[str, Path]:
 
 def _invalid(job: Job) -> JobResult | None:
     """A failed result for a job whose parameters the notebook does not accept, else None."""
-    from .engine import check_parameters, load_notebook
-
     try:
         check_parameters(load_notebook(job.notebook), job.parameters)
     except ValueError as exc:
@@ -306,8 +297,6 @@ def run_job(job: Job, kernel, out: str | os.PathLike, *, stop: threading.Event |
     outputs are removed and the executed notebook, with its traceback, goes to
     ``_failed/`` (not published).
     """
-    from . import engine, html
-
     out = Path(out)
     p = _paths(out, job)
     start = time.perf_counter()
@@ -322,16 +311,16 @@ def run_job(job: Job, kernel, out: str | os.PathLike, *, stop: threading.Event |
             return JobResult(job, "failed", "KeyboardInterrupt: the batch was interrupted", time.perf_counter() - start)
         failed_nb = getattr(exc, "nb", None)
         if failed_nb is not None:
-            _atomic_write(out / "_failed" / (Path(job.stem).name + ".ipynb"), nbformat.writes(failed_nb).encode())
+            atomic_write_bytes(out / "_failed" / (Path(job.stem).name + ".ipynb"), nbformat.writes(failed_nb).encode())
         p["ipynb"].unlink(missing_ok=True)
         p["html"].unlink(missing_ok=True)
         name = getattr(exc, "ename", None) or type(exc).__name__
         message = getattr(exc, "evalue", None) if hasattr(exc, "ename") else str(exc)
         return JobResult(job, "failed", f"{name}: {message}", time.perf_counter() - start)
-    _atomic_write(p["ipynb"], nbformat.writes(nb).encode("utf-8"))
-    _atomic_write(p["html"], page.encode("utf-8"))
+    atomic_write_bytes(p["ipynb"], nbformat.writes(nb).encode("utf-8"))
+    atomic_write_bytes(p["html"], page.encode("utf-8"))
     stamp = {"digest": job.digest, "notebook": job.notebook.name, "parameters": job.parameters, "title": job.title}
-    _atomic_write(p["stamp"], (json.dumps(stamp, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+    atomic_write_bytes(p["stamp"], (json.dumps(stamp, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
     (out / "_failed" / (Path(job.stem).name + ".ipynb")).unlink(missing_ok=True)
     return JobResult(job, "done", None, time.perf_counter() - start)
 
@@ -354,8 +343,6 @@ def _progress(total: int, enabled: bool | None):
 
 
 def _run_local(jobs: list[Job], out: Path, *, workers: int, env: dict, bar) -> list[JobResult]:
-    from .engine import KernelPool
-
     todo: queue.Queue = queue.Queue()
     for job in jobs:
         todo.put(job)
@@ -412,8 +399,6 @@ class _KernelPoolPlugin:
         self.pool = None
 
     def setup(self, worker):
-        from .engine import KernelPool
-
         self.pool = KernelPool(cwd=self.cwd, env=self.env)
 
     def teardown(self, worker):
@@ -488,7 +473,7 @@ def _write_summary(out: Path, result: BatchResult, *, review_year: int, lang: st
     frame = result.to_frame()
     payload = {"review_year": review_year, "lang": lang, "counts": result.counts(),
                "failures": frame[frame["status"] == "failed"][["kind", "key", "stem", "error"]].to_dict("records")}
-    _atomic_write(out / "batch-summary.json",
+    atomic_write_bytes(out / "batch-summary.json",
                   (json.dumps(payload, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
 
 
@@ -498,7 +483,7 @@ def run_batch(out: str | os.PathLike, *, communes: Iterable[str] | None = None, 
               jobs: Sequence[Job] | None = None) -> BatchResult:
     """Run the commune report for every unit (or ``communes``) and the province notebooks, as HTML.
 
-    Steps: prepare the shared tables once (:func:`povanalysis.reports.sections.ensure_prepared`);
+    Steps: prepare the shared tables once (:func:`povanalysis.reports.prepare.ensure_prepared`);
     list the jobs; skip those whose stored digest matches (unless ``force``); run the rest
     on ``workers`` warm kernels (or on a Dask cluster); build ``index.html`` and the XLSX of
     key figures; write ``batch-summary.json``.  A failing report does not stop the others.
@@ -536,8 +521,6 @@ def run_batch(out: str | os.PathLike, *, communes: Iterable[str] | None = None, 
     -------
     BatchResult
     """
-    from . import engine, html, sections as report
-
     check_lang(lang)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
@@ -547,7 +530,7 @@ def run_batch(out: str | os.PathLike, *, communes: Iterable[str] | None = None, 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     atexit.register(engine.shutdown_all)
-    manifest = report.ensure_prepared()
+    manifest = prepare.ensure_prepared()
     years = manifest["review_years"]
     review_year = max(years) if review_year is None else review_year
     if isinstance(review_year, bool) or not isinstance(review_year, int) or review_year not in years:
@@ -561,7 +544,7 @@ def run_batch(out: str | os.PathLike, *, communes: Iterable[str] | None = None, 
     if len(set(stems)) != len(stems):
         raise ValueError("two jobs write the same output")
     pending = [j for j in jobs if force or not is_current(out, j)]
-    env = {**_kernel_env(), report.CONTEXT_ENV: report.manifest_digest(manifest)}
+    env = {**_kernel_env(), prepare.CONTEXT_ENV: prepare.manifest_digest(manifest)}
     ran = {r.job.stem: r for r in map(_invalid, pending) if r is not None}  # fail fast, before any kernel starts
     pending = [j for j in pending if j.stem not in ran]
     with _SigtermAsInterrupt(), _progress(len(pending), progress) as bar:
@@ -572,8 +555,6 @@ def run_batch(out: str | os.PathLike, *, communes: Iterable[str] | None = None, 
     results = [ran.get(j.stem, JobResult(j, "skipped")) for j in jobs]
     result = BatchResult(out=out, results=results)
     if index:
-        from .index import build_index
-
         result.index, result.index_status = build_index(out, review_year=review_year, lang=lang, force=force)
     result.seconds = time.perf_counter() - started
     _write_summary(out, result, review_year=review_year, lang=lang)

@@ -7,8 +7,8 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -17,7 +17,6 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import Engine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
-from papermill.inspection import _infer_parameters
 from papermill.parameterize import parameterize_notebook
 
 __all__ = [
@@ -100,7 +99,7 @@ class WarmKernel:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> "WarmKernel":
+    def start(self) -> WarmKernel:
         """Start the kernel process and its client; returns ``self``."""
         with self._lock:
             if self.km is not None:
@@ -165,7 +164,7 @@ class WarmKernel:
                     except Exception:
                         pass
 
-    def __enter__(self) -> "WarmKernel":
+    def __enter__(self) -> WarmKernel:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -252,7 +251,9 @@ def load_notebook(notebook: nbformat.NotebookNode | str | os.PathLike) -> nbform
 def notebook_parameters(notebook: nbformat.NotebookNode) -> dict:
     """The parameters declared in a notebook's ``parameters`` cell: name → (type name, default, help).
 
-    The type is the annotation's, else that of the default literal (``NoneType`` for ``None``).
+    Read from the cell's source as papermill documents it (``name: type = default  # help``):
+    the type is the annotation's, else that of the default literal (``NoneType`` for ``None``,
+    ``None`` when the default is not a literal); the default is its source text.
 
     Examples
     --------
@@ -264,15 +265,29 @@ def notebook_parameters(notebook: nbformat.NotebookNode) -> dict:
     >>> notebook_parameters(nb)
     {'lang': ('str', '"vi"', 'report language')}
     """
+    nb = load_notebook(notebook)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return {}
+    source = cell.source
+    lines = source.splitlines()
     out = {}
-    for p in _infer_parameters(load_notebook(notebook)):
-        kind = p.inferred_type_name
-        if kind == "None":  # no annotation: the type of the default literal
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, annotation = node.targets[0].id, None
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, annotation = node.target.id, ast.unparse(node.annotation)
+        else:
+            continue
+        default = ast.get_source_segment(source, node.value)
+        rest = lines[node.end_lineno - 1][node.end_col_offset:].strip()
+        help_text = rest[1:].strip() if rest.startswith("#") else ""
+        if annotation is None:  # no annotation: the type of the default literal
             try:
-                kind = type(ast.literal_eval(p.default)).__name__
+                annotation = type(ast.literal_eval(default)).__name__
             except (ValueError, SyntaxError):
-                kind = "None"
-        out[p.name] = (kind, p.default, p.help)
+                annotation = "None"
+        out[name] = (annotation, default, help_text)
     return out
 
 
@@ -396,7 +411,7 @@ class KernelPool:
         for kernel in kernels:
             kernel.shutdown()
 
-    def __enter__(self) -> "KernelPool":
+    def __enter__(self) -> KernelPool:
         return self
 
     def __exit__(self, *exc) -> None:

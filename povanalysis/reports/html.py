@@ -9,8 +9,8 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import nbformat
 

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import html as _html
+import io
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
+from ..common.files import atomic_write_bytes, atomic_write_text
 from ..common.labels import check_lang, format_number, format_percent, label, pick
+from ..data import registry
+from ..geo import maps
+from . import prepare
+from .html import PLOTLY_JS, copy_plotly_js, figure_html, page
 
 __all__ = ["COLUMNS", "key_figure_table", "index_html", "write_xlsx", "build_index"]
 
@@ -67,13 +76,12 @@ def _heading(key: str, lang: str, *, year: int, first: int) -> str:
 def key_figure_table(*, review_year: int, lang: str = "vi") -> pd.DataFrame:
     """Key figures of every unit, columns renamed to their headings in ``lang``; suppressed cells empty.
 
-    The table of the index page and of the XLSX (:func:`povanalysis.reports.sections.key_figures`).
+    The table of the index page and of the XLSX (:func:`povanalysis.reports.prepare.key_figures`).
     """
-    from . import sections as report
 
     check_lang(lang)
-    frame = report.key_figures(review_year=review_year)
-    _, manifest = report.shared_tables()
+    frame = prepare.key_figures(review_year=review_year)
+    _, manifest = prepare.shared_tables()
     first = min(manifest["review_years"])
     frame = frame.assign(
         unit_type=[_UNIT_TYPE[t][0 if lang == "vi" else 1] for t in frame["unit_type"]],
@@ -150,13 +158,11 @@ def index_html(*, review_year: int, lang: str = "vi", reports: dict[str, str], p
     map_html : str
         A rendered chart (trusted HTML), or empty.
     """
-    from . import sections as report
-    from .html import page
 
     check_lang(lang)
-    tables, manifest = report.shared_tables()
+    tables, manifest = prepare.shared_tables()
     first = min(manifest["review_years"])
-    frame = report.key_figures(review_year=review_year)
+    frame = prepare.key_figures(review_year=review_year)
     cols = [c for c in COLUMNS if c in frame.columns and c != "unit_type"]
     parts = [f"<h1>{_html.escape(_t('title', lang).format(year=review_year))}</h1>"]
     if manifest.get("synthetic"):
@@ -210,15 +216,11 @@ def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -
     One sheet of figures (rates as percentages, suppressed cells empty) and one of notes
     (source, review, suppression rule).
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
-    from . import sections as report
 
     check_lang(lang)
     table = key_figure_table(review_year=review_year, lang=lang)
-    _, manifest = report.shared_tables()
+    _, manifest = prepare.shared_tables()
     first = min(manifest["review_years"])
     kinds = {_heading(c, lang, year=review_year, first=first): COLUMNS[c][2] for c in COLUMNS}
     wb = Workbook()
@@ -247,20 +249,17 @@ def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -
         notes.append([line])
     wb.properties.creator = "povanalysis"
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    wb.save(tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
 def _map_html(*, review_year: int, lang: str) -> str:
-    from . import sections as report
 
-    tables, manifest = report.shared_tables()
+    tables, manifest = prepare.shared_tables()
     if not manifest["sections"].get("map") or "boundaries" not in tables:
         return ""
-    from ..geo import maps
-    from .html import figure_html
 
     rates = tables["commune_rates"]
     fig = maps.choropleth(rates[rates["review_year"] == review_year], "poor_rate", boundaries=tables["boundaries"],
@@ -274,11 +273,8 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
     Links go to the reports present (with their stamps) in ``communes/`` and ``province/``.
     Returns the index path and ``"built"`` or ``"up to date"``.
     """
-    from . import sections as report
-    from .html import PLOTLY_JS, copy_plotly_js
 
     check_lang(lang)
-    from ..data import registry
 
     out = Path(out)
     units = registry.units()
@@ -290,8 +286,8 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
         if (out / "province" / f"{stem}.html").exists():
             info = json.loads(stamp.read_text(encoding="utf-8"))
             province.append((info.get("title", stem), f"province/{stem}.html"))
-    manifest = report.ensure_prepared()
-    digest = hashlib.sha256(json.dumps({"manifest": report.manifest_digest(manifest), "reports": reports,
+    manifest = prepare.ensure_prepared()
+    digest = hashlib.sha256(json.dumps({"manifest": prepare.manifest_digest(manifest), "reports": reports,
                                         "province": province, "lang": lang, "year": review_year},
                                        sort_keys=True).encode()).hexdigest()
     index, xlsx, stamp = out / "index.html", out / "key-figures.xlsx", out / "index.stamp.json"
@@ -304,11 +300,7 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
         copy_plotly_js(out / "assets")
     text = index_html(review_year=review_year, lang=lang, reports=reports, province_reports=province,
                       map_html=map_html, plotly_src=f"assets/{PLOTLY_JS}" if map_html else None)
-    tmp = index.with_name(f".index.html.{os.getpid()}.tmp")
-    tmp.write_bytes(text.encode("utf-8"))
-    os.replace(tmp, index)
+    atomic_write_text(index, text)
     write_xlsx(xlsx, review_year=review_year, lang=lang)
-    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"digest": digest}) + "\n", encoding="utf-8")
-    os.replace(tmp, stamp)
+    atomic_write_text(stamp, json.dumps({"digest": digest}) + "\n")
     return index, "built"

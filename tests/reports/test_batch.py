@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import pytest
 
 from povanalysis import config
 from povanalysis.data import pipeline
-from povanalysis.reports import batch, engine, sections as report
+from povanalysis.reports import batch, engine, prepare
 
 ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
 CODES = ["01840", "05665", "02143"]  # Phường Đức Xuân; Xã Văn Lăng and Xã Văn Lang, whose ASCII names collide
@@ -35,10 +36,25 @@ def data_root():
         root = small_data_root()
         mp.setenv("POVANALYSIS_DATA_DIR", str(root))
         # the code is what it is when the tests start, even if a module is edited while they run
-        frozen = report.code_digest()
-        mp.setattr(report, "code_digest", lambda: frozen)
-        report.ensure_prepared()
+        frozen = prepare.code_digest()
+        mp.setattr(prepare, "code_digest", lambda: frozen)
+        prepare.ensure_prepared()
         yield root
+
+
+def make_failing(mp: pytest.MonkeyPatch, folder: Path, code: str = FAILING) -> None:
+    """Make the report of ``code`` fail: its job runs a copy of the notebook ending in a cell that raises."""
+    nb = nbformat.read(config.PROJ_ROOT / "notebooks" / batch.COMMUNE_NOTEBOOK, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise RuntimeError(f"commune {commune_code}: failure injected")'))
+    broken = folder / batch.COMMUNE_NOTEBOOK
+    nbformat.write(nb, broken)
+    jobs = batch.commune_jobs
+
+    def failing_jobs(communes=None, **kwargs):
+        out = jobs(communes, **kwargs)
+        return [dataclasses.replace(j, notebook=broken) if j.key == code else j for j in out]
+
+    mp.setattr(batch, "commune_jobs", failing_jobs)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +62,7 @@ def first_run(data_root, tmp_path_factory):
     """Three communes on one warm kernel (the second report runs in a used kernel), one made to fail."""
     out = tmp_path_factory.mktemp("reports")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(report.FAIL_ENV, FAILING)
+        make_failing(mp, tmp_path_factory.mktemp("broken"))
         result = batch.run_batch(out, communes=CODES, workers=1, province=False, progress=False)
     return out, result
 
@@ -117,11 +133,11 @@ def html_mime(output) -> bool:
     return "application/vnd.plotly.v1+json" in output.get("data", {})
 
 
-def test_cli_exit_status_is_non_zero_on_failure(first_run, monkeypatch, capsys):
+def test_cli_exit_status_is_non_zero_on_failure(first_run, monkeypatch, capsys, tmp_path):
     from povanalysis import cli
 
     out, _ = first_run
-    monkeypatch.setenv(report.FAIL_ENV, FAILING)
+    make_failing(monkeypatch, tmp_path)
     status = cli.main(["batch", "--out", str(out), "--communes", ",".join(CODES), "--workers", "1",
                        "--no-province", "--quiet"])
     captured = capsys.readouterr()
@@ -151,7 +167,7 @@ def test_rerun_redoes_only_failed_and_out_of_date(first_run, capsys):
 
 
 def test_job_digest_changes_with_parameters_and_rows(data_root):
-    manifest = report.read_manifest()
+    manifest = prepare.read_manifest()
     vi = batch.commune_jobs(["01840"], manifest=manifest, review_year=2025, lang="vi")[0]
     en = batch.commune_jobs(["01840"], manifest=manifest, review_year=2025, lang="en")[0]
     y24 = batch.commune_jobs(["01840"], manifest=manifest, review_year=2024, lang="vi")[0]
@@ -187,20 +203,6 @@ def test_parameters_are_checked(data_root, tmp_path):
     assert [r.status for r in result.results] == ["failed"]
     assert result.results[0].error.startswith("ValueError: unknown notebook parameter 'year'")
     assert "FAILED commune 05665 (communes/05665-xa-van-lang): ValueError" in result.summary()
-
-
-def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):
-    path = tmp_path / "page.html"
-    batch._atomic_write(path, b"old")
-
-    def broken(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(batch.os, "replace", broken)
-    with pytest.raises(OSError, match="disk full"):
-        batch._atomic_write(path, b"new")
-    assert path.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
 
 
 def test_dask_local_cluster_gives_the_same_pages(first_run, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from povanalysis import config
 from povanalysis.data import pipeline
-from povanalysis.reports import batch, html, sections as report
+from povanalysis.reports import batch, html, prepare
 
 ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -34,8 +34,8 @@ def site(tmp_path_factory):
         pipeline.ensure_demo_data(root, seed=20240, scale=0.02)
         mp.setenv("POVANALYSIS_DATA_DIR", str(root))
         mp.delenv("POVANALYSIS_BOUNDARIES", raising=False)
-        frozen = report.code_digest()
-        mp.setattr(report, "code_digest", lambda: frozen)
+        frozen = prepare.code_digest()
+        mp.setattr(prepare, "code_digest", lambda: frozen)
         out = tmp_path_factory.mktemp("browser-site")
         result = batch.run_batch(out, communes=["01840"], workers=1, province=False, progress=False)
         assert result.ok, result.summary()

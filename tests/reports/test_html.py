@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from povanalysis import config
 from povanalysis.data import pipeline
-from povanalysis.reports import batch, html, sections as report
+from povanalysis.reports import batch, html, prepare
 
 ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
 REAL_BOUNDARIES = config.PROJ_ROOT.parent / "shared" / "data" / "thai-nguyen" / "communes_2025.geojson"
@@ -36,9 +36,9 @@ def data_root():
         root = _data_root()
         mp.setenv("POVANALYSIS_DATA_DIR", str(root))
         mp.delenv("POVANALYSIS_BOUNDARIES", raising=False)
-        frozen = report.code_digest()
-        mp.setattr(report, "code_digest", lambda: frozen)
-        report.ensure_prepared()
+        frozen = prepare.code_digest()
+        mp.setattr(prepare, "code_digest", lambda: frozen)
+        prepare.ensure_prepared()
         yield root
 
 
@@ -46,7 +46,7 @@ def data_root():
 def report_set(data_root, tmp_path_factory):
     """Two commune reports, the province overview and the index."""
     out = tmp_path_factory.mktemp("site")
-    manifest = report.ensure_prepared()
+    manifest = prepare.ensure_prepared()
     jobs = batch.province_jobs(manifest=manifest, notebooks=[config.PROJ_ROOT / "notebooks" / "01-province-overview.ipynb"])
     jobs += batch.commune_jobs(CODES, manifest=manifest, review_year=2025)
     result = batch.run_batch(out, jobs=jobs, workers=2, progress=False)
@@ -78,7 +78,7 @@ def test_every_page_is_offline_vietnamese_printable_and_without_code(report_set)
         assert len(text.encode("utf-8")) < 1_500_000 and "plotly.js v" not in text
     commune = (report_set / "communes" / "01840-phuong-duc-xuan.html").read_text(encoding="utf-8")
     assert "<h1" in commune and "Phường Đức Xuân" in commune and "Tỷ lệ hộ nghèo" in commune
-    assert "report.commune_context" not in commune and "commune_code =" not in commune  # no code, no parameters
+    assert "commune_context" not in commune and "commune_code =" not in commune  # no code, no parameters
     assert '<a href="../index.html">' in commune
 
 
@@ -164,7 +164,7 @@ def test_ethnic_groups_are_pooled_until_no_small_cell():
     rows = pd.DataFrame({"commune_code": "01840", "review_year": 2025, "size": 3,
                          "ethnicity": ["Kinh"] * 40 + ["Tày"] * 12 + ["Dao"] * 5 + ["Nùng"] * 3,
                          "poverty_class": ["poor"] * 10 + ["not_poor"] * 50})
-    t = report._ethnic_groups(rows, 10)
+    t = prepare.ethnic_groups(rows, 10)
     assert t[["ethnicity", "households", "poor", "suppressed"]].to_dict("records") == [
         {"ethnicity": "Kinh", "households": 40, "poor": 10, "suppressed": False},
         {"ethnicity": "other", "households": 20, "poor": 0, "suppressed": False}]
@@ -176,7 +176,7 @@ def test_pooling_never_shows_or_reveals_a_small_group(sizes, min_cell):
     names = [f"g{i}" for i in range(len(sizes))]
     rows = pd.DataFrame({"commune_code": "01840", "review_year": 2025, "size": 1,
                          "ethnicity": np.repeat(names, sizes), "poverty_class": "not_poor"})
-    t = report._ethnic_groups(rows, min_cell)
+    t = prepare.ethnic_groups(rows, min_cell)
     assert t["households"].sum() == sum(sizes)
     shown = t[~t["suppressed"]]
     assert (shown["households"] >= min_cell).all()
@@ -193,12 +193,12 @@ def test_credit_cells_under_the_limit_are_suppressed_with_their_complement():
     programme = ["poor"] * 25 + ["near_poor"] * 12 + ["newly_escaped"] * 3
     loans = pd.DataFrame({"household_id": [f"H{i}" for i in range(40)], "programme": programme,
                           "disbursed": pd.Timestamp("2024-03-01"), "amount": 50e6})
-    t = report._credit_table(classified, loans, 10).set_index("programme")
+    t = prepare.credit_table(classified, loans, 10).set_index("programme")
     assert t["borrowers"].to_dict() == {"all": 40, "near_poor": 12, "newly_escaped": 3, "poor": 25}
     # newly_escaped (3) is small; near_poor, the next smallest, is hidden too so 3 = 40 - 25 - 12 cannot be done
     assert t["suppressed"].to_dict() == {"all": False, "near_poor": True, "newly_escaped": True, "poor": False}
     with pytest.raises(ValueError, match="1 loans go to households absent from the review file, the first to 'X'"):
-        report._credit_table(classified, pd.concat([loans, loans.iloc[:1].assign(household_id="X")]), 10)
+        prepare.credit_table(classified, pd.concat([loans, loans.iloc[:1].assign(household_id="X")]), 10)
 
 
 def test_index_table_and_xlsx(report_set):
@@ -216,7 +216,7 @@ def test_index_table_and_xlsx(report_set):
     assert header[:4] == ["Mã", "Xã, phường", "Loại", "Địa bàn cũ"] and "Tỷ lệ hộ nghèo" in header
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert len(rows) == 92 and rows[0][:2] == ("01840", "Phường Đức Xuân")
-    figures = report.key_figures(review_year=2025)
+    figures = prepare.key_figures(review_year=2025)
     hidden = figures["households"].isna()
     col = header.index("Số hộ")
     assert [r[col] is None for r in rows] == hidden.tolist()
@@ -232,7 +232,7 @@ def test_page_with_the_real_boundaries_stays_small(data_root, tmp_path, monkeypa
     monkeypatch.setenv("POVANALYSIS_BOUNDARIES", str(REAL_BOUNDARIES))
     result = batch.run_batch(tmp_path / "site", communes=["01840"], workers=1, province=False, progress=False)
     assert result.ok, result.summary()
-    assert report.read_manifest()["sections"]["map"]
+    assert prepare.read_manifest()["sections"]["map"]
     page = tmp_path / "site" / "communes" / "01840-phuong-duc-xuan.html"
     text = page.read_text(encoding="utf-8")
     assert "Sơ đồ minh họa" not in text  # the real map, not the schematic one

@@ -8,14 +8,15 @@ from povanalysis import config
 from povanalysis.common import labels
 from povanalysis.data import pipeline
 from povanalysis.measure import standards
+from povanalysis.reports import prepare
 from povanalysis.reports import sections as report
 
 
 def test_small_counts_never_published(tmp_path, monkeypatch):
     monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(tmp_path))
     pipeline.ensure_demo_data(tmp_path, seed=3, scale=0.01)
-    report.prepare()
-    kf = report.key_figures(review_year=2025)
+    prepare.prepare()
+    kf = prepare.key_figures(review_year=2025)
     table = pd.read_parquet(tmp_path / "processed" / "commune_year.parquet")
     small = table[(table["review_year"] == 2025) & (table["poor"] < config.MIN_CELL) & ~table["suppressed"]]
     assert len(small) > 0  # the case exists in the data
@@ -25,14 +26,14 @@ def test_small_counts_never_published(tmp_path, monkeypatch):
     assert (kf["near_poor"].dropna() >= config.MIN_CELL).all()
 
 
-def _profile_context(year: int = 2024) -> report.CommuneContext:
+def _profile_context(year: int = 2024) -> prepare.CommuneContext:
     std = standards.get_standard("2022-2025")
     rows = [("H", None, 0.0629), ("A", None, 0.4), ("M0", None, 0.02516)]
     rows += [("pctb", column, 100 / len(std.columns)) for column in std.columns]
     af = pd.DataFrame(rows, columns=["measure", "indicator", "value"]).assign(
         review_year=year, standard=std.key, k=std.k, n=400, suppressed=False)
     empty = pd.DataFrame()
-    return report.CommuneContext("01840", year, {"name": "Phường Đức Xuân"}, empty, empty, empty, af, empty,
+    return prepare.CommuneContext("01840", year, {"name": "Phường Đức Xuân"}, empty, empty, empty, af, empty,
                                  empty, sections={}, min_cell=10, synthetic=True)
 
 
