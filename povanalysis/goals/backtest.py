@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
+import warnings
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
+from numpy.typing import ArrayLike
 
+from ..common.checks import check_alpha, require_frame
 from ..measure import aggregates
-from . import baselines, projections
-from ..figures.charts import FONT, PALETTE
-from ..common.labels import check_lang, format_number
 from ..measure.standards import classify, get_standard
+from . import baselines, projections, transition
+from .series import minority_column, quantiles
 
-__all__ = ["MODELS", "LEVELS", "Backtest", "backtest", "interval_score", "readable_scores", "plot_backtest"]
+__all__ = ["MODELS", "LEVELS", "Backtest", "backtest", "interval_score"]
 
 #: Models a backtest runs by default: the two projection models and the two simple baselines.
 MODELS: tuple[str, ...] = ("trend", "transition", "drift", "persistence")
@@ -24,7 +26,7 @@ MODELS: tuple[str, ...] = ("trend", "transition", "drift", "persistence")
 LEVELS: tuple[str, ...] = ("province", "minority", "old_area", "disadvantaged", "commune")
 
 
-def interval_score(observed, lower, upper, alpha: float) -> np.ndarray:
+def interval_score(observed: ArrayLike, lower: ArrayLike, upper: ArrayLike, alpha: float) -> np.ndarray:
     """The interval score of a central ``1 - alpha`` interval (lower is better).
 
     ``(upper - lower) + 2/alpha * (lower - y) 1{y < lower} + 2/alpha * (y - upper) 1{y > upper}``:
@@ -176,7 +178,7 @@ def _fit(model: str | Callable, history: pd.DataFrame, years: np.ndarray, option
     if callable(model):
         return model(history, years=years, **options)
     if model == "transition":
-        return projections.transition_projection(history, by=by, **common, **options)
+        return transition.transition_projection(history, by=by, **common, **options)
     counts = aggregates.poverty_counts(history, by=by + ["review_year"], min_cell=1)
     counts["standard"] = history["standard"].iloc[0]
     if model == "trend":
@@ -190,7 +192,7 @@ def _fit(model: str | Callable, history: pd.DataFrame, years: np.ndarray, option
 
 def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standards: Sequence[str] | None = None,
              origins: Sequence[int] | None = None, horizons: Sequence[int] = (1, 2),
-             levels: Sequence[str] = LEVELS, disadvantaged=frozenset(), min_reviews: int = 3,
+             levels: Sequence[str] = LEVELS, disadvantaged: Collection[str] = frozenset(), min_reviews: int = 3,
              alpha: float = 0.10, n_sim: int = 500, seed: int = 0,
              options: Mapping[str, Mapping] | None = None) -> Backtest:
     """Rolling-origin evaluation: fit every model on the reviews up to an origin, predict the next ones.
@@ -239,9 +241,8 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
     Tashman, L. J. (2000). Out-of-sample tests of forecasting accuracy: an analysis and review.
     *International Journal of Forecasting* 16(4), 437–450. doi:10.1016/S0169-2070(00)00065-0.
     """
-    projections._require(classified, "classified", ["household_id", "review_year", "commune_code"])
-    if not 0 < alpha < 1:
-        raise ValueError(f"'alpha' must be in (0, 1), got {alpha!r}")
+    require_frame(classified, "classified", ["household_id", "review_year", "commune_code"])
+    alpha = check_alpha(alpha)
     hz = sorted({int(h) for h in horizons})
     if not hz or hz[0] < 1:
         raise ValueError(f"'horizons' must be whole numbers >= 1, got {list(horizons)!r}")
@@ -250,7 +251,7 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
             raise ValueError(f"'levels' must be among {LEVELS}, got {lv!r}")
     panel = classified.copy()
     if "minority" not in panel.columns:
-        panel["minority"] = projections._minority_column(panel)
+        panel["minority"] = minority_column(panel)
     if "old_area" not in panel.columns:
         panel["old_area"] = "all"
     ys = np.sort(panel["review_year"].unique())
@@ -285,7 +286,7 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
                         continue
                     labels, names = grouping
                     agg = proj.aggregate(labels)
-                    lo, hi = projections._quantiles(agg.obs_draws, alpha)
+                    lo, hi = quantiles(agg.obs_draws, alpha)
                     gnames = agg.units.iloc[:, 0].astype(str).to_numpy()
                     for h in hz:
                         y = t + h
@@ -312,89 +313,14 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
     return Backtest(table=table, alpha=float(alpha), notes=tuple(notes))
 
 
-_MODEL_LABELS = {"drift": ("Thay đổi bình quân", "Average change (drift)"),
-                 "trend": ("Xu hướng logit", "Logit trend"),
-                 "transition": ("Chuyển trạng thái", "Transitions"),
-                 "persistence": ("Giữ nguyên kỳ cuối", "No change")}
-_LEVEL_LABELS = {"province": ("Toàn tỉnh", "Province"), "minority": ("Theo dân tộc", "By ethnicity"),
-                 "old_area": ("Theo tỉnh cũ", "By former province"),
-                 "disadvantaged": ("Xã đặc biệt khó khăn / khác", "Disadvantaged / other communes"),
-                 "commune": ("Từng xã", "Each commune")}
-_COLUMNS = {"model": ("Mô hình", "Model"), "standard": ("Chuẩn nghèo", "Standard"), "level": ("Cấp", "Level"),
-            "horizon": ("Dự báo trước (năm)", "Years ahead"), "folds": ("Số lần so sánh", "Comparisons"),
-            "mean_error": ("Sai số bình quân (điểm %)", "Mean error (points)"),
-            "mean_abs_error": ("Sai số tuyệt đối bình quân (điểm %)", "Mean absolute error (points)"),
-            "max_abs_error": ("Sai số tuyệt đối lớn nhất (điểm %)", "Largest absolute error (points)"),
-            "coverage": ("Tỷ lệ nằm trong khoảng dự báo", "Share inside the interval"),
-            "interval_score": ("Điểm khoảng (càng thấp càng tốt)", "Interval score (lower is better)")}
+#: Names that moved out of this module in 0.2.0, and their new homes (importable here for one release).
+MOVED: dict[str, str] = {"readable_scores": "povanalysis.reports.prose.goals",
+                         "plot_backtest": "povanalysis.figures.goals"}
 
 
-def _pick(table: dict, key: str, lang: str) -> str:
-    pair = table.get(key)
-    return key if pair is None else pair[0 if check_lang(lang) == "vi" else 1]
-
-
-def readable_scores(bt: Backtest, *, levels: Sequence[str] = ("province", "minority", "disadvantaged", "commune"),
-                    lang: str = "vi") -> pd.DataFrame:
-    """The scores as a table for reading: names in ``lang``, errors in points, shares in percent, as text.
-
-    Indexed by standard, level, horizon and model (best interval score first), so that a
-    notebook shows the groups as merged cells.
-    """
-    s = bt.scores()
-    s = s[s["level"].isin(levels)].copy()
-    s["level"] = pd.Categorical(s["level"], categories=list(levels), ordered=True)
-    s = s.sort_values(["standard", "level", "horizon", "interval_score"])
-    out = pd.DataFrame({
-        _pick(_COLUMNS, "standard", lang): s["standard"].to_numpy(),
-        _pick(_COLUMNS, "level", lang): [_pick(_LEVEL_LABELS, str(v), lang) for v in s["level"]],
-        _pick(_COLUMNS, "horizon", lang): s["horizon"].to_numpy(),
-        _pick(_COLUMNS, "model", lang): [_pick(_MODEL_LABELS, v, lang) for v in s["model"]],
-        _pick(_COLUMNS, "folds", lang): s["folds"].to_numpy(),
-    })
-    for c in ("mean_error", "mean_abs_error", "max_abs_error", "interval_score"):
-        out[_pick(_COLUMNS, c, lang)] = [format_number(100 * v, lang, digits=2) for v in s[c]]
-    out[_pick(_COLUMNS, "coverage", lang)] = [format_number(100 * v, lang, digits=0) + "%" for v in s["coverage"]]
-    keys = [_pick(_COLUMNS, c, lang) for c in ("standard", "level", "horizon", "model")]
-    return out.set_index(keys)
-
-
-def plot_backtest(bt: Backtest, *, level: str = "province", standard: str | None = None, lang: str = "vi",
-                  fig: go.Figure | None = None) -> go.Figure:
-    """Predicted against recorded rates of the held-out reviews, with the prediction intervals, one panel per model."""
-    check_lang(lang)
-    t = bt.table[bt.table["level"] == level]
-    if standard is not None:
-        t = t[t["standard"] == standard]
-    if t.empty:
-        raise ValueError(f"no backtest rows at level {level!r}" + (f" and standard {standard!r}" if standard else ""))
-    fig = fig if fig is not None else go.Figure()
-    models = list(dict.fromkeys(t["model"]))
-    for k, m in enumerate(models):
-        r = t[t["model"] == m].sort_values(["standard", "group", "origin", "horizon"])
-        x = [f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
-             for sd, o, y, g in zip(r["standard"], r["origin"], r["year"], r["group"])]
-        fig.add_trace(go.Scatter(
-            x=x, y=r["predicted"], mode="markers", name=_pick(_MODEL_LABELS, m, lang),
-            marker=dict(color=PALETTE[k % len(PALETTE)], size=9),
-            error_y=dict(type="data", symmetric=False, array=(r["upper"] - r["predicted"]).to_numpy(),
-                         arrayminus=(r["predicted"] - r["lower"]).to_numpy()),
-            offsetgroup=str(k), hovertemplate="%{x}: %{y:.2%}<extra>" + _pick(_MODEL_LABELS, m, lang) + "</extra>"))
-    obs = t.drop_duplicates(["standard", "group", "origin", "year"]).sort_values(["standard", "group", "origin", "horizon"])
-    xo = [f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
-          for sd, o, y, g in zip(obs["standard"], obs["origin"], obs["year"], obs["group"])]
-    recorded = "Kết quả rà soát" if lang == "vi" else "Recorded"
-    fig.add_trace(go.Scatter(x=xo, y=obs["observed"], mode="markers", name=recorded,
-                             marker=dict(color="black", symbol="x", size=11),
-                             hovertemplate="%{x}: %{y:.2%}<extra>" + recorded + "</extra>"))
-    level_pct = format_number(100 * (1 - bt.alpha), lang, digits=0)
-    title = (f"Kiểm định trên các kỳ rà soát đã qua ({_pick(_LEVEL_LABELS, level, lang).lower()}): dự báo, khoảng dự báo "
-             f"{level_pct}% và kết quả thực tế" if lang == "vi" else
-             f"Backtest on past reviews ({_pick(_LEVEL_LABELS, level, lang).lower()}): projections, {level_pct}% "
-             "prediction intervals and what the reviews recorded")
-    fig.update_layout(title=title, font=FONT, template="plotly_white", scattermode="group", legend_title_text="",
-                      xaxis_title="Chuẩn · năm gốc→năm dự báo" if lang == "vi" else "Standard · origin→year predicted",
-                      yaxis_title="Tỷ lệ hộ nghèo" if lang == "vi" else "Poor-household rate",
-                      margin=dict(l=60, r=20, t=70, b=90))
-    fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-    return fig
+def __getattr__(name: str) -> object:
+    if name in MOVED:
+        warnings.warn(f"povanalysis.goals.backtest.{name} moved to {MOVED[name]}.{name}; the old name will be "
+                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from .projections import (PROJECTION_YEARS, Projection, _check_alpha, _check_years, _in_force, _min_cell,
-                          _quantiles, _require, _stream, _unit_index)
+from ..common.checks import check_alpha, require_frame
+from .projections import PROJECTION_YEARS, Projection
+from .series import check_min_cell, check_years, quantiles, random_stream, standard_in_force, unit_index
 
 __all__ = ["persistence_projection", "drift_projection"]
 
 
 def _series(counts: pd.DataFrame, by: list[str], years, alpha: float, n_sim: int):
-    alpha = _check_alpha(alpha)
-    _require(counts, "counts", by + ["review_year", "households", "poor"])
+    alpha = check_alpha(alpha)
+    require_frame(counts, "counts", by + ["review_year", "households", "poor"])
     if n_sim < 2:
         raise ValueError(f"'n_sim' must be at least 2, got {n_sim!r}")
     hh = pd.to_numeric(counts["households"], errors="coerce").to_numpy(dtype=float)
@@ -30,14 +31,14 @@ def _series(counts: pd.DataFrame, by: list[str], years, alpha: float, n_sim: int
     ys = np.unique(year)
     if len(ys) < 2 or (np.diff(ys) != 1).any():
         raise ValueError(f"'counts' needs at least two consecutive review years, got {ys.tolist()}")
-    yrs = _check_years(years, int(ys[-1]))
+    yrs = check_years(years, int(ys[-1]))
     if "standard" in counts.columns:
         stds = sorted(counts["standard"].astype(str).unique())
     else:
-        stds = sorted({s for s in (_in_force(int(y)) for y in ys) if s})
+        stds = sorted({s for s in (standard_in_force(int(y)) for y in ys) if s})
     if len(stds) != 1:
         raise ValueError(f"the series mixes standards {stds}: put every review on one standard first")
-    codes, units, _ = _unit_index(counts, by)
+    codes, units, _ = unit_index(counts, by)
     n_u, n_t = len(units), len(ys)
     t_idx = np.searchsorted(ys, year)
     H = np.zeros((n_u, n_t))
@@ -83,7 +84,7 @@ def _project(units, ys, yrs, H, P, observed, standard, alpha, n_sim, seed, group
     last_h, last_p = H[:, -1], P[:, -1]
     present = last_h > 0
     steps = (yrs - ys[-1]).astype(float)
-    rng = _stream(seed, 11)
+    rng = random_stream(seed, 11)
     n_g, n_u, n_y = len(drift), len(last_h), len(yrs)
     # Common shock per group: a random walk on the logit scale, with the drift's own uncertainty.
     walk = np.cumsum(rng.standard_normal((n_sim, n_g, n_y)), axis=2) * sd[None, :, None]
@@ -106,12 +107,12 @@ def _project(units, ys, yrs, H, P, observed, standard, alpha, n_sim, seed, group
     keep = present
     draws, obs = draws[:, keep], obs[:, keep]
     mean = draws.mean(axis=0)
-    lo, hi = _quantiles(draws, alpha)
+    lo, hi = quantiles(draws, alpha)
     return Projection(units=units[keep].reset_index(drop=True), years=yrs, households=last_h[keep], mean=mean,
                       mean_se=draws.std(axis=0, ddof=1), ci_lower=lo, ci_upper=hi, draws=draws, obs_draws=obs,
                       observed=observed, standard=standard, basis="as_classified", method=method, alpha=alpha,
                       model=pd.DataFrame({"group": np.arange(n_g), "drift": drift, "sd": sd, "drift_se": drift_se}),
-                      notes=tuple(notes), min_cell=_min_cell(min_cell))
+                      notes=tuple(notes), min_cell=check_min_cell(min_cell))
 
 
 def _pool(counts: pd.DataFrame, units: pd.DataFrame, by: list[str], pool_by: str | None) -> tuple[np.ndarray, list]:

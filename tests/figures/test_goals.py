@@ -1,0 +1,103 @@
+"""Figures of the goals: fan charts, gap bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from povanalysis.figures import goals as FG
+from povanalysis.goals import projections as P
+from povanalysis.goals.targets import Target
+
+YEARS = np.arange(2021, 2026)
+
+
+@pytest.fixture(scope="module")
+def one_commune():
+    counts = pd.DataFrame({"commune_code": ["05500"] * 5, "review_year": YEARS, "households": [500] * 5,
+                           "poor": [100, 90, 80, 72, 64]})
+    return P.trend_projection(counts, n_sim=400, min_cell=1)
+
+
+@pytest.fixture
+def hand_projection():
+    """A hand-made projection of two communes (see tests/goals/conftest.py)."""
+    def make(mean, obs, *, households=(100, 5), codes=("05500", "05518"), years=(2026, 2027), standard="2022-2025"):
+        mean, obs = np.asarray(mean, float), np.asarray(obs, float)
+        observed = pd.DataFrame({"commune_code": list(codes), "review_year": 2025,
+                                 "households": list(households), "poor": np.ones(len(codes))})
+        observed["rate"] = observed["poor"] / observed["households"]
+        return P.Projection(units=pd.DataFrame({"commune_code": list(codes)}), years=np.asarray(years),
+                            households=np.asarray(households, float), mean=mean, mean_se=np.zeros_like(mean),
+                            ci_lower=mean, ci_upper=mean, draws=obs, obs_draws=obs, observed=observed,
+                            standard=standard, min_cell=10)
+    return make
+
+
+def test_fan_chart_traces_and_labels(one_commune):
+    t = Target("t", annual_reduction=1.5)
+    fig = FG.plot_fan_chart(one_commune, t, commune_code="05500", lang="vi")
+    names = [tr.name for tr in fig.data]
+    assert names == ["Khoảng dự báo 95%", "Khoảng dự báo 80%", "Khoảng dự báo 50%", "Kết quả rà soát", "Dự báo",
+                     "Lộ trình mục tiêu: t"]
+    assert fig.layout.title.text == "Phường Tích Lương: tỷ lệ hộ nghèo dự báo 2026–2030 (chuẩn 2022–2025)"
+    assert_allclose(fig.data[-1].y, [0.128, 0.113, 0.098, 0.083, 0.068, 0.053], atol=1e-12)
+    assert list(fig.data[3].y) == pytest.approx([0.2, 0.18, 0.16, 0.144, 0.128])
+    outer, inner = np.asarray(fig.data[0].y), np.asarray(fig.data[2].y)
+    assert outer[1:6].max() >= inner[1:6].max()  # the 95% band holds the 50% band
+    assert fig.layout.yaxis.tickformat == ".0%"
+    path = pd.DataFrame({"year": [2025, 2030], "target_level": [0.128, 0.05]})
+    assert FG.plot_fan_chart(one_commune, path, commune_code="05500", lang="en").data[-1].name == "Target path"
+
+
+def test_fan_chart_errors(one_commune, hand_projection):
+    two = hand_projection([[0.1, 0.1], [0.2, 0.2]], np.full((3, 2, 2), 0.1))
+    with pytest.raises(ValueError, match="give 'commune_code' or 'group': the projection has several units"):
+        FG.plot_fan_chart(two)
+    with pytest.raises(ValueError, match="commune_code '99999' is not in the projection"):
+        FG.plot_fan_chart(two, commune_code="99999")
+    with pytest.raises(ValueError, match="lang must be one of"):
+        FG.plot_fan_chart(one_commune, lang="fr")
+    with pytest.raises(ValueError, match="no observed rate at the target's start year 2019"):
+        FG.plot_fan_chart(one_commune, Target("t", annual_reduction=1, start_year=2019))
+
+
+def test_gap_bars_are_ranked_and_leave_out_suppressed_communes():
+    r = pd.DataFrame({"commune_code": ["05500", "05518", "05467", "05443"],
+                      "name": ["Phường Tích Lương", "Phường Sông Công", "Phường Gia Sàng", "Phường Phan Đình Phùng"],
+                      "year": 2030, "gap": [0.02, -0.01, 0.05, np.nan], "gap_ci_lower": [0.0, -0.02, 0.03, np.nan],
+                      "gap_ci_upper": [0.04, 0.0, 0.07, np.nan], "suppressed": [False, False, True, False]})
+    fig = FG.plot_gap_bars(r, lang="vi")
+    behind, on = fig.data
+    assert list(behind.y) == ["Phường Tích Lương"] and list(on.y) == ["Phường Sông Công"]
+    assert_allclose(behind.x, [2.0]) and behind.marker.color == "#D55E00"
+    assert behind.name == "Chậm so với lộ trình" and on.name == "Đạt lộ trình"
+    assert "1 xã không công bố" in fig.layout.title.text and "1 xã không có mục tiêu" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "Chênh lệch so với mục tiêu năm 2030 (điểm phần trăm)"
+    with pytest.raises(ValueError, match="'requirements' has no rows for year 2031"):
+        FG.plot_gap_bars(r, year=2031)
+
+
+def test_more_figure_errors(one_commune):
+    cells = P.Projection(**{**one_commune.__dict__, "units": pd.DataFrame({"commune_code": ["05500"], "minority": [True]})})
+    with pytest.raises(ValueError, match="'commune_code' needs a projection by commune_code"):
+        FG.plot_fan_chart(cells, commune_code="05500")
+    with pytest.raises(ValueError, match="'group' needs a projection with one unit column"):
+        FG.plot_fan_chart(cells, group=True)
+    with pytest.raises(ValueError, match="group 'x' is not in the projection"):
+        FG.plot_fan_chart(one_commune, group="x")
+    with pytest.raises(ValueError, match="'levels' are coverages in \\(0, 1\\), got 95"):
+        FG.plot_fan_chart(one_commune, levels=(95,))
+    with pytest.raises(TypeError, match="'target' should be a Target or a DataFrame, got float"):
+        FG.plot_fan_chart(one_commune, 0.05)
+    with pytest.raises(TypeError, match="'projection' should be a Projection, got DataFrame"):
+        FG.plot_fan_chart(one_commune.to_frame())
+
+
+def test_fan_chart_of_a_small_commune_draws_nothing(hand_projection):
+    proj = hand_projection([[0.1, 0.1], [0.2, 0.2]], np.full((3, 2, 2), 0.1))
+    fig = FG.plot_fan_chart(proj, commune_code="05518", lang="en")
+    assert len(fig.data) == 0
+    assert fig.layout.title.text.endswith("suppressed: too few households")
