@@ -9,8 +9,10 @@ It prepares the demo data and the shared report tables (timed), then
 1. runs the commune notebook for N communes the naive way, one after another: ``papermill``
    (command line, a fresh kernel each) then ``jupyter nbconvert --to html``;
 2. runs ``povanalysis batch --workers 2`` on the same communes (warm kernels, parallel);
-3. runs the batch for all 92 units plus the index;
-4. measures page sizes, with the schematic boundaries and, when the file is there
+3. runs the batch for all 92 units plus the index, then again with the province pages;
+4. runs it again with nothing changed, and after the ethnic group of one commune's households
+   is corrected in a copy of the data (only that report and the index are redone);
+5. measures page sizes, with the schematic boundaries and, when the file is there
    (``$POVANALYSIS_BOUNDARIES`` or ``../shared/data/thai-nguyen/communes_2025.geojson``),
    with the real ones.
 
@@ -20,6 +22,7 @@ Results are printed and written to ``bench/results/batch.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -46,14 +49,45 @@ def _run(cmd: list[str], env: dict) -> float:
 def _pinned(env: dict) -> dict:
     """The environment with the prepared tables pinned, so that both ways read the same tables and
     neither prepares them again if a module of the package is edited while the benchmark runs."""
-    code = ("import os; from povanalysis.reports import sections as report; "
-            "print(report.manifest_digest(report.read_manifest()))")
+    code = "from povanalysis.reports import prepare; print(prepare.manifest_digest(prepare.read_manifest()))"
     digest = subprocess.run([PY, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     return {**env, "POVANALYSIS_REPORT_CONTEXT": digest.stdout.strip()}
 
 
 def _sizes(folder: Path) -> list[int]:
     return sorted(p.stat().st_size for p in (folder / "communes").glob("*.html"))
+
+
+def _slowest(out: Path) -> str:
+    """The province pages' run times, slowest first (from the executed notebooks' cell timings)."""
+    import nbformat
+
+    times = []
+    for path in (out / "province").glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        times.append((sum(c.metadata.get("papermill", {}).get("duration") or 0 for c in nb.cells), path.stem))
+    return ", ".join(f"{stem} {t:.0f} s" for t, stem in sorted(times, reverse=True))
+
+
+def _one_commune_changed(data: Path, work: Path, cmd: list[str], env: dict) -> tuple[float, dict]:
+    """Correct the ethnic group of one commune's households (Tày → Nùng) in a copy of the data and rerun the batch."""
+    import pandas as pd
+
+    from povanalysis.data import io, pipeline
+
+    edit = work / "data-edit"
+    shutil.copytree(data, edit)
+    raw = pd.read_parquet(edit / "raw" / "households.parquet")
+    latest = raw[raw["review_year"] == raw["review_year"].max()]
+    code = latest[latest["ethnicity"] == "Tày"].groupby("commune_code").size().idxmax()
+    raw.loc[(raw["commune_code"] == code) & (raw["ethnicity"] == "Tày"), "ethnicity"] = "Nùng"
+    io.write_parquet(raw, edit / "raw" / "households.parquet")
+    pipeline.process(edit)
+    eenv = {k: v for k, v in env.items() if k != "POVANALYSIS_REPORT_CONTEXT"}
+    seconds = _run(cmd, {**eenv, "POVANALYSIS_DATA_DIR": str(edit)})
+    out = Path(cmd[cmd.index("--out") + 1])
+    counts = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))["counts"]
+    return seconds, {**counts, "commune": str(code)}
 
 
 def main() -> int:
@@ -76,7 +110,7 @@ def main() -> int:
     start = time.perf_counter()
     pipeline.ensure_demo_data(data, seed=args.seed, scale=args.scale)
     t_data = time.perf_counter() - start
-    prep = [PY, "-c", "from povanalysis.reports import sections as report; report.ensure_prepared(force=True)"]
+    prep = [PY, "-c", "from povanalysis.reports import prepare; prepare.ensure_prepared(force=True)"]
     t_prepare = _run(prep, env)
     env = _pinned(env)
 
@@ -102,6 +136,10 @@ def main() -> int:
         t_batch = _run(batch_cmd + ["--out", str(work / "batch10"), "--communes", ",".join(chosen)], env)
         t_full = _run(batch_cmd + ["--out", str(work / "full")], env)
         t_again = _run(batch_cmd[:-1] + ["--out", str(work / "full")], env)  # nothing changed: no work
+        province_cmd = [c for c in batch_cmd if c != "--no-province"]
+        t_province = _run(province_cmd + ["--out", str(work / "with-province")], env)
+        slowest = _slowest(work / "with-province")
+        t_edit, counts = _one_commune_changed(data, work, batch_cmd[:-1] + ["--out", str(work / "full")], env)
         schematic = _sizes(work / "full")
         index_size = (work / "full" / "index.html").stat().st_size
 
@@ -119,6 +157,7 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     ratio = t_naive / t_batch
+    naive_all = t_naive / len(chosen) * len(codes)
     lines = [
         "# Commune reports: naive papermill + nbconvert against `povanalysis batch`",
         "",
@@ -134,7 +173,14 @@ def main() -> int:
         f"| `povanalysis batch --workers {args.workers}`, same {len(chosen)} communes (process start included) | {t_batch:.1f} |",
         f"| **ratio naive / batch** | **{ratio:.1f}×** |",
         f"| `povanalysis batch --workers {args.workers}`, all 92 units + index | {t_full:.1f} |",
+        f"| naive loop for all 92 units, extrapolated from the {len(chosen)} above | {naive_all:.0f} |",
+        f"| **ratio naive / batch, all 92 units** | **{naive_all / t_full:.1f}×** |",
         f"| the same again, nothing changed | {t_again:.1f} |",
+        f"| one commune's households changed ({counts['commune']}): tables prepared again, "
+        f"{counts['done']} report run, {counts['skipped']} up to date, index rebuilt | {t_edit:.1f} |",
+        f"| `povanalysis batch --workers {args.workers}`, all 92 units + province pages + index | {t_province:.1f} |",
+        "",
+        f"Province pages (cell time in the kernel): {slowest}.",
         "",
         f"Commune pages with the schematic boundaries: median {statistics.median(schematic) / 1e3:.0f} KB, "
         f"largest {max(schematic) / 1e3:.0f} KB; index {index_size / 1e3:.0f} KB; plotly.js (4.8 MB) once, "

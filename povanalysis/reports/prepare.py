@@ -140,7 +140,7 @@ def _inputs() -> dict:
         "version": __version__,
         "min_cell": config.MIN_CELL,
         "code": code_digest(),
-        "files": {name: [str(path), file_digest(path)] for name, path in files.items()},
+        "files": {name: file_digest(path) for name, path in files.items()},
     }
 
 
