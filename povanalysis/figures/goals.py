@@ -109,7 +109,8 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
         who = label("province", lang) if v == "all" else label(v, lang)
     fig = fig if fig is not None else go.Figure()
     yrs = projection.years.tolist()
-    title = figure_text("fan_title", lang, who=who, y0=yrs[0], y1=yrs[-1]) + f" ({standard_short(projection.standard, lang)})"
+    title = (figure_text("fan_title", lang, who=who, y0=yrs[0], y1=yrs[-1])
+             + f" ({standard_short(projection.standard, lang)})")
     if hidden:
         fig.update_layout(title=f"{title}: {figure_text('suppressed', lang)}", font=FONT, template="plotly_white")
         return fig
@@ -183,7 +184,8 @@ def plot_gap_bars(requirements: pd.DataFrame, *, year: int | None = None, top: i
     --------
     >>> r = pd.DataFrame({"commune_code": ["01", "02", "03"], "name": ["A", "B", "C"], "year": 2030,
     ...                   "gap": [0.02, -0.01, 0.05], "gap_ci_lower": [0.0, -0.02, 0.03],
-    ...                   "gap_ci_upper": [0.04, 0.0, 0.07], "households": [500, 300, 5], "suppressed": [False, False, True]})
+    ...                   "gap_ci_upper": [0.04, 0.0, 0.07], "households": [500, 300, 5],
+    ...                   "suppressed": [False, False, True]})
     >>> f = plot_gap_bars(r, lang="en")
     >>> list(f.data[0].y), [round(v, 1) for v in f.data[0].x]
     (['A'], [2.0])
@@ -210,12 +212,15 @@ def plot_gap_bars(requirements: pd.DataFrame, *, year: int | None = None, top: i
         if {"gap_ci_lower", "gap_ci_upper"} <= set(part.columns):
             err = dict(type="data", symmetric=False, array=(100 * (part["gap_ci_upper"] - part["gap"])).tolist(),
                        arrayminus=(100 * (part["gap"] - part["gap_ci_lower"])).tolist(), color="#555555", thickness=1)
-        fig.add_trace(go.Bar(x=(100 * part["gap"]).tolist(), y=nm.tolist(), orientation="h", name=figure_text(key, lang),
+        fig.add_trace(go.Bar(x=(100 * part["gap"]).tolist(), y=nm.tolist(), orientation="h",
+                             name=figure_text(key, lang),
                              marker_color=colour, error_x=err, customdata=part["commune_code"].tolist(),
-                             hovertemplate="%{y} (%{customdata}): %{x:.2f}<extra>" + figure_text(key, lang) + "</extra>"))
+                             hovertemplate="%{y} (%{customdata}): %{x:.2f}<extra>" + figure_text(key, lang)
+                             + "</extra>"))
     texts = gap_labels(year=year, lang=lang)
     title = texts["title"]
-    extra = [s for s in (figure_text("hidden", lang, n=hidden) if hidden else "", figure_text("no_target", lang, n=no_target)
+    extra = [s for s in (figure_text("hidden", lang, n=hidden) if hidden else "",
+                         figure_text("no_target", lang, n=no_target)
                          if no_target else "") if s]
     if extra:
         title += " (" + "; ".join(extra) + ")"
@@ -263,7 +268,8 @@ def plot_backtest(bt: Backtest, *, level: str = "province", standard: str | None
             error_y=dict(type="data", symmetric=False, array=(r["upper"] - r["predicted"]).to_numpy(),
                          arrayminus=(r["predicted"] - r["lower"]).to_numpy()),
             offsetgroup=str(k), hovertemplate="%{x}: %{y:.2%}<extra>" + model_label(m, lang) + "</extra>"))
-    obs = t.drop_duplicates(["standard", "group", "origin", "year"]).sort_values(["standard", "group", "origin", "horizon"])
+    obs = (t.drop_duplicates(["standard", "group", "origin", "year"])
+           .sort_values(["standard", "group", "origin", "horizon"]))
     xo = [f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
           for sd, o, y, g in zip(obs["standard"], obs["origin"], obs["year"], obs["group"])]
     recorded = figure_text("recorded", lang)

@@ -101,7 +101,8 @@ class Backtest:
         if candidates is not None:
             t = t[t["model"].isin(candidates)]
         if t.empty:
-            raise ValueError(f"no backtest rows at level {level!r}" + (f" and standard {standard!r}" if standard else ""))
+            raise ValueError(f"no backtest rows at level {level!r}"
+                             + (f" and standard {standard!r}" if standard else ""))
         return str(t.groupby("model")["interval_score"].mean().idxmin())
 
     def passes(self, model: str, *, standard: str | None = None, level: str = "province",

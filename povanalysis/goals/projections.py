@@ -548,7 +548,8 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     ug = grp_pos[unit_group[fit_unit]]
     lean = fit.info_cross / fit.info_level  # c_u / a_u
     eta = fit.level[:, None] + fit.trend[ug][:, None] * d[None, :]
-    se = np.sqrt(scale * (1 / fit.info_level[:, None] + (d[None, :] - lean[:, None]) ** 2 / fit.info_trend[ug][:, None]))
+    se = np.sqrt(scale * (1 / fit.info_level[:, None]
+                          + (d[None, :] - lean[:, None]) ** 2 / fit.info_trend[ug][:, None]))
     z = stats.norm.ppf(1 - alpha / 2)
     n_y = len(yrs)
     mean = np.full((n_units, n_y), np.nan)
@@ -560,7 +561,8 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     rng = random_stream(seed, 1)
     # Joint normal draws of (level, trend) with the block covariance: trend first, then each
     # level given its group's trend.
-    b_draw = fit.trend[None, :] + np.sqrt(scale / fit.info_trend)[None, :] * rng.standard_normal((n_sim, len(fit.trend)))
+    b_draw = (fit.trend[None, :]
+              + np.sqrt(scale / fit.info_trend)[None, :] * rng.standard_normal((n_sim, len(fit.trend))))
     a_draw = (fit.level[None, :] - lean[None, :] * (b_draw[:, ug] - fit.trend[ug][None, :])
               + np.sqrt(scale / fit.info_level)[None, :] * rng.standard_normal((n_sim, len(fit.level))))
     draws = np.full((n_sim, n_units, n_y), np.nan)

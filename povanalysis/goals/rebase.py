@@ -15,6 +15,8 @@ from .series import check_min_cell, minority_column
 
 __all__ = ["Rebase", "rebase", "reclassify", "standard_gap"]
 
+_COUNTED = ("from_class", "to_class", "households")
+
 
 @dataclass
 class Rebase:
@@ -52,7 +54,7 @@ class Rebase:
         missing = [c for c in by if c not in self.cells.columns]
         if missing:
             raise ValueError(f"'by' names columns the rebasing does not keep: {missing} "
-                             f"(available: {[c for c in self.cells.columns if c not in ('from_class', 'to_class', 'households')]})")
+                             f"(available: {[c for c in self.cells.columns if c not in _COUNTED]})")
         c = self.cells
         n = c["households"].to_numpy()
         f_poor, t_poor = (c["from_class"] == "poor").to_numpy(), (c["to_class"] == "poor").to_numpy()
@@ -81,7 +83,8 @@ class Rebase:
         return self.table(by)[by + ["gap"]]
 
     def to_frame(self) -> pd.DataFrame:
-        """Long table: ``dimension`` (province, old_area, area, minority, commune_code), ``group`` and the :meth:`table` columns."""
+        """Long table: ``dimension`` (province, old_area, area, minority, commune_code), ``group`` and the
+        :meth:`table` columns."""
         dims = [()] + [(d,) for d in ("old_area", "area", "minority", "commune_code") if d in self.cells.columns]
         parts = []
         for d in dims:
@@ -110,7 +113,8 @@ class Rebase:
             if d not in self.cells.columns:
                 continue
             for r in self.table(d).itertuples(index=False):
-                value = "suppressed" if r.suppressed else f"{100 * r.rate_from:.2f}% -> {100 * r.rate_to:.2f}% ({100 * r.gap:+.2f} points)"
+                value = ("suppressed" if r.suppressed else
+                         f"{100 * r.rate_from:.2f}% -> {100 * r.rate_to:.2f}% ({100 * r.gap:+.2f} points)")
                 lines.append(f"  {d}={getattr(r, d)}: {value}")
         c = self.table("commune_code")
         c = c[~c["suppressed"]]
@@ -120,7 +124,8 @@ class Rebase:
         return "\n".join(lines)
 
     def headline(self, lang: str = "vi") -> str:
-        """One or two sentences on the level shift, for reports (:func:`povanalysis.reports.prose.goals.rebase_headline`)."""
+        """One or two sentences on the level shift, for reports
+        (:func:`povanalysis.reports.prose.goals.rebase_headline`)."""
         from ..reports.prose.goals import rebase_headline
 
         return rebase_headline(self, lang)

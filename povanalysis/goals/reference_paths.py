@@ -66,7 +66,8 @@ class ReferencePaths:
         lines = [f"Commune reference paths of '{self.target.name}' ({self.target.describe('en')}), rule "
                  f"{self.rule!r}, floor {100 * self.floor:.2f}%: {len(last)} communes, "
                  f"{int(last['already_met'].sum())} already met",
-                 f"  province {100 * prov['province_level'].iloc[0]:.2f}% -> {100 * prov['province_level'].iloc[-1]:.2f}% "
+                 f"  province {100 * prov['province_level'].iloc[0]:.2f}% -> "
+                 f"{100 * prov['province_level'].iloc[-1]:.2f}% "
                  f"in {end}; where attainable, the household-weighted commune paths differ from it by at most "
                  f"{100 * gap:.2g} points"]
         if len(open_):
@@ -216,7 +217,8 @@ def commune_reference_paths(baseline: pd.DataFrame, target: Target, *, rule: str
     >>> r = commune_reference_paths(b, Target("p", annual_reduction=1.0))
     >>> end = r.paths[r.paths["year"] == 2030]
     >>> end[["commune_code", "reference_level", "share_of_province_reduction"]].round(4).to_dict("list")
-    {'commune_code': ['A', 'B', 'C'], 'reference_level': [0.1, 0.05, 0.025], 'share_of_province_reduction': [0.4, 0.4, 0.2]}
+    {'commune_code': ['A', 'B', 'C'], 'reference_level': [0.1, 0.05, 0.025],
+     'share_of_province_reduction': [0.4, 0.4, 0.2]}
 
     With a floor of 3%, C stops at 3% in 2030 and A and B take the rest (19 of the 25 poor
     households left go to them: each keeps 19/40 of its start level):

@@ -116,7 +116,8 @@ def _loans(additional_loans, proj: Projection, first: int) -> np.ndarray:
 
 
 def credit_scenario(projection: Projection, additional_loans: float | pd.Series | pd.DataFrame, effect: float,
-                    effect_se: float, *, cost_per_exit: object = None, start_year: int | None = None, seed: int = 0) -> Projection:
+                    effect_se: float, *, cost_per_exit: object = None, start_year: int | None = None,
+                    seed: int = 0) -> Projection:
     """Add VBSP loans to a projection, with the credit-impact estimate and its uncertainty.
 
     Each additional loan to a poor household lifts it out of poverty by the next review with
@@ -173,7 +174,8 @@ def credit_scenario(projection: Projection, additional_loans: float | pd.Series 
     loans = _loans(additional_loans, projection, first)
     n_sim = projection.draws.shape[0]
     rng = random_stream(seed, 3)
-    e = np.clip(effect + effect_se * rng.standard_normal(n_sim), 0.0, 1.0) if effect_se > 0 else np.full(n_sim, float(effect))
+    e = (np.clip(effect + effect_se * rng.standard_normal(n_sim), 0.0, 1.0) if effect_se > 0
+         else np.full(n_sim, float(effect)))
     h = projection.households[None, :, None]
     cum = np.cumsum(loans, axis=1)[None]
     mean = np.maximum(projection.mean - cum[0] * effect / h[0], 0.0)
@@ -532,7 +534,8 @@ def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
         out.loc[small, "on_track"] = pd.NA
     if "additional_exits" in out.columns:
         total = float(np.nansum(out["additional_exits"].to_numpy(dtype=float)))
-        out["share_of_gap"] = out["additional_exits"] / total if total > 0 else np.where(out["gap"].notna(), 0.0, np.nan)
+        out["share_of_gap"] = (out["additional_exits"] / total if total > 0
+                               else np.where(out["gap"].notna(), 0.0, np.nan))
         order = ["additional_exits", "gap", "commune_code"]
     else:
         order = ["gap", "commune_code"]
@@ -540,7 +543,8 @@ def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
     out.insert(0, "rank", pd.array(np.where(out["gap"].notna(), np.arange(1, len(out) + 1), None), dtype="Int64"))
     keep = ["rank", "commune_code", "name", "year", "target", "rule", "confirmed", "attainable", "already_met",
             "start_level", "target_level", "mean",
-            "ci_lower", "ci_upper", "obs_ci_lower", "obs_ci_upper", "gap", "gap_ci_lower", "gap_ci_upper", "p_meet", "on_track", "households",
+            "ci_lower", "ci_upper", "obs_ci_lower", "obs_ci_upper", "gap", "gap_ci_lower", "gap_ci_upper", "p_meet",
+            "on_track", "households",
             "exits_per_year", "additional_exits", "share_of_gap", "credit_vnd", "credit_vnd_lower", "credit_vnd_upper",
             "standard", "suppressed"]
     return out[[c for c in keep if c in out.columns]].reset_index(drop=True)

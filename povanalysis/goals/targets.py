@@ -116,7 +116,8 @@ class Target:
     >>> t = Target("province", annual_reduction=1.5, start_level=0.1029)
     >>> t.path().round(4).to_dict("list")["target_level"]
     [0.1029, 0.0879, 0.0729, 0.0579, 0.0429, 0.0279]
-    >>> Target("r", annual_reduction=10, unit="relative", start_level=0.10).path(years=[2027])["target_level"].round(4).tolist()
+    >>> r = Target("r", annual_reduction=10, unit="relative", start_level=0.10)
+    >>> r.path(years=[2027])["target_level"].round(4).tolist()
     [0.081]
     """
 
@@ -302,7 +303,8 @@ def default_targets(*, province: Sequence[float] | None = None, disadvantaged: f
     Examples
     --------
     >>> [t.name for t in default_targets()]
-    ['province_low', 'province_high', 'disadvantaged', 'minority_low', 'minority_high', 'national_minority_areas', 'national_poor_communes']
+    ['province_low', 'province_high', 'disadvantaged', 'minority_low', 'minority_high', 'national_minority_areas',
+     'national_poor_communes']
     >>> default_targets(province=(1.0, 2.0))[1].annual_reduction
     2.0
     """
@@ -343,7 +345,8 @@ def default_targets(*, province: Sequence[float] | None = None, disadvantaged: f
                       "ethnic-minority and mountainous areas below 10% by 2030",
                label_vi=f"Vùng DTTS và miền núi: dưới {format_percent(minority_area_level, 'vi', digits=0)} "
                         f"năm {end_year}",
-               label_en=f"Ethnic-minority and mountainous areas: below {format_percent(minority_area_level, 'en', digits=0)} "
+               label_en=f"Ethnic-minority and mountainous areas: below "
+                        f"{format_percent(minority_area_level, 'en', digits=0)} "
                         f"by {end_year}", **common),
         Target("national_poor_communes", "disadvantaged", end_level=poor_commune_exit_level, scope="commune",
                source="National target programme 2026–2030: every poor commune leaves that status by 2030; the "
@@ -436,8 +439,10 @@ def select(frame: pd.DataFrame, target: Target, *, disadvantaged: Collection[str
         codes = frozenset(disadvantaged if pop == "disadvantaged" else minority_areas)
         if not codes:
             name = "disadvantaged" if pop == "disadvantaged" else "minority_areas"
+            source = ("pipeline.load_disadvantaged()" if pop == "disadvantaged"
+                      else "targets.minority_areas(classified)")
             raise ValueError(f"target {target.name!r} selects population {pop!r} but {name!r} is empty; pass the "
-                             f"commune codes ({'pipeline.load_disadvantaged()' if pop == 'disadvantaged' else 'targets.minority_areas(classified)'})")
+                             f"commune codes ({source})")
     return frame["commune_code"].isin(codes)
 
 
@@ -463,7 +468,8 @@ def check_targets(targets: Target | Sequence[Target]) -> list[Target]:
 
 
 def baseline(classified: pd.DataFrame, targets: Sequence[Target], *, disadvantaged: Collection[str] = frozenset(),
-             minority_areas: Collection[str] = frozenset(), standard: str | None = None, min_cell: int | None = None) -> pd.DataFrame:
+             minority_areas: Collection[str] = frozenset(), standard: str | None = None,
+             min_cell: int | None = None) -> pd.DataFrame:
     """Start levels of each target: one ``group`` row, and one row per commune for commune populations.
 
     Parameters
@@ -497,7 +503,8 @@ def baseline(classified: pd.DataFrame, targets: Sequence[Target], *, disadvantag
     ...                    "poverty_class": ["poor", "not_poor", "poor", "near_poor"]})
     >>> b = baseline(hh, [Target("p", annual_reduction=1)], min_cell=1)
     >>> b[["kind", "commune_code", "households", "start_level"]].to_dict("list")
-    {'kind': ['group', 'commune', 'commune'], 'commune_code': [nan, '01', '02'], 'households': [4, 2, 2], 'start_level': [0.5, 0.5, 0.5]}
+    {'kind': ['group', 'commune', 'commune'], 'commune_code': [nan, '01', '02'], 'households': [4, 2, 2],
+     'start_level': [0.5, 0.5, 0.5]}
     """
     targets = check_targets(targets)
     for col in ("review_year", "commune_code"):
@@ -559,7 +566,8 @@ def _check_baseline(baseline: pd.DataFrame, targets: list[Target]) -> None:
         raise ValueError(f"'baseline' has no rows for the targets {absent}; pass them to targets.baseline()")
 
 
-def target_paths(targets: Sequence[Target], baseline: pd.DataFrame, *, years: Iterable[int] | None = None) -> pd.DataFrame:
+def target_paths(targets: Sequence[Target], baseline: pd.DataFrame, *,
+                 years: Iterable[int] | None = None) -> pd.DataFrame:
     """Every target's path from each of its baseline rows, in long form.
 
     Parameters
@@ -676,7 +684,8 @@ def check_consistency(targets: Sequence[Target], baseline: pd.DataFrame, *, lang
     rows = []
 
     def add(kind, t, other, code, year, value, reference):
-        rows.append({"kind": kind, "target": t.name, "other": other, "commune_code": code if isinstance(code, str) else None,
+        rows.append({"kind": kind, "target": t.name, "other": other,
+                     "commune_code": code if isinstance(code, str) else None,
                      "year": year, "value": value, "reference": reference})
 
     def scoped(t):
@@ -723,7 +732,8 @@ def check_consistency(targets: Sequence[Target], baseline: pd.DataFrame, *, lang
     bounds = province_range(targets)
     if bounds is not None:
         hi_t = bounds[1]
-        total = int(baseline.loc[(baseline["target"] == hi_t.name) & (baseline["kind"] == "group"), "households"].iloc[0])
+        group_rows = (baseline["target"] == hi_t.name) & (baseline["kind"] == "group")
+        total = int(baseline.loc[group_rows, "households"].iloc[0])
         for t in targets:
             if t.population == "all" or t.direction != "decrease" or not total:
                 continue

@@ -204,7 +204,8 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     ...                    "poor", "not_poor", "not_poor", "not_poor"]})
     >>> p = transition_projection(hh, years=[2026], prior_strength=0, time_trend=False, n_sim=100, min_cell=1)
     >>> p.model[["state", "n", "x", "observed_rate"]].head(2).to_dict("records")
-    [{'state': 'poor', 'n': 3, 'x': 2, 'observed_rate': 0.6666666666666666}, {'state': 'escaped_1', 'n': 1, 'x': 1, 'observed_rate': 1.0}]
+    [{'state': 'poor', 'n': 3, 'x': 2, 'observed_rate': 0.6666666666666666},
+     {'state': 'escaped_1', 'n': 1, 'x': 1, 'observed_rate': 1.0}]
     >>> round(float(p.mean[0, 0]), 4)  # 2 poor x 2/3 + 1 not poor x 0
     0.4444
     """
@@ -235,7 +236,8 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     bad = ~np.isin(cls, CLASSES)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"column 'poverty_class' must be one of {CLASSES}, got {cls[i]!r} at row {classified.index[i]!r}")
+        raise ValueError(f"column 'poverty_class' must be one of {CLASSES}, got {cls[i]!r} at row "
+                         f"{classified.index[i]!r}")
     ry = classified["review_year"].to_numpy(dtype=int)
     ys = np.unique(ry)
     if len(ys) < 2 or (np.diff(ys) != 1).any():
@@ -246,7 +248,8 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     yrs = check_years(years, start)
     w0, w1 = (int(ys[0]), start) if window is None else (int(window[0]), int(window[1]))
     if not (ys[0] <= w0 < w1 <= ys[-1]):
-        raise ValueError(f"'window' must be two review years within {int(ys[0])}..{int(ys[-1])} in order, got {window!r}")
+        raise ValueError(f"'window' must be two review years within {int(ys[0])}..{int(ys[-1])} in order, "
+                         f"got {window!r}")
     hid, _ = pd.factorize(classified["household_id"])
     yi = np.searchsorted(ys, ry)
     H, Y = int(hid.max()) + 1, len(ys)

@@ -81,7 +81,8 @@ def test_gap_bars_are_ranked_and_leave_out_suppressed_communes():
 
 
 def test_more_figure_errors(one_commune):
-    cells = P.Projection(**{**one_commune.__dict__, "units": pd.DataFrame({"commune_code": ["05500"], "minority": [True]})})
+    units = pd.DataFrame({"commune_code": ["05500"], "minority": [True]})
+    cells = P.Projection(**{**one_commune.__dict__, "units": units})
     with pytest.raises(ValueError, match="'commune_code' needs a projection by commune_code"):
         FG.plot_fan_chart(cells, commune_code="05500")
     with pytest.raises(ValueError, match="'group' needs a projection with one unit column"):

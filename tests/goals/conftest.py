@@ -19,7 +19,7 @@ def one_commune() -> P.Projection:
 
 @pytest.fixture
 def hand_projection():
-    """A maker of hand-made projections: ``mean`` (units, years) and recorded-rate draws ``obs`` (sims, units, years)."""
+    """A maker of hand-made projections: ``mean`` (units, years), recorded-rate draws ``obs`` (sims, units, years)."""
     def make(mean, obs, *, households=(100, 5), codes=("05500", "05518"), years=(2026, 2027), standard="2022-2025"):
         mean, obs = np.asarray(mean, float), np.asarray(obs, float)
         observed = pd.DataFrame({"commune_code": list(codes), "review_year": 2025,

@@ -161,7 +161,8 @@ def test_trend_errors():
     with pytest.raises(ValueError, match="'slope_by' column 'x' varies within unit"):
         P.trend_projection(counts.assign(x=np.arange(len(counts))), slope_by="x")
     with pytest.raises(ValueError, match="'rebase' has no gap for the units"):
-        P.trend_projection(counts, rebase=pd.DataFrame({"commune_code": ["00000"], "gap": [0.1], "standard": "2026-2030"}))
+        gaps = pd.DataFrame({"commune_code": ["00000"], "gap": [0.1], "standard": "2026-2030"})
+        P.trend_projection(counts, rebase=gaps)
     with pytest.raises(ValueError, match="'alpha' must be in \\(0, 1\\), got 5"):
         P.trend_projection(counts, alpha=5)
     with pytest.raises(ValueError, match="no unit has both poor and non-poor households"):

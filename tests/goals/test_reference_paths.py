@@ -196,7 +196,8 @@ _ABC = pd.DataFrame({"commune_code": ["A", "B"], "households": [10, 20], "start_
      "'baseline' column 'households' must be a number of households > 0: commune 'B' has -3"),
     (dict(baseline=_ABC.assign(start_level=[0.2, 10.29])),
      "'baseline' column 'start_level' must be a share in \\[0, 1\\] \\(0.10 for 10%\\): commune 'B' has 10.29"),
-    (dict(baseline=_ABC.assign(commune_code=["A", "A"])), "'baseline' has more than one row for the communes \\['A'\\]"),
+    (dict(baseline=_ABC.assign(commune_code=["A", "A"])),
+     "'baseline' has more than one row for the communes \\['A'\\]"),
     (dict(baseline=_ABC.assign(target="other", kind="commune")), "'baseline' has no commune rows for target 'p'"),
     (dict(target=Target("p", annual_reduction=1, start_level=0.1029)),
      "target 'p': its 'start_level' is 0.1029 but its communes' household-weighted start level is 0.1333"),
@@ -222,7 +223,8 @@ def test_province_target_split_on_the_synthetic_panel(small_panel, small_classif
     group = b[(b["target"] == "province_high") & (b["kind"] == "group")]
     province = high.path(group["start_level"].item())["target_level"].to_numpy()
     r = RP.commune_reference_paths(b, high)
-    assert r.paths["commune_code"].nunique() == (b[(b["target"] == "province_high") & (b["kind"] == "commune")]).shape[0]
+    communes = b[(b["target"] == "province_high") & (b["kind"] == "commune")]
+    assert r.paths["commune_code"].nunique() == len(communes)
     assert_allclose(r.province["reference_mean"], province, rtol=0, atol=1e-12)
     assert not r.paths["at_floor"].any() and r.paths["attainable"].all()
     # Already met: exactly the communes with no poor household at the start (the floor is 0).

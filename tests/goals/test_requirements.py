@@ -205,7 +205,8 @@ def test_more_credit_errors(one_commune):
     bad = pd.DataFrame({"commune_code": ["05500"], "year": [2027], "loans": [-1.0]})
     with pytest.raises(ValueError, match="'additional_loans' row 0: loans must be a number >= 0, got -1.0"):
         Q.credit_scenario(one_commune, bad, 0.1, 0.0)
-    cells = P.Projection(**{**one_commune.__dict__, "units": pd.DataFrame({"commune_code": ["05500"], "minority": [True]})})
+    units = pd.DataFrame({"commune_code": ["05500"], "minority": [True]})
+    cells = P.Projection(**{**one_commune.__dict__, "units": units})
     with pytest.raises(ValueError, match="a Series of loans needs a projection with one unit column"):
         Q.credit_scenario(cells, pd.Series({"05500": 1.0}), 0.1, 0.0)
     with pytest.raises(ValueError, match="'effect_se' must be a number in \\[0, inf\\], got -0.1"):
@@ -253,7 +254,8 @@ def test_a_commune_already_at_the_floor_is_already_met():
                                                "households": [300, 200], "poor": [1, 24], "rate": [1 / 300, 0.12]}),
                         min_cell=10)
     t = Target("c", "communes", annual_reduction=3, scope="commune", communes=("05500", "05518"), floor=0.005)
-    base = pd.DataFrame({"target": "c", "kind": ["group", "commune", "commune"], "commune_code": [None, "05500", "05518"],
+    base = pd.DataFrame({"target": "c", "kind": ["group", "commune", "commune"],
+                         "commune_code": [None, "05500", "05518"],
                          "households": [500, 300, 200], "start_level": [25 / 500, 1 / 300, 0.12]})
     r = Q.commune_requirements(proj, [t], base).set_index(["commune_code", "year"])
     met = r.loc["05500"]

@@ -99,7 +99,8 @@ def test_path_needs_a_start_level():
     (dict(annual_reduction=-1), "'annual_reduction' must be a finite number >= 0, got -1"),
     (dict(annual_reduction=100, unit="relative"), "a relative 'annual_reduction' is a percent below 100, got 100"),
     (dict(annual_reduction=1, unit="percent"), "'unit' must be one of \\('points', 'relative'\\), got 'percent'"),
-    (dict(annual_reduction=1, start_level=10.29), "'start_level' is a share in \\[0, 1\\] \\(0.10 for 10%\\), got 10.29"),
+    (dict(annual_reduction=1, start_level=10.29),
+     "'start_level' is a share in \\[0, 1\\] \\(0.10 for 10%\\), got 10.29"),
     (dict(end_level=10), "'end_level' is a share in \\[0, 1\\]"),
     (dict(annual_reduction=1, end_year=2025), "'end_year' \\(2025\\) must be after 'start_year' \\(2025\\)"),
     (dict(annual_reduction=101), "'annual_reduction' in points must be at most 100, got 101"),
@@ -142,7 +143,8 @@ def test_default_targets_are_overridable():
     assert ts["national_minority_areas"].end_year == 2029
     custom = dataclasses.replace(ts["province_low"], annual_reduction=1.2)
     assert custom.annual_reduction == 1.2
-    with pytest.raises(ValueError, match="'province' must be two numbers \\(low, high\\) of points a year, low <= high, "
+    with pytest.raises(ValueError, match="'province' must be two numbers \\(low, high\\) of points a year, "
+                                         "low <= high, "
                                          "got '\\[1.0, 2.0\\]'"):
         T.default_targets(province="[1.0, 2.0]")
     with pytest.raises(ValueError, match="'minority' must be two numbers"):
@@ -230,7 +232,8 @@ def test_baseline_errors(tiny):
         T.baseline(tiny, ["p"])
     with pytest.raises(ValueError, match="'classified' has no column 'review_year'"):
         T.baseline(tiny.drop(columns="review_year"), [Target("p", annual_reduction=1)])
-    with pytest.raises(ValueError, match="'baseline' lacks the columns \\['start_level'\\]; build it with targets.baseline"):
+    with pytest.raises(ValueError,
+                       match="'baseline' lacks the columns \\['start_level'\\]; build it with targets.baseline"):
         T.target_paths([Target("p", annual_reduction=1)], T.baseline(tiny, [Target("p", annual_reduction=1)]).drop(
             columns="start_level"))
 
@@ -263,7 +266,8 @@ def test_unattainable_commune_is_stated_with_the_year_it_hits_the_floor():
     msg = c.set_index("commune_code").loc["05500", "message"]
     assert msg.startswith("Phường Tích Lương (05500): from 2.00% in 2025, a fall of 3.0 points a year")
     assert "unattainable as written" in msg
-    vi = PG.conflict_messages(T.check_consistency(ts, b), ts, lang="vi").set_index("commune_code").loc["05500", "message"]
+    vi = PG.conflict_messages(T.check_consistency(ts, b), ts, lang="vi")
+    vi = vi.set_index("commune_code").loc["05500", "message"]
     assert "mục tiêu không thể đạt như đã viết" in vi and "2,00%" in vi
 
 

@@ -42,7 +42,8 @@ FIGURE_TEXT: Mapping[str, tuple[str, str]] = {
     "band": ("Khoảng dự báo {p}%", "{p}% prediction interval"),
     "target": ("Lộ trình mục tiêu", "Target path"),
     "gap": ("Chênh lệch so với mục tiêu năm {y} (điểm phần trăm)", "Gap to the {y} target (percentage points)"),
-    "gap_title": ("Chênh lệch giữa dự báo và mục tiêu năm {y}, theo xã", "Gap between projection and target in {y}, by commune"),
+    "gap_title": ("Chênh lệch giữa dự báo và mục tiêu năm {y}, theo xã",
+                  "Gap between projection and target in {y}, by commune"),
     "behind": ("Chậm so với lộ trình", "Behind the path"),
     "on_track": ("Đạt lộ trình", "On track"),
     "hidden": ("{n} xã không công bố (dưới ngưỡng số hộ)", "{n} commune(s) suppressed (too few households)"),
@@ -170,7 +171,9 @@ def rebase_headline(rebase: Rebase, lang: str = "vi") -> str:
     ...                       "from_class": ["poor", "near_poor", "not_poor"],
     ...                       "to_class": ["poor", "poor", "not_poor"], "households": [10, 5, 85]})
     >>> rebase_headline(Rebase(2025, "2022-2025", "2026-2030", cells, min_cell=1), "en")
-    'Reclassifying the 2025 review under the 2026–2030 standard (Decree 351/2025/ND-CP) raises the poor-household count from 10 (10.00%) to 15 (15.00%), +5.00 points. By group (points): Ethnic-minority households +33.33; Kinh households +0.00.'
+    'Reclassifying the 2025 review under the 2026–2030 standard (Decree 351/2025/ND-CP) raises the
+    poor-household count from 10 (10.00%) to 15 (15.00%), +5.00 points. By group (points): Ethnic-minority
+    households +33.33; Kinh households +0.00.'
     """
     vi = check_lang(lang) == "vi"
     std = get_standard(rebase.to_standard)
@@ -182,7 +185,8 @@ def rebase_headline(rebase: Rebase, lang: str = "vi") -> str:
     if vi:
         decree = decree_name(std, "vi")
         verb, to = ("tăng", "lên") if up else ("giảm", "xuống")
-        text = (f"Tính lại kết quả rà soát năm {rebase.year} theo {standard_short(std.key, 'vi')} ({decree}), số hộ nghèo "
+        text = (f"Tính lại kết quả rà soát năm {rebase.year} theo {standard_short(std.key, 'vi')} ({decree}), "
+                f"số hộ nghèo "
                 f"{verb} từ {a} {to} {b}, {verb} {pts} điểm phần trăm.")
     else:
         text = (f"Reclassifying the {rebase.year} review under the {standard_short(std.key, 'en')} ({std.decree}) "
@@ -222,7 +226,8 @@ def projection_basis(projection: Projection, lang: str = "vi") -> str:
                 "under it.")
     in_force = [y for y in projection.years if standard_in_force(int(y)) not in (None, std.key)]
     text = (f"Dự báo theo {standard_short(std.key, 'vi')} ({decree}), chuẩn của các kỳ rà soát {span}."
-            if vi else f"Projection on the {standard_short(std.key, 'en')} ({decree}), the standard of the {span} reviews.")
+            if vi else
+            f"Projection on the {standard_short(std.key, 'en')} ({decree}), the standard of the {span} reviews.")
     if in_force:
         text += (f" Các kỳ rà soát từ năm {in_force[0]} áp dụng chuẩn khác, nên đây là kịch bản giữ nguyên chuẩn cũ, "
                  "không so sánh trực tiếp được với kết quả rà soát các năm đó." if vi else
@@ -241,7 +246,8 @@ def requirements_headline(requirements: pd.DataFrame, *, year: int | None = None
     ...                   "p_meet": [0.2, 0.9], "households": [500, 300], "additional_exits": [10.0, 0.0],
     ...                   "suppressed": False})
     >>> requirements_headline(r, lang="en")
-    'By 2030, 1 of 2 communes with a target are projected to meet it (on track, central projection); 1 commune(s) are behind and need 10 more households to leave poverty than projected.'
+    'By 2030, 1 of 2 communes with a target are projected to meet it (on track, central projection); 1
+    commune(s) are behind and need 10 more households to leave poverty than projected.'
     """
     vi = check_lang(lang) == "vi"
     require_frame(requirements, "requirements", ["year", "target", "gap", "additional_exits", "suppressed"])
@@ -251,15 +257,18 @@ def requirements_headline(requirements: pd.DataFrame, *, year: int | None = None
     behind = n - on
     extra = float(r["additional_exits"].sum())
     if vi:
-        text = (f"Đến năm {year}, {on}/{n} xã, phường có mục tiêu được dự báo đạt lộ trình (theo giá trị dự báo trung tâm); "
-                f"{behind} xã chậm so với lộ trình, cần thêm {format_number(extra, lang)} hộ thoát nghèo so với dự báo.")
+        text = (f"Đến năm {year}, {on}/{n} xã, phường có mục tiêu được dự báo đạt lộ trình "
+                f"(theo giá trị dự báo trung tâm); {behind} xã chậm so với lộ trình, cần thêm "
+                f"{format_number(extra, lang)} hộ thoát nghèo so với dự báo.")
     else:
-        text = (f"By {year}, {on} of {n} communes with a target are projected to meet it (on track, central projection); "
-                f"{behind} commune(s) are behind and need {format_number(extra, lang)} more households to leave poverty "
+        text = (f"By {year}, {on} of {n} communes with a target are projected to meet it "
+                f"(on track, central projection); {behind} commune(s) are behind and need "
+                f"{format_number(extra, lang)} more households to leave poverty "
                 "than projected.")
     if "credit_vnd" in r.columns and behind:
         bn = float(r["credit_vnd"].sum()) / 1e9
-        text += (f" Với chi phí ước tính cho mỗi hộ thoát nghèo, cần khoảng {format_number(bn, lang, digits=1)} tỷ đồng "
+        text += (f" Với chi phí ước tính cho mỗi hộ thoát nghèo, cần khoảng {format_number(bn, lang, digits=1)} "
+                 f"tỷ đồng "
                  "vốn tín dụng bổ sung (khoảng tin cậy theo từng xã trong bảng)." if vi else
                  f" At the estimated cost per exit that is about VND {format_number(bn, lang, digits=1)} billion of "
                  "additional credit (intervals by commune in the table).")
@@ -305,7 +314,8 @@ def scenario_headline(baseline: Projection, scenario: Projection, *, year: int |
     before, after = format_percent(a.mean[0, j], lang), format_percent(b.mean[0, j], lang)
     ci = f"{format_percent(b.ci_lower[0, j], lang)}–{format_percent(b.ci_upper[0, j], lang)}"
     exits = format_number(float(m.loc[m["year"] == year, "additional_exits"].sum()), lang)
-    text = (f"Với thêm {per_year} khoản vay mỗi năm từ năm {first} và hiệu quả thoát nghèo ước tính {eff} (sai số chuẩn "
+    text = (f"Với thêm {per_year} khoản vay mỗi năm từ năm {first} và hiệu quả thoát nghèo ước tính {eff} "
+            f"(sai số chuẩn "
             f"{se}), tỷ lệ hộ nghèo năm {year} dự báo là {after} (khoảng tin cậy {ci}) thay vì {before}: thêm {exits} "
             "hộ thoát nghèo." if vi else
             f"With {per_year} additional loans a year from {first} and an effect on exit of {eff} (se {se}), the "
@@ -327,7 +337,8 @@ def scenario_headline(baseline: Projection, scenario: Projection, *, year: int |
 
 
 def gap_labels(*, year: int, lang: str = "vi") -> dict[str, str]:
-    """Title and value label of a gap figure (``title``, ``column_label``), e.g. for :func:`povanalysis.geo.boundaries.maps.choropleth`.
+    """Title and value label of a gap figure (``title``, ``column_label``), e.g. for
+    :func:`povanalysis.geo.maps.choropleth`.
 
     Examples
     --------
@@ -362,7 +373,10 @@ def backtest_text(outlook: Outlook, lang: str = "vi") -> str:
     >>> s = pd.DataFrame({"horizon": [1, 2], "folds": [2, 1], "mean_abs_error": [0.001, 0.002],
     ...                   "coverage": [1.0, 1.0]})
     >>> backtest_text(Outlook(None, "drift", "2026-2030", s, True, 0.10), "en")
-    'Projections use the average yearly change (random walk with drift) model. Fitted on earlier reviews and checked against the later ones it had not seen, its province rate missed by 0.10 points on average one year ahead and 0.20 points on average two years ahead; its 90% prediction intervals held 3 of the 3 recorded rates.'
+    'Projections use the average yearly change (random walk with drift) model. Fitted on earlier reviews and
+    checked against the later ones it had not seen, its province rate missed by 0.10 points on average one year
+    ahead and 0.20 points on average two years ahead; its 90% prediction intervals held 3 of the 3 recorded
+    rates.'
     """
     vi = check_lang(lang) == "vi"
     s = outlook.scores.sort_values("horizon")
@@ -444,7 +458,9 @@ def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
     --------
     >>> t = pd.DataFrame({"target": ["p"], "drift": [0.9], "trend": [0.4]})
     >>> p_meet_text(t, margin=0.2, lang="en")
-    'The models give very different probabilities of meeting — p: average yearly change (random walk with drift) 90%, logit-linear trend 40%. The probability depends on the model; the reports use the model that passed its backtest.'
+    'The models give very different probabilities of meeting — p: average yearly change (random walk with drift)
+    90%, logit-linear trend 40%. The probability depends on the model; the reports use the model that passed its
+    backtest.'
     >>> p_meet_text(t, margin=0.6, lang="en")
     ''
     """
@@ -456,7 +472,8 @@ def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
         return ""
     lines = []
     for t in apart:
-        vals = ", ".join(f"{MODEL_NAMES.get(m, (m, m))[0 if vi else 1]} {format_percent(table.loc[t, m], lang, digits=0)}"
+        vals = ", ".join(f"{MODEL_NAMES.get(m, (m, m))[0 if vi else 1]} "
+                         f"{format_percent(table.loc[t, m], lang, digits=0)}"
                          for m in table.columns if np.isfinite(table.loc[t, m]))
         lines.append(f"{t}: {vals}")
     return (("Các mô hình cho xác suất đạt mục tiêu rất khác nhau — " if vi else
@@ -592,7 +609,8 @@ def conflict_messages(conflicts: pd.DataFrame, targets: Sequence[Target], *, lan
     ...                   "households": [100], "start_level": [0.02]})
     >>> t = [Target("d", annual_reduction=3)]
     >>> conflict_messages(check_consistency(t, b), t)["message"].iloc[0]
-    "'d' (the province): from 2.00% in 2025, a fall of 3.0 points a year would pass the bound of 0.00% in 2026; the target is unattainable as written (the path is held at 0.00% from 2026)."
+    "'d' (the province): from 2.00% in 2025, a fall of 3.0 points a year would pass the bound of 0.00% in 2026;
+    the target is unattainable as written (the path is held at 0.00% from 2026)."
     """
     check_lang(lang)
     require_frame(conflicts, "conflicts", ["kind", "target", "other", "commune_code", "year", "value", "reference"])
