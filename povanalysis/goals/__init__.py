@@ -1,1 +1,2 @@
-"""2026-2030 targets: targets, projections, baselines, backtests and the outlook behind the reports."""
+"""2026–2030 goals: targets and their commune reference paths, rebasing to the new standard, projections
+(trend, transition, simple baselines), what the targets require, backtests and the outlook behind the reports."""

@@ -78,7 +78,8 @@ class Rebase:
         return out[cols]
 
     def gaps(self, by: str | Sequence[str] = "commune_code") -> pd.DataFrame:
-        """The rebasing gap (share) by ``by``, the shift :func:`trend_projection` adds to a series."""
+        """The rebasing gap (share) by ``by``: the shift
+        :func:`povanalysis.goals.projections.trend_projection` adds to a series."""
         by = [by] if isinstance(by, str) else list(by)
         return self.table(by)[by + ["gap"]]
 

@@ -253,7 +253,7 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     binding one is the lowest path at the last projected year.  ``fallback`` (a target of
     the list, e.g. ``"province_high"``) gives a reference path to the communes no commune
     target covers.  A province-wide target is not a rule for every commune: a group-scope
-    fallback is shared among the communes by :func:`povanalysis.goals.targets.commune_reference_paths`
+    fallback is shared among the communes by :func:`povanalysis.goals.reference_paths.commune_reference_paths`
     (``fallback_rule``: ``"proportional"``, the same relative fall everywhere, or ``"points"``),
     so that the communes' paths add up to the province path; a commune-scope fallback is
     read commune by commune.  Communes with no target keep their rows with a missing target.
