@@ -37,9 +37,10 @@ def _imports(module: str, path: Path, *, for_cycles: bool) -> list[tuple[str, st
     tree = ast.parse(path.read_text(encoding="utf-8"))
     is_package = path.name == "__init__.py"
     if for_cycles:
-        # Every import but those of deprecation shims (a module's __getattr__ importing an old
-        # name's new home on demand) and of typing-only blocks.
-        shims = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "__getattr__"]
+        # Every import but those of deprecation shims (a module's __getattr__, or a deprecated
+        # method, importing an old name's new home on demand) and of typing-only blocks.
+        shims = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+                 and (n.name == "__getattr__" or "DeprecationWarning" in ast.unparse(n))]
         skip = {id(x) for shim in shims for x in ast.walk(shim)}
         skip |= {id(x) for n in ast.walk(tree) if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
                  for x in ast.walk(n)}
