@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import pandas as pd
@@ -26,6 +27,9 @@ from ..data import registry
 from . import engine, html, prepare
 from .engine import KernelPool, check_parameters, load_notebook, notebook_parameters
 from .index import build_index
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "COMMUNE_NOTEBOOK",
@@ -289,7 +293,7 @@ def _nav(job: Job) -> str:
     return f'<nav class="crumbs"><a href="../index.html">{text}</a></nav>'
 
 
-def run_job(job: Job, kernel, out: str | os.PathLike, *, stop: threading.Event | None = None) -> JobResult:
+def run_job(job: Job, kernel: engine.WarmKernel, out: str | os.PathLike, *, stop: threading.Event | None = None) -> JobResult:
     """Execute one job in a warm kernel and write its notebook, page and stamp atomically.
 
     The stamp (``<stem>.stamp.json``, holding the job's digest) is removed first and
@@ -478,7 +482,7 @@ def _write_summary(out: Path, result: BatchResult, *, review_year: int, lang: st
 
 
 def run_batch(out: str | os.PathLike, *, communes: Iterable[str] | None = None, workers: int | None = None,
-              scheduler=None, lang: str = "vi", review_year: int | None = None, force: bool = False,
+              scheduler: str | Client | None = None, lang: str = "vi", review_year: int | None = None, force: bool = False,
               province: bool = True, index: bool = True, progress: bool | None = None,
               jobs: Sequence[Job] | None = None) -> BatchResult:
     """Run the commune report for every unit (or ``communes``) and the province notebooks, as HTML.

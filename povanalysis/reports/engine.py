@@ -9,12 +9,13 @@ import signal
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import Engine, papermill_engines
+from papermill.engines import Engine, NotebookExecutionManager, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
 from papermill.parameterize import parameterize_notebook
@@ -172,7 +173,7 @@ class WarmKernel:
 
     # ---------------------------------------------------------------- running
 
-    def run(self, nb_man, *, execution_timeout: float | None = None) -> None:
+    def run(self, nb_man: NotebookExecutionManager, *, execution_timeout: float | None = None) -> None:
         """Execute the cells of papermill's managed notebook ``nb_man`` in this kernel."""
         if self.kc is None:
             self.start()
@@ -223,8 +224,9 @@ class WarmEngine(Engine):
     """
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, *, kernel: WarmKernel | None = None,
-                                 execution_timeout=None, **kwargs):
+    def execute_managed_notebook(cls, nb_man: NotebookExecutionManager, kernel_name: str, *,
+                                 kernel: WarmKernel | None = None, execution_timeout: float | None = None,
+                                 **kwargs: Any) -> nbformat.NotebookNode:
         if kernel is None:
             raise ValueError(f"the {ENGINE_NAME!r} engine needs a warm kernel: pass kernel=WarmKernel(...)")
         kernel.run(nb_man, execution_timeout=execution_timeout)

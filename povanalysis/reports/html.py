@@ -11,10 +11,15 @@ import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from ..common.labels import check_lang
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
 
 __all__ = [
     "PLOTLY_MIME",
@@ -161,7 +166,7 @@ def render_figures(nb: nbformat.NotebookNode, *, prefix: str = "chart") -> int:
     return count
 
 
-def figure_html(fig, *, div_id: str) -> str:
+def figure_html(fig: go.Figure | dict, *, div_id: str) -> str:
     """A plotly figure (Figure or its JSON dict) as a div and the script that draws it with the page's plotly.js.
 
     Examples
@@ -364,7 +369,7 @@ def scan_page(text: str, *, identifiers: set[str] = frozenset(), incomes: set[st
     return hits
 
 
-def disclosure_scan(pages: Iterable[str | os.PathLike], households, *, min_income: float = 100_000) -> list[tuple[str, str, str]]:
+def disclosure_scan(pages: Iterable[str | os.PathLike], households: pd.DataFrame, *, min_income: float = 100_000) -> list[tuple[str, str, str]]:
     """Scan published pages for the identifiers and exact incomes of a household table.
 
     Parameters

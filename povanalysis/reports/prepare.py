@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,6 +62,8 @@ CONTEXT_ENV = "POVANALYSIS_REPORT_CONTEXT"
 #: Settings of the 2026–2030 section: those of notebook ``03-targets-2026-2030``
 #: (:data:`povanalysis.goals.outlook.DEFAULT_SETTINGS`, one table for both).
 PROJECTION_SETTINGS = outlook.DEFAULT_SETTINGS
+
+logger = logging.getLogger("povanalysis.reports.prepare")
 
 _TABLES = ("units", "commune_rates", "area_rates", "ethnicity", "af", "credit")
 
@@ -414,6 +417,7 @@ def prepare(*, min_cell: int | None = None) -> Path:
             extra = _PREPARE_OPTIONAL[name](folder, classified, loans, limit)
         except Exception as exc:  # an optional section never stops the reports: it is left out
             sections[name], skipped[name] = False, f"{type(exc).__name__}: {exc}"
+            logger.warning("the %s section is left out of every report: %s", name, skipped[name])
             (folder / f"{name}.parquet").unlink(missing_ok=True)
             if name == "projections":
                 for path in folder.glob(_PROJECTION_FILES):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -13,6 +16,7 @@ from ..figures.charts import contribution_bars, deprivation_profile, rate_trend
 from ..geo import maps
 from ..goals import projections
 from ..measure.standards import get_standard
+from . import prepare as _prepare
 from .prepare import OPTIONAL_SECTIONS, CommuneContext
 
 __all__ = [
@@ -35,6 +39,20 @@ __all__ = [
     "path_figure",
     "risk_text",
 ]
+
+#: Names that moved to :mod:`povanalysis.reports.prepare` in 0.2.0 (importable from here, with a
+#: DeprecationWarning, for one release, as ``povanalysis.report`` is).
+MOVED: tuple[str, ...] = ("FORMAT", "CONTEXT_ENV", "PROJECTION_SETTINGS", "code_digest", "context_dir", "prepare",
+                          "ensure_prepared", "manifest_digest", "read_manifest", "shared_tables", "commune_context",
+                          "key_figures")
+
+
+def __getattr__(name: str) -> Any:
+    if name in MOVED:
+        warnings.warn(f"povanalysis.reports.sections.{name} moved to povanalysis.reports.prepare.{name}; the old "
+                      "name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        return getattr(_prepare, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _TEXT = {
     "ward": ("phường", "ward"),

@@ -87,3 +87,10 @@ def test_commune_profile_names_h_as_the_alkire_foster_headcount(lang):
     assert expected in text
     assert text.endswith(labels.glossary(standards.get_standard("2022-2025"), lang))
     assert "tỷ lệ nghèo đa chiều" not in text.lower() and "multidimensionally poor" not in text
+
+
+def test_names_moved_to_prepare_still_import_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="moved to povanalysis.reports.prepare.commune_context"):
+        assert report.commune_context is prepare.commune_context
+    with pytest.raises(AttributeError, match="has no attribute 'FAIL_ENV'"):
+        getattr(report, "FAIL_ENV")  # noqa: B009
