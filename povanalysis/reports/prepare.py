@@ -24,6 +24,7 @@ from ..data.pipeline import load_classified, load_disadvantaged, load_loans, loa
 from ..geo import boundaries as geo_boundaries
 from ..goals import outlook, projections, targets
 from ..impact import credit
+from ..impact.effects import DesignError, NoVariation
 from ..measure.aggregates import poverty_counts, suppress
 from ..measure.indicators import alkire_foster
 from ..measure.standards import get_standard
@@ -342,12 +343,13 @@ def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFr
                             min_cell=min_cell)
     look = outlook.outlook(classified, min_cell=min_cell)
     communes = look.projection
-    # cost_per_exit raises a ValueError (NoVariation) when the data leave no poor borrower, no
-    # comparison households or no pre-period: the requirements are then given without their
-    # cost and the report says the cost could not be estimated; any other error propagates
+    # cost_per_exit raises NoVariation when the data leave no poor borrower, no comparison
+    # households or no pre-period, DesignError when its covariates cannot be used in this sample:
+    # the requirements are then given without their cost and the report says the cost could not
+    # be estimated; any other error (bad loan records, a bug) propagates
     try:
         cost, missing = credit.cost_per_exit(classified, loans), None
-    except ValueError as exc:
+    except (NoVariation, DesignError) as exc:
         cost, missing = None, f"{type(exc).__name__}: {exc}"
     table = projections.commune_requirements(communes, target_set, base, fallback=s["fallback"],
                                              fallback_rule=s["fallback_rule"], cost_per_exit=cost, min_cell=min_cell)

@@ -12,6 +12,7 @@ import pytest
 from povanalysis import config
 from povanalysis.data import io, pipeline, registry
 from povanalysis.impact import credit
+from povanalysis.impact.effects import NoVariation
 from povanalysis.reports import batch, prepare, sections
 
 ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
@@ -55,12 +56,12 @@ def test_prepared_folder_holds_no_pickle_and_reads_back(data_copy):
 
 def test_missing_credit_cost_is_said_in_the_report(data_copy, monkeypatch):
     def no_cost(households, loans, **kwargs):
-        raise ValueError("no poor borrower behind the effect: cost per exit cannot be computed")
+        raise NoVariation("no poor borrower behind the effect: cost per exit cannot be computed")
 
     monkeypatch.setattr(credit, "cost_per_exit", no_cost)
     prepare.prepare()
     tables, _ = prepare.shared_tables()
-    assert tables["projection"]["credit_cost_missing"].startswith("ValueError: no poor borrower")
+    assert tables["projection"]["credit_cost_missing"].startswith("NoVariation: no poor borrower")
     texts = {lang: sections.path_text(prepare.commune_context("01879", review_year=2025), lang=lang).data
              for lang in ("vi", "en")}
     assert "chưa ước tính được số vốn vay chính sách tương ứng" in texts["vi"]
@@ -69,13 +70,13 @@ def test_missing_credit_cost_is_said_in_the_report(data_copy, monkeypatch):
 
 def test_other_errors_of_the_credit_cost_are_not_swallowed(data_copy, monkeypatch):
     def broken(households, loans, **kwargs):
-        raise KeyError("amount")
+        raise ValueError("loans column 'amount' must be a positive amount in VND, got -1.0 at row 3")
 
     monkeypatch.setattr(credit, "cost_per_exit", broken)
     prepare.prepare()
     manifest = prepare.read_manifest()
     assert not manifest["sections"]["projections"]
-    assert manifest["skipped"]["projections"] == "KeyError: 'amount'"
+    assert manifest["skipped"]["projections"].startswith("ValueError: loans column 'amount' must be a positive")
 
 
 def _mtimes(out: Path) -> dict[str, int]:
