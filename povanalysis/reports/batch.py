@@ -47,7 +47,6 @@ COMMUNE_NOTEBOOK = "06-commune-report.ipynb"
 
 _SAFE_STEM = re.compile(r"^(communes|province)/[a-z0-9][a-z0-9-]*$")
 _PROVINCE_NOTEBOOK = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
-_KERNEL_ENV = ("POVANALYSIS_DATA_DIR", "POVANALYSIS_MIN_CELL", "POVANALYSIS_BOUNDARIES")
 
 
 def _notebooks_dir() -> Path:

@@ -400,6 +400,7 @@ def prepare(*, min_cell: int | None = None) -> Path:
     inputs = _inputs()
     folder = context_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "projections.pkl").unlink(missing_ok=True)  # written by the layout of FORMAT 1
     classified = load_classified()
     loans = load_loans()
     tables = {
