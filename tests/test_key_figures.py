@@ -30,9 +30,9 @@ def _text(obj) -> str | None:
 
 def compute() -> dict:
     """The figures and texts compared: province rates, Alkire-Foster, credit, risk, outlook, report sections."""
-    from povanalysis import credit
     from povanalysis.data import pipeline
     from povanalysis.goals import outlook
+    from povanalysis.impact import credit
     from povanalysis.measure import indicators, standards
     from povanalysis.measure.aggregates import poverty_counts
     from povanalysis.reports import prepare

@@ -59,7 +59,6 @@ def _imports(module: str, path: Path, *, for_cycles: bool) -> list[tuple[str, st
     return [f for f in found if f[0] == "povanalysis" or f[0].startswith("povanalysis.")]
 
 
-@pytest.mark.xfail(reason="the layout work is not finished", strict=False)
 def test_no_import_cycle():
     modules = _modules()
     graph: dict[str, set[str]] = {m: set() for m in modules}
@@ -89,7 +88,6 @@ def test_no_import_cycle():
             visit(m)
 
 
-@pytest.mark.xfail(reason="the layout work is not finished", strict=False)
 def test_no_private_name_is_imported_from_another_module():
     offences = []
     for m, path in _modules().items():
@@ -99,7 +97,6 @@ def test_no_private_name_is_imported_from_another_module():
     assert not offences, "\n".join(offences)
 
 
-@pytest.mark.xfail(reason="the layout work is not finished", strict=False)
 def test_long_modules_say_why():
     long = []
     for m, path in _modules().items():

@@ -22,7 +22,7 @@ from ..data import registry
 from ..data.io import write_parquet
 from ..data.pipeline import load_classified, load_disadvantaged, load_loans, load_truth
 from ..geo import boundaries as geo_boundaries
-from ..goals import outlook, projections, targets
+from ..goals import outlook, projections, requirements, targets
 from ..impact import credit
 from ..impact.effects import DesignError, NoVariation
 from ..measure.aggregates import poverty_counts, suppress
@@ -351,7 +351,7 @@ def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFr
         cost, missing = credit.cost_per_exit(classified, loans), None
     except (NoVariation, DesignError) as exc:
         cost, missing = None, f"{type(exc).__name__}: {exc}"
-    table = projections.commune_requirements(communes, target_set, base, fallback=s["fallback"],
+    table = requirements.commune_requirements(communes, target_set, base, fallback=s["fallback"],
                                              fallback_rule=s["fallback_rule"], cost_per_exit=cost, min_cell=min_cell)
     passes = look.passes
     _save_projection(folder, communes, {

@@ -13,8 +13,8 @@ from IPython.display import HTML, Markdown
 from ..common.labels import af_cutoff, af_label, check_lang, format_number, format_percent, glossary, label, pick
 from ..data.schema import PROGRAMMES
 from ..figures.charts import contribution_bars, deprivation_profile, rate_trend
+from ..figures.goals import plot_fan_chart
 from ..geo import maps
-from ..goals import projections
 from ..measure.standards import get_standard
 from . import prepare as _prepare
 from .prepare import OPTIONAL_SECTIONS, CommuneContext
@@ -608,12 +608,12 @@ def path_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
     store = ctx.extra["projection"]
     target = store["targets"].get(rows["target"].iloc[-1])
     if rows["already_met"].iloc[-1] if "already_met" in rows.columns else False:
-        return projections.plot_fan_chart(store["projection"], None, commune_code=ctx.code, lang=lang)
+        return plot_fan_chart(store["projection"], None, commune_code=ctx.code, lang=lang)
     # The commune's own reference path (a share of a province target is not the province's rule).
     t0 = int(target.start_year) if target is not None else int(rows["year"].min()) - 1
     path = pd.concat([pd.DataFrame({"year": [t0], "target_level": [float(rows["start_level"].iloc[0])]}),
                       rows[["year", "target_level"]]], ignore_index=True)
-    return projections.plot_fan_chart(store["projection"], path, commune_code=ctx.code, lang=lang)
+    return plot_fan_chart(store["projection"], path, commune_code=ctx.code, lang=lang)
 
 
 def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
