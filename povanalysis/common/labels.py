@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..measure.standards import Standard
 
 __all__ = ["LANGS", "AF_MEASURES", "label", "af_label", "af_cutoff", "glossary", "pick", "check_lang",
            "format_percent", "format_number"]
@@ -72,7 +79,7 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-def pick(table, key: str, lang: str) -> str:
+def pick(table: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
     """The ``lang`` entry of ``table[key]``, a ``(vi, en)`` pair: how modules read their own text tables.
 
     Examples
@@ -165,7 +172,7 @@ def af_label(measure: str, lang: str = "vi", *, k: float | None = None, n_indica
     return f"{name} ({', '.join(notes)})" if notes else name
 
 
-def af_cutoff(af) -> dict:
+def af_cutoff(af: pd.DataFrame) -> dict:
     """The cutoff ``k`` and the number of indicators of an Alkire–Foster table, as keywords of :func:`af_label`.
 
     ``k`` is the table's one value in its ``k`` column (both None when the column is
@@ -202,7 +209,7 @@ def af_cutoff(af) -> dict:
     return {"k": float(values[0]), "n_indicators": n}
 
 
-def glossary(standard, lang: str = "vi", *, k: float | None = None) -> str:
+def glossary(standard: str | Standard, lang: str = "vi", *, k: float | None = None) -> str:
     """Markdown defining the official poor-household rate and the Alkire–Foster H, A and M0, for reports.
 
     Parameters

@@ -9,6 +9,7 @@ concept and share the model's checks (over 800 lines); the statistics it rests o
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -816,7 +817,7 @@ def at_risk_counts(scores: pd.DataFrame, *, threshold: float = DEFAULT_RISK_THRE
     return out[[*keys, "households", "at_risk", "at_risk_rate", "expected_fallbacks", "suppressed"]]
 
 
-def confidential_export(scores: pd.DataFrame, path, *, threshold: float = DEFAULT_RISK_THRESHOLD) -> Path:
+def confidential_export(scores: pd.DataFrame, path: str | os.PathLike, *, threshold: float = DEFAULT_RISK_THRESHOLD) -> Path:
     """Write the list of households at risk of falling back for the commune officials who follow them up.
 
     **Confidential.** The file's first line is :data:`CONFIDENTIAL_MARK` with a notice in
