@@ -10,6 +10,7 @@ __all__ = [
     "data_dir",
     "raw_dir",
     "processed_dir",
+    "cache_dir",
     "reports_dir",
     "households_path",
     "loans_path",
@@ -36,6 +37,11 @@ def raw_dir() -> Path:
 def processed_dir() -> Path:
     """Tables written by the library (classified households, aggregates)."""
     return data_dir() / "processed"
+
+
+def cache_dir() -> Path:
+    """Results the library computed once and reuses (Parquet files named by their inputs' digest)."""
+    return processed_dir() / "cache"
 
 
 def reports_dir() -> Path:

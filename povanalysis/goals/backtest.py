@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from ..common.cache import cache_key, cached_frame, frame_digest
 from ..common.checks import check_alpha, require_frame
 from ..measure import aggregates
 from ..measure.standards import classify, get_standard
@@ -195,7 +197,7 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
              origins: Sequence[int] | None = None, horizons: Sequence[int] = (1, 2),
              levels: Sequence[str] = LEVELS, disadvantaged: Collection[str] = frozenset(), min_reviews: int = 3,
              alpha: float = 0.10, n_sim: int = 500, seed: int = 0,
-             options: Mapping[str, Mapping] | None = None) -> Backtest:
+             options: Mapping[str, Mapping] | None = None, cache: str | os.PathLike | None = None) -> Backtest:
     """Rolling-origin evaluation: fit every model on the reviews up to an origin, predict the next ones.
 
     For each standard, every review is classified under it (so a model is judged on one
@@ -232,6 +234,11 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
     n_sim, seed : int
     options : mapping, optional
         Keyword arguments per model name, e.g. ``{"trend": {"slope_by": None}}``.
+    cache : path, optional
+        A folder (:func:`povanalysis.config.cache_dir`) where the table is stored, keyed by the
+        arguments, a digest of ``classified`` (:func:`povanalysis.common.cache.frame_digest`),
+        the package version and its source: a backtest already run is read back.  Not used
+        when a model is a callable (its code is not part of the key).
 
     Returns
     -------
@@ -267,6 +274,20 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
                          "predict")
     options = dict(options or {})
     disadvantaged = frozenset(str(c) for c in disadvantaged)
+    if any(callable(m) for m in models):
+        cache = None
+    key = cache_key(study="goals.backtest", panel=frame_digest(classified), models=list(models),
+                    standards=list(standards), origins=origins, horizons=hz, levels=list(levels),
+                    disadvantaged=disadvantaged, min_reviews=min_reviews, alpha=alpha, n_sim=n_sim, seed=seed,
+                    options=options) if cache is not None else ""
+    table, meta = cached_frame(cache, key, lambda: _run(panel, models, standards, origins, hz, levels, disadvantaged,
+                                                         options, ys, seed, n_sim, alpha))
+    return Backtest(table=table, alpha=float(alpha), notes=tuple(meta["notes"]))
+
+
+def _run(panel: pd.DataFrame, models: Sequence, standards: Sequence[str], origins: list[int], hz: list[int],
+         levels: Sequence[str], disadvantaged: frozenset, options: dict, ys: np.ndarray, seed: int, n_sim: int,
+         alpha: float) -> tuple[pd.DataFrame, dict]:
     rows = []
     notes = []
     for std in standards:
@@ -311,7 +332,7 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
     table["covered"] = (table["observed"] >= table["lower"] - 1e-12) & (table["observed"] <= table["upper"] + 1e-12)
     table["interval_score"] = interval_score(table["observed"], table["lower"], table["upper"], alpha)
     notes.append("each review is reclassified under the standard evaluated; households are held at the origin")
-    return Backtest(table=table, alpha=float(alpha), notes=tuple(notes))
+    return table, {"notes": notes}
 
 
 #: Names that moved out of this module in 0.2.0, and their new homes (importable here for one release).

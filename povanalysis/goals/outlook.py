@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,10 +117,12 @@ class Outlook:
         return backtest_text(self, lang)
 
 
-def outlook(classified: pd.DataFrame, *, settings: Mapping | None = None, min_cell: int | None = None) -> Outlook:
+def outlook(classified: pd.DataFrame, *, settings: Mapping | None = None, min_cell: int | None = None,
+            cache: str | os.PathLike | None = None) -> Outlook:
     """The projection behind the reports, with the backtest of its model at the province level.
 
-    ``settings`` override :data:`DEFAULT_SETTINGS` key by key.
+    ``settings`` override :data:`DEFAULT_SETTINGS` key by key; ``cache`` is the folder where the
+    backtest is stored and read back (:func:`povanalysis.goals.backtest.backtest`).
     """
     s = {**DEFAULT_SETTINGS, **(settings or {})}
     unknown = set(s) - set(DEFAULT_SETTINGS)
@@ -130,7 +133,8 @@ def outlook(classified: pd.DataFrame, *, settings: Mapping | None = None, min_ce
     bt = backtests.backtest(classified, models=[s["model"]], standards=[s["standard"]], levels=("province",),
                             alpha=s["alpha"], n_sim=min(int(s["n_sim"]), 500), seed=s["seed"],
                             options={s["model"]: {"pool_by": s["pool_by"]} if s["model"] in ("drift", "persistence")
-                                     else {"slope_by": s["pool_by"]} if s["model"] == "trend" else {}})
+                                     else {"slope_by": s["pool_by"]} if s["model"] == "trend" else {}},
+                            cache=cache)
     scores = bt.scores(("model", "standard", "level", "horizon"))
     return Outlook(projection=proj.aggregate("commune_code"), model=s["model"], standard=s["standard"],
                    scores=scores.reset_index(drop=True), passes=bt.passes(s["model"], standard=s["standard"]),

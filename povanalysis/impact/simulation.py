@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -9,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from ..common.cache import cache_key, cached_frame
 from ..common.checks import check_alpha
 from ..data import synth
 from ..data.pipeline import classify_panel
@@ -285,7 +287,7 @@ def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
                      effects: Sequence[float] = (0.0, synth.DEFAULT_CREDIT_EFFECT),
                      methods: Sequence[str] = ("naive", "fe", "did", "ipw"), outcome: str = "exit",
                      by: Sequence[str] = ("old_area",), base_method: str = "did",
-                     alpha: float = 0.05) -> SimulationStudy:
+                     alpha: float = 0.05, cache: str | os.PathLike | None = None) -> SimulationStudy:
     """Bias and interval coverage of the credit estimators over synthetic panels with a known effect.
 
     For every seed, scale and planted effect one panel is generated
@@ -347,6 +349,10 @@ def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
         Estimator behind ``heterogeneity`` and ``cost_per_exit``.
     alpha : float
         Intervals at level ``1 - alpha``.
+    cache : path, optional
+        A folder (:func:`povanalysis.config.cache_dir`) where the runs are stored, keyed by
+        every argument, the package version and its source: a study already run is read back
+        instead of run again (the panels are synthetic, so no input data enters the key).
 
     Returns
     -------
@@ -398,15 +404,23 @@ def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
     if base_method not in ("fe", "did", "ipw"):
         raise ValueError(f"base_method must be 'fe', 'did' or 'ipw', got {base_method!r}")
     alpha = check_alpha(alpha)
-    rows = []
-    for scale in scales:
-        for effect in effects:
-            for seed in seeds:
-                rows += _one_panel(int(seed), scale, effect, methods=methods, outcome=outcome, by=by,
-                                   base_method=base_method, alpha=alpha)
-    runs = pd.DataFrame(rows, columns=_RUN_COLUMNS)
-    ok = runs["note"] == ""
-    runs["covered"] = ok & (runs["ci_lower"] <= runs["truth"]) & (runs["truth"] <= runs["ci_upper"])
-    runs["reject_zero"] = ok & ((runs["ci_lower"] > 0) | (runs["ci_upper"] < 0))
-    runs.loc[runs["estimator"] == "cost_per_exit", "reject_zero"] = False  # a cost is never zero
+
+    def run() -> tuple[pd.DataFrame, dict]:
+        rows = []
+        for scale in scales:
+            for effect in effects:
+                for seed in seeds:
+                    rows += _one_panel(int(seed), scale, effect, methods=methods, outcome=outcome, by=by,
+                                       base_method=base_method, alpha=alpha)
+        runs = pd.DataFrame(rows, columns=_RUN_COLUMNS)
+        ok = runs["note"] == ""
+        runs["covered"] = ok & (runs["ci_lower"] <= runs["truth"]) & (runs["truth"] <= runs["ci_upper"])
+        runs["reject_zero"] = ok & ((runs["ci_lower"] > 0) | (runs["ci_upper"] < 0))
+        runs.loc[runs["estimator"] == "cost_per_exit", "reject_zero"] = False  # a cost is never zero
+        return runs, {}
+
+    key = cache_key(study="impact.simulation_study", seeds=[int(s) for s in seeds], scales=scales, effects=effects,
+                    methods=methods, outcome=outcome, by=by, base_method=base_method,
+                    alpha=alpha) if cache is not None else ""
+    runs, _ = cached_frame(cache, key, run)
     return SimulationStudy(runs, seeds, scales, effects, outcome, alpha)

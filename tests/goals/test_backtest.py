@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
@@ -81,3 +82,27 @@ def test_readable_scores_and_the_figure_moved_with_a_warning():
         assert B.readable_scores is PG.readable_scores
     with pytest.warns(DeprecationWarning, match="moved to povanalysis.figures.goals.plot_backtest"):
         assert B.plot_backtest is FG.plot_backtest
+
+
+def test_a_cached_backtest_is_read_back_identical_without_fitting(small_classified, tmp_path, monkeypatch):
+    args = dict(models=("drift", "persistence"), levels=("province", "commune"), n_sim=100)
+    plain = B.backtest(small_classified, **args)
+    B.backtest(small_classified, **args, cache=tmp_path)
+
+    def no_fit(*_args, **_kwargs):
+        raise AssertionError("the cached backtest fitted a model")
+
+    monkeypatch.setattr(B, "_fit", no_fit)
+    again = B.backtest(small_classified, **args, cache=tmp_path)
+    pd.testing.assert_frame_equal(again.to_frame(), plain.to_frame())
+    assert again.notes == plain.notes and again.summary() == plain.summary()
+    changed = small_classified.copy()
+    changed.loc[changed.index[0], "income_pc"] += 1
+    with pytest.raises(AssertionError, match="fitted a model"):
+        B.backtest(changed, **args, cache=tmp_path)
+    monkeypatch.undo()
+    look = outlook.outlook(small_classified, cache=tmp_path)
+    monkeypatch.setattr(B, "_fit", no_fit)
+    again = outlook.outlook(small_classified, cache=tmp_path)
+    pd.testing.assert_frame_equal(again.scores, look.scores)
+    assert again.passes == look.passes

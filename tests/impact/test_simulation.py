@@ -192,3 +192,23 @@ def test_bad_arguments_are_errors():
         simulation_study(seeds=[1], scales=[0.01], base_method="naive")
     with pytest.raises(ValueError, match=r"'alpha' must be in \(0, 1\), got 5"):
         simulation_study(seeds=[1], scales=[0.01], alpha=5)
+
+
+def test_a_cached_study_is_read_back_identical_without_generating_a_panel(tmp_path, monkeypatch):
+    from povanalysis.impact import simulation
+
+    args = dict(seeds=[1, 2], scales=[0.005], effects=[0.0, 0.1], methods=["did", "cost_per_exit"])
+    plain = simulation_study(**args)
+    first = simulation_study(**args, cache=tmp_path)
+    assert len(list(tmp_path.glob("*.parquet"))) == 1
+
+    def no_panel(**_):
+        raise AssertionError("the cached study generated a panel")
+
+    monkeypatch.setattr(simulation.synth, "generate", no_panel)
+    second = simulation_study(**args, cache=tmp_path)
+    pd.testing.assert_frame_equal(second.runs, first.runs)
+    pd.testing.assert_frame_equal(second.to_frame(), plain.to_frame())
+    assert second.summary() == plain.summary()
+    with pytest.raises(AssertionError, match="generated a panel"):
+        simulation_study(**{**args, "seeds": [3]}, cache=tmp_path)
