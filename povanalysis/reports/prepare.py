@@ -341,7 +341,7 @@ def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFr
     base = targets.baseline(classified, target_set, disadvantaged=load_disadvantaged(),
                             minority_areas=targets.minority_areas(classified), standard=s["standard"],
                             min_cell=min_cell)
-    look = outlook.outlook(classified, min_cell=min_cell)
+    look = outlook.outlook(classified, min_cell=min_cell, cache=config.cache_dir())
     communes = look.projection
     # cost_per_exit raises NoVariation when the data leave no poor borrower, no comparison
     # households or no pre-period, DesignError when its covariates cannot be used in this sample:
