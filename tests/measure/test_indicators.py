@@ -8,11 +8,12 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from statsmodels.regression.linear_model import WLS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
+from statsmodels.regression.linear_model import WLS
 
+import povanalysis.measure.alkire_foster as af_module
 from povanalysis.measure import indicators
 from povanalysis.measure.indicators import (
     CUTOFF_TOLERANCE,
@@ -430,30 +431,134 @@ def test_dask_gives_the_pandas_table():
     assert dask_res["area"].tolist() == eager["area"].tolist()
 
 
-def test_unit_and_pattern_cell_paths_agree(monkeypatch):
-    # units are summed into (group, deprivation pattern) cells when that table is small;
-    # forcing the unit-by-unit path must give the same table
+def test_indicators_gathers_the_public_names():
+    from povanalysis.common import checks
+    from povanalysis.measure import fgt as fgt_module
+
+    assert indicators.alkire_foster is af_module.alkire_foster and indicators.fgt is fgt_module.fgt
+    assert indicators.Z_95 == checks.Z_95 and CUTOFF_TOLERANCE == 1e-9
+    assert sorted(indicators.__all__) == ["CUTOFF_TOLERANCE", "Z_95", "alkire_foster", "deprivation_score",
+                                          "fgt", "identify_poor"]
+
+
+PATHS = {
+    # one (group × pattern) table; the poor and the non-poor apart, each in a table of its
+    # patterns or cut into pieces of the indicators (the patterns' scores tabulated, or
+    # each unit's score summed); small chunks of rows added up
+    "table": {},
+    "classes": {"_DENSE_CELLS": 31},
+    "classes in pieces": {"_DENSE_CELLS": 0, "_PIECE_CELLS": 8},
+    "classes in pieces, scores per unit": {"_DENSE_CELLS": 0, "_PIECE_CELLS": 4, "_TABLE_BITS": 0},
+    "chunks": {"_CHUNK_ROWS": 257},
+    "classes in chunks": {"_DENSE_CELLS": 0, "_CHUNK_ROWS": 300},
+}
+
+
+def assert_same_table(a, b, rtol_se=1e-12):
+    """Same table up to rounding. A standard error comes from Σ(y − r·x)² expanded into summed
+    second moments, so when it is small beside the value (small groups, few clusters) the
+    order in which the units were added shows at a relative 1e-10 or so: ``rtol_se``."""
+    numbers = ["value", "se", "ci_lower", "ci_upper"]
+    pd.testing.assert_frame_equal(a.drop(columns=numbers), b.drop(columns=numbers))
+    assert_allclose(a["value"], b["value"], rtol=1e-12, atol=1e-15)
+    assert_allclose(a[numbers[1:]], b[numbers[1:]], rtol=rtol_se, atol=1e-15)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_every_summing_path_gives_the_same_table(monkeypatch, path):
     frame = random_survey(n=4000, seed=9).astype({"d3": "float64"})
     frame.loc[[5, 700], "d3"] = np.nan
     weights = {f"d{j}": 1 + j % 3 for j in range(5)}
-    cases = ({"by": "area"}, {"by": "district", "cluster": "commune"}, {})
-    cell_sums, by_unit = indicators._af_cell_sums, []
+    cases = ({"by": "area"}, {"by": "district", "cluster": "commune"}, {}, {"by": "commune"},
+             {"by": "commune", "sample_weight": None})
+    used = []
+    for name in ("_dense_sums", "_class_sums"):
+        real = getattr(af_module, name)
+        monkeypatch.setattr(af_module, name,
+                            lambda *a, _real=real, _name=name, **kw: used.append(_name) or _real(*a, **kw))
 
-    def spy(*args, rows, **kwargs):
-        by_unit.append(rows is None)
-        return cell_sums(*args, rows=rows, **kwargs)
+    def tables():
+        return [alkire_foster(frame, weights=weights, k=0.3, missing="drop", **({"sample_weight": "w"} | kw))
+                for kw in cases]
 
-    monkeypatch.setattr(indicators, "_af_cell_sums", spy)
-    cells = [alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", missing="drop", **kw)
-             for kw in cases]
-    monkeypatch.setattr(indicators, "_PATTERN_CELLS", 0)
-    units = [alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", missing="drop", **kw)
-             for kw in cases]
-    assert by_unit == [False] * 3 + [True] * 3
-    for a, b in zip(cells, units):
-        pd.testing.assert_frame_equal(a.drop(columns=["value", "se", "ci_lower", "ci_upper"]),
-                                      b.drop(columns=["value", "se", "ci_lower", "ci_upper"]))
-        assert_allclose(a[["value", "se"]], b[["value", "se"]], rtol=1e-12)
+    reference = tables()
+    assert used == ["_dense_sums"] * len(cases)
+    for name, value in PATHS[path].items():
+        monkeypatch.setattr(af_module, name, value)
+    dense_classes = []
+    real_stats = af_module._class_stats
+    monkeypatch.setattr(af_module, "_class_stats",
+                        lambda *a, **kw: dense_classes.append(kw["score"] is not None) or real_stats(*a, **kw))
+    used.clear()
+    for a, b in zip(tables(), reference):
+        assert_same_table(a, b)
+    assert used == ["_class_sums" if "classes" in path else "_dense_sums"] * len(cases)
+    if path == "classes":  # some classes in a table of their patterns, some in pieces
+        assert any(dense_classes) and not all(dense_classes)
+    elif "pieces" in path:
+        assert dense_classes and not any(dense_classes)
+
+
+def many_groups(n=2500, ngroups=300, seed=21):
+    frame = random_survey(n=n, n_ind=6, seed=seed)
+    rng = np.random.default_rng(seed)
+    frame["village"] = rng.integers(0, ngroups, n) * 7 + 1000  # codes, not positions
+    frame["psu"] = frame["village"] * 10 + rng.integers(0, 3, n)
+    return frame
+
+
+@pytest.mark.parametrize("cluster", [None, "psu"])
+@pytest.mark.parametrize("pieces", [False, True])
+def test_many_groups_equal_each_group_on_its_own(monkeypatch, cluster, pieces):
+    # 300 groups × 2^6 patterns is more cells than units: the poor and the non-poor are summed
+    # apart, in tables of their own patterns or (forced) with the indicators cut into pieces
+    frame = many_groups()
+    weights = {f"d{j}": 1 + j % 4 for j in range(6)}
+    used = []
+    real = af_module._class_stats
+    monkeypatch.setattr(af_module, "_class_stats", lambda *a, **kw: used.append(kw["score"] is None) or real(*a, **kw))
+    if pieces:
+        monkeypatch.setattr(af_module, "_DENSE_CELLS", 0)
+    res = alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", by="village", cluster=cluster)
+    assert used == [pieces, pieces]
+    monkeypatch.undo()
+    groups = frame.groupby("village")
+    assert res["village"].nunique() == groups.ngroups == 300
+    for village, part in groups:
+        alone = alkire_foster(part, weights=weights, k=0.3, sample_weight="w", cluster=cluster)
+        mine = res[res["village"] == village]
+        mine = mine[~mine["measure"].isin(["pop_share", "contrib"])]
+        assert mine["measure"].tolist() == alone["measure"].tolist()
+        assert mine["indicator"].tolist() == alone["indicator"].tolist()
+        assert (mine["n"].to_numpy() == alone["n"].to_numpy()).all()
+        assert_allclose(mine[["value", "se"]].to_numpy(float), alone[["value", "se"]].to_numpy(float),
+                        rtol=1e-10, atol=1e-14, equal_nan=True, err_msg=str(village))
+    total = alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", cluster=cluster)
+    headline = res[res["village"].isna()]
+    assert_allclose(headline[["value", "se"]].to_numpy(float),
+                    total[total["indicator"].isna()][["value", "se"]].to_numpy(float), rtol=1e-10)
+
+
+@pytest.mark.parametrize("cluster", [None, "psu"])
+def test_dask_gives_the_pandas_table_with_many_groups(cluster):
+    frame = many_groups(n=3000, ngroups=400, seed=5)
+    weights = {f"d{j}": 1 for j in range(6)}
+    lazy = dd.from_pandas(frame, npartitions=7)
+    kwargs = dict(weights=weights, k=0.3, sample_weight="w", by="village", cluster=cluster)
+    assert_same_table(alkire_foster(lazy, **kwargs), alkire_foster(frame, **kwargs), rtol_se=1e-9)
+
+
+def test_dask_cluster_gives_the_pandas_table():
+    from distributed import Client, LocalCluster
+
+    frame = many_groups(n=2000, ngroups=250, seed=8)
+    weights = {f"d{j}": 1 + j for j in range(6)}
+    lazy = dd.from_pandas(frame, npartitions=4)
+    kwargs = dict(weights=weights, k=0.25, sample_weight="w", by="village")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster):
+        on_cluster = alkire_foster(lazy, **kwargs)
+    assert_same_table(on_cluster, alkire_foster(frame, **kwargs), rtol_se=1e-9)
 
 
 def test_missing_drop_reports_and_matches_complete_rows():
