@@ -549,9 +549,9 @@ def alkire_foster(deprivations: pd.DataFrame, *, weights: Mapping[str, float] | 
     taken over integer codes of (group, deprivation pattern) cells, with no loop over the
     groups, since the score depends only on the pattern; with many groups the poor and the
     non-poor are summed apart and the indicators cut into pieces, so that the tables of
-    cells stay within the processor's cache. On 27 million households, 3,300 groups cost
-    about 1.5–2 times what 92 groups cost, and several times less than a plain numpy
-    computation (``bench/bench_indicators.py``).
+    cells stay within the processor's cache. On 27 million households 3,300 groups cost
+    little more than 92, and several times less than a plain numpy computation
+    (``bench/bench_indicators.py`` times both side by side).
 
     Parameters
     ----------
