@@ -35,7 +35,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-REAL = Path(os.environ.get("POVANALYSIS_BOUNDARIES") or ROOT.parent / "shared" / "data" / "thai-nguyen" / "communes_2025.geojson")
+REAL = Path(
+    os.environ.get("POVANALYSIS_BOUNDARIES")
+    or ROOT.parent / "shared" / "data" / "thai-nguyen" / "communes_2025.geojson"
+)
 
 
 def _run(cmd: list[str], env: dict) -> float:
@@ -126,13 +129,39 @@ def main() -> int:
         start = time.perf_counter()
         for code in chosen:
             out = naive_dir / f"{units.loc[code, 'slug']}.ipynb"
-            _run([PY, "-m", "papermill", str(notebook), str(out), "-r", "commune_code", code, "-r", "lang", "vi",
-                  "--cwd", str(notebook.parent), "--no-progress-bar"], env)
+            _run(
+                [
+                    PY,
+                    "-m",
+                    "papermill",
+                    str(notebook),
+                    str(out),
+                    "-r",
+                    "commune_code",
+                    code,
+                    "-r",
+                    "lang",
+                    "vi",
+                    "--cwd",
+                    str(notebook.parent),
+                    "--no-progress-bar",
+                ],
+                env,
+            )
             _run([PY, "-m", "jupyter", "nbconvert", "--to", "html", str(out)], env)
         t_naive = time.perf_counter() - start
 
-        batch_cmd = [PY, "-m", "povanalysis", "batch", "--workers", str(args.workers), "--no-province", "--quiet",
-                     "--force"]
+        batch_cmd = [
+            PY,
+            "-m",
+            "povanalysis",
+            "batch",
+            "--workers",
+            str(args.workers),
+            "--no-province",
+            "--quiet",
+            "--force",
+        ]
         t_batch = _run(batch_cmd + ["--out", str(work / "batch10"), "--communes", ",".join(chosen)], env)
         t_full = _run(batch_cmd + ["--out", str(work / "full")], env)
         t_again = _run(batch_cmd[:-1] + ["--out", str(work / "full")], env)  # nothing changed: no work
@@ -187,8 +216,10 @@ def main() -> int:
         "shared by every page, in `assets/`.",
     ]
     if real is not None:
-        lines.append(f"With the real boundaries ({REAL.name}; tables prepared in {t_real_prepare:.1f} s): median "
-                     f"{statistics.median(real) / 1e3:.0f} KB, largest {max(real) / 1e3:.0f} KB (limit 1,500 KB).")
+        lines.append(
+            f"With the real boundaries ({REAL.name}; tables prepared in {t_real_prepare:.1f} s): median "
+            f"{statistics.median(real) / 1e3:.0f} KB, largest {max(real) / 1e3:.0f} KB (limit 1,500 KB)."
+        )
     else:
         lines.append(f"Real boundaries not measured: {REAL} not found.")
     text = "\n".join(lines) + "\n"

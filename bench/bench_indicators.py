@@ -78,8 +78,10 @@ def national_chunk(i: int, rows: int = CHUNK) -> pd.DataFrame:
     effect = np.random.default_rng(SEED).normal(0, 0.5, NATIONAL_COMMUNES)
     latent = effect[commune] + rng.standard_normal(rows, dtype=np.float32)
     prevalence = np.linspace(-1.6, -0.2, N_IND)
-    columns = {c: (0.6 * latent + 0.8 * rng.standard_normal(rows, dtype=np.float32) + p > 0).astype(np.int8)
-               for c, p in zip(COLUMNS, prevalence)}
+    columns = {
+        c: (0.6 * latent + 0.8 * rng.standard_normal(rows, dtype=np.float32) + p > 0).astype(np.int8)
+        for c, p in zip(COLUMNS, prevalence)
+    }
     columns["commune"] = (10000 + commune).astype(np.int32)
     columns["group"] = (commune * NATIONAL_GROUPS // NATIONAL_COMMUNES).astype(np.int16)
     columns["w"] = rng.uniform(0.5, 2.5, rows)
@@ -99,7 +101,7 @@ def national_frame(n: int) -> pd.DataFrame:
     for i, rows in enumerate(sizes):
         chunk = first if i == 0 else national_chunk(i, rows)
         for c in arrays:
-            arrays[c][start:start + rows] = chunk[c].to_numpy()
+            arrays[c][start : start + rows] = chunk[c].to_numpy()
         start += rows
     return pd.DataFrame(arrays, copy=False)
 
@@ -137,8 +139,7 @@ def numpy_af(frame: pd.DataFrame, columns, weights, k, by, w_col):
     n = total(np.ones_like(w))
     N, P, C = total(w), total(w * poor), total(w * ck)
     NN, PP, CP, CC = total(w2), total(w2 * poor), total(w2 * ck), total(w2 * ck * ck)
-    out = {"H": _ratio(P, N, PP, PP, NN, n), "A": _ratio(C, P, CC, CP, PP, n),
-           "M0": _ratio(C, N, CC, CP, NN, n)}
+    out = {"H": _ratio(P, N, PP, PP, NN, n), "A": _ratio(C, P, CC, CP, PP, n), "M0": _ratio(C, N, CC, CP, NN, n)}
     for j, col in enumerate(columns):
         gj = frame[col].to_numpy(dtype=np.float64)
         D, K_ = total(w * gj), total(w * gj * poor)
@@ -267,19 +268,23 @@ def province(n: int) -> list[str]:
     def pov_fgt():
         return fgt("income", line="line", sample_weight="w", by="commune", data=frame)
 
-    fast, res = race({
-        "pov_af": pov_af,
-        "np_af": lambda: numpy_af(frame, COLUMNS, [1] * N_IND, K, "commune", "w"),
-        "pov_fgt": pov_fgt,
-        "np_fgt": lambda: numpy_fgt(frame, "income", "line", (0, 1, 2), "commune", "w"),
-        "pov_1000": lambda: pov_af(by="g1000"),
-        "pov_10000": lambda: pov_af(by="g10000"),
-        "pov_cluster": lambda: pov_af(by="district", cluster="commune"),
-    }, repeat=REPEAT_FAST)
+    fast, res = race(
+        {
+            "pov_af": pov_af,
+            "np_af": lambda: numpy_af(frame, COLUMNS, [1] * N_IND, K, "commune", "w"),
+            "pov_fgt": pov_fgt,
+            "np_fgt": lambda: numpy_fgt(frame, "income", "line", (0, 1, 2), "commune", "w"),
+            "pov_1000": lambda: pov_af(by="g1000"),
+            "pov_10000": lambda: pov_af(by="g10000"),
+            "pov_cluster": lambda: pov_af(by="district", cluster="commune"),
+        },
+        repeat=REPEAT_FAST,
+    )
     t_pov_af, t_np_af, t_pov_fgt, t_np_fgt = (fast[k] for k in ("pov_af", "np_af", "pov_fgt", "np_fgt"))
     t_1000, t_10000, t_cluster = fast["pov_1000"], fast["pov_10000"], fast["pov_cluster"]
-    diff = max(check_same(res["pov_af"], *res["np_af"], "commune"),
-               check_same(res["pov_fgt"], *res["np_fgt"], "commune"))
+    diff = max(
+        check_same(res["pov_af"], *res["np_af"], "commune"), check_same(res["pov_fgt"], *res["np_fgt"], "commune")
+    )
 
     copy = frame[[*COLUMNS, "commune", "w"]].copy()
     t_mpitb = race({"mpitb": lambda: run_mpitb(copy, COLUMNS)}, repeat=REPEAT_SLOW)[0]["mpitb"]
@@ -295,8 +300,7 @@ def province(n: int) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|",
         f"| Alkire–Foster with SEs | {N_COMMUNES} | {t_pov_af:.3f} | {t_np_af:.3f} | "
         f"{t_mpitb:.2f} | {t_np_af / t_pov_af:.2f} | {t_mpitb / t_pov_af:.0f} |",
-        f"| FGT0–2 with SEs | {N_COMMUNES} | {t_pov_fgt:.3f} | {t_np_fgt:.3f} | — | "
-        f"{t_np_fgt / t_pov_fgt:.2f} | — |",
+        f"| FGT0–2 with SEs | {N_COMMUNES} | {t_pov_fgt:.3f} | {t_np_fgt:.3f} | — | {t_np_fgt / t_pov_fgt:.2f} | — |",
         f"| Alkire–Foster + FGT | {N_COMMUNES} | {t_pov_af + t_pov_fgt:.3f} | {t_np_af + t_np_fgt:.3f} | — | "
         f"{(t_np_af + t_np_fgt) / (t_pov_af + t_pov_fgt):.2f} | — |",
         f"| Alkire–Foster with SEs | 1,000 | {t_1000:.3f} | | | | |",
@@ -328,8 +332,12 @@ def national(n: int) -> list[str]:
     by = {NATIONAL_GROUPS: "group", NATIONAL_COMMUNES: "commune"}
     sizes = national_sizes(n)
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, protocol="tcp", host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         start = time.perf_counter()
         lazy = dd.from_map(national_chunk, range(len(sizes)), sizes, meta=national_chunk(0, 0)).persist()
         wait(lazy)
@@ -343,8 +351,11 @@ def national(n: int) -> list[str]:
 
         fns = {}
         for groups in by:
-            fns |= {("pov", groups): ours(frame, groups), ("np", groups): plain(groups),
-                    ("dask", groups): ours(lazy, groups)}
+            fns |= {
+                ("pov", groups): ours(frame, groups),
+                ("np", groups): plain(groups),
+                ("dask", groups): ours(lazy, groups),
+            }
         best, res = race(fns, repeat=REPEAT_SLOW)
         memory = {key: peak_memory(fn) for key, fn in fns.items() if key[0] != "dask"}
         memory |= {("dask", g): peak_memory(fns[("dask", g)]) for g in by}  # on this side of the cluster
@@ -375,8 +386,11 @@ def national(n: int) -> list[str]:
         for g in by:
             t = best[(method, g)]
             note = "†" if method == "dask" else ""
-            lines.append(f"| {label} | {g:,} | {rows[g]:,} | {t:.3f} | {t / best[('pov', g)]:.2f} | "
-                         f"{t / best[('pov', small)]:.2f} | {memory[(method, g)]:.2f}{note} |")
+            lines.append(
+                f"| {label} | {g:,} | {rows[g]:,} | {t:.3f} | {t / best[('pov', g)]:.2f} | "
+                f"{t / best[('pov', small)]:.2f} | {memory[(method, g)]:.2f}{note} |"
+            )
+
     def growth(method):
         return best[(method, large)] / best[(method, small)]
 
@@ -384,15 +398,20 @@ def national(n: int) -> list[str]:
         "",
         f"Cost of {large:,} groups ÷ cost of {small}: povanalysis {growth('pov'):.2f}×, plain numpy "
         f"{growth('np'):.2f}×, dask cluster {growth('dask'):.2f}×. Plain numpy ÷ povanalysis: "
-        + ", ".join(f"{best[('np', g)] / best[('pov', g)]:.1f}× ({g:,} groups)" for g in by) + ".",
+        + ", ".join(f"{best[('np', g)] / best[('pov', g)]:.1f}× ({g:,} groups)" for g in by)
+        + ".",
         "Peak memory is what one call held at once beyond its input (tracemalloc, a separate untimed call); "
         f"† on the client only: the 2 workers together peaked at {workers_gb:.2f} GB resident, with their "
         f"half of the data each. This process peaked at {max_rss_gb():.2f} GB resident.",
         "povanalysis and plain numpy agree: largest relative difference in values and SEs "
-        + ", ".join(f"{agree[g]:.1e} ({g:,} groups)" for g in by) + ".",
+        + ", ".join(f"{agree[g]:.1e} ({g:,} groups)" for g in by)
+        + ".",
         "The dask cluster's table equals the pandas one: "
-        + ", ".join(f"{'same' if same[g][0] else 'DIFFERENT'} rows, labels and counts, values within "
-                    f"{same[g][1]:.1e} and SEs within {same[g][2]:.1e} ({g:,} groups)" for g in by)
+        + ", ".join(
+            f"{'same' if same[g][0] else 'DIFFERENT'} rows, labels and counts, values within "
+            f"{same[g][1]:.1e} and SEs within {same[g][2]:.1e} ({g:,} groups)"
+            for g in by
+        )
         + " (relative; the partitions' sums are added in another order).",
     ]
     return lines
@@ -400,19 +419,32 @@ def national(n: int) -> list[str]:
 
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="100,000 households at province scale, and no national run")
-    parser.add_argument("--national", action=argparse.BooleanOptionalAction, default=True,
-                        help="the national-scale run (default: on, unless --quick)")
-    parser.add_argument("--national-households", type=int, default=N_NATIONAL, metavar="N",
-                        help=f"households in the national run (default {N_NATIONAL:,})")
+    parser.add_argument(
+        "--quick", action="store_true", help="100,000 households at province scale, and no national run"
+    )
+    parser.add_argument(
+        "--national",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the national-scale run (default: on, unless --quick)",
+    )
+    parser.add_argument(
+        "--national-households",
+        type=int,
+        default=N_NATIONAL,
+        metavar="N",
+        help=f"households in the national run (default {N_NATIONAL:,})",
+    )
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
     lines = province(100_000 if args.quick else 1_000_000)
     if args.national and not args.quick:
         lines += [""] + national(args.national_households)
-    lines += ["", f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at the start; "
-                  f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}."]
+    lines += [
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at the start; "
+        f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}.",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

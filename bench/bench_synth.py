@@ -24,7 +24,7 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     rows = len(panel.households)
     lines = [
-        "| what | households | household-years | loans | best of %d (s) |" % args.repeat,
+        f"| what | households | household-years | loans | best of {args.repeat} (s) |",
         "|---|---:|---:|---:|---:|",
         f"| synth.generate(scale={args.scale}) | {panel.households['household_id'].nunique():,} | {rows:,} | "
         f"{len(panel.loans):,} | {min(times):.1f} |",

@@ -26,17 +26,35 @@ __version__ = "0.2.0"
 #: Old module names (``povanalysis.<old>``) and where each moved in 0.2.0.  The old names keep
 #: working, with a DeprecationWarning, for one release.
 MOVED: dict[str, str] = {
-    "schema": "data.schema", "io": "data.io", "registry": "data.registry", "synth": "data.synth",
+    "schema": "data.schema",
+    "io": "data.io",
+    "registry": "data.registry",
+    "synth": "data.synth",
     "pipeline": "data.pipeline",
-    "standards": "measure.standards", "indicators": "measure.indicators", "aggregates": "measure.aggregates",
-    "survey": "measure.survey", "sae": "measure.sae",
-    "maps": "geo.maps", "crosswalk": "geo.crosswalk", "hotspots": "geo.hotspots",
-    "credit": "impact.credit", "did": "impact.did", "credit_simulation": "impact.simulation",
-    "targets": "goals.targets", "projections": "goals.projections", "backtest": "goals.backtest",
-    "baselines": "goals.baselines", "outlook": "goals.outlook",
-    "risk": "targeting.risk", "allocation": "targeting.allocation",
-    "charts": "figures.charts", "labels": "common.labels",
-    "report": "reports.sections", "html": "reports.html", "index": "reports.index", "engine": "reports.engine",
+    "standards": "measure.standards",
+    "indicators": "measure.indicators",
+    "aggregates": "measure.aggregates",
+    "survey": "measure.survey",
+    "sae": "measure.sae",
+    "maps": "geo.maps",
+    "crosswalk": "geo.crosswalk",
+    "hotspots": "geo.hotspots",
+    "credit": "impact.credit",
+    "did": "impact.did",
+    "credit_simulation": "impact.simulation",
+    "targets": "goals.targets",
+    "projections": "goals.projections",
+    "backtest": "goals.backtest",
+    "baselines": "goals.baselines",
+    "outlook": "goals.outlook",
+    "risk": "targeting.risk",
+    "allocation": "targeting.allocation",
+    "charts": "figures.charts",
+    "labels": "common.labels",
+    "report": "reports.sections",
+    "html": "reports.html",
+    "index": "reports.index",
+    "engine": "reports.engine",
     "batch": "reports.batch",
 }
 
@@ -52,8 +70,11 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         new = f"{__name__}.{MOVED[spec.name.partition('.')[2]]}"
-        warnings.warn(f"{spec.name} moved to {new}; the old name will be removed in the next release",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"{spec.name} moved to {new}; the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         return importlib.import_module(new)
 
     def exec_module(self, module):

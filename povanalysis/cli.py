@@ -46,9 +46,17 @@ def _batch(args) -> int:
     from .reports.batch import run_batch
 
     try:
-        result = run_batch(args.out, communes=args.communes, workers=args.workers, scheduler=args.scheduler,
-                           lang=args.lang, review_year=args.review_year, force=args.force,
-                           province=args.province, progress=False if args.quiet else None)
+        result = run_batch(
+            args.out,
+            communes=args.communes,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            lang=args.lang,
+            review_year=args.review_year,
+            force=args.force,
+            province=args.province,
+            progress=False if args.quiet else None,
+        )
     except KeyboardInterrupt:
         print("povanalysis batch: interrupted; every kernel it started was stopped", file=sys.stderr)
         return 130
@@ -72,11 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2021)
     p.add_argument("--scale", type=float, default=1.0)
     p.set_defaults(func=_demo)
-    p = sub.add_parser("batch", help="run the commune report for every unit (and the province notebooks) as HTML",
-                       description="Run notebooks/06-commune-report.ipynb for every unit of the 2025 registry (or the "
-                       "--communes given) and the province notebooks on warm kernels, write DIR/communes/<code>-<slug>"
-                       ".html, DIR/province/*.html, DIR/index.html and DIR/key-figures.xlsx. Reports whose inputs, "
-                       "parameters and notebook are unchanged are skipped. Exit status 1 when a report failed.")
+    p = sub.add_parser(
+        "batch",
+        help="run the commune report for every unit (and the province notebooks) as HTML",
+        description="Run notebooks/06-commune-report.ipynb for every unit of the 2025 registry (or the "
+        "--communes given) and the province notebooks on warm kernels, write DIR/communes/<code>-<slug>"
+        ".html, DIR/province/*.html, DIR/index.html and DIR/key-figures.xlsx. Reports whose inputs, "
+        "parameters and notebook are unchanged are skipped. Exit status 1 when a report failed.",
+    )
     p.add_argument("--out", required=True, help="output folder (e.g. reports)")
     p.add_argument("--communes", type=_codes, help="comma-separated commune codes (default: all 92 units)")
     p.add_argument("--workers", type=_positive, help="parallel warm kernels (default: the number of CPUs)")

@@ -10,8 +10,9 @@ from .data.pipeline import DEFAULT_SEED, ensure_demo_data
 __all__ = ["run_demo"]
 
 
-def run_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0, lang: str = "vi", workers: int | None = None,
-             force: bool = False) -> int:
+def run_demo(
+    *, seed: int = DEFAULT_SEED, scale: float = 1.0, lang: str = "vi", workers: int | None = None, force: bool = False
+) -> int:
     """Generate (if missing) and process the demo data, run the batch into the reports folder; print the outputs.
 
     The batch (:func:`povanalysis.reports.batch.run_batch`) runs the province notebooks and the
@@ -31,9 +32,11 @@ def run_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0, lang: str = "vi", 
     frame = result.to_frame()
     communes = frame[(frame["kind"] == "commune") & (frame["status"] != "failed")]
     province = frame[(frame["kind"] == "province") & (frame["status"] != "failed")]
-    print(f"Open {out / 'index.html'} in a browser (works offline): {len(communes)} commune reports in "
-          f"{out / 'communes'}, {len(province)} province reports in {out / 'province'}, "
-          f"key figures in {out / 'key-figures.xlsx'}.")
+    print(
+        f"Open {out / 'index.html'} in a browser (works offline): {len(communes)} commune reports in "
+        f"{out / 'communes'}, {len(province)} province reports in {out / 'province'}, "
+        f"key figures in {out / 'key-figures.xlsx'}."
+    )
     if not result.ok:
         print(f"{len(result.failed)} reports failed; see {out / 'batch-summary.json'}", file=sys.stderr)
     return 0 if result.ok else 1

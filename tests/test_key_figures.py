@@ -18,8 +18,18 @@ import pytest
 
 RECORD = Path(__file__).parent / "fixtures" / "key_figures.json"
 COMMUNES = ("01840", "02071", "01879")
-TEXTS = ("title", "overview_text", "households_text", "trend_text", "profile_text", "ethnicity_text",
-         "credit_text", "coverage_text", "path_text", "risk_text")
+TEXTS = (
+    "title",
+    "overview_text",
+    "households_text",
+    "trend_text",
+    "profile_text",
+    "ethnicity_text",
+    "credit_text",
+    "coverage_text",
+    "path_text",
+    "risk_text",
+)
 
 
 def _text(obj) -> str | None:
@@ -47,7 +57,9 @@ def compute() -> dict:
     latest = classified[classified["review_year"] == 2025]
     std = standards.get_standard(latest["standard"].iloc[0])
     af = indicators.alkire_foster(latest, weights=std.weights(), k=std.k)
-    out["af"] = {f"{m}/{i}": round(float(v), 12) for m, i, v in zip(af["measure"], af["indicator"].fillna(""), af["value"])}
+    out["af"] = {
+        f"{m}/{i}": round(float(v), 12) for m, i, v in zip(af["measure"], af["indicator"].fillna(""), af["value"])
+    }
     for method in ("fe", "did", "ipw"):
         est = credit.estimate_effect(classified, loans, method=method)
         out[f"credit_{method}"] = [round(float(est.effect), 10), round(float(est.se), 10)]

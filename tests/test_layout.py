@@ -39,11 +39,18 @@ def _imports(module: str, path: Path, *, for_cycles: bool) -> list[tuple[str, st
     if for_cycles:
         # Every import but those of deprecation shims (a module's __getattr__, or a deprecated
         # method, importing an old name's new home on demand) and of typing-only blocks.
-        shims = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
-                 and (n.name == "__getattr__" or "DeprecationWarning" in ast.unparse(n))]
+        shims = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef) and (n.name == "__getattr__" or "DeprecationWarning" in ast.unparse(n))
+        ]
         skip = {id(x) for shim in shims for x in ast.walk(shim)}
-        skip |= {id(x) for n in ast.walk(tree) if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
-                 for x in ast.walk(n)}
+        skip |= {
+            id(x)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
+            for x in ast.walk(n)
+        }
         nodes = [n for n in ast.walk(tree) if id(n) not in skip]
     else:
         nodes = list(ast.walk(tree))
@@ -76,7 +83,7 @@ def test_no_import_cycle():
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [nxt]
+                cycle = stack[stack.index(nxt) :] + [nxt]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt)
@@ -99,7 +106,7 @@ def test_no_private_name_is_imported_from_another_module():
 
 def test_long_modules_say_why():
     long = []
-    for m, path in _modules().items():
+    for path in _modules().values():
         text = path.read_text(encoding="utf-8")
         n = text.count("\n")
         doc = ast.get_docstring(ast.parse(text)) or ""

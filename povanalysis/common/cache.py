@@ -58,8 +58,10 @@ def _plain(value: object) -> object:
         return value.item()
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    raise TypeError(f"a cache key part should be JSON-like (numbers, strings, sequences, mappings), "
-                    f"got {type(value).__name__}: {value!r}")
+    raise TypeError(
+        f"a cache key part should be JSON-like (numbers, strings, sequences, mappings), "
+        f"got {type(value).__name__}: {value!r}"
+    )
 
 
 def cache_key(**parts: object) -> str:
@@ -74,8 +76,14 @@ def cache_key(**parts: object) -> str:
     """
     from .. import __version__
 
-    text = json.dumps({"version": __version__, "source": source_digest(), "parts": parts}, sort_keys=True,
-                      separators=(",", ":"), ensure_ascii=True, allow_nan=True, default=_plain)
+    text = json.dumps(
+        {"version": __version__, "source": source_digest(), "parts": parts},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        allow_nan=True,
+        default=_plain,
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -88,8 +96,9 @@ def _read(path: Path) -> tuple[pd.DataFrame, dict] | None:
         return None
 
 
-def cached_frame(folder: str | os.PathLike | None, key: str,
-                 compute: Callable[[], tuple[pd.DataFrame, Mapping]]) -> tuple[pd.DataFrame, dict]:
+def cached_frame(
+    folder: str | os.PathLike | None, key: str, compute: Callable[[], tuple[pd.DataFrame, Mapping]]
+) -> tuple[pd.DataFrame, dict]:
     """The frame and scalars stored under ``key`` in ``folder``, or ``compute()``'s, stored there first.
 
     ``compute`` returns a frame and a mapping of JSON scalars (kept in the Parquet file's

@@ -11,57 +11,71 @@ if TYPE_CHECKING:
 
     from ..measure.standards import Standard
 
-__all__ = ["LANGS", "AF_MEASURES", "label", "af_label", "af_cutoff", "glossary", "pick", "check_lang",
-           "format_percent", "format_number"]
+__all__ = [
+    "LANGS",
+    "AF_MEASURES",
+    "label",
+    "af_label",
+    "af_cutoff",
+    "glossary",
+    "pick",
+    "check_lang",
+    "format_percent",
+    "format_number",
+]
 
 LANGS: tuple[str, ...] = ("vi", "en")
 
-_LABELS = MappingProxyType({
-    "poor": ("Hộ nghèo", "Poor households"),
-    "near_poor": ("Hộ cận nghèo", "Near-poor households"),
-    "average_living": ("Hộ có mức sống trung bình", "Average living standard"),
-    "not_poor": ("Hộ không nghèo", "Not poor"),
-    "poor_rate": ("Tỷ lệ hộ nghèo", "Poor-household rate"),
-    "near_poor_rate": ("Tỷ lệ hộ cận nghèo", "Near-poor-household rate"),
-    "households": ("Số hộ", "Households"),
-    "persons": ("Số nhân khẩu", "Persons"),
-    "review_year": ("Năm rà soát", "Review year"),
-    "commune": ("Xã, phường", "Commune or ward"),
-    "commune_code": ("Mã xã", "Commune code"),
-    "province": ("Toàn tỉnh", "Province"),
-    "thai_nguyen": ("Địa bàn Thái Nguyên cũ", "Old Thai Nguyen area"),
-    "bac_kan": ("Địa bàn Bắc Kạn cũ", "Old Bac Kan area"),
-    "old_area": ("Địa bàn cũ", "Pre-2025 province"),
-    "minority": ("Hộ dân tộc thiểu số", "Ethnic-minority households"),
-    "majority": ("Hộ dân tộc Kinh", "Kinh households"),
-    "minority_share_of_poor": ("Tỷ lệ hộ DTTS trong hộ nghèo", "Ethnic-minority share of poor households"),
-    "ethnicity": ("Dân tộc", "Ethnicity"),
-    "rural": ("Nông thôn", "Rural"),
-    "urban": ("Thành thị", "Urban"),
-    "area": ("Khu vực", "Area"),
-    "hd": ("Tỷ lệ thiếu hụt (chưa kiểm duyệt)", "Uncensored headcount"),
-    "FGT0": ("Tỷ lệ thu nhập dưới chuẩn (FGT0)", "Income headcount (FGT0)"),
-    "FGT1": ("Độ sâu nghèo (FGT1)", "Poverty gap (FGT1)"),
-    "FGT2": ("Mức độ nghiêm trọng (FGT2)", "Poverty severity (FGT2)"),
-    "indicator": ("Chỉ số thiếu hụt", "Deprivation indicator"),
-    "share": ("Tỷ lệ", "Share"),
-    "percent": ("%", "%"),
-    "suppressed": ("Không công bố (dưới ngưỡng số hộ)", "Suppressed (too few households)"),
-    "source_synthetic": ("Dữ liệu mô phỏng, không phải số liệu chính thức", "Synthetic data, not official figures"),
-    "loans": ("Khoản vay", "Loans"),
-    "borrowers": ("Hộ vay vốn", "Borrowing households"),
-    "amount": ("Dư nợ giải ngân (triệu đồng)", "Amount disbursed (million VND)"),
-})
+_LABELS = MappingProxyType(
+    {
+        "poor": ("Hộ nghèo", "Poor households"),
+        "near_poor": ("Hộ cận nghèo", "Near-poor households"),
+        "average_living": ("Hộ có mức sống trung bình", "Average living standard"),
+        "not_poor": ("Hộ không nghèo", "Not poor"),
+        "poor_rate": ("Tỷ lệ hộ nghèo", "Poor-household rate"),
+        "near_poor_rate": ("Tỷ lệ hộ cận nghèo", "Near-poor-household rate"),
+        "households": ("Số hộ", "Households"),
+        "persons": ("Số nhân khẩu", "Persons"),
+        "review_year": ("Năm rà soát", "Review year"),
+        "commune": ("Xã, phường", "Commune or ward"),
+        "commune_code": ("Mã xã", "Commune code"),
+        "province": ("Toàn tỉnh", "Province"),
+        "thai_nguyen": ("Địa bàn Thái Nguyên cũ", "Old Thai Nguyen area"),
+        "bac_kan": ("Địa bàn Bắc Kạn cũ", "Old Bac Kan area"),
+        "old_area": ("Địa bàn cũ", "Pre-2025 province"),
+        "minority": ("Hộ dân tộc thiểu số", "Ethnic-minority households"),
+        "majority": ("Hộ dân tộc Kinh", "Kinh households"),
+        "minority_share_of_poor": ("Tỷ lệ hộ DTTS trong hộ nghèo", "Ethnic-minority share of poor households"),
+        "ethnicity": ("Dân tộc", "Ethnicity"),
+        "rural": ("Nông thôn", "Rural"),
+        "urban": ("Thành thị", "Urban"),
+        "area": ("Khu vực", "Area"),
+        "hd": ("Tỷ lệ thiếu hụt (chưa kiểm duyệt)", "Uncensored headcount"),
+        "FGT0": ("Tỷ lệ thu nhập dưới chuẩn (FGT0)", "Income headcount (FGT0)"),
+        "FGT1": ("Độ sâu nghèo (FGT1)", "Poverty gap (FGT1)"),
+        "FGT2": ("Mức độ nghiêm trọng (FGT2)", "Poverty severity (FGT2)"),
+        "indicator": ("Chỉ số thiếu hụt", "Deprivation indicator"),
+        "share": ("Tỷ lệ", "Share"),
+        "percent": ("%", "%"),
+        "suppressed": ("Không công bố (dưới ngưỡng số hộ)", "Suppressed (too few households)"),
+        "source_synthetic": ("Dữ liệu mô phỏng, không phải số liệu chính thức", "Synthetic data, not official figures"),
+        "loans": ("Khoản vay", "Loans"),
+        "borrowers": ("Hộ vay vốn", "Borrowing households"),
+        "amount": ("Dư nợ giải ngân (triệu đồng)", "Amount disbursed (million VND)"),
+    }
+)
 
 #: Alkire–Foster measures that depend on the cutoff k: code → ((vi name, vi tag), (en name, en tag)).
 #: Their labels name the method, so that none reads as the official poor-household rate.
-_AF = MappingProxyType({
-    "H": (("Tỷ lệ hộ thiếu hụt đa chiều H", "AF"), ("Alkire–Foster multidimensional headcount H", "")),
-    "A": (("Cường độ thiếu hụt A", "AF"), ("Alkire–Foster intensity A", "")),
-    "M0": (("Chỉ số M0", "AF"), ("Alkire–Foster adjusted headcount ratio M0", "")),
-    "hdk": (("Tỷ lệ thiếu hụt đã kiểm duyệt hdk", "AF"), ("Alkire–Foster censored headcount hdk", "")),
-    "pctb": (("Đóng góp vào M0", "%, AF"), ("Contribution to M0", "%, Alkire–Foster")),
-})
+_AF = MappingProxyType(
+    {
+        "H": (("Tỷ lệ hộ thiếu hụt đa chiều H", "AF"), ("Alkire–Foster multidimensional headcount H", "")),
+        "A": (("Cường độ thiếu hụt A", "AF"), ("Alkire–Foster intensity A", "")),
+        "M0": (("Chỉ số M0", "AF"), ("Alkire–Foster adjusted headcount ratio M0", "")),
+        "hdk": (("Tỷ lệ thiếu hụt đã kiểm duyệt hdk", "AF"), ("Alkire–Foster censored headcount hdk", "")),
+        "pctb": (("Đóng góp vào M0", "%, AF"), ("Contribution to M0", "%, Alkire–Foster")),
+    }
+)
 #: Codes of the Alkire–Foster measures whose labels carry the cutoff k.
 AF_MEASURES: tuple[str, ...] = tuple(_AF)
 
@@ -247,33 +261,48 @@ def glossary(standard: str | Standard, lang: str = "vi", *, k: float | None = No
     # With k at most the standard's own count, every poor household is counted in H.
     superset = k * n <= standard.min_deprivations + 1e-9
     if lang == "vi":
-        deprived = (f"thiếu hụt từ {cut.replace('/', ' trong ')} chỉ số trở lên" if "/" in cut
-                    else f"có điểm thiếu hụt từ k = {cut} trở lên")
-        compare = ("Vì không xét thu nhập, H không bao giờ thấp hơn tỷ lệ hộ nghèo và thường cao hơn nhiều; "
-                   if superset else "")
-        return "\n".join([
-            f"- **{rate}** (số liệu chính thức): tỷ lệ hộ có thu nhập bình quân đầu người/tháng không quá chuẩn "
-            f"nghèo về thu nhập của khu vực (nông thôn, thành thị) **và** thiếu hụt từ {standard.min_deprivations} "
-            f"trong {n} chỉ số trở lên, theo {decree}. Đây là tỷ lệ dùng cho các mục tiêu giảm nghèo.",
-            f"- **{h}**: tỷ lệ hộ {deprived}, **bất kể thu nhập**. {compare}"
-            f"H **không phải là tỷ lệ hộ nghèo**.",
-            f"- **{a}**: bình quân tỷ lệ chỉ số bị thiếu hụt của các hộ được tính trong H.",
-            f"- **{m0}** = H × A: tỷ lệ H điều chỉnh theo cường độ thiếu hụt (Alkire và Foster, 2011).",
-        ])
-    deprived = (f"deprived in at least {cut.replace('/', ' of the ')} indicators" if "/" in cut
-                else f"with a deprivation score of at least k = {cut}")
-    compare = ("As income is not considered, H is never below the poor-household rate and usually much higher; "
-               if superset else "")
-    return "\n".join([
-        f"- **{rate}** (official statistic): the share of households whose monthly income per person is at or "
-        f"below the income poverty line of their area (rural or urban) **and** who are deprived in at least "
-        f"{standard.min_deprivations} of the {n} indicators, under the {decree}. This is the rate the "
-        f"poverty-reduction targets use.",
-        f"- **{h}**: the share of households {deprived}, **whatever their income**. {compare}"
-        f"H **is not the poverty rate**.",
-        f"- **{a}**: the average share of indicators in which the households counted in H are deprived.",
-        f"- **{m0}** = H × A: H adjusted for the intensity of deprivation (Alkire and Foster, 2011).",
-    ])
+        deprived = (
+            f"thiếu hụt từ {cut.replace('/', ' trong ')} chỉ số trở lên"
+            if "/" in cut
+            else f"có điểm thiếu hụt từ k = {cut} trở lên"
+        )
+        compare = (
+            "Vì không xét thu nhập, H không bao giờ thấp hơn tỷ lệ hộ nghèo và thường cao hơn nhiều; "
+            if superset
+            else ""
+        )
+        return "\n".join(
+            [
+                f"- **{rate}** (số liệu chính thức): tỷ lệ hộ có thu nhập bình quân đầu người/tháng không quá chuẩn "
+                f"nghèo về thu nhập của khu vực (nông thôn, thành thị) **và** thiếu hụt từ {standard.min_deprivations} "
+                f"trong {n} chỉ số trở lên, theo {decree}. Đây là tỷ lệ dùng cho các mục tiêu giảm nghèo.",
+                f"- **{h}**: tỷ lệ hộ {deprived}, **bất kể thu nhập**. {compare}H **không phải là tỷ lệ hộ nghèo**.",
+                f"- **{a}**: bình quân tỷ lệ chỉ số bị thiếu hụt của các hộ được tính trong H.",
+                f"- **{m0}** = H × A: tỷ lệ H điều chỉnh theo cường độ thiếu hụt (Alkire và Foster, 2011).",
+            ]
+        )
+    deprived = (
+        f"deprived in at least {cut.replace('/', ' of the ')} indicators"
+        if "/" in cut
+        else f"with a deprivation score of at least k = {cut}"
+    )
+    compare = (
+        "As income is not considered, H is never below the poor-household rate and usually much higher; "
+        if superset
+        else ""
+    )
+    return "\n".join(
+        [
+            f"- **{rate}** (official statistic): the share of households whose monthly income per person is at or "
+            f"below the income poverty line of their area (rural or urban) **and** who are deprived in at least "
+            f"{standard.min_deprivations} of the {n} indicators, under the {decree}. This is the rate the "
+            f"poverty-reduction targets use.",
+            f"- **{h}**: the share of households {deprived}, **whatever their income**. {compare}"
+            f"H **is not the poverty rate**.",
+            f"- **{a}**: the average share of indicators in which the households counted in H are deprived.",
+            f"- **{m0}** = H × A: H adjusted for the intensity of deprivation (Alkire and Foster, 2011).",
+        ]
+    )
 
 
 def format_percent(value: float, lang: str = "vi", *, digits: int = 2) -> str:

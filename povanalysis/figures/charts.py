@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,16 +19,27 @@ FONT = dict(family="Noto Sans, Arial, Helvetica, sans-serif", size=13)
 
 def _layout(fig: go.Figure, title: str, *, x: str, y: str, percent: bool = True) -> go.Figure:
     fig.update_layout(
-        title=title, font=FONT, template="plotly_white", legend_title_text="",
-        xaxis_title=x, yaxis_title=y, margin=dict(l=60, r=20, t=60, b=50),
+        title=title,
+        font=FONT,
+        template="plotly_white",
+        legend_title_text="",
+        xaxis_title=x,
+        yaxis_title=y,
+        margin=dict(l=60, r=20, t=60, b=50),
     )
     if percent:
         fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return fig
 
 
-def rate_trend(table: pd.DataFrame, *, rate: str = "poor_rate", group: str | None = None,
-               lang: str = "vi", fig: go.Figure | None = None) -> go.Figure:
+def rate_trend(
+    table: pd.DataFrame,
+    *,
+    rate: str = "poor_rate",
+    group: str | None = None,
+    lang: str = "vi",
+    fig: go.Figure | None = None,
+) -> go.Figure:
     """Lines of a rate by review year, one per group; suppressed cells are left out and said so.
 
     Parameters
@@ -69,11 +80,18 @@ def rate_trend(table: pd.DataFrame, *, rate: str = "poor_rate", group: str | Non
         part = part.sort_values("review_year")
         name = label(rate, lang) if key is None else label(str(key), lang)
         text = [format_percent(v, lang) for v in part[rate]]
-        fig.add_trace(go.Scatter(
-            x=part["review_year"].tolist(), y=part[rate].tolist(), mode="lines+markers+text", name=name,
-            text=text, textposition="top center", line=dict(color=PALETTE[i % len(PALETTE)], width=3),
-            hovertemplate="%{x}: %{text}<extra>" + name + "</extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=part["review_year"].tolist(),
+                y=part[rate].tolist(),
+                mode="lines+markers+text",
+                name=name,
+                text=text,
+                textposition="top center",
+                line=dict(color=PALETTE[i % len(PALETTE)], width=3),
+                hovertemplate="%{x}: %{text}<extra>" + name + "</extra>",
+            )
+        )
     n_hidden = len(table) - len(shown)
     title = label(rate, lang)
     if n_hidden:
@@ -82,8 +100,14 @@ def rate_trend(table: pd.DataFrame, *, rate: str = "poor_rate", group: str | Non
     return _layout(fig, title, x=label("review_year", lang), y=label(rate, lang))
 
 
-def deprivation_profile(af: pd.DataFrame, *, measure: str = "hdk", year_column: str = "review_year",
-                        lang: str = "vi", indicators: Sequence[str] | None = None) -> go.Figure:
+def deprivation_profile(
+    af: pd.DataFrame,
+    *,
+    measure: str = "hdk",
+    year_column: str = "review_year",
+    lang: str = "vi",
+    indicators: Sequence[str] | None = None,
+) -> go.Figure:
     """Horizontal bars of a per-indicator Alkire–Foster measure (censored headcount by default), per year.
 
     The title names the Alkire–Foster measure and the cutoff k read from ``af``
@@ -116,13 +140,17 @@ def deprivation_profile(af: pd.DataFrame, *, measure: str = "hdk", year_column: 
         part = rows if year is None else rows[rows[year_column] == year]
         names = [label(str(ind), lang) for ind in part["indicator"]]
         values = part["value"].tolist()
-        fig.add_trace(go.Bar(
-            x=values if measure != "pctb" else values, y=names, orientation="h",
-            name=str(year) if year is not None else title,
-            marker_color=PALETTE[i % len(PALETTE)],
-            text=[format_percent(v / 100 if measure == "pctb" else v, lang, digits=1) for v in values],
-            hovertemplate="%{y}: %{text}<extra>" + (str(year) if year is not None else "") + "</extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=values if measure != "pctb" else values,
+                y=names,
+                orientation="h",
+                name=str(year) if year is not None else title,
+                marker_color=PALETTE[i % len(PALETTE)],
+                text=[format_percent(v / 100 if measure == "pctb" else v, lang, digits=1) for v in values],
+                hovertemplate="%{y}: %{text}<extra>" + (str(year) if year is not None else "") + "</extra>",
+            )
+        )
     fig.update_layout(barmode="group", height=160 + 28 * rows["indicator"].nunique() * max(1, len(years)) // 2)
     fig = _layout(fig, title, x=title, y="", percent=False)
     if measure != "pctb":
@@ -153,8 +181,14 @@ def contribution_bars(af: pd.DataFrame, *, group: str = "review_year", lang: str
     fig = go.Figure()
     for i, (ind, part) in enumerate(rows.groupby("indicator", sort=False)):
         name = label(str(ind), lang)
-        fig.add_trace(go.Bar(x=[str(v) for v in part[group]], y=part["value"].tolist(), name=name,
-                             marker_color=PALETTE[i % len(PALETTE)],
-                             hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=[str(v) for v in part[group]],
+                y=part["value"].tolist(),
+                name=name,
+                marker_color=PALETTE[i % len(PALETTE)],
+                hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>",
+            )
+        )
     fig.update_layout(barmode="stack")
     return _layout(fig, title, x=label(group, lang), y=title, percent=False)

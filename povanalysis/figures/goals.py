@@ -29,8 +29,10 @@ def _commune_names() -> dict:
 def _unit_position(projection: Projection, commune_code, group) -> tuple[int, str]:
     if commune_code is not None:
         if projection.by != ["commune_code"]:
-            raise ValueError(f"'commune_code' needs a projection by commune_code, got {projection.by}: use "
-                             "projection.aggregate('commune_code')")
+            raise ValueError(
+                f"'commune_code' needs a projection by commune_code, got {projection.by}: use "
+                "projection.aggregate('commune_code')"
+            )
         hits = np.flatnonzero(projection.units["commune_code"].to_numpy() == str(commune_code))
         if not len(hits):
             raise ValueError(f"commune_code {commune_code!r} is not in the projection")
@@ -53,9 +55,16 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {alpha})"
 
 
-def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None = None, *,
-                   commune_code: str | None = None, group: object = None, levels: Sequence[float] = (0.5, 0.8, 0.95),
-                   lang: str = "vi", fig: go.Figure | None = None) -> go.Figure:
+def plot_fan_chart(
+    projection: Projection,
+    target: Target | pd.DataFrame | None = None,
+    *,
+    commune_code: str | None = None,
+    group: object = None,
+    levels: Sequence[float] = (0.5, 0.8, 0.95),
+    lang: str = "vi",
+    fig: go.Figure | None = None,
+) -> go.Figure:
     """Fan chart of one commune's or group's projected rate against a target path.
 
     Draws the review results, the projection with nested prediction intervals (the rate a
@@ -109,8 +118,10 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
         who = label("province", lang) if v == "all" else label(v, lang)
     fig = fig if fig is not None else go.Figure()
     yrs = projection.years.tolist()
-    title = (figure_text("fan_title", lang, who=who, y0=yrs[0], y1=yrs[-1])
-             + f" ({standard_short(projection.standard, lang)})")
+    title = (
+        figure_text("fan_title", lang, who=who, y0=yrs[0], y1=yrs[-1])
+        + f" ({standard_short(projection.standard, lang)})"
+    )
     if hidden:
         fig.update_layout(title=f"{title}: {figure_text('suppressed', lang)}", font=FONT, template="plotly_white")
         return fig
@@ -120,25 +131,49 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
     for j, lv in enumerate(sorted(levels, reverse=True)):
         lo, hi = np.quantile(projection.obs_draws[:, i, :], [(1 - lv) / 2, (1 + lv) / 2], axis=0)
         xs = anchor_x + yrs
-        fig.add_trace(go.Scatter(
-            x=xs + xs[::-1], y=anchor_y + hi.tolist() + (lo.tolist()[::-1]) + anchor_y, fill="toself", mode="lines",
-            fillcolor=_rgba(PALETTE[0], 0.12 + 0.1 * j), line=dict(width=0), hoverinfo="skip",
-            name=figure_text("band", lang, p=f"{100 * lv:g}")))
+        fig.add_trace(
+            go.Scatter(
+                x=xs + xs[::-1],
+                y=anchor_y + hi.tolist() + (lo.tolist()[::-1]) + anchor_y,
+                fill="toself",
+                mode="lines",
+                fillcolor=_rgba(PALETTE[0], 0.12 + 0.1 * j),
+                line=dict(width=0),
+                hoverinfo="skip",
+                name=figure_text("band", lang, p=f"{100 * lv:g}"),
+            )
+        )
     rate_name = label("poor_rate", lang)
-    fig.add_trace(go.Scatter(x=x0, y=obs["rate"].tolist(), mode="lines+markers", name=figure_text("observed", lang),
-                             line=dict(color=PALETTE[7], width=2),
-                             hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("observed", lang) + "</extra>"))
-    fig.add_trace(go.Scatter(x=anchor_x + yrs, y=anchor_y + projection.mean[i].tolist(), mode="lines+markers",
-                             name=figure_text("projection", lang), line=dict(color=PALETTE[0], width=3),
-                             hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("projection", lang) + "</extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=x0,
+            y=obs["rate"].tolist(),
+            mode="lines+markers",
+            name=figure_text("observed", lang),
+            line=dict(color=PALETTE[7], width=2),
+            hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("observed", lang) + "</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=anchor_x + yrs,
+            y=anchor_y + projection.mean[i].tolist(),
+            mode="lines+markers",
+            name=figure_text("projection", lang),
+            line=dict(color=PALETTE[0], width=3),
+            hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("projection", lang) + "</extra>",
+        )
+    )
     if target is not None:
         if isinstance(target, Target):
             s = target.start_level
             if s is None:
                 at = obs[obs["review_year"] == target.start_year]
                 if at.empty:
-                    raise ValueError(f"the unit has no observed rate at the target's start year {target.start_year}; "
-                                     "give the target a start_level")
+                    raise ValueError(
+                        f"the unit has no observed rate at the target's start year {target.start_year}; "
+                        "give the target a start_level"
+                    )
                 s = float(at["rate"].iloc[0])
             path = target.path(s, years=range(target.start_year, max(yrs[-1], target.end_year) + 1))
             tname = f"{figure_text('target', lang)}: {target.label(lang)}"
@@ -147,18 +182,38 @@ def plot_fan_chart(projection: Projection, target: Target | pd.DataFrame | None 
             path, tname = target, figure_text("target", lang)
         else:
             raise TypeError(f"'target' should be a Target or a DataFrame, got {type(target).__name__}")
-        fig.add_trace(go.Scatter(x=path["year"].tolist(), y=path["target_level"].tolist(), mode="lines",
-                                 name=tname, line=dict(color=PALETTE[1], width=3, dash="dash"),
-                                 hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("target", lang) + "</extra>"))
-    fig.update_layout(title=title, font=FONT, template="plotly_white", legend_title_text="",
-                      xaxis_title=figure_text("year", lang), yaxis_title=rate_name, margin=dict(l=60, r=20, t=60, b=50))
+        fig.add_trace(
+            go.Scatter(
+                x=path["year"].tolist(),
+                y=path["target_level"].tolist(),
+                mode="lines",
+                name=tname,
+                line=dict(color=PALETTE[1], width=3, dash="dash"),
+                hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("target", lang) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        template="plotly_white",
+        legend_title_text="",
+        xaxis_title=figure_text("year", lang),
+        yaxis_title=rate_name,
+        margin=dict(l=60, r=20, t=60, b=50),
+    )
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(dtick=1)
     return fig
 
 
-def plot_gap_bars(requirements: pd.DataFrame, *, year: int | None = None, top: int | None = None,
-                  lang: str = "vi", fig: go.Figure | None = None) -> go.Figure:
+def plot_gap_bars(
+    requirements: pd.DataFrame,
+    *,
+    year: int | None = None,
+    top: int | None = None,
+    lang: str = "vi",
+    fig: go.Figure | None = None,
+) -> go.Figure:
     """Ranked horizontal bars of each commune's gap to its target (percentage points), with intervals.
 
     Communes behind their path are drawn in vermillion, those on track in green;
@@ -210,29 +265,61 @@ def plot_gap_bars(requirements: pd.DataFrame, *, year: int | None = None, top: i
         nm = names[part.index]
         err = None
         if {"gap_ci_lower", "gap_ci_upper"} <= set(part.columns):
-            err = dict(type="data", symmetric=False, array=(100 * (part["gap_ci_upper"] - part["gap"])).tolist(),
-                       arrayminus=(100 * (part["gap"] - part["gap_ci_lower"])).tolist(), color="#555555", thickness=1)
-        fig.add_trace(go.Bar(x=(100 * part["gap"]).tolist(), y=nm.tolist(), orientation="h",
-                             name=figure_text(key, lang),
-                             marker_color=colour, error_x=err, customdata=part["commune_code"].tolist(),
-                             hovertemplate="%{y} (%{customdata}): %{x:.2f}<extra>" + figure_text(key, lang)
-                             + "</extra>"))
+            err = dict(
+                type="data",
+                symmetric=False,
+                array=(100 * (part["gap_ci_upper"] - part["gap"])).tolist(),
+                arrayminus=(100 * (part["gap"] - part["gap_ci_lower"])).tolist(),
+                color="#555555",
+                thickness=1,
+            )
+        fig.add_trace(
+            go.Bar(
+                x=(100 * part["gap"]).tolist(),
+                y=nm.tolist(),
+                orientation="h",
+                name=figure_text(key, lang),
+                marker_color=colour,
+                error_x=err,
+                customdata=part["commune_code"].tolist(),
+                hovertemplate="%{y} (%{customdata}): %{x:.2f}<extra>" + figure_text(key, lang) + "</extra>",
+            )
+        )
     texts = gap_labels(year=year, lang=lang)
     title = texts["title"]
-    extra = [s for s in (figure_text("hidden", lang, n=hidden) if hidden else "",
-                         figure_text("no_target", lang, n=no_target)
-                         if no_target else "") if s]
+    extra = [
+        s
+        for s in (
+            figure_text("hidden", lang, n=hidden) if hidden else "",
+            figure_text("no_target", lang, n=no_target) if no_target else "",
+        )
+        if s
+    ]
     if extra:
         title += " (" + "; ".join(extra) + ")"
-    fig.update_layout(title=title, font=FONT, template="plotly_white", legend_title_text="", barmode="overlay",
-                      xaxis_title=texts["column_label"], yaxis_title="", height=160 + 18 * max(len(r), 1),
-                      margin=dict(l=160, r=20, t=60, b=50))
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        template="plotly_white",
+        legend_title_text="",
+        barmode="overlay",
+        xaxis_title=texts["column_label"],
+        yaxis_title="",
+        height=160 + 18 * max(len(r), 1),
+        margin=dict(l=160, r=20, t=60, b=50),
+    )
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names.tolist())
     return fig
 
 
-def plot_backtest(bt: Backtest, *, level: str = "province", standard: str | None = None, lang: str = "vi",
-                  fig: go.Figure | None = None) -> go.Figure:
+def plot_backtest(
+    bt: Backtest,
+    *,
+    level: str = "province",
+    standard: str | None = None,
+    lang: str = "vi",
+    fig: go.Figure | None = None,
+) -> go.Figure:
     """Predicted against recorded rates of the held-out reviews, with the prediction intervals, one series per model.
 
     Parameters
@@ -260,26 +347,56 @@ def plot_backtest(bt: Backtest, *, level: str = "province", standard: str | None
     models = list(dict.fromkeys(t["model"]))
     for k, m in enumerate(models):
         r = t[t["model"] == m].sort_values(["standard", "group", "origin", "horizon"])
-        x = [f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
-             for sd, o, y, g in zip(r["standard"], r["origin"], r["year"], r["group"])]
-        fig.add_trace(go.Scatter(
-            x=x, y=r["predicted"], mode="markers", name=model_label(m, lang),
-            marker=dict(color=PALETTE[k % len(PALETTE)], size=9),
-            error_y=dict(type="data", symmetric=False, array=(r["upper"] - r["predicted"]).to_numpy(),
-                         arrayminus=(r["predicted"] - r["lower"]).to_numpy()),
-            offsetgroup=str(k), hovertemplate="%{x}: %{y:.2%}<extra>" + model_label(m, lang) + "</extra>"))
-    obs = (t.drop_duplicates(["standard", "group", "origin", "year"])
-           .sort_values(["standard", "group", "origin", "horizon"]))
-    xo = [f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
-          for sd, o, y, g in zip(obs["standard"], obs["origin"], obs["year"], obs["group"])]
+        x = [
+            f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
+            for sd, o, y, g in zip(r["standard"], r["origin"], r["year"], r["group"])
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=r["predicted"],
+                mode="markers",
+                name=model_label(m, lang),
+                marker=dict(color=PALETTE[k % len(PALETTE)], size=9),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(r["upper"] - r["predicted"]).to_numpy(),
+                    arrayminus=(r["predicted"] - r["lower"]).to_numpy(),
+                ),
+                offsetgroup=str(k),
+                hovertemplate="%{x}: %{y:.2%}<extra>" + model_label(m, lang) + "</extra>",
+            )
+        )
+    obs = t.drop_duplicates(["standard", "group", "origin", "year"]).sort_values(
+        ["standard", "group", "origin", "horizon"]
+    )
+    xo = [
+        f"{sd} · {o}→{y}" + ("" if level == "province" else f" · {g}")
+        for sd, o, y, g in zip(obs["standard"], obs["origin"], obs["year"], obs["group"])
+    ]
     recorded = figure_text("recorded", lang)
-    fig.add_trace(go.Scatter(x=xo, y=obs["observed"], mode="markers", name=recorded,
-                             marker=dict(color="black", symbol="x", size=11),
-                             hovertemplate="%{x}: %{y:.2%}<extra>" + recorded + "</extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=xo,
+            y=obs["observed"],
+            mode="markers",
+            name=recorded,
+            marker=dict(color="black", symbol="x", size=11),
+            hovertemplate="%{x}: %{y:.2%}<extra>" + recorded + "</extra>",
+        )
+    )
     level_pct = format_number(100 * (1 - bt.alpha), lang, digits=0)
     title = figure_text("backtest_title", lang, level=level_label(level, lang).lower(), p=level_pct)
-    fig.update_layout(title=title, font=FONT, template="plotly_white", scattermode="group", legend_title_text="",
-                      xaxis_title=figure_text("backtest_x", lang), yaxis_title=figure_text("poor_rate", lang),
-                      margin=dict(l=60, r=20, t=70, b=90))
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        template="plotly_white",
+        scattermode="group",
+        legend_title_text="",
+        xaxis_title=figure_text("backtest_x", lang),
+        yaxis_title=figure_text("poor_rate", lang),
+        margin=dict(l=60, r=20, t=70, b=90),
+    )
     fig.update_yaxes(tickformat=".1%", rangemode="tozero")
     return fig

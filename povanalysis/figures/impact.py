@@ -19,13 +19,21 @@ __all__ = ["plot_event_study", "plot_forest", "plot_balance"]
 
 
 def _figure_layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
-    fig.update_layout(title=title, font=FONT, template="plotly_white", legend_title_text="", xaxis_title=x,
-                      yaxis_title=y, margin=dict(l=60, r=20, t=70, b=50))
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        template="plotly_white",
+        legend_title_text="",
+        xaxis_title=x,
+        yaxis_title=y,
+        margin=dict(l=60, r=20, t=70, b=50),
+    )
     return fig
 
 
-def plot_event_study(study: EventStudy, *, truth: Mapping | float | None = None, lang: str = "vi",
-                     fig: go.Figure | None = None) -> go.Figure:
+def plot_event_study(
+    study: EventStudy, *, truth: Mapping | float | None = None, lang: str = "vi", fig: go.Figure | None = None
+) -> go.Figure:
     """Leads and lags with 95% intervals; the base review is the reference (0); suppressed points are left out.
 
     Examples
@@ -49,19 +57,43 @@ def plot_event_study(study: EventStudy, *, truth: Mapping | float | None = None,
     est = t[~t["reference"] & ~t["suppressed"]]
     ref = t[t["reference"]]
     fig = fig if fig is not None else go.Figure()
-    fig.add_trace(go.Scatter(
-        x=est["event_time"].tolist(), y=(s * est["effect"]).tolist(), mode="markers",
-        name=term("effect", lang), marker=dict(color=PALETTE[0], size=10),
-        error_y=dict(type="data", symmetric=False, array=(s * (est["ci_upper"] - est["effect"])).tolist(),
-                     arrayminus=(s * (est["effect"] - est["ci_lower"])).tolist(), color=PALETTE[0]),
-        hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=ref["event_time"].tolist(), y=[0.0] * len(ref), mode="markers",
-                             name=term("reference", lang),
-                             marker=dict(color=PALETTE[7], size=10, symbol="circle-open")))
+    fig.add_trace(
+        go.Scatter(
+            x=est["event_time"].tolist(),
+            y=(s * est["effect"]).tolist(),
+            mode="markers",
+            name=term("effect", lang),
+            marker=dict(color=PALETTE[0], size=10),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=(s * (est["ci_upper"] - est["effect"])).tolist(),
+                arrayminus=(s * (est["effect"] - est["ci_lower"])).tolist(),
+                color=PALETTE[0],
+            ),
+            hovertemplate="%{x}: %{y:.2f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=ref["event_time"].tolist(),
+            y=[0.0] * len(ref),
+            mode="markers",
+            name=term("reference", lang),
+            marker=dict(color=PALETTE[7], size=10, symbol="circle-open"),
+        )
+    )
     value = planted_effect(truth, study.outcome, study.population)
     if value is not None:
-        fig.add_trace(go.Scatter(x=[0], y=[s * value], mode="markers", name=term("truth", lang),
-                                 marker=dict(color=PALETTE[1], size=12, symbol="x")))
+        fig.add_trace(
+            go.Scatter(
+                x=[0],
+                y=[s * value],
+                mode="markers",
+                name=term("truth", lang),
+                marker=dict(color=PALETTE[1], size=12, symbol="x"),
+            )
+        )
     fig.add_hline(y=0, line=dict(color="#888888", width=1))
     fig.add_vline(x=-0.5, line=dict(color="#888888", width=1, dash="dash"))
     p = study.pretrend
@@ -76,13 +108,22 @@ def plot_event_study(study: EventStudy, *, truth: Mapping | float | None = None,
     return _figure_layout(fig, title, term("event_time", lang), y_title)
 
 
-def _forest_rows(estimates: Heterogeneity | pd.DataFrame | Iterable[CreditEffect],
-                 lang: str) -> tuple[pd.DataFrame, str, str]:
+def _forest_rows(
+    estimates: Heterogeneity | pd.DataFrame | Iterable[CreditEffect], lang: str
+) -> tuple[pd.DataFrame, str, str]:
     if isinstance(estimates, Heterogeneity):
         t = estimates.table
         names = [f"{term('by_' + b, lang)}: {term(g, lang)}" for b, g in zip(t["by"], t["group"])]
-        frame = pd.DataFrame({"name": names, "effect": t["effect"], "ci_lower": t["ci_lower"],
-                              "ci_upper": t["ci_upper"], "suppressed": t["suppressed"], "biased": False})
+        frame = pd.DataFrame(
+            {
+                "name": names,
+                "effect": t["effect"],
+                "ci_lower": t["ci_lower"],
+                "ci_upper": t["ci_upper"],
+                "suppressed": t["suppressed"],
+                "biased": False,
+            }
+        )
         return frame, estimates.outcome, estimates.population
     if isinstance(estimates, pd.DataFrame):
         need = ["name", "effect", "ci_lower", "ci_upper"]
@@ -95,13 +136,21 @@ def _forest_rows(estimates: Heterogeneity | pd.DataFrame | Iterable[CreditEffect
     if len({r.outcome for r in results}) > 1:
         raise ValueError("'estimates' mix outcomes; plot one outcome at a time")
     rows = [(method_name(r, lang), r.effect, *r.conf_int(), r.n_treated < config.MIN_CELL, r.biased) for r in results]
-    return (pd.DataFrame(rows, columns=["name", "effect", "ci_lower", "ci_upper", "suppressed", "biased"]),
-            results[0].outcome, results[0].population)
+    return (
+        pd.DataFrame(rows, columns=["name", "effect", "ci_lower", "ci_upper", "suppressed", "biased"]),
+        results[0].outcome,
+        results[0].population,
+    )
 
 
-def plot_forest(estimates: Heterogeneity | pd.DataFrame | Iterable[CreditEffect], *,
-                truth: Mapping | float | None = None, lang: str = "vi",
-                title: str | None = None, fig: go.Figure | None = None) -> go.Figure:
+def plot_forest(
+    estimates: Heterogeneity | pd.DataFrame | Iterable[CreditEffect],
+    *,
+    truth: Mapping | float | None = None,
+    lang: str = "vi",
+    title: str | None = None,
+    fig: go.Figure | None = None,
+) -> go.Figure:
     """Forest plot of estimates with 95% intervals: methods, or subgroups of :func:`heterogeneity`.
 
     Biased estimates are drawn in a warning colour; suppressed ones are left out and counted in
@@ -128,17 +177,31 @@ def plot_forest(estimates: Heterogeneity | pd.DataFrame | Iterable[CreditEffect]
     fig = fig if fig is not None else go.Figure()
     for biased, part in shown.groupby(shown["biased"].astype(bool), sort=True):
         colour = PALETTE[1] if biased else PALETTE[0]
-        fig.add_trace(go.Scatter(
-            x=(s * part["effect"]).tolist(), y=part["name"].tolist(), mode="markers",
-            marker=dict(color=colour, size=11, symbol="diamond" if biased else "circle"),
-            error_x=dict(type="data", symmetric=False, array=(s * (part["ci_upper"] - part["effect"])).tolist(),
-                         arrayminus=(s * (part["effect"] - part["ci_lower"])).tolist(), color=colour),
-            name=term("biased" if biased else "effect", lang),
-            hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=(s * part["effect"]).tolist(),
+                y=part["name"].tolist(),
+                mode="markers",
+                marker=dict(color=colour, size=11, symbol="diamond" if biased else "circle"),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(s * (part["ci_upper"] - part["effect"])).tolist(),
+                    arrayminus=(s * (part["effect"] - part["ci_lower"])).tolist(),
+                    color=colour,
+                ),
+                name=term("biased" if biased else "effect", lang),
+                hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+            )
+        )
     value = planted_effect(truth, outcome, population)
     if value is not None:
-        fig.add_vline(x=s * value, line=dict(color=PALETTE[2], width=2, dash="dot"),
-                      annotation_text=term("truth", lang), annotation_position="top")
+        fig.add_vline(
+            x=s * value,
+            line=dict(color=PALETTE[2], width=2, dash="dot"),
+            annotation_text=term("truth", lang),
+            annotation_position="top",
+        )
     fig.add_vline(x=0, line=dict(color="#888888", width=1))
     text = title or f"{term('forest', lang)}: {term(outcome, lang).lower()}"
     hidden = int(frame["suppressed"].astype(bool).sum())
@@ -152,8 +215,9 @@ def plot_forest(estimates: Heterogeneity | pd.DataFrame | Iterable[CreditEffect]
 _COVARIATE_KEYS = {"log_income": "log_income_cov", "deprivations": "deprivations_cov"}
 
 
-def plot_balance(balance: CreditEffect | pd.DataFrame, *, lang: str = "vi", threshold: float = 0.1,
-                 fig: go.Figure | None = None) -> go.Figure:
+def plot_balance(
+    balance: CreditEffect | pd.DataFrame, *, lang: str = "vi", threshold: float = 0.1, fig: go.Figure | None = None
+) -> go.Figure:
     """Covariate balance (love plot): standardised mean differences before and after IPW weighting.
 
     Parameters
@@ -192,11 +256,20 @@ def plot_balance(balance: CreditEffect | pd.DataFrame, *, lang: str = "vi", thre
         table = table[~table["suppressed"].astype(bool)]
     names = [term(_COVARIATE_KEYS.get(c, c), lang) for c in table["covariate"]]
     fig = fig if fig is not None else go.Figure()
-    for col, key, colour, symbol in (("smd_unweighted", "unweighted", PALETTE[1], "circle-open"),
-                                     ("smd_weighted", "weighted", PALETTE[0], "circle")):
-        fig.add_trace(go.Scatter(x=table[col].tolist(), y=names, mode="markers", name=term(key, lang),
-                                 marker=dict(color=colour, size=11, symbol=symbol),
-                                 hovertemplate="%{y}: %{x:.3f}<extra>" + term(key, lang) + "</extra>"))
+    for col, key, colour, symbol in (
+        ("smd_unweighted", "unweighted", PALETTE[1], "circle-open"),
+        ("smd_weighted", "weighted", PALETTE[0], "circle"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=table[col].tolist(),
+                y=names,
+                mode="markers",
+                name=term(key, lang),
+                marker=dict(color=colour, size=11, symbol=symbol),
+                hovertemplate="%{y}: %{x:.3f}<extra>" + term(key, lang) + "</extra>",
+            )
+        )
     for x in (-threshold, threshold):
         fig.add_vline(x=x, line=dict(color="#888888", width=1, dash="dot"))
     fig.add_vline(x=0, line=dict(color="#888888", width=1))

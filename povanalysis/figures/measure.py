@@ -119,7 +119,10 @@ def plot_estimates(
     interval = t["interval"].format(level=level)
     fig.add_trace(
         go.Scatter(
-            x=table.loc[s, "direct"], y=names[s], mode="markers", name=t["direct"],
+            x=table.loc[s, "direct"],
+            y=names[s],
+            mode="markers",
+            name=t["direct"],
             marker={"symbol": "circle-open", "size": 8, "color": "#7f7f7f"},
             error_x={"type": "data", "array": z * table.loc[s, "direct_se"], "thickness": 1, "width": 0},
             hovertemplate=f"%{{y}}<br>{t['direct']}: %{{x:.4g}} ({interval})<extra></extra>",
@@ -127,11 +130,18 @@ def plot_estimates(
     )
     fig.add_trace(
         go.Scatter(
-            x=table["eblup"], y=names, mode="markers", name=t["eblup"],
+            x=table["eblup"],
+            y=names,
+            mode="markers",
+            name=t["eblup"],
             marker={"size": 7, "color": np.where(s, "#1f77b4", "#ff7f0e").tolist()},
             error_x={
-                "type": "data", "symmetric": False, "thickness": 1.5, "width": 0,
-                "array": table["ci_upper"] - table["eblup"], "arrayminus": table["eblup"] - table["ci_lower"],
+                "type": "data",
+                "symmetric": False,
+                "thickness": 1.5,
+                "width": 0,
+                "array": table["ci_upper"] - table["eblup"],
+                "arrayminus": table["eblup"] - table["ci_lower"],
             },
             hovertemplate=f"%{{y}}<br>{t['eblup']}: %{{x:.4g}} ({interval})<extra></extra>",
         )
@@ -139,12 +149,16 @@ def plot_estimates(
     if truth is not None:
         truth = pd.Series(truth).reindex(table.index)
         fig.add_trace(
-            go.Scatter(x=truth, y=names, mode="markers", name=t["truth"],
-                       marker={"symbol": "x", "size": 7, "color": "#d62728"})
+            go.Scatter(
+                x=truth, y=names, mode="markers", name=t["truth"], marker={"symbol": "x", "size": 7, "color": "#d62728"}
+            )
         )
     fig.update_layout(
-        title=t["title_estimates"], xaxis_title=t["estimate"], yaxis_title=t["ranked"],
-        height=max(400, 14 * len(table) + 120), legend={"orientation": "h", "y": -0.08},
+        title=t["title_estimates"],
+        xaxis_title=t["estimate"],
+        yaxis_title=t["ranked"],
+        height=max(400, 14 * len(table) + 120),
+        legend={"orientation": "h", "y": -0.08},
     )
     fig.update_yaxes(categoryorder="array", categoryarray=names.tolist())
     return fig
@@ -178,9 +192,19 @@ def plot_direct_vs_eblup(
     )
     fig.add_trace(
         go.Scatter(
-            x=table["direct"], y=table["eblup"], mode="markers", name=t["eblup"], text=names,
-            marker={"color": table["gamma"], "colorscale": "Viridis", "cmin": 0, "cmax": 1, "size": 9,
-                    "colorbar": {"title": {"text": t["gamma"]}}},
+            x=table["direct"],
+            y=table["eblup"],
+            mode="markers",
+            name=t["eblup"],
+            text=names,
+            marker={
+                "color": table["gamma"],
+                "colorscale": "Viridis",
+                "cmin": 0,
+                "cmax": 1,
+                "size": 9,
+                "colorbar": {"title": {"text": t["gamma"]}},
+            },
             hovertemplate="%{text}<br>%{x:.4g} → %{y:.4g}<extra></extra>",
         )
     )
@@ -214,8 +238,14 @@ def plot_cv(
         ("cv", t["cv_eblup"], {"color": "#1f77b4", "size": 7}),
     ):
         fig.add_trace(
-            go.Scatter(x=names, y=100 * table[col], mode="markers", name=name, marker=style,
-                       hovertemplate="%{x}<br>%{y:.1f}%<extra></extra>")
+            go.Scatter(
+                x=names,
+                y=100 * table[col],
+                mode="markers",
+                name=name,
+                marker=style,
+                hovertemplate="%{x}<br>%{y:.1f}%<extra></extra>",
+            )
         )
     fig.update_layout(title=t["title_cv"], xaxis_title=t["ranked_cv"], yaxis_title=t["cv"])
     fig.update_xaxes(categoryorder="array", categoryarray=names.tolist())
@@ -243,7 +273,8 @@ def plot_residuals(result: FayHerriotResult, *, lang: str = "vi", fig: go.Figure
         q = stats.norm.ppf((np.arange(1, len(v) + 1) - 0.375) / (len(v) + 0.25))
         fig.add_trace(go.Scatter(x=q, y=(v - v.mean()) / sd, mode="markers", name=name))
     lim = 3.0
-    fig.add_trace(go.Scatter(x=[-lim, lim], y=[-lim, lim], mode="lines", showlegend=False,
-                             line={"dash": "dash", "color": "#999"}))
+    fig.add_trace(
+        go.Scatter(x=[-lim, lim], y=[-lim, lim], mode="lines", showlegend=False, line={"dash": "dash", "color": "#999"})
+    )
     fig.update_layout(title=t["title_residuals"], xaxis_title=t["theoretical"], yaxis_title=t["observed"])
     return fig

@@ -25,13 +25,26 @@ _ALL = "all"
 
 
 def _layout(fig: go.Figure, title: str, *, x: str, y: str) -> go.Figure:
-    fig.update_layout(title=title, font=FONT, template="plotly_white", legend_title_text="",
-                      xaxis_title=x, yaxis_title=y, margin=dict(l=60, r=20, t=70, b=50))
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        template="plotly_white",
+        legend_title_text="",
+        xaxis_title=x,
+        yaxis_title=y,
+        margin=dict(l=60, r=20, t=70, b=50),
+    )
     return fig
 
 
-def coverage_figure(table: pd.DataFrame, *, measure: str = "coverage", programme: str = _ALL,
-                    group: str | None = "minority", lang: str = "vi") -> go.Figure:
+def coverage_figure(
+    table: pd.DataFrame,
+    *,
+    measure: str = "coverage",
+    programme: str = _ALL,
+    group: str | None = "minority",
+    lang: str = "vi",
+) -> go.Figure:
     """Dots of coverage (or exclusion rate, or inclusion share) by commune, one colour per group.
 
     Suppressed cells are left out and counted in the title.
@@ -72,7 +85,7 @@ def coverage_figure(table: pd.DataFrame, *, measure: str = "coverage", programme
     if rows.empty:
         raise ValueError(f"'table' has no rows for programme {programme!r}")
     shown = rows[~rows["suppressed"].to_numpy(dtype=bool) & rows[measure].notna().to_numpy()]
-    order = (shown.groupby("commune_code")[measure].mean().sort_values(kind="stable").index.tolist())
+    order = shown.groupby("commune_code")[measure].mean().sort_values(kind="stable").index.tolist()
     fig = go.Figure()
     if group:
         parts = [(key, part) for key, part in shown.groupby(group, sort=False)]
@@ -87,10 +100,17 @@ def coverage_figure(table: pd.DataFrame, *, measure: str = "coverage", programme
         else:
             name = label(str(key), lang)
         fmt = [format_percent(v, lang, digits=1) for v in part[measure]]
-        fig.add_trace(go.Scatter(
-            x=part[measure].tolist(), y=commune_names(part["commune_code"]), mode="markers", name=name,
-            marker=dict(color=PALETTE[i % len(PALETTE)], size=9), text=fmt,
-            hovertemplate="%{y}: %{text}<extra>" + name + "</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part[measure].tolist(),
+                y=commune_names(part["commune_code"]),
+                mode="markers",
+                name=name,
+                marker=dict(color=PALETTE[i % len(PALETTE)], size=9),
+                text=fmt,
+                hovertemplate="%{y}: %{text}<extra>" + name + "</extra>",
+            )
+        )
     hidden = len(rows) - len(shown)
     prog = term(_ALL if programme == _ALL else f"prog_{programme}", lang)
     title = f"{term(measure, lang)} — {prog}, {term('loans_year', lang)} {int(years[0])}"
@@ -102,8 +122,9 @@ def coverage_figure(table: pd.DataFrame, *, measure: str = "coverage", programme
     return _layout(fig, title, x=term(measure, lang), y=label("commune", lang))
 
 
-def priority_figure(index: pd.DataFrame, sensitivity: RankSensitivity | None = None, *, top: int = 30,
-                    lang: str = "vi") -> go.Figure:
+def priority_figure(
+    index: pd.DataFrame, sensitivity: RankSensitivity | None = None, *, top: int = 30, lang: str = "vi"
+) -> go.Figure:
     """The top communes by priority rank, with the 5%–95% rank range under weight changes.
 
     Parameters
@@ -138,18 +159,37 @@ def priority_figure(index: pd.DataFrame, sensitivity: RankSensitivity | None = N
         band = sensitivity.ranks.set_index("commune_code").reindex(rows["commune_code"])
         if band["rank_p05"].isna().any():
             raise ValueError("'sensitivity' does not cover every commune of 'index': compute both on the same table")
-        fig.add_trace(go.Scatter(
-            x=band["rank_p05"].tolist(), y=names, mode="markers", name=term("band", lang),
-            marker=dict(color=PALETTE[5], size=2),
-            error_x=dict(type="data", symmetric=False, array=(band["rank_p95"] - band["rank_p05"]).tolist(),
-                         arrayminus=[0.0] * len(band), color=PALETTE[5], thickness=8, width=0),
-            customdata=[f"{a:g}–{b:g}" for a, b in zip(band["rank_p05"], band["rank_p95"])],
-            hovertemplate="%{y}: %{customdata}<extra></extra>"))
-    fig.add_trace(go.Scatter(
-        x=[int(r) for r in rows["rank"]], y=names, mode="markers", name=term("base_rank", lang),
-        marker=dict(color=PALETTE[0], size=10),
-        text=[format_number(v, lang, digits=3) for v in rows["index"]] if "index" in rows.columns else None,
-        hovertemplate="%{y}: %{x} (%{text})<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=band["rank_p05"].tolist(),
+                y=names,
+                mode="markers",
+                name=term("band", lang),
+                marker=dict(color=PALETTE[5], size=2),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(band["rank_p95"] - band["rank_p05"]).tolist(),
+                    arrayminus=[0.0] * len(band),
+                    color=PALETTE[5],
+                    thickness=8,
+                    width=0,
+                ),
+                customdata=[f"{a:g}–{b:g}" for a, b in zip(band["rank_p05"], band["rank_p95"])],
+                hovertemplate="%{y}: %{customdata}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[int(r) for r in rows["rank"]],
+            y=names,
+            mode="markers",
+            name=term("base_rank", lang),
+            marker=dict(color=PALETTE[0], size=10),
+            text=[format_number(v, lang, digits=3) for v in rows["index"]] if "index" in rows.columns else None,
+            hovertemplate="%{y}: %{x} (%{text})<extra></extra>",
+        )
+    )
     fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
     fig.update_layout(height=max(320, 120 + 18 * len(rows)))
     return _layout(fig, term("priority_title", lang), x=term("rank", lang), y=label("commune", lang))
@@ -182,28 +222,53 @@ def calibration_figure(model: FallbackModel, *, lang: str = "vi") -> go.Figure:
     cal = model.calibration
     top = float(max(cal["ci_upper"].max(), cal["predicted"].max())) * 1.05
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name=term("perfect", lang),
-                             line=dict(color="#999999", dash="dash")))
-    fig.add_trace(go.Scatter(
-        x=cal["predicted"].tolist(), y=cal["observed"].tolist(), mode="markers+lines", name=term("observed", lang),
-        marker=dict(color=PALETTE[0], size=9), line=dict(color=PALETTE[0]),
-        error_y=dict(type="data", symmetric=False, array=(cal["ci_upper"] - cal["observed"]).tolist(),
-                     arrayminus=(cal["observed"] - cal["ci_lower"]).tolist()),
-        customdata=cal["n"].tolist(),
-        hovertemplate=(term("predicted", lang) + " %{x:.1%}, " + term("observed", lang).lower()
-                       + " %{y:.1%} (n = %{customdata})<extra></extra>")))
-    sub = (f"{term('auc_model', lang)} {decimal(model.auc, lang)} · {term('auc_baseline', lang)} "
-           f"{decimal(model.baseline.auc, lang)} · {model.test_year}")
-    fig.update_layout(title=dict(text=f"{term('cal_title', lang)}<br><sup>{sub}</sup>"), font=FONT,
-                      template="plotly_white", legend_title_text="", xaxis_title=term("predicted", lang),
-                      yaxis_title=term("observed", lang), margin=dict(l=60, r=20, t=80, b=50))
+    fig.add_trace(
+        go.Scatter(
+            x=[0, top], y=[0, top], mode="lines", name=term("perfect", lang), line=dict(color="#999999", dash="dash")
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=cal["predicted"].tolist(),
+            y=cal["observed"].tolist(),
+            mode="markers+lines",
+            name=term("observed", lang),
+            marker=dict(color=PALETTE[0], size=9),
+            line=dict(color=PALETTE[0]),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=(cal["ci_upper"] - cal["observed"]).tolist(),
+                arrayminus=(cal["observed"] - cal["ci_lower"]).tolist(),
+            ),
+            customdata=cal["n"].tolist(),
+            hovertemplate=(
+                term("predicted", lang)
+                + " %{x:.1%}, "
+                + term("observed", lang).lower()
+                + " %{y:.1%} (n = %{customdata})<extra></extra>"
+            ),
+        )
+    )
+    sub = (
+        f"{term('auc_model', lang)} {decimal(model.auc, lang)} · {term('auc_baseline', lang)} "
+        f"{decimal(model.baseline.auc, lang)} · {model.test_year}"
+    )
+    fig.update_layout(
+        title=dict(text=f"{term('cal_title', lang)}<br><sup>{sub}</sup>"),
+        font=FONT,
+        template="plotly_white",
+        legend_title_text="",
+        xaxis_title=term("predicted", lang),
+        yaxis_title=term("observed", lang),
+        margin=dict(l=60, r=20, t=80, b=50),
+    )
     fig.update_xaxes(tickformat=".0%", range=[0, top])
     fig.update_yaxes(tickformat=".0%", range=[0, top])
     return fig
 
 
-def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: int = 30,
-                      lang: str = "vi") -> go.Figure:
+def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: int = 30, lang: str = "vi") -> go.Figure:
     """Bars of credit per commune under both allocations, with expected exits and intervals in the legend.
 
     The ``top`` communes by the larger of the two amounts are shown, disadvantaged ones marked *.
@@ -232,21 +297,38 @@ def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: i
     if set(a.index) != set(b.index):
         raise ValueError("the two allocations cover different communes")
     both = pd.DataFrame({"opt": a["amount"], "prop": b["amount"].reindex(a.index), "dis": a["disadvantaged"]})
-    both = both.assign(m=np.maximum(both["opt"], both["prop"])).sort_values(["m"], ascending=False,
-                                                                            kind="stable").head(top)
+    both = (
+        both.assign(m=np.maximum(both["opt"], both["prop"]))
+        .sort_values(["m"], ascending=False, kind="stable")
+        .head(top)
+    )
     x = [f"{name}{' *' if d else ''}" for name, d in zip(commune_names(both.index), both["dis"])]
     fig = go.Figure()
     for i, (key, res, col) in enumerate((("optimised", optimised, "opt"), ("proportional", proportional, "prop"))):
-        exits = (f"{format_number(res.expected_exits, lang, digits=1)} "
-                 f"({format_number(res.ci_lower, lang, digits=1)}–{format_number(res.ci_upper, lang, digits=1)})")
+        exits = (
+            f"{format_number(res.expected_exits, lang, digits=1)} "
+            f"({format_number(res.ci_lower, lang, digits=1)}–{format_number(res.ci_upper, lang, digits=1)})"
+        )
         name = f"{term(key, lang)}: {exits} {term('exits', lang)}"
-        fig.add_trace(go.Bar(x=x, y=(both[col] / 1e9).round(6).tolist(), name=name,
-                             marker_color=PALETTE[i], hovertemplate="%{x}: %{y:.2f}<extra>" + term(key, lang)
-                             + "</extra>"))
-    fig.update_layout(barmode="group", title=term("allocation_title", lang), font=FONT, template="plotly_white",
-                      xaxis_title=label("commune", lang) + (" (* xã đặc biệt khó khăn)" if lang == "vi"
-                                                            else " (* disadvantaged)"),
-                      yaxis_title=term("amount_bn", lang), legend=dict(orientation="h", y=-0.35),
-                      margin=dict(l=60, r=20, t=60, b=160), height=520)
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=(both[col] / 1e9).round(6).tolist(),
+                name=name,
+                marker_color=PALETTE[i],
+                hovertemplate="%{x}: %{y:.2f}<extra>" + term(key, lang) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="group",
+        title=term("allocation_title", lang),
+        font=FONT,
+        template="plotly_white",
+        xaxis_title=label("commune", lang) + (" (* xã đặc biệt khó khăn)" if lang == "vi" else " (* disadvantaged)"),
+        yaxis_title=term("amount_bn", lang),
+        legend=dict(orientation="h", y=-0.35),
+        margin=dict(l=60, r=20, t=60, b=160),
+        height=520,
+    )
     fig.update_xaxes(tickangle=-45)
     return fig

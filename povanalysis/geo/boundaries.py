@@ -107,8 +107,9 @@ def _problem_list(report: pd.DataFrame, limit: int = 4) -> str:
         if group["commune_code"].notna().any():
             for code, rows in group.groupby("commune_code", sort=False):
                 features = [int(f) for f in rows["feature"].dropna()]
-                where = f" (feature{'s' if len(features) > 1 else ''} {', '.join(map(str, features))})" \
-                    if features else ""
+                where = (
+                    f" (feature{'s' if len(features) > 1 else ''} {', '.join(map(str, features))})" if features else ""
+                )
                 items.append(f"{code!r}{where}")
         else:
             items = [str(d) for d in group["detail"]]
@@ -133,8 +134,9 @@ def _codes(values: pd.Series) -> pd.Series:
     return text.where(values.notna() & (text != ""), None)
 
 
-def read_boundaries(path: str | os.PathLike, *, code_column: str = "code",
-                    vintage: int = registry.CURRENT_VINTAGE) -> GeoDataFrame:
+def read_boundaries(
+    path: str | os.PathLike, *, code_column: str = "code", vintage: int = registry.CURRENT_VINTAGE
+) -> GeoDataFrame:
     """Read official commune polygons (GeoJSON, Shapefile, GeoPackage, any CRS) and check them.
 
     The file must hold exactly one polygon feature per unit of ``vintage``, keyed by the
@@ -194,29 +196,44 @@ def read_boundaries(path: str | os.PathLike, *, code_column: str = "code",
     try:
         raw = gpd.read_file(path)
     except Exception as exc:
-        report = pd.DataFrame({"problem": ["unreadable"], "commune_code": [None], "feature": [None],
-                               "detail": [str(exc)]})
+        report = pd.DataFrame(
+            {"problem": ["unreadable"], "commune_code": [None], "feature": [None], "detail": [str(exc)]}
+        )
         raise BoundaryError(f"{path}: cannot read the file as vector data: {exc}", report=report, path=path) from exc
     if code_column not in raw.columns:
         columns = [c for c in raw.columns if c != raw.geometry.name]
         detail = f"no column {code_column!r}; the file has {columns}: pass code_column=..."
-        report = pd.DataFrame({"problem": ["no_code_column"], "commune_code": [None], "feature": [None],
-                               "detail": [detail]})
+        report = pd.DataFrame(
+            {"problem": ["no_code_column"], "commune_code": [None], "feature": [None], "detail": [detail]}
+        )
         raise BoundaryError(f"{path}: {detail}", report=report, path=path)
 
     rows: list[tuple] = []
     feature = np.arange(1, len(raw) + 1)
     codes = _codes(raw[code_column])
     if raw.crs is None:
-        rows.append(("no_crs", None, None, "the file declares no coordinate reference system; set it in the "
-                     "file (e.g. EPSG:9213 for VN-2000 / TM-3 106-30): it is never assumed"))
+        rows.append(
+            (
+                "no_crs",
+                None,
+                None,
+                "the file declares no coordinate reference system; set it in the "
+                "file (e.g. EPSG:9213 for VN-2000 / TM-3 106-30): it is never assumed",
+            )
+        )
     for i in np.flatnonzero(codes.isna().to_numpy()):
         rows.append(("blank_code", None, feature[i], f"no value in column {code_column!r}"))
     known = registry.known_codes(vintage)
     present = codes.dropna()
     for i, code in present[~present.isin(known)].items():
-        rows.append(("extra_code", code, feature[raw.index.get_loc(i)],
-                     f"not one of the {len(known)} commune codes of vintage {vintage}"))
+        rows.append(
+            (
+                "extra_code",
+                code,
+                feature[raw.index.get_loc(i)],
+                f"not one of the {len(known)} commune codes of vintage {vintage}",
+            )
+        )
     dup = present[present.duplicated(keep=False)]
     for code, group in dup.groupby(dup, sort=True):
         positions = [int(feature[raw.index.get_loc(i)]) for i in group.index]
@@ -248,15 +265,24 @@ def read_boundaries(path: str | os.PathLike, *, code_column: str = "code",
         raise BoundaryError(
             f"{path}: the boundaries do not match the {len(known)} units of vintage {vintage} "
             f"(code column {code_column!r}): {_problem_list(report)}. See the error's .report for every problem.",
-            report=report, path=path)
+            report=report,
+            path=path,
+        )
 
     names = registry.units(vintage).set_index("commune_code")["name"]
-    out = gpd.GeoDataFrame({"commune_code": codes.to_numpy(), "name": codes.map(names).to_numpy()},
-                           geometry=raw.geometry.to_crs("EPSG:4326").to_numpy(), crs="EPSG:4326")
+    out = gpd.GeoDataFrame(
+        {"commune_code": codes.to_numpy(), "name": codes.map(names).to_numpy()},
+        geometry=raw.geometry.to_crs("EPSG:4326").to_numpy(),
+        crs="EPSG:4326",
+    )
     out = out.sort_values("commune_code", kind="stable").reset_index(drop=True)
     epsg = raw.crs.to_epsg()
-    out.attrs = {"schematic": False, "vintage": int(vintage), "source": str(path),
-                 "source_crs": f"EPSG:{epsg}" if epsg else raw.crs.to_string()}
+    out.attrs = {
+        "schematic": False,
+        "vintage": int(vintage),
+        "source": str(path),
+        "source_crs": f"EPSG:{epsg}" if epsg else raw.crs.to_string(),
+    }
     return out
 
 
@@ -276,9 +302,15 @@ def _offsets(geometry, codes: pd.Series, feature: np.ndarray, crs, vintage: int)
     with np.errstate(invalid="ignore"):
         distance = shapely.distance(metric, points.to_numpy())
     far = ~(distance <= _MAX_OFFSET_M)
-    return [("far_from_registry", code, int(pos),
-             f"{d / 1000:,.0f} km from the registry's location of this unit: wrong CRS ({crs}) or wrong code?")
-            for code, pos, d in zip(codes[keep].to_numpy()[far], feature[keep][far], distance[far])]
+    return [
+        (
+            "far_from_registry",
+            code,
+            int(pos),
+            f"{d / 1000:,.0f} km from the registry's location of this unit: wrong CRS ({crs}) or wrong code?",
+        )
+        for code, pos, d in zip(codes[keep].to_numpy()[far], feature[keep][far], distance[far])
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -331,11 +363,11 @@ def _power_cells(sites: np.ndarray, weight: np.ndarray, ghosts: np.ndarray, hull
     n = len(sites)
     s = np.vstack([sites, ghosts])
     w = np.concatenate([weight, np.zeros(len(ghosts))])
-    lifted = np.column_stack([s, (s ** 2).sum(axis=1) - w])
+    lifted = np.column_stack([s, (s**2).sum(axis=1) - w])
     ch = ConvexHull(lifted)
     lower = ch.simplices[ch.equations[:, 2] < 0]
     i, j, k = lower.T
-    norm = (s ** 2).sum(axis=1) - w
+    norm = (s**2).sum(axis=1) - w
     a1, b1 = 2 * (s[j] - s[i]), norm[j] - norm[i]
     a2, b2 = 2 * (s[k] - s[i]), norm[k] - norm[i]
     det = a1[:, 0] * a2[:, 1] - a1[:, 1] * a2[:, 0]
@@ -386,8 +418,11 @@ def schematic_boundaries() -> GeoDataFrame:
     gpd = _geopandas()
     codes, wkb = _schematic_cells()
     names = registry.units().set_index("commune_code")["name"]
-    out = gpd.GeoDataFrame({"commune_code": list(codes), "name": names.loc[list(codes)].to_numpy()},
-                           geometry=shapely.from_wkb(np.array(wkb, dtype=object)), crs="EPSG:4326")
+    out = gpd.GeoDataFrame(
+        {"commune_code": list(codes), "name": names.loc[list(codes)].to_numpy()},
+        geometry=shapely.from_wkb(np.array(wkb, dtype=object)),
+        crs="EPSG:4326",
+    )
     out.attrs = {"schematic": True, "vintage": 2025, "source": "schematic", "source_crs": "EPSG:4326"}
     return out
 
@@ -527,8 +562,12 @@ def simplify(gdf: GeoDataFrame, *, tolerance: float = DEFAULT_TOLERANCE) -> GeoD
     True
     """
     gdf = check_boundaries(gdf)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(tolerance) or tolerance < 0:
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, (int, float, np.integer, np.floating))
+        or not np.isfinite(tolerance)
+        or tolerance < 0
+    ):
         raise ValueError(f"tolerance must be a finite number of metres >= 0, got {tolerance!r}")
     out = gdf.copy()
     out.attrs = {**gdf.attrs, "simplified_m": float(tolerance)}
@@ -578,14 +617,17 @@ def coverage_check(original: GeoDataFrame, simplified: GeoDataFrame) -> pd.Serie
         return shapely.union_all([shapely.Polygon(r) for p in shapely.get_parts(u) for r in p.interiors])
 
     gap = shapely.difference(holes(ub), holes(ua)).area
-    return pd.Series({
-        "max_displacement_m": float(moved.max()),
-        "worst_unit": codes[int(np.argmax(moved))],
-        "gap_area_m2": float(gap),
-        "overlap_area_m2": float(max(shapely.area(b).sum() - ub.area, 0.0)),
-        "union_change_m2": float(shapely.symmetric_difference(ua, ub).area),
-        "coverage_valid": bool(shapely.coverage_is_valid(b)),
-    }, dtype=object)
+    return pd.Series(
+        {
+            "max_displacement_m": float(moved.max()),
+            "worst_unit": codes[int(np.argmax(moved))],
+            "gap_area_m2": float(gap),
+            "overlap_area_m2": float(max(shapely.area(b).sum() - ub.area, 0.0)),
+            "union_change_m2": float(shapely.symmetric_difference(ua, ub).area),
+            "coverage_valid": bool(shapely.coverage_is_valid(b)),
+        },
+        dtype=object,
+    )
 
 
 def neighbours(gdf: GeoDataFrame) -> dict[str, tuple[str, ...]]:
@@ -632,8 +674,11 @@ def neighbours(gdf: GeoDataFrame) -> dict[str, tuple[str, ...]]:
 
         gpd = _geopandas()
         codes = gdf["commune_code"].astype(str).to_numpy()
-        frame = gpd.GeoDataFrame(geometry=_simplified_metric(gdf, DEFAULT_TOLERANCE),
-                                 index=pd.Index(codes, name="commune_code"), crs=METRIC_CRS)
+        frame = gpd.GeoDataFrame(
+            geometry=_simplified_metric(gdf, DEFAULT_TOLERANCE),
+            index=pd.Index(codes, name="commune_code"),
+            crs=METRIC_CRS,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # libpysal warns about islands, reported as empty tuples
             graph = Graph.build_contiguity(frame, rook=False, strict=False)

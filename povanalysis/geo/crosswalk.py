@@ -41,9 +41,24 @@ RATES: dict[str, tuple[str, str]] = {
     "minority_share_of_poor": ("minority_poor", "poor"),
 }
 # Columns describing the old unit; they are replaced by those of the new unit.
-_DESCRIPTORS = frozenset({"name", "name_ascii", "short_name", "unit_type", "old_area", "from_bac_kan", "vintage",
-                          "slug", "district_code", "district_name", "old_name", "old_district_code",
-                          "old_district_name", "old_province"})
+_DESCRIPTORS = frozenset(
+    {
+        "name",
+        "name_ascii",
+        "short_name",
+        "unit_type",
+        "old_area",
+        "from_bac_kan",
+        "vintage",
+        "slug",
+        "district_code",
+        "district_name",
+        "old_name",
+        "old_district_code",
+        "old_district_name",
+        "old_province",
+    }
+)
 _DISTRICT_TYPES = ("huyện", "thành phố", "thị xã", "quận", "tỉnh")
 _COMMUNE_TYPES = ("xã", "phường", "thị trấn")
 # Prefixes recognised in names written without diacritics ("quan" and "tinh" are left out:
@@ -69,7 +84,9 @@ def _old_extents() -> pd.DataFrame:
         rows = pd.read_sql_query(
             "SELECT DISTINCT wardCode, wardBounds FROM admin_units_legacy "
             f"WHERE provinceKey IN ('tinhthainguyen', 'tinhbackan') AND wardCode IN ({','.join('?' * len(codes))})",
-            conn, params=codes)
+            conn,
+            params=codes,
+        )
     out = []
     for code, text in zip(rows["wardCode"], rows["wardBounds"]):
         (lat0, lon0), (lat1, lon1) = [[float(v) for v in part.split(",")] for part in text.split("–")]
@@ -111,8 +128,12 @@ def area_weights(*, boundaries: GeoDataFrame | None = None) -> pd.DataFrame:
     boundaries = geo.default_boundaries() if boundaries is None else boundaries
     geo.check_boundaries(boundaries, "boundaries")
     if geo.is_schematic(boundaries):
-        warnings.warn("area shares of the split units computed on schematic boundaries are illustrative; "
-                      f"set ${geo.BOUNDARIES_ENV} or pass official boundaries", UserWarning, stacklevel=2)
+        warnings.warn(
+            "area shares of the split units computed on schematic boundaries are illustrative; "
+            f"set ${geo.BOUNDARIES_ENV} or pass official boundaries",
+            UserWarning,
+            stacklevel=2,
+        )
     links = _split_links()
     extents = _old_extents()
     boxes = shapely.box(*extents.loc[links["old_code"], ["minx", "miny", "maxx", "maxy"]].to_numpy().T)
@@ -129,14 +150,21 @@ def area_weights(*, boundaries: GeoDataFrame | None = None) -> pd.DataFrame:
     total = out.groupby("old_code")["area_km2"].transform("sum")
     if (total <= 0).any():
         bad = out.loc[total <= 0, "old_name"].iloc[0]
-        raise ValueError(f"the recorded extent of {bad!r} does not meet the polygons of its new units: "
-                         "pass weights= instead")
+        raise ValueError(
+            f"the recorded extent of {bad!r} does not meet the polygons of its new units: pass weights= instead"
+        )
     return out.assign(share=out["area_km2"] / total)
 
 
-def weights_from_records(records: pd.DataFrame, *, old_column: str = "old_code", new_column: str = "commune_code",
-                         size_column: str | None = None, year_column: str | None = "review_year",
-                         year: int | None = None) -> pd.DataFrame:
+def weights_from_records(
+    records: pd.DataFrame,
+    *,
+    old_column: str = "old_code",
+    new_column: str = "commune_code",
+    size_column: str | None = None,
+    year_column: str | None = "review_year",
+    year: int | None = None,
+) -> pd.DataFrame:
     """Household (or population) weights of old → new links, counted from records that carry both codes.
 
     A household register or review file made after July 2025 often records a household's
@@ -184,14 +212,17 @@ def weights_from_records(records: pd.DataFrame, *, old_column: str = "old_code",
             rows = records[records[year_column] == year]
             if rows.empty:
                 raise ValueError(f"'records' has no rows for {year_column}={year!r} (years: {years})")
-    pairs = pd.DataFrame({"old_code": rows[old_column].astype(str).to_numpy(),
-                          "new_code": rows[new_column].astype(str).to_numpy()})
+    pairs = pd.DataFrame(
+        {"old_code": rows[old_column].astype(str).to_numpy(), "new_code": rows[new_column].astype(str).to_numpy()}
+    )
     known = set(zip(*[_links()[c] for c in ("old_code", "new_code")]))
     bad = ~pd.Series([p in known for p in zip(pairs["old_code"], pairs["new_code"])])
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"'records' row {rows.index[i]!r}: ({pairs.at[i, 'old_code']!r}, {pairs.at[i, 'new_code']!r}) "
-                         "is not a link of the 2025 crosswalk (old 2024 code → new 2025 code)")
+        raise ValueError(
+            f"'records' row {rows.index[i]!r}: ({pairs.at[i, 'old_code']!r}, {pairs.at[i, 'new_code']!r}) "
+            "is not a link of the 2025 crosswalk (old 2024 code → new 2025 code)"
+        )
     name = "population" if size_column else "households"
     pairs[name] = rows[size_column].to_numpy() if size_column else 1
     out = pairs.groupby(["old_code", "new_code"], sort=True)[name].sum().reset_index()
@@ -251,8 +282,10 @@ def _check_table(table: pd.DataFrame, code_column: str, counts: list[str], by: l
     bad = ~codes.isin(known)
     if bad.any():
         i = bad.to_numpy().nonzero()[0][0]
-        raise ValueError(f"'table' row {table.index[i]!r}, column {code_column!r}: {codes.iloc[i]!r} is not one of the "
-                         f"280 commune codes of vintage 2024 ({int(bad.sum())} such rows)")
+        raise ValueError(
+            f"'table' row {table.index[i]!r}, column {code_column!r}: {codes.iloc[i]!r} is not one of the "
+            f"280 commune codes of vintage 2024 ({int(bad.sum())} such rows)"
+        )
     for col in counts:
         values = table[col]
         if not pd.api.types.is_numeric_dtype(values):
@@ -260,12 +293,15 @@ def _check_table(table: pd.DataFrame, code_column: str, counts: list[str], by: l
         wrong = values.isna() | (values < 0)
         if wrong.any():
             i = wrong.to_numpy().nonzero()[0][0]
-            raise ValueError(f"'table' row {table.index[i]!r}, column {col!r}: {values.tolist()[i]!r} is not a count >= 0")
+            raise ValueError(
+                f"'table' row {table.index[i]!r}, column {col!r}: {values.tolist()[i]!r} is not a count >= 0"
+            )
     dup = table.assign(**{code_column: codes}).duplicated([code_column] + by)
     if dup.any():
         i = dup.to_numpy().nonzero()[0][0]
-        raise ValueError(f"'table' row {table.index[i]!r}: old unit {codes.iloc[i]!r} appears twice for the same "
-                         f"{by or 'table'}")
+        raise ValueError(
+            f"'table' row {table.index[i]!r}: old unit {codes.iloc[i]!r} appears twice for the same {by or 'table'}"
+        )
     return table
 
 
@@ -276,11 +312,14 @@ def _shares(weight: str, weights: pd.DataFrame | None, boundaries, needed: set[s
     split = links[(links["relation"] == "split") & links["old_code"].isin(needed)]
     if split.empty:
         return links[["old_code", "new_code", "relation"]].assign(
-            share=np.where(links["relation"] == "split", np.nan, 1.0))
+            share=np.where(links["relation"] == "split", np.nan, 1.0)
+        )
     if weights is None:
         if weight != "area":
-            raise ValueError(f"weight={weight!r} needs weights=: a table of old_code, new_code and {weight!r} for the "
-                             "split links (see weights_from_records), or use weight='area'")
+            raise ValueError(
+                f"weight={weight!r} needs weights=: a table of old_code, new_code and {weight!r} for the "
+                "split links (see weights_from_records), or use weight='area'"
+            )
         table = area_weights(boundaries=boundaries)
         value = "area_km2"
     else:
@@ -303,16 +342,24 @@ def _shares(weight: str, weights: pd.DataFrame | None, boundaries, needed: set[s
     if (total <= 0).any():
         raise ValueError(f"'weights' sum to 0 for old unit {got.loc[total <= 0, 'old_code'].iloc[0]!r}")
     got["share"] = got[value] / total
-    out = links[["old_code", "new_code", "relation"]].merge(got[["old_code", "new_code", "share"]],
-                                                             on=["old_code", "new_code"], how="left")
+    out = links[["old_code", "new_code", "relation"]].merge(
+        got[["old_code", "new_code", "share"]], on=["old_code", "new_code"], how="left"
+    )
     out["share"] = out["share"].where(out["relation"] == "split", 1.0)
     return out
 
 
-def to_new_units(table: pd.DataFrame, *, code_column: str = "commune_code",
-                 count_columns: Sequence[str] | None = None, by: Sequence[str] | None = None,
-                 weight: str = "area", weights: pd.DataFrame | None = None, boundaries: GeoDataFrame | None = None,
-                 min_cell: int | None = None) -> pd.DataFrame:
+def to_new_units(
+    table: pd.DataFrame,
+    *,
+    code_column: str = "commune_code",
+    count_columns: Sequence[str] | None = None,
+    by: Sequence[str] | None = None,
+    weight: str = "area",
+    weights: pd.DataFrame | None = None,
+    boundaries: GeoDataFrame | None = None,
+    min_cell: int | None = None,
+) -> pd.DataFrame:
     """Re-aggregate a table keyed by pre-2025 units (2021–2024) onto the 92 units of 2025.
 
     Each old unit's counts go to its new unit; the three old units split between two new
@@ -383,19 +430,24 @@ def to_new_units(table: pd.DataFrame, *, code_column: str = "commune_code",
     counts = [c for c in COUNT_COLUMNS if c in table.columns] if count_columns is None else list(count_columns)
     if not counts:
         raise ValueError(f"'table' has none of the count columns {COUNT_COLUMNS}: pass count_columns=")
-    by = ([c for c in ("review_year",) if c in table.columns] if by is None else list(by))
+    by = [c for c in ("review_year",) if c in table.columns] if by is None else list(by)
     _check_table(table, code_column, counts, by)
     rates = [r for r in RATES if r in table.columns]
     for rate in rates:
         missing = [c for c in RATES[rate] if c not in counts]
         if missing:
-            raise ValueError(f"cannot recompute {rate!r} without the counts {missing}: rates are never averaged; "
-                             f"add them to count_columns or drop {rate!r}")
-    leftover = [c for c in table.columns
-                if c not in {code_column, *counts, *by, *rates, "suppressed"} and c not in _DESCRIPTORS]
+            raise ValueError(
+                f"cannot recompute {rate!r} without the counts {missing}: rates are never averaged; "
+                f"add them to count_columns or drop {rate!r}"
+            )
+    leftover = [
+        c for c in table.columns if c not in {code_column, *counts, *by, *rates, "suppressed"} and c not in _DESCRIPTORS
+    ]
     if leftover:
-        raise ValueError(f"'table' column {leftover[0]!r} is neither a count, a rate, a descriptor of the old unit "
-                         "nor in by: add it to count_columns or by, or drop it")
+        raise ValueError(
+            f"'table' column {leftover[0]!r} is neither a count, a rate, a descriptor of the old unit "
+            "nor in by: add it to count_columns or by, or drop it"
+        )
     present = set(table[code_column].astype(str))
     shares = _shares(weight, weights, boundaries, present & set(_split_links()["old_code"]))
     work = table[[code_column, *by, *counts]].assign(old_code=table[code_column].astype(str))
@@ -419,8 +471,9 @@ def to_new_units(table: pd.DataFrame, *, code_column: str = "commune_code",
     before = table.groupby(by, dropna=False)[counts].sum() if by else table[counts].sum().to_frame().T
     after = out.groupby(by, dropna=False)[counts].sum() if by else out[counts].sum().to_frame().T
     scale = np.maximum(np.abs(before.to_numpy(dtype=float)), 1.0)
-    if before.shape != after.shape or np.any(np.abs(before.to_numpy(dtype=float) - after.to_numpy(dtype=float))
-                                             > 1e-9 * scale):
+    if before.shape != after.shape or np.any(
+        np.abs(before.to_numpy(dtype=float) - after.to_numpy(dtype=float)) > 1e-9 * scale
+    ):
         raise RuntimeError("re-aggregation did not preserve the totals: every old unit must be accounted for")
 
     for rate in rates or [r for r, (num, den) in RATES.items() if num in counts and den in counts]:
@@ -442,11 +495,13 @@ def _casefold(text: str) -> str:
 def _type_of(folded: str) -> tuple[str | None, str]:
     """('district' | 'commune' | None, the name without its type prefix)."""
     plain = folded.isascii()
-    for kind, prefixes in (("district", _ASCII_DISTRICT_TYPES if plain else _DISTRICT_TYPES),
-                           ("commune", _ASCII_COMMUNE_TYPES if plain else _COMMUNE_TYPES)):
+    for kind, prefixes in (
+        ("district", _ASCII_DISTRICT_TYPES if plain else _DISTRICT_TYPES),
+        ("commune", _ASCII_COMMUNE_TYPES if plain else _COMMUNE_TYPES),
+    ):
         for prefix in prefixes:
             if folded.startswith(prefix + " "):
-                return kind, folded[len(prefix) + 1:]
+                return kind, folded[len(prefix) + 1 :]
     return None, folded
 
 
@@ -488,10 +543,12 @@ def match_names(names: Iterable[str], *, vintage: int = registry.CURRENT_VINTAGE
         raise TypeError("'names' should be an iterable of names, not one string")
     names = list(names)
     units = registry.units(vintage)
-    full = units.assign(key=[_casefold(n) for n in units["name"]],
-                        short=[_casefold(n) for n in units["short_name"]],
-                        fold=[ascii_name(_casefold(n)) for n in units["name"]],
-                        fold_short=[ascii_name(_casefold(n)) for n in units["short_name"]])
+    full = units.assign(
+        key=[_casefold(n) for n in units["name"]],
+        short=[_casefold(n) for n in units["short_name"]],
+        fold=[ascii_name(_casefold(n)) for n in units["name"]],
+        fold_short=[ascii_name(_casefold(n)) for n in units["short_name"]],
+    )
     districts = {_type_of(_casefold(d))[1] for d in registry.units(2024)["district_name"]}
 
     def codes(column: str, key: str) -> list[str]:

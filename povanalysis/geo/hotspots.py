@@ -86,12 +86,24 @@ class Moran:
     def to_frame(self) -> pd.DataFrame:
         """One tidy row: ``measure`` ("moran_I"), ``column``, ``value``, ``expected``, ``se``, ``z``,
         ``p_value``, ``p_norm``, ``null_lower``, ``null_upper``, ``n``, ``permutations``."""
-        return pd.DataFrame([{
-            "measure": "moran_I", "column": self.column, "value": self.I, "expected": self.expected_I,
-            "se": self.se, "z": self.z, "p_value": self.p_value, "p_norm": self.p_norm,
-            "null_lower": self.null_lower, "null_upper": self.null_upper, "n": self.n,
-            "permutations": self.permutations,
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "measure": "moran_I",
+                    "column": self.column,
+                    "value": self.I,
+                    "expected": self.expected_I,
+                    "se": self.se,
+                    "z": self.z,
+                    "p_value": self.p_value,
+                    "p_norm": self.p_norm,
+                    "null_lower": self.null_lower,
+                    "null_upper": self.null_upper,
+                    "n": self.n,
+                    "permutations": self.permutations,
+                }
+            ]
+        )
 
     def summary(self) -> str:
         """A short text account (returned, not printed)."""
@@ -144,8 +156,10 @@ class Lisa:
     def summary(self) -> str:
         """Counts of each cluster, and the global Moran's I (returned, not printed)."""
         counts = self.table["cluster"].value_counts().reindex(list(CLUSTERS), fill_value=0)
-        lines = [f"LISA clusters of {self.column!r} at alpha = {self.alpha} "
-                 f"({self.permutations} permutations, seed {self.seed}):"]
+        lines = [
+            f"LISA clusters of {self.column!r} at alpha = {self.alpha} "
+            f"({self.permutations} permutations, seed {self.seed}):"
+        ]
         lines += [f"  {key:<3} {int(n):>4}" for key, n in counts.items()]
         lines.append(self.moran.summary())
         return "\n".join(lines)
@@ -223,14 +237,33 @@ def _moran(y, graph, column, permutations, seed, n_links, excluded) -> Moran:
         warnings.simplefilter("ignore")
         m = esda.Moran(y, graph, transformation="r", permutations=int(permutations))
     lower, upper = np.quantile(m.sim, [0.025, 0.975])
-    return Moran(column=column, I=float(m.I), expected_I=float(m.EI), se=float(m.seI_sim), z=float(m.z_sim),
-                 p_value=float(m.p_sim), p_norm=float(m.p_norm), null_lower=float(lower), null_upper=float(upper),
-                 n=len(y), n_links=n_links, permutations=int(permutations), seed=int(seed), excluded=excluded)
+    return Moran(
+        column=column,
+        I=float(m.I),
+        expected_I=float(m.EI),
+        se=float(m.seI_sim),
+        z=float(m.z_sim),
+        p_value=float(m.p_sim),
+        p_norm=float(m.p_norm),
+        null_lower=float(lower),
+        null_upper=float(upper),
+        n=len(y),
+        n_links=n_links,
+        permutations=int(permutations),
+        seed=int(seed),
+        excluded=excluded,
+    )
 
 
-def moran(frame: pd.DataFrame, column: str, *,
-          boundaries: GeoDataFrame | None = None, permutations: int = 999, seed: int = 0,
-          suppressed_column: str | None = "suppressed") -> Moran:
+def moran(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    boundaries: GeoDataFrame | None = None,
+    permutations: int = 999,
+    seed: int = 0,
+    suppressed_column: str | None = "suppressed",
+) -> Moran:
     """Global Moran's I of a commune figure on queen contiguity, with a permutation test.
 
     Communes whose figure is suppressed (``suppressed_column``) or missing are left out of
@@ -277,9 +310,16 @@ def moran(frame: pd.DataFrame, column: str, *,
     return _moran(y, _graph(adjacency), column, permutations, seed, n_links, excluded)
 
 
-def lisa(frame: pd.DataFrame, column: str, *,
-         boundaries: GeoDataFrame | None = None, permutations: int = 999, seed: int = 0,
-         alpha: float = 0.05, suppressed_column: str | None = "suppressed") -> Lisa:
+def lisa(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    boundaries: GeoDataFrame | None = None,
+    permutations: int = 999,
+    seed: int = 0,
+    alpha: float = 0.05,
+    suppressed_column: str | None = "suppressed",
+) -> Lisa:
     """Local Moran's I of each commune and its cluster: hot spots, cold spots and outliers.
 
     A commune is in cluster HH (a high value among high neighbours: a hot spot), LL (cold
@@ -320,21 +360,29 @@ def lisa(frame: pd.DataFrame, column: str, *,
     global_ = _moran(y, graph, column, permutations, seed, n_links, excluded)
     with _seeded(int(seed)), warnings.catch_warnings():  # esda seeds numpy's global generator: restore it
         warnings.simplefilter("ignore")
-        local = esda.Moran_Local(y, graph, transformation="r", permutations=int(permutations), seed=int(seed),
-                                 n_jobs=1)
+        local = esda.Moran_Local(y, graph, transformation="r", permutations=int(permutations), seed=int(seed), n_jobs=1)
     names = boundaries.set_index("commune_code")["name"]
     quadrant = pd.Series(local.q).map(_QUADRANTS).to_numpy()
     isolated = np.array([len(adjacency[c]) == 0 for c in used])
     significant = (local.p_sim < alpha) & ~isolated
-    table = pd.DataFrame({
-        "commune_code": used,
-        "name": names.reindex(used).to_numpy(),
-        "value": y,
-        "local_I": np.asarray(local.Is, dtype=float),
-        "p_value": np.asarray(local.p_sim, dtype=float),
-        "quadrant": quadrant,
-        "significant": significant,
-        "cluster": np.where(significant, quadrant, "ns"),
-    })
-    return Lisa(column=column, alpha=float(alpha), moran=global_, table=table, boundaries=boundaries,
-                permutations=int(permutations), seed=int(seed))
+    table = pd.DataFrame(
+        {
+            "commune_code": used,
+            "name": names.reindex(used).to_numpy(),
+            "value": y,
+            "local_I": np.asarray(local.Is, dtype=float),
+            "p_value": np.asarray(local.p_sim, dtype=float),
+            "quadrant": quadrant,
+            "significant": significant,
+            "cluster": np.where(significant, quadrant, "ns"),
+        }
+    )
+    return Lisa(
+        column=column,
+        alpha=float(alpha),
+        moran=global_,
+        table=table,
+        boundaries=boundaries,
+        permutations=int(permutations),
+        seed=int(seed),
+    )

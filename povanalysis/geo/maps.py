@@ -140,8 +140,11 @@ def _classify(values: np.ndarray, scheme: str | None, k: int, thresholds, kind: 
         return np.zeros(len(values), dtype=int), [f"{_edge(values.min(), kind, lang)}"]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Numba not installed")  # 92 communes need no speed-up
-        cls = mapclassify.Quantiles(values, k=k_eff) if scheme == "quantiles" else \
-            mapclassify.FisherJenks(values, k=k_eff)
+        cls = (
+            mapclassify.Quantiles(values, k=k_eff)
+            if scheme == "quantiles"
+            else mapclassify.FisherJenks(values, k=k_eff)
+        )
     bins = np.asarray(cls.bins, dtype=float)
     lows = np.concatenate([[values.min()], bins[:-1]])
     names = [f"{_edge(lo, kind, lang)} – {_edge(hi, kind, lang)}" for lo, hi in zip(lows, bins)]
@@ -161,8 +164,10 @@ def _display(boundaries, tolerance: float | None):
 
 
 def _features(display) -> dict[str, dict]:
-    return {code: {"type": "Feature", "id": code, "geometry": json.loads(shapely.to_geojson(g))}
-            for code, g in zip(display["commune_code"], display.geometry.to_numpy())}
+    return {
+        code: {"type": "Feature", "id": code, "geometry": json.loads(shapely.to_geojson(g))}
+        for code, g in zip(display["commune_code"], display.geometry.to_numpy())
+    }
 
 
 def _collection(features: dict[str, dict], codes: Sequence[str]) -> dict:
@@ -172,10 +177,18 @@ def _collection(features: dict[str, dict], codes: Sequence[str]) -> dict:
 def _area_trace(features, codes, *, name, colour, hover, customdata=None, legendgroup=None) -> go.Choropleth:
     codes = list(codes)
     return go.Choropleth(
-        geojson=_collection(features, codes), locations=codes, z=[1] * len(codes),
-        colorscale=[[0, colour], [1, colour]], showscale=False, showlegend=True, name=name,
-        legendgroup=legendgroup or name, hovertext=list(hover), hovertemplate="%{hovertext}<extra></extra>",
-        customdata=customdata, marker=dict(line=dict(color="#ffffff", width=0.5)),
+        geojson=_collection(features, codes),
+        locations=codes,
+        z=[1] * len(codes),
+        colorscale=[[0, colour], [1, colour]],
+        showscale=False,
+        showlegend=True,
+        name=name,
+        legendgroup=legendgroup or name,
+        hovertext=list(hover),
+        hovertemplate="%{hovertext}<extra></extra>",
+        customdata=customdata,
+        marker=dict(line=dict(color="#ffffff", width=0.5)),
     )
 
 
@@ -187,8 +200,9 @@ def _outline(display, codes, *, name: str, colour: str, width: float, dash: str 
             ring = shapely.get_coordinates(part.exterior)
             lon += ring[:, 0].tolist() + [None]
             lat += ring[:, 1].tolist() + [None]
-    return go.Scattergeo(lon=lon, lat=lat, mode="lines", name=name, hoverinfo="skip",
-                         line=dict(color=colour, width=width, dash=dash))
+    return go.Scattergeo(
+        lon=lon, lat=lat, mode="lines", name=name, hoverinfo="skip", line=dict(color=colour, width=width, dash=dash)
+    )
 
 
 def _check_frame(frame, column: str | None, suppressed_column: str | None, name: str = "frame") -> pd.DataFrame:
@@ -198,8 +212,11 @@ def _check_frame(frame, column: str | None, suppressed_column: str | None, name:
         needed.append(suppressed_column)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        hint = " (pass suppressed_column=None for figures that need no suppression)" \
-            if suppressed_column in missing else ""
+        hint = (
+            " (pass suppressed_column=None for figures that need no suppression)"
+            if suppressed_column in missing
+            else ""
+        )
         raise ValueError(f"{name!r} has no column {missing[0]!r}{hint}; columns: {list(frame.columns)}")
     dup = frame["commune_code"][frame["commune_code"].duplicated()]
     if len(dup):
@@ -208,25 +225,44 @@ def _check_frame(frame, column: str | None, suppressed_column: str | None, name:
     if column is not None and not pd.api.types.is_numeric_dtype(frame[column]):
         raise ValueError(f"column {column!r} of {name!r} must be numeric, got {frame[column].dtype}")
     if suppressed_column is not None and not pd.api.types.is_bool_dtype(frame[suppressed_column]):
-        raise ValueError(f"column {suppressed_column!r} of {name!r} must be boolean, got {frame[suppressed_column].dtype}")
+        raise ValueError(
+            f"column {suppressed_column!r} of {name!r} must be boolean, got {frame[suppressed_column].dtype}"
+        )
     return frame
 
 
 def _layout(fig: go.Figure, display, *, title: str, legend_title: str, lang: str, view=None) -> go.Figure:
     annotations = []
     if geo.is_schematic(display):
-        annotations.append(dict(text=_t("schematic", lang), x=0, y=0, xref="paper", yref="paper",
-                                xanchor="left", yanchor="bottom", showarrow=False,
-                                font=dict(size=12, color="#555555")))
-    fig.update_layout(title=title, font=FONT, template="plotly_white", height=720,
-                      margin=dict(l=10, r=10, t=60, b=30), legend=dict(title_text=legend_title),
-                      annotations=annotations)
+        annotations.append(
+            dict(
+                text=_t("schematic", lang),
+                x=0,
+                y=0,
+                xref="paper",
+                yref="paper",
+                xanchor="left",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=12, color="#555555"),
+            )
+        )
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        template="plotly_white",
+        height=720,
+        margin=dict(l=10, r=10, t=60, b=30),
+        legend=dict(title_text=legend_title),
+        annotations=annotations,
+    )
     if view is None:
         fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     else:
         (x0, x1), (y0, y1) = view
-        fig.update_geos(fitbounds=False, visible=False, projection_type="mercator",
-                        lonaxis_range=[x0, x1], lataxis_range=[y0, y1])
+        fig.update_geos(
+            fitbounds=False, visible=False, projection_type="mercator", lonaxis_range=[x0, x1], lataxis_range=[y0, y1]
+        )
     return fig
 
 
@@ -251,19 +287,33 @@ def _highlight(display, highlight, show_neighbours: bool, zoom: bool, lang: str)
     if show_neighbours:
         near = geo.neighbours(display)[code]
         if near:
-            traces.insert(0, _outline(display, near, name=_t("neighbours", lang), colour=_NEIGHBOUR_COLOUR,
-                                      width=1.5, dash="dot"))
+            traces.insert(
+                0, _outline(display, near, name=_t("neighbours", lang), colour=_NEIGHBOUR_COLOUR, width=1.5, dash="dot")
+            )
         shown += list(near)
     return traces, (_view(display, shown) if zoom else None)
 
 
-def choropleth(frame: pd.DataFrame, column: str, *, boundaries: GeoDataFrame | None = None, lang: str = "vi",
-               scheme: str | None = "quantiles", k: int = 5, thresholds: Sequence[float] | None = None,
-               highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
-               suppressed_column: str | None = "suppressed", title: str | None = None,
-               hover_columns: Sequence[str] | Mapping[str, str] | None = None, value_format: str = "auto",
-               tolerance: float | None = None, colorscale: str | None = None,
-               column_label: str | None = None) -> go.Figure:
+def choropleth(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    boundaries: GeoDataFrame | None = None,
+    lang: str = "vi",
+    scheme: str | None = "quantiles",
+    k: int = 5,
+    thresholds: Sequence[float] | None = None,
+    highlight: str | None = None,
+    show_neighbours: bool = False,
+    zoom: bool = False,
+    suppressed_column: str | None = "suppressed",
+    title: str | None = None,
+    hover_columns: Sequence[str] | Mapping[str, str] | None = None,
+    value_format: str = "auto",
+    tolerance: float | None = None,
+    colorscale: str | None = None,
+    column_label: str | None = None,
+) -> go.Figure:
     """A map of one figure per commune, classed or continuous, with suppression carried through.
 
     Every unit of the boundaries is drawn: communes with a figure in their class colour,
@@ -370,11 +420,16 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries: GeoDataFrame | N
     geo.check_boundaries(boundaries, "boundaries")
     unknown = sorted(set(frame["commune_code"].astype(str)) - set(boundaries["commune_code"]))
     if unknown:
-        raise ValueError(f"'frame' has commune codes that are not units of the boundaries: {unknown[:5]}"
-                         f"{' …' if len(unknown) > 5 else ''} (maps use the 92 units of 2025)")
+        raise ValueError(
+            f"'frame' has commune codes that are not units of the boundaries: {unknown[:5]}"
+            f"{' …' if len(unknown) > 5 else ''} (maps use the 92 units of 2025)"
+        )
     if hover_columns is None:
-        hover_columns = {"households": label("households", lang)} if "households" in frame.columns and \
-            column != "households" else {}
+        hover_columns = (
+            {"households": label("households", lang)}
+            if "households" in frame.columns and column != "households"
+            else {}
+        )
     elif not isinstance(hover_columns, Mapping):
         hover_columns = {c: label(c, lang) for c in hover_columns}
     absent = [c for c in hover_columns if c not in frame.columns]
@@ -398,7 +453,9 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries: GeoDataFrame | N
     shown = in_frame & ~hidden & np.isfinite(value)
     missing = ~shown & ~hidden
     if view is not None:
-        inside = shapely.intersects(display.geometry.to_numpy(), shapely.box(view[0][0], view[1][0], view[0][1], view[1][1]))
+        inside = shapely.intersects(
+            display.geometry.to_numpy(), shapely.box(view[0][0], view[1][0], view[0][1], view[1][1])
+        )
     else:
         inside = np.ones(len(codes), dtype=bool)
 
@@ -406,8 +463,11 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries: GeoDataFrame | N
         lines = [f"<b>{names.iloc[i]}</b> ({codes[i]})", f"{what}: {_fmt(value[i], kind, lang)}"]
         for col, text in hover_columns.items():
             extra = rows.at[codes[i], col]
-            shown_value = _fmt(float(extra), _kind(col, "auto"), lang) if isinstance(extra, (int, float, np.number)) \
+            shown_value = (
+                _fmt(float(extra), _kind(col, "auto"), lang)
+                if isinstance(extra, (int, float, np.number))
                 else str(extra)
+            )
             lines.append(f"{text}: {shown_value}")
         return "<br>".join(lines)
 
@@ -419,34 +479,66 @@ def choropleth(frame: pd.DataFrame, column: str, *, boundaries: GeoDataFrame | N
     if scheme is None:
         keep = idx[inside[idx]]
         zmax = float(np.nanmax(np.abs(value[idx]))) if len(idx) else 1.0
-        fig.add_trace(go.Choropleth(
-            geojson=_collection(features, codes[keep]), locations=codes[keep].tolist(),
-            z=value[keep].tolist(), customdata=value[keep].reshape(-1, 1).tolist(), colorscale=scale,
-            zmid=0.0 if kind == "points" else None,
-            zmin=-zmax if kind == "points" else (float(value[idx].min()) if len(idx) else 0.0),
-            zmax=zmax if kind == "points" else (float(value[idx].max()) if len(idx) else 1.0),
-            hovertext=[hover_of(i) for i in keep], hovertemplate="%{hovertext}<extra></extra>",
-            name=what, showlegend=False, marker=dict(line=dict(color="#ffffff", width=0.5)),
-            colorbar=dict(title=dict(text=what), len=0.6,
-                          tickformat={"percent": ".0%", "points": "+.0%"}.get(kind)),
-        ))
+        fig.add_trace(
+            go.Choropleth(
+                geojson=_collection(features, codes[keep]),
+                locations=codes[keep].tolist(),
+                z=value[keep].tolist(),
+                customdata=value[keep].reshape(-1, 1).tolist(),
+                colorscale=scale,
+                zmid=0.0 if kind == "points" else None,
+                zmin=-zmax if kind == "points" else (float(value[idx].min()) if len(idx) else 0.0),
+                zmax=zmax if kind == "points" else (float(value[idx].max()) if len(idx) else 1.0),
+                hovertext=[hover_of(i) for i in keep],
+                hovertemplate="%{hovertext}<extra></extra>",
+                name=what,
+                showlegend=False,
+                marker=dict(line=dict(color="#ffffff", width=0.5)),
+                colorbar=dict(
+                    title=dict(text=what), len=0.6, tickformat={"percent": ".0%", "points": "+.0%"}.get(kind)
+                ),
+            )
+        )
     else:
-        colours = sample_colorscale(scale, list(np.linspace(0.12, 1.0, len(class_names)))) \
-            if len(class_names) > 1 else sample_colorscale(scale, [0.6])
+        colours = (
+            sample_colorscale(scale, list(np.linspace(0.12, 1.0, len(class_names))))
+            if len(class_names) > 1
+            else sample_colorscale(scale, [0.6])
+        )
         for c, (cname, colour) in enumerate(zip(class_names, colours)):
             members = idx[(classes == c) & inside[idx]]
-            fig.add_trace(_area_trace(features, codes[members], name=cname, colour=colour,
-                                      hover=[hover_of(i) for i in members],
-                                      customdata=value[members].reshape(-1, 1).tolist()))
+            fig.add_trace(
+                _area_trace(
+                    features,
+                    codes[members],
+                    name=cname,
+                    colour=colour,
+                    hover=[hover_of(i) for i in members],
+                    customdata=value[members].reshape(-1, 1).tolist(),
+                )
+            )
     hid = np.flatnonzero(hidden & inside)
     if len(hid):
-        fig.add_trace(_area_trace(features, codes[hid], name=label("suppressed", lang), colour=_SUPPRESSED_COLOUR,
-                                  hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{label('suppressed', lang)}"
-                                         for i in hid]))
+        fig.add_trace(
+            _area_trace(
+                features,
+                codes[hid],
+                name=label("suppressed", lang),
+                colour=_SUPPRESSED_COLOUR,
+                hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{label('suppressed', lang)}" for i in hid],
+            )
+        )
     gone = np.flatnonzero(missing & inside)
     if len(gone):
-        fig.add_trace(_area_trace(features, codes[gone], name=_t("missing", lang), colour=_MISSING_COLOUR,
-                                  hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t('missing', lang)}" for i in gone]))
+        fig.add_trace(
+            _area_trace(
+                features,
+                codes[gone],
+                name=_t("missing", lang),
+                colour=_MISSING_COLOUR,
+                hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t('missing', lang)}" for i in gone],
+            )
+        )
     for trace in outlines:
         fig.add_trace(trace)
     legend_title = what + (f" ({_t(scheme, lang)})" if scheme else "")
@@ -473,11 +565,22 @@ def _min_cell(min_cell: int | None) -> int:
     return limit
 
 
-def rate_map(commune_year: pd.DataFrame, *, year: int, rate: str = "poor_rate", boundaries: GeoDataFrame | None = None,
-             lang: str = "vi", scheme: str | None = "quantiles", k: int = 5,
-             thresholds: Sequence[float] | None = None, highlight: str | None = None,
-             show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
-             min_cell: int | None = None) -> go.Figure:
+def rate_map(
+    commune_year: pd.DataFrame,
+    *,
+    year: int,
+    rate: str = "poor_rate",
+    boundaries: GeoDataFrame | None = None,
+    lang: str = "vi",
+    scheme: str | None = "quantiles",
+    k: int = 5,
+    thresholds: Sequence[float] | None = None,
+    highlight: str | None = None,
+    show_neighbours: bool = False,
+    zoom: bool = False,
+    title: str | None = None,
+    min_cell: int | None = None,
+) -> go.Figure:
     """Map of a rate by commune at one review: poor, near-poor, or minority share of the poor.
 
     A rate is suppressed when its row is flagged ``suppressed`` or when the count it rests
@@ -521,16 +624,39 @@ def rate_map(commune_year: pd.DataFrame, *, year: int, rate: str = "poor_rate", 
         hidden = hidden | (rows[base].to_numpy() < limit)
     hover = [c for c in ("households", "poor") if c in rows.columns]
     default = f"{label(rate, lang)}, " + (f"rà soát {int(year)}" if lang == "vi" else f"{int(year)} review")
-    return choropleth(rows.assign(suppressed=hidden), rate, boundaries=boundaries, lang=lang, scheme=scheme, k=k,
-                      thresholds=thresholds, highlight=highlight, show_neighbours=show_neighbours, zoom=zoom,
-                      title=title or default, hover_columns=hover, value_format="percent")
+    return choropleth(
+        rows.assign(suppressed=hidden),
+        rate,
+        boundaries=boundaries,
+        lang=lang,
+        scheme=scheme,
+        k=k,
+        thresholds=thresholds,
+        highlight=highlight,
+        show_neighbours=show_neighbours,
+        zoom=zoom,
+        title=title or default,
+        hover_columns=hover,
+        value_format="percent",
+    )
 
 
-def change_map(commune_year: pd.DataFrame, *, start: int, end: int, rate: str = "poor_rate",
-               boundaries: GeoDataFrame | None = None,
-               lang: str = "vi", scheme: str | None = None, k: int = 5, highlight: str | None = None,
-               show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
-               min_cell: int | None = None) -> go.Figure:
+def change_map(
+    commune_year: pd.DataFrame,
+    *,
+    start: int,
+    end: int,
+    rate: str = "poor_rate",
+    boundaries: GeoDataFrame | None = None,
+    lang: str = "vi",
+    scheme: str | None = None,
+    k: int = 5,
+    highlight: str | None = None,
+    show_neighbours: bool = False,
+    zoom: bool = False,
+    title: str | None = None,
+    min_cell: int | None = None,
+) -> go.Figure:
     """Map of the change of a rate between two reviews, in percentage points (end minus start).
 
     A commune's change is suppressed when its rate is suppressed at either review (see
@@ -572,30 +698,63 @@ def change_map(commune_year: pd.DataFrame, *, start: int, end: int, rate: str = 
             if base not in rows.columns:
                 raise ValueError(f"'commune_year' has no column {base!r}, the count {rate!r} rests on")
             hidden = hidden | (rows[base].to_numpy() < limit)
-        parts.append(pd.DataFrame({"commune_code": rows["commune_code"].astype(str).to_numpy(),
-                                   "rate": rows[rate].to_numpy(dtype=float), "hidden": hidden}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "commune_code": rows["commune_code"].astype(str).to_numpy(),
+                    "rate": rows[rate].to_numpy(dtype=float),
+                    "hidden": hidden,
+                }
+            )
+        )
     both = parts[0].merge(parts[1], on="commune_code", how="outer", suffixes=("_start", "_end"))
     hidden = both["hidden_start"].fillna(False).astype(bool) | both["hidden_end"].fillna(False).astype(bool)
-    frame = pd.DataFrame({
-        "commune_code": both["commune_code"],
-        "change": both["rate_end"] - both["rate_start"],
-        "start_rate": both["rate_start"],
-        "end_rate": both["rate_end"],
-        "suppressed": hidden.to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "commune_code": both["commune_code"],
+            "change": both["rate_end"] - both["rate_start"],
+            "start_rate": both["rate_start"],
+            "end_rate": both["rate_end"],
+            "suppressed": hidden.to_numpy(),
+        }
+    )
     hover = {"start_rate": f"{label(rate, lang)} {int(start)}", "end_rate": f"{label(rate, lang)} {int(end)}"}
     what = f"{_t('change', lang)} ({_t('points', lang)})"
     lead = "Thay đổi" if lang == "vi" else "Change in the"
     default = f"{lead} {label(rate, lang).lower()}, {int(start)}–{int(end)} ({_t('points', lang)})"
-    return choropleth(frame, "change", boundaries=boundaries, lang=lang, scheme=scheme, k=k, highlight=highlight,
-                      show_neighbours=show_neighbours, zoom=zoom, title=title or default, hover_columns=hover,
-                      value_format="points", column_label=what)
+    return choropleth(
+        frame,
+        "change",
+        boundaries=boundaries,
+        lang=lang,
+        scheme=scheme,
+        k=k,
+        highlight=highlight,
+        show_neighbours=show_neighbours,
+        zoom=zoom,
+        title=title or default,
+        hover_columns=hover,
+        value_format="points",
+        column_label=what,
+    )
 
 
-def mpi_map(af: pd.DataFrame, *, measure: str = "M0", year: int | None = None, year_column: str = "review_year",
-            boundaries: GeoDataFrame | None = None, lang: str = "vi", scheme: str | None = "quantiles", k: int = 5,
-            highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
-            title: str | None = None, min_cell: int | None = None) -> go.Figure:
+def mpi_map(
+    af: pd.DataFrame,
+    *,
+    measure: str = "M0",
+    year: int | None = None,
+    year_column: str = "review_year",
+    boundaries: GeoDataFrame | None = None,
+    lang: str = "vi",
+    scheme: str | None = "quantiles",
+    k: int = 5,
+    highlight: str | None = None,
+    show_neighbours: bool = False,
+    zoom: bool = False,
+    title: str | None = None,
+    min_cell: int | None = None,
+) -> go.Figure:
     """Map of an Alkire–Foster measure (``M0``, ``H`` or ``A``) by commune.
 
     The title and the hover name the Alkire–Foster measure with the cutoff k of ``af``
@@ -648,21 +807,47 @@ def mpi_map(af: pd.DataFrame, *, measure: str = "M0", year: int | None = None, y
         raise ValueError(f"'af' has no column {year_column!r} to select year={year!r}")
     limit = _min_cell(min_cell)
     name = af_label(measure, lang, **af_cutoff(af))
-    frame = pd.DataFrame({"commune_code": rows["commune_code"].astype(str).to_numpy(),
-                          measure: rows["value"].to_numpy(dtype=float),
-                          "n": rows["n"].to_numpy(),
-                          "suppressed": rows["n"].to_numpy() < limit})
+    frame = pd.DataFrame(
+        {
+            "commune_code": rows["commune_code"].astype(str).to_numpy(),
+            measure: rows["value"].to_numpy(dtype=float),
+            "n": rows["n"].to_numpy(),
+            "suppressed": rows["n"].to_numpy() < limit,
+        }
+    )
     suffix = "" if year is None else (f", rà soát {int(year)}" if lang == "vi" else f", {int(year)} review")
-    return choropleth(frame, measure, boundaries=boundaries, lang=lang, scheme=scheme, k=k, highlight=highlight,
-                      show_neighbours=show_neighbours, zoom=zoom, title=title or name + suffix,
-                      hover_columns={"n": label("households", lang)}, column_label=name)
+    return choropleth(
+        frame,
+        measure,
+        boundaries=boundaries,
+        lang=lang,
+        scheme=scheme,
+        k=k,
+        highlight=highlight,
+        show_neighbours=show_neighbours,
+        zoom=zoom,
+        title=title or name + suffix,
+        hover_columns={"n": label("households", lang)},
+        column_label=name,
+    )
 
 
-def loans_map(loans: pd.DataFrame, classified: pd.DataFrame, *, review_year: int,
-              programmes: Sequence[str] | None = None, boundaries: GeoDataFrame | None = None, lang: str = "vi",
-              scheme: str | None = "quantiles", k: int = 5, highlight: str | None = None,
-              show_neighbours: bool = False, zoom: bool = False, title: str | None = None,
-              min_cell: int | None = None) -> go.Figure:
+def loans_map(
+    loans: pd.DataFrame,
+    classified: pd.DataFrame,
+    *,
+    review_year: int,
+    programmes: Sequence[str] | None = None,
+    boundaries: GeoDataFrame | None = None,
+    lang: str = "vi",
+    scheme: str | None = "quantiles",
+    k: int = 5,
+    highlight: str | None = None,
+    show_neighbours: bool = False,
+    zoom: bool = False,
+    title: str | None = None,
+    min_cell: int | None = None,
+) -> go.Figure:
     """Map of VBSP loans disbursed in the year after a review, per poor household of that review.
 
     The lists recognised at a review (September–December) are those lenders use the next
@@ -717,36 +902,64 @@ def loans_map(loans: pd.DataFrame, classified: pd.DataFrame, *, review_year: int
     if programmes is not None:
         unknown = sorted(set(programmes) - set(loans["programme"].unique()))
         if unknown:
-            raise ValueError(f"programmes {unknown} do not occur in 'loans' "
-                             f"(programmes: {sorted(loans['programme'].unique())})")
+            raise ValueError(
+                f"programmes {unknown} do not occur in 'loans' (programmes: {sorted(loans['programme'].unique())})"
+            )
         chosen = chosen[chosen["programme"].isin(list(programmes))]
     earlier = classified[classified["review_year"] <= int(review_year)]
-    home = earlier.sort_values("review_year", kind="stable").drop_duplicates("household_id", keep="last") \
+    home = (
+        earlier.sort_values("review_year", kind="stable")
+        .drop_duplicates("household_id", keep="last")
         .set_index("household_id")["commune_code"]
+    )
     commune = chosen["household_id"].map(home)
     if commune.isna().any():
-        raise ValueError(f"{int(commune.isna().sum())} loans in {int(review_year) + 1} go to households with no "
-                         f"review record up to {int(review_year)}")
+        raise ValueError(
+            f"{int(commune.isna().sum())} loans in {int(review_year) + 1} go to households with no "
+            f"review record up to {int(review_year)}"
+        )
     at_review = classified[classified["review_year"] == int(review_year)]
     poor = (at_review["poverty_class"].astype(str) == "poor").groupby(at_review["commune_code"]).sum()
     counts = commune.value_counts().reindex(poor.index, fill_value=0)
-    frame = pd.DataFrame({"commune_code": poor.index.astype(str), "loans": counts.to_numpy(),
-                          "poor": poor.to_numpy()})
-    frame["loans_per_poor"] = np.where(frame["poor"] > 0, frame["loans"] / frame["poor"].where(frame["poor"] > 0, 1),
-                                       np.nan)
+    frame = pd.DataFrame({"commune_code": poor.index.astype(str), "loans": counts.to_numpy(), "poor": poor.to_numpy()})
+    frame["loans_per_poor"] = np.where(
+        frame["poor"] > 0, frame["loans"] / frame["poor"].where(frame["poor"] > 0, 1), np.nan
+    )
     frame["suppressed"] = frame["poor"].to_numpy() < limit
     default = f"{_t('loans_per_poor', lang)}, {int(review_year) + 1}"
-    fig = choropleth(frame, "loans_per_poor", boundaries=boundaries, lang=lang, scheme=scheme, k=k,
-                     highlight=highlight, show_neighbours=show_neighbours, zoom=zoom, title=title or default,
-                     hover_columns={"loans": _t("loans", lang), "poor": label("poor", lang)}, value_format="number",
-                     column_label=_t("loans_per_poor", lang))
+    fig = choropleth(
+        frame,
+        "loans_per_poor",
+        boundaries=boundaries,
+        lang=lang,
+        scheme=scheme,
+        k=k,
+        highlight=highlight,
+        show_neighbours=show_neighbours,
+        zoom=zoom,
+        title=title or default,
+        hover_columns={"loans": _t("loans", lang), "poor": label("poor", lang)},
+        value_format="number",
+        column_label=_t("loans_per_poor", lang),
+    )
     return fig
 
 
-def hotspot_map(data: Lisa | pd.DataFrame, *, year: int | None = None, column: str = "poor_rate", alpha: float = 0.05,
-                permutations: int = 999, seed: int = 0, boundaries: GeoDataFrame | None = None, lang: str = "vi",
-                highlight: str | None = None, show_neighbours: bool = False, zoom: bool = False,
-                title: str | None = None) -> go.Figure:
+def hotspot_map(
+    data: Lisa | pd.DataFrame,
+    *,
+    year: int | None = None,
+    column: str = "poor_rate",
+    alpha: float = 0.05,
+    permutations: int = 999,
+    seed: int = 0,
+    boundaries: GeoDataFrame | None = None,
+    lang: str = "vi",
+    highlight: str | None = None,
+    show_neighbours: bool = False,
+    zoom: bool = False,
+    title: str | None = None,
+) -> go.Figure:
     """Map of LISA clusters: hot spots (High–High), cold spots (Low–Low) and outliers.
 
     Parameters
@@ -791,17 +1004,16 @@ def hotspot_map(data: Lisa | pd.DataFrame, *, year: int | None = None, column: s
         rows = data if year is None else _year_rows(data, year, "data")
         if year is None and "review_year" in rows.columns and rows["review_year"].nunique() > 1:
             raise ValueError("'data' has several review years: pass year=")
-        result = hotspots.lisa(rows, column, boundaries=boundaries, permutations=permutations, seed=seed,
-                               alpha=alpha)
-    display = _display(result.boundaries if boundaries is None else boundaries,
-                       40.0 if zoom else geo.DEFAULT_TOLERANCE)
+        result = hotspots.lisa(rows, column, boundaries=boundaries, permutations=permutations, seed=seed, alpha=alpha)
+    display = _display(result.boundaries if boundaries is None else boundaries, 40.0 if zoom else geo.DEFAULT_TOLERANCE)
     outlines, view = _highlight(display, highlight, show_neighbours, zoom, lang)
     table = result.to_frame().set_index("commune_code")
     codes = display["commune_code"].to_numpy()
     names = display.set_index("commune_code")["name"]
     if view is not None:
-        inside = shapely.intersects(display.geometry.to_numpy(),
-                                    shapely.box(view[0][0], view[1][0], view[0][1], view[1][1]))
+        inside = shapely.intersects(
+            display.geometry.to_numpy(), shapely.box(view[0][0], view[1][0], view[0][1], view[1][1])
+        )
     else:
         inside = np.ones(len(codes), dtype=bool)
     cluster = table["cluster"].reindex(codes)
@@ -810,21 +1022,33 @@ def hotspot_map(data: Lisa | pd.DataFrame, *, year: int | None = None, column: s
     fig = go.Figure()
     for key in hotspots.CLUSTERS:
         members = np.flatnonzero((cluster == key).to_numpy() & inside)
-        hover = [f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t(key, lang)}<br>"
-                 f"{label(result.column, lang)}: {_fmt(float(table.at[codes[i], 'value']), kind, lang)}<br>"
-                 f"p = {_p(float(table.at[codes[i], 'p_value']), lang)}" for i in members]
-        fig.add_trace(_area_trace(features, codes[members], name=_t(key, lang), colour=_CLUSTER_COLOURS[key],
-                                  hover=hover))
+        hover = [
+            f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t(key, lang)}<br>"
+            f"{label(result.column, lang)}: {_fmt(float(table.at[codes[i], 'value']), kind, lang)}<br>"
+            f"p = {_p(float(table.at[codes[i], 'p_value']), lang)}"
+            for i in members
+        ]
+        fig.add_trace(
+            _area_trace(features, codes[members], name=_t(key, lang), colour=_CLUSTER_COLOURS[key], hover=hover)
+        )
     out = np.flatnonzero(cluster.isna().to_numpy() & inside)
     if len(out):
-        fig.add_trace(_area_trace(features, codes[out], name=_t("excluded", lang), colour=_SUPPRESSED_COLOUR,
-                                  hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t('excluded', lang)}"
-                                         for i in out]))
+        fig.add_trace(
+            _area_trace(
+                features,
+                codes[out],
+                name=_t("excluded", lang),
+                colour=_SUPPRESSED_COLOUR,
+                hover=[f"<b>{names.iloc[i]}</b> ({codes[i]})<br>{_t('excluded', lang)}" for i in out],
+            )
+        )
     for trace in outlines:
         fig.add_trace(trace)
     m = result.moran
-    default = (f"{_t('hotspots', lang)}: {label(result.column, lang).lower() if lang == 'vi' else label(result.column, lang)}"
-               f" — Moran's I = {_number(m.I, lang)} (p = {_p(m.p_value, lang)})")
+    default = (
+        f"{_t('hotspots', lang)}: {label(result.column, lang).lower() if lang == 'vi' else label(result.column, lang)}"
+        f" — Moran's I = {_number(m.I, lang)} (p = {_p(m.p_value, lang)})"
+    )
     legend = f"α = {_number(result.alpha, lang, 2)}"
     return _layout(fig, display, title=title or default, legend_title=legend, lang=lang, view=view)
 

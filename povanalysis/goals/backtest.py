@@ -84,18 +84,21 @@ class Backtest:
         by = list(by)
         t = self.table
         g = t.groupby(by, sort=True, observed=True)
-        out = pd.DataFrame({
-            "folds": g.size(),
-            "mean_error": g["error"].mean(),
-            "mean_abs_error": g["abs_error"].mean(),
-            "max_abs_error": g["abs_error"].max(),
-            "coverage": g["covered"].mean(),
-            "interval_score": g["interval_score"].mean(),
-        }).reset_index()
+        out = pd.DataFrame(
+            {
+                "folds": g.size(),
+                "mean_error": g["error"].mean(),
+                "mean_abs_error": g["abs_error"].mean(),
+                "max_abs_error": g["abs_error"].max(),
+                "coverage": g["covered"].mean(),
+                "interval_score": g["interval_score"].mean(),
+            }
+        ).reset_index()
         return out
 
-    def best(self, *, level: str = "province", standard: str | None = None,
-             candidates: Sequence[str] | None = None) -> str:
+    def best(
+        self, *, level: str = "province", standard: str | None = None, candidates: Sequence[str] | None = None
+    ) -> str:
         """The model with the lowest mean interval score at ``level`` (over horizons and origins)."""
         t = self.table[self.table["level"] == level]
         if standard is not None:
@@ -103,12 +106,20 @@ class Backtest:
         if candidates is not None:
             t = t[t["model"].isin(candidates)]
         if t.empty:
-            raise ValueError(f"no backtest rows at level {level!r}"
-                             + (f" and standard {standard!r}" if standard else ""))
+            raise ValueError(
+                f"no backtest rows at level {level!r}" + (f" and standard {standard!r}" if standard else "")
+            )
         return str(t.groupby("model")["interval_score"].mean().idxmin())
 
-    def passes(self, model: str, *, standard: str | None = None, level: str = "province",
-               max_abs_error: float = 0.01, min_coverage: float = 0.5) -> bool:
+    def passes(
+        self,
+        model: str,
+        *,
+        standard: str | None = None,
+        level: str = "province",
+        max_abs_error: float = 0.01,
+        min_coverage: float = 0.5,
+    ) -> bool:
         """Whether ``model`` backtests acceptably at ``level``.
 
         Acceptable: at every horizon its mean absolute error is under ``max_abs_error`` (a
@@ -126,14 +137,18 @@ class Backtest:
     def summary(self) -> str:
         """The scores by model, standard, level and horizon, as text (returned, not printed)."""
         s = self.scores()
-        lines = [f"Rolling-origin backtest, {100 * (1 - self.alpha):.0f}% prediction intervals of the recorded rate; "
-                 f"origins {sorted(self.table['origin'].unique().tolist())}, horizons "
-                 f"{sorted(self.table['horizon'].unique().tolist())}"]
+        lines = [
+            f"Rolling-origin backtest, {100 * (1 - self.alpha):.0f}% prediction intervals of the recorded rate; "
+            f"origins {sorted(self.table['origin'].unique().tolist())}, horizons "
+            f"{sorted(self.table['horizon'].unique().tolist())}"
+        ]
         for r in s.itertuples(index=False):
-            lines.append(f"  {r.model:<12} {r.standard:<10} {r.level:<13} h={r.horizon}: folds {r.folds:>4}, "
-                         f"mean error {100 * r.mean_error:+.2f}, MAE {100 * r.mean_abs_error:.2f}, "
-                         f"max {100 * r.max_abs_error:.2f} points, coverage {100 * r.coverage:.0f}%, "
-                         f"interval score {100 * r.interval_score:.2f}")
+            lines.append(
+                f"  {r.model:<12} {r.standard:<10} {r.level:<13} h={r.horizon}: folds {r.folds:>4}, "
+                f"mean error {100 * r.mean_error:+.2f}, MAE {100 * r.mean_abs_error:.2f}, "
+                f"max {100 * r.max_abs_error:.2f} points, coverage {100 * r.coverage:.0f}%, "
+                f"interval score {100 * r.interval_score:.2f}"
+            )
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -174,8 +189,15 @@ def _observed(panel: pd.DataFrame, year: int, level: str, disadvantaged: frozens
     return pd.Series(poor).groupby(key).mean()
 
 
-def _fit(model: str | Callable, history: pd.DataFrame, years: np.ndarray, options: Mapping, seed: int,
-         n_sim: int, alpha: float) -> projections.Projection:
+def _fit(
+    model: str | Callable,
+    history: pd.DataFrame,
+    years: np.ndarray,
+    options: Mapping,
+    seed: int,
+    n_sim: int,
+    alpha: float,
+) -> projections.Projection:
     by = ["commune_code", "minority", "old_area"]
     common = dict(years=years, alpha=alpha, n_sim=n_sim, seed=seed, min_cell=1)
     if callable(model):
@@ -193,11 +215,22 @@ def _fit(model: str | Callable, history: pd.DataFrame, years: np.ndarray, option
     raise ValueError(f"'models' must be among {MODELS} or callables, got {model!r}")
 
 
-def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standards: Sequence[str] | None = None,
-             origins: Sequence[int] | None = None, horizons: Sequence[int] = (1, 2),
-             levels: Sequence[str] = LEVELS, disadvantaged: Collection[str] = frozenset(), min_reviews: int = 3,
-             alpha: float = 0.10, n_sim: int = 500, seed: int = 0,
-             options: Mapping[str, Mapping] | None = None, cache: str | os.PathLike | None = None) -> Backtest:
+def backtest(
+    classified: pd.DataFrame,
+    *,
+    models: Sequence[str] = MODELS,
+    standards: Sequence[str] | None = None,
+    origins: Sequence[int] | None = None,
+    horizons: Sequence[int] = (1, 2),
+    levels: Sequence[str] = LEVELS,
+    disadvantaged: Collection[str] = frozenset(),
+    min_reviews: int = 3,
+    alpha: float = 0.10,
+    n_sim: int = 500,
+    seed: int = 0,
+    options: Mapping[str, Mapping] | None = None,
+    cache: str | os.PathLike | None = None,
+) -> Backtest:
     """Rolling-origin evaluation: fit every model on the reviews up to an origin, predict the next ones.
 
     For each standard, every review is classified under it (so a model is judged on one
@@ -264,30 +297,59 @@ def backtest(classified: pd.DataFrame, *, models: Sequence[str] = MODELS, standa
         panel["old_area"] = "all"
     ys = np.sort(panel["review_year"].unique())
     if standards is None:
-        standards = [s for s in ("2022-2025", "2026-2030")
-                     if set(get_standard(s).columns) <= set(panel.columns)]
+        standards = [s for s in ("2022-2025", "2026-2030") if set(get_standard(s).columns) <= set(panel.columns)]
     if origins is None:
-        origins = [int(y) for y in ys[min_reviews - 1:-1]]
+        origins = [int(y) for y in ys[min_reviews - 1 : -1]]
     origins = sorted(int(o) for o in origins)
     if not origins:
-        raise ValueError(f"no origin: the panel has {len(ys)} reviews and a model needs {min_reviews} plus one to "
-                         "predict")
+        raise ValueError(
+            f"no origin: the panel has {len(ys)} reviews and a model needs {min_reviews} plus one to predict"
+        )
     options = dict(options or {})
     disadvantaged = frozenset(str(c) for c in disadvantaged)
     if any(callable(m) for m in models):
         cache = None
-    key = cache_key(study="goals.backtest", panel=frame_digest(classified), models=list(models),
-                    standards=list(standards), origins=origins, horizons=hz, levels=list(levels),
-                    disadvantaged=disadvantaged, min_reviews=min_reviews, alpha=alpha, n_sim=n_sim, seed=seed,
-                    options=options) if cache is not None else ""
-    table, meta = cached_frame(cache, key, lambda: _run(panel, models, standards, origins, hz, levels, disadvantaged,
-                                                         options, ys, seed, n_sim, alpha))
+    key = (
+        cache_key(
+            study="goals.backtest",
+            panel=frame_digest(classified),
+            models=list(models),
+            standards=list(standards),
+            origins=origins,
+            horizons=hz,
+            levels=list(levels),
+            disadvantaged=disadvantaged,
+            min_reviews=min_reviews,
+            alpha=alpha,
+            n_sim=n_sim,
+            seed=seed,
+            options=options,
+        )
+        if cache is not None
+        else ""
+    )
+    table, meta = cached_frame(
+        cache,
+        key,
+        lambda: _run(panel, models, standards, origins, hz, levels, disadvantaged, options, ys, seed, n_sim, alpha),
+    )
     return Backtest(table=table, alpha=float(alpha), notes=tuple(meta["notes"]))
 
 
-def _run(panel: pd.DataFrame, models: Sequence, standards: Sequence[str], origins: list[int], hz: list[int],
-         levels: Sequence[str], disadvantaged: frozenset, options: dict, ys: np.ndarray, seed: int, n_sim: int,
-         alpha: float) -> tuple[pd.DataFrame, dict]:
+def _run(
+    panel: pd.DataFrame,
+    models: Sequence,
+    standards: Sequence[str],
+    origins: list[int],
+    hz: list[int],
+    levels: Sequence[str],
+    disadvantaged: frozenset,
+    options: dict,
+    ys: np.ndarray,
+    seed: int,
+    n_sim: int,
+    alpha: float,
+) -> tuple[pd.DataFrame, dict]:
     rows = []
     notes = []
     for std in standards:
@@ -316,10 +378,24 @@ def _run(panel: pd.DataFrame, models: Sequence, standards: Sequence[str], origin
                             continue
                         j = int(np.flatnonzero(agg.years == y)[0])
                         obs = _observed(series, y, lv, disadvantaged).reindex(gnames)
-                        rows.append(pd.DataFrame({
-                            "model": name, "standard": key, "origin": t, "horizon": h, "year": y, "level": lv,
-                            "group": gnames, "households": agg.households, "observed": obs.to_numpy(),
-                            "predicted": agg.mean[:, j], "lower": lo[:, j], "upper": hi[:, j]}))
+                        rows.append(
+                            pd.DataFrame(
+                                {
+                                    "model": name,
+                                    "standard": key,
+                                    "origin": t,
+                                    "horizon": h,
+                                    "year": y,
+                                    "level": lv,
+                                    "group": gnames,
+                                    "households": agg.households,
+                                    "observed": obs.to_numpy(),
+                                    "predicted": agg.mean[:, j],
+                                    "lower": lo[:, j],
+                                    "upper": hi[:, j],
+                                }
+                            )
+                        )
     if not rows:
         raise ValueError("nothing to compare: no origin has a later review at the given horizons")
     table = pd.concat(rows, ignore_index=True)
@@ -336,13 +412,19 @@ def _run(panel: pd.DataFrame, models: Sequence, standards: Sequence[str], origin
 
 
 #: Names that moved out of this module in 0.2.0, and their new homes (importable here for one release).
-MOVED: dict[str, str] = {"readable_scores": "povanalysis.reports.prose.goals",
-                         "plot_backtest": "povanalysis.figures.goals"}
+MOVED: dict[str, str] = {
+    "readable_scores": "povanalysis.reports.prose.goals",
+    "plot_backtest": "povanalysis.figures.goals",
+}
 
 
 def __getattr__(name: str) -> object:
     if name in MOVED:
-        warnings.warn(f"povanalysis.goals.backtest.{name} moved to {MOVED[name]}.{name}; the old name will be "
-                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"povanalysis.goals.backtest.{name} moved to {MOVED[name]}.{name}; the old name will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,8 +25,10 @@ def _series(counts: pd.DataFrame, by: list[str], years, alpha: float, n_sim: int
     bad = ~np.isfinite(hh) | (hh < 1) | ~np.isfinite(poor) | (poor < 0) | (poor > hh)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"'counts' row {counts.index[i]!r}: need households >= 1 and 0 <= poor <= households, "
-                         f"got households={counts['households'].iloc[i]!r}, poor={counts['poor'].iloc[i]!r}")
+        raise ValueError(
+            f"'counts' row {counts.index[i]!r}: need households >= 1 and 0 <= poor <= households, "
+            f"got households={counts['households'].iloc[i]!r}, poor={counts['poor'].iloc[i]!r}"
+        )
     year = counts["review_year"].to_numpy(dtype=int)
     ys = np.unique(year)
     if len(ys) < 2 or (np.diff(ys) != 1).any():
@@ -79,8 +81,26 @@ def _unit_noise(H: np.ndarray, P: np.ndarray, groups: np.ndarray) -> float:
     return float(max(0.0, np.average(excess[ok], weights=w[ok])))
 
 
-def _project(units, ys, yrs, H, P, observed, standard, alpha, n_sim, seed, groups, drift, sd, drift_se, tau,
-             method, notes, min_cell) -> Projection:
+def _project(
+    units,
+    ys,
+    yrs,
+    H,
+    P,
+    observed,
+    standard,
+    alpha,
+    n_sim,
+    seed,
+    groups,
+    drift,
+    sd,
+    drift_se,
+    tau,
+    method,
+    notes,
+    min_cell,
+) -> Projection:
     last_h, last_p = H[:, -1], P[:, -1]
     present = last_h > 0
     steps = (yrs - ys[-1]).astype(float)
@@ -100,19 +120,35 @@ def _project(units, ys, yrs, H, P, observed, standard, alpha, n_sim, seed, group
     with np.errstate(divide="ignore"):
         centre = special.logit(rate0)
     anchor = centre[None, :] + np.sqrt(v0)[None, :] * rng.standard_normal((n_sim, n_u)) - v0[None, :] / 2
-    own = (np.cumsum(rng.standard_normal((n_sim, n_u, n_y)), axis=2) * np.sqrt(tau)
-           - tau * np.arange(1, n_y + 1)[None, None, :] / 2)
+    own = (
+        np.cumsum(rng.standard_normal((n_sim, n_u, n_y)), axis=2) * np.sqrt(tau)
+        - tau * np.arange(1, n_y + 1)[None, None, :] / 2
+    )
     draws = special.expit(anchor[:, :, None] + walk[:, groups, :] + own)
     obs = rng.binomial(last_h.astype(np.int64)[None, :, None], draws) / np.maximum(last_h, 1)[None, :, None]
     keep = present
     draws, obs = draws[:, keep], obs[:, keep]
     mean = draws.mean(axis=0)
     lo, hi = quantiles(draws, alpha)
-    return Projection(units=units[keep].reset_index(drop=True), years=yrs, households=last_h[keep], mean=mean,
-                      mean_se=draws.std(axis=0, ddof=1), ci_lower=lo, ci_upper=hi, draws=draws, obs_draws=obs,
-                      observed=observed, standard=standard, basis="as_classified", method=method, alpha=alpha,
-                      model=pd.DataFrame({"group": np.arange(n_g), "drift": drift, "sd": sd, "drift_se": drift_se}),
-                      notes=tuple(notes), min_cell=check_min_cell(min_cell))
+    return Projection(
+        units=units[keep].reset_index(drop=True),
+        years=yrs,
+        households=last_h[keep],
+        mean=mean,
+        mean_se=draws.std(axis=0, ddof=1),
+        ci_lower=lo,
+        ci_upper=hi,
+        draws=draws,
+        obs_draws=obs,
+        observed=observed,
+        standard=standard,
+        basis="as_classified",
+        method=method,
+        alpha=alpha,
+        model=pd.DataFrame({"group": np.arange(n_g), "drift": drift, "sd": sd, "drift_se": drift_se}),
+        notes=tuple(notes),
+        min_cell=check_min_cell(min_cell),
+    )
 
 
 def _pool(counts: pd.DataFrame, units: pd.DataFrame, by: list[str], pool_by: str | None) -> tuple[np.ndarray, list]:
@@ -124,10 +160,17 @@ def _pool(counts: pd.DataFrame, units: pd.DataFrame, by: list[str], pool_by: str
     return g, [str(n) for n in names]
 
 
-def persistence_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune_code",
-                           years: Sequence[int] = PROJECTION_YEARS, pool_by: str | None = None,
-                           alpha: float = 0.05, n_sim: int = 1000, seed: int = 0,
-                           min_cell: int | None = None) -> Projection:
+def persistence_projection(
+    counts: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = "commune_code",
+    years: Sequence[int] = PROJECTION_YEARS,
+    pool_by: str | None = None,
+    alpha: float = 0.05,
+    n_sim: int = 1000,
+    seed: int = 0,
+    min_cell: int | None = None,
+) -> Projection:
     """Carry the last review's rate forward: the no-change baseline.
 
     The interval is that of a random walk without drift on the logit scale: the pooled
@@ -147,18 +190,45 @@ def persistence_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "c
     units, ys, yrs, H, P, observed, std, alpha = _series(counts, by, years, alpha, n_sim)
     groups, names = _pool(counts, units, by, pool_by)
     d = _changes(H, P, groups)
-    sd = np.sqrt((d ** 2).mean(axis=1))
-    notes = [f"last review ({int(ys[-1])}) carried forward; logit random walk without drift, step sd "
-             + ", ".join(f"{n} {s:.3f}" for n, s in zip(names, sd))]
+    sd = np.sqrt((d**2).mean(axis=1))
+    notes = [
+        f"last review ({int(ys[-1])}) carried forward; logit random walk without drift, step sd "
+        + ", ".join(f"{n} {s:.3f}" for n, s in zip(names, sd))
+    ]
     zero = np.zeros(len(names))
-    return _project(units, ys, yrs, H, P, observed, std, alpha, n_sim, seed, groups, zero, sd, zero,
-                    _unit_noise(H, P, groups), "persistence", notes, min_cell)
+    return _project(
+        units,
+        ys,
+        yrs,
+        H,
+        P,
+        observed,
+        std,
+        alpha,
+        n_sim,
+        seed,
+        groups,
+        zero,
+        sd,
+        zero,
+        _unit_noise(H, P, groups),
+        "persistence",
+        notes,
+        min_cell,
+    )
 
 
-def drift_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune_code",
-                     years: Sequence[int] = PROJECTION_YEARS, pool_by: str | None = None,
-                     alpha: float = 0.05, n_sim: int = 1000, seed: int = 0,
-                     min_cell: int | None = None) -> Projection:
+def drift_projection(
+    counts: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = "commune_code",
+    years: Sequence[int] = PROJECTION_YEARS,
+    pool_by: str | None = None,
+    alpha: float = 0.05,
+    n_sim: int = 1000,
+    seed: int = 0,
+    min_cell: int | None = None,
+) -> Projection:
     """Continue the average yearly change of the logit rate: the random-walk-with-drift baseline.
 
     Each unit's odds of being poor change each year by the mean one-step change of the
@@ -189,10 +259,29 @@ def drift_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
         sd = np.zeros(len(names))
         var = 0.0
         notes.append("one yearly change only: no estimate of year-to-year variation")
-    notes.insert(0, "logit random walk with drift per group: " + ", ".join(
-        f"{n} {b:+.3f}/year" for n, b in zip(names, drift)))
+    notes.insert(
+        0, "logit random walk with drift per group: " + ", ".join(f"{n} {b:+.3f}/year" for n, b in zip(names, drift))
+    )
     drift_se = np.full(len(names), np.sqrt(var / k))
     tau = _unit_noise(H, P, groups)
     notes.append(f"unit deviation from its group's yearly change: sd {np.sqrt(tau):.3f} on the logit scale")
-    return _project(units, ys, yrs, H, P, observed, std, alpha, n_sim, seed, groups, drift, sd, drift_se, tau,
-                    "drift", notes, min_cell)
+    return _project(
+        units,
+        ys,
+        yrs,
+        H,
+        P,
+        observed,
+        std,
+        alpha,
+        n_sim,
+        seed,
+        groups,
+        drift,
+        sd,
+        drift_se,
+        tau,
+        "drift",
+        notes,
+        min_cell,
+    )

@@ -22,27 +22,36 @@ __all__ = ["DEFAULT_SETTINGS", "project", "Outlook", "outlook", "p_meet_table"]
 #: the demo data; see :func:`povanalysis.goals.backtest.backtest`), the groups whose change is pooled,
 #: the province target turned into commune reference paths where no commune target applies,
 #: the rule that turns it, the intervals' level and the simulations.
-DEFAULT_SETTINGS: Mapping[str, object] = MappingProxyType({
-    "standard": "2026-2030",
-    "model": "drift",
-    "pool_by": "old_area",
-    "fallback": "province_high",
-    "fallback_rule": "proportional",
-    "alpha": 0.10,
-    "n_sim": 1000,
-    "seed": 2026,
-    "disagreement": 0.20,
-})
+DEFAULT_SETTINGS: Mapping[str, object] = MappingProxyType(
+    {
+        "standard": "2026-2030",
+        "model": "drift",
+        "pool_by": "old_area",
+        "fallback": "province_high",
+        "fallback_rule": "proportional",
+        "alpha": 0.10,
+        "n_sim": 1000,
+        "seed": 2026,
+        "disagreement": 0.20,
+    }
+)
 
 _UNITS = ["commune_code", "minority", "old_area"]
 _MODELS = ("drift", "trend", "transition", "persistence")
 
 
-def project(classified: pd.DataFrame, *, model: str = DEFAULT_SETTINGS["model"],
-            standard: str = DEFAULT_SETTINGS["standard"], years: Sequence[int] = projections.PROJECTION_YEARS,
-            pool_by: str = DEFAULT_SETTINGS["pool_by"], alpha: float = DEFAULT_SETTINGS["alpha"],
-            n_sim: int = DEFAULT_SETTINGS["n_sim"], seed: int = 0,
-            min_cell: int | None = None) -> projections.Projection:
+def project(
+    classified: pd.DataFrame,
+    *,
+    model: str = DEFAULT_SETTINGS["model"],
+    standard: str = DEFAULT_SETTINGS["standard"],
+    years: Sequence[int] = projections.PROJECTION_YEARS,
+    pool_by: str = DEFAULT_SETTINGS["pool_by"],
+    alpha: float = DEFAULT_SETTINGS["alpha"],
+    n_sim: int = DEFAULT_SETTINGS["n_sim"],
+    seed: int = 0,
+    min_cell: int | None = None,
+) -> projections.Projection:
     """Project the poor-household rate by commune, ethnic minority and pre-merger province with one model.
 
     Every review is first classified under ``standard`` (:func:`povanalysis.goals.rebase.reclassify`),
@@ -117,8 +126,13 @@ class Outlook:
         return backtest_text(self, lang)
 
 
-def outlook(classified: pd.DataFrame, *, settings: Mapping | None = None, min_cell: int | None = None,
-            cache: str | os.PathLike | None = None) -> Outlook:
+def outlook(
+    classified: pd.DataFrame,
+    *,
+    settings: Mapping | None = None,
+    min_cell: int | None = None,
+    cache: str | os.PathLike | None = None,
+) -> Outlook:
     """The projection behind the reports, with the backtest of its model at the province level.
 
     ``settings`` override :data:`DEFAULT_SETTINGS` key by key; ``cache`` is the folder where the
@@ -128,17 +142,42 @@ def outlook(classified: pd.DataFrame, *, settings: Mapping | None = None, min_ce
     unknown = set(s) - set(DEFAULT_SETTINGS)
     if unknown:
         raise ValueError(f"'settings' has unknown keys {sorted(unknown)} (known: {sorted(DEFAULT_SETTINGS)})")
-    proj = project(classified, model=s["model"], standard=s["standard"], pool_by=s["pool_by"], alpha=s["alpha"],
-                   n_sim=s["n_sim"], seed=s["seed"], min_cell=min_cell)
-    bt = backtests.backtest(classified, models=[s["model"]], standards=[s["standard"]], levels=("province",),
-                            alpha=s["alpha"], n_sim=min(int(s["n_sim"]), 500), seed=s["seed"],
-                            options={s["model"]: {"pool_by": s["pool_by"]} if s["model"] in ("drift", "persistence")
-                                     else {"slope_by": s["pool_by"]} if s["model"] == "trend" else {}},
-                            cache=cache)
+    proj = project(
+        classified,
+        model=s["model"],
+        standard=s["standard"],
+        pool_by=s["pool_by"],
+        alpha=s["alpha"],
+        n_sim=s["n_sim"],
+        seed=s["seed"],
+        min_cell=min_cell,
+    )
+    bt = backtests.backtest(
+        classified,
+        models=[s["model"]],
+        standards=[s["standard"]],
+        levels=("province",),
+        alpha=s["alpha"],
+        n_sim=min(int(s["n_sim"]), 500),
+        seed=s["seed"],
+        options={
+            s["model"]: {"pool_by": s["pool_by"]}
+            if s["model"] in ("drift", "persistence")
+            else {"slope_by": s["pool_by"]}
+            if s["model"] == "trend"
+            else {}
+        },
+        cache=cache,
+    )
     scores = bt.scores(("model", "standard", "level", "horizon"))
-    return Outlook(projection=proj.aggregate("commune_code"), model=s["model"], standard=s["standard"],
-                   scores=scores.reset_index(drop=True), passes=bt.passes(s["model"], standard=s["standard"]),
-                   alpha=float(s["alpha"]))
+    return Outlook(
+        projection=proj.aggregate("commune_code"),
+        model=s["model"],
+        standard=s["standard"],
+        scores=scores.reset_index(drop=True),
+        passes=bt.passes(s["model"], standard=s["standard"]),
+        alpha=float(s["alpha"]),
+    )
 
 
 def p_meet_table(status: Mapping[str, pd.DataFrame], *, year: int | None = None) -> pd.DataFrame:
@@ -171,12 +210,20 @@ def p_meet_table(status: Mapping[str, pd.DataFrame], *, year: int | None = None)
     return pd.concat(frames, axis=1).reset_index()
 
 
-def compare_p_meet(status: Mapping[str, pd.DataFrame], *, year: int | None = None,
-                   margin: float = DEFAULT_SETTINGS["disagreement"], lang: str = "vi") -> tuple[pd.DataFrame, str]:
+def compare_p_meet(
+    status: Mapping[str, pd.DataFrame],
+    *,
+    year: int | None = None,
+    margin: float = DEFAULT_SETTINGS["disagreement"],
+    lang: str = "vi",
+) -> tuple[pd.DataFrame, str]:
     """Deprecated: :func:`p_meet_table` and :func:`povanalysis.reports.prose.goals.p_meet_text`."""
-    warnings.warn("povanalysis.goals.outlook.compare_p_meet is deprecated: use outlook.p_meet_table(status) and "
-                  "povanalysis.reports.prose.goals.p_meet_text(table, margin=..., lang=...)", DeprecationWarning,
-                  stacklevel=2)
+    warnings.warn(
+        "povanalysis.goals.outlook.compare_p_meet is deprecated: use outlook.p_meet_table(status) and "
+        "povanalysis.reports.prose.goals.p_meet_text(table, margin=..., lang=...)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     from ..reports.prose.goals import p_meet_text
 
     table = p_meet_table(status, year=year)
@@ -189,7 +236,11 @@ MOVED: dict[str, str] = {"MODEL_NAMES": "povanalysis.reports.prose.goals"}
 
 def __getattr__(name: str) -> object:
     if name in MOVED:
-        warnings.warn(f"povanalysis.goals.outlook.{name} moved to {MOVED[name]}.{name}; the old name will be "
-                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"povanalysis.goals.outlook.{name} moved to {MOVED[name]}.{name}; the old name will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

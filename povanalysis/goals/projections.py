@@ -27,8 +27,10 @@ PROJECTION_YEARS: tuple[int, ...] = (2026, 2027, 2028, 2029, 2030)
 MOVED: dict[str, str] = {
     **dict.fromkeys(("Rebase", "rebase", "reclassify", "standard_gap"), "povanalysis.goals.rebase"),
     **dict.fromkeys(("STATES", "transition_projection"), "povanalysis.goals.transition"),
-    **dict.fromkeys(("credit_scenario", "commune_requirements", "group_status", "province_ranking",
-                     "binding_target"), "povanalysis.goals.requirements"),
+    **dict.fromkeys(
+        ("credit_scenario", "commune_requirements", "group_status", "province_ranking", "binding_target"),
+        "povanalysis.goals.requirements",
+    ),
     **dict.fromkeys(("requirements_headline", "scenario_headline", "gap_labels"), "povanalysis.reports.prose.goals"),
     **dict.fromkeys(("plot_fan_chart", "plot_gap_bars"), "povanalysis.figures.goals"),
 }
@@ -36,8 +38,12 @@ MOVED: dict[str, str] = {
 
 def __getattr__(name: str) -> object:
     if name in MOVED:
-        warnings.warn(f"povanalysis.goals.projections.{name} moved to {MOVED[name]}.{name}; the old name will be "
-                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"povanalysis.goals.projections.{name} moved to {MOVED[name]}.{name}; the old name will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -45,6 +51,7 @@ def __getattr__(name: str) -> object:
 # --------------------------------------------------------------------------------------------
 # The projection result
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Projection:
@@ -140,12 +147,17 @@ class Projection:
     def summary(self) -> str:
         """A text account of the projection (returned, not printed)."""
         tot = self.aggregate()
-        lines = [f"Projection ({self.method}), {len(self.units)} units by {self.by}, years "
-                 f"{int(self.years[0])}-{int(self.years[-1])}, {self.draws.shape[0]} simulations, "
-                 f"{100 * (1 - self.alpha):.0f}% intervals", "  " + self.basis_text("en")]
+        lines = [
+            f"Projection ({self.method}), {len(self.units)} units by {self.by}, years "
+            f"{int(self.years[0])}-{int(self.years[-1])}, {self.draws.shape[0]} simulations, "
+            f"{100 * (1 - self.alpha):.0f}% intervals",
+            "  " + self.basis_text("en"),
+        ]
         for j, y in enumerate(self.years):
-            lines.append(f"  {int(y)}: {100 * tot.mean[0, j]:.2f}% [{100 * tot.ci_lower[0, j]:.2f}, "
-                         f"{100 * tot.ci_upper[0, j]:.2f}] (all units, {int(tot.households[0]):,} households)")
+            lines.append(
+                f"  {int(y)}: {100 * tot.mean[0, j]:.2f}% [{100 * tot.ci_lower[0, j]:.2f}, "
+                f"{100 * tot.ci_upper[0, j]:.2f}] (all units, {int(tot.households[0]):,} households)"
+            )
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -204,15 +216,27 @@ class Projection:
         o[key] = units[key].to_numpy()[codes[unit_idx[sel]]]
         o = o.groupby([key, "review_year"], sort=True)[["households", "poor"]].sum().reset_index()
         o["rate"] = o["poor"] / o["households"]
-        return replace(self, units=units, households=hh, mean=mean, mean_se=draws.std(axis=0, ddof=1),
-                       ci_lower=lo, ci_upper=hi, draws=draws, obs_draws=obs, observed=o,
-                       notes=self.notes + (f"aggregated from {int(keep.sum())} units",))
+        return replace(
+            self,
+            units=units,
+            households=hh,
+            mean=mean,
+            mean_se=draws.std(axis=0, ddof=1),
+            ci_lower=lo,
+            ci_upper=hi,
+            draws=draws,
+            obs_draws=obs,
+            observed=o,
+            notes=self.notes + (f"aggregated from {int(keep.sum())} units",),
+        )
 
 
 def _frame_standard(gaps) -> str:
     if not isinstance(gaps, pd.DataFrame) or "standard" not in gaps.columns:
-        raise TypeError("'rebase' should be a Rebase or a DataFrame with the unit columns, 'gap' and 'standard', "
-                        f"got {type(gaps).__name__}")
+        raise TypeError(
+            "'rebase' should be a Rebase or a DataFrame with the unit columns, 'gap' and 'standard', "
+            f"got {type(gaps).__name__}"
+        )
     values = sorted(gaps["standard"].astype(str).unique())
     if len(values) != 1:
         raise ValueError(f"'rebase' column 'standard' must hold one standard, got {values}")
@@ -226,8 +250,9 @@ def _gap_index(rebase_, by: list[str], units_mi: pd.MultiIndex) -> np.ndarray:
         require_frame(rebase_, "rebase", by + ["gap", "standard"])
         gaps = rebase_
     else:
-        raise TypeError(f"'rebase' should be a Rebase or a DataFrame with {by}, 'gap' and 'standard', got "
-                        f"{type(rebase_).__name__}")
+        raise TypeError(
+            f"'rebase' should be a Rebase or a DataFrame with {by}, 'gap' and 'standard', got {type(rebase_).__name__}"
+        )
     pos = pd.MultiIndex.from_frame(gaps[by]).get_indexer(units_mi)
     if (pos < 0).any():
         missing = [k[0] if len(k) == 1 else k for k in units_mi[pos < 0][:5].tolist()]
@@ -250,6 +275,7 @@ def _beta_binomial(rng, n: np.ndarray, p: np.ndarray, phi: float) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # (a) Trend model
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class TrendFit:
@@ -296,9 +322,11 @@ class TrendFit:
 
     def summary(self) -> str:
         """The trends and the dispersion, as text."""
-        lines = [f"Logit-linear trend with unit levels: {len(self.level)} units, {len(self.trend)} trend groups, "
-                 f"dispersion {self.dispersion:.3f} (scale {self.scale:.3f}, df {self.df_resid}), "
-                 f"{self.iterations} iterations"]
+        lines = [
+            f"Logit-linear trend with unit levels: {len(self.level)} units, {len(self.trend)} trend groups, "
+            f"dispersion {self.dispersion:.3f} (scale {self.scale:.3f}, df {self.df_resid}), "
+            f"{self.iterations} iterations"
+        ]
         for g, b, i in zip(self.groups, self.trend, self.info_trend):
             lines.append(f"  trend[{g}] = {b:+.4f} per year (se {math.sqrt(self.scale / i):.4f})")
         return "\n".join(lines)
@@ -329,10 +357,14 @@ def _fit_trend(y, n, unit, unit_group, d, groups, *, tol: float = 1e-10, max_ite
     np.logical_or.at(informed, unit_group, dmax > dmin)
     if not informed.all():
         bad = [groups[g] for g in np.flatnonzero(~informed)]
-        raise ValueError(f"no information on the trend of the slope groups {bad}: their units are seen in one "
-                         "review only; use a coarser 'slope_by'")
-    diverged = ValueError(f"the trend model did not converge in {max_iter} iterations (a unit whose poverty ends "
-                          "early and has its own trend diverges): use a coarser 'slope_by'")
+        raise ValueError(
+            f"no information on the trend of the slope groups {bad}: their units are seen in one "
+            "review only; use a coarser 'slope_by'"
+        )
+    diverged = ValueError(
+        f"the trend model did not converge in {max_iter} iterations (a unit whose poverty ends "
+        "early and has its own trend diverges): use a coarser 'slope_by'"
+    )
     pooled = tally(unit, n * y, n_u) / tally(unit, n, n_u)
     level, trend = special.logit(np.clip(pooled, 1e-6, 1 - 1e-6)), np.zeros(n_g)
     ll = loglik(level, trend)
@@ -364,15 +396,33 @@ def _fit_trend(y, n, unit, unit_group, d, groups, *, tol: float = 1e-10, max_ite
     pearson = float(np.sum(n * (y - mu) ** 2 / (mu * (1 - mu))))
     df = len(y) - n_u - n_g
     phi = pearson / df if df > 0 else 1.0
-    return TrendFit(level=level, trend=trend, groups=list(groups), info_level=a, info_cross=c, info_trend=S,
-                    dispersion=phi, scale=max(phi, 1.0), df_resid=int(df), loglik=ll, iterations=it)
+    return TrendFit(
+        level=level,
+        trend=trend,
+        groups=list(groups),
+        info_level=a,
+        info_cross=c,
+        info_trend=S,
+        dispersion=phi,
+        scale=max(phi, 1.0),
+        df_resid=int(df),
+        loglik=ll,
+        iterations=it,
+    )
 
 
-def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune_code",
-                     years: Sequence[int] = PROJECTION_YEARS, slope_by: str | None = None,
-                     rebase: _Rebase | pd.DataFrame | None = None,
-                     alpha: float = 0.05, n_sim: int = 1000, seed: int = 0,
-                     min_cell: int | None = None) -> Projection:
+def trend_projection(
+    counts: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = "commune_code",
+    years: Sequence[int] = PROJECTION_YEARS,
+    slope_by: str | None = None,
+    rebase: _Rebase | pd.DataFrame | None = None,
+    alpha: float = 0.05,
+    n_sim: int = 1000,
+    seed: int = 0,
+    min_cell: int | None = None,
+) -> Projection:
     """Project poor-household rates with a logit-linear trend in review year and unit effects.
 
     The model is a binomial GLM on the review counts, ``logit p[u, t] = a[u] + b[g(u)] (t - T)``,
@@ -452,8 +502,10 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     bad = ~np.isfinite(hh) | (hh < 1) | ~np.isfinite(poor) | (poor < 0) | (poor > hh)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"'counts' row {counts.index[i]!r}: need households >= 1 and 0 <= poor <= households, "
-                         f"got households={counts['households'].iloc[i]!r}, poor={counts['poor'].iloc[i]!r}")
+        raise ValueError(
+            f"'counts' row {counts.index[i]!r}: need households >= 1 and 0 <= poor <= households, "
+            f"got households={counts['households'].iloc[i]!r}, poor={counts['poor'].iloc[i]!r}"
+        )
     dup = counts.duplicated(by + ["review_year"])
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
@@ -468,8 +520,9 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     else:
         stds = sorted({s for s in (standard_in_force(int(y)) for y in np.unique(year)) if s})
     if len(stds) != 1:
-        raise ValueError(f"the series mixes standards {stds}: put every review on one standard first "
-                         "(reclassify, or rebase)")
+        raise ValueError(
+            f"the series mixes standards {stds}: put every review on one standard first (reclassify, or rebase)"
+        )
     standard, basis = stds[0], "as_classified"
     codes, units, units_mi = unit_index(counts, by)
     n_units = len(units)
@@ -485,20 +538,25 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
             interior = (r_from > 0) & (r_from < 1) & (r_to > 0) & (r_to < 1)
             n1 = t["households"].to_numpy() + 1.0
             with np.errstate(divide="ignore", invalid="ignore"):
-                lg = np.where(interior, special.logit(r_to) - special.logit(r_from),
-                              special.logit((t["poor_to"].to_numpy() + 0.5) / n1)
-                              - special.logit((t["poor_from"].to_numpy() + 0.5) / n1))
+                lg = np.where(
+                    interior,
+                    special.logit(r_to) - special.logit(r_from),
+                    special.logit((t["poor_to"].to_numpy() + 0.5) / n1)
+                    - special.logit((t["poor_from"].to_numpy() + 0.5) / n1),
+                )
             pos = pd.MultiIndex.from_frame(t[by]).get_indexer(units_mi)
             if (pos < 0).any():
                 missing = [k[0] if len(k) == 1 else k for k in units_mi[pos < 0][:5].tolist()]
                 raise ValueError(f"'rebase' has no gap for the units {missing} ({int((pos < 0).sum())} in all)")
             exact = interior[pos][codes] & (rate > 0) & (rate < 1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                base = np.where(exact, special.logit(np.clip(rate, 1e-300, 1 - 1e-16)),
-                                special.logit((poor + 0.5) / (hh + 1.0)))
+                base = np.where(
+                    exact, special.logit(np.clip(rate, 1e-300, 1 - 1e-16)), special.logit((poor + 0.5) / (hh + 1.0))
+                )
             rate = special.expit(base + lg[pos][codes])
-            notes.append("series shifted by each unit's rebasing gap on the odds scale (a constant odds ratio), "
-                         "every year")
+            notes.append(
+                "series shifted by each unit's rebasing gap on the odds scale (a constant odds ratio), every year"
+            )
         else:
             rate = np.clip(rate + _gap_index(rebase, by, units_mi)[codes], 0.0, 1.0)
             notes.append("series shifted by each unit's rebasing gap (points), every year")
@@ -508,8 +566,10 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     households[codes[last]] = hh[last]
     present = households > 0
     if not present.all():
-        notes.append(f"{int((~present).sum())} units absent from the {ref} review are not projected: "
-                     f"{units[~present].head(5).to_dict('records')}")
+        notes.append(
+            f"{int((~present).sum())} units absent from the {ref} review are not projected: "
+            f"{units[~present].head(5).to_dict('records')}"
+        )
     if slope_by is None:
         group = np.zeros(len(counts), dtype=int)
         group_names = ["all"]
@@ -539,8 +599,14 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     grp_pos = -np.ones(len(group_names), dtype=int)
     grp_pos[fit_groups] = np.arange(len(fit_groups))
     rows = np.flatnonzero(fit_rows)
-    fit = _fit_trend(rate[rows], hh[rows], fit_pos[codes[rows]], grp_pos[unit_group[fit_unit]],
-                     (year[rows] - ref).astype(float), [group_names[g] for g in fit_groups])
+    fit = _fit_trend(
+        rate[rows],
+        hh[rows],
+        fit_pos[codes[rows]],
+        grp_pos[unit_group[fit_unit]],
+        (year[rows] - ref).astype(float),
+        [group_names[g] for g in fit_groups],
+    )
     if fit.df_resid <= 0:
         notes.append("no residual degrees of freedom: dispersion set to 1 (binomial)")
     scale = fit.scale
@@ -548,8 +614,9 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     ug = grp_pos[unit_group[fit_unit]]
     lean = fit.info_cross / fit.info_level  # c_u / a_u
     eta = fit.level[:, None] + fit.trend[ug][:, None] * d[None, :]
-    se = np.sqrt(scale * (1 / fit.info_level[:, None]
-                          + (d[None, :] - lean[:, None]) ** 2 / fit.info_trend[ug][:, None]))
+    se = np.sqrt(
+        scale * (1 / fit.info_level[:, None] + (d[None, :] - lean[:, None]) ** 2 / fit.info_trend[ug][:, None])
+    )
     z = stats.norm.ppf(1 - alpha / 2)
     n_y = len(yrs)
     mean = np.full((n_units, n_y), np.nan)
@@ -561,10 +628,14 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     rng = random_stream(seed, 1)
     # Joint normal draws of (level, trend) with the block covariance: trend first, then each
     # level given its group's trend.
-    b_draw = (fit.trend[None, :]
-              + np.sqrt(scale / fit.info_trend)[None, :] * rng.standard_normal((n_sim, len(fit.trend))))
-    a_draw = (fit.level[None, :] - lean[None, :] * (b_draw[:, ug] - fit.trend[ug][None, :])
-              + np.sqrt(scale / fit.info_level)[None, :] * rng.standard_normal((n_sim, len(fit.level))))
+    b_draw = fit.trend[None, :] + np.sqrt(scale / fit.info_trend)[None, :] * rng.standard_normal(
+        (n_sim, len(fit.trend))
+    )
+    a_draw = (
+        fit.level[None, :]
+        - lean[None, :] * (b_draw[:, ug] - fit.trend[ug][None, :])
+        + np.sqrt(scale / fit.info_level)[None, :] * rng.standard_normal((n_sim, len(fit.level)))
+    )
     draws = np.full((n_sim, n_units, n_y), np.nan)
     draws[:, fit_unit, :] = special.expit(a_draw[:, :, None] + b_draw[:, ug][:, :, None] * d[None, None, :])
     for flag, value in ((zero & present, 0.0), (full & present, 1.0)):
@@ -579,8 +650,10 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
         else:
             lo[flag], hi[flag] = dist.ppf(alpha / 2)[:, None], 1.0
         draws[:, flag, :] = rng.beta(a0, b0, size=(n_sim, int(flag.sum())))[:, :, None]
-        notes.append(f"{int(flag.sum())} units {'never' if value == 0 else 'always'} poor in the series: projected "
-                     f"at {value:g} with the Jeffreys interval of their pooled household-years, no trend")
+        notes.append(
+            f"{int(flag.sum())} units {'never' if value == 0 else 'always'} poor in the series: projected "
+            f"at {value:g} with the Jeffreys interval of their pooled household-years, no trend"
+        )
     keep = present
     obs = _beta_binomial(rng, households[keep][None, :, None], draws[:, keep, :], scale)
     observed = units.iloc[codes].reset_index(drop=True)
@@ -590,18 +663,39 @@ def trend_projection(counts: pd.DataFrame, *, by: str | Sequence[str] = "commune
     observed["rate"] = rate
     observed = observed.sort_values(by + ["review_year"], kind="stable").reset_index(drop=True)
     keys = units[fit_unit].astype(str).agg("|".join, axis=1).tolist()
-    fit.coefficients = pd.DataFrame({
-        "term": ["level"] * len(fit.level) + ["trend"] * len(fit.trend),
-        "key": keys + fit.groups,
-        "estimate": np.concatenate([fit.level, fit.trend]),
-        "se": np.concatenate([np.sqrt(scale * (1 / fit.info_level + lean ** 2 / fit.info_trend[ug])),
-                              np.sqrt(scale / fit.info_trend)]),
-    })
-    notes.append(f"dispersion (Pearson chi2/df) {fit.dispersion:.2f}; trend per year on the logit scale: "
-                 + ", ".join(f"{g} {b:+.3f} (se {math.sqrt(scale / i):.3f})"
-                             for g, b, i in zip(fit.groups, fit.trend, fit.info_trend)))
+    fit.coefficients = pd.DataFrame(
+        {
+            "term": ["level"] * len(fit.level) + ["trend"] * len(fit.trend),
+            "key": keys + fit.groups,
+            "estimate": np.concatenate([fit.level, fit.trend]),
+            "se": np.concatenate(
+                [np.sqrt(scale * (1 / fit.info_level + lean**2 / fit.info_trend[ug])), np.sqrt(scale / fit.info_trend)]
+            ),
+        }
+    )
+    notes.append(
+        f"dispersion (Pearson chi2/df) {fit.dispersion:.2f}; trend per year on the logit scale: "
+        + ", ".join(
+            f"{g} {b:+.3f} (se {math.sqrt(scale / i):.3f})" for g, b, i in zip(fit.groups, fit.trend, fit.info_trend)
+        )
+    )
     notes.append(f"households held at the {ref} review")
-    return Projection(units=units[keep].reset_index(drop=True), years=yrs, households=households[keep],
-                      mean=mean[keep], mean_se=mean_se[keep], ci_lower=lo[keep], ci_upper=hi[keep],
-                      draws=draws[:, keep, :], obs_draws=obs, observed=observed, standard=standard, basis=basis,
-                      method="trend", alpha=alpha, model=fit, notes=tuple(notes), min_cell=check_min_cell(min_cell))
+    return Projection(
+        units=units[keep].reset_index(drop=True),
+        years=yrs,
+        households=households[keep],
+        mean=mean[keep],
+        mean_se=mean_se[keep],
+        ci_lower=lo[keep],
+        ci_upper=hi[keep],
+        draws=draws[:, keep, :],
+        obs_draws=obs,
+        observed=observed,
+        standard=standard,
+        basis=basis,
+        method="trend",
+        alpha=alpha,
+        model=fit,
+        notes=tuple(notes),
+        min_cell=check_min_cell(min_cell),
+    )

@@ -53,8 +53,10 @@ class Rebase:
         by = [by] if isinstance(by, str) else list(by)
         missing = [c for c in by if c not in self.cells.columns]
         if missing:
-            raise ValueError(f"'by' names columns the rebasing does not keep: {missing} "
-                             f"(available: {[c for c in self.cells.columns if c not in _COUNTED]})")
+            raise ValueError(
+                f"'by' names columns the rebasing does not keep: {missing} "
+                f"(available: {[c for c in self.cells.columns if c not in _COUNTED]})"
+            )
         c = self.cells
         n = c["households"].to_numpy()
         f_poor, t_poor = (c["from_class"] == "poor").to_numpy(), (c["to_class"] == "poor").to_numpy()
@@ -73,8 +75,20 @@ class Rebase:
         out["gap"] = out["rate_to"] - out["rate_from"]
         out["near_poor_gap"] = (out["near_poor_to"] - out["near_poor_from"]) / out["households"]
         out["suppressed"] = out["households"] < self.min_cell
-        cols = by + ["households", "poor_from", "poor_to", "rate_from", "rate_to", "gap", "near_poor_from",
-                     "near_poor_to", "near_poor_gap", "newly_poor", "no_longer_poor", "suppressed"]
+        cols = by + [
+            "households",
+            "poor_from",
+            "poor_to",
+            "rate_from",
+            "rate_to",
+            "gap",
+            "near_poor_from",
+            "near_poor_to",
+            "near_poor_gap",
+            "newly_poor",
+            "no_longer_poor",
+            "suppressed",
+        ]
         return out[cols]
 
     def gaps(self, by: str | Sequence[str] = "commune_code") -> pd.DataFrame:
@@ -98,30 +112,38 @@ class Rebase:
 
     def crosstab(self) -> pd.DataFrame:
         """Households by class under the old standard (rows) and the new one (columns)."""
-        t = self.cells.pivot_table(index="from_class", columns="to_class", values="households", aggfunc="sum",
-                                   fill_value=0, observed=False)
+        t = self.cells.pivot_table(
+            index="from_class", columns="to_class", values="households", aggfunc="sum", fill_value=0, observed=False
+        )
         return t.reindex(index=list(CLASSES), columns=list(CLASSES), fill_value=0).astype("int64")
 
     def summary(self) -> str:
         """A text account of the level shift (returned, not printed)."""
         p = self.table(())
-        lines = [f"Rebasing the {self.year} review from {self.from_standard} to {self.to_standard}:",
-                 f"  poor households {int(p['poor_from'].iloc[0]):,} ({100 * p['rate_from'].iloc[0]:.2f}%) -> "
-                 f"{int(p['poor_to'].iloc[0]):,} ({100 * p['rate_to'].iloc[0]:.2f}%), "
-                 f"{100 * p['gap'].iloc[0]:+.2f} points; newly poor {int(p['newly_poor'].iloc[0]):,}, "
-                 f"no longer poor {int(p['no_longer_poor'].iloc[0]):,}"]
+        lines = [
+            f"Rebasing the {self.year} review from {self.from_standard} to {self.to_standard}:",
+            f"  poor households {int(p['poor_from'].iloc[0]):,} ({100 * p['rate_from'].iloc[0]:.2f}%) -> "
+            f"{int(p['poor_to'].iloc[0]):,} ({100 * p['rate_to'].iloc[0]:.2f}%), "
+            f"{100 * p['gap'].iloc[0]:+.2f} points; newly poor {int(p['newly_poor'].iloc[0]):,}, "
+            f"no longer poor {int(p['no_longer_poor'].iloc[0]):,}",
+        ]
         for d in ("old_area", "area", "minority"):
             if d not in self.cells.columns:
                 continue
             for r in self.table(d).itertuples(index=False):
-                value = ("suppressed" if r.suppressed else
-                         f"{100 * r.rate_from:.2f}% -> {100 * r.rate_to:.2f}% ({100 * r.gap:+.2f} points)")
+                value = (
+                    "suppressed"
+                    if r.suppressed
+                    else f"{100 * r.rate_from:.2f}% -> {100 * r.rate_to:.2f}% ({100 * r.gap:+.2f} points)"
+                )
                 lines.append(f"  {d}={getattr(r, d)}: {value}")
         c = self.table("commune_code")
         c = c[~c["suppressed"]]
         if len(c):
-            lines.append(f"  commune gaps: median {100 * c['gap'].median():+.2f}, range {100 * c['gap'].min():+.2f} to "
-                         f"{100 * c['gap'].max():+.2f} points over {len(c)} communes")
+            lines.append(
+                f"  commune gaps: median {100 * c['gap'].median():+.2f}, range {100 * c['gap'].min():+.2f} to "
+                f"{100 * c['gap'].max():+.2f} points over {len(c)} communes"
+            )
         return "\n".join(lines)
 
     def headline(self, lang: str = "vi") -> str:
@@ -132,8 +154,14 @@ class Rebase:
         return rebase_headline(self, lang)
 
 
-def rebase(classified: pd.DataFrame, *, year: int = 2025, to_standard: str = "2026-2030",
-           from_standard: str | None = None, min_cell: int | None = None) -> Rebase:
+def rebase(
+    classified: pd.DataFrame,
+    *,
+    year: int = 2025,
+    to_standard: str = "2026-2030",
+    from_standard: str | None = None,
+    min_cell: int | None = None,
+) -> Rebase:
     """Classify the households of one review under the standard it uses and under the new one.
 
     Targets for 2026–2030 are set on the new standard (Decree 351/2025/ND-CP), whose higher
@@ -180,8 +208,10 @@ def rebase(classified: pd.DataFrame, *, year: int = 2025, to_standard: str = "20
     require_frame(classified, "classified", ["review_year", "commune_code", "area"])
     hh = classified[classified["review_year"] == year]
     if hh.empty:
-        raise ValueError(f"'classified' has no households at review year {year} (years: "
-                         f"{sorted(classified['review_year'].unique().tolist())})")
+        raise ValueError(
+            f"'classified' has no households at review year {year} (years: "
+            f"{sorted(classified['review_year'].unique().tolist())})"
+        )
     frm = get_standard(standard_for_review(year) if from_standard is None else from_standard).key
     to = get_standard(to_standard).key
     cells = pd.DataFrame({"commune_code": hh["commune_code"].to_numpy()})
@@ -208,8 +238,14 @@ def reclassify(classified: pd.DataFrame, standard: str) -> pd.DataFrame:
     return classified.assign(poverty_class=classify(classified, standard=key), standard=key)
 
 
-def standard_gap(classified: pd.DataFrame, *, by: str | Sequence[str] = (), to_standard: str = "2026-2030",
-                 from_standard: str = "2022-2025", min_cell: int | None = None) -> pd.DataFrame:
+def standard_gap(
+    classified: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = (),
+    to_standard: str = "2026-2030",
+    from_standard: str = "2022-2025",
+    min_cell: int | None = None,
+) -> pd.DataFrame:
     """The gap between two standards in every review: poor-household rates under both, in points and odds.
 
     Every review is classified under both standards.  ``log_odds_ratio`` is the gap on the
@@ -250,5 +286,16 @@ def standard_gap(classified: pd.DataFrame, *, by: str | Sequence[str] = (), to_s
     out["log_odds_ratio"] = special.logit(p2) - special.logit(p1)
     out["log_odds_ratio_se"] = np.sqrt(1 / ((n + 1) * p1 * (1 - p1)) + 1 / ((n + 1) * p2 * (1 - p2)))
     out["suppressed"] = n < check_min_cell(min_cell)
-    return out[by + ["review_year", "households", "rate_from", "rate_to", "gap", "log_odds_ratio",
-                     "log_odds_ratio_se", "suppressed"]]
+    return out[
+        by
+        + [
+            "review_year",
+            "households",
+            "rate_from",
+            "rate_to",
+            "gap",
+            "log_odds_ratio",
+            "log_odds_ratio_se",
+            "suppressed",
+        ]
+    ]

@@ -63,24 +63,30 @@ class ReferencePaths:
         open_ = last[~last["already_met"]]
         ok = prov["attainable"]
         gap = float((prov.loc[ok, "reference_mean"] - prov.loc[ok, "province_level"]).abs().max()) if ok.any() else 0.0
-        lines = [f"Commune reference paths of '{self.target.name}' ({self.target.describe('en')}), rule "
-                 f"{self.rule!r}, floor {100 * self.floor:.2f}%: {len(last)} communes, "
-                 f"{int(last['already_met'].sum())} already met",
-                 f"  province {100 * prov['province_level'].iloc[0]:.2f}% -> "
-                 f"{100 * prov['province_level'].iloc[-1]:.2f}% "
-                 f"in {end}; where attainable, the household-weighted commune paths differ from it by at most "
-                 f"{100 * gap:.2g} points"]
+        lines = [
+            f"Commune reference paths of '{self.target.name}' ({self.target.describe('en')}), rule "
+            f"{self.rule!r}, floor {100 * self.floor:.2f}%: {len(last)} communes, "
+            f"{int(last['already_met'].sum())} already met",
+            f"  province {100 * prov['province_level'].iloc[0]:.2f}% -> "
+            f"{100 * prov['province_level'].iloc[-1]:.2f}% "
+            f"in {end}; where attainable, the household-weighted commune paths differ from it by at most "
+            f"{100 * gap:.2g} points",
+        ]
         if len(open_):
             q = 100 * open_["reference_level"].quantile([0, 0.5, 1]).to_numpy()
-            lines.append(f"  {end} reference levels of the other communes: min {q[0]:.2f}%, median {q[1]:.2f}%, "
-                         f"max {q[2]:.2f}%; {int(open_['at_floor'].sum())} held at the floor")
+            lines.append(
+                f"  {end} reference levels of the other communes: min {q[0]:.2f}%, median {q[1]:.2f}%, "
+                f"max {q[2]:.2f}%; {int(open_['at_floor'].sum())} held at the floor"
+            )
         bad = prov.loc[~prov["attainable"], "year"].tolist()
         if bad:
             lines.append("  unattainable above the floors in " + ", ".join(str(int(y)) for y in bad))
         top = last[last["share_of_province_reduction"] > 0].nsmallest(5, "rank")
         if len(top):
-            lines.append("  largest shares of the province's fall: " + ", ".join(
-                f"{r.commune_code} {100 * r.share_of_province_reduction:.1f}%" for r in top.itertuples()))
+            lines.append(
+                "  largest shares of the province's fall: "
+                + ", ".join(f"{r.commune_code} {100 * r.share_of_province_reduction:.1f}%" for r in top.itertuples())
+            )
         return "\n".join(lines)
 
 
@@ -117,32 +123,45 @@ def _reference_rows(baseline, target: Target) -> tuple[pd.DataFrame, float | Non
             group_level = float(group.iloc[0]) if len(group) == 1 else None
             rows = rows[rows["kind"] == "commune"]
         if rows.empty:
-            raise ValueError(f"'baseline' has no commune rows for target {target.name!r}: build it with "
-                             "targets.baseline() (the target's population must be whole communes)")
+            raise ValueError(
+                f"'baseline' has no commune rows for target {target.name!r}: build it with "
+                "targets.baseline() (the target's population must be whole communes)"
+            )
     missing = [c for c in ("commune_code", "households", "start_level") if c not in rows.columns]
     if missing:
-        raise ValueError(f"'baseline' lacks the columns {missing}; it needs commune_code, households and "
-                         "start_level (targets.baseline() gives them)")
+        raise ValueError(
+            f"'baseline' lacks the columns {missing}; it needs commune_code, households and "
+            "start_level (targets.baseline() gives them)"
+        )
     if rows.empty:
         raise ValueError("'baseline' has no rows")
     codes = rows["commune_code"].astype(str)
     dup = sorted(codes[codes.duplicated()].unique())
     if dup:
         raise ValueError(f"'baseline' has more than one row for the communes {dup[:5]}")
-    for col, ok in (("households", lambda v: np.isfinite(v) & (v > 0)),
-                    ("start_level", lambda v: np.isfinite(v) & (v >= 0) & (v <= 1))):
+    for col, ok in (
+        ("households", lambda v: np.isfinite(v) & (v > 0)),
+        ("start_level", lambda v: np.isfinite(v) & (v >= 0) & (v <= 1)),
+    ):
         values = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
         bad = ~ok(values)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             need = "a number of households > 0" if col == "households" else "a share in [0, 1] (0.10 for 10%)"
-            raise ValueError(f"'baseline' column {col!r} must be {need}: commune {codes.iloc[i]!r} has "
-                             f"{rows[col].tolist()[i]!r}")
+            raise ValueError(
+                f"'baseline' column {col!r} must be {need}: commune {codes.iloc[i]!r} has {rows[col].tolist()[i]!r}"
+            )
     return rows, group_level
 
 
-def commune_reference_paths(baseline: pd.DataFrame, target: Target, *, rule: str = "proportional",
-                            floor: float | None = None, years: Iterable[int] | None = None) -> ReferencePaths:
+def commune_reference_paths(
+    baseline: pd.DataFrame,
+    target: Target,
+    *,
+    rule: str = "proportional",
+    floor: float | None = None,
+    years: Iterable[int] | None = None,
+) -> ReferencePaths:
     """Reference paths for each commune that add up to a province-wide (group) target.
 
     A group target (``province_high``: the province rate falls 1.5 points a year) is a
@@ -232,14 +251,20 @@ def commune_reference_paths(baseline: pd.DataFrame, target: Target, *, rule: str
     if not isinstance(target, Target):
         raise TypeError(f"'target' should be a Target, got {type(target).__name__}")
     if target.scope != "group":
-        raise ValueError(f"'target' must have scope 'group' (one path for the whole population) to be split among "
-                         f"communes, got {target.name!r} with scope {target.scope!r}")
+        raise ValueError(
+            f"'target' must have scope 'group' (one path for the whole population) to be split among "
+            f"communes, got {target.name!r} with scope {target.scope!r}"
+        )
     if target.direction != "decrease":
-        raise ValueError(f"'target' must be a decrease (a poverty rate), got {target.name!r} with direction "
-                         f"{target.direction!r}")
+        raise ValueError(
+            f"'target' must be a decrease (a poverty rate), got {target.name!r} with direction {target.direction!r}"
+        )
     if rule not in REFERENCE_RULES:
-        hint = (" ('share_of_poor' is the proportional rule when households are held fixed)"
-                if rule == "share_of_poor" else "")
+        hint = (
+            " ('share_of_poor' is the proportional rule when households are held fixed)"
+            if rule == "share_of_poor"
+            else ""
+        )
         raise ValueError(f"'rule' must be one of {REFERENCE_RULES}, got {rule!r}{hint}")
     if floor is None:
         floor = target.bound
@@ -256,10 +281,11 @@ def commune_reference_paths(baseline: pd.DataFrame, target: Target, *, rule: str
     p0 = float((weight * start).sum())
     for what, level in (("its 'start_level'", target.start_level), ("its group row in 'baseline'", group_level)):
         if level is not None and abs(level - p0) > 1e-9:
-            raise ValueError(f"target {target.name!r}: {what} is {level!r} but its communes' household-weighted start "
-                             f"level is {p0!r}; commune paths add up only to a path from the communes' own level")
-    yrs = (np.arange(target.start_year, target.end_year + 1) if years is None
-           else np.asarray(list(years), dtype=int))
+            raise ValueError(
+                f"target {target.name!r}: {what} is {level!r} but its communes' household-weighted start "
+                f"level is {p0!r}; commune paths add up only to a path from the communes' own level"
+            )
+    yrs = np.arange(target.start_year, target.end_year + 1) if years is None else np.asarray(list(years), dtype=int)
     bounded, raw = target.levels([p0], yrs)
     province, raw = np.minimum(bounded[0], p0), np.minimum(raw[0], p0)
 
@@ -281,29 +307,33 @@ def commune_reference_paths(baseline: pd.DataFrame, target: Target, *, rule: str
     rank[np.lexsort((codes, -np.round(reduction[:, -1], 9)))] = np.arange(1, len(codes) + 1)
 
     n, m = len(codes), len(yrs)
-    paths = pd.DataFrame({
-        "commune_code": np.repeat(codes, m),
-        "year": np.tile(yrs, n).astype("int64"),
-        "start_level": np.repeat(start, m),
-        "households": np.repeat(households, m),
-        "reference_level": level.ravel(),
-        "rule": rule,
-        "floor": floor,
-        "at_floor": at_floor.ravel(),
-        "already_met": np.repeat(met, m),
-        "attainable": (attainable_year[None, :] | met[:, None]).ravel(),
-        "poor_reduction": reduction.ravel(),
-        "share_of_province_reduction": share.ravel(),
-        "rank": np.repeat(rank, m),
-    })
-    prov = pd.DataFrame({
-        "year": yrs.astype("int64"),
-        "province_level": province,
-        "unbounded": raw,
-        "floors_level": floors_level,
-        "reference_mean": (weight[:, None] * level).sum(axis=0),
-        "common_fall": fall,
-        "communes_at_floor": at_floor.sum(axis=0).astype("int64"),
-        "attainable": attainable_year,
-    })
+    paths = pd.DataFrame(
+        {
+            "commune_code": np.repeat(codes, m),
+            "year": np.tile(yrs, n).astype("int64"),
+            "start_level": np.repeat(start, m),
+            "households": np.repeat(households, m),
+            "reference_level": level.ravel(),
+            "rule": rule,
+            "floor": floor,
+            "at_floor": at_floor.ravel(),
+            "already_met": np.repeat(met, m),
+            "attainable": (attainable_year[None, :] | met[:, None]).ravel(),
+            "poor_reduction": reduction.ravel(),
+            "share_of_province_reduction": share.ravel(),
+            "rank": np.repeat(rank, m),
+        }
+    )
+    prov = pd.DataFrame(
+        {
+            "year": yrs.astype("int64"),
+            "province_level": province,
+            "unbounded": raw,
+            "floors_level": floors_level,
+            "reference_mean": (weight[:, None] * level).sum(axis=0),
+            "common_fall": fall,
+            "communes_at_floor": at_floor.sum(axis=0).astype("int64"),
+            "attainable": attainable_year,
+        }
+    )
     return ReferencePaths(target, rule, floor, paths, prov)

@@ -16,8 +16,14 @@ from .reference_paths import commune_reference_paths
 from .series import check_min_cell, quantiles, random_stream
 from .targets import Target, check_targets, select
 
-__all__ = ["cost_interval", "credit_scenario", "commune_requirements", "group_status", "province_ranking",
-           "binding_target"]
+__all__ = [
+    "cost_interval",
+    "credit_scenario",
+    "commune_requirements",
+    "group_status",
+    "province_ranking",
+    "binding_target",
+]
 
 
 def _commune_names(codes) -> dict:
@@ -31,6 +37,7 @@ def _commune_names(codes) -> dict:
 # --------------------------------------------------------------------------------------------
 # (c) Credit scenario
 # --------------------------------------------------------------------------------------------
+
 
 def cost_interval(cost_per_exit: object, alpha: float) -> tuple[float, float, float] | None:
     """(estimate, lower, upper) in VND per exit from a number, a triple or a credit-module result (None for None).
@@ -58,8 +65,10 @@ def cost_interval(cost_per_exit: object, alpha: float) -> tuple[float, float, fl
         try:
             est, lo, hi = (float(v) for v in cost_per_exit)
         except (TypeError, ValueError):
-            raise TypeError("'cost_per_exit' should be a number, (estimate, lower, upper) or a result with "
-                            f"'vnd_per_exit' and 'conf_int()', got {cost_per_exit!r}") from None
+            raise TypeError(
+                "'cost_per_exit' should be a number, (estimate, lower, upper) or a result with "
+                f"'vnd_per_exit' and 'conf_int()', got {cost_per_exit!r}"
+            ) from None
     if not (math.isfinite(est) and est > 0):
         raise ValueError(f"'cost_per_exit' must be a positive amount of VND, got {est!r}")
     if not (lo <= est <= hi) or math.isnan(lo) or math.isnan(hi):
@@ -97,13 +106,16 @@ def _loans(additional_loans, proj: Projection, first: int) -> np.ndarray:
         frame = additional_loans
         require_frame(frame, "additional_loans", proj.by + ["year", "loans"])
     else:
-        raise TypeError("'additional_loans' should be a number, a Series by unit or a DataFrame with the unit "
-                        f"columns, 'year' and 'loans', got {type(additional_loans).__name__}")
+        raise TypeError(
+            "'additional_loans' should be a number, a Series by unit or a DataFrame with the unit "
+            f"columns, 'year' and 'loans', got {type(additional_loans).__name__}"
+        )
     values = pd.to_numeric(frame["loans"], errors="coerce").to_numpy(dtype=float)
     if (~np.isfinite(values) | (values < 0)).any():
         i = int(np.flatnonzero(~np.isfinite(values) | (values < 0))[0])
-        raise ValueError(f"'additional_loans' row {frame.index[i]!r}: loans must be a number >= 0, got "
-                         f"{frame['loans'].iloc[i]}")
+        raise ValueError(
+            f"'additional_loans' row {frame.index[i]!r}: loans must be a number >= 0, got {frame['loans'].iloc[i]}"
+        )
     u = pd.MultiIndex.from_frame(proj.units).get_indexer(pd.MultiIndex.from_frame(frame[proj.by]))
     if (u < 0).any():
         i = int(np.flatnonzero(u < 0)[0])
@@ -115,9 +127,16 @@ def _loans(additional_loans, proj: Projection, first: int) -> np.ndarray:
     return out * active[None, :]
 
 
-def credit_scenario(projection: Projection, additional_loans: float | pd.Series | pd.DataFrame, effect: float,
-                    effect_se: float, *, cost_per_exit: object = None, start_year: int | None = None,
-                    seed: int = 0) -> Projection:
+def credit_scenario(
+    projection: Projection,
+    additional_loans: float | pd.Series | pd.DataFrame,
+    effect: float,
+    effect_se: float,
+    *,
+    cost_per_exit: object = None,
+    start_year: int | None = None,
+    seed: int = 0,
+) -> Projection:
     """Add VBSP loans to a projection, with the credit-impact estimate and its uncertainty.
 
     Each additional loan to a poor household lifts it out of poverty by the next review with
@@ -174,8 +193,11 @@ def credit_scenario(projection: Projection, additional_loans: float | pd.Series 
     loans = _loans(additional_loans, projection, first)
     n_sim = projection.draws.shape[0]
     rng = random_stream(seed, 3)
-    e = (np.clip(effect + effect_se * rng.standard_normal(n_sim), 0.0, 1.0) if effect_se > 0
-         else np.full(n_sim, float(effect)))
+    e = (
+        np.clip(effect + effect_se * rng.standard_normal(n_sim), 0.0, 1.0)
+        if effect_se > 0
+        else np.full(n_sim, float(effect))
+    )
     h = projection.households[None, :, None]
     cum = np.cumsum(loans, axis=1)[None]
     mean = np.maximum(projection.mean - cum[0] * effect / h[0], 0.0)
@@ -193,19 +215,32 @@ def credit_scenario(projection: Projection, additional_loans: float | pd.Series 
         scen["credit_vnd"] = scen["additional_exits"] * cost[0]
         scen["credit_vnd_lower"] = scen["additional_exits"] * cost[1]
         scen["credit_vnd_upper"] = scen["additional_exits"] * cost[2]
-    note = (f"credit scenario from {first}: {loans.sum():,.0f} additional loans in all, effect {effect:.3f} "
-            f"(se {effect_se:.3f}); lifted households assumed to stay out of poverty")
-    return replace(projection, mean=mean, mean_se=draws.std(axis=0, ddof=1), ci_lower=lo, ci_upper=hi, draws=draws,
-                   obs_draws=obs, method=f"credit scenario on {projection.method}", model=scen,
-                   notes=projection.notes + (note,))
+    note = (
+        f"credit scenario from {first}: {loans.sum():,.0f} additional loans in all, effect {effect:.3f} "
+        f"(se {effect_se:.3f}); lifted households assumed to stay out of poverty"
+    )
+    return replace(
+        projection,
+        mean=mean,
+        mean_se=draws.std(axis=0, ddof=1),
+        ci_lower=lo,
+        ci_upper=hi,
+        draws=draws,
+        obs_draws=obs,
+        method=f"credit scenario on {projection.method}",
+        model=scen,
+        notes=projection.notes + (note,),
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # What each commune must achieve
 # --------------------------------------------------------------------------------------------
 
-def _compare(proj: Projection, level: np.ndarray, prev: np.ndarray, start: np.ndarray, t0: np.ndarray, cost, *,
-             seed: int = 0) -> dict:
+
+def _compare(
+    proj: Projection, level: np.ndarray, prev: np.ndarray, start: np.ndarray, t0: np.ndarray, cost, *, seed: int = 0
+) -> dict:
     """Gap, probability of meeting and required exits for per-unit paths ``level`` (units, years)
     starting at ``start`` in year ``t0`` (per unit)."""
     h = proj.households[:, None]
@@ -217,11 +252,17 @@ def _compare(proj: Projection, level: np.ndarray, prev: np.ndarray, start: np.nd
     p_meet = np.where(np.isfinite(level), p_meet, np.nan)
     extra = np.maximum(gap, 0) * h
     extra_draws = np.maximum(gap_draws, 0) * h[None]
-    out = {"gap": gap, "gap_ci_lower": glo, "gap_ci_upper": ghi, "p_meet": p_meet,
-           "exits_per_year": (start[:, None] - level) * h / (proj.years[None, :] - t0[:, None]),
-           "exits_in_year": (prev - level) * h, "additional_exits": extra,
-           "additional_exits_lower": quantiles(extra_draws, proj.alpha)[0],
-           "additional_exits_upper": quantiles(extra_draws, proj.alpha)[1]}
+    out = {
+        "gap": gap,
+        "gap_ci_lower": glo,
+        "gap_ci_upper": ghi,
+        "p_meet": p_meet,
+        "exits_per_year": (start[:, None] - level) * h / (proj.years[None, :] - t0[:, None]),
+        "exits_in_year": (prev - level) * h,
+        "additional_exits": extra,
+        "additional_exits_lower": quantiles(extra_draws, proj.alpha)[0],
+        "additional_exits_upper": quantiles(extra_draws, proj.alpha)[1],
+    }
     if cost is not None:
         rng = random_stream(seed, 4)
         cd = _cost_draws(cost, extra_draws.shape[0], proj.alpha, rng)
@@ -240,13 +281,23 @@ def _check_standard(proj: Projection, baseline: pd.DataFrame) -> None:
         return
     stds = {s for s in baseline["standard"].dropna().astype(str).unique() if s}
     if stds and stds != {proj.standard}:
-        raise ValueError(f"the baseline is on {sorted(stds)} but the projection on {proj.standard!r}: build the "
-                         f"baseline with standard={proj.standard!r}")
+        raise ValueError(
+            f"the baseline is on {sorted(stds)} but the projection on {proj.standard!r}: build the "
+            f"baseline with standard={proj.standard!r}"
+        )
 
 
-def commune_requirements(projection: Projection, targets: Sequence[Target], baseline: pd.DataFrame, *,
-                         fallback: str | Target | None = None, fallback_rule: str = "proportional",
-                         cost_per_exit: object = None, min_cell: int | None = None, seed: int = 0) -> pd.DataFrame:
+def commune_requirements(
+    projection: Projection,
+    targets: Sequence[Target],
+    baseline: pd.DataFrame,
+    *,
+    fallback: str | Target | None = None,
+    fallback_rule: str = "proportional",
+    cost_per_exit: object = None,
+    min_cell: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """What each commune must achieve: its binding target, the gap to it, its chance, the credit to close it.
 
     A commune's targets are the ``scope="commune"`` targets whose population holds it; the
@@ -309,8 +360,9 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     if not isinstance(projection, Projection):
         raise TypeError(f"'projection' should be a Projection, got {type(projection).__name__}")
     if projection.by != ["commune_code"]:
-        raise ValueError(f"'projection' must be by commune_code only, got {projection.by}: use "
-                         "projection.aggregate('commune_code')")
+        raise ValueError(
+            f"'projection' must be by commune_code only, got {projection.by}: use projection.aggregate('commune_code')"
+        )
     targets = check_targets(targets)
     require_frame(baseline, "baseline", ["target", "kind", "commune_code", "start_level"])
     _check_standard(projection, baseline)
@@ -339,8 +391,10 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
         rows = baseline[(baseline["target"] == t.name) & (baseline["kind"] == "commune")]
         if rows.empty:
             if t is fallback:
-                raise ValueError(f"'baseline' has no commune rows for the fallback target {t.name!r}: pass it to "
-                                 "targets.baseline() (its population must be whole communes)")
+                raise ValueError(
+                    f"'baseline' has no commune rows for the fallback target {t.name!r}: pass it to "
+                    "targets.baseline() (its population must be whole communes)"
+                )
             return
         if yrs[0] <= t.start_year:
             raise ValueError(f"target {t.name!r} starts in {t.start_year}, not before the projection ({int(yrs[0])})")
@@ -348,8 +402,11 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
         if t.scope == "group":
             ref = commune_reference_paths(baseline, t, rule=fallback_rule, years=span).paths
             wide = ref.pivot(index="commune_code", columns="year", values="reference_level")
-            rows = ref.groupby("commune_code", sort=True).agg(start_level=("start_level", "first"),
-                                                              attainable=("attainable", "all")).reset_index()
+            rows = (
+                ref.groupby("commune_code", sort=True)
+                .agg(start_level=("start_level", "first"), attainable=("attainable", "all"))
+                .reset_index()
+            )
             lvl = wide.loc[rows["commune_code"], span].to_numpy(dtype=float)
             held = ~rows["attainable"].to_numpy(dtype=bool)
             rule_text = f"{fallback_rule} share of {t.name}"
@@ -404,8 +461,10 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     out.insert(out.columns.get_loc("attainable") + 1, "already_met", met)
     # Already at the floor: nothing to achieve, so no probability, no exits and no credit.
     out.loc[met, "p_meet"] = np.nan
-    for c in [c for c in out.columns if c.startswith(("additional_exits", "credit_vnd"))] + ["exits_per_year",
-                                                                                           "exits_in_year"]:
+    for c in [c for c in out.columns if c.startswith(("additional_exits", "credit_vnd"))] + [
+        "exits_per_year",
+        "exits_in_year",
+    ]:
         out.loc[met, c] = 0.0
     out.loc[met, "on_track"] = True
     out["standard"] = projection.standard
@@ -414,10 +473,16 @@ def commune_requirements(projection: Projection, targets: Sequence[Target], base
     return out
 
 
-def group_status(projection: Projection, targets: Sequence[Target], baseline: pd.DataFrame, *,
-                 disadvantaged: Collection[str] = frozenset(), minority_areas: Collection[str] = frozenset(),
-                 cost_per_exit: object = None,
-                 seed: int = 0) -> pd.DataFrame:
+def group_status(
+    projection: Projection,
+    targets: Sequence[Target],
+    baseline: pd.DataFrame,
+    *,
+    disadvantaged: Collection[str] = frozenset(),
+    minority_areas: Collection[str] = frozenset(),
+    cost_per_exit: object = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Each group target against the projection of its population: gap, chance and required exits.
 
     The projection's units are pooled into each target's population (:func:`povanalysis.goals.targets.select`
@@ -448,8 +513,12 @@ def group_status(projection: Projection, targets: Sequence[Target], baseline: pd
         base = pd.DataFrame({"target": t.name, "label": t.label("en"), "confirmed": t.confirmed, "year": yrs})
         need = {"minority": ("minority", "ethnicity"), "column": (t.column,)}.get(t.population, ("commune_code",))
         if t.population != "all" and not any(c in units.columns for c in need):
-            parts.append(base.assign(note=f"the projection's units ({projection.by}) cannot express population "
-                                          f"{t.population!r}: project by {list(need[:1]) + ['commune_code']}"))
+            parts.append(
+                base.assign(
+                    note=f"the projection's units ({projection.by}) cannot express population "
+                    f"{t.population!r}: project by {list(need[:1]) + ['commune_code']}"
+                )
+            )
             continue
         mask = select(units, t, disadvantaged=disadvantaged, minority_areas=minority_areas).to_numpy()
         if not mask.any():
@@ -466,12 +535,16 @@ def group_status(projection: Projection, targets: Sequence[Target], baseline: pd
         lvl, raw = t.levels([s], span)
         cols = np.searchsorted(span, yrs)
         level, prev = lvl[:, cols], lvl[:, cols - 1]
-        cmp_ = (_compare(agg, level, prev, np.array([s]), np.array([t.start_year]), cost, seed=seed)
-                if t.direction == "decrease" else None)
+        cmp_ = (
+            _compare(agg, level, prev, np.array([s]), np.array([t.start_year]), cost, seed=seed)
+            if t.direction == "decrease"
+            else None
+        )
         if cmp_ is None:
             raise ValueError(f"target {t.name!r}: group status reads decreasing targets only")
-        out = base.assign(start_level=s, target_level=level[0], mean=agg.mean[0], ci_lower=agg.ci_lower[0],
-                          ci_upper=agg.ci_upper[0])
+        out = base.assign(
+            start_level=s, target_level=level[0], mean=agg.mean[0], ci_lower=agg.ci_lower[0], ci_upper=agg.ci_upper[0]
+        )
         lo, hi = quantiles(agg.obs_draws, agg.alpha)
         out["obs_ci_lower"], out["obs_ci_upper"] = lo[0], hi[0]
         for k, v in cmp_.items():
@@ -486,8 +559,9 @@ def group_status(projection: Projection, targets: Sequence[Target], baseline: pd
     return out
 
 
-def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
-                     min_cell: int | None = None) -> pd.DataFrame:
+def province_ranking(
+    requirements: pd.DataFrame, *, year: int | None = None, min_cell: int | None = None
+) -> pd.DataFrame:
     """The province table: one row per commune ranked by what it contributes to the province's gap.
 
     The rank follows ``additional_exits`` (households that must leave poverty beyond the
@@ -524,9 +598,26 @@ def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
     limit = check_min_cell(min_cell)
     small = out["households"].to_numpy() < limit
     out["suppressed"] = small
-    numeric = [c for c in out.columns if c not in ("commune_code", "name", "year", "target", "rule", "confirmed",
-                                                   "attainable", "already_met", "on_track", "standard", "suppressed")
-               and pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+    numeric = [
+        c
+        for c in out.columns
+        if c
+        not in (
+            "commune_code",
+            "name",
+            "year",
+            "target",
+            "rule",
+            "confirmed",
+            "attainable",
+            "already_met",
+            "on_track",
+            "standard",
+            "suppressed",
+        )
+        and pd.api.types.is_numeric_dtype(out[c])
+        and not pd.api.types.is_bool_dtype(out[c])
+    ]
     out[numeric] = out[numeric].astype(float)
     out.loc[small, numeric] = np.nan
     if "on_track" in out.columns:
@@ -534,19 +625,46 @@ def province_ranking(requirements: pd.DataFrame, *, year: int | None = None,
         out.loc[small, "on_track"] = pd.NA
     if "additional_exits" in out.columns:
         total = float(np.nansum(out["additional_exits"].to_numpy(dtype=float)))
-        out["share_of_gap"] = (out["additional_exits"] / total if total > 0
-                               else np.where(out["gap"].notna(), 0.0, np.nan))
+        out["share_of_gap"] = (
+            out["additional_exits"] / total if total > 0 else np.where(out["gap"].notna(), 0.0, np.nan)
+        )
         order = ["additional_exits", "gap", "commune_code"]
     else:
         order = ["gap", "commune_code"]
     out = out.sort_values(order, ascending=[False] * (len(order) - 1) + [True], na_position="last", kind="stable")
     out.insert(0, "rank", pd.array(np.where(out["gap"].notna(), np.arange(1, len(out) + 1), None), dtype="Int64"))
-    keep = ["rank", "commune_code", "name", "year", "target", "rule", "confirmed", "attainable", "already_met",
-            "start_level", "target_level", "mean",
-            "ci_lower", "ci_upper", "obs_ci_lower", "obs_ci_upper", "gap", "gap_ci_lower", "gap_ci_upper", "p_meet",
-            "on_track", "households",
-            "exits_per_year", "additional_exits", "share_of_gap", "credit_vnd", "credit_vnd_lower", "credit_vnd_upper",
-            "standard", "suppressed"]
+    keep = [
+        "rank",
+        "commune_code",
+        "name",
+        "year",
+        "target",
+        "rule",
+        "confirmed",
+        "attainable",
+        "already_met",
+        "start_level",
+        "target_level",
+        "mean",
+        "ci_lower",
+        "ci_upper",
+        "obs_ci_lower",
+        "obs_ci_upper",
+        "gap",
+        "gap_ci_lower",
+        "gap_ci_upper",
+        "p_meet",
+        "on_track",
+        "households",
+        "exits_per_year",
+        "additional_exits",
+        "share_of_gap",
+        "credit_vnd",
+        "credit_vnd_lower",
+        "credit_vnd_upper",
+        "standard",
+        "suppressed",
+    ]
     return out[[c for c in keep if c in out.columns]].reset_index(drop=True)
 
 
@@ -562,8 +680,10 @@ def binding_target(requirements: pd.DataFrame, targets: Sequence[Target], commun
     require_frame(requirements, "requirements", ["commune_code", "target"])
     rows = requirements[requirements["commune_code"] == commune_code]
     if rows.empty:
-        raise ValueError(f"commune_code {commune_code!r} is not in the requirements (codes are strings of five "
-                         f"digits, e.g. {requirements['commune_code'].iloc[0]!r})")
+        raise ValueError(
+            f"commune_code {commune_code!r} is not in the requirements (codes are strings of five "
+            f"digits, e.g. {requirements['commune_code'].iloc[0]!r})"
+        )
     name = rows["target"].iloc[0]
     if not isinstance(name, str):
         return None

@@ -11,8 +11,15 @@ from .. import config
 from ..data.schema import ETHNIC_MAJORITY
 from ..measure.standards import standard_for_review
 
-__all__ = ["unit_index", "check_years", "standard_in_force", "check_min_cell", "random_stream", "quantiles",
-           "minority_column"]
+__all__ = [
+    "unit_index",
+    "check_years",
+    "standard_in_force",
+    "check_min_cell",
+    "random_stream",
+    "quantiles",
+    "minority_column",
+]
 
 
 def unit_index(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, pd.DataFrame, pd.MultiIndex]:

@@ -1,4 +1,9 @@
-"""Poverty-reduction targets as data: populations, paths to 2030 and the conflicts between targets."""
+"""Poverty-reduction targets as data: populations, paths to 2030 and the conflicts between targets.
+
+One module because the target catalogue, the populations a target selects, the baseline levels and the
+consistency checks all read the same Target fields; the commune reference paths, which only consume
+targets, live in reference_paths.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ _SCOPES = ("group", "commune")
 #: review records give households, so households stand in for people).  The decree's
 #: "mountainous" criterion (two thirds of the area at 200 m or more) is not in the review data.
 MINORITY_AREA_THRESHOLD = 0.15
+
 
 @dataclass(frozen=True)
 class Target:
@@ -143,13 +149,19 @@ class Target:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"Target 'name' must be a non-empty string, got {self.name!r}")
         where = f"Target {self.name!r}"
-        for attr, allowed in (("population", POPULATIONS), ("unit", _UNITS), ("direction", _DIRECTIONS),
-                              ("scope", _SCOPES)):
+        for attr, allowed in (
+            ("population", POPULATIONS),
+            ("unit", _UNITS),
+            ("direction", _DIRECTIONS),
+            ("scope", _SCOPES),
+        ):
             if getattr(self, attr) not in allowed:
                 raise ValueError(f"{where}: '{attr}' must be one of {allowed}, got {getattr(self, attr)!r}")
         if (self.annual_reduction is None) == (self.end_level is None):
-            raise ValueError(f"{where}: give exactly one of 'annual_reduction' and 'end_level', "
-                             f"got {self.annual_reduction!r} and {self.end_level!r}")
+            raise ValueError(
+                f"{where}: give exactly one of 'annual_reduction' and 'end_level', "
+                f"got {self.annual_reduction!r} and {self.end_level!r}"
+            )
         if self.annual_reduction is not None:
             r = self.annual_reduction
             if not isinstance(r, (int, float)) or isinstance(r, bool) or not math.isfinite(r) or r < 0:
@@ -170,19 +182,20 @@ class Target:
             raise ValueError(f"{where}: 'end_year' ({self.end_year}) must be after 'start_year' ({self.start_year})")
         if self.population == "communes":
             if isinstance(self.communes, str) or not self.communes:
-                raise ValueError(f"{where}: population 'communes' needs a non-empty tuple 'communes' of codes, "
-                                 f"got {self.communes!r}")
+                raise ValueError(
+                    f"{where}: population 'communes' needs a non-empty tuple 'communes' of codes, got {self.communes!r}"
+                )
             object.__setattr__(self, "communes", tuple(str(c) for c in self.communes))
         elif self.communes:
-            raise ValueError(f"{where}: 'communes' is only for population 'communes', got population "
-                             f"{self.population!r}")
+            raise ValueError(
+                f"{where}: 'communes' is only for population 'communes', got population {self.population!r}"
+            )
         if self.population == "column" and not self.column:
             raise ValueError(f"{where}: population 'column' needs 'column', the name of a boolean column")
         if self.population != "column" and self.column is not None:
             raise ValueError(f"{where}: 'column' is only for population 'column', got population {self.population!r}")
         if self.scope == "commune" and self.population not in _COMMUNE_LEVEL | {"column"}:
-            raise ValueError(f"{where}: scope 'commune' needs a population of whole communes, got "
-                             f"{self.population!r}")
+            raise ValueError(f"{where}: scope 'commune' needs a population of whole communes, got {self.population!r}")
 
     @property
     def bound(self) -> float:
@@ -227,8 +240,9 @@ class Target:
         start = np.atleast_1d(np.asarray(start, dtype=float))
         years = np.atleast_1d(np.asarray(years, dtype=float))
         if (years < self.start_year).any():
-            raise ValueError(f"Target {self.name!r}: years must be from its start year {self.start_year}, "
-                             f"got {int(years.min())}")
+            raise ValueError(
+                f"Target {self.name!r}: years must be from its start year {self.start_year}, got {int(years.min())}"
+            )
         dt = (years - self.start_year)[None, :]
         s = start[:, None]
         sign = -1.0 if self.direction == "decrease" else 1.0
@@ -254,27 +268,41 @@ class Target:
             raise ValueError(f"Target {self.name!r} has no start level: give 'start_level' (a share in [0, 1])")
         years = np.arange(self.start_year, self.end_year + 1) if years is None else np.asarray(list(years), dtype=int)
         level, raw = self.levels([s], years)
-        return pd.DataFrame({"year": years.astype("int64"), "target_level": level[0], "unbounded": raw[0],
-                             "at_bound": ~np.isclose(level[0], raw[0], rtol=0, atol=1e-12)})
+        return pd.DataFrame(
+            {
+                "year": years.astype("int64"),
+                "target_level": level[0],
+                "unbounded": raw[0],
+                "at_bound": ~np.isclose(level[0], raw[0], rtol=0, atol=1e-12),
+            }
+        )
 
 
 #: The values of :func:`default_targets`, read by it, by notebook 03 (whose target parameters
 #: default to null, that is to these) and by the commune reports: points a year for the
 #: province and ethnic-minority ranges (low, high) and for each disadvantaged commune, and the
 #: 2030 levels of the national rules.
-DEFAULT_TARGET_VALUES: Mapping[str, object] = MappingProxyType({
-    "province": (1.0, 1.5),
-    "disadvantaged": 3.0,
-    "minority": (3.0, 4.0),
-    "minority_area_level": 0.10,
-    "poor_commune_exit_level": 0.15,
-})
+DEFAULT_TARGET_VALUES: Mapping[str, object] = MappingProxyType(
+    {
+        "province": (1.0, 1.5),
+        "disadvantaged": 3.0,
+        "minority": (3.0, 4.0),
+        "minority_area_level": 0.10,
+        "poor_commune_exit_level": 0.15,
+    }
+)
 
 
-def default_targets(*, province: Sequence[float] | None = None, disadvantaged: float | None = None,
-                    minority: Sequence[float] | None = None, minority_area_level: float | None = None,
-                    poor_commune_exit_level: float | None = None, start_year: int = 2025,
-                    end_year: int = 2030) -> tuple[Target, ...]:
+def default_targets(
+    *,
+    province: Sequence[float] | None = None,
+    disadvantaged: float | None = None,
+    minority: Sequence[float] | None = None,
+    minority_area_level: float | None = None,
+    poor_commune_exit_level: float | None = None,
+    start_year: int = 2025,
+    end_year: int = 2030,
+) -> tuple[Target, ...]:
     """The 2026–2030 targets of Thai Nguyen and the national programme, with overridable values.
 
     A value left at None is the package default (:data:`DEFAULT_TARGET_VALUES`).
@@ -308,14 +336,22 @@ def default_targets(*, province: Sequence[float] | None = None, disadvantaged: f
     >>> default_targets(province=(1.0, 2.0))[1].annual_reduction
     2.0
     """
-    given = {"province": province, "disadvantaged": disadvantaged, "minority": minority,
-             "minority_area_level": minority_area_level, "poor_commune_exit_level": poor_commune_exit_level}
+    given = {
+        "province": province,
+        "disadvantaged": disadvantaged,
+        "minority": minority,
+        "minority_area_level": minority_area_level,
+        "poor_commune_exit_level": poor_commune_exit_level,
+    }
     values = {k: DEFAULT_TARGET_VALUES[k] if x is None else x for k, x in given.items()}
     province, disadvantaged, minority = values["province"], values["disadvantaged"], values["minority"]
     minority_area_level, poor_commune_exit_level = values["minority_area_level"], values["poor_commune_exit_level"]
     for name, pair in (("province", province), ("minority", minority)):
-        ok = (not isinstance(pair, str) and len(pair) == 2
-              and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair))
+        ok = (
+            not isinstance(pair, str)
+            and len(pair) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)
+        )
         if not ok or pair[0] > pair[1]:
             raise ValueError(f"'{name}' must be two numbers (low, high) of points a year, low <= high, got {pair!r}")
     lo, hi = province
@@ -324,37 +360,83 @@ def default_targets(*, province: Sequence[float] | None = None, disadvantaged: f
     tn = "Thai Nguyen 2026–2030 target, UNCONFIRMED (not found in an official text)"
     p_lo, p_hi = format_number(lo, "vi", digits=1), format_number(hi, "vi", digits=1)
     return (
-        Target("province_low", "all", annual_reduction=lo, confirmed=False,
-               source=tn + "; the national programme sets 1–1.5 points a year",
-               label_vi=f"Toàn tỉnh: giảm {p_lo} điểm/năm", label_en=f"Province: -{lo:g} points a year", **common),
-        Target("province_high", "all", annual_reduction=hi, confirmed=False,
-               source=tn + "; the national programme sets 1–1.5 points a year",
-               label_vi=f"Toàn tỉnh: giảm {p_hi} điểm/năm", label_en=f"Province: -{hi:g} points a year", **common),
-        Target("disadvantaged", "disadvantaged", annual_reduction=disadvantaged, scope="commune", confirmed=False,
-               source=tn + "; nationally, poor communes fall at least 3 points a year",
-               label_vi=f"Mỗi xã đặc biệt khó khăn: giảm {format_number(disadvantaged, 'vi', digits=1)} điểm/năm",
-               label_en=f"Each disadvantaged commune: -{disadvantaged:g} points a year", **common),
-        Target("minority_low", "minority", annual_reduction=mlo, confirmed=False, source=tn,
-               label_vi=f"Hộ DTTS: giảm {format_number(mlo, 'vi', digits=1)} điểm/năm",
-               label_en=f"Ethnic-minority households: -{mlo:g} points a year", **common),
-        Target("minority_high", "minority", annual_reduction=mhi, confirmed=False, source=tn,
-               label_vi=f"Hộ DTTS: giảm {format_number(mhi, 'vi', digits=1)} điểm/năm",
-               label_en=f"Ethnic-minority households: -{mhi:g} points a year", **common),
-        Target("national_minority_areas", "minority_area", end_level=minority_area_level,
-               source="National target programme 2026–2030 (en.vietnamplus.vn post334550): the rate in "
-                      "ethnic-minority and mountainous areas below 10% by 2030",
-               label_vi=f"Vùng DTTS và miền núi: dưới {format_percent(minority_area_level, 'vi', digits=0)} "
-                        f"năm {end_year}",
-               label_en=f"Ethnic-minority and mountainous areas: below "
-                        f"{format_percent(minority_area_level, 'en', digits=0)} "
-                        f"by {end_year}", **common),
-        Target("national_poor_communes", "disadvantaged", end_level=poor_commune_exit_level, scope="commune",
-               source="National target programme 2026–2030: every poor commune leaves that status by 2030; the "
-                      "exit threshold (Region III rate criterion, Decision 33/2020/QĐ-TTg) is an interpretation",
-               label_vi=f"Mỗi xã đặc biệt khó khăn thoát khỏi diện (dưới "
-                        f"{format_percent(poor_commune_exit_level, 'vi', digits=0)}) năm {end_year}",
-               label_en=f"Each disadvantaged commune leaves the status (below "
-                        f"{format_percent(poor_commune_exit_level, 'en', digits=0)}) by {end_year}", **common),
+        Target(
+            "province_low",
+            "all",
+            annual_reduction=lo,
+            confirmed=False,
+            source=tn + "; the national programme sets 1–1.5 points a year",
+            label_vi=f"Toàn tỉnh: giảm {p_lo} điểm/năm",
+            label_en=f"Province: -{lo:g} points a year",
+            **common,
+        ),
+        Target(
+            "province_high",
+            "all",
+            annual_reduction=hi,
+            confirmed=False,
+            source=tn + "; the national programme sets 1–1.5 points a year",
+            label_vi=f"Toàn tỉnh: giảm {p_hi} điểm/năm",
+            label_en=f"Province: -{hi:g} points a year",
+            **common,
+        ),
+        Target(
+            "disadvantaged",
+            "disadvantaged",
+            annual_reduction=disadvantaged,
+            scope="commune",
+            confirmed=False,
+            source=tn + "; nationally, poor communes fall at least 3 points a year",
+            label_vi=f"Mỗi xã đặc biệt khó khăn: giảm {format_number(disadvantaged, 'vi', digits=1)} điểm/năm",
+            label_en=f"Each disadvantaged commune: -{disadvantaged:g} points a year",
+            **common,
+        ),
+        Target(
+            "minority_low",
+            "minority",
+            annual_reduction=mlo,
+            confirmed=False,
+            source=tn,
+            label_vi=f"Hộ DTTS: giảm {format_number(mlo, 'vi', digits=1)} điểm/năm",
+            label_en=f"Ethnic-minority households: -{mlo:g} points a year",
+            **common,
+        ),
+        Target(
+            "minority_high",
+            "minority",
+            annual_reduction=mhi,
+            confirmed=False,
+            source=tn,
+            label_vi=f"Hộ DTTS: giảm {format_number(mhi, 'vi', digits=1)} điểm/năm",
+            label_en=f"Ethnic-minority households: -{mhi:g} points a year",
+            **common,
+        ),
+        Target(
+            "national_minority_areas",
+            "minority_area",
+            end_level=minority_area_level,
+            source="National target programme 2026–2030 (en.vietnamplus.vn post334550): the rate in "
+            "ethnic-minority and mountainous areas below 10% by 2030",
+            label_vi=f"Vùng DTTS và miền núi: dưới {format_percent(minority_area_level, 'vi', digits=0)} "
+            f"năm {end_year}",
+            label_en=f"Ethnic-minority and mountainous areas: below "
+            f"{format_percent(minority_area_level, 'en', digits=0)} "
+            f"by {end_year}",
+            **common,
+        ),
+        Target(
+            "national_poor_communes",
+            "disadvantaged",
+            end_level=poor_commune_exit_level,
+            scope="commune",
+            source="National target programme 2026–2030: every poor commune leaves that status by 2030; the "
+            "exit threshold (Region III rate criterion, Decision 33/2020/QĐ-TTg) is an interpretation",
+            label_vi=f"Mỗi xã đặc biệt khó khăn thoát khỏi diện (dưới "
+            f"{format_percent(poor_commune_exit_level, 'vi', digits=0)}) năm {end_year}",
+            label_en=f"Each disadvantaged commune leaves the status (below "
+            f"{format_percent(poor_commune_exit_level, 'en', digits=0)}) by {end_year}",
+            **common,
+        ),
     )
 
 
@@ -370,8 +452,9 @@ def _minority(frame: pd.DataFrame) -> pd.Series:
     raise ValueError("the data need a 'minority' or an 'ethnicity' column to select ethnic-minority households")
 
 
-def minority_areas(classified: pd.DataFrame, *, year: int = 2025,
-                   threshold: float = MINORITY_AREA_THRESHOLD) -> frozenset[str]:
+def minority_areas(
+    classified: pd.DataFrame, *, year: int = 2025, threshold: float = MINORITY_AREA_THRESHOLD
+) -> frozenset[str]:
     """Communes whose share of ethnic-minority households at the ``year`` review is at least ``threshold``.
 
     References
@@ -397,8 +480,13 @@ def minority_areas(classified: pd.DataFrame, *, year: int = 2025,
     return frozenset(share.index[share >= threshold])
 
 
-def select(frame: pd.DataFrame, target: Target, *, disadvantaged: Collection[str] = frozenset(),
-           minority_areas: Collection[str] = frozenset()) -> pd.Series:
+def select(
+    frame: pd.DataFrame,
+    target: Target,
+    *,
+    disadvantaged: Collection[str] = frozenset(),
+    minority_areas: Collection[str] = frozenset(),
+) -> pd.Series:
     """Boolean Series: the rows of ``frame`` (households or projection units) in the target's population.
 
     Parameters
@@ -439,10 +527,11 @@ def select(frame: pd.DataFrame, target: Target, *, disadvantaged: Collection[str
         codes = frozenset(disadvantaged if pop == "disadvantaged" else minority_areas)
         if not codes:
             name = "disadvantaged" if pop == "disadvantaged" else "minority_areas"
-            source = ("pipeline.load_disadvantaged()" if pop == "disadvantaged"
-                      else "targets.minority_areas(classified)")
-            raise ValueError(f"target {target.name!r} selects population {pop!r} but {name!r} is empty; pass the "
-                             f"commune codes ({source})")
+            source = "pipeline.load_disadvantaged()" if pop == "disadvantaged" else "targets.minority_areas(classified)"
+            raise ValueError(
+                f"target {target.name!r} selects population {pop!r} but {name!r} is empty; pass the "
+                f"commune codes ({source})"
+            )
     return frame["commune_code"].isin(codes)
 
 
@@ -467,9 +556,15 @@ def check_targets(targets: Target | Sequence[Target]) -> list[Target]:
     return targets
 
 
-def baseline(classified: pd.DataFrame, targets: Sequence[Target], *, disadvantaged: Collection[str] = frozenset(),
-             minority_areas: Collection[str] = frozenset(), standard: str | None = None,
-             min_cell: int | None = None) -> pd.DataFrame:
+def baseline(
+    classified: pd.DataFrame,
+    targets: Sequence[Target],
+    *,
+    disadvantaged: Collection[str] = frozenset(),
+    minority_areas: Collection[str] = frozenset(),
+    standard: str | None = None,
+    min_cell: int | None = None,
+) -> pd.DataFrame:
     """Start levels of each target: one ``group`` row, and one row per commune for commune populations.
 
     Parameters
@@ -527,14 +622,26 @@ def baseline(classified: pd.DataFrame, targets: Sequence[Target], *, disadvantag
             cache[year] = (hh, poor, std)
         hh, poor, std = cache[year]
         if hh.empty and t.start_level is None:
-            raise ValueError(f"target {t.name!r}: 'classified' has no households at its start year {year}; "
-                             "give the target a 'start_level'")
+            raise ValueError(
+                f"target {t.name!r}: 'classified' has no households at its start year {year}; "
+                "give the target a 'start_level'"
+            )
         mask = select(hh, t, disadvantaged=disadvantaged, minority_areas=minority_areas).to_numpy()
         n, k = int(mask.sum()), int((poor & mask).sum())
         given = t.start_level is not None
-        rows.append({"target": t.name, "kind": "group", "commune_code": np.nan, "start_year": year, "households": n,
-                     "poor": k, "start_level": float(t.start_level) if given else (k / n if n else np.nan),
-                     "level_source": "given" if given else "data", "standard": std})
+        rows.append(
+            {
+                "target": t.name,
+                "kind": "group",
+                "commune_code": np.nan,
+                "start_year": year,
+                "households": n,
+                "poor": k,
+                "start_level": float(t.start_level) if given else (k / n if n else np.nan),
+                "level_source": "given" if given else "data",
+                "standard": std,
+            }
+        )
         whole = t.population in _COMMUNE_LEVEL
         if t.population == "column" and n:
             per = pd.Series(mask).groupby(hh["commune_code"].to_numpy()).agg(["min", "max"])
@@ -544,11 +651,33 @@ def baseline(classified: pd.DataFrame, targets: Sequence[Target], *, disadvantag
             g = pd.DataFrame({"commune_code": hh["commune_code"].to_numpy()[mask], "poor": poor[mask]})
             g = g.groupby("commune_code", sort=True)["poor"].agg(["size", "sum"])
             for code, size, s in zip(g.index, g["size"], g["sum"]):
-                rows.append({"target": t.name, "kind": "commune", "commune_code": code, "start_year": year,
-                             "households": int(size), "poor": int(s), "start_level": s / size,
-                             "level_source": "data", "standard": std})
-    out = pd.DataFrame(rows, columns=["target", "kind", "commune_code", "start_year", "households", "poor",
-                                      "start_level", "level_source", "standard"])
+                rows.append(
+                    {
+                        "target": t.name,
+                        "kind": "commune",
+                        "commune_code": code,
+                        "start_year": year,
+                        "households": int(size),
+                        "poor": int(s),
+                        "start_level": s / size,
+                        "level_source": "data",
+                        "standard": std,
+                    }
+                )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "target",
+            "kind",
+            "commune_code",
+            "start_year",
+            "households",
+            "poor",
+            "start_level",
+            "level_source",
+            "standard",
+        ],
+    )
     out["households"] = out["households"].astype("int64")
     out["poor"] = out["poor"].astype("int64")
     out["suppressed"] = out["households"] < limit
@@ -566,8 +695,9 @@ def _check_baseline(baseline: pd.DataFrame, targets: list[Target]) -> None:
         raise ValueError(f"'baseline' has no rows for the targets {absent}; pass them to targets.baseline()")
 
 
-def target_paths(targets: Sequence[Target], baseline: pd.DataFrame, *,
-                 years: Iterable[int] | None = None) -> pd.DataFrame:
+def target_paths(
+    targets: Sequence[Target], baseline: pd.DataFrame, *, years: Iterable[int] | None = None
+) -> pd.DataFrame:
     """Every target's path from each of its baseline rows, in long form.
 
     Parameters
@@ -601,16 +731,20 @@ def target_paths(targets: Sequence[Target], baseline: pd.DataFrame, *,
         start = rows["start_level"].to_numpy(dtype=float)
         level, raw = t.levels(start, yrs)
         n, m = len(rows), len(yrs)
-        parts.append(pd.DataFrame({
-            "target": t.name,
-            "kind": np.repeat(rows["kind"].to_numpy(), m),
-            "commune_code": np.repeat(rows["commune_code"].to_numpy(dtype=object), m),
-            "year": np.tile(yrs, n).astype("int64"),
-            "start_level": np.repeat(start, m),
-            "target_level": level.ravel(),
-            "unbounded": raw.ravel(),
-            "at_bound": ~np.isclose(level, raw, rtol=0, atol=1e-12).ravel() & np.isfinite(level).ravel(),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "target": t.name,
+                    "kind": np.repeat(rows["kind"].to_numpy(), m),
+                    "commune_code": np.repeat(rows["commune_code"].to_numpy(dtype=object), m),
+                    "year": np.tile(yrs, n).astype("int64"),
+                    "start_level": np.repeat(start, m),
+                    "target_level": level.ravel(),
+                    "unbounded": raw.ravel(),
+                    "at_bound": ~np.isclose(level, raw, rtol=0, atol=1e-12).ravel() & np.isfinite(level).ravel(),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -628,8 +762,15 @@ def province_range(targets: Sequence[Target]) -> tuple[Target, Target] | None:
     >>> [t.name for t in province_range(DEFAULT_TARGETS)]
     ['province_low', 'province_high']
     """
-    ranges = [t for t in targets if t.population == "all" and t.scope == "group" and t.unit == "points"
-              and t.annual_reduction is not None and t.direction == "decrease"]
+    ranges = [
+        t
+        for t in targets
+        if t.population == "all"
+        and t.scope == "group"
+        and t.unit == "points"
+        and t.annual_reduction is not None
+        and t.direction == "decrease"
+    ]
     if len({t.annual_reduction for t in ranges}) < 2:
         return None
     return min(ranges, key=lambda t: t.annual_reduction), max(ranges, key=lambda t: t.annual_reduction)
@@ -684,9 +825,17 @@ def check_consistency(targets: Sequence[Target], baseline: pd.DataFrame, *, lang
     rows = []
 
     def add(kind, t, other, code, year, value, reference):
-        rows.append({"kind": kind, "target": t.name, "other": other,
-                     "commune_code": code if isinstance(code, str) else None,
-                     "year": year, "value": value, "reference": reference})
+        rows.append(
+            {
+                "kind": kind,
+                "target": t.name,
+                "other": other,
+                "commune_code": code if isinstance(code, str) else None,
+                "year": year,
+                "value": value,
+                "reference": reference,
+            }
+        )
 
     def scoped(t):
         kind = "commune" if t.scope == "commune" else "group"
@@ -722,8 +871,13 @@ def check_consistency(targets: Sequence[Target], baseline: pd.DataFrame, *, lang
             if a.scope == "commune":
                 m = pa.merge(pb, on="commune_code", suffixes=("_a", "_b"))
             else:
-                m = pd.DataFrame({"commune_code": [None], "target_level_a": pa["target_level"].to_numpy()[:1],
-                                  "target_level_b": pb["target_level"].to_numpy()[:1]})
+                m = pd.DataFrame(
+                    {
+                        "commune_code": [None],
+                        "target_level_a": pa["target_level"].to_numpy()[:1],
+                        "target_level_b": pb["target_level"].to_numpy()[:1],
+                    }
+                )
             behind = ~b.meets(m["target_level_a"], m["target_level_b"]) & np.isfinite(m["target_level_a"])
             for r in m[behind].itertuples(index=False):
                 code = r.commune_code if isinstance(r.commune_code, str) else None
@@ -755,9 +909,12 @@ def check_consistency(targets: Sequence[Target], baseline: pd.DataFrame, *, lang
     out = out.sort_values(["kind", "target", "commune_code"], kind="stable", na_position="first").reset_index(drop=True)
     if lang is None:
         return out
-    warnings.warn("check_consistency(lang=...) is deprecated: add the messages with "
-                  "povanalysis.reports.prose.goals.conflict_messages(conflicts, targets, lang=...)",
-                  DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "check_consistency(lang=...) is deprecated: add the messages with "
+        "povanalysis.reports.prose.goals.conflict_messages(conflicts, targets, lang=...)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     from ..reports.prose.goals import conflict_messages
 
     return conflict_messages(out, targets, lang=lang)
@@ -765,8 +922,9 @@ def check_consistency(targets: Sequence[Target], baseline: pd.DataFrame, *, lang
 
 #: Names that moved out of this module in 0.2.0, and their new homes (importable here for one release).
 MOVED: dict[str, str] = {
-    **dict.fromkeys(("REFERENCE_RULES", "ReferencePaths", "commune_reference_paths"),
-                    "povanalysis.goals.reference_paths"),
+    **dict.fromkeys(
+        ("REFERENCE_RULES", "ReferencePaths", "commune_reference_paths"), "povanalysis.goals.reference_paths"
+    ),
     "to_frame": "povanalysis.reports.prose.goals",
 }
 _NEW_NAMES = {"to_frame": "target_table"}
@@ -775,7 +933,11 @@ _NEW_NAMES = {"to_frame": "target_table"}
 def __getattr__(name: str) -> object:
     if name in MOVED:
         new = _NEW_NAMES.get(name, name)
-        warnings.warn(f"povanalysis.goals.targets.{name} moved to {MOVED[name]}.{new}; the old name will be "
-                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"povanalysis.goals.targets.{name} moved to {MOVED[name]}.{new}; the old name will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(MOVED[name]), new)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,8 +22,7 @@ __all__ = ["STATES", "roll", "transition_projection"]
 STATES: tuple[str, ...] = ("poor", "escaped_1", "escaped_2", "escaped_3", "not_poor")
 
 
-def roll(counts0: np.ndarray, p: np.ndarray, steps: int,
-         rng: np.random.Generator | None = None) -> np.ndarray:
+def roll(counts0: np.ndarray, p: np.ndarray, steps: int, rng: np.random.Generator | None = None) -> np.ndarray:
     """Roll state counts (..., 5) forward with the probabilities of being poor next; the poor counts per step.
 
     The states are :data:`STATES`.  ``p`` is (..., 5) for constant probabilities or
@@ -67,7 +66,7 @@ def _random_effects_line(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[n
     tau2 = 0.0
     if df > 0:
         Q = float(np.sum(w0 * (y - X @ b0) ** 2))
-        trace = float(w0.sum() - np.trace(np.linalg.solve(A0, X.T @ ((w0 ** 2)[:, None] * X))))
+        trace = float(w0.sum() - np.trace(np.linalg.solve(A0, X.T @ ((w0**2)[:, None] * X))))
         tau2 = max(0.0, (Q - df) / trace) if trace > 0 else 0.0
     w = 1 / (v + tau2)
     A = X.T @ (w[:, None] * X)
@@ -91,8 +90,10 @@ def _transition_trends(nY: np.ndarray, xY: np.ndarray, t: np.ndarray, T: int) ->
             cens = [(5, j) for j in range(len(t)) if nY[5, j] > 0]
             if not rows:
                 rows, cens = cens, []
-                notes.append("entry is estimated from households whose history before the first review is unknown "
-                             "(left-censored): some of them left poverty shortly before it, so entry is overstated")
+                notes.append(
+                    "entry is estimated from households whose history before the first review is unknown "
+                    "(left-censored): some of them left poverty shortly before it, so entry is overstated"
+                )
         all_rows = rows + cens
         if not all_rows:
             fits.append(None)
@@ -123,11 +124,21 @@ def _transition_trends(nY: np.ndarray, xY: np.ndarray, t: np.ndarray, T: int) ->
     return fits, notes
 
 
-def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] = "commune_code",
-                          years: Sequence[int] = PROJECTION_YEARS, standard: str | None = None,
-                          start_year: int | None = None, window: tuple[int, int] | None = None,
-                          prior_strength: float = 20.0, time_trend: bool = True, alpha: float = 0.05,
-                          n_sim: int = 1000, seed: int = 0, min_cell: int | None = None) -> Projection:
+def transition_projection(
+    classified: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = "commune_code",
+    years: Sequence[int] = PROJECTION_YEARS,
+    standard: str | None = None,
+    start_year: int | None = None,
+    window: tuple[int, int] | None = None,
+    prior_strength: float = 20.0,
+    time_trend: bool = True,
+    alpha: float = 0.05,
+    n_sim: int = 1000,
+    seed: int = 0,
+    min_cell: int | None = None,
+) -> Projection:
     """Project poor-household rates with a household transition model rolled forward as a Markov chain.
 
     From the panel of reviews, each household-year is in one of :data:`STATES`: poor; left
@@ -211,8 +222,11 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     """
     by = [by] if isinstance(by, str) else list(by)
     alpha = check_alpha(alpha)
-    require_frame(classified, "classified", ["household_id", "review_year"] + by
-             + ([] if standard is not None else ["poverty_class"]))
+    require_frame(
+        classified,
+        "classified",
+        ["household_id", "review_year"] + by + ([] if standard is not None else ["poverty_class"]),
+    )
     if prior_strength < 0 or not math.isfinite(prior_strength):
         raise ValueError(f"'prior_strength' must be a finite number >= 0, got {prior_strength!r}")
     if n_sim < 2:
@@ -220,24 +234,30 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     dup = classified.duplicated(["household_id", "review_year"])
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ValueError(f"'classified' has household {classified['household_id'].iloc[i]!r} twice at review "
-                         f"{int(classified['review_year'].iloc[i])}")
+        raise ValueError(
+            f"'classified' has household {classified['household_id'].iloc[i]!r} twice at review "
+            f"{int(classified['review_year'].iloc[i])}"
+        )
     if standard is not None:
         std = get_standard(standard).key
         cls = classify(classified, standard=std).astype(str).to_numpy()
         basis = "reclassified"
     else:
         cls = classified["poverty_class"].astype(str).to_numpy()
-        stds = sorted(classified["standard"].astype(str).unique()) if "standard" in classified.columns else \
-            sorted({s for s in (standard_in_force(int(y)) for y in classified["review_year"].unique()) if s})
+        stds = (
+            sorted(classified["standard"].astype(str).unique())
+            if "standard" in classified.columns
+            else sorted({s for s in (standard_in_force(int(y)) for y in classified["review_year"].unique()) if s})
+        )
         if len(stds) != 1:
             raise ValueError(f"the panel mixes standards {stds}: pass 'standard' to reclassify every review")
         std, basis = stds[0], "as_classified"
     bad = ~np.isin(cls, CLASSES)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"column 'poverty_class' must be one of {CLASSES}, got {cls[i]!r} at row "
-                         f"{classified.index[i]!r}")
+        raise ValueError(
+            f"column 'poverty_class' must be one of {CLASSES}, got {cls[i]!r} at row {classified.index[i]!r}"
+        )
     ry = classified["review_year"].to_numpy(dtype=int)
     ys = np.unique(ry)
     if len(ys) < 2 or (np.diff(ys) != 1).any():
@@ -248,20 +268,21 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     yrs = check_years(years, start)
     w0, w1 = (int(ys[0]), start) if window is None else (int(window[0]), int(window[1]))
     if not (ys[0] <= w0 < w1 <= ys[-1]):
-        raise ValueError(f"'window' must be two review years within {int(ys[0])}..{int(ys[-1])} in order, "
-                         f"got {window!r}")
+        raise ValueError(
+            f"'window' must be two review years within {int(ys[0])}..{int(ys[-1])} in order, got {window!r}"
+        )
     hid, _ = pd.factorize(classified["household_id"])
     yi = np.searchsorted(ys, ry)
     H, Y = int(hid.max()) + 1, len(ys)
     gcode, units, _mi = unit_index(classified, by)
     G = len(units)
     poor_m = np.full((H, Y), -1, dtype=np.int8)
-    poor_m[hid, yi] = (cls == "poor")
+    poor_m[hid, yi] = cls == "poor"
     unit_m = np.full((H, Y), -1, dtype=np.int64)
     unit_m[hid, yi] = gcode
     state = np.full((H, Y), -1, dtype=np.int8)
     censored = np.zeros((H, Y), dtype=bool)
-    last = np.full(H, -10**6)
+    last = np.full(H, -(10**6))
     first = np.full(H, -1)
     for j in range(Y):
         present, isp = poor_m[:, j] >= 0, poor_m[:, j] == 1
@@ -298,8 +319,10 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
         seen = [k for k in (1, 2, 3) if n_pool[k] > 0]
         src = seen if seen else [4]
         n_pool[unseen], x_pool[unseen] = n_pool[src].sum(), x_pool[src].sum()
-        notes.append(f"no transitions from {[STATES[k] for k in unseen]} in {w0}-{w1}: their rate is the pooled rate "
-                     f"of {[STATES[k] for k in src]}")
+        notes.append(
+            f"no transitions from {[STATES[k] for k in unseen]} in {w0}-{w1}: their rate is the pooled rate "
+            f"of {[STATES[k] for k in src]}"
+        )
     p_bar = x_pool / n_pool
     m = float(prior_strength)
     if m > 0:
@@ -346,8 +369,16 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
             coef = rng.multivariate_normal(beta, cov, size=n_sim, method="svd")
             shock = np.sqrt(tau2) * rng.standard_normal((n_sim, steps))
             line_d[:, s_] = coef[:, :1] + coef[:, 1:2] * k_[None, :] + shock
-            rows_.append({"state": STATES[s_], "logit_rate": beta[0], "trend": beta[1],
-                          "trend_se": math.sqrt(max(cov[1, 1], 0.0)), "year_sd": math.sqrt(tau2), "df": df})
+            rows_.append(
+                {
+                    "state": STATES[s_],
+                    "logit_rate": beta[0],
+                    "trend": beta[1],
+                    "trend_se": math.sqrt(max(cov[1, 1], 0.0)),
+                    "year_sd": math.sqrt(tau2),
+                    "df": df,
+                }
+            )
         trends = pd.DataFrame(rows_)
         p_mean = special.expit(line_c[None, :, :] + off_c[:, :, None])
         p_sims = special.expit(line_d[:, None, :, :] + off_d[:, :, :, None])
@@ -357,11 +388,14 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
         obs = roll(cnt, p_sims, steps, rng=rng)[..., pick] / hk[None, :, None]
         censored_start = int(censored[:, j0].sum())
         if censored_start:
-            notes.append(f"{censored_start} households at the {start} review have less than three reviews of history: "
-                         "they start as long out of poverty")
-        notes.append("transition rates follow their yearly trend on the logit scale: "
-                     + ", ".join(f"{r['state']} {r['trend']:+.3f}/year (year sd {r['year_sd']:.3f})"
-                                 for r in rows_))
+            notes.append(
+                f"{censored_start} households at the {start} review have less than three reviews of history: "
+                "they start as long out of poverty"
+            )
+        notes.append(
+            "transition rates follow their yearly trend on the logit scale: "
+            + ", ".join(f"{r['state']} {r['trend']:+.3f}/year (year sd {r['year_sd']:.3f})" for r in rows_)
+        )
     else:
         draws = roll(np.broadcast_to(counts0[keep], p_draw.shape), p_draw, steps)[..., pick] / hk[None, :, None]
         obs = roll(np.broadcast_to(counts0[keep], p_draw.shape), p_draw, steps, rng=rng)[..., pick] / hk[None, :, None]
@@ -385,10 +419,27 @@ def transition_projection(classified: pd.DataFrame, *, by: str | Sequence[str] =
     observed["poor"] = tally["sum"].to_numpy().astype(float)
     observed["rate"] = observed["poor"] / observed["households"]
     observed = observed[observed["review_year"] <= start].reset_index(drop=True)
-    notes += [f"transitions {w0}-{w1}; pooled one-year rates: exit {1 - p_bar[0]:.3f}, re-entry within 1/2/3 years "
-              f"{p_bar[1]:.3f}/{p_bar[2]:.3f}/{p_bar[3]:.3f}, entry {p_bar[4]:.3f}",
-              f"Beta prior strength {m:g}; households held at the {start} review; histories start at {int(ys[0])}"]
-    return Projection(units=units[keep].reset_index(drop=True), years=yrs, households=hk, mean=mean,
-                      mean_se=draws.std(axis=0, ddof=1), ci_lower=lo, ci_upper=hi, draws=draws, obs_draws=obs,
-                      observed=observed, standard=std, basis=basis, method="transition", alpha=alpha, model=model,
-                      notes=tuple(notes), min_cell=check_min_cell(min_cell))
+    notes += [
+        f"transitions {w0}-{w1}; pooled one-year rates: exit {1 - p_bar[0]:.3f}, re-entry within 1/2/3 years "
+        f"{p_bar[1]:.3f}/{p_bar[2]:.3f}/{p_bar[3]:.3f}, entry {p_bar[4]:.3f}",
+        f"Beta prior strength {m:g}; households held at the {start} review; histories start at {int(ys[0])}",
+    ]
+    return Projection(
+        units=units[keep].reset_index(drop=True),
+        years=yrs,
+        households=hk,
+        mean=mean,
+        mean_se=draws.std(axis=0, ddof=1),
+        ci_lower=lo,
+        ci_upper=hi,
+        draws=draws,
+        obs_draws=obs,
+        observed=observed,
+        standard=std,
+        basis=basis,
+        method="transition",
+        alpha=alpha,
+        model=model,
+        notes=tuple(notes),
+        min_cell=check_min_cell(min_cell),
+    )

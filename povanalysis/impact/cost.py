@@ -86,41 +86,70 @@ class CostPerExit:
         """One tidy row: ``vnd_per_exit``, ``se``, ``ci_lower``, ``ci_upper``, ``effect``, ``effect_se``,
         ``credit_per_poor_borrower``, ``n_borrowers``, ``exits``, ``method``, ``spending``, ``interval``."""
         lo, hi = self.conf_int()
-        return pd.DataFrame([{
-            "vnd_per_exit": self.vnd_per_exit, "se": self.se, "ci_lower": lo, "ci_upper": hi,
-            "effect": self.effect.effect, "effect_se": self.effect.se,
-            "credit_per_poor_borrower": self.credit_per_poor_borrower, "n_borrowers": self.n_borrowers,
-            "exits": self.exits, "method": self.effect.method, "spending": self.spending, "interval": self.interval,
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "vnd_per_exit": self.vnd_per_exit,
+                    "se": self.se,
+                    "ci_lower": lo,
+                    "ci_upper": hi,
+                    "effect": self.effect.effect,
+                    "effect_se": self.effect.se,
+                    "credit_per_poor_borrower": self.credit_per_poor_borrower,
+                    "n_borrowers": self.n_borrowers,
+                    "exits": self.exits,
+                    "method": self.effect.method,
+                    "spending": self.spending,
+                    "interval": self.interval,
+                }
+            ]
+        )
 
     def summary(self) -> str:
         """Plain-text account (returned)."""
         lo, hi = self.conf_int()
-        what = ("loans to the poor borrowers" if self.spending == "poor"
-                else "all VBSP household loans of the same years")
-        return "\n".join([
-            f"Cost per exit from poverty ({self.effect.label}{', BIASED' if self.effect.biased else ''})",
-            f"  {self.vnd_per_exit / 1e6:,.1f} million VND per household lifted out of poverty, 95% interval "
-            f"[{lo / 1e6:,.1f}, {hi / 1e6:,.1f}] million "
-            f"({'delta method, log scale' if self.interval == 'delta' else 'Fieller'})",
-            f"  credit counted: {what}, {self.credit_per_poor_borrower / 1e6:,.1f} million VND per poor borrower",
-            f"  effect on exit {self.effect.effect:.4f} (s.e. {self.effect.se:.4f}) over {self.n_borrowers:,} poor "
-            f"borrowers: {self.exits:,.1f} exits caused",
-        ])
+        what = (
+            "loans to the poor borrowers" if self.spending == "poor" else "all VBSP household loans of the same years"
+        )
+        return "\n".join(
+            [
+                f"Cost per exit from poverty ({self.effect.label}{', BIASED' if self.effect.biased else ''})",
+                f"  {self.vnd_per_exit / 1e6:,.1f} million VND per household lifted out of poverty, 95% interval "
+                f"[{lo / 1e6:,.1f}, {hi / 1e6:,.1f}] million "
+                f"({'delta method, log scale' if self.interval == 'delta' else 'Fieller'})",
+                f"  credit counted: {what}, {self.credit_per_poor_borrower / 1e6:,.1f} million VND per poor borrower",
+                f"  effect on exit {self.effect.effect:.4f} (s.e. {self.effect.se:.4f}) over {self.n_borrowers:,} poor "
+                f"borrowers: {self.exits:,.1f} exits caused",
+            ]
+        )
 
     def text(self, lang: str = "vi") -> str:
         """Deprecated: use :func:`povanalysis.reports.prose.impact.cost_text`."""
-        warnings.warn("CostPerExit.text moved to povanalysis.reports.prose.impact.cost_text; the method will be "
-                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "CostPerExit.text moved to povanalysis.reports.prose.impact.cost_text; the method will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from ..reports.prose.impact import cost_text
 
         return cost_text(self, lang)
 
 
-def cost_per_exit(households: pd.DataFrame, loans: pd.DataFrame, *, method: str = "did", spending: str = "poor",
-                  interval: str = "fieller", years: Iterable[int] | None = None, cluster: str = "commune_code",
-                  comparison: str = "not_yet", covariates: Sequence[str] | None = None,
-                  review_cutoff: str = REVIEW_CUTOFF, missing_pre: str = "raise") -> CostPerExit:
+def cost_per_exit(
+    households: pd.DataFrame,
+    loans: pd.DataFrame,
+    *,
+    method: str = "did",
+    spending: str = "poor",
+    interval: str = "fieller",
+    years: Iterable[int] | None = None,
+    cluster: str = "commune_code",
+    comparison: str = "not_yet",
+    covariates: Sequence[str] | None = None,
+    review_cutoff: str = REVIEW_CUTOFF,
+    missing_pre: str = "raise",
+) -> CostPerExit:
     """VND of VBSP credit disbursed per household that leaves poverty because of it.
 
     ``vnd_per_exit = C / τ``, where ``τ`` is the effect on exit (:func:`estimate_effect`,
@@ -160,22 +189,28 @@ def cost_per_exit(households: pd.DataFrame, loans: pd.DataFrame, *, method: str 
     True
     """
     if method not in ("naive",) + CREDIBLE_METHODS:
-        raise ValueError("cost per exit needs an effect on exit from method 'fe', 'did', 'ipw' or 'naive', "
-                         f"got {method!r}")
+        raise ValueError(
+            f"cost per exit needs an effect on exit from method 'fe', 'did', 'ipw' or 'naive', got {method!r}"
+        )
     if spending not in ("poor", "all"):
         raise ValueError(f"spending must be 'poor' or 'all', got {spending!r}")
     if interval not in ("delta", "fieller"):
         raise ValueError(f"interval must be 'delta' or 'fieller', got {interval!r}")
-    data = prepare_panel(households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff,
-                    missing_pre=missing_pre)
+    data = prepare_panel(
+        households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
+    )
     fit = estimate(data, outcome="exit", method=method, population="poor", comparison=comparison, covariates=covariates)
     lv = data.levels
     cohorts = set(fit.details["cohort"].astype(int))
     base = lv[np.isin(lv["review_year"] + 1, list(cohorts))]
-    seen_next = pd.Series(household_year_keys(base["_hh"], base["review_year"] + 1)).isin(
-        household_year_keys(lv["_hh"], lv["review_year"])).to_numpy()
-    poor_borrower = (base["poor"].to_numpy() & (base["cohort"].to_numpy() == base["review_year"].to_numpy() + 1)
-                     & seen_next)
+    seen_next = (
+        pd.Series(household_year_keys(base["_hh"], base["review_year"] + 1))
+        .isin(household_year_keys(lv["_hh"], lv["review_year"]))
+        .to_numpy()
+    )
+    poor_borrower = (
+        base["poor"].to_numpy() & (base["cohort"].to_numpy() == base["review_year"].to_numpy() + 1) & seen_next
+    )
     if spending == "poor":
         amounts = np.where(poor_borrower, base["amount"].to_numpy(dtype=float), 0.0)
         clusters = base["_cluster"].to_numpy()
@@ -201,5 +236,6 @@ def cost_per_exit(households: pd.DataFrame, loans: pd.DataFrame, *, method: str 
         se = ratio * log_se
     else:
         ratio, log_se, se = np.inf, np.nan, np.nan
-    return CostPerExit(float(ratio), float(se), fit, float(c_mean), n_b, float(tau * n_b), spending, interval,
-                       log_se, cov)
+    return CostPerExit(
+        float(ratio), float(se), fit, float(c_mean), n_b, float(tau * n_b), spending, interval, log_se, cov
+    )

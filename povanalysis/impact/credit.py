@@ -56,7 +56,10 @@ MOVED: dict[str, str] = {
 
 def __getattr__(name: str) -> object:
     if name in MOVED:
-        warnings.warn(f"{__name__}.{name} moved to {MOVED[name]}.{name}; the old name will be removed in the next "
-                      "release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"{__name__}.{name} moved to {MOVED[name]}.{name}; the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -85,8 +85,7 @@ def wald_test(theta: np.ndarray, psi: np.ndarray, restriction: np.ndarray | None
     g = psi.shape[0]
     if not q:
         return {"stat": np.nan, "df": 0, "df_denom": g - 1, "chi2": np.nan, "pvalue": np.nan}
-    return {"stat": chi2 / q, "df": q, "df_denom": g - 1, "chi2": chi2,
-            "pvalue": float(stats.f.sf(chi2 / q, q, g - 1))}
+    return {"stat": chi2 / q, "df": q, "df_denom": g - 1, "chi2": chi2, "pvalue": float(stats.f.sf(chi2 / q, q, g - 1))}
 
 
 @dataclass(frozen=True)
@@ -180,9 +179,19 @@ class StaggeredDiD:
     0.625
     """
 
-    def __init__(self, panel: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str,
-                 cluster: str, population: str | None = None, comparison: str = "not_yet",
-                 min_cell: int | None = None) -> None:
+    def __init__(
+        self,
+        panel: pd.DataFrame,
+        *,
+        unit: str,
+        time: str,
+        cohort: str,
+        outcome: str,
+        cluster: str,
+        population: str | None = None,
+        comparison: str = "not_yet",
+        min_cell: int | None = None,
+    ) -> None:
         require_frame(panel, "panel")
         if comparison not in COMPARISONS:
             raise ValueError(f"comparison must be one of {COMPARISONS}, got {comparison!r}")
@@ -198,8 +207,10 @@ class StaggeredDiD:
         dup = panel.duplicated([unit, time])
         if dup.any():
             row = panel.index[dup.to_numpy()][0]
-            raise ValueError(f"'panel' has more than one row for unit {to_python(panel.at[row, unit])!r} "
-                             f"and {time} {to_python(panel.at[row, time])!r} (row {to_python(row)!r})")
+            raise ValueError(
+                f"'panel' has more than one row for unit {to_python(panel.at[row, unit])!r} "
+                f"and {time} {to_python(panel.at[row, time])!r} (row {to_python(row)!r})"
+            )
         g_col = pd.to_numeric(panel[cohort], errors="raise").to_numpy(dtype=float)
         if np.isnan(g_col).any():
             row = panel.index[np.isnan(g_col)][0]
@@ -222,8 +233,10 @@ class StaggeredDiD:
         g_unit[u_code] = g_col
         varies = pd.Series(g_col).groupby(u_code).nunique().to_numpy() > 1
         if varies.any():
-            raise ValueError(f"column {cohort!r} must be constant within a unit; it varies for unit "
-                             f"{to_python(self.units[np.flatnonzero(varies)[0]])!r}")
+            raise ValueError(
+                f"column {cohort!r} must be constant within a unit; it varies for unit "
+                f"{to_python(self.units[np.flatnonzero(varies)[0]])!r}"
+            )
         self._index = panel.index
         self._g = g_unit
         self._cells: list[dict] = []
@@ -263,30 +276,64 @@ class StaggeredDiD:
         m_t, m_c = d_t.mean(), d_c.mean()
         n_cl = len(self.clusters)
         cl_t, cl_c = clu[t_idx, b], clu[c_idx, b]
-        psi = (np.bincount(cl_t, (d_t - m_t) / len(t_idx), minlength=n_cl)
-               - np.bincount(cl_c, (d_c - m_c) / len(c_idx), minlength=n_cl))
+        psi = np.bincount(cl_t, (d_t - m_t) / len(t_idx), minlength=n_cl) - np.bincount(
+            cl_c, (d_c - m_c) / len(c_idx), minlength=n_cl
+        )
         used = np.zeros(n_cl, dtype=bool)
         used[cl_t] = True
         used[cl_c] = True
         return {
-            "cohort": int(g), "time": int(r), "event_time": int(r - g), "effect": float(m_t - m_c),
-            "n_treated": len(t_idx), "n_control": len(c_idx), "psi": psi, "used": used,
+            "cohort": int(g),
+            "time": int(r),
+            "event_time": int(r - g),
+            "effect": float(m_t - m_c),
+            "n_treated": len(t_idx),
+            "n_control": len(c_idx),
+            "psi": psi,
+            "used": used,
             "count_t": np.bincount(cl_t, minlength=n_cl).astype(float),
-            "units_t": t_idx, "units_c": c_idx, "delta_t": d_t, "delta_c": d_c,
-            "rows_t": rows[t_idx, b], "rows_c": rows[c_idx, b],
-            "cluster_t": cl_t, "cluster_c": cl_c,
+            "units_t": t_idx,
+            "units_c": c_idx,
+            "delta_t": d_t,
+            "delta_c": d_c,
+            "rows_t": rows[t_idx, b],
+            "rows_c": rows[c_idx, b],
+            "cluster_t": cl_t,
+            "cluster_c": cl_c,
         }
 
     def _cell_table(self) -> pd.DataFrame:
-        cols = ["cohort", "time", "event_time", "effect", "se", "ci_lower", "ci_upper",
-                "n_treated", "n_control", "suppressed"]
+        cols = [
+            "cohort",
+            "time",
+            "event_time",
+            "effect",
+            "se",
+            "ci_lower",
+            "ci_upper",
+            "n_treated",
+            "n_control",
+            "suppressed",
+        ]
         if not self._cells:
             return pd.DataFrame(columns=cols)
         out = []
         for c in self._cells:
             se, lo, hi = self._inference(c["effect"], c["psi"][c["used"]])
-            out.append((c["cohort"], c["time"], c["event_time"], c["effect"], se, lo, hi,
-                        c["n_treated"], c["n_control"], c["n_treated"] < self.min_cell))
+            out.append(
+                (
+                    c["cohort"],
+                    c["time"],
+                    c["event_time"],
+                    c["effect"],
+                    se,
+                    lo,
+                    hi,
+                    c["n_treated"],
+                    c["n_control"],
+                    c["n_treated"] < self.min_cell,
+                )
+            )
         return pd.DataFrame(out, columns=cols)
 
     @staticmethod
@@ -312,8 +359,10 @@ class StaggeredDiD:
         """
         cells = self._at(event_time)
         if not cells:
-            raise ValueError(f"no group-time effect can be estimated at event time {event_time}: "
-                             f"estimable event times are {self.event_times()}")
+            raise ValueError(
+                f"no group-time effect can be estimated at event time {event_time}: "
+                f"estimable event times are {self.event_times()}"
+            )
         n_t = np.array([c["n_treated"] for c in cells], dtype=float)
         w = n_t / n_t.sum()
         att = np.array([c["effect"] for c in cells])
@@ -323,9 +372,14 @@ class StaggeredDiD:
         psi = psi + ((att - theta)[:, None] * (count_t - w[:, None] * count_t.sum(axis=0))).sum(axis=0) / n_t.sum()
         used = np.logical_or.reduce([c["used"] for c in cells])
         se = self._inference(theta, psi[used])[0]
-        return Aggregate(theta, se, pd.Series(psi[used], index=self.clusters[used]),
-                         int(n_t.sum()), int(sum(c["n_control"] for c in cells)),
-                         tuple(c["cohort"] for c in cells))
+        return Aggregate(
+            theta,
+            se,
+            pd.Series(psi[used], index=self.clusters[used]),
+            int(n_t.sum()),
+            int(sum(c["n_control"] for c in cells)),
+            tuple(c["cohort"] for c in cells),
+        )
 
     def event_study(self, *, alpha: float = 0.05) -> pd.DataFrame:
         """Effects by event time (leads ``<= -2``, the base ``-1`` as reference 0, lags ``>= 0``).
@@ -341,11 +395,36 @@ class StaggeredDiD:
         for e in self.event_times():
             a = self.aggregate(e)
             _, lo, hi = self._inference(a.effect, a.psi.to_numpy(), alpha)
-            rows.append((e, a.effect, a.se, lo, hi, a.n_treated + a.n_control, a.n_treated, a.n_control,
-                         a.n_treated < self.min_cell, False))
+            rows.append(
+                (
+                    e,
+                    a.effect,
+                    a.se,
+                    lo,
+                    hi,
+                    a.n_treated + a.n_control,
+                    a.n_treated,
+                    a.n_control,
+                    a.n_treated < self.min_cell,
+                    False,
+                )
+            )
         rows.append((-1, 0.0, np.nan, np.nan, np.nan, 0, 0, 0, False, True))
-        out = pd.DataFrame(rows, columns=["event_time", "effect", "se", "ci_lower", "ci_upper", "n",
-                                          "n_treated", "n_control", "suppressed", "reference"])
+        out = pd.DataFrame(
+            rows,
+            columns=[
+                "event_time",
+                "effect",
+                "se",
+                "ci_lower",
+                "ci_upper",
+                "n",
+                "n_treated",
+                "n_control",
+                "suppressed",
+                "reference",
+            ],
+        )
         out.loc[out["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
         return out.sort_values("event_time", kind="stable").reset_index(drop=True)
 
@@ -387,16 +466,22 @@ class StaggeredDiD:
         """
         cells = self._at(event_time)
         if not cells:
-            raise ValueError(f"no group-time effect can be estimated at event time {event_time}: "
-                             f"estimable event times are {self.event_times()}")
+            raise ValueError(
+                f"no group-time effect can be estimated at event time {event_time}: "
+                f"estimable event times are {self.event_times()}"
+            )
         parts = []
         for c in cells:
             n_t, n_c = c["n_treated"], c["n_control"]
-            parts.append(pd.DataFrame({
-                "cohort": np.full(n_t + n_c, c["cohort"], dtype=np.int64),
-                "treated": np.r_[np.ones(n_t, bool), np.zeros(n_c, bool)],
-                "delta": np.r_[c["delta_t"], c["delta_c"]],
-                "cluster": self.clusters[np.r_[c["cluster_t"], c["cluster_c"]]],
-                "row": self._index[np.r_[c["rows_t"], c["rows_c"]]],
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "cohort": np.full(n_t + n_c, c["cohort"], dtype=np.int64),
+                        "treated": np.r_[np.ones(n_t, bool), np.zeros(n_c, bool)],
+                        "delta": np.r_[c["delta_t"], c["delta_c"]],
+                        "cluster": self.clusters[np.r_[c["cluster_t"], c["cluster_c"]]],
+                        "row": self._index[np.r_[c["rows_t"], c["rows_c"]]],
+                    }
+                )
+            )
         return pd.concat(parts, ignore_index=True)

@@ -1,4 +1,9 @@
-"""The effect of a first VBSP loan: the results object and its five estimators."""
+"""The effect of a first VBSP loan: the results object and its five estimators.
+
+One module because the five estimators share one design (cohorts, comparison groups, covariates) and
+one clustered covariance, and return the same results object; the data preparation, the event study,
+the subgroups and the cost per exit live in their own modules.
+"""
 
 from __future__ import annotations
 
@@ -144,8 +149,12 @@ class CreditEffect:
 
     def name(self, lang: str = "vi") -> str:
         """Deprecated: use :func:`povanalysis.reports.prose.impact.method_name`."""
-        warnings.warn("CreditEffect.name moved to povanalysis.reports.prose.impact.method_name; the method will be "
-                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "CreditEffect.name moved to povanalysis.reports.prose.impact.method_name; the method will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from ..reports.prose.impact import method_name
 
         return method_name(self, lang)
@@ -154,18 +163,34 @@ class CreditEffect:
         """One tidy row: ``method``, ``outcome``, ``population``, ``comparison``, ``effect``, ``se``,
         ``ci_lower``, ``ci_upper``, ``n``, ``n_treated``, ``n_control``, ``n_clusters``, ``biased``."""
         lo, hi = self.conf_int()
-        return pd.DataFrame([{
-            "method": self.method, "outcome": self.outcome, "population": self.population,
-            "comparison": self.comparison, "effect": self.effect, "se": self.se, "ci_lower": lo, "ci_upper": hi,
-            "n": self.n, "n_treated": self.n_treated, "n_control": self.n_control, "n_clusters": self.n_clusters,
-            "biased": self.biased,
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "method": self.method,
+                    "outcome": self.outcome,
+                    "population": self.population,
+                    "comparison": self.comparison,
+                    "effect": self.effect,
+                    "se": self.se,
+                    "ci_lower": lo,
+                    "ci_upper": hi,
+                    "n": self.n,
+                    "n_treated": self.n_treated,
+                    "n_control": self.n_control,
+                    "n_clusters": self.n_clusters,
+                    "biased": self.biased,
+                }
+            ]
+        )
 
     def summary(self) -> str:
         """A plain-text account of the estimate (returned, not printed)."""
         lo, hi = self.conf_int()
-        unit = "per 10 million VND of loan" if self.method == "dose" else {
-            "exit": "probability points", "log_income": "log points", "deprivations": "indicators"}[self.outcome]
+        unit = (
+            "per 10 million VND of loan"
+            if self.method == "dose"
+            else {"exit": "probability points", "log_income": "log points", "deprivations": "indicators"}[self.outcome]
+        )
         lines = [
             f"Credit effect: {self.label}",
             f"  outcome: {OUTCOME_NAMES[self.outcome].lower()} "
@@ -177,8 +202,10 @@ class CreditEffect:
             f"  review years {self.years[0]}–{self.years[-1]}",
         ]
         if self.biased:
-            lines.append("  BIASED: borrowers are compared with households that never borrowed; they differ in traits "
-                         "the data do not show, so this does not measure the loan's effect.")
+            lines.append(
+                "  BIASED: borrowers are compared with households that never borrowed; they differ in traits "
+                "the data do not show, so this does not measure the loan's effect."
+            )
         if self.covariates:
             lines.append(f"  covariates: {', '.join(self.covariates)}")
         lines += [f"  note: {n}" for n in self.notes]
@@ -186,23 +213,60 @@ class CreditEffect:
 
     def text(self, lang: str = "vi") -> str:
         """Deprecated: use :func:`povanalysis.reports.prose.impact.effect_text`."""
-        warnings.warn("CreditEffect.text moved to povanalysis.reports.prose.impact.effect_text; the method will be "
-                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "CreditEffect.text moved to povanalysis.reports.prose.impact.effect_text; the method will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from ..reports.prose.impact import effect_text
 
         return effect_text(self, lang)
 
 
-def _fit_result(effect, psi: pd.Series, *, method, outcome, population, comparison, data, n, n_treated,
-                n_control, details, biased, se=None, covariates=(), balance=None, curve=None, notes=()) -> CreditEffect:
+def _fit_result(
+    effect,
+    psi: pd.Series,
+    *,
+    method,
+    outcome,
+    population,
+    comparison,
+    data,
+    n,
+    n_treated,
+    n_control,
+    details,
+    biased,
+    se=None,
+    covariates=(),
+    balance=None,
+    curve=None,
+    notes=(),
+) -> CreditEffect:
     if se is None:
         se = float(np.sqrt(clustered_vcov(psi.to_numpy())[0, 0]))
     psi = pd.Series(psi.to_numpy(), index=data.cluster_labels[psi.index.to_numpy(dtype=np.int64)])
     return CreditEffect(
-        effect=float(effect), se=float(se), n=int(n), n_treated=int(n_treated), n_control=int(n_control),
-        n_clusters=int(len(psi)), method=method, outcome=outcome, population=population, comparison=comparison,
-        years=data.years, biased=bool(biased), details=details, balance=balance, curve=curve,
-        covariates=tuple(covariates), notes=tuple(data.notes) + tuple(notes), psi=psi)
+        effect=float(effect),
+        se=float(se),
+        n=int(n),
+        n_treated=int(n_treated),
+        n_control=int(n_control),
+        n_clusters=int(len(psi)),
+        method=method,
+        outcome=outcome,
+        population=population,
+        comparison=comparison,
+        years=data.years,
+        biased=bool(biased),
+        details=details,
+        balance=balance,
+        curve=curve,
+        covariates=tuple(covariates),
+        notes=tuple(data.notes) + tuple(notes),
+        psi=psi,
+    )
 
 
 # --------------------------------------------------------------------------- estimators
@@ -215,31 +279,61 @@ def did_design(data: AnalysisPanel, y: np.ndarray, pop: np.ndarray, comparison: 
         raise ValueError(f"comparison must be one of {COMPARISONS}, got {comparison!r}")
     borrowers = np.isfinite(lv["cohort"].to_numpy())
     if not (borrowers & pop).any():
-        raise NoVariation("no household of the analysis population ever received a loan in these data "
-                           "(no variation in treatment)")
+        raise NoVariation(
+            "no household of the analysis population ever received a loan in these data (no variation in treatment)"
+        )
     first_year = data.years[0]
     if not (lv["cohort"].to_numpy()[borrowers] > first_year).any():
-        raise NoVariation(f"every loan precedes the first review used ({first_year}): no borrower is observed "
-                           "before its loan (missing pre-period)")
-    panel = pd.DataFrame({"unit": lv["_hh"].to_numpy(), "time": lv["review_year"].to_numpy(),
-                          "cohort": lv["cohort"].to_numpy(), "y": y, "cluster": lv["_cluster"].to_numpy(),
-                          "pop": pop}, index=lv.index)
-    design = StaggeredDiD(panel, unit="unit", time="time", cohort="cohort", outcome="y", cluster="cluster",
-                          population="pop", comparison=comparison)
+        raise NoVariation(
+            f"every loan precedes the first review used ({first_year}): no borrower is observed "
+            "before its loan (missing pre-period)"
+        )
+    panel = pd.DataFrame(
+        {
+            "unit": lv["_hh"].to_numpy(),
+            "time": lv["review_year"].to_numpy(),
+            "cohort": lv["cohort"].to_numpy(),
+            "y": y,
+            "cluster": lv["_cluster"].to_numpy(),
+            "pop": pop,
+        },
+        index=lv.index,
+    )
+    design = StaggeredDiD(
+        panel,
+        unit="unit",
+        time="time",
+        cohort="cohort",
+        outcome="y",
+        cluster="cluster",
+        population="pop",
+        comparison=comparison,
+    )
     if 0 not in design.event_times():
-        reasons = "; ".join(f"cohort {r.cohort}: {r.reason}" for r in design.skipped.itertuples()
-                            if r.time != r.time or r.time == r.cohort) or "no cohort observed after its loan"
+        reasons = (
+            "; ".join(
+                f"cohort {r.cohort}: {r.reason}"
+                for r in design.skipped.itertuples()
+                if r.time != r.time or r.time == r.cohort
+            )
+            or "no cohort observed after its loan"
+        )
         what = "households that borrow later" if comparison == "not_yet" else "households that never borrow"
-        raise NoVariation(f"no borrower can be compared with {what} at the first review after the loan "
-                           f"(no variation in treatment timing): {reasons}")
+        raise NoVariation(
+            f"no borrower can be compared with {what} at the first review after the loan "
+            f"(no variation in treatment timing): {reasons}"
+        )
     return design
 
 
 def _skipped_notes(design: StaggeredDiD) -> tuple:
     sk = design.skipped
     sk = sk[sk["time"] == sk["cohort"]]
-    return tuple(f"cohort {int(r.cohort)} (loans between the reviews of {int(r.cohort) - 1} and {int(r.cohort)}) "
-                 f"left out: {r.reason}" for r in sk.itertuples())
+    return tuple(
+        f"cohort {int(r.cohort)} (loans between the reviews of {int(r.cohort) - 1} and {int(r.cohort)}) "
+        f"left out: {r.reason}"
+        for r in sk.itertuples()
+    )
 
 
 def _cohort_details(design: StaggeredDiD) -> pd.DataFrame:
@@ -265,28 +359,38 @@ def _check_design(X: np.ndarray, names: Sequence[str], n_fixed: int) -> None:
     bad = ~np.isfinite(X)
     if bad.any():
         j = int(np.flatnonzero(bad.any(axis=0))[0])
-        raise DesignError(f"covariate {names[j]!r} is missing or infinite in {int(bad[:, j].sum())} rows of the "
-                         "analysis sample")
+        raise DesignError(
+            f"covariate {names[j]!r} is missing or infinite in {int(bad[:, j].sum())} rows of the analysis sample"
+        )
     for j in range(n_fixed, X.shape[1]):
         if np.ptp(X[:, j]) == 0:
-            raise DesignError(f"covariate {names[j]!r} is constant ({to_python(X[0, j])!r}) in the analysis sample: "
-                             "it is collinear with the intercept")
+            raise DesignError(
+                f"covariate {names[j]!r} is constant ({to_python(X[0, j])!r}) in the analysis sample: "
+                "it is collinear with the intercept"
+            )
     norms = np.linalg.norm(X, axis=0)
     r = np.linalg.qr(X / np.where(norms > 0, norms, 1.0), mode="r")
     diag = np.abs(np.diag(r))
     for j in range(n_fixed, X.shape[1]):
         if diag[j] < 1e-8:
             earlier = ["the intercept and the cohort effects"] + [repr(n) for n in names[n_fixed:j]]
-            raise DesignError(f"covariates are collinear in the analysis sample: {names[j]!r} is a linear combination "
-                             f"of {', '.join(earlier)}")
+            raise DesignError(
+                f"covariates are collinear in the analysis sample: {names[j]!r} is a linear combination "
+                f"of {', '.join(earlier)}"
+            )
 
 
 def covariate_matrix(levels: pd.DataFrame, rows: pd.Index | Sequence, covariates: Sequence[str]) -> np.ndarray:
     """The ``covariates`` of ``rows`` of ``levels`` as floats; raises naming an unknown or non-numeric covariate."""
     unknown = [c for c in covariates if c not in levels.columns or c.startswith("_")]
     if unknown:
-        allowed = [c for c in levels.columns if pd.api.types.is_numeric_dtype(levels[c]) and not c.startswith("_")
-                   and c not in ("cohort", "amount", "review_year")]
+        allowed = [
+            c
+            for c in levels.columns
+            if pd.api.types.is_numeric_dtype(levels[c])
+            and not c.startswith("_")
+            and c not in ("cohort", "amount", "review_year")
+        ]
         raise ValueError(f"unknown covariates {unknown}; use pre-loan columns such as {allowed}")
     sub = levels.loc[rows, list(covariates)]
     for c in covariates:
@@ -304,32 +408,57 @@ def _stack_design(stack: pd.DataFrame) -> tuple[np.ndarray, list]:
 
 def _naive(data: AnalysisPanel, y: np.ndarray, pop: np.ndarray, outcome: str, population: str) -> CreditEffect:
     lv = data.levels
-    nxt = pd.DataFrame({"_hh": lv["_hh"].to_numpy(), "review_year": lv["review_year"].to_numpy() - 1,
-                        "y_next": y})
-    base = pd.DataFrame({"_hh": lv["_hh"].to_numpy(), "review_year": lv["review_year"].to_numpy(),
-                         "cohort": lv["cohort"].to_numpy(), "cluster": lv["_cluster"].to_numpy(), "pop": pop})
+    nxt = pd.DataFrame({"_hh": lv["_hh"].to_numpy(), "review_year": lv["review_year"].to_numpy() - 1, "y_next": y})
+    base = pd.DataFrame(
+        {
+            "_hh": lv["_hh"].to_numpy(),
+            "review_year": lv["review_year"].to_numpy(),
+            "cohort": lv["cohort"].to_numpy(),
+            "cluster": lv["_cluster"].to_numpy(),
+            "pop": pop,
+        }
+    )
     t = base[base["pop"]].merge(nxt, on=["_hh", "review_year"], how="inner")
     t = t[np.isfinite(t["y_next"])]
     treated = (t["cohort"] == t["review_year"] + 1).to_numpy()
     never = np.isinf(t["cohort"].to_numpy())
     keep = treated | never
     if not treated.any():
-        raise NoVariation("no household of the analysis population received a loan between two reviews "
-                           "(no variation in treatment)")
+        raise NoVariation(
+            "no household of the analysis population received a loan between two reviews (no variation in treatment)"
+        )
     if not never.any():
-        raise NoVariation("every household of the analysis population borrowed: no never-borrower to compare "
-                           "(no variation in treatment)")
+        raise NoVariation(
+            "every household of the analysis population borrowed: no never-borrower to compare "
+            "(no variation in treatment)"
+        )
     t = t[keep]
     d = treated[keep].astype(float)
     X = np.column_stack([np.ones(len(t)), d])
     coef, v, psi = _ols(t["y_next"].to_numpy(), X, t["cluster"].to_numpy(), [1])
     by = t.assign(d=d).groupby("review_year")
-    details = pd.DataFrame({"cohort": (by.size().index + 1).astype(int),
-                            "n_treated": by["d"].sum().astype(int).to_numpy(),
-                            "n_control": (by.size() - by["d"].sum()).astype(int).to_numpy()})
-    return _fit_result(coef[0], psi[0], method="naive", outcome=outcome, population=population, comparison="never",
-                       data=data, n=len(t), n_treated=int(d.sum()), n_control=int(len(t) - d.sum()),
-                       details=details, biased=True, se=float(np.sqrt(v[0, 0])))
+    details = pd.DataFrame(
+        {
+            "cohort": (by.size().index + 1).astype(int),
+            "n_treated": by["d"].sum().astype(int).to_numpy(),
+            "n_control": (by.size() - by["d"].sum()).astype(int).to_numpy(),
+        }
+    )
+    return _fit_result(
+        coef[0],
+        psi[0],
+        method="naive",
+        outcome=outcome,
+        population=population,
+        comparison="never",
+        data=data,
+        n=len(t),
+        n_treated=int(d.sum()),
+        n_control=int(len(t) - d.sum()),
+        details=details,
+        biased=True,
+        se=float(np.sqrt(v[0, 0])),
+    )
 
 
 def _fe(data, design, outcome, population, comparison, covariates) -> CreditEffect:
@@ -339,19 +468,43 @@ def _fe(data, design, outcome, population, comparison, covariates) -> CreditEffe
     X = np.column_stack([F, Z, stack["treated"].to_numpy(float)])
     _check_design(X[:, :-1], names + list(covariates), len(names))
     coef, v, psi = _ols(stack["delta"].to_numpy(), X, stack["cluster"].to_numpy(), [X.shape[1] - 1])
-    return _fit_result(coef[0], psi[0], method="fe", outcome=outcome, population=population, comparison=comparison,
-                       data=data, n=len(stack), n_treated=int(stack["treated"].sum()),
-                       n_control=int((~stack["treated"]).sum()), details=_cohort_details(design),
-                       biased=comparison == "never", se=float(np.sqrt(v[0, 0])), covariates=covariates,
-                       notes=_skipped_notes(design))
+    return _fit_result(
+        coef[0],
+        psi[0],
+        method="fe",
+        outcome=outcome,
+        population=population,
+        comparison=comparison,
+        data=data,
+        n=len(stack),
+        n_treated=int(stack["treated"].sum()),
+        n_control=int((~stack["treated"]).sum()),
+        details=_cohort_details(design),
+        biased=comparison == "never",
+        se=float(np.sqrt(v[0, 0])),
+        covariates=covariates,
+        notes=_skipped_notes(design),
+    )
 
 
 def _did(data, design, outcome, population, comparison) -> CreditEffect:
     agg = design.aggregate(0)
-    return _fit_result(agg.effect, agg.psi, method="did", outcome=outcome, population=population,
-                       comparison=comparison, data=data, n=agg.n_treated + agg.n_control, n_treated=agg.n_treated,
-                       n_control=agg.n_control, details=_cohort_details(design), biased=comparison == "never",
-                       se=agg.se, notes=_skipped_notes(design))
+    return _fit_result(
+        agg.effect,
+        agg.psi,
+        method="did",
+        outcome=outcome,
+        population=population,
+        comparison=comparison,
+        data=data,
+        n=agg.n_treated + agg.n_control,
+        n_treated=agg.n_treated,
+        n_control=agg.n_control,
+        details=_cohort_details(design),
+        biased=comparison == "never",
+        se=agg.se,
+        notes=_skipped_notes(design),
+    )
 
 
 def _ipw(data, design, outcome, population, comparison, covariates) -> CreditEffect:
@@ -370,8 +523,10 @@ def _ipw(data, design, outcome, population, comparison, covariates) -> CreditEff
         raise DesignError(f"the propensity model cannot be fitted on covariates {list(covariates)}: {exc}") from None
     ps = logit.predict(X)
     if not logit.mle_retvals.get("converged", True) or ps[d == 0].max() > 0.999 or ps[d == 1].min() < 0.001:
-        raise DesignError(f"no overlap: the propensity model on covariates {list(covariates)} predicts borrowing "
-                         "with near certainty for some households; use fewer or coarser covariates")
+        raise DesignError(
+            f"no overlap: the propensity model on covariates {list(covariates)} predicts borrowing "
+            "with near certainty for some households; use fewer or coarser covariates"
+        )
     w_t = d
     w_c = ps * (1 - d) / (1 - ps)
     eta_t = (w_t * dy).sum() / w_t.sum()
@@ -387,10 +542,23 @@ def _ipw(data, design, outcome, population, comparison, covariates) -> CreditEff
     codes, labels = pd.factorize(stack["cluster"], sort=True)
     psi = pd.Series(np.bincount(codes, inf, minlength=len(labels)), index=labels)
     bal = _balance_table(Z, d, w_c, covariates)
-    return _fit_result(att, psi, method="ipw", outcome=outcome, population=population, comparison=comparison,
-                       data=data, n=n, n_treated=int(d.sum()), n_control=int(n - d.sum()),
-                       details=_cohort_details(design), biased=comparison == "never", covariates=covariates,
-                       balance=bal, notes=_skipped_notes(design))
+    return _fit_result(
+        att,
+        psi,
+        method="ipw",
+        outcome=outcome,
+        population=population,
+        comparison=comparison,
+        data=data,
+        n=n,
+        n_treated=int(d.sum()),
+        n_control=int(n - d.sum()),
+        details=_cohort_details(design),
+        biased=comparison == "never",
+        covariates=covariates,
+        balance=bal,
+        notes=_skipped_notes(design),
+    )
 
 
 def _balance_table(Z: np.ndarray, d: np.ndarray, w_c: np.ndarray, covariates: Sequence[str]) -> pd.DataFrame:
@@ -403,8 +571,19 @@ def _balance_table(Z: np.ndarray, d: np.ndarray, w_c: np.ndarray, covariates: Se
         sd = np.sqrt((x[t].var(ddof=1) + x[c].var(ddof=1)) / 2)
         sd = sd if sd > 0 else np.nan
         rows.append((name, m_t, m_c, m_w, (m_t - m_c) / sd, (m_t - m_w) / sd, int(t.sum()), int(c.sum())))
-    out = pd.DataFrame(rows, columns=["covariate", "mean_treated", "mean_control", "mean_control_weighted",
-                                      "smd_unweighted", "smd_weighted", "n_treated", "n_control"])
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "covariate",
+            "mean_treated",
+            "mean_control",
+            "mean_control_weighted",
+            "smd_unweighted",
+            "smd_weighted",
+            "n_treated",
+            "n_control",
+        ],
+    )
     out["suppressed"] = out["n_treated"] < config.MIN_CELL
     return out
 
@@ -426,27 +605,70 @@ def _dose(data, design, outcome, population, comparison) -> CreditEffect:
     bin_of = np.full(len(d), -1)
     bin_of[d == 1] = bins.cat.codes.to_numpy()
     Xb = np.column_stack([F] + [(bin_of == k).astype(float) for k in range(len(cats))])
-    cb, vb, _ = _ols(stack["delta"].to_numpy(), Xb, stack["cluster"].to_numpy(),
-                     list(range(F.shape[1], F.shape[1] + len(cats))))
+    cb, vb, _ = _ols(
+        stack["delta"].to_numpy(), Xb, stack["cluster"].to_numpy(), list(range(F.shape[1], F.shape[1] + len(cats)))
+    )
     g = stack["cluster"].nunique()
     rows = []
     for k in range(len(cats)):
         se = float(np.sqrt(vb[k, k]))
         lo, hi = t_interval(cb[k], se, g - 1, 0.05)
         n_k = int((bin_of == k).sum())
-        rows.append((float(a_t[bins.cat.codes == k].min() * 10), float(a_t[bins.cat.codes == k].max() * 10),
-                     float(cb[k]), se, lo, hi, n_k, n_k < config.MIN_CELL))
-    curve = pd.DataFrame(rows, columns=["amount_min_mvnd", "amount_max_mvnd", "effect", "se", "ci_lower", "ci_upper",
-                                        "n_treated", "suppressed"])
+        rows.append(
+            (
+                float(a_t[bins.cat.codes == k].min() * 10),
+                float(a_t[bins.cat.codes == k].max() * 10),
+                float(cb[k]),
+                se,
+                lo,
+                hi,
+                n_k,
+                n_k < config.MIN_CELL,
+            )
+        )
+    curve = pd.DataFrame(
+        rows,
+        columns=[
+            "amount_min_mvnd",
+            "amount_max_mvnd",
+            "effect",
+            "se",
+            "ci_lower",
+            "ci_upper",
+            "n_treated",
+            "suppressed",
+        ],
+    )
     curve.loc[curve["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
-    return _fit_result(coef[0], psi[0], method="dose", outcome=outcome, population=population, comparison=comparison,
-                       data=data, n=len(stack), n_treated=int(d.sum()), n_control=int(len(d) - d.sum()),
-                       details=_cohort_details(design), biased=comparison == "never", se=float(np.sqrt(v[0, 0])),
-                       curve=curve, notes=_skipped_notes(design))
+    return _fit_result(
+        coef[0],
+        psi[0],
+        method="dose",
+        outcome=outcome,
+        population=population,
+        comparison=comparison,
+        data=data,
+        n=len(stack),
+        n_treated=int(d.sum()),
+        n_control=int(len(d) - d.sum()),
+        details=_cohort_details(design),
+        biased=comparison == "never",
+        se=float(np.sqrt(v[0, 0])),
+        curve=curve,
+        notes=_skipped_notes(design),
+    )
 
 
-def estimate(data: AnalysisPanel, *, outcome: str, method: str, population: str | None, comparison: str,
-             covariates: Sequence[str] | None, extra_mask: np.ndarray | None = None) -> CreditEffect:
+def estimate(
+    data: AnalysisPanel,
+    *,
+    outcome: str,
+    method: str,
+    population: str | None,
+    comparison: str,
+    covariates: Sequence[str] | None,
+    extra_mask: np.ndarray | None = None,
+) -> CreditEffect:
     """:func:`estimate_effect` on a prepared panel, restricted to the rows ``extra_mask`` when given."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -473,10 +695,20 @@ def estimate(data: AnalysisPanel, *, outcome: str, method: str, population: str 
     return _dose(data, design, outcome, population, comparison)
 
 
-def estimate_effect(households: pd.DataFrame, loans: pd.DataFrame, *, outcome: str = "exit", method: str = "did",
-                    years: Iterable[int] | None = None, cluster: str = "commune_code", population: str | None = None,
-                    comparison: str = "not_yet", covariates: Sequence[str] | None = None,
-                    review_cutoff: str = REVIEW_CUTOFF, missing_pre: str = "raise") -> CreditEffect:
+def estimate_effect(
+    households: pd.DataFrame,
+    loans: pd.DataFrame,
+    *,
+    outcome: str = "exit",
+    method: str = "did",
+    years: Iterable[int] | None = None,
+    cluster: str = "commune_code",
+    population: str | None = None,
+    comparison: str = "not_yet",
+    covariates: Sequence[str] | None = None,
+    review_cutoff: str = REVIEW_CUTOFF,
+    missing_pre: str = "raise",
+) -> CreditEffect:
     """Effect of a household's first VBSP loan on its situation at the next review.
 
     The estimand (``outcome="exit"``) is the average, over borrowers poor at the review
@@ -572,10 +804,12 @@ def estimate_effect(households: pd.DataFrame, loans: pd.DataFrame, *, outcome: s
     >>> bool(lo < did.effect < hi)
     True
     """
-    data = prepare_panel(households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff,
-                    missing_pre=missing_pre)
-    return estimate(data, outcome=outcome, method=method, population=population, comparison=comparison,
-                covariates=covariates)
+    data = prepare_panel(
+        households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
+    )
+    return estimate(
+        data, outcome=outcome, method=method, population=population, comparison=comparison, covariates=covariates
+    )
 
 
 def planted_effect(truth: Mapping | float | None, outcome: str, population: str) -> float | None:

@@ -99,8 +99,10 @@ def household_year_keys(code: np.ndarray, year: np.ndarray) -> np.ndarray:
 def _loan_cohorts(loans: pd.DataFrame, lcode: np.ndarray, n_households: int, review_cutoff: str) -> pd.DataFrame:
     """Validate the loans and assign each the first review after it (``cohort``)."""
     if not pd.api.types.is_datetime64_any_dtype(loans["disbursed"]):
-        raise TypeError(f"loans column 'disbursed' must hold dates (datetime64), got dtype {loans['disbursed'].dtype}; "
-                        "read the file with povanalysis.data.io.read_loans")
+        raise TypeError(
+            f"loans column 'disbursed' must hold dates (datetime64), got dtype {loans['disbursed'].dtype}; "
+            "read the file with povanalysis.data.io.read_loans"
+        )
     if loans["disbursed"].isna().any():
         row = loans.index[loans["disbursed"].isna().to_numpy()][0]
         raise ValueError(f"loans column 'disbursed' is missing at row {to_python(row)!r}")
@@ -108,33 +110,48 @@ def _loan_cohorts(loans: pd.DataFrame, lcode: np.ndarray, n_households: int, rev
     bad = amount.isna() | ~np.isfinite(amount) | (amount <= 0)
     if bad.any():
         row = loans.index[bad.to_numpy()][0]
-        raise ValueError(f"loans column 'amount' must be a positive amount in VND, got "
-                         f"{to_python(loans.at[row, 'amount'])!r} at row {to_python(row)!r}")
+        raise ValueError(
+            f"loans column 'amount' must be a positive amount in VND, got "
+            f"{to_python(loans.at[row, 'amount'])!r} at row {to_python(row)!r}"
+        )
     bad = ~loans["programme"].isin(PROGRAMMES)
     if bad.any():
         row = loans.index[bad.to_numpy()][0]
-        raise ValueError(f"loans column 'programme' must be one of {PROGRAMMES}, got "
-                         f"{to_python(loans.at[row, 'programme'])!r} at row {to_python(row)!r}")
+        raise ValueError(
+            f"loans column 'programme' must be one of {PROGRAMMES}, got "
+            f"{to_python(loans.at[row, 'programme'])!r} at row {to_python(row)!r}"
+        )
     unknown = (lcode < 0) | (lcode >= n_households)
     if unknown.any():
         row = loans.index[unknown][0]
-        raise ValueError(f"{int(unknown.sum())} loan(s) name a household_id absent from 'households', "
-                         f"e.g. {to_python(loans.at[row, 'household_id'])!r} at row {to_python(row)!r}")
+        raise ValueError(
+            f"{int(unknown.sum())} loan(s) name a household_id absent from 'households', "
+            f"e.g. {to_python(loans.at[row, 'household_id'])!r} at row {to_python(row)!r}"
+        )
     cut = _cutoff(review_cutoff)
     d = loans["disbursed"]
     cohort = d.dt.year.to_numpy() + ((d.dt.month * 100 + d.dt.day).to_numpy() >= cut)
-    return pd.DataFrame({
-        "_hh": lcode.astype(np.int64),
-        "programme": loans["programme"].to_numpy(dtype=object),
-        "disbursed": d.to_numpy(),
-        "amount": amount.to_numpy(dtype=float),
-        "cohort": cohort.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "_hh": lcode.astype(np.int64),
+            "programme": loans["programme"].to_numpy(dtype=object),
+            "disbursed": d.to_numpy(),
+            "amount": amount.to_numpy(dtype=float),
+            "cohort": cohort.astype(np.int64),
+        }
+    )
 
 
-def prepare_panel(households: pd.DataFrame, loans: pd.DataFrame, *, years: Iterable[int] | None = None,
-                  cluster: str = "commune_code", review_cutoff: str = REVIEW_CUTOFF, missing_pre: str = "raise",
-                  disadvantaged: Iterable[str] | None = None) -> AnalysisPanel:
+def prepare_panel(
+    households: pd.DataFrame,
+    loans: pd.DataFrame,
+    *,
+    years: Iterable[int] | None = None,
+    cluster: str = "commune_code",
+    review_cutoff: str = REVIEW_CUTOFF,
+    missing_pre: str = "raise",
+    disadvantaged: Iterable[str] | None = None,
+) -> AnalysisPanel:
     """Check the household panel and the loans and prepare them for the estimators.
 
     Every estimator of :mod:`povanalysis.impact` starts from this: the panel is classified
@@ -147,8 +164,9 @@ def prepare_panel(households: pd.DataFrame, loans: pd.DataFrame, *, years: Itera
     -------
     AnalysisPanel
     """
-    require_frame(households, "households",
-                  ["household_id", "review_year", "commune_code", "income_pc", "area", "size"])
+    require_frame(
+        households, "households", ["household_id", "review_year", "commune_code", "income_pc", "area", "size"]
+    )
     require_frame(loans, "loans", ["household_id", "programme", "disbursed", "amount"])
     if cluster not in households.columns:
         raise ValueError(f"cluster column {cluster!r} is not a column of 'households'")
@@ -165,22 +183,26 @@ def prepare_panel(households: pd.DataFrame, loans: pd.DataFrame, *, years: Itera
         bad = ~hh["poverty_class"].isin(CLASSES)
         if bad.any():
             row = hh.index[bad.to_numpy()][0]
-            raise ValueError(f"column 'poverty_class' must be one of {CLASSES}, got "
-                             f"{to_python(hh.at[row, 'poverty_class'])!r} at row {to_python(row)!r}")
+            raise ValueError(
+                f"column 'poverty_class' must be one of {CLASSES}, got "
+                f"{to_python(hh.at[row, 'poverty_class'])!r} at row {to_python(row)!r}"
+            )
     else:
         from ..data.pipeline import classify_panel
 
         hh = classify_panel(households)
     ids = pd.concat([hh["household_id"], loans["household_id"]], ignore_index=True)
     codes, uniques = pd.factorize(ids)
-    hcode, lcode = codes[:len(hh)], codes[len(hh):]
+    hcode, lcode = codes[: len(hh)], codes[len(hh) :]
     n_hh = int(hcode.max()) + 1
     year_all = hh["review_year"].to_numpy(dtype=np.int64)
     dup = pd.Series(household_year_keys(hcode, year_all)).duplicated().to_numpy()
     if dup.any():
         row = hh.index[dup][0]
-        raise ValueError(f"'households' has more than one row for household {to_python(hh.at[row, 'household_id'])!r} "
-                         f"in review year {to_python(hh.at[row, 'review_year'])!r} (row {to_python(row)!r})")
+        raise ValueError(
+            f"'households' has more than one row for household {to_python(hh.at[row, 'household_id'])!r} "
+            f"in review year {to_python(hh.at[row, 'review_year'])!r} (row {to_python(row)!r})"
+        )
     available = sorted(int(y) for y in np.unique(year_all))
     if years is None:
         use = available
@@ -192,8 +214,10 @@ def prepare_panel(households: pd.DataFrame, loans: pd.DataFrame, *, years: Itera
         if absent:
             raise ValueError(f"years {absent} are not review years of 'households' (it has {available})")
     if len(use) < 2:
-        raise ValueError(f"the analysis needs at least two review years, got a single review year {use}: "
-                         "an effect by the next review cannot be measured")
+        raise ValueError(
+            f"the analysis needs at least two review years, got a single review year {use}: "
+            "an effect by the next review cannot be measured"
+        )
     if not any(b - a == 1 for a, b in zip(use, use[1:])):
         raise ValueError(f"the review years {use} contain no two consecutive reviews")
     lc = _loan_cohorts(loans, lcode, n_hh, review_cutoff)
@@ -222,28 +246,31 @@ def prepare_panel(households: pd.DataFrame, loans: pd.DataFrame, *, years: Itera
     log_income = np.full(len(income), np.nan)
     log_income[positive] = np.log(income[positive])
     c_code, c_labels = pd.factorize(hh[cluster], sort=True)
-    levels = pd.DataFrame({
-        "household_id": hh["household_id"],
-        "_hh": hcode.astype(np.int64),
-        "review_year": year,
-        "commune_code": hh["commune_code"],
-        "_cluster": c_code.astype(np.int64),
-        "poverty_class": pd.Categorical(cls, categories=list(CLASSES), ordered=True),
-        "poor": poor,
-        "near_poor": near_poor,
-        "not_poor": (~poor).astype(float),
-        "income_pc": income,
-        "log_income": log_income,
-        "deprivations": pd.to_numeric(hh["deprivations"]).to_numpy(dtype=float),
-        "minority": hh["minority"].to_numpy(dtype=bool).astype(float),
-        "urban": (hh["area"] == "urban").to_numpy().astype(float),
-        "old_area": hh["old_area"],
-        "bac_kan": (hh["old_area"] == "bac_kan").to_numpy(dtype=bool).astype(float),
-        "size": pd.to_numeric(hh["size"]).to_numpy(dtype=float),
-        "cohort": cohort,
-        "programme": pd.Categorical(prog_arr[hcode], categories=list(PROGRAMMES)),
-        "amount": amt_arr[hcode],
-    }, index=hh.index)
+    levels = pd.DataFrame(
+        {
+            "household_id": hh["household_id"],
+            "_hh": hcode.astype(np.int64),
+            "review_year": year,
+            "commune_code": hh["commune_code"],
+            "_cluster": c_code.astype(np.int64),
+            "poverty_class": pd.Categorical(cls, categories=list(CLASSES), ordered=True),
+            "poor": poor,
+            "near_poor": near_poor,
+            "not_poor": (~poor).astype(float),
+            "income_pc": income,
+            "log_income": log_income,
+            "deprivations": pd.to_numeric(hh["deprivations"]).to_numpy(dtype=float),
+            "minority": hh["minority"].to_numpy(dtype=bool).astype(float),
+            "urban": (hh["area"] == "urban").to_numpy().astype(float),
+            "old_area": hh["old_area"],
+            "bac_kan": (hh["old_area"] == "bac_kan").to_numpy(dtype=bool).astype(float),
+            "size": pd.to_numeric(hh["size"]).to_numpy(dtype=float),
+            "cohort": cohort,
+            "programme": pd.Categorical(prog_arr[hcode], categories=list(PROGRAMMES)),
+            "amount": amt_arr[hcode],
+        },
+        index=hh.index,
+    )
     for col in hh.columns:  # further numeric columns (e.g. the d_* indicators) can serve as covariates
         numeric = pd.api.types.is_numeric_dtype(hh[col]) or pd.api.types.is_bool_dtype(hh[col])
         if col not in levels.columns and numeric:
@@ -260,7 +287,8 @@ def prepare_panel(households: pd.DataFrame, loans: pd.DataFrame, *, years: Itera
     newly = np.empty(len(order), dtype=bool)
     newly[order] = ~listed & (year[order] - prev_last <= _NEWLY_ESCAPED_YEARS)
     levels["eligible_class"] = pd.Categorical.from_codes(
-        np.select([poor, near_poor, newly], [0, 1, 2], 3), categories=["poor", "near_poor", "newly_escaped", ""])
+        np.select([poor, near_poor, newly], [0, 1, 2], 3), categories=["poor", "near_poor", "newly_escaped", ""]
+    )
 
     # Borrowers seen after their loan but not at the review before it.
     base_year = np.where(np.isfinite(cohort), cohort - 1, -1).astype(np.int64)
@@ -276,10 +304,13 @@ def prepare_panel(households: pd.DataFrame, loans: pd.DataFrame, *, years: Itera
             raise ValueError(
                 f"{len(bad_codes)} borrowing household(s) have no record at the review before their first loan "
                 f"(missing pre-period), e.g. household {first_id!r}, first loan between the reviews of {gy - 1} "
-                f"and {gy}; pass missing_pre='drop' to leave them out of the analysis")
+                f"and {gy}; pass missing_pre='drop' to leave them out of the analysis"
+            )
         levels = levels[~np.isin(hcode, bad_codes)]
-        notes.append(f"{len(bad_codes)} borrowing households without a record at the review before their first loan "
-                     "were left out (missing_pre='drop')")
+        notes.append(
+            f"{len(bad_codes)} borrowing households without a record at the review before their first loan "
+            "were left out (missing_pre='drop')"
+        )
     return AnalysisPanel(levels=levels, years=tuple(use), loans=lc, notes=notes, cluster_labels=pd.Index(c_labels))
 
 
@@ -291,8 +322,10 @@ def select_population(levels: pd.DataFrame, outcome: str, population: str | None
     if population not in POPULATIONS:
         raise ValueError(f"population must be one of {POPULATIONS}, got {population!r}")
     if outcome == "exit" and population != "poor":
-        raise ValueError("outcome 'exit' (leaving poverty) is defined only for households poor at the review "
-                         f"before the loan: use population='poor', got {population!r}")
+        raise ValueError(
+            "outcome 'exit' (leaving poverty) is defined only for households poor at the review "
+            f"before the loan: use population='poor', got {population!r}"
+        )
     mask = levels["poor"].to_numpy() if population == "poor" else (levels["eligible_class"] != "").to_numpy()
     return population, mask
 
@@ -305,16 +338,24 @@ def outcome_values(levels: pd.DataFrame, outcome: str) -> np.ndarray:
         bad = ~(levels["income_pc"].to_numpy() > 0)
         if bad.any():
             row = levels.index[bad][0]
-            raise ValueError(f"outcome 'log_income' needs positive incomes: column 'income_pc' is "
-                             f"{to_python(levels.at[row, 'income_pc'])!r} at row {to_python(row)!r} "
-                             f"({int(bad.sum())} such rows)")
+            raise ValueError(
+                f"outcome 'log_income' needs positive incomes: column 'income_pc' is "
+                f"{to_python(levels.at[row, 'income_pc'])!r} at row {to_python(row)!r} "
+                f"({int(bad.sum())} such rows)"
+            )
         return levels["log_income"].to_numpy(dtype=float)
     return levels["deprivations"].to_numpy(dtype=float)
 
 
-def build_outcomes(households: pd.DataFrame, loans: pd.DataFrame, *, years: Iterable[int] | None = None,
-                   cluster: str = "commune_code", review_cutoff: str = REVIEW_CUTOFF,
-                   missing_pre: str = "raise") -> pd.DataFrame:
+def build_outcomes(
+    households: pd.DataFrame,
+    loans: pd.DataFrame,
+    *,
+    years: Iterable[int] | None = None,
+    cluster: str = "commune_code",
+    review_cutoff: str = REVIEW_CUTOFF,
+    missing_pre: str = "raise",
+) -> pd.DataFrame:
     """The analysis frame: one row per household and pair of consecutive reviews, with loan timing.
 
     A loan disbursed between the review of year ``t`` and that of ``t + 1`` (see
@@ -363,43 +404,48 @@ def build_outcomes(households: pd.DataFrame, loans: pd.DataFrame, *, years: Iter
     >>> bool(frame.loc[frame["poverty_class"] != "poor", "exit"].isna().all())
     True
     """
-    data = prepare_panel(households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff,
-                    missing_pre=missing_pre)
+    data = prepare_panel(
+        households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
+    )
     lv = data.levels
     nxt = lv[["_hh", "review_year", "poverty_class", "log_income", "deprivations"]].assign(
-        review_year=lv["review_year"] - 1)
-    out = lv.reset_index(drop=True).merge(nxt, on=["_hh", "review_year"], suffixes=("", "_next"),
-                                          how="inner", validate="one_to_one")
+        review_year=lv["review_year"] - 1
+    )
+    out = lv.reset_index(drop=True).merge(
+        nxt, on=["_hh", "review_year"], suffixes=("", "_next"), how="inner", validate="one_to_one"
+    )
     g = out["cohort"].to_numpy()
     nr = out["review_year"].to_numpy() + 1
     status = np.select([np.isinf(g), g == nr, g > nr], ["never", "treated", "not_yet"], "already")
     cohort = pd.array(np.where(np.isinf(g), 0, g).astype(np.int64), dtype="Int64")
     cohort[np.isinf(g)] = pd.NA
-    frame = pd.DataFrame({
-        "household_id": out["household_id"],
-        "commune_code": out["commune_code"],
-        "review_year": out["review_year"],
-        "next_review": nr,
-        "poverty_class": out["poverty_class"],
-        "poverty_class_next": out["poverty_class_next"],
-        "eligible_class": out["eligible_class"],
-        "exit": pd.array(np.where(out["poor"], out["poverty_class_next"] != "poor", False), dtype="boolean"),
-        "log_income": out["log_income"],
-        "log_income_next": out["log_income_next"],
-        "d_log_income": out["log_income_next"] - out["log_income"],
-        "deprivations": out["deprivations"].astype(np.int64),
-        "deprivations_next": out["deprivations_next"].astype(np.int64),
-        "d_deprivations": (out["deprivations_next"] - out["deprivations"]).astype(np.int64),
-        "minority": out["minority"].astype(bool),
-        "old_area": out["old_area"],
-        "urban": out["urban"].astype(bool),
-        "size": out["size"].astype(np.int64),
-        "cohort": cohort,
-        "event_time": pd.array(nr - np.where(np.isinf(g), 0, g), dtype="Int64"),
-        "status": status,
-        "programme": out["programme"],
-        "amount": out["amount"],
-    })
+    frame = pd.DataFrame(
+        {
+            "household_id": out["household_id"],
+            "commune_code": out["commune_code"],
+            "review_year": out["review_year"],
+            "next_review": nr,
+            "poverty_class": out["poverty_class"],
+            "poverty_class_next": out["poverty_class_next"],
+            "eligible_class": out["eligible_class"],
+            "exit": pd.array(np.where(out["poor"], out["poverty_class_next"] != "poor", False), dtype="boolean"),
+            "log_income": out["log_income"],
+            "log_income_next": out["log_income_next"],
+            "d_log_income": out["log_income_next"] - out["log_income"],
+            "deprivations": out["deprivations"].astype(np.int64),
+            "deprivations_next": out["deprivations_next"].astype(np.int64),
+            "d_deprivations": (out["deprivations_next"] - out["deprivations"]).astype(np.int64),
+            "minority": out["minority"].astype(bool),
+            "old_area": out["old_area"],
+            "urban": out["urban"].astype(bool),
+            "size": out["size"].astype(np.int64),
+            "cohort": cohort,
+            "event_time": pd.array(nr - np.where(np.isinf(g), 0, g), dtype="Int64"),
+            "status": status,
+            "programme": out["programme"],
+            "amount": out["amount"],
+        }
+    )
     frame.loc[~out["poor"].to_numpy(), "exit"] = pd.NA
     frame.loc[np.isinf(g), "event_time"] = pd.NA
     order = np.lexsort((out["_hh"].to_numpy(), out["review_year"].to_numpy()))

@@ -28,8 +28,22 @@ ESTIMATORS: tuple[str, ...] = ("naive", "fe", "did", "ipw", "dose", "event_study
 #: Groupings a study can pass to :func:`povanalysis.impact.studies.heterogeneity`.
 GROUPINGS: tuple[str, ...] = ("minority", "old_area", "disadvantaged")
 
-_RUN_COLUMNS = ["seed", "scale", "planted", "households", "estimator", "term", "truth", "estimate", "se",
-                "ci_lower", "ci_upper", "n_treated", "note"]
+_RUN_COLUMNS = [
+    "seed",
+    "scale",
+    "planted",
+    "households",
+    "estimator",
+    "term",
+    "truth",
+    "estimate",
+    "se",
+    "ci_lower",
+    "ci_upper",
+    "n_treated",
+    "note",
+]
+
 
 def _cell(value: float, width: int = 9, digits: int = 4) -> str:
     return f"{'–':>{width}}" if not np.isfinite(value) else f"{value:>{width}.{digits}f}"
@@ -91,19 +105,45 @@ class SimulationStudy:
             err = (known["estimate"] - known["truth"]).to_numpy(float)
             exact = m > 1 and bool(np.isfinite(err).all())
             cov = float(known["covered"].mean()) if m else np.nan
-            rows.append((*key, float(part["households"].mean()), n, len(part) - n, m,
-                         float(known["truth"].mean()) if m else np.nan,
-                         float(est.mean()) if finite else np.nan,
-                         float(err.mean()) if exact else np.nan,
-                         float(np.std(err, ddof=1) / np.sqrt(m)) if exact else np.nan,
-                         float(np.std(est, ddof=1)) if finite else np.nan,
-                         float(ok["se"].mean()) if finite else np.nan,
-                         cov, float(np.sqrt(cov * (1 - cov) / m)) if m else np.nan,
-                         float(ok["reject_zero"].mean()) if n and key[0] != "cost_per_exit" else np.nan,
-                         float(ok["n_treated"].mean()) if n else np.nan))
-        return pd.DataFrame(rows, columns=keys + [
-            "households", "runs", "skipped", "runs_with_truth", "truth", "mean_estimate", "bias", "bias_mcse",
-            "sd_estimate", "mean_se", "coverage", "coverage_mcse", "reject_zero", "mean_n_treated"])
+            rows.append(
+                (
+                    *key,
+                    float(part["households"].mean()),
+                    n,
+                    len(part) - n,
+                    m,
+                    float(known["truth"].mean()) if m else np.nan,
+                    float(est.mean()) if finite else np.nan,
+                    float(err.mean()) if exact else np.nan,
+                    float(np.std(err, ddof=1) / np.sqrt(m)) if exact else np.nan,
+                    float(np.std(est, ddof=1)) if finite else np.nan,
+                    float(ok["se"].mean()) if finite else np.nan,
+                    cov,
+                    float(np.sqrt(cov * (1 - cov) / m)) if m else np.nan,
+                    float(ok["reject_zero"].mean()) if n and key[0] != "cost_per_exit" else np.nan,
+                    float(ok["n_treated"].mean()) if n else np.nan,
+                )
+            )
+        return pd.DataFrame(
+            rows,
+            columns=keys
+            + [
+                "households",
+                "runs",
+                "skipped",
+                "runs_with_truth",
+                "truth",
+                "mean_estimate",
+                "bias",
+                "bias_mcse",
+                "sd_estimate",
+                "mean_se",
+                "coverage",
+                "coverage_mcse",
+                "reject_zero",
+                "mean_n_treated",
+            ],
+        )
 
     def summary(self) -> str:
         """A plain-text table of bias and coverage (returned, not printed)."""
@@ -111,19 +151,25 @@ class SimulationStudy:
         level = round(100 * (1 - self.alpha), 1)
         lines = [
             f"Simulation study of the credit estimators: outcome {self.outcome!r}, {level:g}% intervals",
-            (f"  {len(self.seeds)} seeds ({min(self.seeds)}–{max(self.seeds)}) x scales {list(self.scales)} "
-             f"x planted effects {list(self.effects)}"),
-            (f"  {'estimator':<14}{'term':<22}{'scale':>6}{'planted':>8}{'runs':>5}{'truth':>9}{'bias':>9}"
-             f"{'(mcse)':>8}{'sd':>8}{'mean se':>8}{'coverage':>9}{'(mcse)':>7}{'rejects 0':>10}"),
+            (
+                f"  {len(self.seeds)} seeds ({min(self.seeds)}–{max(self.seeds)}) x scales {list(self.scales)} "
+                f"x planted effects {list(self.effects)}"
+            ),
+            (
+                f"  {'estimator':<14}{'term':<22}{'scale':>6}{'planted':>8}{'runs':>5}{'truth':>9}{'bias':>9}"
+                f"{'(mcse)':>8}{'sd':>8}{'mean se':>8}{'coverage':>9}{'(mcse)':>7}{'rejects 0':>10}"
+            ),
         ]
         for r in t.itertuples():
             # Costs per exit in million VND, with 1 decimal; effects with 4.
             f, d, term = (1e-6, 1, f"{r.term}, million VND") if r.estimator == "cost_per_exit" else (1.0, 4, r.term)
             truth = f"{'inf':>9}" if r.truth == np.inf else _cell(f * r.truth, 9, d)
-            lines.append(f"  {r.estimator:<14}{term:<22}{r.scale:>6g}{r.planted:>8g}{r.runs:>5}{truth}"
-                         f"{_cell(f * r.bias, 9, d)}{_cell(f * r.bias_mcse, 8, d)}{_cell(f * r.sd_estimate, 8, d)}"
-                         f"{_cell(f * r.mean_se, 8, d)}{_cell(r.coverage, 9, 3)}{_cell(r.coverage_mcse, 7, 3)}"
-                         f"{_cell(r.reject_zero, 10, 3)}")
+            lines.append(
+                f"  {r.estimator:<14}{term:<22}{r.scale:>6g}{r.planted:>8g}{r.runs:>5}{truth}"
+                f"{_cell(f * r.bias, 9, d)}{_cell(f * r.bias_mcse, 8, d)}{_cell(f * r.sd_estimate, 8, d)}"
+                f"{_cell(f * r.mean_se, 8, d)}{_cell(r.coverage, 9, 3)}{_cell(r.coverage_mcse, 7, 3)}"
+                f"{_cell(r.reject_zero, 10, 3)}"
+            )
         skipped = int(t["skipped"].sum())
         if skipped:
             lines.append(f"  {skipped} estimate(s) missing (suppressed or not estimable): see .runs['note']")
@@ -131,8 +177,12 @@ class SimulationStudy:
 
     def table(self, *, lang: str = "vi") -> pd.DataFrame:
         """Deprecated: use :func:`povanalysis.reports.prose.impact.simulation_table`."""
-        warnings.warn("SimulationStudy.table moved to povanalysis.reports.prose.impact.simulation_table; the method "
-                      "will be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "SimulationStudy.table moved to povanalysis.reports.prose.impact.simulation_table; the method "
+            "will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from ..reports.prose.impact import simulation_table
 
         return simulation_table(self, lang=lang)
@@ -146,7 +196,8 @@ def _check_numbers(values, name: str, low: float, high: float, *, open_low: bool
         raise ValueError(f"'{name}' is empty")
     for v in values:
         bad = not isinstance(v, (int, float, np.integer, np.floating)) or not (
-            (low < v if open_low else low <= v) and v <= high)
+            (low < v if open_low else low <= v) and v <= high
+        )
         if bad:
             interval = f"({low}, {high}]" if open_low else f"[{low}, {high}]"
             raise ValueError(f"'{name}' values must be numbers in {interval}, got {v!r}")
@@ -183,27 +234,34 @@ class _Lifts:
         area = panel.communes.set_index("commune_code")["old_area"]
         home = panel.households.drop_duplicates("household_id").set_index("household_id")["commune_code"]
         status = classified.set_index(["household_id", "review_year"])["poverty_class"]
-        frame = pd.DataFrame({"cohort": cohort,
-                              "old_area": area.reindex(home.reindex(loans["household_id"])).to_numpy(),
-                              "out": (status.reindex(list(zip(loans["household_id"], cohort))) != "poor").to_numpy()})
+        frame = pd.DataFrame(
+            {
+                "cohort": cohort,
+                "old_area": area.reindex(home.reindex(loans["household_id"])).to_numpy(),
+                "out": (status.reindex(list(zip(loans["household_id"], cohort))) != "poor").to_numpy(),
+            }
+        )
         cells = frame.groupby(["cohort", "old_area"])
         self.borrowers = cells.size().unstack(fill_value=0).reindex(columns=["thai_nguyen", "bac_kan"], fill_value=0)
         effect = panel.truth["credit_effect"]
         total = self.borrowers.sum(axis=1).to_numpy()
         n_lift = np.array([round(effect * t) for t in total])
-        tn = np.array([round(k * e / t) if k else 0
-                       for k, e, t in zip(n_lift, self.borrowers["thai_nguyen"].to_numpy(), total)])
+        tn = np.array(
+            [round(k * e / t) if k else 0 for k, e, t in zip(n_lift, self.borrowers["thai_nguyen"].to_numpy(), total)]
+        )
         self.lifted = pd.DataFrame({"thai_nguyen": tn, "bac_kan": n_lift - tn}, index=self.borrowers.index)
         recorded = float(panel.truth["credit_effect_realised"]) * int(panel.truth["n_exit_events"])
         self.short = int(self.lifted.to_numpy().sum()) - round(recorded)
         all_out = cells["out"].all()
         self.candidates = {c for c in all_out.index[all_out.to_numpy()] if self.lifted.loc[c[0], c[1]] > 0}
         if self.short < 0 or (self.short and not self.candidates) or total.sum() != panel.truth["n_exit_events"]:
-            raise RuntimeError(f"the lifts rebuilt from the loans ({int(self.lifted.to_numpy().sum())} of "
-                               f"{int(total.sum())} poor borrowers) do not match the generator's record "
-                               f"({round(recorded)} of {panel.truth['n_exit_events']}; seed {panel.truth['seed']}, "
-                               f"scale {panel.truth['scale']}): povanalysis.data.synth plants its effect "
-                               "differently from what this study assumes")
+            raise RuntimeError(
+                f"the lifts rebuilt from the loans ({int(self.lifted.to_numpy().sum())} of "
+                f"{int(total.sum())} poor borrowers) do not match the generator's record "
+                f"({round(recorded)} of {panel.truth['n_exit_events']}; seed {panel.truth['seed']}, "
+                f"scale {panel.truth['scale']}): povanalysis.data.synth plants its effect "
+                "differently from what this study assumes"
+            )
 
     def effect(self, cohorts=None, area: str | None = None) -> float:
         """The realised effect among the poor borrowers of ``cohorts`` (default all) in ``area`` (default both)."""
@@ -221,8 +279,9 @@ class _Lifts:
         return float(lifted / n)
 
 
-def _one_panel(seed: int, scale: float, effect: float, *, methods: tuple, outcome: str, by: tuple,
-               base_method: str, alpha: float) -> list:
+def _one_panel(
+    seed: int, scale: float, effect: float, *, methods: tuple, outcome: str, by: tuple, base_method: str, alpha: float
+) -> list:
     panel = synth.generate(seed=seed, scale=scale, credit_effect=effect)
     hh = classify_panel(panel.households)
     loans = panel.loans
@@ -252,25 +311,54 @@ def _one_panel(seed: int, scale: float, effect: float, *, methods: tuple, outcom
                 else:
                     used = fit.details["cohort"].tolist()
                     value = 0.0 if method == "dose" else truth(used)
-                add(method, "slope" if method == "dose" else "effect", value, fit.effect, fit.se,
-                    fit.conf_int(alpha), fit.n_treated)
+                add(
+                    method,
+                    "slope" if method == "dose" else "effect",
+                    value,
+                    fit.effect,
+                    fit.se,
+                    fit.conf_int(alpha),
+                    fit.n_treated,
+                )
             elif method == "event_study":
                 table = event_study(hh, loans, outcome=outcome, alpha=alpha).table
                 for r in table[table["event_time"] <= -2].itertuples():
-                    add(method, f"lead {r.event_time}", 0.0, r.effect, r.se, (r.ci_lower, r.ci_upper), r.n_treated,
-                        "suppressed" if r.suppressed else "")
+                    add(
+                        method,
+                        f"lead {r.event_time}",
+                        0.0,
+                        r.effect,
+                        r.se,
+                        (r.ci_lower, r.ci_upper),
+                        r.n_treated,
+                        "suppressed" if r.suppressed else "",
+                    )
             elif method == "heterogeneity":
                 if used is None:
                     used = estimate_effect(hh, loans, outcome=outcome, method=base_method).details["cohort"]
                 codes = panel.communes.loc[panel.communes["disadvantaged"], "commune_code"]
-                het = heterogeneity(hh, loans, by=list(by), outcome=outcome, method=base_method,
-                                           disadvantaged=set(codes), alpha=alpha)
+                het = heterogeneity(
+                    hh, loans, by=list(by), outcome=outcome, method=base_method, disadvantaged=set(codes), alpha=alpha
+                )
                 for r in het.table.itertuples():
                     # Only the old areas have their own known truth under a positive effect.
-                    value = (truth(used, r.group) if r.by == "old_area" else
-                             0.0 if effect == 0 or outcome == "deprivations" else np.nan)
-                    add(method, f"{r.by}={r.group}", value, r.effect, r.se, (r.ci_lower, r.ci_upper), r.n_treated,
-                        r.note if r.suppressed else "")
+                    value = (
+                        truth(used, r.group)
+                        if r.by == "old_area"
+                        else 0.0
+                        if effect == 0 or outcome == "deprivations"
+                        else np.nan
+                    )
+                    add(
+                        method,
+                        f"{r.by}={r.group}",
+                        value,
+                        r.effect,
+                        r.se,
+                        (r.ci_lower, r.ci_upper),
+                        r.n_treated,
+                        r.note if r.suppressed else "",
+                    )
             else:
                 cost = cost_per_exit(hh, loans, method=base_method)
                 tau = truth(cost.effect.details["cohort"].tolist())
@@ -283,11 +371,18 @@ def _one_panel(seed: int, scale: float, effect: float, *, methods: tuple, outcom
     return rows
 
 
-def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
-                     effects: Sequence[float] = (0.0, synth.DEFAULT_CREDIT_EFFECT),
-                     methods: Sequence[str] = ("naive", "fe", "did", "ipw"), outcome: str = "exit",
-                     by: Sequence[str] = ("old_area",), base_method: str = "did",
-                     alpha: float = 0.05, cache: str | os.PathLike | None = None) -> SimulationStudy:
+def simulation_study(
+    *,
+    seeds: Iterable[int],
+    scales: Sequence[float],
+    effects: Sequence[float] = (0.0, synth.DEFAULT_CREDIT_EFFECT),
+    methods: Sequence[str] = ("naive", "fe", "did", "ipw"),
+    outcome: str = "exit",
+    by: Sequence[str] = ("old_area",),
+    base_method: str = "did",
+    alpha: float = 0.05,
+    cache: str | os.PathLike | None = None,
+) -> SimulationStudy:
     """Bias and interval coverage of the credit estimators over synthetic panels with a known effect.
 
     For every seed, scale and planted effect one panel is generated
@@ -410,8 +505,16 @@ def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
         for scale in scales:
             for effect in effects:
                 for seed in seeds:
-                    rows += _one_panel(int(seed), scale, effect, methods=methods, outcome=outcome, by=by,
-                                       base_method=base_method, alpha=alpha)
+                    rows += _one_panel(
+                        int(seed),
+                        scale,
+                        effect,
+                        methods=methods,
+                        outcome=outcome,
+                        by=by,
+                        base_method=base_method,
+                        alpha=alpha,
+                    )
         runs = pd.DataFrame(rows, columns=_RUN_COLUMNS)
         ok = runs["note"] == ""
         runs["covered"] = ok & (runs["ci_lower"] <= runs["truth"]) & (runs["truth"] <= runs["ci_upper"])
@@ -419,8 +522,20 @@ def simulation_study(*, seeds: Iterable[int], scales: Sequence[float],
         runs.loc[runs["estimator"] == "cost_per_exit", "reject_zero"] = False  # a cost is never zero
         return runs, {}
 
-    key = cache_key(study="impact.simulation_study", seeds=[int(s) for s in seeds], scales=scales, effects=effects,
-                    methods=methods, outcome=outcome, by=by, base_method=base_method,
-                    alpha=alpha) if cache is not None else ""
+    key = (
+        cache_key(
+            study="impact.simulation_study",
+            seeds=[int(s) for s in seeds],
+            scales=scales,
+            effects=effects,
+            methods=methods,
+            outcome=outcome,
+            by=by,
+            base_method=base_method,
+            alpha=alpha,
+        )
+        if cache is not None
+        else ""
+    )
     runs, _ = cached_frame(cache, key, run)
     return SimulationStudy(runs, seeds, scales, effects, outcome, alpha)

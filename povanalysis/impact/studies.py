@@ -63,36 +63,56 @@ class EventStudy:
 
     def summary(self) -> str:
         """Plain-text table of leads and lags with the pre-trend test (returned)."""
-        lines = [f"Event study: {OUTCOME_NAMES[self.outcome].lower()}, comparison {self.comparison}, "
-                 f"reviews {self.years[0]}–{self.years[-1]}",
-                 f"{'event':>6} {'effect':>9} {'se':>8} {'ci_lower':>9} {'ci_upper':>9} {'treated':>8}"]
+        lines = [
+            f"Event study: {OUTCOME_NAMES[self.outcome].lower()}, comparison {self.comparison}, "
+            f"reviews {self.years[0]}–{self.years[-1]}",
+            f"{'event':>6} {'effect':>9} {'se':>8} {'ci_lower':>9} {'ci_upper':>9} {'treated':>8}",
+        ]
         for r in self.table.itertuples():
             if r.reference:
                 lines.append(f"{r.event_time:>6} {'0 (base)':>9}")
             elif r.suppressed:
                 lines.append(f"{r.event_time:>6} {'suppressed':>9}")
             else:
-                lines.append(f"{r.event_time:>6} {r.effect:>9.4f} {r.se:>8.4f} {r.ci_lower:>9.4f} {r.ci_upper:>9.4f} "
-                             f"{r.n_treated:>8,}")
+                lines.append(
+                    f"{r.event_time:>6} {r.effect:>9.4f} {r.se:>8.4f} {r.ci_lower:>9.4f} {r.ci_upper:>9.4f} "
+                    f"{r.n_treated:>8,}"
+                )
         p = self.pretrend
-        lines.append("pre-trend test: no lead available" if not p["df"] else
-                     f"pre-trend test (leads {list(p['event_times'])} jointly zero): F({p['df']}, {p['df_denom']}) = "
-                     f"{p['stat']:.2f}, p = {p['pvalue']:.3f}")
+        lines.append(
+            "pre-trend test: no lead available"
+            if not p["df"]
+            else f"pre-trend test (leads {list(p['event_times'])} jointly zero): F({p['df']}, {p['df_denom']}) = "
+            f"{p['stat']:.2f}, p = {p['pvalue']:.3f}"
+        )
         return "\n".join(lines)
 
     def text(self, lang: str = "vi") -> str:
         """Deprecated: use :func:`povanalysis.reports.prose.impact.event_study_text`."""
-        warnings.warn("EventStudy.text moved to povanalysis.reports.prose.impact.event_study_text; the method will "
-                      "be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "EventStudy.text moved to povanalysis.reports.prose.impact.event_study_text; the method will "
+            "be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from ..reports.prose.impact import event_study_text
 
         return event_study_text(self, lang)
 
 
-def event_study(households: pd.DataFrame, loans: pd.DataFrame, *, outcome: str = "exit",
-                years: Iterable[int] | None = None, cluster: str = "commune_code", population: str | None = None,
-                comparison: str = "not_yet", review_cutoff: str = REVIEW_CUTOFF,
-                missing_pre: str = "raise", alpha: float = 0.05) -> EventStudy:
+def event_study(
+    households: pd.DataFrame,
+    loans: pd.DataFrame,
+    *,
+    outcome: str = "exit",
+    years: Iterable[int] | None = None,
+    cluster: str = "commune_code",
+    population: str | None = None,
+    comparison: str = "not_yet",
+    review_cutoff: str = REVIEW_CUTOFF,
+    missing_pre: str = "raise",
+    alpha: float = 0.05,
+) -> EventStudy:
     """Leads and lags of the loan effect with a joint pre-trend test (Callaway–Sant'Anna).
 
     For each cohort the base is the review before the loan and the population is fixed there
@@ -126,14 +146,16 @@ def event_study(households: pd.DataFrame, loans: pd.DataFrame, *, outcome: str =
     2
     """
     check_alpha(alpha)
-    data = prepare_panel(households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff,
-                    missing_pre=missing_pre)
+    data = prepare_panel(
+        households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
+    )
     population, pop = select_population(data.levels, outcome, population)
     design = did_design(data, outcome_values(data.levels, outcome), pop, comparison)
     gt = design.cells.copy()
     gt.loc[gt["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
-    return EventStudy(design.event_study(alpha=alpha), design.pretrend_test(), gt, outcome, population, comparison,
-                      data.years)
+    return EventStudy(
+        design.event_study(alpha=alpha), design.pretrend_test(), gt, outcome, population, comparison, data.years
+    )
 
 
 # --------------------------------------------------------------------------- heterogeneity
@@ -173,19 +195,31 @@ class Heterogeneity:
         for by, part in self.table.groupby("by", sort=False):
             lines.append(f"  by {by}:")
             for r in part.itertuples():
-                lines.append(f"    {r.group:<16} " + ("suppressed" + (f" ({r.note})" if r.note else "") if r.suppressed
-                                                     else f"{r.effect:8.4f} (se {r.se:.4f}) [{r.ci_lower:.4f}, "
-                                                          f"{r.ci_upper:.4f}], {r.n_treated:,} borrowers"))
+                lines.append(
+                    f"    {r.group:<16} "
+                    + (
+                        "suppressed" + (f" ({r.note})" if r.note else "")
+                        if r.suppressed
+                        else f"{r.effect:8.4f} (se {r.se:.4f}) [{r.ci_lower:.4f}, "
+                        f"{r.ci_upper:.4f}], {r.n_treated:,} borrowers"
+                    )
+                )
             t = self.tests[self.tests["by"] == by].iloc[0]
-            lines.append(f"    equality: F({t['df']}, {t['df_denom']}) = {t['stat']:.2f}, p = {t['pvalue']:.3f}"
-                         if t["df"] else
-                         "    equality: fewer than two groups estimable")
+            lines.append(
+                f"    equality: F({t['df']}, {t['df_denom']}) = {t['stat']:.2f}, p = {t['pvalue']:.3f}"
+                if t["df"]
+                else "    equality: fewer than two groups estimable"
+            )
         return "\n".join(lines)
 
     def text(self, lang: str = "vi") -> str:
         """Deprecated: use :func:`povanalysis.reports.prose.impact.heterogeneity_text`."""
-        warnings.warn("Heterogeneity.text moved to povanalysis.reports.prose.impact.heterogeneity_text; the "
-                      "method will be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "Heterogeneity.text moved to povanalysis.reports.prose.impact.heterogeneity_text; the "
+            "method will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from ..reports.prose.impact import heterogeneity_text
 
         return heterogeneity_text(self, lang)
@@ -201,18 +235,37 @@ def _groups(levels: pd.DataFrame, by: str) -> pd.Series:
     return levels["eligible_class"].astype(str)
 
 
-_GROUP_ORDER = {"minority": ["majority", "minority"], "old_area": ["thai_nguyen", "bac_kan"],
-                "disadvantaged": ["other_communes", "disadvantaged"], "programme": list(PROGRAMMES)}
-_GROUP_COVARIATES = {"minority": ("minority",), "old_area": ("bac_kan",), "disadvantaged": ("disadvantaged",),
-                     "programme": ()}
+_GROUP_ORDER = {
+    "minority": ["majority", "minority"],
+    "old_area": ["thai_nguyen", "bac_kan"],
+    "disadvantaged": ["other_communes", "disadvantaged"],
+    "programme": list(PROGRAMMES),
+}
+_GROUP_COVARIATES = {
+    "minority": ("minority",),
+    "old_area": ("bac_kan",),
+    "disadvantaged": ("disadvantaged",),
+    "programme": (),
+}
 
 
-def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Sequence[str] = "minority",
-                  outcome: str = "exit", method: str = "did", disadvantaged: Iterable[str] | None = None,
-                  years: Iterable[int] | None = None, cluster: str = "commune_code", population: str | None = None,
-                  comparison: str = "not_yet", covariates: Sequence[str] | None = None,
-                  review_cutoff: str = REVIEW_CUTOFF, missing_pre: str = "raise",
-                  alpha: float = 0.05) -> Heterogeneity:
+def heterogeneity(
+    households: pd.DataFrame,
+    loans: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = "minority",
+    outcome: str = "exit",
+    method: str = "did",
+    disadvantaged: Iterable[str] | None = None,
+    years: Iterable[int] | None = None,
+    cluster: str = "commune_code",
+    population: str | None = None,
+    comparison: str = "not_yet",
+    covariates: Sequence[str] | None = None,
+    review_cutoff: str = REVIEW_CUTOFF,
+    missing_pre: str = "raise",
+    alpha: float = 0.05,
+) -> Heterogeneity:
     """The loan effect by ethnic-minority status, programme, old province or disadvantaged commune.
 
     Each group is estimated separately: borrowers and comparison households both come from
@@ -259,17 +312,28 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
     if method not in ("naive",) + CREDIBLE_METHODS:
         raise ValueError(f"heterogeneity needs method 'naive', 'fe', 'did' or 'ipw', got {method!r}")
     if "disadvantaged" in bys and disadvantaged is None:
-        raise ValueError("by='disadvantaged' needs the codes of the disadvantaged communes: pass "
-                         "disadvantaged=pipeline.load_disadvantaged()")
+        raise ValueError(
+            "by='disadvantaged' needs the codes of the disadvantaged communes: pass "
+            "disadvantaged=pipeline.load_disadvantaged()"
+        )
     if isinstance(disadvantaged, str):
         raise TypeError(f"'disadvantaged' should be a collection of commune codes, got the string {disadvantaged!r}")
     pop_name = "poor" if population is None else population
     if "programme" in bys and (outcome == "exit" or pop_name != "eligible"):
-        raise ValueError("heterogeneity by programme needs population='eligible' and outcome 'log_income' or "
-                         "'deprivations': exit from poverty is defined only for poor households, who all borrow "
-                         "under the poor-household programme")
-    data = prepare_panel(households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff,
-                    missing_pre=missing_pre, disadvantaged=disadvantaged)
+        raise ValueError(
+            "heterogeneity by programme needs population='eligible' and outcome 'log_income' or "
+            "'deprivations': exit from poverty is defined only for poor households, who all borrow "
+            "under the poor-household programme"
+        )
+    data = prepare_panel(
+        households,
+        loans,
+        years=years,
+        cluster=cluster,
+        review_cutoff=review_cutoff,
+        missing_pre=missing_pre,
+        disadvantaged=disadvantaged,
+    )
     if "disadvantaged" in bys and not data.levels["disadvantaged"].any():
         raise ValueError("no household of the panel lives in one of the given disadvantaged communes")
     if covariates is None:
@@ -284,15 +348,35 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
         for g in _GROUP_ORDER[b]:
             mask = (groups == g).to_numpy()
             try:
-                fit = estimate(data, outcome=outcome, method=method, population=population, comparison=comparison,
-                           covariates=covs, extra_mask=mask)
+                fit = estimate(
+                    data,
+                    outcome=outcome,
+                    method=method,
+                    population=population,
+                    comparison=comparison,
+                    covariates=covs,
+                    extra_mask=mask,
+                )
             except (NoVariation, DesignError) as exc:
                 rows.append((b, g, np.nan, np.nan, np.nan, np.nan, 0, 0, 0, True, str(exc)))
                 continue
             lo, hi = fit.conf_int(alpha)
             small = fit.n_treated < config.MIN_CELL
-            rows.append((b, g, fit.effect, fit.se, lo, hi, fit.n, fit.n_treated, fit.n_control, small,
-                         "fewer borrowers than the publication threshold" if small else ""))
+            rows.append(
+                (
+                    b,
+                    g,
+                    fit.effect,
+                    fit.se,
+                    lo,
+                    hi,
+                    fit.n,
+                    fit.n_treated,
+                    fit.n_control,
+                    small,
+                    "fewer borrowers than the publication threshold" if small else "",
+                )
+            )
             if not small:
                 fits[g] = fit
         if len(fits) >= 2:
@@ -303,8 +387,22 @@ def heterogeneity(households: pd.DataFrame, loans: pd.DataFrame, *, by: str | Se
             tests.append((b, t["stat"], t["df"], t["df_denom"], t["pvalue"]))
         else:
             tests.append((b, np.nan, 0, 0, np.nan))
-    table = pd.DataFrame(rows, columns=["by", "group", "effect", "se", "ci_lower", "ci_upper", "n", "n_treated",
-                                       "n_control", "suppressed", "note"])
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "by",
+            "group",
+            "effect",
+            "se",
+            "ci_lower",
+            "ci_upper",
+            "n",
+            "n_treated",
+            "n_control",
+            "suppressed",
+            "note",
+        ],
+    )
     table.loc[table["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
     tests = pd.DataFrame(tests, columns=["by", "stat", "df", "df_denom", "pvalue"])
     return Heterogeneity(table, tests, method, outcome, pop_name, comparison)

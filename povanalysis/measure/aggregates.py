@@ -16,8 +16,9 @@ __all__ = ["poverty_counts", "suppress", "GROUPS"]
 GROUPS: tuple[str, ...] = ("commune_code", "review_year", "area", "ethnicity", "minority", "old_area")
 
 
-def poverty_counts(classified: pd.DataFrame, *, by: Sequence[str] = ("commune_code", "review_year"),
-                   min_cell: int | None = None) -> pd.DataFrame:
+def poverty_counts(
+    classified: pd.DataFrame, *, by: Sequence[str] = ("commune_code", "review_year"), min_cell: int | None = None
+) -> pd.DataFrame:
     """Households, poor and near-poor households and their rates, by groups.
 
     Rates are shares in [0, 1] of households (not persons), recomputed from the additive
@@ -74,7 +75,9 @@ def poverty_counts(classified: pd.DataFrame, *, by: Sequence[str] = ("commune_co
 def _rates(out: pd.DataFrame, *, min_cell: int | None) -> pd.DataFrame:
     out["poor_rate"] = out["poor"] / out["households"]
     out["near_poor_rate"] = out["near_poor"] / out["households"]
-    out["minority_share_of_poor"] = np.where(out["poor"] > 0, out["minority_poor"] / out["poor"].where(out["poor"] > 0, 1), np.nan)
+    out["minority_share_of_poor"] = np.where(
+        out["poor"] > 0, out["minority_poor"] / out["poor"].where(out["poor"] > 0, 1), np.nan
+    )
     return suppress(out, min_cell=min_cell)
 
 

@@ -70,8 +70,7 @@ def _af_layout(n_ind: int, *, unit: bool) -> dict[str, int]:
 def _normalised_weights(deprivations, weights) -> tuple[list, np.ndarray]:
     """Indicator names and their weights divided by their sum."""
     if not isinstance(deprivations, pd.DataFrame) and not lin.is_dask(deprivations):
-        raise TypeError(
-            f"'deprivations' should be a pandas or dask DataFrame, got {type(deprivations).__name__}")
+        raise TypeError(f"'deprivations' should be a pandas or dask DataFrame, got {type(deprivations).__name__}")
     if isinstance(weights, pd.Series):
         weights = weights.to_dict()
     if not isinstance(weights, Mapping):
@@ -124,8 +123,15 @@ def _indicator_arrays(columns: pd.DataFrame, issues: dict, missing: str) -> tupl
         g = column.to_numpy(dtype=np.float64, na_value=np.nan)
         nan = np.isnan(g)
         what = f"column {name!r} of 'deprivations'"
-        lin.note(issues, (0, j), what, "must hold 0/1 deprivation values", (g != 0) & (g != 1) & ~nan,
-                 columns.index, column.array)
+        lin.note(
+            issues,
+            (0, j),
+            what,
+            "must hold 0/1 deprivation values",
+            (g != 0) & (g != 1) & ~nan,
+            columns.index,
+            column.array,
+        )
         if missing == "raise":
             lin.note(issues, (1, j), what, "missing", nan, columns.index, hint=lin.MISSING_HINT)
         if nan.any():
@@ -162,12 +168,10 @@ def _bit_sums(table: np.ndarray, nbits: int) -> np.ndarray:
     ``table`` is groups × 2^nbits patterns; pattern p = a·2^(j+1) + b·2^j + c has bit j = b.
     """
     ngroups = table.shape[0]
-    return np.column_stack([table.reshape(ngroups, -1, 2, 1 << j)[:, :, 1, :].sum(axis=(1, 2))
-                            for j in range(nbits)])
+    return np.column_stack([table.reshape(ngroups, -1, 2, 1 << j)[:, :, 1, :].sum(axis=(1, 2)) for j in range(nbits)])
 
 
-def _patterns(arrays: list[np.ndarray], rows: slice, lo: int, hi: int,
-              scratch: _Scratch | None = None) -> np.ndarray:
+def _patterns(arrays: list[np.ndarray], rows: slice, lo: int, hi: int, scratch: _Scratch | None = None) -> np.ndarray:
     """Pattern of the indicators ``lo`` to ``hi - 1`` of each unit in ``rows``, as an integer."""
     dtype = np.dtype(np.int16 if hi - lo <= 15 else np.int32 if hi - lo <= 31 else np.int64)
     length = len(arrays[0][rows])
@@ -265,10 +269,18 @@ def _dense_sums(codes, ngroups, arrays, w, *, weights, k, unit, squares_equal) -
     if unit:
         table = t1 if squares_equal else t2
         second = table.reshape(ngroups, -1) @ np.column_stack(
-            [ones, poor, ck, ck * ck, bits, bits * poor[:, None], bits * ck[:, None]])
+            [ones, poor, ck, ck * ck, bits, bits * poor[:, None], bits * ck[:, None]]
+        )
         j = 4 + nbits
-        out |= {"w2": second[:, 0], "w2p": second[:, 1], "w2c": second[:, 2], "w2cc": second[:, 3],
-                "w2d": second[:, 4:j], "w2k": second[:, j:j + nbits], "w2kc": second[:, j + nbits:]}
+        out |= {
+            "w2": second[:, 0],
+            "w2p": second[:, 1],
+            "w2c": second[:, 2],
+            "w2cc": second[:, 3],
+            "w2d": second[:, 4:j],
+            "w2k": second[:, j : j + nbits],
+            "w2kc": second[:, j + nbits :],
+        }
     return out
 
 
@@ -297,8 +309,7 @@ def _class_sums(codes, ngroups, arrays, w, *, weights, k, unit, squares_equal) -
     names = [["w", "w2"] if squares else ["w"]] * 2
     if unit and not dense[1]:
         names[1] = names[1] + ["w2c"]
-    spans = [[ngroups * members[c].size] if dense[c] else [ngroups << (hi - lo) for lo, hi in pieces]
-             for c in (0, 1)]
+    spans = [[ngroups * members[c].size] if dense[c] else [ngroups << (hi - lo) for lo, hi in pieces] for c in (0, 1)]
     tables = [{name: [np.zeros(span) for span in spans[c]] for name in names[c]} for c in (0, 1)]
     scratch = _Scratch(min(len(w), _CHUNK_ROWS))
     for rows in _chunks(len(w), _CHUNK_ROWS):
@@ -339,8 +350,16 @@ def _class_sums(codes, ngroups, arrays, w, *, weights, k, unit, squares_equal) -
             tables[c]["w2"] = tables[c]["w"]
     out = {}
     for c, prefix in ((0, "np_"), (1, "")):
-        got = _class_stats(tables[c], members[c] if dense[c] else pieces, ngroups=ngroups, nbits=nbits,
-                           poor=c == 1, unit=unit, score=score if dense[c] else None, weights=weights)
+        got = _class_stats(
+            tables[c],
+            members[c] if dense[c] else pieces,
+            ngroups=ngroups,
+            nbits=nbits,
+            poor=c == 1,
+            unit=unit,
+            score=score if dense[c] else None,
+            weights=weights,
+        )
         out |= {prefix + name: value for name, value in got.items()}
     # the non-poor add to the totals over everyone
     out["N"], out["D"] = out.pop("np_N") + out["P"], out.pop("np_D") + out["K"]
@@ -358,7 +377,8 @@ def _class_stats(tables, layout, *, ngroups, nbits, poor, unit, score, weights) 
         if score is not None:
             bits = _bits(layout, nbits)
             product = tables[name][0].reshape(ngroups, -1) @ np.column_stack(
-                [np.ones(len(layout)), *extra, bits, *(bits * e[:, None] for e in extra)])
+                [np.ones(len(layout)), *extra, bits, *(bits * e[:, None] for e in extra)]
+            )
             parts = np.split(product, np.cumsum([1 + len(extra)] + [nbits] * len(extra)), axis=1)
             return [parts[0][:, i] for i in range(1 + len(extra))] + parts[1:]
         per_bit = [_bit_sums(t.reshape(ngroups, -1), hi - lo) for t, (lo, hi) in zip(tables[name], layout)]
@@ -393,21 +413,43 @@ def _af_partition(part, extras, *, indicators, weights, k, weight, keys, missing
     if design is None or not len(part):
         return None, issues
     w, codes, uniques = design
-    summed = _af_sums(codes, len(uniques[0]), arrays, w, complete, weights=weights, k=k, unit=unit,
-                      squares_equal=weight is None)
+    summed = _af_sums(
+        codes, len(uniques[0]), arrays, w, complete, weights=weights, k=k, unit=unit, squares_equal=weight is None
+    )
     return lin.sums_frame(summed, uniques, _af_layout(len(indicators), unit=unit)), issues
 
 
 def _af_products(a):
     n, p, c, d, k = a["N"], a["P"], a["C"], a["D"], a["K"]
-    return {"NN": n * n, "PP": p * p, "PN": p * n, "CC": c * c, "CN": c * n, "CP": c * p,
-            "DD": d * d, "DN": d * n[:, None], "KK": k * k, "KN": k * n[:, None], "KC": k * c[:, None]}
+    return {
+        "NN": n * n,
+        "PP": p * p,
+        "PN": p * n,
+        "CC": c * c,
+        "CN": c * n,
+        "CP": c * p,
+        "DD": d * d,
+        "DN": d * n[:, None],
+        "KK": k * k,
+        "KN": k * n[:, None],
+        "KC": k * c[:, None],
+    }
 
 
 def _af_unit_second(a):
-    return {"NN": a["w2"], "PP": a["w2p"], "PN": a["w2p"], "CC": a["w2cc"], "CN": a["w2c"],
-            "CP": a["w2c"], "DD": a["w2d"], "DN": a["w2d"], "KK": a["w2k"], "KN": a["w2k"],
-            "KC": a["w2kc"]}
+    return {
+        "NN": a["w2"],
+        "PP": a["w2p"],
+        "PN": a["w2p"],
+        "CC": a["w2cc"],
+        "CN": a["w2c"],
+        "CP": a["w2c"],
+        "DD": a["w2d"],
+        "DN": a["w2d"],
+        "KK": a["w2k"],
+        "KN": a["w2k"],
+        "KC": a["w2kc"],
+    }
 
 
 # ----------------------------------------------------------------------------- public
@@ -451,8 +493,15 @@ def _score_partition(part: pd.DataFrame, w: np.ndarray) -> pd.Series:
     issues: dict = {}
     bad = (g != 0) & (g != 1) & ~np.isnan(g)
     for j, col in enumerate(part.columns):
-        lin.note(issues, (0, j), f"column {col!r} of 'deprivations'", "must hold 0/1 deprivation values",
-                 bad[:, j], part.index, part[col].array)
+        lin.note(
+            issues,
+            (0, j),
+            f"column {col!r} of 'deprivations'",
+            "must hold 0/1 deprivation values",
+            bad[:, j],
+            part.index,
+            part[col].array,
+        )
     lin.raise_issues([issues])
     return pd.Series(g @ w, index=part.index, name="score")
 
@@ -505,9 +554,16 @@ def _poor_from_score(score: pd.Series, k: float) -> pd.Series:
     return pd.Series(poor, index=score.index, name="poor")
 
 
-def alkire_foster(deprivations: pd.DataFrame, *, weights: Mapping[str, float] | pd.Series, k: float,
-                  sample_weight: str | ArrayLike | None = None, by: Grouping = None,
-                  cluster: str | ArrayLike | None = None, missing: str = "raise") -> pd.DataFrame:
+def alkire_foster(
+    deprivations: pd.DataFrame,
+    *,
+    weights: Mapping[str, float] | pd.Series,
+    k: float,
+    sample_weight: str | ArrayLike | None = None,
+    by: Grouping = None,
+    cluster: str | ArrayLike | None = None,
+    missing: str = "raise",
+) -> pd.DataFrame:
     """Alkire–Foster adjusted headcount ratio and its partial indices, with standard errors.
 
     Each unit's deprivation score is c_i = Σ_j w_j g_ij with the weights normalised to sum
@@ -620,25 +676,40 @@ def alkire_foster(deprivations: pd.DataFrame, *, weights: Mapping[str, float] | 
     indicators, w = _normalised_weights(deprivations, weights)
     k = _check_k(k)
     extras: dict = {}
-    weight = None if sample_weight is None else lin.Role(
-        deprivations, sample_weight, "sample_weight", "deprivations", extras, "sample_weight")
+    weight = (
+        None
+        if sample_weight is None
+        else lin.Role(deprivations, sample_weight, "sample_weight", "deprivations", extras, "sample_weight")
+    )
     keys = lin.key_roles(deprivations, by, "deprivations", extras)
-    clus = None if cluster is None else lin.Role(
-        deprivations, cluster, "cluster", "deprivations", extras, "cluster")
+    clus = None if cluster is None else lin.Role(deprivations, cluster, "cluster", "deprivations", extras, "cluster")
     lin.check_numeric(deprivations, weight, "deprivations")
     unit = clus is None
     partition = functools.partial(
-        _af_partition, indicators=indicators, weights=w, k=k, weight=weight,
-        keys=keys + ([] if unit else [clus]), missing=missing, unit=unit)
+        _af_partition,
+        indicators=indicators,
+        weights=w,
+        k=k,
+        weight=weight,
+        keys=keys + ([] if unit else [clus]),
+        missing=missing,
+        unit=unit,
+    )
     columns = indicators + [r.name for r in [weight, *keys, clus] if r is not None]
     summed = lin.collect(deprivations, extras, columns, partition)
 
     nby = len(keys)
     n_ind = len(indicators)
     keyidx, first, second = lin.moments(
-        summed, nby=nby, clustered=not unit, layout=_af_layout(n_ind, unit=False),
-        unit_layout=_af_layout(n_ind, unit=True), products=_af_products,
-        unit_second=_af_unit_second, cross=("N", "C"))
+        summed,
+        nby=nby,
+        clustered=not unit,
+        layout=_af_layout(n_ind, unit=False),
+        unit_layout=_af_layout(n_ind, unit=True),
+        products=_af_products,
+        unit_second=_af_unit_second,
+        cross=("N", "C"),
+    )
     f, s = first, second
     col = (slice(None), None)
     blocks = [
@@ -652,10 +723,10 @@ def alkire_foster(deprivations: pd.DataFrame, *, weights: Mapping[str, float] | 
     blocks.append(("pctb", True, 100 * pctb, 100 * pctb_se, False))
     if nby:
         t = -1
-        blocks.append(("pop_share", False,
-                       *lin.ratio(f["N"], f["N"][t], s["NN"], s["XN"], s["NN"][t], s["G"][t]), False))
+        blocks.append(
+            ("pop_share", False, *lin.ratio(f["N"], f["N"][t], s["NN"], s["XN"], s["NN"][t], s["G"][t]), False)
+        )
         contrib, contrib_se = lin.ratio(f["C"], f["C"][t], s["CC"], s["XC"], s["CC"][t], s["G"][t])
         blocks.append(("contrib", False, 100 * contrib, 100 * contrib_se, False))
     labels = [r.label for r in keys]
-    return lin.assemble(keyidx, labels, blocks, first, indicators=indicators, extra={"k": k},
-                        drop=missing == "drop")
+    return lin.assemble(keyidx, labels, blocks, first, indicators=indicators, extra={"k": k}, drop=missing == "drop")

@@ -38,8 +38,9 @@ def _fgt_partition(part, extras, *, income, line, alphas, weight, keys, missing,
     if isinstance(line, lin.Role):
         z = lin.as_float(lin.values_of(part, extras, line.name))
         if z.size and not (z.min() > 0 and np.isfinite(z.max())):
-            lin.note(issues, (0, 1), line.what, "must be positive and finite",
-                     ~(np.isfinite(z) & (z > 0)), part.index, z)
+            lin.note(
+                issues, (0, 1), line.what, "must be positive and finite", ~(np.isfinite(z) & (z > 0)), part.index, z
+            )
     else:
         z = line
     design = lin.design(part, extras, issues, weight=weight, keys=keys, complete=complete)
@@ -90,8 +91,9 @@ def _fgt_unit_second(a):
     return {"NN": a["w2"], "FF": a["w2ff"], "FN": a["w2f"]}
 
 
-def fgt(income, *, line, alpha=(0, 1, 2), sample_weight=None, by=None, cluster=None, data=None,
-        missing: str = "raise") -> pd.DataFrame:
+def fgt(
+    income, *, line, alpha=(0, 1, 2), sample_weight=None, by=None, cluster=None, data=None, missing: str = "raise"
+) -> pd.DataFrame:
     """Foster–Greer–Thorbecke poverty measures FGT_α with standard errors.
 
     FGT_α is the (weighted) mean of 1[y ≤ z]·((z − y)/z)^α: α = 0 is the headcount ratio,
@@ -156,8 +158,9 @@ def fgt(income, *, line, alpha=(0, 1, 2), sample_weight=None, by=None, cluster=N
             raise ValueError(f"'income' is the column name {income!r} but no 'data' was given")
         if lin.is_dask(income):
             raise TypeError("for dask input pass the dask DataFrame as 'data' and column names")
-        frame = pd.DataFrame(index=income.index if isinstance(income, pd.Series)
-                             else pd.RangeIndex(len(np.asarray(income))))
+        frame = pd.DataFrame(
+            index=income.index if isinstance(income, pd.Series) else pd.RangeIndex(len(np.asarray(income)))
+        )
         frame_arg = "income"
     else:
         if not isinstance(data, pd.DataFrame) and not lin.is_dask(data):
@@ -171,24 +174,40 @@ def fgt(income, *, line, alpha=(0, 1, 2), sample_weight=None, by=None, cluster=N
         zline = float(line)
     else:
         zline = lin.Role(frame, line, "line", frame_arg, extras, "line")
-    weight = None if sample_weight is None else lin.Role(
-        frame, sample_weight, "sample_weight", frame_arg, extras, "sample_weight")
+    weight = (
+        None
+        if sample_weight is None
+        else lin.Role(frame, sample_weight, "sample_weight", frame_arg, extras, "sample_weight")
+    )
     keys = lin.key_roles(frame, by, frame_arg, extras)
     clus = None if cluster is None else lin.Role(frame, cluster, "cluster", frame_arg, extras, "cluster")
     for role in (inc, zline if isinstance(zline, lin.Role) else None, weight):
         lin.check_numeric(frame, role, frame_arg)
     unit = clus is None
     partition = functools.partial(
-        _fgt_partition, income=inc, line=zline, alphas=alphas, weight=weight,
-        keys=keys + ([] if unit else [clus]), missing=missing, unit=unit)
+        _fgt_partition,
+        income=inc,
+        line=zline,
+        alphas=alphas,
+        weight=weight,
+        keys=keys + ([] if unit else [clus]),
+        missing=missing,
+        unit=unit,
+    )
     roles = [inc, zline if isinstance(zline, lin.Role) else None, weight, *keys, clus]
     summed = lin.collect(frame, extras, [r.name for r in roles if r is not None], partition)
 
     nby = len(keys)
     keyidx, f, s = lin.moments(
-        summed, nby=nby, clustered=not unit, layout=_fgt_layout(len(alphas), unit=False),
-        unit_layout=_fgt_layout(len(alphas), unit=True), products=_fgt_products,
-        unit_second=_fgt_unit_second, cross=())
+        summed,
+        nby=nby,
+        clustered=not unit,
+        layout=_fgt_layout(len(alphas), unit=False),
+        unit_layout=_fgt_layout(len(alphas), unit=True),
+        products=_fgt_products,
+        unit_second=_fgt_unit_second,
+        cross=(),
+    )
     blocks = []
     for j, a in enumerate(alphas):
         value, se = lin.ratio(f["F"][:, j], f["N"], s["FF"][:, j], s["FN"][:, j], s["NN"], s["G"])

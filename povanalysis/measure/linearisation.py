@@ -56,11 +56,7 @@ MISSING_HINT = "; pass missing='drop' to drop incomplete rows"
 
 def columns_of(layout: dict[str, int]) -> list[str]:
     """Column names of a layout's statistics."""
-    return [
-        f"{name}.{j}" if width else name
-        for name, width in layout.items()
-        for j in range(max(width, 1))
-    ]
+    return [f"{name}.{j}" if width else name for name, width in layout.items() for j in range(max(width, 1))]
 
 
 def arrays_of(frame: pd.DataFrame, layout: dict[str, int]) -> dict[str, np.ndarray]:
@@ -68,7 +64,7 @@ def arrays_of(frame: pd.DataFrame, layout: dict[str, int]) -> dict[str, np.ndarr
     values = frame.to_numpy(dtype=np.float64)
     out, start = {}, 0
     for name, width in layout.items():
-        out[name] = values[:, start:start + width] if width else values[:, start]
+        out[name] = values[:, start : start + width] if width else values[:, start]
         start += max(width, 1)
     return out
 
@@ -99,8 +95,7 @@ class Role:
             return
         if is_dask(frame):
             raise TypeError(
-                f"with a dask DataFrame {frame_arg!r}, {role!r} must be a column name, "
-                f"got {type(value).__name__}"
+                f"with a dask DataFrame {frame_arg!r}, {role!r} must be a column name, got {type(value).__name__}"
             )
         if isinstance(value, pd.Series):
             if not value.index.equals(frame.index):
@@ -113,9 +108,7 @@ class Role:
                 raise ValueError(f"{role!r} must be one-dimensional, got shape {array.shape}")
             label = default_label
         if len(array) != len(frame):
-            raise ValueError(
-                f"{role!r} has {len(array)} values but {frame_arg!r} has {len(frame)} rows"
-            )
+            raise ValueError(f"{role!r} has {len(array)} values but {frame_arg!r} has {len(frame)} rows")
         self.name = f"\0{role}:{len(extras)}"
         self.label = label
         self.what = repr(role)
@@ -221,8 +214,15 @@ def design(part, extras, issues, *, weight: Role | None, keys: list[Role], compl
     else:
         w = as_float(values_of(part, extras, weight.name))
         if n and not (w.min() >= 0 and np.isfinite(w.max())):
-            note(issues, (2, 0), weight.what, "must be finite and non-negative",
-                 ~(np.isfinite(w) & (w >= 0)), part.index, w)
+            note(
+                issues,
+                (2, 0),
+                weight.what,
+                "must be finite and non-negative",
+                ~(np.isfinite(w) & (w >= 0)),
+                part.index,
+                w,
+            )
     key_values = []
     for i, role in enumerate(keys):
         values = values_of(part, extras, role.name)
@@ -287,9 +287,10 @@ def collect(frame, extras: dict, columns: list, partition: Callable) -> pd.DataF
         combine = dask.delayed(_combine, pure=True)
         results = [dask.delayed(partition)(p, {}) for p in frame[list(dict.fromkeys(columns))].to_delayed()]
         while len(results) > 1:
-            results = [combine(*results[i:i + 2]) if i + 1 < len(results) else results[i]
-                       for i in range(0, len(results), 2)]
-        (summed, issues), = dask.compute(*results)
+            results = [
+                combine(*results[i : i + 2]) if i + 1 < len(results) else results[i] for i in range(0, len(results), 2)
+            ]
+        ((summed, issues),) = dask.compute(*results)
     else:
         summed, issues = partition(frame, extras)
     raise_issues([issues])
@@ -310,8 +311,17 @@ def _combine(left: tuple, right: tuple) -> tuple:
 # ----------------------------------------------------------------------------- moments, ratios
 
 
-def moments(summed: pd.DataFrame, *, nby: int, clustered: bool, layout: dict[str, int],
-            unit_layout: dict[str, int], products: Callable, unit_second: Callable, cross: tuple):
+def moments(
+    summed: pd.DataFrame,
+    *,
+    nby: int,
+    clustered: bool,
+    layout: dict[str, int],
+    unit_layout: dict[str, int],
+    products: Callable,
+    unit_second: Callable,
+    cross: tuple,
+):
     """First and second moments per group (plus a total row when there are groups).
 
     Second moments are sums over primary sampling units (clusters, or units) of products
@@ -334,8 +344,9 @@ def moments(summed: pd.DataFrame, *, nby: int, clustered: bool, layout: dict[str
         if nby == 0:
             return None, stack(None, total_first), stack(None, total_second)
         codes, uniques = pd.factorize(summed.index.droplevel(nby), sort=True)
-        onehot = sparse.csc_array((np.ones(codes.size), codes, np.arange(codes.size + 1)),
-                                  shape=(len(uniques), codes.size))
+        onehot = sparse.csc_array(
+            (np.ones(codes.size), codes, np.arange(codes.size + 1)), shape=(len(uniques), codes.size)
+        )
         first = {name: onehot @ a for name, a in psu.items()}
         second = {name: onehot @ a for name, a in second.items()}
         keys = uniques

@@ -124,9 +124,7 @@ def _transform(direct, variance, n_eff, transform, sampled, labels):
     bad = ~((y >= 0) & (y <= 1))
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(
-            f"transform={transform!r} needs rates in [0, 1]; area {names[i]!r} has direct={float(y[i])!r}"
-        )
+        raise ValueError(f"transform={transform!r} needs rates in [0, 1]; area {names[i]!r} has direct={float(y[i])!r}")
     if transform == "logit":
         bad = (y <= 0) | (y >= 1) | ~(v > 0)
         if bad.any():
@@ -153,9 +151,7 @@ def _transform(direct, variance, n_eff, transform, sampled, labels):
         bad = ~(ne > 0) | ~np.isfinite(ne)
         if bad.any():
             i = np.flatnonzero(bad)[0]
-            raise ValueError(
-                f"'n_eff' must be positive for every sampled area; area {names[i]!r} has {float(ne[i])!r}"
-            )
+            raise ValueError(f"'n_eff' must be positive for every sampled area; area {names[i]!r} has {float(ne[i])!r}")
     return np.arcsin(np.sqrt(y)), 1.0 / (4.0 * ne)
 
 
@@ -428,9 +424,7 @@ class FayHerriotResult:
         """The fit as text: method, variance component, convergence, fit criteria, coefficients."""
         m_s = int(self.sampled.sum())
         z = self.coef / self.coef_se
-        table = pd.DataFrame(
-            {"coef": self.coef, "se": self.coef_se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z))}
-        )
+        table = pd.DataFrame({"coef": self.coef, "se": self.coef_se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z))})
         fr = self.to_frame()
         both = fr["direct_cv"].notna() & fr["cv"].notna()
         lines = [

@@ -211,7 +211,11 @@ def demonstrate(
         enumerated = direct["n"] == sizes
         model = direct.mask(enumerated, axis=0)
         fit = fay_herriot(
-            model["estimate"], model["variance"], covariates, method=method, transform=transform,
+            model["estimate"],
+            model["variance"],
+            covariates,
+            method=method,
+            transform=transform,
             n_eff=model["n_eff"] / (1.0 - model["n"] / sizes) if transform == "arcsin" else None,
         )
         estimate = fit.eblup.where(~enumerated, direct["estimate"])

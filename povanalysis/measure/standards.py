@@ -117,8 +117,20 @@ _DECREE_07 = Standard(
     label_en="Poverty standard 2022–2025 (Decree 07/2021/ND-CP)",
     income_line={"rural": 1_500_000, "urban": 2_000_000},
     average_band={"rural": 2_250_000, "urban": 3_000_000},
-    indicators=(_EMPLOYMENT, _DEPENDANTS, _NUTRITION, _INSURANCE, _ADULT_EDU, _CHILD_SCHOOL,
-                _HOUSING, _FLOOR, _WATER, _LATRINE, _TELECOM, _INFO_MEANS),
+    indicators=(
+        _EMPLOYMENT,
+        _DEPENDANTS,
+        _NUTRITION,
+        _INSURANCE,
+        _ADULT_EDU,
+        _CHILD_SCHOOL,
+        _HOUSING,
+        _FLOOR,
+        _WATER,
+        _LATRINE,
+        _TELECOM,
+        _INFO_MEANS,
+    ),
     notes=("Art. 3: 12 indicators in 6 dimensions; poor = income at or below the line and 3 or more deprivations.",),
 )
 
@@ -131,8 +143,21 @@ _DECREE_351 = Standard(
     # UNCONFIRMED: the bands for 2027–2030 were not found in the published text; by default
     # they keep Decree 07's ratio of 1.5 times the income line.  Override with dataclasses.replace.
     average_band={"rural": 3_300_000, "urban": 4_200_000},
-    indicators=(_EMPLOYMENT, _DEPENDANTS, _INSURANCE, _NUTRITION, _ADULT_EDU, _CHILD_SCHOOL,
-                _FLOOR, _HOUSING, _TELECOM, _INTERNET, _WATER, _LATRINE, _WASTE),
+    indicators=(
+        _EMPLOYMENT,
+        _DEPENDANTS,
+        _INSURANCE,
+        _NUTRITION,
+        _ADULT_EDU,
+        _CHILD_SCHOOL,
+        _FLOOR,
+        _HOUSING,
+        _TELECOM,
+        _INTERNET,
+        _WATER,
+        _LATRINE,
+        _WASTE,
+    ),
     notes=(
         "Means of information removed; internet/digital services and household waste added (confirmed).",
         "UNCONFIRMED: whether internet use is a separate indicator or replaces telecom use; the draft "
@@ -150,17 +175,24 @@ _DECREE_351_DRAFT12 = replace(
 )
 
 #: The standards by key.
-STANDARDS: Mapping[str, Standard] = MappingProxyType(
-    {s.key: s for s in (_DECREE_07, _DECREE_351, _DECREE_351_DRAFT12)}
-)
+STANDARDS: Mapping[str, Standard] = MappingProxyType({s.key: s for s in (_DECREE_07, _DECREE_351, _DECREE_351_DRAFT12)})
 
 #: Which standard each annual review uses by default.  The review conducted at the end of
 #: year Y sets the lists for Y+1: reviews 2021–2024 set the 2022–2025 lists (Decree 07);
 #: Decree 351 keeps the Decree 07 standard in force until 31/12/2026, so the 2025 review
 #: (lists for 2026) also uses it; reviews from 2026 (lists for 2027–2030) use Decree 351.
 DEFAULT_STANDARD_BY_REVIEW: Mapping[int, str] = MappingProxyType(
-    {2021: "2022-2025", 2022: "2022-2025", 2023: "2022-2025", 2024: "2022-2025", 2025: "2022-2025",
-     2026: "2026-2030", 2027: "2026-2030", 2028: "2026-2030", 2029: "2026-2030"}
+    {
+        2021: "2022-2025",
+        2022: "2022-2025",
+        2023: "2022-2025",
+        2024: "2022-2025",
+        2025: "2022-2025",
+        2026: "2026-2030",
+        2027: "2026-2030",
+        2028: "2026-2030",
+        2029: "2026-2030",
+    }
 )
 
 
@@ -192,7 +224,9 @@ def standard_for_review(review_year: int, *, mapping: Mapping[int, str] | None =
     try:
         return table[int(review_year)]
     except KeyError:
-        raise ValueError(f"no poverty standard is set for review year {review_year!r}; known: {sorted(table)}") from None
+        raise ValueError(
+            f"no poverty standard is set for review year {review_year!r}; known: {sorted(table)}"
+        ) from None
 
 
 def _require(households: pd.DataFrame, columns) -> None:
@@ -270,7 +304,9 @@ def classify(households: pd.DataFrame, *, standard: str | Standard) -> pd.Series
     bad_area = ~area.isin(AREAS)
     if bad_area.any():
         row = bad_area.to_numpy().nonzero()[0][0]
-        raise ValueError(f"column 'area' must be one of {AREAS}, got {area.iloc[row]!r} at row {households.index[row]!r}")
+        raise ValueError(
+            f"column 'area' must be one of {AREAS}, got {area.iloc[row]!r} at row {households.index[row]!r}"
+        )
     income = pd.to_numeric(households["income_pc"], errors="coerce")
     bad_income = income.isna() | (income < 0)
     if bad_income.any():

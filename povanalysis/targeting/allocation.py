@@ -1,4 +1,8 @@
-"""Allocating a VBSP credit budget across communes and programmes to maximise expected exits from poverty."""
+"""Allocating a VBSP credit budget across communes and programmes to maximise expected exits from poverty.
+
+One module because the linear programme, its rounding to whole loans and the proportional comparison
+share the problem's arrays (eligible households, ceilings, floors, effects) and must stay consistent.
+"""
 
 from __future__ import annotations
 
@@ -44,16 +48,22 @@ PerRow = float | str | Mapping[str, float]
 EXACT_MAX_ROWS = 1000
 
 #: Names that moved out of this module in 0.2.0, and their new homes (kept for one release).
-_MOVED = MappingProxyType({
-    "comparison_text": "povanalysis.reports.prose.targeting",
-    "comparison_figure": "povanalysis.figures.targeting",
-})
+_MOVED = MappingProxyType(
+    {
+        "comparison_text": "povanalysis.reports.prose.targeting",
+        "comparison_figure": "povanalysis.figures.targeting",
+    }
+)
 
 
 def __getattr__(name: str):
     if name in _MOVED:
-        warnings.warn(f"povanalysis.targeting.allocation.{name} moved to {_MOVED[name]}.{name}; "
-                      "the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"povanalysis.targeting.allocation.{name} moved to {_MOVED[name]}.{name}; "
+            "the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(import_module(_MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -83,8 +93,12 @@ class LoanEffect:
 
     def describe(self, lang: str = "vi") -> str:
         """Deprecated: :func:`povanalysis.reports.prose.targeting.loan_effect_text` says it in a sentence."""
-        warnings.warn("LoanEffect.describe moved to povanalysis.reports.prose.targeting.loan_effect_text; "
-                      "the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "LoanEffect.describe moved to povanalysis.reports.prose.targeting.loan_effect_text; "
+            "the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return import_module("povanalysis.reports.prose.targeting").loan_effect_text(self, lang=lang)
 
 
@@ -93,8 +107,13 @@ class LoanEffect:
 DEFAULT_EFFECT = LoanEffect(effect=0.05, se=0.025, source="default", method="assumed")
 
 
-def loan_effect(households: pd.DataFrame | None = None, loans: pd.DataFrame | None = None, *,
-                truth: Mapping | None = None, method: str = "did") -> LoanEffect:
+def loan_effect(
+    households: pd.DataFrame | None = None,
+    loans: pd.DataFrame | None = None,
+    *,
+    truth: Mapping | None = None,
+    method: str = "did",
+) -> LoanEffect:
     """The effect per loan to use for allocation: estimated if possible, else the generator's, else the default.
 
     In order: :func:`povanalysis.impact.credit.estimate_effect` on ``households`` and ``loans``
@@ -130,8 +149,14 @@ def loan_effect(households: pd.DataFrame | None = None, loans: pd.DataFrame | No
 # ----------------------------------------------------------------------------- inputs
 
 
-def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged: Iterable[str] = frozenset(),
-                     by_programme: bool = True, priority: pd.DataFrame | None = None) -> pd.DataFrame:
+def allocation_table(
+    eligible: pd.DataFrame,
+    *,
+    review_year: int,
+    disadvantaged: Iterable[str] = frozenset(),
+    by_programme: bool = True,
+    priority: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Communes (by programme) with their eligible households: the input of :func:`allocate_budget`.
 
     Parameters
@@ -174,8 +199,9 @@ def allocation_table(eligible: pd.DataFrame, *, review_year: int, disadvantaged:
         out = counts.stack().rename("eligible").reset_index()
         out.columns = ["commune_code", "programme", "eligible"]
         order = {p: i for i, p in enumerate(PROGRAMMES)}
-        out = out.sort_values(["commune_code", "programme"], key=lambda s: s.map(order) if s.name == "programme" else s,
-                              kind="stable").reset_index(drop=True)
+        out = out.sort_values(
+            ["commune_code", "programme"], key=lambda s: s.map(order) if s.name == "programme" else s, kind="stable"
+        ).reset_index(drop=True)
     else:
         out = pd.DataFrame({"commune_code": codes, "eligible": counts.sum(axis=1).to_numpy()})
     out["eligible"] = out["eligible"].astype(np.int64)
@@ -205,8 +231,10 @@ def _per_row(communes: pd.DataFrame, value, name: str) -> np.ndarray:
         bad = ~np.isfinite(out)
         if bad.any():
             i = np.flatnonzero(bad)[0]
-            raise ValueError(f"column {value!r} ({name}) must be finite numbers, got {to_python(communes[value].iloc[i])!r} "
-                             f"at row {to_python(communes.index[i])!r}")
+            raise ValueError(
+                f"column {value!r} ({name}) must be finite numbers, got {to_python(communes[value].iloc[i])!r} "
+                f"at row {to_python(communes.index[i])!r}"
+            )
         return out
     if isinstance(value, Mapping):
         if "programme" not in communes.columns:
@@ -238,8 +266,19 @@ class _Problem:
     ceiling: float
 
 
-def _problem(communes, *, budget, effect, effect_se, loan_size, ceiling_per_household, min_share_disadvantaged,
-             eligible, disadvantaged, correlation) -> _Problem:
+def _problem(
+    communes,
+    *,
+    budget,
+    effect,
+    effect_se,
+    loan_size,
+    ceiling_per_household,
+    min_share_disadvantaged,
+    eligible,
+    disadvantaged,
+    correlation,
+) -> _Problem:
     require_frame(communes, "communes", ["commune_code", eligible, disadvantaged])
     if communes.empty:
         raise ValueError("'communes' has no rows")
@@ -247,8 +286,9 @@ def _problem(communes, *, budget, effect, effect_se, loan_size, ceiling_per_hous
     dup = communes.duplicated(keys).to_numpy()
     if dup.any():
         i = np.flatnonzero(dup)[0]
-        raise ValueError(f"'communes' has duplicate rows for {dict(communes[keys].iloc[i])} "
-                         f"(row {to_python(communes.index[i])!r})")
+        raise ValueError(
+            f"'communes' has duplicate rows for {dict(communes[keys].iloc[i])} (row {to_python(communes.index[i])!r})"
+        )
     budget = _positive(budget, "budget")
     ceiling = _positive(ceiling_per_household, "ceiling_per_household")
     min_share = _positive(min_share_disadvantaged, "min_share_disadvantaged", allow_zero=True)
@@ -260,31 +300,50 @@ def _problem(communes, *, budget, effect, effect_se, loan_size, ceiling_per_hous
     if not pd.api.types.is_integer_dtype(n.dtype) or (n < 0).any():
         bad = (~(n >= 0)).to_numpy() if pd.api.types.is_numeric_dtype(n.dtype) else np.ones(len(n), bool)
         i = int(np.flatnonzero(bad)[0]) if bad.any() else 0
-        raise ValueError(f"column {eligible!r} of 'communes' must hold non-negative integer counts of households, "
-                         f"got {to_python(n.iloc[i])!r} (dtype {n.dtype}) at row {to_python(communes.index[i])!r}")
+        raise ValueError(
+            f"column {eligible!r} of 'communes' must hold non-negative integer counts of households, "
+            f"got {to_python(n.iloc[i])!r} (dtype {n.dtype}) at row {to_python(communes.index[i])!r}"
+        )
     dis = communes[disadvantaged]
     if not pd.api.types.is_bool_dtype(dis.dtype):
         raise ValueError(f"column {disadvantaged!r} of 'communes' must be boolean, got dtype {dis.dtype}")
     eff = _per_row(communes, effect, "effect")
     if (np.abs(eff) > 1).any():
         i = np.flatnonzero(np.abs(eff) > 1)[0]
-        raise ValueError(f"'effect' is in probability points per loan (a share in [-1, 1]), got {to_python(eff[i])!r} "
-                         f"at row {to_python(communes.index[i])!r}")
+        raise ValueError(
+            f"'effect' is in probability points per loan (a share in [-1, 1]), got {to_python(eff[i])!r} "
+            f"at row {to_python(communes.index[i])!r}"
+        )
     se = _per_row(communes, effect_se, "effect_se")
     if (se < 0).any():
         i = np.flatnonzero(se < 0)[0]
-        raise ValueError(f"'effect_se' must be non-negative, got {to_python(se[i])!r} at row {to_python(communes.index[i])!r}")
+        raise ValueError(
+            f"'effect_se' must be non-negative, got {to_python(se[i])!r} at row {to_python(communes.index[i])!r}"
+        )
     size = _per_row(communes, loan_size, "loan_size")
     if (size <= 0).any():
         i = np.flatnonzero(size <= 0)[0]
-        raise ValueError(f"'loan_size' must be positive, got {to_python(size[i])!r} at row {to_python(communes.index[i])!r}")
+        raise ValueError(
+            f"'loan_size' must be positive, got {to_python(size[i])!r} at row {to_python(communes.index[i])!r}"
+        )
     if (size > ceiling).any():
         i = np.flatnonzero(size > ceiling)[0]
-        raise ValueError(f"'loan_size' {size[i]:,.0f} VND at row {to_python(communes.index[i])!r} exceeds the per-household "
-                         f"ceiling {ceiling:,.0f} VND")
-    return _Problem(keys=communes[keys].reset_index(drop=True), eligible=n.to_numpy(dtype=np.int64),
-                    disadvantaged=dis.to_numpy(dtype=bool), effect=eff, effect_se=se, loan_size=size,
-                    budget=budget, min_share=min_share, correlation=correlation, ceiling=ceiling)
+        raise ValueError(
+            f"'loan_size' {size[i]:,.0f} VND at row {to_python(communes.index[i])!r} exceeds the per-household "
+            f"ceiling {ceiling:,.0f} VND"
+        )
+    return _Problem(
+        keys=communes[keys].reset_index(drop=True),
+        eligible=n.to_numpy(dtype=np.int64),
+        disadvantaged=dis.to_numpy(dtype=bool),
+        effect=eff,
+        effect_se=se,
+        loan_size=size,
+        budget=budget,
+        min_share=min_share,
+        correlation=correlation,
+        ceiling=ceiling,
+    )
 
 
 # ----------------------------------------------------------------------------- results
@@ -349,8 +408,12 @@ class Allocation:
         """The allocation summed over programmes, one row per commune."""
         t = self.table
         agg = t.groupby("commune_code", sort=True).agg(
-            eligible=("eligible", "sum"), disadvantaged=("disadvantaged", "first"), loans=("loans", "sum"),
-            amount=("amount", "sum"), expected_exits=("expected_exits", "sum"))
+            eligible=("eligible", "sum"),
+            disadvantaged=("disadvantaged", "first"),
+            loans=("loans", "sum"),
+            amount=("amount", "sum"),
+            expected_exits=("expected_exits", "sum"),
+        )
         if self.correlation == "common":
             agg["se"] = t.groupby("commune_code", sort=True)["se"].sum()
         else:
@@ -402,12 +465,24 @@ def _result(method: str, prob: _Problem, loans: np.ndarray, notes: list) -> Allo
         "ceiling_per_household": bool((prob.loan_size <= prob.ceiling).all()),
         "min_disadvantaged": dis_amount >= floor - tol,
     }
-    return Allocation(method=method, table=t, budget=prob.budget, spent=spent, unspent=prob.budget - spent,
-                      expected_exits=total, se=se, ci_lower=total - Z_95 * se, ci_upper=total + Z_95 * se,
-                      disadvantaged_amount=dis_amount, disadvantaged_share=dis_amount / prob.budget,
-                      min_share=prob.min_share, min_disadvantaged_amount=floor, constraints=constraints,
-                      correlation=prob.correlation,
-                      notes=notes)
+    return Allocation(
+        method=method,
+        table=t,
+        budget=prob.budget,
+        spent=spent,
+        unspent=prob.budget - spent,
+        expected_exits=total,
+        se=se,
+        ci_lower=total - Z_95 * se,
+        ci_upper=total + Z_95 * se,
+        disadvantaged_amount=dis_amount,
+        disadvantaged_share=dis_amount / prob.budget,
+        min_share=prob.min_share,
+        min_disadvantaged_amount=floor,
+        constraints=constraints,
+        correlation=prob.correlation,
+        notes=notes,
+    )
 
 
 def _floor(prob: _Problem) -> float:
@@ -418,13 +493,22 @@ def _floor(prob: _Problem) -> float:
 # ----------------------------------------------------------------------------- the optimiser
 
 
-def allocate_budget(communes: pd.DataFrame, *, budget: float, effect: PerRow, effect_se: PerRow,
-                    loan_size: PerRow,
-                    ceiling_per_household: float = CEILING_PER_HOUSEHOLD,
-                    min_share_disadvantaged: float = DEFAULT_MIN_SHARE_DISADVANTAGED,
-                    eligible: str = "eligible", disadvantaged: str = "disadvantaged",
-                    risk_aversion: float = 0.0, correlation: str = "common",
-                    priority: str | None = None, solver: str = "auto") -> Allocation:
+def allocate_budget(
+    communes: pd.DataFrame,
+    *,
+    budget: float,
+    effect: PerRow,
+    effect_se: PerRow,
+    loan_size: PerRow,
+    ceiling_per_household: float = CEILING_PER_HOUSEHOLD,
+    min_share_disadvantaged: float = DEFAULT_MIN_SHARE_DISADVANTAGED,
+    eligible: str = "eligible",
+    disadvantaged: str = "disadvantaged",
+    risk_aversion: float = 0.0,
+    correlation: str = "common",
+    priority: str | None = None,
+    solver: str = "auto",
+) -> Allocation:
     """Allocate a credit budget to maximise expected exits from poverty, under the lending rules.
 
     Chooses the number of loans ``n_i`` (whole households) for each row ``i`` (a commune,
@@ -501,9 +585,18 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect: PerRow, ef
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    prob = _problem(communes, budget=budget, effect=effect, effect_se=effect_se, loan_size=loan_size,
-                    ceiling_per_household=ceiling_per_household, min_share_disadvantaged=min_share_disadvantaged,
-                    eligible=eligible, disadvantaged=disadvantaged, correlation=correlation)
+    prob = _problem(
+        communes,
+        budget=budget,
+        effect=effect,
+        effect_se=effect_se,
+        loan_size=loan_size,
+        ceiling_per_household=ceiling_per_household,
+        min_share_disadvantaged=min_share_disadvantaged,
+        eligible=eligible,
+        disadvantaged=disadvantaged,
+        correlation=correlation,
+    )
     kappa = _positive(risk_aversion, "risk_aversion", allow_zero=True)
     tie = None
     if priority is not None:
@@ -526,8 +619,10 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect: PerRow, ef
     exact = solver == "exact" or (solver == "auto" and len(size) <= EXACT_MAX_ROWS)
     integrality = np.ones(len(size)) if exact else np.zeros(len(size))
     options = {"mip_rel_gap": 1e-9, "presolve": True} if exact else {"presolve": True}
-    infeasible = ValueError(f"the disadvantaged floor of {floor:,.0f} VND cannot be met with whole loans within the "
-                            f"budget of {prob.budget:,.0f} VND: lower 'min_share_disadvantaged' or raise 'budget'")
+    infeasible = ValueError(
+        f"the disadvantaged floor of {floor:,.0f} VND cannot be met with whole loans within the "
+        f"budget of {prob.budget:,.0f} VND: lower 'min_share_disadvantaged' or raise 'budget'"
+    )
     res = milp(-value, constraints=constraints, bounds=bounds, integrality=integrality, options=options)
     if res.status == 2:
         raise infeasible
@@ -540,8 +635,13 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect: PerRow, ef
         best = float(value @ x)
         slack = 1e-9 * max(1.0, abs(best))
         tie_rows = np.vstack([*rows, value])
-        res2 = milp(-(tie * size / scale), constraints=[LinearConstraint(tie_rows, [*lb, best - slack], [*ub, np.inf])],
-                    bounds=bounds, integrality=integrality, options=options)
+        res2 = milp(
+            -(tie * size / scale),
+            constraints=[LinearConstraint(tie_rows, [*lb, best - slack], [*ub, np.inf])],
+            bounds=bounds,
+            integrality=integrality,
+            options=options,
+        )
         if res2.success:
             x = res2.x
         else:
@@ -551,8 +651,13 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect: PerRow, ef
     else:
         rounded = _round_lp(x, value, prob, floor)
         if rounded is None:  # rounding could not keep the floor: solve the integer programme after all
-            res = milp(-value, constraints=constraints, bounds=bounds, integrality=np.ones(len(size)),
-                       options={"mip_rel_gap": 1e-9, "presolve": True})
+            res = milp(
+                -value,
+                constraints=constraints,
+                bounds=bounds,
+                integrality=np.ones(len(size)),
+                options={"mip_rel_gap": 1e-9, "presolve": True},
+            )
             if res.status == 2:
                 raise infeasible
             if not res.success:
@@ -561,14 +666,20 @@ def allocate_budget(communes: pd.DataFrame, *, budget: float, effect: PerRow, ef
             notes.append("the rounded linear programme missed the disadvantaged floor: solved exactly instead")
         else:
             x = rounded
-            notes.append(f"solved as a linear programme and rounded to whole loans: at most "
-                         f"{bound - float(value @ x):.3g} expected exits below the optimum")
+            notes.append(
+                f"solved as a linear programme and rounded to whole loans: at most "
+                f"{bound - float(value @ x):.3g} expected exits below the optimum"
+            )
     if floor < prob.min_share * prob.budget:
-        notes.append("the disadvantaged communes' eligible households cannot absorb the minimum share: "
-                     "every one of them is funded instead")
+        notes.append(
+            "the disadvantaged communes' eligible households cannot absorb the minimum share: "
+            "every one of them is funded instead"
+        )
     if (value <= 0).any():
-        notes.append(f"{int((value <= 0).sum())} rows have no positive (risk-adjusted) effect per loan; "
-                     "they are funded only to reach the disadvantaged floor")
+        notes.append(
+            f"{int((value <= 0).sum())} rows have no positive (risk-adjusted) effect per loan; "
+            "they are funded only to reach the disadvantaged floor"
+        )
     out = _result("optimised", prob, x, notes)
     out.bound = max(bound, float(value @ x))  # the solver's tolerance may leave a last loan to the top-up
     return out
@@ -623,12 +734,21 @@ def _top_up(n: np.ndarray, value: np.ndarray, prob: _Problem) -> np.ndarray:
     return n
 
 
-def proportional_allocation(communes: pd.DataFrame, *, budget: float, effect: PerRow, effect_se: PerRow,
-                            loan_size: PerRow,
-                            weight: str = "poor", ceiling_per_household: float = CEILING_PER_HOUSEHOLD,
-                            min_share_disadvantaged: float = DEFAULT_MIN_SHARE_DISADVANTAGED,
-                            eligible: str = "eligible", disadvantaged: str = "disadvantaged",
-                            correlation: str = "common", redistribute: bool = True) -> Allocation:
+def proportional_allocation(
+    communes: pd.DataFrame,
+    *,
+    budget: float,
+    effect: PerRow,
+    effect_se: PerRow,
+    loan_size: PerRow,
+    weight: str = "poor",
+    ceiling_per_household: float = CEILING_PER_HOUSEHOLD,
+    min_share_disadvantaged: float = DEFAULT_MIN_SHARE_DISADVANTAGED,
+    eligible: str = "eligible",
+    disadvantaged: str = "disadvantaged",
+    correlation: str = "common",
+    redistribute: bool = True,
+) -> Allocation:
     """The comparison rule: each commune gets budget in proportion to its number of poor households.
 
     A commune's share ``budget × poor_c / Σ poor`` is split over its programme rows in
@@ -662,22 +782,35 @@ def proportional_allocation(communes: pd.DataFrame, *, budget: float, effect: Pe
     >>> res.table["loans"].tolist()
     [6, 2]
     """
-    prob = _problem(communes, budget=budget, effect=effect, effect_se=effect_se, loan_size=loan_size,
-                    ceiling_per_household=ceiling_per_household, min_share_disadvantaged=min_share_disadvantaged,
-                    eligible=eligible, disadvantaged=disadvantaged, correlation=correlation)
+    prob = _problem(
+        communes,
+        budget=budget,
+        effect=effect,
+        effect_se=effect_se,
+        loan_size=loan_size,
+        ceiling_per_household=ceiling_per_household,
+        min_share_disadvantaged=min_share_disadvantaged,
+        eligible=eligible,
+        disadvantaged=disadvantaged,
+        correlation=correlation,
+    )
     if weight not in communes.columns:
         raise ValueError(f"'weight' names the column {weight!r}, which 'communes' lacks")
     w = pd.to_numeric(communes[weight], errors="coerce").to_numpy(dtype=float)
     if (~np.isfinite(w) | (w < 0)).any():
         i = np.flatnonzero(~np.isfinite(w) | (w < 0))[0]
-        raise ValueError(f"column {weight!r} must hold non-negative numbers, got {to_python(communes[weight].iloc[i])!r} "
-                         f"at row {to_python(communes.index[i])!r}")
+        raise ValueError(
+            f"column {weight!r} must hold non-negative numbers, got {to_python(communes[weight].iloc[i])!r} "
+            f"at row {to_python(communes.index[i])!r}"
+        )
     code = communes["commune_code"].to_numpy()
     per_commune = pd.Series(w).groupby(code).agg(["min", "max"])
     uneven = per_commune[per_commune["min"] != per_commune["max"]]
     if len(uneven):
-        raise ValueError(f"column {weight!r} must be the commune's value on every row of the commune; commune "
-                         f"{to_python(uneven.index[0])!r} has {to_python(uneven['min'].iloc[0])!r} and {to_python(uneven['max'].iloc[0])!r}")
+        raise ValueError(
+            f"column {weight!r} must be the commune's value on every row of the commune; commune "
+            f"{to_python(uneven.index[0])!r} has {to_python(uneven['min'].iloc[0])!r} and {to_python(uneven['max'].iloc[0])!r}"
+        )
     cw = pd.Series(w).groupby(code).first()
     if cw.sum() <= 0:
         raise ValueError(f"column {weight!r} sums to zero: no commune has poor households to allocate by")
@@ -731,8 +864,19 @@ def compare_allocations(*allocations: Allocation) -> pd.DataFrame:
     """
     if not allocations or not all(isinstance(a, Allocation) for a in allocations):
         raise TypeError("compare_allocations takes Allocation results")
-    return pd.DataFrame([{
-        "method": a.method, "expected_exits": a.expected_exits, "se": a.se, "ci_lower": a.ci_lower,
-        "ci_upper": a.ci_upper, "loans": int(a.table["loans"].sum()), "spent": a.spent, "unspent": a.unspent,
-        "disadvantaged_share": a.disadvantaged_share,
-    } for a in allocations])
+    return pd.DataFrame(
+        [
+            {
+                "method": a.method,
+                "expected_exits": a.expected_exits,
+                "se": a.se,
+                "ci_lower": a.ci_lower,
+                "ci_upper": a.ci_upper,
+                "loans": int(a.table["loans"].sum()),
+                "spent": a.spent,
+                "unspent": a.unspent,
+                "disadvantaged_share": a.disadvantaged_share,
+            }
+            for a in allocations
+        ]
+    )

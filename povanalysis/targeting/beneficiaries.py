@@ -42,29 +42,37 @@ __all__ = [
 #: analytic choice, not an official rule: poverty incidence and depth weigh most, the
 #: number of poor households brings scale, the ethnic-minority share and the share at
 #: risk of falling back bring the province's equity and "lasting exit" aims.
-DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
-    "poor_rate": 0.30,
-    "fgt1": 0.20,
-    "poor": 0.20,
-    "minority_share": 0.15,
-    "at_risk_share": 0.15,
-})
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "poor_rate": 0.30,
+        "fgt1": 0.20,
+        "poor": 0.20,
+        "minority_share": 0.15,
+        "at_risk_share": 0.15,
+    }
+)
 
 _ALL = "all"
 
 #: Names that moved out of this module in 0.2.0, and their new homes (kept for one release).
-_MOVED = MappingProxyType({
-    "accuracy_text": "povanalysis.reports.prose.targeting",
-    "priority_text": "povanalysis.reports.prose.targeting",
-    "coverage_figure": "povanalysis.figures.targeting",
-    "priority_figure": "povanalysis.figures.targeting",
-})
+_MOVED = MappingProxyType(
+    {
+        "accuracy_text": "povanalysis.reports.prose.targeting",
+        "priority_text": "povanalysis.reports.prose.targeting",
+        "coverage_figure": "povanalysis.figures.targeting",
+        "priority_figure": "povanalysis.figures.targeting",
+    }
+)
 
 
 def __getattr__(name: str):
     if name in _MOVED:
-        warnings.warn(f"povanalysis.targeting.beneficiaries.{name} moved to {_MOVED[name]}.{name}; "
-                      "the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"povanalysis.targeting.beneficiaries.{name} moved to {_MOVED[name]}.{name}; "
+            "the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(import_module(_MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -150,18 +158,21 @@ def eligibility(classified: pd.DataFrame, *, newly_escaped_years: int = NEWLY_ES
     poor, near = cls == 0, cls == 1
     programme = np.select([poor, near, newly], list(PROGRAMMES), default=None)
     last = pd.array(core.last_listed, dtype="Float64").astype("Int64")
-    out = pd.DataFrame({
-        "household_id": classified["household_id"].array,
-        "review_year": years,
-        "loan_year": years + 1,
-        "commune_code": classified["commune_code"].array,
-        "eligible_poor": poor,
-        "eligible_near_poor": near,
-        "eligible_newly_escaped": newly,
-        "eligible": poor | near | newly,
-        "programme": pd.array(programme, dtype="str"),
-        "last_listed": last,
-    }, index=classified.index)
+    out = pd.DataFrame(
+        {
+            "household_id": classified["household_id"].array,
+            "review_year": years,
+            "loan_year": years + 1,
+            "commune_code": classified["commune_code"].array,
+            "eligible_poor": poor,
+            "eligible_near_poor": near,
+            "eligible_newly_escaped": newly,
+            "eligible": poor | near | newly,
+            "programme": pd.array(programme, dtype="str"),
+            "last_listed": last,
+        },
+        index=classified.index,
+    )
     return out
 
 
@@ -172,20 +183,29 @@ def _check_loans(loans: pd.DataFrame) -> pd.DataFrame:
     require_frame(loans, "loans", ["household_id", "programme", "disbursed"])
     require_complete(loans, ["household_id", "programme", "disbursed"], "loans")
     if not pd.api.types.is_datetime64_any_dtype(loans["disbursed"].dtype):
-        raise ValueError(f"column 'disbursed' of 'loans' must hold dates (datetime64), "
-                         f"got dtype {loans['disbursed'].dtype}")
+        raise ValueError(
+            f"column 'disbursed' of 'loans' must hold dates (datetime64), got dtype {loans['disbursed'].dtype}"
+        )
     prog = loans["programme"].astype(str)
     bad = ~prog.isin(PROGRAMMES).to_numpy()
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'programme' of 'loans' must be one of {list(PROGRAMMES)}, "
-                         f"got {to_python(prog.iloc[i])!r} at row {to_python(loans.index[i])!r}")
+        raise ValueError(
+            f"column 'programme' of 'loans' must be one of {list(PROGRAMMES)}, "
+            f"got {to_python(prog.iloc[i])!r} at row {to_python(loans.index[i])!r}"
+        )
     return loans
 
 
-def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str] = ("commune_code",),
-             year: int | None = None, newly_escaped_years: int = NEWLY_ESCAPED_YEARS,
-             min_cell: int | None = None) -> pd.DataFrame:
+def accuracy(
+    classified: pd.DataFrame,
+    loans: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("commune_code",),
+    year: int | None = None,
+    newly_escaped_years: int = NEWLY_ESCAPED_YEARS,
+    min_cell: int | None = None,
+) -> pd.DataFrame:
     """Targeting accuracy of VBSP loans against eligibility: coverage, inclusion and exclusion errors.
 
     A loan disbursed in calendar year ``Y`` is judged against the review of ``Y − 1`` (the
@@ -270,26 +290,33 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
         if isinstance(year, bool) or not isinstance(year, numbers.Integral):
             raise ValueError(f"'year' must be an integer loan year, got {year!r}")
         if year - 1 not in review_years:
-            raise ValueError(f"'year' {year}: loans of {year} are judged against the review of {year - 1}, "
-                             f"which is not in 'classified' (review years: {sorted(review_years)})")
+            raise ValueError(
+                f"'year' {year}: loans of {year} are judged against the review of {year - 1}, "
+                f"which is not in 'classified' (review years: {sorted(review_years)})"
+            )
         if not (loan_year == year).any():
-            raise ValueError(f"'year' {year}: no loans disbursed in {year} in 'loans' "
-                             f"(loan years: {sorted(set(loan_year.tolist()))})")
+            raise ValueError(
+                f"'year' {year}: no loans disbursed in {year} in 'loans' "
+                f"(loan years: {sorted(set(loan_year.tolist()))})"
+            )
         keep_years = [year]
     else:
         first, last = int(loan_year.min()), int(loan_year.max())
         keep_years = sorted(y + 1 for y in review_years if first <= y + 1 <= last)
         if not keep_years:
-            raise ValueError(f"no loan in 'loans' falls in a year after a review of 'classified' "
-                             f"(review years: {sorted(review_years)}, loan years: {sorted(set(loan_year.tolist()))})")
+            raise ValueError(
+                f"no loan in 'loans' falls in a year after a review of 'classified' "
+                f"(review years: {sorted(review_years)}, loan years: {sorted(set(loan_year.tolist()))})"
+            )
     in_scope = np.flatnonzero(np.isin(loan_year, keep_years))
     not_assessed = int((~assessable).sum()) if year is None else int((loan_year != year).sum())
 
     # Household rows of the reviews that set the lists of the assessed years, and their groups.
     rows = np.flatnonzero(np.isin(core.years + 1, keep_years))
     keys = ["loan_year", *by]
-    key_frame = pd.DataFrame({"loan_year": core.years[rows] + 1},
-                             index=pd.RangeIndex(len(rows))).assign(**{c: frame[c].iloc[rows].array for c in by})
+    key_frame = pd.DataFrame({"loan_year": core.years[rows] + 1}, index=pd.RangeIndex(len(rows))).assign(
+        **{c: frame[c].iloc[rows].array for c in by}
+    )
     gcode = key_frame.groupby(keys, sort=True, observed=True, dropna=False).ngroup().to_numpy()
     n_groups = int(gcode.max()) + 1 if len(gcode) else 0
     groups = key_frame.iloc[np.unique(gcode, return_index=True)[1]].reset_index(drop=True)
@@ -307,7 +334,8 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
         raise ValueError(
             f"'loans' row {to_python(loans.index[k])!r}: household {to_python(loans['household_id'].iloc[k])!r} got a loan "
             f"in {loan_year[k]} but has no row in the review of {loan_year[k] - 1} "
-            f"({int((match < 0).sum())} such loans); its eligibility cannot be judged")
+            f"({int((match < 0).sum())} such loans); its eligibility cannot be judged"
+        )
     cls = core.cls[rows]
     flags = {"poor": cls == 0, "near_poor": cls == 1, "newly_escaped": core.newly[rows]}
     flags[_ALL] = flags["poor"] | flags["near_poor"] | flags["newly_escaped"]
@@ -335,13 +363,28 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
     out["coverage"] = np.divide(r, e, out=np.full(len(out), np.nan), where=e > 0)
     out["exclusion_errors"] = out["eligible"] - out["reached"]
     out["exclusion_rate"] = 1 - out["coverage"]
-    out["inclusion_share"] = np.divide(out["inclusion_errors"].to_numpy(float), n,
-                                       out=np.full(len(out), np.nan), where=n > 0)
+    out["inclusion_share"] = np.divide(
+        out["inclusion_errors"].to_numpy(float), n, out=np.full(len(out), np.nan), where=n > 0
+    )
     out["suppressed"] = (out["eligible"] < limit) | ((out["loans"] > 0) & (out["loans"] < limit))
     out["review_year"] = out["loan_year"] - 1
     out = out.sort_values("_g", kind="stable")
-    cols = ["loan_year", "review_year", *by, "programme", "eligible", "reached", "coverage", "exclusion_errors",
-            "exclusion_rate", "loans", "inclusion_errors", "inclusion_share", "other_programme", "suppressed"]
+    cols = [
+        "loan_year",
+        "review_year",
+        *by,
+        "programme",
+        "eligible",
+        "reached",
+        "coverage",
+        "exclusion_errors",
+        "exclusion_rate",
+        "loans",
+        "inclusion_errors",
+        "inclusion_share",
+        "other_programme",
+        "suppressed",
+    ]
     out = out[cols].reset_index(drop=True)
     out.attrs["loans_not_assessed"] = not_assessed
     return out
@@ -350,8 +393,14 @@ def accuracy(classified: pd.DataFrame, loans: pd.DataFrame, *, by: Sequence[str]
 # ----------------------------------------------------------------------------- commune table
 
 
-def commune_table(classified: pd.DataFrame, *, review_year: int, scores: pd.DataFrame | None = None,
-                  threshold: float | None = None, min_cell: int | None = None) -> pd.DataFrame:
+def commune_table(
+    classified: pd.DataFrame,
+    *,
+    review_year: int,
+    scores: pd.DataFrame | None = None,
+    threshold: float | None = None,
+    min_cell: int | None = None,
+) -> pd.DataFrame:
     """The inputs of the priority index, one row per commune at one review.
 
     Parameters
@@ -392,21 +441,31 @@ def commune_table(classified: pd.DataFrame, *, review_year: int, scores: pd.Data
     from ..measure.aggregates import poverty_counts
     from ..measure.indicators import fgt
 
-    require_frame(classified, "classified",
-                  ["commune_code", "review_year", "area", "income_pc", "size", "ethnicity", "poverty_class"])
+    require_frame(
+        classified,
+        "classified",
+        ["commune_code", "review_year", "area", "income_pc", "size", "ethnicity", "poverty_class"],
+    )
     years = review_years(classified, "classified")
     if review_year not in set(years.tolist()):
-        raise ValueError(f"'review_year' {review_year!r} is not in 'classified' "
-                         f"(review years: {sorted(set(years.tolist()))})")
+        raise ValueError(
+            f"'review_year' {review_year!r} is not in 'classified' (review years: {sorted(set(years.tolist()))})"
+        )
     limit = min_cell_limit(min_cell)
     rows = classified[years == review_year]
     class_codes(rows, "classified")
-    table = poverty_counts(rows.assign(poverty_class=rows["poverty_class"].astype(str)), by=["commune_code"],
-                           min_cell=limit)
+    table = poverty_counts(
+        rows.assign(poverty_class=rows["poverty_class"].astype(str)), by=["commune_code"], min_cell=limit
+    )
     minority = (rows["ethnicity"] != ETHNIC_MAJORITY).groupby(rows["commune_code"].to_numpy()).mean()
     table["minority_share"] = table["commune_code"].map(minority).to_numpy(dtype=float)
-    work = pd.DataFrame({"commune_code": rows["commune_code"].to_numpy(),
-                         "income_pc": rows["income_pc"].to_numpy(dtype=float), "line": income_line(rows)})
+    work = pd.DataFrame(
+        {
+            "commune_code": rows["commune_code"].to_numpy(),
+            "income_pc": rows["income_pc"].to_numpy(dtype=float),
+            "line": income_line(rows),
+        }
+    )
     depth = fgt("income_pc", line="line", alpha=1, by="commune_code", data=work)
     depth = depth[depth["commune_code"].notna()].set_index("commune_code")["value"]
     table["fgt1"] = table["commune_code"].map(depth).to_numpy(dtype=float)
@@ -422,8 +481,19 @@ def commune_table(classified: pd.DataFrame, *, review_year: int, scores: pd.Data
     names = registry.units().set_index("commune_code")["name"]
     table["name"] = table["commune_code"].map(names)
     table["review_year"] = review_year
-    cols = ["commune_code", "name", "review_year", "households", "poor", "poor_rate", "fgt1", "minority_share",
-            "at_risk", "at_risk_share", "suppressed"]
+    cols = [
+        "commune_code",
+        "name",
+        "review_year",
+        "households",
+        "poor",
+        "poor_rate",
+        "fgt1",
+        "minority_share",
+        "at_risk",
+        "at_risk_share",
+        "suppressed",
+    ]
     return table[cols].reset_index(drop=True)
 
 
@@ -456,14 +526,15 @@ def _components(table: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, np.n
     if "commune_code" not in table.columns:
         raise ValueError("'commune_table' lacks the column 'commune_code'")
     ranked = ~table["suppressed"].to_numpy(dtype=bool) if "suppressed" in table.columns else np.ones(len(table), bool)
-    x = np.column_stack([pd.to_numeric(table[c], errors="raise").to_numpy(dtype=float, na_value=np.nan)
-                         for c in names])
+    x = np.column_stack([pd.to_numeric(table[c], errors="raise").to_numpy(dtype=float, na_value=np.nan) for c in names])
     bad = ranked[:, None] & ~np.isfinite(x)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"column {to_python(names[j])!r} of 'commune_table' must be a finite number for every ranked "
-                         f"commune, got {to_python(x[i, j])!r} at row {to_python(table.index[i])!r} "
-                         f"(commune {to_python(table['commune_code'].iloc[i])!r})")
+        raise ValueError(
+            f"column {to_python(names[j])!r} of 'commune_table' must be a finite number for every ranked "
+            f"commune, got {to_python(x[i, j])!r} at row {to_python(table.index[i])!r} "
+            f"(commune {to_python(table['commune_code'].iloc[i])!r})"
+        )
     if not ranked.any():
         raise ValueError("every row of 'commune_table' is suppressed: nothing to rank")
     sub = x[ranked]
@@ -565,22 +636,30 @@ class RankSensitivity:
         q = np.quantile(self.spearman, [0.05, 0.5])
         stable = self.ranks["share_top"].ge(0.9).sum()
         in_top = int((self.ranks["rank"] <= self.top).sum())
-        return "\n".join([
-            f"Rank sensitivity over {self.n_draws} Dirichlet weight draws (concentration {self.concentration:g}, "
-            f"seed {self.seed}):",
-            "  default weights: " + ", ".join(f"{k} {v:.2f}" for k, v in self.weights.items()),
-            f"  Spearman correlation with the default ranking: median {q[1]:.3f}, 5th percentile {q[0]:.3f}, "
-            f"minimum {self.spearman.min():.3f}",
-            f"  {int(stable)} of the {in_top} communes in the default top {self.top} stay in the top {self.top} "
-            "in at least 90% of draws",
-            f"  median width of the 5%–95% rank range: "
-            f"{float((self.ranks['rank_p95'] - self.ranks['rank_p05']).median()):g} places",
-        ])
+        return "\n".join(
+            [
+                f"Rank sensitivity over {self.n_draws} Dirichlet weight draws (concentration {self.concentration:g}, "
+                f"seed {self.seed}):",
+                "  default weights: " + ", ".join(f"{k} {v:.2f}" for k, v in self.weights.items()),
+                f"  Spearman correlation with the default ranking: median {q[1]:.3f}, 5th percentile {q[0]:.3f}, "
+                f"minimum {self.spearman.min():.3f}",
+                f"  {int(stable)} of the {in_top} communes in the default top {self.top} stay in the top {self.top} "
+                "in at least 90% of draws",
+                f"  median width of the 5%–95% rank range: "
+                f"{float((self.ranks['rank_p95'] - self.ranks['rank_p05']).median()):g} places",
+            ]
+        )
 
 
-def rank_sensitivity(commune_table: pd.DataFrame, *, weights: Mapping[str, float] = DEFAULT_WEIGHTS,
-                     n_draws: int = 1000, concentration: float = 20.0, seed: int = 0,
-                     top: int = 10) -> RankSensitivity:
+def rank_sensitivity(
+    commune_table: pd.DataFrame,
+    *,
+    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    n_draws: int = 1000,
+    concentration: float = 20.0,
+    seed: int = 0,
+    top: int = 10,
+) -> RankSensitivity:
     """How much the priority ranking moves when the weights change.
 
     Weights are drawn from a Dirichlet distribution centred on the default weights,
@@ -653,9 +732,16 @@ def rank_sensitivity(commune_table: pd.DataFrame, *, weights: Mapping[str, float
     out["rank_max"] = ranks.max(axis=0).astype(np.int64)
     out["share_top"] = (ranks <= top).mean(axis=0)
     out = out.sort_values(["rank", "commune_code"], kind="stable").reset_index(drop=True)
-    return RankSensitivity(ranks=out, spearman=spearman, weights_drawn=pd.DataFrame(draws, columns=names),
-                           weights=dict(zip(names, w.tolist())), concentration=float(concentration),
-                           n_draws=n_draws, seed=int(seed), top=top)
+    return RankSensitivity(
+        ranks=out,
+        spearman=spearman,
+        weights_drawn=pd.DataFrame(draws, columns=names),
+        weights=dict(zip(names, w.tolist())),
+        concentration=float(concentration),
+        n_draws=n_draws,
+        seed=int(seed),
+        top=top,
+    )
 
 
 # ----------------------------------------------------------------------------- publishing

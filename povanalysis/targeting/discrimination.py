@@ -71,8 +71,9 @@ def _auc_inputs(y, **scores) -> tuple[np.ndarray, list[np.ndarray]]:
     for name, score in scores.items():
         s = np.asarray(score, dtype=float)
         if y.shape != s.shape or y.ndim != 1:
-            raise ValueError(f"'y' and {name!r} must be one-dimensional of the same length, "
-                             f"got {y.shape} and {s.shape}")
+            raise ValueError(
+                f"'y' and {name!r} must be one-dimensional of the same length, got {y.shape} and {s.shape}"
+            )
         if not np.isfinite(s).all():
             raise ValueError(f"{name!r} must be finite")
         out.append(s)
@@ -120,8 +121,9 @@ def auc(y: ArrayLike, score: ArrayLike, *, groups: ArrayLike | None = None) -> t
     return a, float(np.sqrt(_component_variance(v10, v01, a, y, groups)))
 
 
-def auc_difference(y: ArrayLike, score1: ArrayLike, score2: ArrayLike, *,
-                   groups: ArrayLike | None = None) -> tuple[float, float]:
+def auc_difference(
+    y: ArrayLike, score1: ArrayLike, score2: ArrayLike, *, groups: ArrayLike | None = None
+) -> tuple[float, float]:
     """Paired difference of two AUCs on the same units, AUC(score1) − AUC(score2), and its standard error.
 
     The DeLong et al. (1988) test of two correlated ROC curves: the variance of the
@@ -235,21 +237,39 @@ class LogitFit:
         if len(names) != len(self.params):
             raise ValueError(f"'terms' must name {len(self.params)} coefficients, got {len(names)}")
         lo, hi = self.conf_int()
-        return pd.DataFrame({"term": names, "coef": self.params, "se": self.se, "ci_lower": lo, "ci_upper": hi,
-                             "p_value": self.p_values()})
+        return pd.DataFrame(
+            {
+                "term": names,
+                "coef": self.params,
+                "se": self.se,
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "p_value": self.p_values(),
+            }
+        )
 
     def summary(self, terms: Sequence[str] | None = None) -> str:
         """The coefficients as text."""
-        how = (f"cluster-robust (CR1), {self.n_clusters} clusters, t with {self.df:g} df" if self.n_clusters
-               else "model-based")
+        how = (
+            f"cluster-robust (CR1), {self.n_clusters} clusters, t with {self.df:g} df"
+            if self.n_clusters
+            else "model-based"
+        )
         lines = [f"Logit, {self.n:,} units, {self.iterations} Newton iterations; standard errors {how}"]
         for r in self.to_frame(terms).itertuples():
             lines.append(f"  {r.term:<18} {r.coef:>9.4f}  (SE {r.se:.4f}; 95% CI {r.ci_lower:.4f} to {r.ci_upper:.4f})")
         return "\n".join(lines)
 
 
-def fit_logit(x: ArrayLike, y: ArrayLike, *, offset: ArrayLike | None = None, groups: ArrayLike | None = None,
-              max_iter: int = 100, tol: float = 1e-10) -> LogitFit:
+def fit_logit(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    offset: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> LogitFit:
     """Fit a logit by Newton–Raphson, vectorised over leading axes, with a cluster-robust covariance.
 
     ``logit P(y = 1) = offset + x @ params``.  With ``groups`` the covariance is the sandwich
@@ -330,8 +350,10 @@ def fit_logit(x: ArrayLike, y: ArrayLike, *, offset: ArrayLike | None = None, gr
         except np.linalg.LinAlgError:
             converged = False
     if not converged:
-        raise RuntimeError(f"the logit did not converge in {iteration} iterations "
-                           "(a predictor may separate the outcomes, or the terms may be collinear)")
+        raise RuntimeError(
+            f"the logit did not converge in {iteration} iterations "
+            "(a predictor may separate the outcomes, or the terms may be collinear)"
+        )
     if groups is None:
         return LogitFit(params=beta, cov=bread, df=float("inf"), n=int(n), n_clusters=None, iterations=iteration)
     codes, g = _clusters(groups, n)
@@ -343,8 +365,9 @@ def fit_logit(x: ArrayLike, y: ArrayLike, *, offset: ArrayLike | None = None, gr
     return LogitFit(params=beta, cov=cov, df=float(g - 1), n=int(n), n_clusters=g, iterations=iteration)
 
 
-def recalibration(y: ArrayLike, probability: ArrayLike, *,
-                  groups: ArrayLike | None = None) -> tuple[LogitFit, LogitFit]:
+def recalibration(
+    y: ArrayLike, probability: ArrayLike, *, groups: ArrayLike | None = None
+) -> tuple[LogitFit, LogitFit]:
     """Calibration-in-the-large and calibration slope of predicted probabilities (logistic recalibration).
 
     With ``lp`` the log-odds of the predictions, two logits of the observed outcomes

@@ -44,8 +44,9 @@ def require_complete(frame: pd.DataFrame, columns: Iterable[str], arg: str) -> N
         bad = frame[col].isna().to_numpy()
         if bad.any():
             row = frame.index[np.flatnonzero(bad)[0]]
-            raise ValueError(f"column {col!r} of {arg!r} has {int(bad.sum())} missing values "
-                             f"(first at row {to_python(row)!r})")
+            raise ValueError(
+                f"column {col!r} of {arg!r} has {int(bad.sum())} missing values (first at row {to_python(row)!r})"
+            )
 
 
 def class_codes(frame: pd.DataFrame, arg: str) -> np.ndarray:
@@ -62,8 +63,10 @@ def class_codes(frame: pd.DataFrame, arg: str) -> np.ndarray:
     if (lookup < 0).any():
         bad = int(np.flatnonzero(lookup < 0)[0])
         i = int(np.flatnonzero(codes == bad)[0])
-        raise ValueError(f"column 'poverty_class' of {arg!r} must be one of {list(CLASSES)}, "
-                         f"got {to_python(frame['poverty_class'].iloc[i])!r} at row {to_python(frame.index[i])!r}")
+        raise ValueError(
+            f"column 'poverty_class' of {arg!r} must be one of {list(CLASSES)}, "
+            f"got {to_python(frame['poverty_class'].iloc[i])!r} at row {to_python(frame.index[i])!r}"
+        )
     return lookup[codes].astype(np.int8)
 
 
@@ -131,8 +134,9 @@ def income_line(frame: pd.DataFrame) -> np.ndarray:
     bad = np.isnan(out)
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'area' must be 'rural' or 'urban', got {to_python(area[i])!r} "
-                         f"at row {to_python(frame.index[i])!r}")
+        raise ValueError(
+            f"column 'area' must be 'rural' or 'urban', got {to_python(area[i])!r} at row {to_python(frame.index[i])!r}"
+        )
     return out
 
 
@@ -193,8 +197,10 @@ def household_panel(classified: pd.DataFrame, window: int, arg: str = "classifie
     dup = same & np.r_[False, y[1:] == y[:-1]]
     if dup.any():
         i = int(order[np.flatnonzero(dup)[0]])
-        raise ValueError(f"{arg!r} has {int(dup.sum())} duplicate (household_id, review_year) rows "
-                         f"(first at row {to_python(classified.index[i])!r}, review year {to_python(years[i])})")
+        raise ValueError(
+            f"{arg!r} has {int(dup.sum())} duplicate (household_id, review_year) rows "
+            f"(first at row {to_python(classified.index[i])!r}, review year {to_python(years[i])})"
+        )
     listed = cls[order] <= 1
     # Latest listed review so far within each household: a running maximum restarted per household.
     stamp = np.where(listed, y, -1).astype(np.int64)

@@ -52,17 +52,17 @@ __all__ = [
 
 #: Predictors of falling back, measured at the review after which the outcome is observed.
 FEATURES: tuple[str, ...] = (
-    "log_income_ratio",   # log(income per person / income line): distance above the line
-    "income_change",      # change in log income since the previous review (a shock, or a recovery)
-    "deprivations",       # deprivation count under the review's standard
-    "size",               # household members
-    "size_change",        # members gained or lost since the previous review
-    "dependants",         # deprived in the dependants indicator (structure proxy)
-    "years_since_exit",   # reviews since the household was last listed (1..newly_escaped_years)
-    "credit",             # holds a VBSP loan at the review (disbursed, not yet matured)
-    "minority",           # ethnic-minority household
-    "urban",              # urban area
-    "bac_kan",            # commune of the old Bac Kan province
+    "log_income_ratio",  # log(income per person / income line): distance above the line
+    "income_change",  # change in log income since the previous review (a shock, or a recovery)
+    "deprivations",  # deprivation count under the review's standard
+    "size",  # household members
+    "size_change",  # members gained or lost since the previous review
+    "dependants",  # deprived in the dependants indicator (structure proxy)
+    "years_since_exit",  # reviews since the household was last listed (1..newly_escaped_years)
+    "credit",  # holds a VBSP loan at the review (disbursed, not yet matured)
+    "minority",  # ethnic-minority household
+    "urban",  # urban area
+    "bac_kan",  # commune of the old Bac Kan province
 )
 
 #: The simple scores the model is compared with, each a single column of :func:`transitions`:
@@ -85,19 +85,29 @@ CONFIDENTIAL_MARK = "MẬT — CONFIDENTIAL"
 _FALLBACK = ("poor", "near_poor")
 
 #: Names that moved out of this module in 0.2.0, and their new homes (kept for one release).
-_MOVED = MappingProxyType({
-    **{name: "povanalysis.targeting.discrimination"
-       for name in ("auc", "auc_difference", "fit_logit", "LogitFit", "recalibration")},
-    **{name: "povanalysis.reports.prose.targeting"
-       for name in ("evaluation_text", "discrimination_table", "calibration_table")},
-    "calibration_figure": "povanalysis.figures.targeting",
-})
+_MOVED = MappingProxyType(
+    {
+        **{
+            name: "povanalysis.targeting.discrimination"
+            for name in ("auc", "auc_difference", "fit_logit", "LogitFit", "recalibration")
+        },
+        **{
+            name: "povanalysis.reports.prose.targeting"
+            for name in ("evaluation_text", "discrimination_table", "calibration_table")
+        },
+        "calibration_figure": "povanalysis.figures.targeting",
+    }
+)
 
 
 def __getattr__(name: str):
     if name in _MOVED:
-        warnings.warn(f"povanalysis.targeting.risk.{name} moved to {_MOVED[name]}.{name}; "
-                      "the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"povanalysis.targeting.risk.{name} moved to {_MOVED[name]}.{name}; "
+            "the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(import_module(_MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -110,20 +120,29 @@ def _credit(rows: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
     require_frame(loans, "loans", ["household_id", "disbursed", "term_months"])
     require_complete(loans, ["household_id", "disbursed", "term_months"], "loans")
     if not pd.api.types.is_datetime64_any_dtype(loans["disbursed"].dtype):
-        raise ValueError(f"column 'disbursed' of 'loans' must hold dates (datetime64), "
-                         f"got dtype {loans['disbursed'].dtype}")
+        raise ValueError(
+            f"column 'disbursed' of 'loans' must hold dates (datetime64), got dtype {loans['disbursed'].dtype}"
+        )
     term = loans["term_months"]
     bad = (~(term >= 1)).to_numpy() if pd.api.types.is_integer_dtype(term.dtype) else np.ones(len(term), bool)
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'term_months' of 'loans' must hold positive integers, got {to_python(term.iloc[i])!r} "
-                         f"at row {to_python(loans.index[i])!r}")
+        raise ValueError(
+            f"column 'term_months' of 'loans' must hold positive integers, got {to_python(term.iloc[i])!r} "
+            f"at row {to_python(loans.index[i])!r}"
+        )
     d = loans["disbursed"]
     start = d.dt.year.to_numpy() * 12 + d.dt.month.to_numpy() - 1
-    ln = pd.DataFrame({"household_id": loans["household_id"].to_numpy(), "start": start,
-                       "end": start + term.to_numpy()})
-    key = pd.DataFrame({"household_id": rows["household_id"].to_numpy(), "row": np.arange(len(rows)),
-                        "month": rows["review_year"].to_numpy() * 12 + 11})
+    ln = pd.DataFrame(
+        {"household_id": loans["household_id"].to_numpy(), "start": start, "end": start + term.to_numpy()}
+    )
+    key = pd.DataFrame(
+        {
+            "household_id": rows["household_id"].to_numpy(),
+            "row": np.arange(len(rows)),
+            "month": rows["review_year"].to_numpy() * 12 + 11,
+        }
+    )
     m = key.merge(ln, on="household_id", how="inner")
     held = m[(m["start"] <= m["month"]) & (m["end"] > m["month"])]["row"].unique()
     out = np.zeros(len(rows), bool)
@@ -131,9 +150,13 @@ def _credit(rows: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def transitions(classified: pd.DataFrame, loans: pd.DataFrame | None = None, *,
-                newly_escaped_years: int = NEWLY_ESCAPED_YEARS,
-                fallback_classes: Sequence[str] = _FALLBACK) -> pd.DataFrame:
+def transitions(
+    classified: pd.DataFrame,
+    loans: pd.DataFrame | None = None,
+    *,
+    newly_escaped_years: int = NEWLY_ESCAPED_YEARS,
+    fallback_classes: Sequence[str] = _FALLBACK,
+) -> pd.DataFrame:
     """Households that have left the lists, with their predictors and whether they fell back at the next review.
 
     The population at review ``t`` is the newly escaped households (see
@@ -178,29 +201,54 @@ def transitions(classified: pd.DataFrame, loans: pd.DataFrame | None = None, *,
     >>> round(float(t["log_income_ratio"].iloc[0]), 4), round(float(t["income_change"].iloc[0]), 4)
     (0.0953, 0.1643)
     """
-    needed = ["household_id", "review_year", "commune_code", "area", "income_pc", "size", "deprivations",
-              "d_dependants", "poverty_class"]
+    needed = [
+        "household_id",
+        "review_year",
+        "commune_code",
+        "area",
+        "income_pc",
+        "size",
+        "deprivations",
+        "d_dependants",
+        "poverty_class",
+    ]
     require_frame(classified, "classified", needed)
     if "minority" not in classified.columns and "ethnicity" not in classified.columns:
         raise ValueError("'classified' lacks both 'minority' and 'ethnicity'")
     bad_fb = [c for c in fallback_classes if c not in ("poor", "near_poor", "average_living", "not_poor")]
     if bad_fb or not len(fallback_classes):
-        raise ValueError(f"'fallback_classes' must name classes among poor, near_poor, average_living, not_poor; "
-                         f"got {list(fallback_classes)!r}")
+        raise ValueError(
+            f"'fallback_classes' must name classes among poor, near_poor, average_living, not_poor; "
+            f"got {list(fallback_classes)!r}"
+        )
     require_complete(classified, needed, "classified")
     window = positive_int(newly_escaped_years, "newly_escaped_years")
     core = household_panel(classified, window)
     income = classified["income_pc"].to_numpy(dtype=float)
     if (income <= 0).any():
         i = np.flatnonzero(income <= 0)[0]
-        raise ValueError(f"column 'income_pc' of 'classified' must be positive for a log ratio, got {to_python(income[i])!r} "
-                         f"at row {to_python(classified.index[i])!r}")
+        raise ValueError(
+            f"column 'income_pc' of 'classified' must be positive for a log ratio, got {to_python(income[i])!r} "
+            f"at row {to_python(classified.index[i])!r}"
+        )
     sel = np.flatnonzero(core.newly)
     order = np.lexsort((classified["household_id"].iloc[sel].to_numpy(), core.years[sel]))
     sel = sel[order]
     prev, nxt = core.prev[sel], core.next[sel]
-    cols = [c for c in ("area", "standard", "review_year", "d_dependants", "deprivations", "minority", "ethnicity",
-                        "old_area") if c in classified.columns]
+    cols = [
+        c
+        for c in (
+            "area",
+            "standard",
+            "review_year",
+            "d_dependants",
+            "deprivations",
+            "minority",
+            "ethnicity",
+            "old_area",
+        )
+        if c in classified.columns
+    ]
     sub = classified[cols].iloc[sel]
     line = income_line(sub)
     years = core.years[sel]
@@ -211,43 +259,47 @@ def transitions(classified: pd.DataFrame, loans: pd.DataFrame | None = None, *,
     fell = np.isin(core.cls[np.maximum(nxt, 0)], fb_codes)
     has_prev = prev >= 0
     p = np.maximum(prev, 0)
-    minority = (sub["minority"].to_numpy(dtype=bool) if "minority" in sub.columns
-                else (sub["ethnicity"] != ETHNIC_MAJORITY).to_numpy())
+    minority = (
+        sub["minority"].to_numpy(dtype=bool)
+        if "minority" in sub.columns
+        else (sub["ethnicity"] != ETHNIC_MAJORITY).to_numpy()
+    )
     # class at the review the household was last listed: look up (household, last listed year)
     key = core.hid.astype(np.int64) * 10_000 + core.years
     by_key = np.argsort(key, kind="stable")
     last_row = by_key[np.searchsorted(key[by_key], key[sel] - years + core.last_listed[sel].astype(np.int64))]
     fell_back = pd.array(np.where(has_next, fell, False), dtype="boolean")
     fell_back[~has_next] = pd.NA
-    out = pd.DataFrame({
-        "household_id": classified["household_id"].iloc[sel].array,
-        "review_year": years,
-        "outcome_year": years + 1,
-        "commune_code": classified["commune_code"].iloc[sel].array,
-        "income_pc": income[sel],
-        "line": line,
-        "log_income_ratio": log_inc[sel] - np.log(line),
-        "income_change": np.where(has_prev, log_inc[sel] - log_inc[p], np.nan),
-        "deprivations": sub["deprivations"].to_numpy(dtype=float),
-        "size": size[sel],
-        "size_change": np.where(has_prev, size[sel] - size[p], np.nan),
-        "dependants": sub["d_dependants"].to_numpy(dtype=float),
-        "years_since_exit": (years - core.last_listed[sel]).astype(np.int64),
-        "credit": np.nan,
-        "minority": minority.astype(float),
-        "urban": (sub["area"] == "urban").to_numpy(dtype=float),
-        "bac_kan": ((sub["old_area"] == "bac_kan").to_numpy(dtype=float) if "old_area" in sub.columns
-                    else np.nan),
-        "was_near_poor": (core.cls[last_row] == 1).astype(float),
-        "fell_back": fell_back,
-    }, index=classified.index[sel])
+    out = pd.DataFrame(
+        {
+            "household_id": classified["household_id"].iloc[sel].array,
+            "review_year": years,
+            "outcome_year": years + 1,
+            "commune_code": classified["commune_code"].iloc[sel].array,
+            "income_pc": income[sel],
+            "line": line,
+            "log_income_ratio": log_inc[sel] - np.log(line),
+            "income_change": np.where(has_prev, log_inc[sel] - log_inc[p], np.nan),
+            "deprivations": sub["deprivations"].to_numpy(dtype=float),
+            "size": size[sel],
+            "size_change": np.where(has_prev, size[sel] - size[p], np.nan),
+            "dependants": sub["d_dependants"].to_numpy(dtype=float),
+            "years_since_exit": (years - core.last_listed[sel]).astype(np.int64),
+            "credit": np.nan,
+            "minority": minority.astype(float),
+            "urban": (sub["area"] == "urban").to_numpy(dtype=float),
+            "bac_kan": ((sub["old_area"] == "bac_kan").to_numpy(dtype=float) if "old_area" in sub.columns else np.nan),
+            "was_near_poor": (core.cls[last_row] == 1).astype(float),
+            "fell_back": fell_back,
+        },
+        index=classified.index[sel],
+    )
     if loans is not None:
         out["credit"] = _credit(out, loans).astype(float)
     return out
 
 
 # ----------------------------------------------------------------------------- AUC
-
 
 
 # ----------------------------------------------------------------------------- the model
@@ -409,17 +461,33 @@ class FallbackModel:
         ``ci_upper`` (95%, clustered by commune), ``n`` (test households) and ``test_year``.
         """
         nan = float("nan")
-        role = {b.score: ("baseline" if b is self.baseline else "rule_of_thumb" if b is self.rule
-                          else "simple_score") for b in self.baselines}
+        role = {
+            b.score: ("baseline" if b is self.baseline else "rule_of_thumb" if b is self.rule else "simple_score")
+            for b in self.baselines
+        }
         rows = [("AUC", "logit", "model", self.auc, self.auc_se, *self.auc_ci)]
         rows += [("AUC", b.score, role[b.score], b.auc, b.auc_se, *b.auc_ci) for b in self.baselines]
-        rows += [("AUC_difference", f"logit - {b.score}", role[b.score], b.difference, b.difference_se,
-                  *b.difference_ci) for b in self.baselines]
         rows += [
-            ("calibration_intercept", "logit", "model", self.calibration_intercept, self.calibration_intercept_se,
-             *self.calibration_intercept_ci),
-            ("calibration_slope", "logit", "model", self.calibration_slope, self.calibration_slope_se,
-             *self.calibration_slope_ci),
+            ("AUC_difference", f"logit - {b.score}", role[b.score], b.difference, b.difference_se, *b.difference_ci)
+            for b in self.baselines
+        ]
+        rows += [
+            (
+                "calibration_intercept",
+                "logit",
+                "model",
+                self.calibration_intercept,
+                self.calibration_intercept_se,
+                *self.calibration_intercept_ci,
+            ),
+            (
+                "calibration_slope",
+                "logit",
+                "model",
+                self.calibration_slope,
+                self.calibration_slope_se,
+                *self.calibration_slope_ci,
+            ),
             ("precision_top_decile", "logit", "model", self.precision_at_top_decile, nan, nan, nan),
             ("precision_flagged", "rule_of_thumb", "rule_of_thumb", self.rule.precision, nan, nan, nan),
             ("base_rate", "observed", "model", self.base_rate, nan, nan, nan),
@@ -454,8 +522,10 @@ class FallbackModel:
         ]
         for s in self.baselines:
             way = "higher" if s.direction > 0 else "lower"
-            lines.append(f"    {s.score:<18} AUC {s.auc:.3f} ({ci(s.auc_ci)}), {way} is riskier; "
-                         f"model − score {s.difference:+.3f} ({ci(s.difference_ci)})")
+            lines.append(
+                f"    {s.score:<18} AUC {s.auc:.3f} ({ci(s.auc_ci)}), {way} is riskier; "
+                f"model − score {s.difference:+.3f} ({ci(s.difference_ci)})"
+            )
         lines += [
             f"  calibration-in-the-large {self.calibration_intercept:+.3f} "
             f"(95% CI {ci(self.calibration_intercept_ci)}; 0 is ideal); calibration slope {self.calibration_slope:.3f} (95% CI {ci(self.calibration_slope_ci)}; "
@@ -470,8 +540,9 @@ class FallbackModel:
             lines.append(f"    {c.term:<18} {c.coef:>8.3f}  (SE {c.se:.3f})")
         return "\n".join(lines)
 
-    def score(self, classified: pd.DataFrame, *, loans: pd.DataFrame | None = None,
-              review_year: int | None = None) -> pd.DataFrame:
+    def score(
+        self, classified: pd.DataFrame, *, loans: pd.DataFrame | None = None, review_year: int | None = None
+    ) -> pd.DataFrame:
         """Probability of falling back at the next review, for every newly escaped household of a review.
 
         **Internal**: the frame holds household identifiers.  Publish only
@@ -498,16 +569,19 @@ class FallbackModel:
         loans = self._loans if loans is None else loans
         if "credit" in self.features and loans is None:
             raise ValueError("the model uses 'credit': pass 'loans'")
-        t = transitions(classified, loans if "credit" in self.features else None,
-                        newly_escaped_years=self.newly_escaped_years, fallback_classes=self.fallback_classes)
+        t = transitions(
+            classified,
+            loans if "credit" in self.features else None,
+            newly_escaped_years=self.newly_escaped_years,
+            fallback_classes=self.fallback_classes,
+        )
         years = sorted(set(review_years(classified, "classified").tolist()))
         year = years[-1] if review_year is None else review_year
         if year not in years:
             raise ValueError(f"'review_year' {year!r} is not in 'classified' (review years: {years})")
         t = t[t["review_year"] == year]
         p = discrimination.expit(self._linear_predictor(t))
-        out = t[["household_id", "review_year", "commune_code", "minority", "log_income_ratio",
-                 "income_change"]].copy()
+        out = t[["household_id", "review_year", "commune_code", "minority", "log_income_ratio", "income_change"]].copy()
         out["minority"] = out["minority"].astype(bool)
         out["probability"] = p
         return out.reset_index(drop=True)
@@ -517,9 +591,11 @@ class FallbackModel:
         bad = ~np.isfinite(x)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise ValueError(f"predictor {to_python(self.features[j])!r} is missing for household "
-                             f"{to_python(t['household_id'].iloc[i])!r} "
-                             f"at review {t['review_year'].iloc[i]}")
+            raise ValueError(
+                f"predictor {to_python(self.features[j])!r} is missing for household "
+                f"{to_python(t['household_id'].iloc[i])!r} "
+                f"at review {t['review_year'].iloc[i]}"
+            )
         beta = np.asarray(self.logit.params)
         return beta[0] + x @ beta[1:]
 
@@ -546,11 +622,17 @@ def _p_value(value: float, se: float, df: float) -> float:
     return float(2 * (stats.norm.sf(z) if np.isinf(df) else stats.t.sf(z, df)))
 
 
-def fit_fallback_model(classified: pd.DataFrame, loans: pd.DataFrame | None = None, *,
-                       train_years: Sequence[int] | None = None, test_year: int | None = None,
-                       newly_escaped_years: int = NEWLY_ESCAPED_YEARS,
-                       fallback_classes: Sequence[str] = _FALLBACK,
-                       rule_margin: float = RULE_OF_THUMB_MARGIN, n_bins: int = 10) -> FallbackModel:
+def fit_fallback_model(
+    classified: pd.DataFrame,
+    loans: pd.DataFrame | None = None,
+    *,
+    train_years: Sequence[int] | None = None,
+    test_year: int | None = None,
+    newly_escaped_years: int = NEWLY_ESCAPED_YEARS,
+    fallback_classes: Sequence[str] = _FALLBACK,
+    rule_margin: float = RULE_OF_THUMB_MARGIN,
+    n_bins: int = 10,
+) -> FallbackModel:
     """Fit a logit of falling back into poverty on earlier transitions; evaluate it out of time.
 
     Transitions (see :func:`transitions`) are labelled by their outcome review year: a
@@ -642,13 +724,16 @@ def fit_fallback_model(classified: pd.DataFrame, loans: pd.DataFrame | None = No
     y_te = te["fell_back"].to_numpy(dtype=bool)
     for name, y in (("training", y_tr), ("test", y_te)):
         if y.all() or not y.any():
-            raise ValueError(f"the {name} transitions hold only one outcome "
-                             f"({'all' if y.all() else 'none'} fell back): "
-                             "no model can be fitted or evaluated")
+            raise ValueError(
+                f"the {name} transitions hold only one outcome "
+                f"({'all' if y.all() else 'none'} fell back): "
+                "no model can be fitted or evaluated"
+            )
     for name, frame in (("training", tr), ("test", te)):
         if frame["commune_code"].nunique() < 2:
-            raise ValueError(f"the {name} transitions lie in a single commune: "
-                             "intervals clustered by commune need at least two")
+            raise ValueError(
+                f"the {name} transitions lie in a single commune: intervals clustered by commune need at least two"
+            )
     features, dropped = [], []
     for f in FEATURES:
         col = tr[f].to_numpy(dtype=float)
@@ -662,28 +747,65 @@ def fit_fallback_model(classified: pd.DataFrame, loans: pd.DataFrame | None = No
     bad = ~np.isfinite(x_tr)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"predictor {to_python(features[j])!r} is missing for household {to_python(tr['household_id'].iloc[i])!r} "
-                         f"at review {tr['review_year'].iloc[i]}")
+        raise ValueError(
+            f"predictor {to_python(features[j])!r} is missing for household {to_python(tr['household_id'].iloc[i])!r} "
+            f"at review {tr['review_year'].iloc[i]}"
+        )
     try:
-        fit = discrimination.fit_logit(np.column_stack([np.ones(len(tr)), x_tr]), y_tr,
-                                       groups=tr["commune_code"].to_numpy())
+        fit = discrimination.fit_logit(
+            np.column_stack([np.ones(len(tr)), x_tr]), y_tr, groups=tr["commune_code"].to_numpy()
+        )
     except RuntimeError as err:
         raise RuntimeError(f"the fall-back logit did not converge: {err}") from None
     lo, hi = fit.conf_int()
-    coefficients = pd.DataFrame({
-        "term": ["const", *features], "coef": fit.params, "se": fit.se, "ci_lower": lo, "ci_upper": hi,
-        "odds_ratio": np.exp(fit.params), "p_value": fit.p_values()})
+    coefficients = pd.DataFrame(
+        {
+            "term": ["const", *features],
+            "coef": fit.params,
+            "se": fit.se,
+            "ci_lower": lo,
+            "ci_upper": hi,
+            "odds_ratio": np.exp(fit.params),
+            "p_value": fit.p_values(),
+        }
+    )
     nan = float("nan")
     model = FallbackModel(
-        logit=fit, features=tuple(features), dropped=tuple(dropped), train_years=train, test_year=int(test),
-        n_train=len(tr), n_test=len(te), n_clusters=int(te["commune_code"].nunique()), base_rate=float(y_te.mean()),
-        mean_predicted=nan, auc=nan, auc_se=nan, auc_ci=(nan, nan), baselines=(), baseline=None, rule=None,
-        auc_difference=nan, auc_difference_se=nan, auc_difference_ci=(nan, nan), auc_difference_p=nan,
-        calibration_intercept=nan, calibration_intercept_se=nan, calibration_intercept_ci=(nan, nan),
-        calibration_slope=nan, calibration_slope_se=nan, calibration_slope_ci=(nan, nan),
-        calibration=pd.DataFrame(), precision_at_top_decile=nan, brier=nan, coefficients=coefficients,
-        newly_escaped_years=newly_escaped_years, fallback_classes=tuple(fallback_classes),
-        rule_margin=float(rule_margin), _loans=loans)
+        logit=fit,
+        features=tuple(features),
+        dropped=tuple(dropped),
+        train_years=train,
+        test_year=int(test),
+        n_train=len(tr),
+        n_test=len(te),
+        n_clusters=int(te["commune_code"].nunique()),
+        base_rate=float(y_te.mean()),
+        mean_predicted=nan,
+        auc=nan,
+        auc_se=nan,
+        auc_ci=(nan, nan),
+        baselines=(),
+        baseline=None,
+        rule=None,
+        auc_difference=nan,
+        auc_difference_se=nan,
+        auc_difference_ci=(nan, nan),
+        auc_difference_p=nan,
+        calibration_intercept=nan,
+        calibration_intercept_se=nan,
+        calibration_intercept_ci=(nan, nan),
+        calibration_slope=nan,
+        calibration_slope_se=nan,
+        calibration_slope_ci=(nan, nan),
+        calibration=pd.DataFrame(),
+        precision_at_top_decile=nan,
+        brier=nan,
+        coefficients=coefficients,
+        newly_escaped_years=newly_escaped_years,
+        fallback_classes=tuple(fallback_classes),
+        rule_margin=float(rule_margin),
+        _loans=loans,
+    )
     _evaluate(model, tr, te, n_bins=n_bins)
     return model
 
@@ -705,9 +827,17 @@ def _evaluate(model: FallbackModel, tr: pd.DataFrame, te: pd.DataFrame, *, n_bin
         s = direction * _simple_score(te, name, rule_margin)
         b_auc, b_se = discrimination.auc(y, s, groups=communes)
         d, d_se = discrimination.auc_difference(y, p, s, groups=communes)
-        b = Baseline(score=name, direction=direction, auc=b_auc, auc_se=b_se, auc_ci=_interval(b_auc, b_se, df),
-                     difference=d, difference_se=d_se, difference_ci=_interval(d, d_se, df),
-                     difference_p=_p_value(d, d_se, df))
+        b = Baseline(
+            score=name,
+            direction=direction,
+            auc=b_auc,
+            auc_se=b_se,
+            auc_ci=_interval(b_auc, b_se, df),
+            difference=d,
+            difference_se=d_se,
+            difference_ci=_interval(d, d_se, df),
+            difference_p=_p_value(d, d_se, df),
+        )
         if name == "rule_of_thumb":
             flag = s > 0
             b.flagged_share = float(flag.mean())
@@ -737,8 +867,9 @@ def _calibration(p: np.ndarray, y: np.ndarray, n_bins: int) -> pd.DataFrame:
     bins = np.minimum((ranks - 1) * n_bins // len(p), n_bins - 1)
     frame = pd.DataFrame({"bin": bins + 1, "p": p, "y": y.astype(float)})
     g = frame.groupby("bin", sort=True)
-    out = pd.DataFrame({"n": g.size(), "predicted": g["p"].mean(), "observed": g["y"].mean(),
-                        "fell_back": g["y"].sum()}).reset_index()
+    out = pd.DataFrame(
+        {"n": g.size(), "predicted": g["p"].mean(), "observed": g["y"].mean(), "fell_back": g["y"].sum()}
+    ).reset_index()
     n, k = out["n"].to_numpy(float), out["fell_back"].to_numpy(float)
     out["se"] = np.sqrt(out["observed"] * (1 - out["observed"]) / n)
     lo, hi = _wilson(k, n)
@@ -757,8 +888,10 @@ def _check_scores(scores: pd.DataFrame, columns) -> None:
     bad = ~((p >= 0) & (p <= 1))
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"column 'probability' of 'scores' must be in [0, 1], got {to_python(p[i])!r} "
-                         f"at row {to_python(scores.index[i])!r}")
+        raise ValueError(
+            f"column 'probability' of 'scores' must be in [0, 1], got {to_python(p[i])!r} "
+            f"at row {to_python(scores.index[i])!r}"
+        )
 
 
 def _check_threshold(threshold) -> float:
@@ -768,8 +901,13 @@ def _check_threshold(threshold) -> float:
     return float(threshold)
 
 
-def at_risk_counts(scores: pd.DataFrame, *, threshold: float = DEFAULT_RISK_THRESHOLD,
-                   by: str | Sequence[str] = "commune_code", min_cell: int | None = None) -> pd.DataFrame:
+def at_risk_counts(
+    scores: pd.DataFrame,
+    *,
+    threshold: float = DEFAULT_RISK_THRESHOLD,
+    by: str | Sequence[str] = "commune_code",
+    min_cell: int | None = None,
+) -> pd.DataFrame:
     """Publishable counts of households at risk of falling back, by commune (no identifiers).
 
     Parameters
@@ -817,7 +955,9 @@ def at_risk_counts(scores: pd.DataFrame, *, threshold: float = DEFAULT_RISK_THRE
     return out[[*keys, "households", "at_risk", "at_risk_rate", "expected_fallbacks", "suppressed"]]
 
 
-def confidential_export(scores: pd.DataFrame, path: str | os.PathLike, *, threshold: float = DEFAULT_RISK_THRESHOLD) -> Path:
+def confidential_export(
+    scores: pd.DataFrame, path: str | os.PathLike, *, threshold: float = DEFAULT_RISK_THRESHOLD
+) -> Path:
     """Write the list of households at risk of falling back for the commune officials who follow them up.
 
     **Confidential.** The file's first line is :data:`CONFIDENTIAL_MARK` with a notice in
@@ -857,31 +997,40 @@ def confidential_export(scores: pd.DataFrame, path: str | os.PathLike, *, thresh
     if path.suffix.lower() != ".csv":
         raise ValueError(f"'path' must be a .csv file, got {path.name!r}")
     if "confidential" not in path.name.lower():
-        raise ValueError(f"'path' must say the file is confidential: its name must contain 'CONFIDENTIAL', "
-                         f"got {path.name!r} (e.g. 'MAT-CONFIDENTIAL_fallback-risk.csv')")
+        raise ValueError(
+            f"'path' must say the file is confidential: its name must contain 'CONFIDENTIAL', "
+            f"got {path.name!r} (e.g. 'MAT-CONFIDENTIAL_fallback-risk.csv')"
+        )
     reports = config.reports_dir().resolve()
     target = path.resolve()
     if target == reports or reports in target.parents:
-        raise ValueError(f"'path' {str(path)!r} is under the published reports folder {str(reports)!r}: "
-                         "household lists must never be written there")
+        raise ValueError(
+            f"'path' {str(path)!r} is under the published reports folder {str(reports)!r}: "
+            "household lists must never be written there"
+        )
     _check_scores(scores, ["household_id", "commune_code", "review_year"])
     names = registry.units().set_index("commune_code")["name"]
-    out = pd.DataFrame({
-        "commune_code": scores["commune_code"].to_numpy(),
-        "commune_name": scores["commune_code"].map(names).to_numpy(),
-        "household_id": scores["household_id"].to_numpy(),
-        "review_year": scores["review_year"].to_numpy(),
-        "probability": scores["probability"].to_numpy(dtype=float).round(4),
-        "at_risk": scores["probability"].to_numpy(dtype=float) >= threshold,
-    })
+    out = pd.DataFrame(
+        {
+            "commune_code": scores["commune_code"].to_numpy(),
+            "commune_name": scores["commune_code"].map(names).to_numpy(),
+            "household_id": scores["household_id"].to_numpy(),
+            "review_year": scores["review_year"].to_numpy(),
+            "probability": scores["probability"].to_numpy(dtype=float).round(4),
+            "at_risk": scores["probability"].to_numpy(dtype=float) >= threshold,
+        }
+    )
     for col in ("log_income_ratio", "income_change"):
         if col in scores.columns:
             out[col] = scores[col].to_numpy(dtype=float).round(4)
-    out = out.sort_values(["commune_code", "probability", "household_id"], ascending=[True, False, True],
-                          kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["commune_code", "probability", "household_id"], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)
     out.insert(3, "rank_in_commune", out.groupby("commune_code").cumcount() + 1)
-    notice = (f"{CONFIDENTIAL_MARK}: danh sách hộ có nguy cơ tái nghèo — chỉ dành cho cán bộ được giao theo dõi — "
-              "không công bố và không chia sẻ / households at risk of falling back into poverty — for the assigned "
-              "officials only — do not publish or share")
+    notice = (
+        f"{CONFIDENTIAL_MARK}: danh sách hộ có nguy cơ tái nghèo — chỉ dành cho cán bộ được giao theo dõi — "
+        "không công bố và không chia sẻ / households at risk of falling back into poverty — for the assigned "
+        "officials only — do not publish or share"
+    )
     # written whole or not at all: a half-written list must never reach an official
     return atomic_write_text(path, notice + "\n" + out.to_csv(index=False, lineterminator="\n"), encoding="utf-8-sig")

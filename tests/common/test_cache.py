@@ -11,8 +11,16 @@ from povanalysis.common import cache as C
 
 
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({"estimator": ["did", "cost_per_exit"], "truth": [0.1, np.inf], "se": [np.nan, 2.0],
-                         "n": [3, 4], "covered": [True, False], "note": ["", "not estimable"]})
+    return pd.DataFrame(
+        {
+            "estimator": ["did", "cost_per_exit"],
+            "truth": [0.1, np.inf],
+            "se": [np.nan, 2.0],
+            "n": [3, 4],
+            "covered": [True, False],
+            "note": ["", "not estimable"],
+        }
+    )
 
 
 def test_key_is_canonical_and_names_every_part():

@@ -16,23 +16,42 @@ YEARS = np.arange(2021, 2026)
 
 @pytest.fixture(scope="module")
 def one_commune():
-    counts = pd.DataFrame({"commune_code": ["05500"] * 5, "review_year": YEARS, "households": [500] * 5,
-                           "poor": [100, 90, 80, 72, 64]})
+    counts = pd.DataFrame(
+        {"commune_code": ["05500"] * 5, "review_year": YEARS, "households": [500] * 5, "poor": [100, 90, 80, 72, 64]}
+    )
     return P.trend_projection(counts, n_sim=400, min_cell=1)
 
 
 @pytest.fixture
 def hand_projection():
     """A hand-made projection of two communes (see tests/goals/conftest.py)."""
+
     def make(mean, obs, *, households=(100, 5), codes=("05500", "05518"), years=(2026, 2027), standard="2022-2025"):
         mean, obs = np.asarray(mean, float), np.asarray(obs, float)
-        observed = pd.DataFrame({"commune_code": list(codes), "review_year": 2025,
-                                 "households": list(households), "poor": np.ones(len(codes))})
+        observed = pd.DataFrame(
+            {
+                "commune_code": list(codes),
+                "review_year": 2025,
+                "households": list(households),
+                "poor": np.ones(len(codes)),
+            }
+        )
         observed["rate"] = observed["poor"] / observed["households"]
-        return P.Projection(units=pd.DataFrame({"commune_code": list(codes)}), years=np.asarray(years),
-                            households=np.asarray(households, float), mean=mean, mean_se=np.zeros_like(mean),
-                            ci_lower=mean, ci_upper=mean, draws=obs, obs_draws=obs, observed=observed,
-                            standard=standard, min_cell=10)
+        return P.Projection(
+            units=pd.DataFrame({"commune_code": list(codes)}),
+            years=np.asarray(years),
+            households=np.asarray(households, float),
+            mean=mean,
+            mean_se=np.zeros_like(mean),
+            ci_lower=mean,
+            ci_upper=mean,
+            draws=obs,
+            obs_draws=obs,
+            observed=observed,
+            standard=standard,
+            min_cell=10,
+        )
+
     return make
 
 
@@ -40,8 +59,14 @@ def test_fan_chart_traces_and_labels(one_commune):
     t = Target("t", annual_reduction=1.5)
     fig = FG.plot_fan_chart(one_commune, t, commune_code="05500", lang="vi")
     names = [tr.name for tr in fig.data]
-    assert names == ["Khoảng dự báo 95%", "Khoảng dự báo 80%", "Khoảng dự báo 50%", "Kết quả rà soát", "Dự báo",
-                     "Lộ trình mục tiêu: t"]
+    assert names == [
+        "Khoảng dự báo 95%",
+        "Khoảng dự báo 80%",
+        "Khoảng dự báo 50%",
+        "Kết quả rà soát",
+        "Dự báo",
+        "Lộ trình mục tiêu: t",
+    ]
     assert fig.layout.title.text == "Phường Tích Lương: tỷ lệ hộ nghèo dự báo 2026–2030 (chuẩn 2022–2025)"
     assert_allclose(fig.data[-1].y, [0.128, 0.113, 0.098, 0.083, 0.068, 0.053], atol=1e-12)
     assert list(fig.data[3].y) == pytest.approx([0.2, 0.18, 0.16, 0.144, 0.128])
@@ -65,10 +90,17 @@ def test_fan_chart_errors(one_commune, hand_projection):
 
 
 def test_gap_bars_are_ranked_and_leave_out_suppressed_communes():
-    r = pd.DataFrame({"commune_code": ["05500", "05518", "05467", "05443"],
-                      "name": ["Phường Tích Lương", "Phường Sông Công", "Phường Gia Sàng", "Phường Phan Đình Phùng"],
-                      "year": 2030, "gap": [0.02, -0.01, 0.05, np.nan], "gap_ci_lower": [0.0, -0.02, 0.03, np.nan],
-                      "gap_ci_upper": [0.04, 0.0, 0.07, np.nan], "suppressed": [False, False, True, False]})
+    r = pd.DataFrame(
+        {
+            "commune_code": ["05500", "05518", "05467", "05443"],
+            "name": ["Phường Tích Lương", "Phường Sông Công", "Phường Gia Sàng", "Phường Phan Đình Phùng"],
+            "year": 2030,
+            "gap": [0.02, -0.01, 0.05, np.nan],
+            "gap_ci_lower": [0.0, -0.02, 0.03, np.nan],
+            "gap_ci_upper": [0.04, 0.0, 0.07, np.nan],
+            "suppressed": [False, False, True, False],
+        }
+    )
     fig = FG.plot_gap_bars(r, lang="vi")
     behind, on = fig.data
     assert list(behind.y) == ["Phường Tích Lương"] and list(on.y) == ["Phường Sông Công"]

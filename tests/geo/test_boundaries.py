@@ -42,6 +42,7 @@ def _as_file(gdf, path, **kw):
 
 # --- schematic shapes -----------------------------------------------------------------
 
+
 def test_schematic_units_columns_and_flag(schematic):
     assert list(schematic.columns) == ["commune_code", "name", "geometry"]
     assert schematic["commune_code"].tolist() == sorted(registry.known_codes(2025))
@@ -68,8 +69,10 @@ def test_schematic_is_a_gap_free_coverage_with_registry_areas(schematic):
 
 def test_schematic_is_deterministic(schematic):
     # A fresh process: the cells are cached within one.
-    code = ("import hashlib, shapely; from povanalysis import geo; g = geo.schematic_boundaries(); "
-            "print(hashlib.sha256(b''.join(shapely.to_wkb(g.geometry.to_numpy()))).hexdigest())")
+    code = (
+        "import hashlib, shapely; from povanalysis import geo; g = geo.schematic_boundaries(); "
+        "print(hashlib.sha256(b''.join(shapely.to_wkb(g.geometry.to_numpy()))).hexdigest())"
+    )
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert again == hashlib.sha256(b"".join(shapely.to_wkb(schematic.geometry.to_numpy()))).hexdigest()
 
@@ -93,13 +96,17 @@ def test_default_boundaries_from_env(monkeypatch, tmp_path, schematic):
 
 # --- reading files ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("crs, name", [("EPSG:9213", "tm3.gpkg"), ("EPSG:3405", "utm.shp"), ("EPSG:4756", "vn.geojson")])
+
+@pytest.mark.parametrize(
+    "crs, name", [("EPSG:9213", "tm3.gpkg"), ("EPSG:3405", "utm.shp"), ("EPSG:4756", "vn.geojson")]
+)
 def test_read_reprojects_from_vn2000(tmp_path, schematic, crs, name):
     path = _as_file(schematic.to_crs(crs), tmp_path / name)
     b = geo.read_boundaries(path)
     assert b.crs.to_epsg() == 4326 and b.attrs["source_crs"] == crs and not geo.is_schematic(b)
-    moved = shapely.hausdorff_distance(b.to_crs(geo.METRIC_CRS).geometry.to_numpy(),
-                                       schematic.to_crs(geo.METRIC_CRS).geometry.to_numpy())
+    moved = shapely.hausdorff_distance(
+        b.to_crs(geo.METRIC_CRS).geometry.to_numpy(), schematic.to_crs(geo.METRIC_CRS).geometry.to_numpy()
+    )
     assert moved.max() < 0.01  # metres: the round trip through VN-2000 loses nothing visible
 
 
@@ -124,12 +131,19 @@ def test_read_reports_missing_extra_and_duplicate_codes(tmp_path, schematic):
     dup = schematic[schematic["commune_code"] == "01840"]
     extra = schematic[schematic["commune_code"] == "01843"].assign(commune_code="99999")
     path = _as_file(pd.concat([frame, dup, extra], ignore_index=True), tmp_path / "bad.gpkg")
-    with pytest.raises(geo.BoundaryError, match=r"1 extra code: '99999' \(feature 93\); 1 duplicate code: '01840' "
-                                                r"\(features 1, 92\); 1 missing code: '05665'\. See") as info:
+    with pytest.raises(
+        geo.BoundaryError,
+        match=r"1 extra code: '99999' \(feature 93\); 1 duplicate code: '01840' "
+        r"\(features 1, 92\); 1 missing code: '05665'\. See",
+    ) as info:
         geo.read_boundaries(path)
     report = info.value.report
     assert report[["problem", "commune_code"]].values.tolist() == [
-        ["extra_code", "99999"], ["duplicate_code", "01840"], ["duplicate_code", "01840"], ["missing_code", "05665"]]
+        ["extra_code", "99999"],
+        ["duplicate_code", "01840"],
+        ["duplicate_code", "01840"],
+        ["missing_code", "05665"],
+    ]
     assert report["feature"].tolist() == [93, 1, 92, pd.NA]
     assert info.value.path == path
 
@@ -140,12 +154,16 @@ def test_read_report_lists_every_problem(tmp_path, schematic):
     frame.loc[frame["commune_code"] == "01840", "geometry"] = bowtie
     frame.loc[frame["commune_code"] == "01843", "geometry"] = shapely.Point(105.86, 22.1)
     path = _as_file(frame, tmp_path / "geom.gpkg")
-    with pytest.raises(geo.BoundaryError, match=r"1 invalid geometry: '01840' \(feature 1\); "
-                                                r"1 non-polygon geometry: '01843' \(feature 2\)") as info:
+    with pytest.raises(
+        geo.BoundaryError,
+        match=r"1 invalid geometry: '01840' \(feature 1\); "
+        r"1 non-polygon geometry: '01843' \(feature 2\)",
+    ) as info:
         geo.read_boundaries(path)
     assert info.value.report[["problem", "commune_code", "detail"]].values.tolist() == [
         ["invalid_geometry", "01840", "Self-intersection[105.85 22.15]"],
-        ["not_polygon", "01843", "a Point, not a polygon"]]
+        ["not_polygon", "01843", "a Point, not a polygon"],
+    ]
 
 
 def test_read_rejects_missing_crs(tmp_path, schematic):
@@ -159,13 +177,17 @@ def test_read_rejects_missing_crs(tmp_path, schematic):
 def test_read_flags_wrong_crs(tmp_path, schematic):
     wrong = schematic.to_crs("EPSG:3405").set_crs("EPSG:9213", allow_override=True)
     path = _as_file(wrong, tmp_path / "wrong.gpkg")
-    with pytest.raises(geo.BoundaryError, match=r"92 polygons far from their registry locations: '01840' "
-                                                r"\(feature 1\), .*… 88 more") as info:
+    with pytest.raises(
+        geo.BoundaryError,
+        match=r"92 polygons far from their registry locations: '01840' "
+        r"\(feature 1\), .*… 88 more",
+    ) as info:
         geo.read_boundaries(path)
     report = info.value.report
     assert (report["problem"] == "far_from_registry").sum() == 92
-    assert report["detail"].iloc[0] == ("150 km from the registry's location of this unit: "
-                                        "wrong CRS (EPSG:9213) or wrong code?")
+    assert report["detail"].iloc[0] == (
+        "150 km from the registry's location of this unit: wrong CRS (EPSG:9213) or wrong code?"
+    )
 
 
 def test_read_errors_on_file_and_column(tmp_path, schematic):
@@ -192,6 +214,7 @@ def test_read_old_vintage_checks_280_units(tmp_path, schematic):
 
 
 # --- simplification and adjacency -------------------------------------------------------
+
 
 def test_simplify_keeps_a_coverage(schematic):
     simple = geo.simplify(schematic, tolerance=800)
@@ -232,6 +255,7 @@ def test_schematic_neighbours_symmetric(schematic):
 
 # --- the real polygons of the 92 units ----------------------------------------------------
 
+
 def test_real_boundaries(real):
     assert len(real) == 92 and real.crs.to_epsg() == 4326 and not geo.is_schematic(real)
     assert real.attrs["source"].endswith("communes_2025.geojson") and real.attrs["source_crs"] == "EPSG:4326"
@@ -251,15 +275,22 @@ def test_real_reprojected_and_shapefile_copies(tmp_path, real, real_raw):
 
 
 def test_real_file_with_code_problems(tmp_path, real_raw):
-    broken = pd.concat([real_raw[real_raw["code"] != "05830"], real_raw[real_raw["code"] == "05665"]],
-                       ignore_index=True)
+    broken = pd.concat(
+        [real_raw[real_raw["code"] != "05830"], real_raw[real_raw["code"] == "05665"]], ignore_index=True
+    )
     broken.loc[0, "code"] = "12345"
     broken[["code", "geometry"]].to_file(tmp_path / "broken.gpkg")
-    with pytest.raises(geo.BoundaryError, match=r"1 extra code: '12345' \(feature 1\); 1 duplicate code: '05665' "
-                                                r"\(features 61, 92\); 2 missing codes: '01840', '05830'") as info:
+    with pytest.raises(
+        geo.BoundaryError,
+        match=r"1 extra code: '12345' \(feature 1\); 1 duplicate code: '05665' "
+        r"\(features 61, 92\); 2 missing codes: '01840', '05830'",
+    ) as info:
         geo.read_boundaries(tmp_path / "broken.gpkg")
     assert info.value.report["problem"].value_counts().to_dict() == {
-        "duplicate_code": 2, "missing_code": 2, "extra_code": 1}
+        "duplicate_code": 2,
+        "missing_code": 2,
+        "extra_code": 1,
+    }
 
 
 def test_real_simplification(real):

@@ -18,11 +18,13 @@ from povanalysis.measure import aggregates
 
 OLD = sorted(registry.known_codes(2024))
 SPLIT = {"05461": ("05443", "05467"), "05467": ("05467", "05500"), "05932": ("05908", "05941")}
-HOUSEHOLD_WEIGHTS = pd.DataFrame({
-    "old_code": ["05461", "05461", "05467", "05467", "05932", "05932"],
-    "new_code": ["05443", "05467", "05467", "05500", "05908", "05941"],
-    "households": [1500, 500, 2400, 600, 900, 2100],
-})
+HOUSEHOLD_WEIGHTS = pd.DataFrame(
+    {
+        "old_code": ["05461", "05461", "05467", "05467", "05932", "05932"],
+        "new_code": ["05443", "05467", "05467", "05500", "05908", "05941"],
+        "households": [1500, 500, 2400, 600, 900, 2100],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def test_totals_preserved_on_the_real_split_units():
     poor = np.full(len(OLD), 100)
     idx = {c: i for i, c in enumerate(OLD)}
     households[idx["05461"]], poor[idx["05461"]] = 4000, 400  # Gia Sàng
-    households[idx["05467"]], poor[idx["05467"]] = 3000, 30   # Cam Giá
+    households[idx["05467"]], poor[idx["05467"]] = 3000, 30  # Cam Giá
     households[idx["05932"]], poor[idx["05932"]] = 2000, 500  # Thượng Đình
     out = crosswalk.to_new_units(_old_table(households, poor), weight="households", weights=HOUSEHOLD_WEIGHTS)
     assert len(out) == 92 and out["complete"].all()
@@ -73,8 +75,14 @@ def test_totals_preserved_on_the_real_split_units():
 
 def test_rates_recomputed_from_counts_not_averaged():
     # Đức Xuân (01840) = Nguyễn Thị Minh Khai + Đức Xuân + Huyền Tụng.
-    table = pd.DataFrame({"commune_code": ["01834", "01840", "01846"], "households": [100, 900, 1000],
-                          "poor": [10, 9, 1], "poor_rate": [0.1, 0.01, 0.001]})
+    table = pd.DataFrame(
+        {
+            "commune_code": ["01834", "01840", "01846"],
+            "households": [100, 900, 1000],
+            "poor": [10, 9, 1],
+            "poor_rate": [0.1, 0.01, 0.001],
+        }
+    )
     out = crosswalk.to_new_units(table).set_index("commune_code")
     assert out.at["01840", "poor_rate"] == pytest.approx(20 / 2000)  # not (0.1 + 0.01 + 0.001) / 3
     assert out.at["01840", "complete"] and not out.at["01840", "apportioned"]
@@ -82,12 +90,31 @@ def test_rates_recomputed_from_counts_not_averaged():
 
 
 def test_by_groups_suppression_and_descriptors():
-    table = pd.DataFrame({"commune_code": ["01834", "01834"], "review_year": [2021, 2022],
-                          "name": ["Phường Nguyễn Thị Minh Khai"] * 2, "households": [8, 30], "poor": [1, 3],
-                          "near_poor": [0, 2], "suppressed": [True, False]})
+    table = pd.DataFrame(
+        {
+            "commune_code": ["01834", "01834"],
+            "review_year": [2021, 2022],
+            "name": ["Phường Nguyễn Thị Minh Khai"] * 2,
+            "households": [8, 30],
+            "poor": [1, 3],
+            "near_poor": [0, 2],
+            "suppressed": [True, False],
+        }
+    )
     out = crosswalk.to_new_units(table)
-    assert out.columns.tolist() == ["review_year", "commune_code", "name", "households", "poor", "near_poor",
-                                    "apportioned", "complete", "poor_rate", "near_poor_rate", "suppressed"]
+    assert out.columns.tolist() == [
+        "review_year",
+        "commune_code",
+        "name",
+        "households",
+        "poor",
+        "near_poor",
+        "apportioned",
+        "complete",
+        "poor_rate",
+        "near_poor_rate",
+        "suppressed",
+    ]
     assert out["suppressed"].tolist() == [True, False] and out["complete"].tolist() == [False, False]
     assert out["name"].tolist() == ["Phường Đức Xuân"] * 2
 
@@ -105,8 +132,9 @@ def test_totals_preserved_property(households, seed):
 
 def test_synthetic_round_trip(small_panel):
     hh = small_panel.households
-    hh = hh[hh["review_year"] == 2024].assign(old_code=crosswalk.assign_old_units(hh[hh["review_year"] == 2024],
-                                                                                  seed=5))
+    hh = hh[hh["review_year"] == 2024].assign(
+        old_code=crosswalk.assign_old_units(hh[hh["review_year"] == 2024], seed=5)
+    )
     assert hh["old_code"].isin(OLD).all()
     fake = hh.assign(poverty_class=np.where(hh["income_pc"] < 1_500_000, "poor", "not_poor"))
     by_old = aggregates.poverty_counts(fake.assign(commune_code=fake["old_code"]), by=["commune_code"])
@@ -130,9 +158,14 @@ def test_assign_old_units_is_deterministic_and_per_household(small_panel):
 
 def test_area_weights(real):
     w = crosswalk.area_weights(boundaries=real).set_index(["old_code", "new_code"])["share"]
-    assert w.round(2).to_dict() == {("05461", "05443"): 0.25, ("05461", "05467"): 0.75,
-                                    ("05467", "05467"): 0.89, ("05467", "05500"): 0.11,
-                                    ("05932", "05908"): 0.11, ("05932", "05941"): 0.89}
+    assert w.round(2).to_dict() == {
+        ("05461", "05443"): 0.25,
+        ("05461", "05467"): 0.75,
+        ("05467", "05467"): 0.89,
+        ("05467", "05500"): 0.11,
+        ("05932", "05908"): 0.11,
+        ("05932", "05941"): 0.89,
+    }
     table = _old_table(np.full(len(OLD), 100), np.full(len(OLD), 10))
     out = crosswalk.to_new_units(table, boundaries=real)
     assert out["households"].sum() == pytest.approx(28_000)
@@ -145,8 +178,14 @@ def test_area_weights_on_schematic_boundaries_warn():
 
 
 def test_weights_from_records_population_and_errors():
-    records = pd.DataFrame({"old_code": ["05461", "05461", "05461"], "commune_code": ["05443", "05467", "05467"],
-                            "size": [4, 3, 3], "review_year": [2024, 2024, 2023]})
+    records = pd.DataFrame(
+        {
+            "old_code": ["05461", "05461", "05461"],
+            "commune_code": ["05443", "05467", "05467"],
+            "size": [4, 3, 3],
+            "review_year": [2024, 2024, 2023],
+        }
+    )
     w = crosswalk.weights_from_records(records, size_column="size", year=2024)
     assert w[["new_code", "population", "share"]].values.tolist() == [["05443", 4, 4 / 7], ["05467", 3, 3 / 7]]
     with pytest.raises(ValueError, match=r"several years \[2023, 2024\]: pass year="):
@@ -162,7 +201,9 @@ def test_to_new_units_errors():
         crosswalk.to_new_units(good.assign(commune_code="99999"))
     with pytest.raises(ValueError, match=r"row 0, column 'poor': -1 is not a count >= 0"):
         crosswalk.to_new_units(good.assign(poor=-1))
-    with pytest.raises(ValueError, match=r"cannot recompute 'poor_rate' without the counts \['poor'\]: rates are never"):
+    with pytest.raises(
+        ValueError, match=r"cannot recompute 'poor_rate' without the counts \['poor'\]: rates are never"
+    ):
         crosswalk.to_new_units(good.assign(poor_rate=0.1), count_columns=["households"])
     with pytest.raises(ValueError, match="column 'ethnicity' is neither a count, a rate"):
         crosswalk.to_new_units(good.assign(ethnicity="Tày"))
@@ -174,8 +215,13 @@ def test_to_new_units_errors():
     with pytest.raises(ValueError, match=r"lacks the split link \('05932', '05908'\)"):
         crosswalk.to_new_units(split, weight="households", weights=HOUSEHOLD_WEIGHTS.iloc[:4])
     with pytest.raises(ValueError, match=r"pairs that are not links of the 2025 crosswalk: \[\('01834', '05443'\)\]"):
-        crosswalk.to_new_units(split, weight="households", weights=pd.concat(
-            [HOUSEHOLD_WEIGHTS, pd.DataFrame({"old_code": ["01834"], "new_code": ["05443"], "households": [1]})]))
+        crosswalk.to_new_units(
+            split,
+            weight="households",
+            weights=pd.concat(
+                [HOUSEHOLD_WEIGHTS, pd.DataFrame({"old_code": ["01834"], "new_code": ["05443"], "households": [1]})]
+            ),
+        )
     with pytest.raises(ValueError, match=r"row 1: old unit '01834' appears twice"):
         crosswalk.to_new_units(pd.concat([good, good], ignore_index=True))
     with pytest.raises(ValueError, match="weight must be one of"):
@@ -186,12 +232,38 @@ def test_to_new_units_errors():
 
 def test_match_names_normalises_and_never_takes_a_district_for_a_commune():
     nfd = unicodedata.normalize("NFD", "Xã Đại Từ")
-    m = crosswalk.match_names(["Xã Đại Từ", nfd, "xã  đại từ", "Huyện Đại Từ", "Đại Từ", "Thành Phố Bắc Kạn",
-                               "Phường Bắc Kạn", "Xã Định Hoá", "Phuong Duc Xuan", "Xa Van Lang", "Văn Lăng",
-                               "Xã Không Có", ""])
-    assert m["status"].tolist() == ["exact", "normalised", "normalised", "district", "ambiguous", "district",
-                                    "exact", "normalised", "ascii", "ambiguous", "short_name", "unmatched",
-                                    "unmatched"]
+    m = crosswalk.match_names(
+        [
+            "Xã Đại Từ",
+            nfd,
+            "xã  đại từ",
+            "Huyện Đại Từ",
+            "Đại Từ",
+            "Thành Phố Bắc Kạn",
+            "Phường Bắc Kạn",
+            "Xã Định Hoá",
+            "Phuong Duc Xuan",
+            "Xa Van Lang",
+            "Văn Lăng",
+            "Xã Không Có",
+            "",
+        ]
+    )
+    assert m["status"].tolist() == [
+        "exact",
+        "normalised",
+        "normalised",
+        "district",
+        "ambiguous",
+        "district",
+        "exact",
+        "normalised",
+        "ascii",
+        "ambiguous",
+        "short_name",
+        "unmatched",
+        "unmatched",
+    ]
     codes = m["commune_code"].tolist()
     assert codes[:3] == ["05830"] * 3 and codes[6:9] == ["01843", "05569", "01840"] and codes[10] == "05665"
     assert pd.isna(codes[3]) and pd.isna(codes[4]) and pd.isna(codes[5])

@@ -84,8 +84,7 @@ def test_suppressed_and_missing_units_are_excluded(latitude):
     frame = frame[frame["commune_code"] != "05953"]
     r = hotspots.lisa(frame, "lat", boundaries=geo.schematic_boundaries(), permutations=99, seed=0)
     assert len(r.to_frame()) == 89 and r.moran.n == 89
-    assert r.moran.excluded.values.tolist() == [["01840", "suppressed"], ["01843", "suppressed"],
-                                                ["05953", "no data"]]
+    assert r.moran.excluded.values.tolist() == [["01840", "suppressed"], ["01843", "suppressed"], ["05953", "no data"]]
     assert "excluded: 1 no data, 2 suppressed" in r.moran.summary()
 
 
@@ -114,8 +113,11 @@ def test_errors(latitude, row_of_four):
         hotspots.lisa(latitude, "lat", boundaries=schematic, alpha=1.5)
     with pytest.raises(ValueError, match=r"codes that are not units of the boundaries: \['01840'"):
         hotspots.moran(latitude, "lat", boundaries=row_of_four)
-    islands = gpd.GeoDataFrame({"commune_code": list("xyz"), "name": list("XYZ")}, crs="EPSG:4326",
-                               geometry=[box(105 + 0.5 * i, 21, 105.1 + 0.5 * i, 21.1) for i in range(3)])
+    islands = gpd.GeoDataFrame(
+        {"commune_code": list("xyz"), "name": list("XYZ")},
+        crs="EPSG:4326",
+        geometry=[box(105 + 0.5 * i, 21, 105.1 + 0.5 * i, 21.1) for i in range(3)],
+    )
     apart = pd.DataFrame({"commune_code": list("xyz"), "y": [1.0, 2.0, 3.0], "suppressed": False})
     with pytest.raises(ValueError, match="no two analysed communes are neighbours"):
         hotspots.moran(apart, "y", boundaries=islands)

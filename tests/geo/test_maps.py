@@ -52,9 +52,14 @@ def _located(fig) -> dict[str, str]:
 
 def _tiny(values, suppressed=None, codes=tuple(CODES[:5])):
     n = len(values)
-    return pd.DataFrame({"commune_code": list(codes[:n]), "poor_rate": values,
-                         "households": [100] * n,
-                         "suppressed": suppressed if suppressed is not None else [False] * n})
+    return pd.DataFrame(
+        {
+            "commune_code": list(codes[:n]),
+            "poor_rate": values,
+            "households": [100] * n,
+            "suppressed": suppressed if suppressed is not None else [False] * n,
+        }
+    )
 
 
 def test_rate_map_draws_every_unit_once_with_its_value(commune_year, schematic):
@@ -118,9 +123,10 @@ def test_suppressed_communes_show_no_number(commune_year, schematic):
 
 
 @settings(max_examples=8, deadline=None)
-@given(st.lists(st.booleans(), min_size=5, max_size=5),
-       st.lists(st.integers(min_value=1, max_value=9999).map(lambda v: v / 10_000), min_size=5, max_size=5,
-                unique=True))
+@given(
+    st.lists(st.booleans(), min_size=5, max_size=5),
+    st.lists(st.integers(min_value=1, max_value=9999).map(lambda v: v / 10_000), min_size=5, max_size=5, unique=True),
+)
 def test_suppression_property(flags, rates):
     boundaries = geo.schematic_boundaries().iloc[:5]
     fig = maps.choropleth(_tiny(rates, flags), "poor_rate", boundaries=boundaries, scheme=None, lang="en")
@@ -162,8 +168,9 @@ def test_hover_has_vietnamese_name_and_figures(commune_year, schematic):
 
 
 def test_highlight_neighbours_and_zoom(schematic, commune_year):
-    fig = maps.rate_map(commune_year, year=2024, boundaries=schematic, highlight="01840", show_neighbours=True,
-                        zoom=True)
+    fig = maps.rate_map(
+        commune_year, year=2024, boundaries=schematic, highlight="01840", show_neighbours=True, zoom=True
+    )
     outlines = [t for t in fig.data if isinstance(t, go.Scattergeo)]
     assert [t.name for t in outlines] == ["Xã, phường giáp ranh", "Phường Đức Xuân"]
     assert outlines[1].line.width == 3 and outlines[1].lon[-1] is None
@@ -181,21 +188,26 @@ def test_highlight_neighbours_and_zoom(schematic, commune_year):
 
 
 def test_change_map_values_and_suppression(schematic):
-    cy = pd.DataFrame({
-        "commune_code": ["01840", "01843", "01849"] * 2,
-        "review_year": [2021] * 3 + [2024] * 3,
-        "households": [200, 200, 200, 210, 5, 190],
-        "poor": [40, 20, 10, 21, 1, 19],
-        "suppressed": [False, False, False, False, True, False],
-    })
+    cy = pd.DataFrame(
+        {
+            "commune_code": ["01840", "01843", "01849"] * 2,
+            "review_year": [2021] * 3 + [2024] * 3,
+            "households": [200, 200, 200, 210, 5, 190],
+            "poor": [40, 20, 10, 21, 1, 19],
+            "suppressed": [False, False, False, False, True, False],
+        }
+    )
     cy["poor_rate"] = cy["poor"] / cy["households"]
     fig = maps.change_map(cy, start=2021, end=2024, boundaries=schematic, lang="en")
     main = fig.data[0]
     assert list(main.locations) == ["01840", "01849"]
     assert np.allclose(main.z, [0.1 - 0.2, 0.1 - 0.05])
     assert main.zmid == 0 and main.colorbar.title.text == "Change (pts)"
-    assert main.hovertext[0].split("<br>")[1:] == ["Change (pts): -10.00", "Poor-household rate 2021: 20.00%",
-                                                  "Poor-household rate 2024: 10.00%"]
+    assert main.hovertext[0].split("<br>")[1:] == [
+        "Change (pts): -10.00",
+        "Poor-household rate 2021: 20.00%",
+        "Poor-household rate 2024: 10.00%",
+    ]
     assert _located(fig)["01843"] == "Suppressed (too few households)"
     assert fig.layout.title.text == "Change in the poor-household rate, 2021–2024 (pts)"
     vi = maps.change_map(cy, start=2021, end=2024, boundaries=schematic)
@@ -203,17 +215,34 @@ def test_change_map_values_and_suppression(schematic):
 
 
 def test_minority_share_suppressed_on_poor_households(schematic):
-    cy = pd.DataFrame({"commune_code": ["01840", "01843"], "review_year": 2024, "households": [500, 500],
-                       "poor": [40, 6], "minority_share_of_poor": [0.5, 1.0], "suppressed": False})
+    cy = pd.DataFrame(
+        {
+            "commune_code": ["01840", "01843"],
+            "review_year": 2024,
+            "households": [500, 500],
+            "poor": [40, 6],
+            "minority_share_of_poor": [0.5, 1.0],
+            "suppressed": False,
+        }
+    )
     fig = maps.rate_map(cy, year=2024, rate="minority_share_of_poor", boundaries=schematic, scheme=None, lang="en")
     assert list(fig.data[0].locations) == ["01840"]
     assert _located(fig)["01843"] == "Suppressed (too few households)"
 
 
 def test_mpi_and_loans_maps(schematic):
-    af = pd.DataFrame({"commune_code": ["01840", "01843", "01840", None], "review_year": [2024, 2024, 2023, 2024],
-                       "measure": ["M0", "M0", "M0", "M0"], "indicator": None, "value": [0.051, 0.02, 0.08, 0.04],
-                       "n": [400, 300, 380, 700], "k": 0.25, "standard": "2022-2025"})
+    af = pd.DataFrame(
+        {
+            "commune_code": ["01840", "01843", "01840", None],
+            "review_year": [2024, 2024, 2023, 2024],
+            "measure": ["M0", "M0", "M0", "M0"],
+            "indicator": None,
+            "value": [0.051, 0.02, 0.08, 0.04],
+            "n": [400, 300, 380, 700],
+            "k": 0.25,
+            "standard": "2022-2025",
+        }
+    )
     fig = maps.mpi_map(af, year=2024, boundaries=schematic, scheme=None, lang="en")
     assert list(fig.data[0].locations) == ["01840", "01843"] and list(fig.data[0].z) == [0.051, 0.02]
     assert fig.data[0].hovertext[0].split("<br>")[1] == "Alkire–Foster adjusted headcount ratio M0 (k = 3/12): 0.051"
@@ -221,13 +250,21 @@ def test_mpi_and_loans_maps(schematic):
     with pytest.raises(ValueError, match=r"several years \[.*2023.*2024.*\]: pass year="):
         maps.mpi_map(af, boundaries=schematic)
 
-    hh = pd.DataFrame({"household_id": [f"TN{i:07d}" for i in range(30)], "review_year": 2023,
-                       "commune_code": ["01840"] * 20 + ["01843"] * 10,
-                       "poverty_class": ["poor"] * 15 + ["not_poor"] * 5 + ["poor"] * 4 + ["near_poor"] * 6})
-    loans = pd.DataFrame({"household_id": ["TN0000000", "TN0000001", "TN0000002", "TN0000021", "TN0000003"],
-                          "programme": ["poor", "poor", "near_poor", "near_poor", "poor"],
-                          "disbursed": pd.to_datetime(["2024-01-05", "2024-06-01", "2024-07-01", "2024-03-03",
-                                                       "2025-01-01"])})
+    hh = pd.DataFrame(
+        {
+            "household_id": [f"TN{i:07d}" for i in range(30)],
+            "review_year": 2023,
+            "commune_code": ["01840"] * 20 + ["01843"] * 10,
+            "poverty_class": ["poor"] * 15 + ["not_poor"] * 5 + ["poor"] * 4 + ["near_poor"] * 6,
+        }
+    )
+    loans = pd.DataFrame(
+        {
+            "household_id": ["TN0000000", "TN0000001", "TN0000002", "TN0000021", "TN0000003"],
+            "programme": ["poor", "poor", "near_poor", "near_poor", "poor"],
+            "disbursed": pd.to_datetime(["2024-01-05", "2024-06-01", "2024-07-01", "2024-03-03", "2025-01-01"]),
+        }
+    )
     fig = maps.loans_map(loans, hh, review_year=2023, boundaries=schematic, scheme=None, lang="en")
     assert list(fig.data[0].locations) == ["01840"] and list(fig.data[0].z) == [3 / 15]
     assert _located(fig)["01843"] == "Suppressed (too few households)"
@@ -240,19 +277,32 @@ def test_mpi_and_loans_maps(schematic):
 
 def test_hotspot_map_from_lisa(schematic):
     units = registry.units(2025)
-    frame = pd.DataFrame({"commune_code": units["commune_code"], "lat": units["lat"],
-                          "suppressed": units["commune_code"].isin(["01840", "05953"])})
+    frame = pd.DataFrame(
+        {
+            "commune_code": units["commune_code"],
+            "lat": units["lat"],
+            "suppressed": units["commune_code"].isin(["01840", "05953"]),
+        }
+    )
     result = hotspots.lisa(frame, "lat", boundaries=schematic, permutations=199, seed=3)
     fig = maps.hotspot_map(result, lang="en")
     names = [t.name for t in _areas(fig)]
-    assert names == ["High–High (hot spot)", "Low–Low (cold spot)", "High among low", "Low among high",
-                     "Not significant", "Suppressed (too few households)"]
+    assert names == [
+        "High–High (hot spot)",
+        "Low–Low (cold spot)",
+        "High among low",
+        "Low among high",
+        "Not significant",
+        "Suppressed (too few households)",
+    ]
     located = _located(fig)
     assert sorted(located) == CODES
     assert located["01840"] == located["05953"] == "Suppressed (too few households)"
     table = result.to_frame().set_index("commune_code")
-    assert all(located[c] == {"HH": names[0], "LL": names[1], "HL": names[2], "LH": names[3], "ns": names[4]}[k]
-               for c, k in table["cluster"].items())
+    assert all(
+        located[c] == {"HH": names[0], "LL": names[1], "HL": names[2], "LH": names[3], "ns": names[4]}[k]
+        for c, k in table["cluster"].items()
+    )
     assert fig.layout.title.text.startswith("Poverty clusters (LISA): lat — Moran's I = ")
 
 
@@ -310,12 +360,24 @@ def test_real_map_size(real, commune_year):
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_mpi_map_names_h_as_the_alkire_foster_headcount_not_the_poverty_rate(schematic, lang):
     # H counts households deprived in >= k indicators whatever their income: it is not the poor-household rate.
-    af = pd.DataFrame({"commune_code": ["01840", "01843"], "review_year": 2024, "measure": "H", "indicator": None,
-                       "value": [0.15, 0.2], "n": [400, 300], "k": 0.25, "standard": "2022-2025"})
+    af = pd.DataFrame(
+        {
+            "commune_code": ["01840", "01843"],
+            "review_year": 2024,
+            "measure": "H",
+            "indicator": None,
+            "value": [0.15, 0.2],
+            "n": [400, 300],
+            "k": 0.25,
+            "standard": "2022-2025",
+        }
+    )
     fig = maps.mpi_map(af, measure="H", year=2024, boundaries=schematic, scheme=None, lang=lang)
     hover = fig.data[0].hovertext[0].split("<br>")[1]
-    expected = {"vi": "Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)",
-                "en": "Alkire–Foster multidimensional headcount H (k = 3/12)"}[lang]
+    expected = {
+        "vi": "Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)",
+        "en": "Alkire–Foster multidimensional headcount H (k = 3/12)",
+    }[lang]
     assert fig.layout.title.text.startswith(expected) and hover.startswith(expected + ": ")
     for text in (fig.layout.title.text, hover):
         for wrong in ("Tỷ lệ nghèo đa chiều", "Tỷ lệ hộ nghèo", "Poor-household rate", "poverty rate"):

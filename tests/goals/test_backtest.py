@@ -67,8 +67,15 @@ def test_the_reports_model_passes_its_backtest_on_two_seeds(fixture, request):
 
 def test_a_model_with_a_constant_rate_fails_the_backtest(small_classified):
     def constant(history, years, **_):
-        return TR.transition_projection(history, by=["commune_code", "minority", "old_area"], years=years,
-                                       time_trend=False, n_sim=100, alpha=0.1, min_cell=1)
+        return TR.transition_projection(
+            history,
+            by=["commune_code", "minority", "old_area"],
+            years=years,
+            time_trend=False,
+            n_sim=100,
+            alpha=0.1,
+            min_cell=1,
+        )
 
     bt = B.backtest(small_classified, models=(constant,), levels=("province",), standards=("2026-2030",), n_sim=100)
     assert not bt.passes("constant", standard="2026-2030")

@@ -19,10 +19,15 @@ def _random_walk_counts(rng, *, n_units=30, years=7, drift=(-0.20, -0.10), step_
     p = special.expit(level[:, None] + shocks[groups] + own)
     hh = rng.integers(300, 900, n_units)
     poor = rng.binomial(hh[:, None], p)
-    frame = pd.DataFrame({"commune_code": np.repeat([f"{i:05d}" for i in range(n_units)], years),
-                          "group": np.repeat(groups.astype(str), years),
-                          "review_year": np.tile(np.arange(2019, 2019 + years), n_units),
-                          "households": np.repeat(hh, years), "poor": poor.ravel()})
+    frame = pd.DataFrame(
+        {
+            "commune_code": np.repeat([f"{i:05d}" for i in range(n_units)], years),
+            "group": np.repeat(groups.astype(str), years),
+            "review_year": np.tile(np.arange(2019, 2019 + years), n_units),
+            "households": np.repeat(hh, years),
+            "poor": poor.ravel(),
+        }
+    )
     return frame
 
 
@@ -34,8 +39,16 @@ def test_drift_interval_covers_at_its_stated_level_in_its_own_world():
     for _ in range(150):
         full = _random_walk_counts(rng)
         past = full[full["review_year"] <= 2023]
-        p = baselines.drift_projection(past, by=["commune_code", "group"], years=[2024, 2025], pool_by="group",
-                                       alpha=0.10, n_sim=400, seed=int(rng.integers(1 << 30)), min_cell=1)
+        p = baselines.drift_projection(
+            past,
+            by=["commune_code", "group"],
+            years=[2024, 2025],
+            pool_by="group",
+            alpha=0.10,
+            n_sim=400,
+            seed=int(rng.integers(1 << 30)),
+            min_cell=1,
+        )
         agg = p.aggregate()
         lo, hi = np.quantile(agg.obs_draws[:, 0, :], [0.05, 0.95], axis=0)
         future = full[full["review_year"] >= 2024].groupby("review_year")[["poor", "households"]].sum()
@@ -47,7 +60,8 @@ def test_drift_interval_covers_at_its_stated_level_in_its_own_world():
 
 
 def test_persistence_carries_the_last_rate():
-    counts = pd.DataFrame({"commune_code": "01", "review_year": [2023, 2024, 2025], "households": 2000,
-                           "poor": [300, 250, 200]})
+    counts = pd.DataFrame(
+        {"commune_code": "01", "review_year": [2023, 2024, 2025], "households": 2000, "poor": [300, 250, 200]}
+    )
     p = baselines.persistence_projection(counts, years=[2026, 2027], n_sim=2000, min_cell=1)
     assert_allclose(np.median(p.draws[:, 0, :], axis=0), 0.10, atol=0.004)

@@ -25,12 +25,14 @@ def _logit_linear(seed: int, *, n: int = 40, slope: float = -0.25, dispersion_rh
         k = 1 / dispersion_rho - 1
         p = rng.beta(p * k, (1 - p) * k)
     poor = rng.binomial(np.repeat(hh[:, None], 5, axis=1), p)
-    counts = pd.DataFrame({
-        "commune_code": np.repeat([f"{i:05d}" for i in range(n)], 5),
-        "review_year": np.tile(YEARS, n),
-        "households": np.repeat(hh, 5),
-        "poor": poor.ravel(),
-    })
+    counts = pd.DataFrame(
+        {
+            "commune_code": np.repeat([f"{i:05d}" for i in range(n)], 5),
+            "review_year": np.tile(YEARS, n),
+            "households": np.repeat(hh, 5),
+            "poor": poor.ravel(),
+        }
+    )
     return counts, special.expit(level + slope * 5), hh
 
 
@@ -100,8 +102,14 @@ def test_trend_slope_groups_recover_their_own_trends():
 
 
 def test_commune_at_zero_gets_the_jeffreys_bound_and_no_negative_rate():
-    counts = pd.DataFrame({"commune_code": ["A"] * 5 + ["B"] * 5, "review_year": list(YEARS) * 2,
-                           "households": [200] * 10, "poor": [0] * 5 + [40, 35, 30, 26, 22]})
+    counts = pd.DataFrame(
+        {
+            "commune_code": ["A"] * 5 + ["B"] * 5,
+            "review_year": list(YEARS) * 2,
+            "households": [200] * 10,
+            "poor": [0] * 5 + [40, 35, 30, 26, 22],
+        }
+    )
     proj = P.trend_projection(counts, n_sim=500, min_cell=1)
     f = proj.to_frame().set_index(["commune_code", "year"])
     zero = f.loc["A"]
@@ -112,9 +120,14 @@ def test_commune_at_zero_gets_the_jeffreys_bound_and_no_negative_rate():
 
 
 def test_tiny_commune_has_wider_intervals_and_is_suppressed():
-    counts = pd.DataFrame({"commune_code": ["big"] * 5 + ["tiny"] * 5, "review_year": list(YEARS) * 2,
-                           "households": [1200] * 5 + [12] * 5,
-                           "poor": [300, 270, 240, 216, 192, 3, 3, 2, 2, 2]})
+    counts = pd.DataFrame(
+        {
+            "commune_code": ["big"] * 5 + ["tiny"] * 5,
+            "review_year": list(YEARS) * 2,
+            "households": [1200] * 5 + [12] * 5,
+            "poor": [300, 270, 240, 216, 192, 3, 3, 2, 2, 2],
+        }
+    )
     f = P.trend_projection(counts, n_sim=500, min_cell=20).to_frame().set_index(["commune_code", "year"])
     width = f["ci_upper"] - f["ci_lower"]
     assert (width.loc["tiny"] > 2 * width.loc["big"]).all()
@@ -170,8 +183,9 @@ def test_trend_errors():
 
 
 def test_aggregate_is_household_weighted(hand_projection):
-    proj = hand_projection([[0.10, 0.08], [0.20, 0.10]], np.tile([[[0.10, 0.08], [0.20, 0.10]]], (4, 1, 1)),
-                       households=(100, 300))
+    proj = hand_projection(
+        [[0.10, 0.08], [0.20, 0.10]], np.tile([[[0.10, 0.08], [0.20, 0.10]]], (4, 1, 1)), households=(100, 300)
+    )
     agg = proj.aggregate()
     assert_allclose(agg.mean, [[0.175, 0.095]])
     assert agg.households.tolist() == [400]
@@ -186,8 +200,21 @@ def test_aggregate_is_household_weighted(hand_projection):
 
 def test_projection_frame_columns(one_commune):
     f = one_commune.to_frame()
-    assert list(f.columns) == ["commune_code", "year", "households", "mean", "mean_se", "ci_lower", "ci_upper",
-                               "obs_ci_lower", "obs_ci_upper", "poor_mean", "standard", "method", "suppressed"]
+    assert list(f.columns) == [
+        "commune_code",
+        "year",
+        "households",
+        "mean",
+        "mean_se",
+        "ci_lower",
+        "ci_upper",
+        "obs_ci_lower",
+        "obs_ci_upper",
+        "poor_mean",
+        "standard",
+        "method",
+        "suppressed",
+    ]
     assert (f["ci_lower"] <= f["mean"]).all() and (f["mean"] <= f["ci_upper"]).all()
     assert isinstance(one_commune.model.summary(), str)
 
@@ -205,20 +232,43 @@ def test_more_trend_errors():
     with pytest.raises(TypeError, match="'counts' should be a DataFrame, got dict"):
         P.trend_projection({"poor": [1]})
     with pytest.raises(ValueError, match="'rebase' column 'standard' must hold one standard"):
-        P.trend_projection(counts, rebase=pd.DataFrame({"commune_code": ["00000", "00001"], "gap": 0.1,
-                                                         "standard": ["2026-2030", "2022-2025"]}))
+        P.trend_projection(
+            counts,
+            rebase=pd.DataFrame(
+                {"commune_code": ["00000", "00001"], "gap": 0.1, "standard": ["2026-2030", "2022-2025"]}
+            ),
+        )
     with pytest.raises(TypeError, match="'rebase' should be a Rebase or a DataFrame"):
         P.trend_projection(counts, rebase=0.05)
-    one_year = pd.DataFrame({"commune_code": ["A", "A", "B"], "review_year": [2024, 2025, 2025],
-                             "households": [50, 50, 40], "poor": [0, 0, 8]})
+    one_year = pd.DataFrame(
+        {
+            "commune_code": ["A", "A", "B"],
+            "review_year": [2024, 2025, 2025],
+            "households": [50, 50, 40],
+            "poor": [0, 0, 8],
+        }
+    )
     with pytest.raises(ValueError, match="the units with poor households are observed in one review year only"):
         P.trend_projection(one_year)
-    groups = pd.DataFrame({"commune_code": ["A"] * 5 + ["B"], "review_year": [*YEARS, 2025],
-                           "households": [50] * 6, "poor": [10, 9, 8, 7, 6, 5], "g": ["a"] * 5 + ["b"]})
+    groups = pd.DataFrame(
+        {
+            "commune_code": ["A"] * 5 + ["B"],
+            "review_year": [*YEARS, 2025],
+            "households": [50] * 6,
+            "poor": [10, 9, 8, 7, 6, 5],
+            "g": ["a"] * 5 + ["b"],
+        }
+    )
     with pytest.raises(ValueError, match="no information on the trend of the slope groups \\['b'\\]"):
         P.trend_projection(groups, slope_by="g")
-    ends = pd.DataFrame({"commune_code": ["A"] * 5 + ["B"] * 5, "review_year": list(YEARS) * 2,
-                         "households": [60] * 10, "poor": [6, 0, 0, 0, 0, 12, 11, 10, 9, 8]})
+    ends = pd.DataFrame(
+        {
+            "commune_code": ["A"] * 5 + ["B"] * 5,
+            "review_year": list(YEARS) * 2,
+            "households": [60] * 10,
+            "poor": [6, 0, 0, 0, 0, 12, 11, 10, 9, 8],
+        }
+    )
     with pytest.raises(ValueError, match="the trend model did not converge"):
         P.trend_projection(ends, slope_by="commune_code")
 

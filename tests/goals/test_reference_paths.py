@@ -17,8 +17,9 @@ from povanalysis.goals.targets import Target
 @pytest.fixture
 def three():
     """A (100 households, 20%: 20 poor), B (200, 10%: 20 poor), C (200, 5%: 10 poor): 50 of 500, 10%."""
-    return pd.DataFrame({"commune_code": ["A", "B", "C"], "households": [100, 200, 200],
-                         "start_level": [0.20, 0.10, 0.05]})
+    return pd.DataFrame(
+        {"commune_code": ["A", "B", "C"], "households": [100, 200, 200], "start_level": [0.20, 0.10, 0.05]}
+    )
 
 
 def _levels(r, year):
@@ -45,9 +46,21 @@ def test_proportional_reference_paths_by_hand(three):
     assert end["rank"].tolist() == [1, 2, 3]  # A and B tie at 10 households: by code
     assert not r.paths[["at_floor", "already_met"]].any().any() and r.paths["attainable"].all()
     assert set(r.paths["rule"]) == {"proportional"} and set(r.paths["floor"]) == {0.0}
-    assert list(r.paths.columns) == ["commune_code", "year", "start_level", "households", "reference_level", "rule",
-                                     "floor", "at_floor", "already_met", "attainable", "poor_reduction",
-                                     "share_of_province_reduction", "rank"]
+    assert list(r.paths.columns) == [
+        "commune_code",
+        "year",
+        "start_level",
+        "households",
+        "reference_level",
+        "rule",
+        "floor",
+        "at_floor",
+        "already_met",
+        "attainable",
+        "poor_reduction",
+        "share_of_province_reduction",
+        "rank",
+    ]
 
 
 def test_share_of_poor_split_is_the_proportional_rule(three):
@@ -75,8 +88,11 @@ def test_floor_passes_the_rest_on_by_hand(three):
     # Falls: A 20 - 9.5, B 20 - 9.5, C 10 - 6 = 10.5 + 10.5 + 4 = 25.
     assert_allclose(y30["share_of_province_reduction"], [0.42, 0.42, 0.16], atol=1e-12)
     p = r.province.set_index("year")
-    assert_allclose(p.loc[2030, ["province_level", "reference_mean", "floors_level", "common_fall"]].to_numpy(float),
-                    [0.05, 0.05, 0.03, 0.525], atol=1e-15)
+    assert_allclose(
+        p.loc[2030, ["province_level", "reference_mean", "floors_level", "common_fall"]].to_numpy(float),
+        [0.05, 0.05, 0.03, 0.525],
+        atol=1e-15,
+    )
     assert p["communes_at_floor"].tolist() == [0, 0, 0, 0, 0, 1] and p["attainable"].all()
 
 
@@ -112,8 +128,9 @@ def test_already_met_communes_ask_for_nothing():
     # A (100 households, 20%), B (100, 0.4%) and C (100, 0%) with a 0.5% floor: B and C are already met
     # and stay at their start.  Province 20.4 / 300 = 6.8% falls 5 points to 1.8%: 5.4 poor households,
     # 0.4 of them in B, so A keeps 5 poor: 5%.
-    b = pd.DataFrame({"commune_code": ["A", "B", "C"], "households": [100, 100, 100],
-                      "start_level": [0.20, 0.004, 0.0]})
+    b = pd.DataFrame(
+        {"commune_code": ["A", "B", "C"], "households": [100, 100, 100], "start_level": [0.20, 0.004, 0.0]}
+    )
     r = RP.commune_reference_paths(b, Target("p", annual_reduction=1.0), floor=0.005)
     wide = r.paths.pivot(index="commune_code", columns="year", values="reference_level")
     assert_allclose(wide.loc[["B", "C"]].to_numpy(), [[0.004] * 6, [0.0] * 6])
@@ -124,19 +141,28 @@ def test_already_met_communes_ask_for_nothing():
     assert_allclose(end["share_of_province_reduction"], [1, 0, 0], atol=1e-12)
     assert end["rank"].tolist() == [1, 2, 3]
     assert Target("p", annual_reduction=1, floor=0.005).already_met([0.2, 0.004, 0.0, 0.005]).tolist() == [
-        False, True, True, True]
+        False,
+        True,
+        True,
+        True,
+    ]
     assert Target("c", annual_reduction=1, direction="increase", floor=0.9).already_met([0.95, 0.5]).tolist() == [
-        True, False]
+        True,
+        False,
+    ]
 
 
 @settings(max_examples=80, deadline=None)
-@given(data=st.lists(st.tuples(st.integers(1, 10_000), st.floats(0, 1)), min_size=1, max_size=30),
-       reduction=st.floats(0, 5))
+@given(
+    data=st.lists(st.tuples(st.integers(1, 10_000), st.floats(0, 1)), min_size=1, max_size=30),
+    reduction=st.floats(0, 5),
+)
 def test_proportional_paths_add_up_to_the_province_path(data, reduction):
     households = np.array([h for h, _ in data], dtype=float)
     start = np.array([s for _, s in data])
-    b = pd.DataFrame({"commune_code": [f"{i:05d}" for i in range(len(data))], "households": households,
-                      "start_level": start})
+    b = pd.DataFrame(
+        {"commune_code": [f"{i:05d}" for i in range(len(data))], "households": households, "start_level": start}
+    )
     t = Target("p", annual_reduction=reduction)
     r = RP.commune_reference_paths(b, t)
     p0 = np.average(start, weights=households)
@@ -149,13 +175,18 @@ def test_proportional_paths_add_up_to_the_province_path(data, reduction):
 
 
 @settings(max_examples=80, deadline=None)
-@given(data=st.lists(st.tuples(st.integers(1, 10_000), st.floats(0, 1)), min_size=1, max_size=30),
-       reduction=st.floats(0, 5), floor=st.floats(0, 0.2), rule=st.sampled_from(RP.REFERENCE_RULES))
+@given(
+    data=st.lists(st.tuples(st.integers(1, 10_000), st.floats(0, 1)), min_size=1, max_size=30),
+    reduction=st.floats(0, 5),
+    floor=st.floats(0, 0.2),
+    rule=st.sampled_from(RP.REFERENCE_RULES),
+)
 def test_paths_with_a_floor_add_up_or_say_they_cannot(data, reduction, floor, rule):
     households = np.array([h for h, _ in data], dtype=float)
     start = np.array([s for _, s in data])
-    b = pd.DataFrame({"commune_code": [f"{i:05d}" for i in range(len(data))], "households": households,
-                      "start_level": start})
+    b = pd.DataFrame(
+        {"commune_code": [f"{i:05d}" for i in range(len(data))], "households": households, "start_level": start}
+    )
     r = RP.commune_reference_paths(b, Target("p", annual_reduction=reduction), rule=rule, floor=floor)
     p, paths = r.province, r.paths
     ok = p["attainable"].to_numpy()
@@ -183,25 +214,42 @@ def test_reference_paths_read_a_baseline(tiny):
 _ABC = pd.DataFrame({"commune_code": ["A", "B"], "households": [10, 20], "start_level": [0.2, 0.1]})
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(target=Target("d", "disadvantaged", annual_reduction=3, scope="commune")),
-     "'target' must have scope 'group' .* got 'd' with scope 'commune'"),
-    (dict(target=Target("c", annual_reduction=3, direction="increase")),
-     "'target' must be a decrease \\(a poverty rate\\), got 'c' with direction 'increase'"),
-    (dict(rule="equal"), "'rule' must be one of \\('proportional', 'points'\\), got 'equal'"),
-    (dict(floor=5), "'floor' is a share in \\[0, 1\\] \\(0.005 for 0.5%\\), got 5"),
-    (dict(baseline=_ABC.drop(columns="households")),
-     "'baseline' lacks the columns \\['households'\\]; it needs commune_code, households and start_level"),
-    (dict(baseline=_ABC.assign(households=[10, -3])),
-     "'baseline' column 'households' must be a number of households > 0: commune 'B' has -3"),
-    (dict(baseline=_ABC.assign(start_level=[0.2, 10.29])),
-     "'baseline' column 'start_level' must be a share in \\[0, 1\\] \\(0.10 for 10%\\): commune 'B' has 10.29"),
-    (dict(baseline=_ABC.assign(commune_code=["A", "A"])),
-     "'baseline' has more than one row for the communes \\['A'\\]"),
-    (dict(baseline=_ABC.assign(target="other", kind="commune")), "'baseline' has no commune rows for target 'p'"),
-    (dict(target=Target("p", annual_reduction=1, start_level=0.1029)),
-     "target 'p': its 'start_level' is 0.1029 but its communes' household-weighted start level is 0.1333"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(target=Target("d", "disadvantaged", annual_reduction=3, scope="commune")),
+            "'target' must have scope 'group' .* got 'd' with scope 'commune'",
+        ),
+        (
+            dict(target=Target("c", annual_reduction=3, direction="increase")),
+            "'target' must be a decrease \\(a poverty rate\\), got 'c' with direction 'increase'",
+        ),
+        (dict(rule="equal"), "'rule' must be one of \\('proportional', 'points'\\), got 'equal'"),
+        (dict(floor=5), "'floor' is a share in \\[0, 1\\] \\(0.005 for 0.5%\\), got 5"),
+        (
+            dict(baseline=_ABC.drop(columns="households")),
+            "'baseline' lacks the columns \\['households'\\]; it needs commune_code, households and start_level",
+        ),
+        (
+            dict(baseline=_ABC.assign(households=[10, -3])),
+            "'baseline' column 'households' must be a number of households > 0: commune 'B' has -3",
+        ),
+        (
+            dict(baseline=_ABC.assign(start_level=[0.2, 10.29])),
+            "'baseline' column 'start_level' must be a share in \\[0, 1\\] \\(0.10 for 10%\\): commune 'B' has 10.29",
+        ),
+        (
+            dict(baseline=_ABC.assign(commune_code=["A", "A"])),
+            "'baseline' has more than one row for the communes \\['A'\\]",
+        ),
+        (dict(baseline=_ABC.assign(target="other", kind="commune")), "'baseline' has no commune rows for target 'p'"),
+        (
+            dict(target=Target("p", annual_reduction=1, start_level=0.1029)),
+            "target 'p': its 'start_level' is 0.1029 but its communes' household-weighted start level is 0.1333",
+        ),
+    ],
+)
 def test_reference_path_errors(kwargs, message):
     args = {"baseline": _ABC, "target": Target("p", annual_reduction=1)} | kwargs
     with pytest.raises(ValueError, match=message):
@@ -217,8 +265,13 @@ def test_reference_path_type_errors():
 
 def test_province_target_split_on_the_synthetic_panel(small_panel, small_classified):
     dis = frozenset(small_panel.communes.loc[small_panel.communes["disadvantaged"], "commune_code"])
-    b = T.baseline(small_classified, T.DEFAULT_TARGETS, disadvantaged=dis,
-                   minority_areas=T.minority_areas(small_classified), standard="2026-2030")
+    b = T.baseline(
+        small_classified,
+        T.DEFAULT_TARGETS,
+        disadvantaged=dis,
+        minority_areas=T.minority_areas(small_classified),
+        standard="2026-2030",
+    )
     high = {t.name: t for t in T.DEFAULT_TARGETS}["province_high"]
     group = b[(b["target"] == "province_high") & (b["kind"] == "group")]
     province = high.path(group["start_level"].item())["target_level"].to_numpy()

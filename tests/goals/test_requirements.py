@@ -79,16 +79,24 @@ def test_cost_from_a_credit_result():
 def _three_points():
     codes = ("05500", "05518")
     t = Target("three", "communes", annual_reduction=3, scope="commune", communes=codes)
-    base = pd.DataFrame({"target": "three", "kind": ["group", "commune", "commune"],
-                         "commune_code": [None, *codes], "households": [105, 100, 5],
-                         "start_level": [0.10, 0.10, 0.20], "standard": "2022-2025"})
+    base = pd.DataFrame(
+        {
+            "target": "three",
+            "kind": ["group", "commune", "commune"],
+            "commune_code": [None, *codes],
+            "households": [105, 100, 5],
+            "start_level": [0.10, 0.10, 0.20],
+            "standard": "2022-2025",
+        }
+    )
     return t, base
 
 
 def test_commune_requirements_by_hand(hand_projection):
     # Commune 05500: 100 households at 10% in 2025; target -3 points: 7% (2026), 4% (2027).
-    obs = np.array([[[0.05, 0.03], [0.1, 0.1]], [[0.06, 0.05], [0.1, 0.1]],
-                    [[0.08, 0.06], [0.1, 0.1]], [[0.09, 0.04], [0.1, 0.1]]])
+    obs = np.array(
+        [[[0.05, 0.03], [0.1, 0.1]], [[0.06, 0.05], [0.1, 0.1]], [[0.08, 0.06], [0.1, 0.1]], [[0.09, 0.04], [0.1, 0.1]]]
+    )
     proj = hand_projection([[0.07, 0.045], [0.10, 0.10]], obs)
     t, base = _three_points()
     r = Q.commune_requirements(proj, [t], base, cost_per_exit=(5e8, 5e8, 5e8), min_cell=10)
@@ -112,11 +120,15 @@ def test_binding_target_fallback_and_communes_without_target(hand_projection):
     three = Target("three", "communes", annual_reduction=3, scope="commune", communes=("05500",))
     exit_ = Target("exit", "communes", end_level=0.15, scope="commune", communes=("05500",))
     prov = Target("prov", annual_reduction=1.5)
-    base = pd.DataFrame({"target": ["three", "three", "exit", "exit", "prov", "prov", "prov"],
-                         "kind": ["group", "commune", "group", "commune", "group", "commune", "commune"],
-                         "commune_code": [None, "05500", None, "05500", None, "05500", "05518"],
-                         "households": [100, 100, 100, 100, 105, 100, 5],
-                         "start_level": [0.40, 0.40, 0.40, 0.40, 40.3 / 105, 0.40, 0.06]})
+    base = pd.DataFrame(
+        {
+            "target": ["three", "three", "exit", "exit", "prov", "prov", "prov"],
+            "kind": ["group", "commune", "group", "commune", "group", "commune", "commune"],
+            "commune_code": [None, "05500", None, "05500", None, "05500", "05518"],
+            "households": [100, 100, 100, 100, 105, 100, 5],
+            "start_level": [0.40, 0.40, 0.40, 0.40, 40.3 / 105, 0.40, 0.06],
+        }
+    )
     r = Q.commune_requirements(proj, [three, exit_, prov], base)
     assert r.loc[r["commune_code"] == "05500", "target"].unique().tolist() == ["exit"]  # 15% < 25% in 2030 terms
     assert_allclose(r.loc[r["commune_code"] == "05500", "target_level"], [0.35, 0.30])
@@ -141,25 +153,49 @@ def test_requirements_errors(small_classified, hand_projection):
         Q.commune_requirements(proj, [t], base, fallback="nope")
     with pytest.raises(ValueError, match="the baseline is on \\['2026-2030'\\] but the projection on '2022-2025'"):
         Q.commune_requirements(proj, [t], base.assign(standard="2026-2030"))
-    cells = P.Projection(**{**proj.__dict__, "units": pd.DataFrame({"commune_code": ["05500", "05500"],
-                                                                    "minority": [True, False]})})
+    cells = P.Projection(
+        **{**proj.__dict__, "units": pd.DataFrame({"commune_code": ["05500", "05500"], "minority": [True, False]})}
+    )
     with pytest.raises(ValueError, match="'projection' must be by commune_code only"):
         Q.commune_requirements(cells, [t], base)
     prov = Target("prov", "minority", annual_reduction=1.5)
     with pytest.raises(ValueError, match="'baseline' has no commune rows for the fallback target 'prov'"):
-        Q.commune_requirements(proj, [t, prov], pd.concat([base, pd.DataFrame(
-            {"target": ["prov"], "kind": ["group"], "commune_code": [None], "households": [3], "start_level": [0.1]})]),
-            fallback="prov")
+        Q.commune_requirements(
+            proj,
+            [t, prov],
+            pd.concat(
+                [
+                    base,
+                    pd.DataFrame(
+                        {
+                            "target": ["prov"],
+                            "kind": ["group"],
+                            "commune_code": [None],
+                            "households": [3],
+                            "start_level": [0.1],
+                        }
+                    ),
+                ]
+            ),
+            fallback="prov",
+        )
 
 
 def test_province_ranking_orders_by_gap_and_blanks_small_communes(hand_projection):
     obs = np.full((4, 3, 2), 0.05)
-    proj = hand_projection([[0.09, 0.08], [0.12, 0.10], [0.30, 0.30]], obs, households=(100, 200, 5),
-                       codes=("05500", "05518", "05467"))
+    proj = hand_projection(
+        [[0.09, 0.08], [0.12, 0.10], [0.30, 0.30]], obs, households=(100, 200, 5), codes=("05500", "05518", "05467")
+    )
     t = Target("three", "communes", annual_reduction=3, scope="commune", communes=("05500", "05518", "05467"))
-    base = pd.DataFrame({"target": "three", "kind": ["group", "commune", "commune", "commune"],
-                         "commune_code": [None, "05500", "05518", "05467"], "households": [305, 100, 200, 5],
-                         "start_level": [0.1, 0.10, 0.12, 0.30]})
+    base = pd.DataFrame(
+        {
+            "target": "three",
+            "kind": ["group", "commune", "commune", "commune"],
+            "commune_code": [None, "05500", "05518", "05467"],
+            "households": [305, 100, 200, 5],
+            "start_level": [0.1, 0.10, 0.12, 0.30],
+        }
+    )
     ranking = Q.province_ranking(Q.commune_requirements(proj, [t], base))
     assert ranking["commune_code"].tolist() == ["05518", "05500", "05467"]
     assert ranking["rank"].astype(object).tolist() == [1, 2, pd.NA]  # no rank for a suppressed commune
@@ -178,14 +214,29 @@ def test_province_ranking_orders_by_gap_and_blanks_small_communes(hand_projectio
 def test_group_status_pools_the_units_of_each_population():
     units = pd.DataFrame({"commune_code": ["05500", "05500"], "minority": [True, False]})
     mean = np.array([[0.20, 0.18], [0.02, 0.02]])
-    proj = P.Projection(units=units, years=np.array([2026, 2027]), households=np.array([100.0, 300.0]), mean=mean,
-                        mean_se=np.zeros_like(mean), ci_lower=mean, ci_upper=mean,
-                        draws=np.tile(mean, (5, 1, 1)), obs_draws=np.tile(mean, (5, 1, 1)),
-                        observed=units.assign(review_year=2025, households=[100, 300], poor=[22.0, 6.0],
-                                              rate=[0.22, 0.02]), min_cell=10)
+    proj = P.Projection(
+        units=units,
+        years=np.array([2026, 2027]),
+        households=np.array([100.0, 300.0]),
+        mean=mean,
+        mean_se=np.zeros_like(mean),
+        ci_lower=mean,
+        ci_upper=mean,
+        draws=np.tile(mean, (5, 1, 1)),
+        obs_draws=np.tile(mean, (5, 1, 1)),
+        observed=units.assign(review_year=2025, households=[100, 300], poor=[22.0, 6.0], rate=[0.22, 0.02]),
+        min_cell=10,
+    )
     ts = [Target("m", "minority", annual_reduction=3), Target("all", annual_reduction=1)]
-    base = pd.DataFrame({"target": ["m", "all"], "kind": "group", "commune_code": None, "households": [100, 400],
-                         "start_level": [0.22, 0.07]})
+    base = pd.DataFrame(
+        {
+            "target": ["m", "all"],
+            "kind": "group",
+            "commune_code": None,
+            "households": [100, 400],
+            "start_level": [0.22, 0.07],
+        }
+    )
     g = Q.group_status(proj, ts, base).set_index(["target", "year"])
     assert_allclose(g.loc[("m", 2027), ["target_level", "mean", "gap"]].astype(float), [0.16, 0.18, 0.02])
     assert_allclose(g.loc[("all", 2026), "mean"], (20 + 6) / 400)
@@ -221,15 +272,17 @@ def test_more_requirement_errors(hand_projection):
     up = Target("up", "communes", annual_reduction=1, scope="commune", communes=("05500",), direction="increase")
     with pytest.raises(ValueError, match="target 'up': commune requirements read decreasing targets only"):
         Q.commune_requirements(proj, [t, up], base)
-    early = Target("three", "communes", annual_reduction=3, scope="commune", communes=("05500",), start_year=2026,
-                   end_year=2030)
+    early = Target(
+        "three", "communes", annual_reduction=3, scope="commune", communes=("05500",), start_year=2026, end_year=2030
+    )
     with pytest.raises(ValueError, match="target 'three' starts in 2026, not before the projection \\(2026\\)"):
         Q.commune_requirements(proj, [early], base)
     group = Target("g", annual_reduction=1)
     with pytest.raises(ValueError, match="'baseline' has no group row for target 'g'"):
         Q.group_status(proj, [group], base)
-    g_base = pd.DataFrame({"target": ["g"], "kind": ["group"], "commune_code": [None], "households": [105],
-                           "start_level": [0.1]})
+    g_base = pd.DataFrame(
+        {"target": ["g"], "kind": ["group"], "commune_code": [None], "households": [105], "start_level": [0.1]}
+    )
     with pytest.raises(ValueError, match="target 'g' starts in 2026, not before the projection"):
         Q.group_status(proj, [Target("g", annual_reduction=1, start_year=2026)], g_base)
     with pytest.raises(ValueError, match="target 'g': group status reads decreasing targets only"):
@@ -247,16 +300,37 @@ def test_more_requirement_errors(hand_projection):
 def test_a_commune_already_at_the_floor_is_already_met():
     obs = np.full((4, 2, 2), 0.05)
     observed_means = [[0.004, 0.004], [0.12, 0.11]]
-    proj = P.Projection(units=pd.DataFrame({"commune_code": ["05500", "05518"]}), years=np.array([2026, 2027]),
-                        households=np.array([300.0, 200.0]), mean=np.array(observed_means), mean_se=np.zeros((2, 2)),
-                        ci_lower=np.array(observed_means), ci_upper=np.array(observed_means), draws=obs, obs_draws=obs,
-                        observed=pd.DataFrame({"commune_code": ["05500", "05518"], "review_year": 2025,
-                                               "households": [300, 200], "poor": [1, 24], "rate": [1 / 300, 0.12]}),
-                        min_cell=10)
+    proj = P.Projection(
+        units=pd.DataFrame({"commune_code": ["05500", "05518"]}),
+        years=np.array([2026, 2027]),
+        households=np.array([300.0, 200.0]),
+        mean=np.array(observed_means),
+        mean_se=np.zeros((2, 2)),
+        ci_lower=np.array(observed_means),
+        ci_upper=np.array(observed_means),
+        draws=obs,
+        obs_draws=obs,
+        observed=pd.DataFrame(
+            {
+                "commune_code": ["05500", "05518"],
+                "review_year": 2025,
+                "households": [300, 200],
+                "poor": [1, 24],
+                "rate": [1 / 300, 0.12],
+            }
+        ),
+        min_cell=10,
+    )
     t = Target("c", "communes", annual_reduction=3, scope="commune", communes=("05500", "05518"), floor=0.005)
-    base = pd.DataFrame({"target": "c", "kind": ["group", "commune", "commune"],
-                         "commune_code": [None, "05500", "05518"],
-                         "households": [500, 300, 200], "start_level": [25 / 500, 1 / 300, 0.12]})
+    base = pd.DataFrame(
+        {
+            "target": "c",
+            "kind": ["group", "commune", "commune"],
+            "commune_code": [None, "05500", "05518"],
+            "households": [500, 300, 200],
+            "start_level": [25 / 500, 1 / 300, 0.12],
+        }
+    )
     r = Q.commune_requirements(proj, [t], base).set_index(["commune_code", "year"])
     met = r.loc["05500"]
     assert met["already_met"].all() and met["p_meet"].isna().all() and (met["additional_exits"] == 0).all()

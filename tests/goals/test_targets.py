@@ -93,26 +93,34 @@ def test_path_needs_a_start_level():
         Target("p", annual_reduction=1).path(0.1, years=[2024])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(), "give exactly one of 'annual_reduction' and 'end_level', got None and None"),
-    (dict(annual_reduction=1, end_level=0.1), "give exactly one of 'annual_reduction' and 'end_level'"),
-    (dict(annual_reduction=-1), "'annual_reduction' must be a finite number >= 0, got -1"),
-    (dict(annual_reduction=100, unit="relative"), "a relative 'annual_reduction' is a percent below 100, got 100"),
-    (dict(annual_reduction=1, unit="percent"), "'unit' must be one of \\('points', 'relative'\\), got 'percent'"),
-    (dict(annual_reduction=1, start_level=10.29),
-     "'start_level' is a share in \\[0, 1\\] \\(0.10 for 10%\\), got 10.29"),
-    (dict(end_level=10), "'end_level' is a share in \\[0, 1\\]"),
-    (dict(annual_reduction=1, end_year=2025), "'end_year' \\(2025\\) must be after 'start_year' \\(2025\\)"),
-    (dict(annual_reduction=101), "'annual_reduction' in points must be at most 100, got 101"),
-    (dict(annual_reduction=1, column="flag"), "'column' is only for population 'column', got population 'all'"),
-    (dict(annual_reduction=1, population="communes"), "population 'communes' needs a non-empty tuple 'communes'"),
-    (dict(annual_reduction=1, communes=("01",)), "'communes' is only for population 'communes'"),
-    (dict(annual_reduction=1, population="column"), "population 'column' needs 'column'"),
-    (dict(annual_reduction=1, population="minority", scope="commune"), "scope 'commune' needs a population of whole"),
-    (dict(annual_reduction=1, population="everyone"), "'population' must be one of"),
-    (dict(annual_reduction=1, direction="down"), "'direction' must be one of"),
-    (dict(annual_reduction=1, start_year=2025.0), "'start_year' must be an integer year, got 2025.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(), "give exactly one of 'annual_reduction' and 'end_level', got None and None"),
+        (dict(annual_reduction=1, end_level=0.1), "give exactly one of 'annual_reduction' and 'end_level'"),
+        (dict(annual_reduction=-1), "'annual_reduction' must be a finite number >= 0, got -1"),
+        (dict(annual_reduction=100, unit="relative"), "a relative 'annual_reduction' is a percent below 100, got 100"),
+        (dict(annual_reduction=1, unit="percent"), "'unit' must be one of \\('points', 'relative'\\), got 'percent'"),
+        (
+            dict(annual_reduction=1, start_level=10.29),
+            "'start_level' is a share in \\[0, 1\\] \\(0.10 for 10%\\), got 10.29",
+        ),
+        (dict(end_level=10), "'end_level' is a share in \\[0, 1\\]"),
+        (dict(annual_reduction=1, end_year=2025), "'end_year' \\(2025\\) must be after 'start_year' \\(2025\\)"),
+        (dict(annual_reduction=101), "'annual_reduction' in points must be at most 100, got 101"),
+        (dict(annual_reduction=1, column="flag"), "'column' is only for population 'column', got population 'all'"),
+        (dict(annual_reduction=1, population="communes"), "population 'communes' needs a non-empty tuple 'communes'"),
+        (dict(annual_reduction=1, communes=("01",)), "'communes' is only for population 'communes'"),
+        (dict(annual_reduction=1, population="column"), "population 'column' needs 'column'"),
+        (
+            dict(annual_reduction=1, population="minority", scope="commune"),
+            "scope 'commune' needs a population of whole",
+        ),
+        (dict(annual_reduction=1, population="everyone"), "'population' must be one of"),
+        (dict(annual_reduction=1, direction="down"), "'direction' must be one of"),
+        (dict(annual_reduction=1, start_year=2025.0), "'start_year' must be an integer year, got 2025.0"),
+    ],
+)
 def test_target_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Target("t", **kwargs)
@@ -143,9 +151,10 @@ def test_default_targets_are_overridable():
     assert ts["national_minority_areas"].end_year == 2029
     custom = dataclasses.replace(ts["province_low"], annual_reduction=1.2)
     assert custom.annual_reduction == 1.2
-    with pytest.raises(ValueError, match="'province' must be two numbers \\(low, high\\) of points a year, "
-                                         "low <= high, "
-                                         "got '\\[1.0, 2.0\\]'"):
+    with pytest.raises(
+        ValueError,
+        match="'province' must be two numbers \\(low, high\\) of points a year, low <= high, got '\\[1.0, 2.0\\]'",
+    ):
         T.default_targets(province="[1.0, 2.0]")
     with pytest.raises(ValueError, match="'minority' must be two numbers"):
         T.default_targets(minority=(4, 3))
@@ -198,8 +207,11 @@ def test_minority_areas_threshold(tiny):
 
 
 def test_baseline_by_hand(tiny):
-    ts = [Target("p", annual_reduction=1), Target("m", "minority", annual_reduction=3),
-          Target("d", "disadvantaged", annual_reduction=3, scope="commune", start_level=0.4)]
+    ts = [
+        Target("p", annual_reduction=1),
+        Target("m", "minority", annual_reduction=3),
+        Target("d", "disadvantaged", annual_reduction=3, scope="commune", start_level=0.4),
+    ]
     b = T.baseline(tiny, ts, disadvantaged={"01"}, min_cell=3)
     g = b[b["kind"] == "group"].set_index("target")
     assert g.loc["p", ["households", "poor"]].tolist() == [8, 3] and g.loc["p", "start_level"] == 3 / 8
@@ -232,10 +244,13 @@ def test_baseline_errors(tiny):
         T.baseline(tiny, ["p"])
     with pytest.raises(ValueError, match="'classified' has no column 'review_year'"):
         T.baseline(tiny.drop(columns="review_year"), [Target("p", annual_reduction=1)])
-    with pytest.raises(ValueError,
-                       match="'baseline' lacks the columns \\['start_level'\\]; build it with targets.baseline"):
-        T.target_paths([Target("p", annual_reduction=1)], T.baseline(tiny, [Target("p", annual_reduction=1)]).drop(
-            columns="start_level"))
+    with pytest.raises(
+        ValueError, match="'baseline' lacks the columns \\['start_level'\\]; build it with targets.baseline"
+    ):
+        T.target_paths(
+            [Target("p", annual_reduction=1)],
+            T.baseline(tiny, [Target("p", annual_reduction=1)]).drop(columns="start_level"),
+        )
 
 
 def test_target_paths_long_form(tiny):
@@ -255,8 +270,14 @@ def _base(rows):
 
 def test_unattainable_commune_is_stated_with_the_year_it_hits_the_floor():
     ts = [Target("d", "communes", annual_reduction=3, scope="commune", communes=("05500", "05518", "05467"))]
-    b = _base([("d", "group", None, 300, 0.03), ("d", "commune", "05500", 100, 0.02),
-               ("d", "commune", "05518", 100, 0.03), ("d", "commune", "05467", 100, 0.14)])
+    b = _base(
+        [
+            ("d", "group", None, 300, 0.03),
+            ("d", "commune", "05500", 100, 0.02),
+            ("d", "commune", "05518", 100, 0.03),
+            ("d", "commune", "05467", 100, 0.14),
+        ]
+    )
     c = PG.conflict_messages(T.check_consistency(ts, b), ts)
     assert c[["kind", "commune_code", "year"]].to_dict("records") == [
         {"kind": "unattainable", "commune_code": "05467", "year": 2030},
@@ -272,10 +293,18 @@ def test_unattainable_commune_is_stated_with_the_year_it_hits_the_floor():
 
 
 def test_insufficient_pace_between_two_commune_targets():
-    ts = [Target("three", "communes", annual_reduction=3, scope="commune", communes=("05500",)),
-          Target("exit", "communes", end_level=0.15, scope="commune", communes=("05500",))]
-    b = _base([("three", "group", None, 100, 0.40), ("three", "commune", "05500", 100, 0.40),
-               ("exit", "group", None, 100, 0.40), ("exit", "commune", "05500", 100, 0.40)])
+    ts = [
+        Target("three", "communes", annual_reduction=3, scope="commune", communes=("05500",)),
+        Target("exit", "communes", end_level=0.15, scope="commune", communes=("05500",)),
+    ]
+    b = _base(
+        [
+            ("three", "group", None, 100, 0.40),
+            ("three", "commune", "05500", 100, 0.40),
+            ("exit", "group", None, 100, 0.40),
+            ("exit", "commune", "05500", 100, 0.40),
+        ]
+    )
     c = T.check_consistency(ts, b)
     assert c["kind"].tolist() == ["insufficient"]
     assert c["other"].item() == "exit" and c["year"].item() == 2030
@@ -285,8 +314,11 @@ def test_insufficient_pace_between_two_commune_targets():
 def test_implied_range_when_a_subgroup_target_outruns_the_province_range():
     # Minority households are half the province; 30% falling 4 points a year lowers the province
     # rate by at least 0.5 x 4 = 2.0 points a year, above the 1.5 of the range 1-1.5.
-    ts = [Target("lo", annual_reduction=1.0), Target("hi", annual_reduction=1.5),
-          Target("m", "minority", annual_reduction=4.0)]
+    ts = [
+        Target("lo", annual_reduction=1.0),
+        Target("hi", annual_reduction=1.5),
+        Target("m", "minority", annual_reduction=4.0),
+    ]
     b = _base([("lo", "group", None, 1000, 0.2), ("hi", "group", None, 1000, 0.2), ("m", "group", None, 500, 0.3)])
     c = PG.conflict_messages(T.check_consistency(ts, b), ts)
     assert c["kind"].tolist() == ["implied_range"]
@@ -327,10 +359,18 @@ def test_default_values_live_in_one_table():
 
 
 def test_conflicts_carry_what_their_messages_need():
-    ts = [Target("three", "communes", annual_reduction=3, scope="commune", communes=("05500",)),
-          Target("exit", "communes", end_level=0.15, scope="commune", communes=("05500",))]
-    b = _base([("three", "group", None, 100, 0.40), ("three", "commune", "05500", 100, 0.40),
-               ("exit", "group", None, 100, 0.40), ("exit", "commune", "05500", 100, 0.40)])
+    ts = [
+        Target("three", "communes", annual_reduction=3, scope="commune", communes=("05500",)),
+        Target("exit", "communes", end_level=0.15, scope="commune", communes=("05500",)),
+    ]
+    b = _base(
+        [
+            ("three", "group", None, 100, 0.40),
+            ("three", "commune", "05500", 100, 0.40),
+            ("exit", "group", None, 100, 0.40),
+            ("exit", "commune", "05500", 100, 0.40),
+        ]
+    )
     c = T.check_consistency(ts, b)
     assert "message" not in c.columns
     assert_allclose(c["reference"].item(), 0.15)  # the level 'exit' requires in 2030

@@ -14,14 +14,18 @@ YEARS = np.arange(2021, 2026)
 
 def _observed_transitions(classified: pd.DataFrame) -> pd.DataFrame:
     """One-year transitions counted directly from the panel: state at t, poor at t+1."""
-    poor = (classified.assign(poor=classified["poverty_class"] == "poor")
-            .pivot(index="household_id", columns="review_year", values="poor"))
+    poor = classified.assign(poor=classified["poverty_class"] == "poor").pivot(
+        index="household_id", columns="review_year", values="poor"
+    )
     rows = []
     for y in range(2021, 2025):
         now, nxt = poor[y], poor[y + 1]
         prev = [poor[y - k] if y - k in poor.columns else pd.Series(np.nan, index=poor.index) for k in (1, 2, 3)]
-        state = np.select([now == True, prev[0] == True, prev[1] == True, prev[2] == True],  # noqa: E712
-                          ["poor", "escaped_1", "escaped_2", "escaped_3"], "not_poor")
+        state = np.select(
+            [now == True, prev[0] == True, prev[1] == True, prev[2] == True],  # noqa: E712
+            ["poor", "escaped_1", "escaped_2", "escaped_3"],
+            "not_poor",
+        )
         ok = now.notna() & nxt.notna()
         rows.append(pd.DataFrame({"state": state[ok.to_numpy()], "x": nxt[ok].astype(bool).to_numpy()}))
     t = pd.concat(rows).groupby("state")["x"].agg(["size", "sum"])
@@ -46,8 +50,16 @@ def test_transition_one_step_reproduces_the_next_review_exactly(small_classified
     late = small_classified[small_classified["review_year"] >= 2024]
     both = late.groupby("household_id").size().loc[lambda s: s == 2].index
     panel = small_classified[small_classified["household_id"].isin(both)]
-    proj = TR.transition_projection(panel, start_year=2024, years=[2025], window=(2024, 2025), prior_strength=0,
-                                   time_trend=False, n_sim=50, min_cell=1)
+    proj = TR.transition_projection(
+        panel,
+        start_year=2024,
+        years=[2025],
+        window=(2024, 2025),
+        prior_strength=0,
+        time_trend=False,
+        n_sim=50,
+        min_cell=1,
+    )
     last = panel[panel["review_year"] == 2025]
     nxt = (last["poverty_class"] == "poor").groupby(last["commune_code"]).sum()
     got = pd.Series(proj.mean[:, 0] * proj.households, index=proj.units["commune_code"])
@@ -58,11 +70,26 @@ def test_transition_states_by_hand():
     # a: poor 2021, out 2022-2025 -> escaped_1 (2022), escaped_2, escaped_3, not_poor (2025)
     # b: poor 2021-2022, out 2023, poor again 2024 (re-entry from escaped_1), poor 2025
     # c: never poor, 2021-2024 only (4 years, 3 transitions from not_poor)
-    hh = pd.DataFrame({"household_id": ["a"] * 5 + ["b"] * 5 + ["c"] * 4,
-                       "review_year": list(YEARS) * 2 + [2021, 2022, 2023, 2024],
-                       "commune_code": "01",
-                       "poverty_class": ["poor", "not_poor", "near_poor", "not_poor", "average_living",
-                                         "poor", "poor", "not_poor", "poor", "poor"] + ["not_poor"] * 4})
+    hh = pd.DataFrame(
+        {
+            "household_id": ["a"] * 5 + ["b"] * 5 + ["c"] * 4,
+            "review_year": list(YEARS) * 2 + [2021, 2022, 2023, 2024],
+            "commune_code": "01",
+            "poverty_class": [
+                "poor",
+                "not_poor",
+                "near_poor",
+                "not_poor",
+                "average_living",
+                "poor",
+                "poor",
+                "not_poor",
+                "poor",
+                "poor",
+            ]
+            + ["not_poor"] * 4,
+        }
+    )
     m = TR.transition_projection(hh, prior_strength=0, n_sim=20, min_cell=1).model.set_index("state")
     assert m["n"].to_dict() == {"poor": 4, "escaped_1": 2, "escaped_2": 1, "escaped_3": 1, "not_poor": 3}
     assert m["x"].to_dict() == {"poor": 2, "escaped_1": 1, "escaped_2": 0, "escaped_3": 0, "not_poor": 0}
@@ -122,8 +149,9 @@ def test_transition_roll_over_several_years_equals_a_hand_rolled_chain():
         expected.append(c[0])
     assert_allclose(TR.roll(c0, p, 4), expected)
     assert_allclose(TR.roll(c0, np.repeat(p[:, None], 4, axis=1), 4), expected)  # one set per step, same rates
-    rolled = TR.roll(np.broadcast_to(c0.astype(int), (3000, 5)), np.broadcast_to(p, (3000, 5)), 4,
-                     rng=np.random.default_rng(0))
+    rolled = TR.roll(
+        np.broadcast_to(c0.astype(int), (3000, 5)), np.broadcast_to(p, (3000, 5)), 4, rng=np.random.default_rng(0)
+    )
     assert_allclose(rolled.mean(axis=0), expected, rtol=0.01)  # no household lost or added in the draws
 
 

@@ -18,9 +18,18 @@ from povanalysis.reports.prose import impact as prose
 # Reviews 2021-2023, every household poor in 2021.  T1-T4 borrow in March 2022 (first review
 # after the loan: 2022), N1-N4 in May 2023 (2023), V1-V4 never.  P = poor, . = not poor.
 STATUS = {
-    "T1": "P..", "T2": "P..", "T3": "PPP", "T4": "PP.",
-    "N1": "P..", "N2": "PP.", "N3": "PPP", "N4": "PPP",
-    "V1": "PP.", "V2": "PPP", "V3": "PPP", "V4": "PPP",
+    "T1": "P..",
+    "T2": "P..",
+    "T3": "PPP",
+    "T4": "PP.",
+    "N1": "P..",
+    "N2": "PP.",
+    "N3": "PPP",
+    "N4": "PPP",
+    "V1": "PP.",
+    "V2": "PPP",
+    "V3": "PPP",
+    "V4": "PPP",
 }
 COMMUNE = {"1": "01", "2": "02", "3": "03", "4": "01"}  # by the household's digit
 
@@ -32,12 +41,21 @@ def hand_households(status=STATUS):
             if s == " ":
                 continue
             poor = s == "P"
-            rows.append({
-                "household_id": hid, "review_year": year, "commune_code": COMMUNE[hid[1]], "area": "rural",
-                "size": 4, "income_pc": 1_200_000.0 if poor else 2_500_000.0, "ethnicity": "Tày",
-                "poverty_class": "poor" if poor else "not_poor", "deprivations": 4 if poor else 1,
-                "minority": True, "old_area": "thai_nguyen",
-            })
+            rows.append(
+                {
+                    "household_id": hid,
+                    "review_year": year,
+                    "commune_code": COMMUNE[hid[1]],
+                    "area": "rural",
+                    "size": 4,
+                    "income_pc": 1_200_000.0 if poor else 2_500_000.0,
+                    "ethnicity": "Tày",
+                    "poverty_class": "poor" if poor else "not_poor",
+                    "deprivations": 4 if poor else 1,
+                    "minority": True,
+                    "old_area": "thai_nguyen",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -45,11 +63,16 @@ def hand_loans(extra=()):
     rows = [(f"T{i}", "2022-03-01", 30e6 + 10e6 * i) for i in range(1, 5)]
     rows += [(f"N{i}", "2023-05-01", 50e6) for i in range(1, 5)]
     rows += list(extra)
-    return pd.DataFrame({
-        "household_id": [r[0] for r in rows], "programme": "poor",
-        "disbursed": pd.to_datetime([r[1] for r in rows]), "amount": [r[2] for r in rows],
-        "rate": 0.066, "term_months": 60,
-    })
+    return pd.DataFrame(
+        {
+            "household_id": [r[0] for r in rows],
+            "programme": "poor",
+            "disbursed": pd.to_datetime([r[1] for r in rows]),
+            "amount": [r[2] for r in rows],
+            "rate": 0.066,
+            "term_months": 60,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +89,9 @@ def test_naive_by_hand(hand):
     assert r.biased and "BIASED" in r.summary()
     frame = credit.build_outcomes(*hand)
     frame = frame[frame["status"].isin(["treated", "never"]) & (frame["poverty_class"] == "poor")]
-    ols = sm.OLS(frame["exit"].astype(float).to_numpy(),
-                 sm.add_constant((frame["status"] == "treated").to_numpy(float))).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["commune_code"])[0]})
+    ols = sm.OLS(
+        frame["exit"].astype(float).to_numpy(), sm.add_constant((frame["status"] == "treated").to_numpy(float))
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["commune_code"])[0]})
     assert r.se == pytest.approx(ols.bse[1])
 
 
@@ -203,9 +226,12 @@ def test_no_variation_in_treatment_is_an_error(hand):
         with pytest.raises(ValueError, match="no variation in treatment"):
             credit.estimate_effect(hh, none, method=method)
     only_first = loans[loans["household_id"].str[0] == "T"]
-    with pytest.raises(ValueError, match="no borrower can be compared with households that borrow later at the first "
-                                         r"review after the loan \(no variation in treatment timing\): cohort 2022: "
-                                         "no not-yet-treated comparison unit"):
+    with pytest.raises(
+        ValueError,
+        match="no borrower can be compared with households that borrow later at the first "
+        r"review after the loan \(no variation in treatment timing\): cohort 2022: "
+        "no not-yet-treated comparison unit",
+    ):
         credit.estimate_effect(hh, only_first, method="fe")
     everyone = hand_loans([(f"V{i}", "2023-06-01", 50e6) for i in range(1, 5)])
     with pytest.raises(ValueError, match="every household of the analysis population borrowed"):
@@ -220,8 +246,11 @@ def test_missing_pre_period_is_an_error(hand):
     # A household that appears in 2022 with a loan, never seen at the 2021 review.
     newcomer = pd.concat([hh, hand_households({"M1": " P."})], ignore_index=True)
     loans_m = hand_loans([("M1", "2022-02-01", 45e6)])
-    with pytest.raises(ValueError, match=r"1 borrowing household\(s\) have no record at the review before their "
-                                         r"first loan \(missing pre-period\), e.g. household 'M1'"):
+    with pytest.raises(
+        ValueError,
+        match=r"1 borrowing household\(s\) have no record at the review before their "
+        r"first loan \(missing pre-period\), e.g. household 'M1'",
+    ):
         credit.estimate_effect(newcomer, loans_m)
     dropped = credit.estimate_effect(newcomer, loans_m, missing_pre="drop")
     assert dropped.effect == pytest.approx(0.25)
@@ -252,8 +281,9 @@ def test_bad_households_and_options_are_errors(hand):
         credit.estimate_effect(hh, loans, cluster="district")
     with pytest.raises(ValueError, match="column 'poverty_class' must be one of .* got 'rich' at row 0"):
         credit.estimate_effect(hh.assign(poverty_class=["rich"] + ["poor"] * (len(hh) - 1)), loans)
-    with pytest.raises(ValueError, match="outcome 'log_income' needs positive incomes: column 'income_pc' is 0.0 "
-                                         "at row 0"):
+    with pytest.raises(
+        ValueError, match="outcome 'log_income' needs positive incomes: column 'income_pc' is 0.0 at row 0"
+    ):
         credit.estimate_effect(hh.assign(income_pc=[0.0] + [1e6] * (len(hh) - 1)), loans, outcome="log_income")
     with pytest.raises(ValueError, match="outcome must be one of .* got 'wealth'"):
         credit.estimate_effect(hh, loans, outcome="wealth")
@@ -261,8 +291,11 @@ def test_bad_households_and_options_are_errors(hand):
         credit.estimate_effect(hh, loans, method="ols")
     with pytest.raises(ValueError, match="comparison must be one of .* got 'all'"):
         credit.estimate_effect(hh, loans, comparison="all")
-    with pytest.raises(ValueError, match="outcome 'exit' .* is defined only for households poor at the review before "
-                                         "the loan: use population='poor', got 'eligible'"):
+    with pytest.raises(
+        ValueError,
+        match="outcome 'exit' .* is defined only for households poor at the review before "
+        "the loan: use population='poor', got 'eligible'",
+    ):
         credit.estimate_effect(hh, loans, population="eligible")
     with pytest.raises(ValueError, match="covariates are used by methods 'fe' and 'ipw', not 'did'"):
         credit.estimate_effect(hh, loans, covariates=["size"])
@@ -288,14 +321,28 @@ def test_heterogeneity_errors(hand):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([2.0, 3.0, np.inf]), st.floats(-5, 5), st.floats(-5, 5),
-                          st.floats(-5, 5), st.sampled_from("abc")), min_size=4, max_size=25),
-       st.floats(-50, 50))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([2.0, 3.0, np.inf]),
+            st.floats(-5, 5),
+            st.floats(-5, 5),
+            st.floats(-5, 5),
+            st.sampled_from("abc"),
+        ),
+        min_size=4,
+        max_size=25,
+    ),
+    st.floats(-50, 50),
+)
 def test_did_is_a_difference_in_mean_changes_and_ignores_unit_levels(units, shift):
     cohort = np.array([u[0] for u in units])
     assume((cohort == 2).any() and (cohort == 3).any())
-    rows = [{"unit": i, "time": t, "cohort": u[0], "y": u[t], "cluster": u[4]}
-            for i, u in enumerate(units) for t in (1, 2, 3)]
+    rows = [
+        {"unit": i, "time": t, "cohort": u[0], "y": u[t], "cluster": u[4]}
+        for i, u in enumerate(units)
+        for t in (1, 2, 3)
+    ]
     panel = pd.DataFrame(rows)
     d = StaggeredDiD(panel, unit="unit", time="time", cohort="cohort", outcome="y", cluster="cluster", min_cell=1)
     change = np.array([u[2] - u[1] for u in units])
@@ -303,11 +350,19 @@ def test_did_is_a_difference_in_mean_changes_and_ignores_unit_levels(units, shif
     assert d.aggregate(0).effect == pytest.approx(expected, abs=1e-9)
     # A unit-specific level (the household fixed effect) changes nothing.
     level = panel["unit"].map({i: shift * (i % 3) for i in range(len(units))})
-    moved = StaggeredDiD(panel.assign(y=panel["y"] + level), unit="unit", time="time", cohort="cohort",
-                         outcome="y", cluster="cluster", min_cell=1)
+    moved = StaggeredDiD(
+        panel.assign(y=panel["y"] + level),
+        unit="unit",
+        time="time",
+        cohort="cohort",
+        outcome="y",
+        cluster="cluster",
+        min_cell=1,
+    )
     assert moved.aggregate(0).effect == pytest.approx(expected, abs=1e-7)
-    never = StaggeredDiD(panel, unit="unit", time="time", cohort="cohort", outcome="y", cluster="cluster",
-                         comparison="never", min_cell=1)
+    never = StaggeredDiD(
+        panel, unit="unit", time="time", cohort="cohort", outcome="y", cluster="cluster", comparison="never", min_cell=1
+    )
     if (cohort == np.inf).any():
         # Against never-treated units cohort 3 has an effect too (base 2, review 3); cohort sizes weight them.
         later = np.array([u[3] - u[2] for u in units])
@@ -324,8 +379,9 @@ def test_staggered_did_errors():
     with pytest.raises(ValueError, match=r"'panel' lacks the columns \['z'\]"):
         StaggeredDiD(panel, unit="unit", time="time", cohort="cohort", outcome="z", cluster="cluster")
     with pytest.raises(ValueError, match="column 'cohort' is missing at row 1: use inf for never-treated units"):
-        StaggeredDiD(panel.assign(cohort=[2, None]), unit="unit", time="time", cohort="cohort", outcome="y",
-                     cluster="cluster")
+        StaggeredDiD(
+            panel.assign(cohort=[2, None]), unit="unit", time="time", cohort="cohort", outcome="y", cluster="cluster"
+        )
     with pytest.raises(ValueError, match="clustered standard errors need at least 2 clusters, got 1"):
         clustered_vcov(np.array([0.5]))
 
@@ -346,8 +402,7 @@ def panels():
             p = synth.generate(seed=seed, scale=SCALE, credit_effect=effect)
             hh = classify_panel(p.households)
             fits = {m: credit.estimate_effect(hh, p.loans, method=m) for m in ("naive", "fe", "did", "ipw")}
-            out[seed, effect] = {"panel": p, "households": hh, "fits": fits,
-                                 "study": credit.event_study(hh, p.loans)}
+            out[seed, effect] = {"panel": p, "households": hh, "fits": fits, "study": credit.event_study(hh, p.loans)}
     return out
 
 
@@ -421,8 +476,11 @@ def test_collinear_or_constant_covariates_are_errors(panels):
     case = panels[SEEDS[0], EFFECTS[0]]
     hh = case["households"].assign(size_twice=lambda f: 2 * f["size"], one=1)
     loans = case["panel"].loans
-    with pytest.raises(ValueError, match="covariates are collinear in the analysis sample: 'size_twice' is a linear "
-                                         "combination of the intercept and the cohort effects, 'size'"):
+    with pytest.raises(
+        ValueError,
+        match="covariates are collinear in the analysis sample: 'size_twice' is a linear "
+        "combination of the intercept and the cohort effects, 'size'",
+    ):
         credit.estimate_effect(hh, loans, method="ipw", covariates=["size", "size_twice"])
     with pytest.raises(ValueError, match=r"covariate 'one' is constant \(1.0\) in the analysis sample"):
         credit.estimate_effect(hh, loans, method="fe", covariates=["one"])
@@ -449,8 +507,10 @@ def test_heterogeneity_groups_match_separate_estimates(panels):
     codes = set(case["panel"].communes.loc[case["panel"].communes["disadvantaged"], "commune_code"])
     het = credit.heterogeneity(hh, loans, by=["old_area", "disadvantaged"], disadvantaged=codes)
     assert het.table["group"].tolist() == ["thai_nguyen", "bac_kan", "other_communes", "disadvantaged"]
-    alone = credit.estimate_effect(hh[hh["old_area"] == "bac_kan"], loans[loans["household_id"].isin(
-        hh.loc[hh["old_area"] == "bac_kan", "household_id"])])
+    alone = credit.estimate_effect(
+        hh[hh["old_area"] == "bac_kan"],
+        loans[loans["household_id"].isin(hh.loc[hh["old_area"] == "bac_kan", "household_id"])],
+    )
     row = het.table.set_index(["by", "group"]).loc[("old_area", "bac_kan")]
     assert row["effect"] == pytest.approx(alone.effect)
     assert row["se"] == pytest.approx(alone.se)
@@ -470,8 +530,11 @@ def test_cost_per_exit_on_the_synthetic_panel(panels):
     did = case["fits"]["did"]
     cost = credit.cost_per_exit(hh, loans, interval="delta")
     frame = credit.build_outcomes(hh, loans)
-    borrowers = frame[(frame["status"] == "treated") & (frame["poverty_class"] == "poor")
-                      & frame["cohort"].isin(did.details["cohort"])]
+    borrowers = frame[
+        (frame["status"] == "treated")
+        & (frame["poverty_class"] == "poor")
+        & frame["cohort"].isin(did.details["cohort"])
+    ]
     assert cost.n_borrowers == len(borrowers) == did.n_treated
     assert cost.vnd_per_exit == pytest.approx(borrowers["amount"].mean() / did.effect)
     lo, hi = cost.conf_int()
@@ -503,8 +566,9 @@ def test_compare_table_and_headline(panels):
     assert "Synthetic generator's planted value: 10.0 percentage points (realised in the sample:" in text
     assert "điểm phần trăm" in prose.headline_text(fits, truth=truth, lang="vi")
     with pytest.raises(ValueError, match="'results' mix outcomes"):
-        prose.compare_table([fits[0], credit.estimate_effect(case["households"], case["panel"].loans,
-                                                              outcome="deprivations")])
+        prose.compare_table(
+            [fits[0], credit.estimate_effect(case["households"], case["panel"].loans, outcome="deprivations")]
+        )
 
 
 def test_event_study_figure(panels):

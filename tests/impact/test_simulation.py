@@ -38,15 +38,16 @@ def failures(runs: pd.DataFrame) -> list[str]:
     for scale, part in ok.groupby("scale"):
         n = len(part)
         if part["covered"].mean() < coverage_floor(n):
-            out.append(f"scale {scale}: coverage {part['covered'].mean():.3f} over {n} runs "
-                       f"< {coverage_floor(n):.3f}")
+            out.append(f"scale {scale}: coverage {part['covered'].mean():.3f} over {n} runs < {coverage_floor(n):.3f}")
     for (scale, planted), part in ok.groupby(["scale", "planted"]):
         err = part["estimate"] - part["truth"]
         if np.isfinite(err).all() and len(err) > 1:
             mcse = err.std(ddof=1) / np.sqrt(len(err))
             if abs(err.mean()) > BIAS_Z * mcse:
-                out.append(f"scale {scale}, planted {planted}: bias {err.mean():.4f} = "
-                           f"{err.mean() / mcse:.1f} Monte Carlo s.e.")
+                out.append(
+                    f"scale {scale}, planted {planted}: bias {err.mean():.4f} = "
+                    f"{err.mean() / mcse:.1f} Monte Carlo s.e."
+                )
     return out
 
 
@@ -95,8 +96,9 @@ def test_cost_per_exit_interval_covers_the_truth(study, interval):
 
 
 def test_both_cost_intervals_are_unbounded_exactly_when_the_effect_is_not_significantly_positive(study):
-    runs = runs_of(study, "cost_per_exit").pivot_table(index=["scale", "planted", "seed"], columns="term",
-                                                        values="ci_upper")
+    runs = runs_of(study, "cost_per_exit").pivot_table(
+        index=["scale", "planted", "seed"], columns="term", values="ci_upper"
+    )
     did = runs_of(study, "did").set_index(["scale", "planted", "seed"])
     unbounded = did["ci_lower"] <= 0
     assert (np.isinf(runs["delta"]) == unbounded).all() and (np.isinf(runs["fieller"]) == unbounded).all()
@@ -120,8 +122,16 @@ def test_the_checks_flag_a_biased_estimator():
 
     def runs(shift):
         est = estimates + shift
-        return pd.DataFrame({"scale": 0.01, "planted": 0.0, "note": "", "truth": 0.0, "estimate": est,
-                             "covered": np.abs(est) <= 1.96 * 0.08})
+        return pd.DataFrame(
+            {
+                "scale": 0.01,
+                "planted": 0.0,
+                "note": "",
+                "truth": 0.0,
+                "estimate": est,
+                "covered": np.abs(est) <= 1.96 * 0.08,
+            }
+        )
 
     assert failures(runs(0.0)) == []
     problems = failures(runs(0.08))

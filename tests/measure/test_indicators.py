@@ -84,8 +84,7 @@ def test_six_households_unweighted():
     assert_allclose(values(res, "pctb")[list("abcd")], [50, 25, 12.5, 12.5])
     h = pick(res, "H")
     assert_allclose(h["se"], np.sqrt(2 / 45))
-    assert_allclose([h["ci_lower"], h["ci_upper"]], [4 / 6 - 1.959964 * h["se"], 4 / 6 + 1.959964 * h["se"]],
-                    rtol=1e-6)
+    assert_allclose([h["ci_lower"], h["ci_upper"]], [4 / 6 - 1.959964 * h["se"], 4 / 6 + 1.959964 * h["se"]], rtol=1e-6)
     assert (res["n"] == 6).all() and (res["k"] == 0.25).all()
     assert list(res["measure"].unique()) == ["H", "A", "M0", "hd", "hdk", "pctb"]
 
@@ -120,8 +119,9 @@ def test_six_households_by_area():
 
 def test_by_accepts_names_arrays_series_and_frames():
     by_name = alkire_foster(SIX, weights=SIX_WEIGHTS, k=0.25, by="area", sample_weight="w")
-    by_array = alkire_foster(SIX, weights=SIX_WEIGHTS, k=0.25, by=SIX["area"].to_numpy(),
-                             sample_weight=SIX["w"].to_numpy())
+    by_array = alkire_foster(
+        SIX, weights=SIX_WEIGHTS, k=0.25, by=SIX["area"].to_numpy(), sample_weight=SIX["w"].to_numpy()
+    )
     by_frame = alkire_foster(SIX, weights=SIX_WEIGHTS, k=0.25, by=SIX[["area"]], sample_weight=SIX["w"])
     assert "by" in by_array.columns and "area" in by_frame.columns
     assert_allclose(by_array["value"], by_name["value"])
@@ -141,8 +141,13 @@ def test_exact_cutoff_twelve_equal_weights():
         assert poor.tolist() == [n >= 3 for n in range(13)]
         assert_allclose(pick(alkire_foster(d, weights=weights, k=k), "H")["value"], 10 / 13)
     # 1/3 as k with 18ths (global MPI weights 1/6 and 1/18): exactly 1/3 is poor
-    mpi = {"nutrition": 1 / 6, "mortality": 1 / 6, "school": 1 / 6, "attend": 1 / 6,
-           **{f"ls{j}": 1 / 18 for j in range(6)}}
+    mpi = {
+        "nutrition": 1 / 6,
+        "mortality": 1 / 6,
+        "school": 1 / 6,
+        "attend": 1 / 6,
+        **{f"ls{j}": 1 / 18 for j in range(6)},
+    }
     d = pd.DataFrame([[1, 0, 0, 0, 1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 1, 1, 0, 0, 0, 0]], columns=list(mpi))
     assert identify_poor(d, weights=mpi, k=1 / 3).tolist() == [True, False]
 
@@ -230,8 +235,7 @@ def linearised_se(y, x, w, clusters):
 def test_standard_errors_match_statsmodels(clustered):
     frame = random_survey()
     weights = {f"d{j}": 1 + j for j in range(5)}
-    res = alkire_foster(frame, weights=weights, k=0.3, sample_weight="w",
-                        cluster="commune" if clustered else None)
+    res = alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", cluster="commune" if clustered else None)
     groups = frame["commune"] if clustered else None
     w_ind = np.array(list(weights.values()), float) / sum(weights.values())
     score = frame[list(weights)].to_numpy() @ w_ind
@@ -274,8 +278,9 @@ def test_subgroup_standard_errors(clustered):
         share, se = linearised_se(mask, np.ones(len(frame)), frame["w"], clusters)
         assert_allclose([pick(res, "pop_share", area=area)[c] for c in ("value", "se")], [share, se], rtol=1e-8)
         contrib, se = linearised_se(ck * mask, ck, frame["w"], clusters)
-        assert_allclose([pick(res, "contrib", area=area)[c] for c in ("value", "se")],
-                        [100 * contrib, 100 * se], rtol=1e-8)
+        assert_allclose(
+            [pick(res, "contrib", area=area)[c] for c in ("value", "se")], [100 * contrib, 100 * se], rtol=1e-8
+        )
     _, se = statsmodels_se(ck, np.ones(len(frame)), frame["w"], frame["commune"] if clustered else None)
     assert_allclose(pick(res, "M0", area=None)["se"], se, rtol=1e-8)
 
@@ -313,15 +318,13 @@ def test_fgt_standard_errors_match_statsmodels(clustered):
     frame = random_survey(seed=7)
     cluster = "commune" if clustered else None
     alphas = (0, 0.5, 1, 1.5, 2, 3)
-    res = fgt("income", line="line", sample_weight="w", by="district", cluster=cluster, data=frame,
-              alpha=alphas)
+    res = fgt("income", line="line", sample_weight="w", by="district", cluster=cluster, data=frame, alpha=alphas)
     gap = np.clip((frame["line"] - frame["income"]) / frame["line"], 0, None) * (frame["income"] <= frame["line"])
     for district, part in frame.groupby("district"):
         mask = (frame["district"] == district).to_numpy()
         for a in alphas:
             y = (frame["income"] <= frame["line"]).astype(float) if a == 0 else gap**a
-            value, se = statsmodels_se(y[mask], np.ones(mask.sum()), part["w"],
-                                       part["commune"] if clustered else None)
+            value, se = statsmodels_se(y[mask], np.ones(mask.sum()), part["w"], part["commune"] if clustered else None)
             row = pick(res, f"FGT{a:g}", district=district)
             assert_allclose([row["value"], row["se"]], [value, se], rtol=1e-8)
 
@@ -345,8 +348,10 @@ def af_case(draw):
 
 def lookup(res, by):
     """``{(measure, indicator, group): value}`` with None for missing indicator or group."""
+
     def key(v):
         return None if pd.isna(v) else v
+
     return {(m, key(i), key(g)): v for m, i, g, v in zip(res["measure"], res["indicator"], res[by], res["value"])}
 
 
@@ -400,8 +405,11 @@ def test_more_deprivation_never_lowers_m0(case, data):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-50, 500), min_size=2, max_size=40), st.floats(1, 300),
-       st.lists(st.floats(0.1, 5), min_size=40, max_size=40))
+@given(
+    st.lists(st.floats(-50, 500), min_size=2, max_size=40),
+    st.floats(1, 300),
+    st.lists(st.floats(0.1, 5), min_size=40, max_size=40),
+)
 def test_fgt_ordering(incomes, line, w):
     res = fgt(incomes, line=line, sample_weight=w[: len(incomes)], alpha=(0, 1, 2)).set_index("measure")
     fgt0, fgt1, fgt2 = res.loc[["FGT0", "FGT1", "FGT2"], "value"]
@@ -421,8 +429,10 @@ def test_dask_gives_the_pandas_table():
         eager = alkire_foster(frame, weights=weights, k=0.4, sample_weight="w", **kwargs)
         dask_res = alkire_foster(lazy, weights=weights, k=0.4, sample_weight="w", **kwargs)
         assert isinstance(dask_res, pd.DataFrame)
-        pd.testing.assert_frame_equal(eager.drop(columns=["value", "se", "ci_lower", "ci_upper"]),
-                                      dask_res.drop(columns=["value", "se", "ci_lower", "ci_upper"]))
+        pd.testing.assert_frame_equal(
+            eager.drop(columns=["value", "se", "ci_lower", "ci_upper"]),
+            dask_res.drop(columns=["value", "se", "ci_lower", "ci_upper"]),
+        )
         for col in ("value", "se", "ci_lower", "ci_upper"):
             assert_allclose(dask_res[col], eager[col], rtol=1e-12)
     eager = fgt("income", line="line", sample_weight="w", by="area", cluster="commune", data=frame)
@@ -437,8 +447,14 @@ def test_indicators_gathers_the_public_names():
 
     assert indicators.alkire_foster is af_module.alkire_foster and indicators.fgt is fgt_module.fgt
     assert indicators.Z_95 == checks.Z_95 and CUTOFF_TOLERANCE == 1e-9
-    assert sorted(indicators.__all__) == ["CUTOFF_TOLERANCE", "Z_95", "alkire_foster", "deprivation_score",
-                                          "fgt", "identify_poor"]
+    assert sorted(indicators.__all__) == [
+        "CUTOFF_TOLERANCE",
+        "Z_95",
+        "alkire_foster",
+        "deprivation_score",
+        "fgt",
+        "identify_poor",
+    ]
 
 
 PATHS = {
@@ -469,17 +485,25 @@ def test_every_summing_path_gives_the_same_table(monkeypatch, path):
     frame = random_survey(n=4000, seed=9).astype({"d3": "float64"})
     frame.loc[[5, 700], "d3"] = np.nan
     weights = {f"d{j}": 1 + j % 3 for j in range(5)}
-    cases = ({"by": "area"}, {"by": "district", "cluster": "commune"}, {}, {"by": "commune"},
-             {"by": "commune", "sample_weight": None})
+    cases = (
+        {"by": "area"},
+        {"by": "district", "cluster": "commune"},
+        {},
+        {"by": "commune"},
+        {"by": "commune", "sample_weight": None},
+    )
     used = []
     for name in ("_dense_sums", "_class_sums"):
         real = getattr(af_module, name)
-        monkeypatch.setattr(af_module, name,
-                            lambda *a, _real=real, _name=name, **kw: used.append(_name) or _real(*a, **kw))
+        monkeypatch.setattr(
+            af_module, name, lambda *a, _real=real, _name=name, **kw: used.append(_name) or _real(*a, **kw)
+        )
 
     def tables():
-        return [alkire_foster(frame, weights=weights, k=0.3, missing="drop", **({"sample_weight": "w"} | kw))
-                for kw in cases]
+        return [
+            alkire_foster(frame, weights=weights, k=0.3, missing="drop", **({"sample_weight": "w"} | kw))
+            for kw in cases
+        ]
 
     reference = tables()
     assert used == ["_dense_sums"] * len(cases)
@@ -487,8 +511,11 @@ def test_every_summing_path_gives_the_same_table(monkeypatch, path):
         monkeypatch.setattr(af_module, name, value)
     dense_classes = []
     real_stats = af_module._class_stats
-    monkeypatch.setattr(af_module, "_class_stats",
-                        lambda *a, **kw: dense_classes.append(kw["score"] is not None) or real_stats(*a, **kw))
+    monkeypatch.setattr(
+        af_module,
+        "_class_stats",
+        lambda *a, **kw: dense_classes.append(kw["score"] is not None) or real_stats(*a, **kw),
+    )
     used.clear()
     for a, b in zip(tables(), reference):
         assert_same_table(a, b)
@@ -531,12 +558,21 @@ def test_many_groups_equal_each_group_on_its_own(monkeypatch, cluster, pieces):
         assert mine["measure"].tolist() == alone["measure"].tolist()
         assert mine["indicator"].tolist() == alone["indicator"].tolist()
         assert (mine["n"].to_numpy() == alone["n"].to_numpy()).all()
-        assert_allclose(mine[["value", "se"]].to_numpy(float), alone[["value", "se"]].to_numpy(float),
-                        rtol=1e-10, atol=1e-14, equal_nan=True, err_msg=str(village))
+        assert_allclose(
+            mine[["value", "se"]].to_numpy(float),
+            alone[["value", "se"]].to_numpy(float),
+            rtol=1e-10,
+            atol=1e-14,
+            equal_nan=True,
+            err_msg=str(village),
+        )
     total = alkire_foster(frame, weights=weights, k=0.3, sample_weight="w", cluster=cluster)
     headline = res[res["village"].isna()]
-    assert_allclose(headline[["value", "se"]].to_numpy(float),
-                    total[total["indicator"].isna()][["value", "se"]].to_numpy(float), rtol=1e-10)
+    assert_allclose(
+        headline[["value", "se"]].to_numpy(float),
+        total[total["indicator"].isna()][["value", "se"]].to_numpy(float),
+        rtol=1e-10,
+    )
 
 
 @pytest.mark.parametrize("cluster", [None, "psu"])
@@ -555,8 +591,12 @@ def test_dask_cluster_gives_the_pandas_table():
     weights = {f"d{j}": 1 + j for j in range(6)}
     lazy = dd.from_pandas(frame, npartitions=4)
     kwargs = dict(weights=weights, k=0.25, sample_weight="w", by="village")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, protocol="tcp", host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster),
+    ):
         on_cluster = alkire_foster(lazy, **kwargs)
     assert_same_table(on_cluster, alkire_foster(frame, **kwargs), rtol_se=1e-9)
 
@@ -598,8 +638,11 @@ def test_empty_group_after_drop_is_reported():
 def test_error_missing_indicator_names_column_count_and_row():
     frame = SIX.astype({"b": "float64"})
     frame.loc[["h3", "h5"], "b"] = np.nan
-    with pytest.raises(ValueError, match=r"column 'b' of 'deprivations' has 2 missing values "
-                                         r"\(first at row 'h3'\); pass missing='drop'"):
+    with pytest.raises(
+        ValueError,
+        match=r"column 'b' of 'deprivations' has 2 missing values "
+        r"\(first at row 'h3'\); pass missing='drop'",
+    ):
         alkire_foster(frame, weights=SIX_WEIGHTS, k=0.25)
 
 
@@ -616,8 +659,11 @@ def test_error_missing_counts_across_dask_partitions():
 def test_error_non_binary_value():
     frame = SIX.copy()
     frame.loc["h2", "c"] = 2
-    with pytest.raises(ValueError, match=r"column 'c' of 'deprivations' must hold 0/1 deprivation values, "
-                                         r"got 2 at row 'h2' \(1 row in all\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"column 'c' of 'deprivations' must hold 0/1 deprivation values, "
+        r"got 2 at row 'h2' \(1 row in all\)",
+    ):
         alkire_foster(frame, weights=SIX_WEIGHTS, k=0.25)
     with pytest.raises(ValueError, match=r"column 'c' of 'deprivations' must hold 0/1 deprivation values, got 2"):
         deprivation_score(frame, SIX_WEIGHTS)
@@ -632,8 +678,11 @@ def test_error_k_out_of_range(k):
 
 
 def test_error_weights():
-    with pytest.raises(ValueError, match=r"'weights' names indicators that are not columns of 'deprivations': "
-                                         r"\['zz', 'yy'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"'weights' names indicators that are not columns of 'deprivations': "
+        r"\['zz', 'yy'\]",
+    ):
         alkire_foster(SIX, weights={"a": 1, "zz": 1, "yy": 2}, k=0.5)
     with pytest.raises(ValueError, match=r"weights\['b'\] must be a positive finite number, got 0"):
         alkire_foster(SIX, weights={"a": 1, "b": 0}, k=0.5)
@@ -646,8 +695,11 @@ def test_error_weights():
 
 
 def test_error_design_arguments():
-    with pytest.raises(ValueError, match=r"'sample_weight' column 'w' must be finite and non-negative, "
-                                         r"got -1.0 at row 'h4'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'sample_weight' column 'w' must be finite and non-negative, "
+        r"got -1.0 at row 'h4'",
+    ):
         alkire_foster(SIX.assign(w=[1, 1, 1, -1, 1, 1.0]), weights=SIX_WEIGHTS, k=0.25, sample_weight="w")
     with pytest.raises(ValueError, match=r"'by' column 'area' has 1 missing value \(first at row 'h2'\)$"):
         alkire_foster(SIX.assign(area=["r", None, "r", "u", "u", "u"]), weights=SIX_WEIGHTS, k=0.25, by="area")
@@ -698,6 +750,7 @@ def test_error_fgt_arguments():
 
 def test_points_match_mpitb():
     import mpitb
+
     frame = random_survey(n=500, seed=4)
     cols = [f"d{j}" for j in range(5)]
     mpi = mpitb.MPIToolbox()

@@ -31,11 +31,11 @@ TWO = ("d_water", "d_latrine")
 @pytest.mark.parametrize(
     "income, area, deprived, expected",
     [
-        (1_500_000, "rural", THREE, "poor"),          # at the line and 3 deprivations: poor
-        (1_500_000, "rural", TWO, "near_poor"),       # at the line, 2 deprivations: near-poor
+        (1_500_000, "rural", THREE, "poor"),  # at the line and 3 deprivations: poor
+        (1_500_000, "rural", TWO, "near_poor"),  # at the line, 2 deprivations: near-poor
         (1_500_001, "rural", THREE, "average_living"),
         (1_499_999.99, "rural", THREE, "poor"),
-        (2_250_000, "rural", (), "average_living"),   # at the band: average living
+        (2_250_000, "rural", (), "average_living"),  # at the band: average living
         (2_250_001, "rural", (), "not_poor"),
         (2_000_000, "urban", THREE, "poor"),
         (2_000_000.01, "urban", THREE, "average_living"),
@@ -137,9 +137,13 @@ def test_missing_columns_and_unknown_standard():
 
 
 rows = st.lists(
-    st.tuples(st.integers(0, 5_000_000), st.sampled_from(["rural", "urban"]),
-              st.lists(st.booleans(), min_size=14, max_size=14)),
-    min_size=1, max_size=30,
+    st.tuples(
+        st.integers(0, 5_000_000),
+        st.sampled_from(["rural", "urban"]),
+        st.lists(st.booleans(), min_size=14, max_size=14),
+    ),
+    min_size=1,
+    max_size=30,
 )
 
 
@@ -163,5 +167,7 @@ def test_an_extra_deprivation_never_a_better_class(data, key, j):
     assert (after.cat.codes <= before.cat.codes).all()
     count = deprivation_count(hh2, standard=key)
     poor = (after == "poor").to_numpy()
-    line = np.where(hh2["area"] == "urban", get_standard(key).income_line["urban"], get_standard(key).income_line["rural"])
+    line = np.where(
+        hh2["area"] == "urban", get_standard(key).income_line["urban"], get_standard(key).income_line["rural"]
+    )
     assert np.array_equal(poor, (hh2["income_pc"].to_numpy() <= line) & (count.to_numpy() >= 3))

@@ -44,8 +44,11 @@ def test_direct_estimates_match_samplics_taylor(design, strata, cluster, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.estimate(
-            y=design[y], samp_weight=design["w"], domain=design["dom"],
-            stratum=design[strata] if strata else None, psu=design[cluster] if cluster else None,
+            y=design[y],
+            samp_weight=design["w"],
+            domain=design["dom"],
+            stratum=design[strata] if strata else None,
+            psu=design[cluster] if cluster else None,
         )
     out = direct_estimates(design, y=y, domain="dom", weight="w", strata=strata, cluster=cluster)
     assert out["dom"].tolist() == sorted(est.point_est)
@@ -97,8 +100,14 @@ def _frame():
     rows = []
     for c in range(12):
         for k in range(5 + 3 * c):
-            rows.append({"household_id": f"H{c:02d}{k:03d}", "review_year": 2024, "commune_code": f"{c:05d}",
-                         "zone": "north" if c < 4 else "south"})
+            rows.append(
+                {
+                    "household_id": f"H{c:02d}{k:03d}",
+                    "review_year": 2024,
+                    "commune_code": f"{c:05d}",
+                    "zone": "north" if c < 4 else "south",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -111,8 +120,9 @@ def test_two_stage_sample_weights_and_allocation():
     m_h = {"north": 2 / 4, "south": 4 / 8}
     assert_allclose(per["w"], sizes[per.index] / per["zone"].map(m_h), rtol=1e-12)
     assert (per["n"] == 4).all()
-    again = draw_two_stage_sample(frame.sample(frac=1, random_state=1), n_communes=6, n_households=4, seed=2,
-                                  strata="zone")
+    again = draw_two_stage_sample(
+        frame.sample(frac=1, random_state=1), n_communes=6, n_households=4, seed=2, strata="zone"
+    )
     assert again["household_id"].tolist() == sample["household_id"].tolist()
     other = draw_two_stage_sample(frame, n_communes=6, n_households=4, seed=3, strata="zone")
     assert other["household_id"].tolist() != sample["household_id"].tolist()

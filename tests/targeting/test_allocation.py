@@ -41,12 +41,14 @@ def check_constraints(res, table_in, *, budget, ceiling=allocation.CEILING_PER_H
 
 def test_floor_binds_by_hand():
     c = communes(eligible=[3, 5, 4], effect=[0.20, 0.10, 0.05], disadvantaged=[False, True, True])
-    free = allocation.allocate_budget(c, budget=400 * M, effect="effect", effect_se=0.0, loan_size=50 * M,
-                                      min_share_disadvantaged=0.5)
+    free = allocation.allocate_budget(
+        c, budget=400 * M, effect="effect", effect_se=0.0, loan_size=50 * M, min_share_disadvantaged=0.5
+    )
     assert free.table["loans"].tolist() == [3, 5, 0]
     assert_allclose(free.expected_exits, 1.1)
-    bound = allocation.allocate_budget(c, budget=400 * M, effect="effect", effect_se=0.0, loan_size=50 * M,
-                                       min_share_disadvantaged=0.75)
+    bound = allocation.allocate_budget(
+        c, budget=400 * M, effect="effect", effect_se=0.0, loan_size=50 * M, min_share_disadvantaged=0.75
+    )
     # 300M must go to b and c: a keeps 2 loans, b 5, c 1.
     assert bound.table["loans"].tolist() == [2, 5, 1]
     assert_allclose(bound.expected_exits, 0.95)
@@ -58,8 +60,9 @@ def test_whole_loans_beat_the_greedy_ratio():
     # Greedy by effect per VND takes the 60M loan and strands 40M; two 50M loans do better.
     c = communes(eligible=[1, 2], effect=[0.10, 0.07])
     c = c.assign(size=[60 * M, 50 * M])
-    res = allocation.allocate_budget(c, budget=100 * M, effect="effect", effect_se=0.0, loan_size="size",
-                                     min_share_disadvantaged=0.0)
+    res = allocation.allocate_budget(
+        c, budget=100 * M, effect="effect", effect_se=0.0, loan_size="size", min_share_disadvantaged=0.0
+    )
     assert res.table["loans"].tolist() == [0, 2]
     assert_allclose(res.expected_exits, 0.14)
     assert res.unspent == 0
@@ -76,8 +79,9 @@ def test_priority_breaks_ties():
     c = communes(eligible=[2, 2], rank_score=[0.2, 0.9])
     kw = dict(budget=100 * M, effect=0.1, effect_se=0.02, loan_size=50 * M, min_share_disadvantaged=0.0)
     assert allocation.allocate_budget(c, priority="rank_score", **kw).table["loans"].tolist() == [0, 2]
-    assert allocation.allocate_budget(c.assign(rank_score=[0.9, 0.2]), priority="rank_score",
-                                      **kw).table["loans"].tolist() == [2, 0]
+    assert allocation.allocate_budget(c.assign(rank_score=[0.9, 0.2]), priority="rank_score", **kw).table[
+        "loans"
+    ].tolist() == [2, 0]
 
 
 def test_intervals_common_and_independent():
@@ -94,8 +98,9 @@ def test_intervals_common_and_independent():
 
 def test_floor_above_capacity_funds_every_disadvantaged_household():
     c = communes(eligible=[10, 2], effect=[0.2, 0.0], disadvantaged=[False, True])
-    res = allocation.allocate_budget(c, budget=500 * M, effect="effect", effect_se=0.0, loan_size=50 * M,
-                                     min_share_disadvantaged=0.5)
+    res = allocation.allocate_budget(
+        c, budget=500 * M, effect="effect", effect_se=0.0, loan_size=50 * M, min_share_disadvantaged=0.5
+    )
     assert res.table["loans"].tolist() == [8, 2]
     assert res.min_disadvantaged_amount == 100 * M
     assert any("cannot absorb the minimum share" in n for n in res.notes)
@@ -114,36 +119,86 @@ def test_proportional_by_hand():
 
 
 def test_proportional_splits_a_commune_over_its_programmes():
-    c = pd.DataFrame({"commune_code": ["a", "a", "b"], "programme": ["poor", "near_poor", "poor"],
-                      "eligible": [2, 6, 8], "poor": [2, 2, 6], "disadvantaged": [False, False, True]})
-    res = allocation.proportional_allocation(c, budget=400 * M, effect={"poor": 0.1, "near_poor": 0.0},
-                                             effect_se=0.0, loan_size=50 * M, min_share_disadvantaged=0.0)
+    c = pd.DataFrame(
+        {
+            "commune_code": ["a", "a", "b"],
+            "programme": ["poor", "near_poor", "poor"],
+            "eligible": [2, 6, 8],
+            "poor": [2, 2, 6],
+            "disadvantaged": [False, False, True],
+        }
+    )
+    res = allocation.proportional_allocation(
+        c,
+        budget=400 * M,
+        effect={"poor": 0.1, "near_poor": 0.0},
+        effect_se=0.0,
+        loan_size=50 * M,
+        min_share_disadvantaged=0.0,
+    )
     # a gets 1/4 (100M): 25M to poor, 75M to near-poor; b gets 300M.
     # 0.5 and 1.5 loans: floors 0 and 1, then the larger remainder (a tie, the first row) gets one more.
     assert res.table["loans"].tolist() == [1, 1, 6]
-    opt = allocation.allocate_budget(c, budget=400 * M, effect={"poor": 0.1, "near_poor": 0.0}, effect_se=0.0,
-                                     loan_size=50 * M, min_share_disadvantaged=0.0)
+    opt = allocation.allocate_budget(
+        c,
+        budget=400 * M,
+        effect={"poor": 0.1, "near_poor": 0.0},
+        effect_se=0.0,
+        loan_size=50 * M,
+        min_share_disadvantaged=0.0,
+    )
     assert opt.table["loans"].tolist() == [2, 0, 6] and opt.expected_exits > res.expected_exits
-    with pytest.raises(ValueError, match=r"column 'poor' must be the commune's value on every row of the commune; "
-                                         r"commune 'a' has 1.0 and 2.0"):
-        allocation.proportional_allocation(c.assign(poor=[1, 2, 6]), budget=400 * M, effect=0.1, effect_se=0.0,
-                                           loan_size=50 * M)
+    with pytest.raises(
+        ValueError,
+        match=r"column 'poor' must be the commune's value on every row of the commune; "
+        r"commune 'a' has 1.0 and 2.0",
+    ):
+        allocation.proportional_allocation(
+            c.assign(poor=[1, 2, 6]), budget=400 * M, effect=0.1, effect_se=0.0, loan_size=50 * M
+        )
 
 
-@pytest.mark.parametrize("change, kwargs, message", [
-    (None, dict(loan_size=120 * M), r"'loan_size' 120,000,000 VND at row 0 exceeds the per-household ceiling 100,000,000"),
-    (None, dict(budget=-1), r"'budget' must be a positive finite number, got -1"),
-    (None, dict(effect=1.5), r"'effect' is in probability points per loan \(a share in \[-1, 1\]\), got 1.5 at row 0"),
-    (None, dict(effect_se=-0.1), r"'effect_se' must be non-negative, got -0.1 at row 0"),
-    (None, dict(effect={"poor": 0.1}), r"'effect' is a mapping by programme but 'communes' has no 'programme' column"),
-    (None, dict(effect="gain"), r"'effect' names the column 'gain', which 'communes' lacks"),
-    (None, dict(min_share_disadvantaged=1.2), r"'min_share_disadvantaged' must be in \[0, 1\], got 1.2"),
-    (None, dict(correlation="partial"), r"'correlation' must be 'common' or 'independent', got 'partial'"),
-    (lambda c: c.drop(columns="eligible"), {}, r"'communes' lacks the columns \['eligible'\]"),
-    (lambda c: c.assign(eligible=[2.5, 1.0]), {}, r"column 'eligible' of 'communes' must hold non-negative integer counts"),
-    (lambda c: c.assign(disadvantaged=[1, 0]), {}, r"column 'disadvantaged' of 'communes' must be boolean, got dtype int64"),
-    (lambda c: c.assign(commune_code=["c0", "c0"]), {}, r"'communes' has duplicate rows for \{'commune_code': 'c0'\}"),
-])
+@pytest.mark.parametrize(
+    "change, kwargs, message",
+    [
+        (
+            None,
+            dict(loan_size=120 * M),
+            r"'loan_size' 120,000,000 VND at row 0 exceeds the per-household ceiling 100,000,000",
+        ),
+        (None, dict(budget=-1), r"'budget' must be a positive finite number, got -1"),
+        (
+            None,
+            dict(effect=1.5),
+            r"'effect' is in probability points per loan \(a share in \[-1, 1\]\), got 1.5 at row 0",
+        ),
+        (None, dict(effect_se=-0.1), r"'effect_se' must be non-negative, got -0.1 at row 0"),
+        (
+            None,
+            dict(effect={"poor": 0.1}),
+            r"'effect' is a mapping by programme but 'communes' has no 'programme' column",
+        ),
+        (None, dict(effect="gain"), r"'effect' names the column 'gain', which 'communes' lacks"),
+        (None, dict(min_share_disadvantaged=1.2), r"'min_share_disadvantaged' must be in \[0, 1\], got 1.2"),
+        (None, dict(correlation="partial"), r"'correlation' must be 'common' or 'independent', got 'partial'"),
+        (lambda c: c.drop(columns="eligible"), {}, r"'communes' lacks the columns \['eligible'\]"),
+        (
+            lambda c: c.assign(eligible=[2.5, 1.0]),
+            {},
+            r"column 'eligible' of 'communes' must hold non-negative integer counts",
+        ),
+        (
+            lambda c: c.assign(disadvantaged=[1, 0]),
+            {},
+            r"column 'disadvantaged' of 'communes' must be boolean, got dtype int64",
+        ),
+        (
+            lambda c: c.assign(commune_code=["c0", "c0"]),
+            {},
+            r"'communes' has duplicate rows for \{'commune_code': 'c0'\}",
+        ),
+    ],
+)
 def test_allocation_errors(change, kwargs, message):
     c = communes(eligible=[2, 2])
     c = change(c) if change else c
@@ -155,10 +210,10 @@ def test_allocation_errors(change, kwargs, message):
 def test_rounded_lp_falls_back_to_the_exact_programme():
     # The relaxation puts 0.18 of a 50M loan in the disadvantaged commune; rounding it up
     # overspends, rounding down misses the floor: only the 30M loan meets both.
-    c = communes(eligible=[0, 1, 1], size=[30 * M, 30 * M, 50 * M], effect=[0.0] * 3,
-                 disadvantaged=[False, True, True])
-    res = allocation.allocate_budget(c, budget=30 * M, effect="effect", effect_se=0.01, loan_size="size",
-                                     min_share_disadvantaged=0.3, solver="lp")
+    c = communes(eligible=[0, 1, 1], size=[30 * M, 30 * M, 50 * M], effect=[0.0] * 3, disadvantaged=[False, True, True])
+    res = allocation.allocate_budget(
+        c, budget=30 * M, effect="effect", effect_se=0.01, loan_size="size", min_share_disadvantaged=0.3, solver="lp"
+    )
     assert res.table["loans"].tolist() == [0, 1, 0]
     assert "solved exactly instead" in res.notes[0]
     with pytest.raises(ValueError, match=r"'solver' must be 'auto', 'exact' or 'lp', got 'greedy'"):
@@ -168,8 +223,9 @@ def test_rounded_lp_falls_back_to_the_exact_programme():
 def test_infeasible_floor_and_mapping_gaps():
     c = communes(eligible=[2, 2], disadvantaged=[True, False])
     with pytest.raises(ValueError, match=r"the disadvantaged floor of 45,000,000 VND cannot be met with whole loans"):
-        allocation.allocate_budget(c, budget=48 * M, effect=0.1, effect_se=0.0, loan_size=50 * M,
-                                   min_share_disadvantaged=45 / 48)
+        allocation.allocate_budget(
+            c, budget=48 * M, effect=0.1, effect_se=0.0, loan_size=50 * M, min_share_disadvantaged=45 / 48
+        )
     p = c.assign(programme=["poor", "near_poor"])
     with pytest.raises(ValueError, match=r"'effect' has no value for the programmes \['near_poor'\]"):
         allocation.allocate_budget(p, budget=100 * M, effect={"poor": 0.1}, effect_se=0.0, loan_size=50 * M)
@@ -180,15 +236,22 @@ def test_infeasible_floor_and_mapping_gaps():
 
 # Effects on a grid of 0.5 points: differences far above the solver's tolerance (1e-7).
 effects = st.integers(-10, 60).map(lambda k: k / 200)
-problems = st.lists(st.tuples(st.integers(0, 4), st.sampled_from([30, 50, 70]), effects,
-                              st.booleans(), st.integers(0, 20)), min_size=1, max_size=3)
+problems = st.lists(
+    st.tuples(st.integers(0, 4), st.sampled_from([30, 50, 70]), effects, st.booleans(), st.integers(0, 20)),
+    min_size=1,
+    max_size=3,
+)
 
 
 @settings(max_examples=40, deadline=None)
 @given(problems, st.integers(20, 400), st.sampled_from([0.0, 0.3, 0.6]))
 def test_optimum_matches_brute_force(rows, budget_m, share):
-    c = communes(eligible=[r[0] for r in rows], size=[r[1] * M for r in rows], effect=[r[2] for r in rows],
-                 disadvantaged=[r[3] for r in rows])
+    c = communes(
+        eligible=[r[0] for r in rows],
+        size=[r[1] * M for r in rows],
+        effect=[r[2] for r in rows],
+        disadvantaged=[r[3] for r in rows],
+    )
     budget = budget_m * M
     cap = float((c["eligible"] * c["size"])[c["disadvantaged"]].sum())
     floor = min(share * budget, cap)
@@ -216,11 +279,18 @@ def test_optimum_matches_brute_force(rows, budget_m, share):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 40), effects, st.booleans()),
-                min_size=2, max_size=8), st.integers(50, 3000), st.sampled_from([0.0, 0.2, 0.5]))
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(1, 40), effects, st.booleans()), min_size=2, max_size=8),
+    st.integers(50, 3000),
+    st.sampled_from([0.0, 0.2, 0.5]),
+)
 def test_optimised_never_below_proportional(rows, budget_m, share):
-    c = communes(eligible=[r[0] for r in rows], poor=[r[1] for r in rows], effect=[r[2] for r in rows],
-                 disadvantaged=[r[3] for r in rows])
+    c = communes(
+        eligible=[r[0] for r in rows],
+        poor=[r[1] for r in rows],
+        effect=[r[2] for r in rows],
+        disadvantaged=[r[3] for r in rows],
+    )
     kw = dict(budget=budget_m * M, effect="effect", effect_se=0.02, loan_size=55 * M, min_share_disadvantaged=share)
     prop = allocation.proportional_allocation(c, **kw)
     assert prop.constraints["budget"] and prop.constraints["eligible"]
@@ -256,8 +326,13 @@ def test_allocation_table_on_the_panel(table, small_classified):
 
 def test_every_constraint_and_more_exits_than_proportional(table):
     budget = 3e9
-    kw = dict(budget=budget, effect={"poor": 0.10, "near_poor": 0.0, "newly_escaped": 0.0}, effect_se=0.03,
-              loan_size={"poor": 55 * M, "near_poor": 60 * M, "newly_escaped": 65 * M}, min_share_disadvantaged=0.6)
+    kw = dict(
+        budget=budget,
+        effect={"poor": 0.10, "near_poor": 0.0, "newly_escaped": 0.0},
+        effect_se=0.03,
+        loan_size={"poor": 55 * M, "near_poor": 60 * M, "newly_escaped": 65 * M},
+        min_share_disadvantaged=0.6,
+    )
     opt = allocation.allocate_budget(table, **kw)
     prop = allocation.proportional_allocation(table, **kw)
     check_constraints(opt, table, budget=budget, min_share=0.6)
@@ -271,8 +346,13 @@ def test_every_constraint_and_more_exits_than_proportional(table):
 
 
 def test_comparison_figure(table):
-    kw = dict(budget=2e9, effect={"poor": 0.10, "near_poor": 0.0, "newly_escaped": 0.0}, effect_se=0.03,
-              loan_size=55 * M, min_share_disadvantaged=0.5)
+    kw = dict(
+        budget=2e9,
+        effect={"poor": 0.10, "near_poor": 0.0, "newly_escaped": 0.0},
+        effect_se=0.03,
+        loan_size=55 * M,
+        min_share_disadvantaged=0.5,
+    )
     opt, prop = allocation.allocate_budget(table, **kw), allocation.proportional_allocation(table, **kw)
     f = figures.comparison_figure(opt, prop, top=12, lang="en")
     assert len(f.data) == 2 and len(f.data[0].x) == 12
@@ -291,7 +371,9 @@ def test_loan_effect_sources(monkeypatch):
     assert allocation.loan_effect() == allocation.DEFAULT_EFFECT
     truth = allocation.loan_effect(truth={"credit_effect": 0.1})
     assert (truth.effect, truth.se, truth.source) == (0.1, 0.0, "truth")
-    assert "synthetic generator" in prose.loan_effect_text(truth, lang="en") and "mô phỏng" in prose.loan_effect_text(truth, lang="vi")
+    assert "synthetic generator" in prose.loan_effect_text(truth, lang="en") and "mô phỏng" in prose.loan_effect_text(
+        truth, lang="vi"
+    )
 
     class Result:
         effect, se, method = 0.08, 0.02, "did"
@@ -314,10 +396,14 @@ def test_comparison_text_says_when_the_floor_is_capped():
     kw = dict(budget=500 * M, effect="effect", effect_se=0.0, loan_size=50 * M, min_share_disadvantaged=0.5)
     opt, prop = allocation.allocate_budget(c, **kw), allocation.proportional_allocation(c, **kw)
     en = prose.comparison_text(opt, prop, lang="en")
-    assert en.startswith("With a budget of 0.5 billion VND, the optimised allocation funds 10 loans and is expected "
-                         "to lift 1.6 households")
-    assert en.endswith("The floor of 50% of the budget for disadvantaged communes exceeds what their eligible "
-                       "households can absorb, so every one of them is funded.")
+    assert en.startswith(
+        "With a budget of 0.5 billion VND, the optimised allocation funds 10 loans and is expected "
+        "to lift 1.6 households"
+    )
+    assert en.endswith(
+        "The floor of 50% of the budget for disadvantaged communes exceeds what their eligible "
+        "households can absorb, so every one of them is funded."
+    )
     vi = prose.comparison_text(opt, prop)
     assert vi.startswith("Với ngân sách 0,5 tỷ đồng") and "vượt quá nhu cầu" in vi
     with pytest.raises(TypeError, match="'proportional' should be an Allocation, got NoneType"):

@@ -15,11 +15,22 @@ from povanalysis.targeting import discrimination, risk
 # --------------------------------------------------------------------------- transitions by hand
 
 
-def _row(h, year, cls, income, *, area="rural", size=4, deprivations=0, dependants=0, minority=True,
-         old_area="bac_kan"):
-    return dict(household_id=h, review_year=year, commune_code="01840", area=area, income_pc=float(income), size=size,
-                deprivations=deprivations, d_dependants=dependants, minority=minority, old_area=old_area,
-                poverty_class=cls)
+def _row(
+    h, year, cls, income, *, area="rural", size=4, deprivations=0, dependants=0, minority=True, old_area="bac_kan"
+):
+    return dict(
+        household_id=h,
+        review_year=year,
+        commune_code="01840",
+        area=area,
+        income_pc=float(income),
+        size=size,
+        deprivations=deprivations,
+        d_dependants=dependants,
+        minority=minority,
+        old_area=old_area,
+        poverty_class=cls,
+    )
 
 
 @pytest.fixture
@@ -40,17 +51,33 @@ def hand():
 
 @pytest.fixture
 def hand_loans():
-    return pd.DataFrame({"household_id": ["K", "L"], "disbursed": pd.to_datetime(["2022-03-10", "2019-01-15"]),
-                         "term_months": [36, 36]})
+    return pd.DataFrame(
+        {"household_id": ["K", "L"], "disbursed": pd.to_datetime(["2022-03-10", "2019-01-15"]), "term_months": [36, 36]}
+    )
 
 
 def test_transitions_by_hand(hand, hand_loans):
     t = risk.transitions(hand, hand_loans).set_index(["household_id", "review_year"])
     assert list(t.index) == [("K", 2022), ("L", 2022), ("L", 2023), ("L", 2024)]
     k = t.loc[("K", 2022)]
-    assert_allclose(k[["log_income_ratio", "income_change", "size_change", "deprivations", "dependants",
-                       "years_since_exit", "credit", "minority", "urban", "bac_kan", "line"]].to_numpy(float),
-                    [np.log(1.8 / 1.5), np.log(1.8 / 1.2), 1, 2, 1, 1, 1, 1, 0, 1, 1_500_000])
+    assert_allclose(
+        k[
+            [
+                "log_income_ratio",
+                "income_change",
+                "size_change",
+                "deprivations",
+                "dependants",
+                "years_since_exit",
+                "credit",
+                "minority",
+                "urban",
+                "bac_kan",
+                "line",
+            ]
+        ].to_numpy(float),
+        [np.log(1.8 / 1.5), np.log(1.8 / 1.2), 1, 2, 1, 1, 1, 1, 0, 1, 1_500_000],
+    )
     assert k["fell_back"] == True  # noqa: E712
     lo = t.loc[[("L", 2022), ("L", 2023), ("L", 2024)]]
     assert_allclose(lo["log_income_ratio"], np.log(np.array([3.5, 3.2, 2.5]) / 2.0))
@@ -68,7 +95,9 @@ def test_transitions_by_hand(hand, hand_loans):
 def test_transitions_errors(hand, hand_loans):
     with pytest.raises(ValueError, match=r"'classified' lacks the columns \['d_dependants'\]"):
         risk.transitions(hand.drop(columns="d_dependants"))
-    with pytest.raises(ValueError, match=r"'income_pc' of 'classified' must be positive for a log ratio, got 0.0 at row 4"):
+    with pytest.raises(
+        ValueError, match=r"'income_pc' of 'classified' must be positive for a log ratio, got 0.0 at row 4"
+    ):
         risk.transitions(hand.assign(income_pc=hand["income_pc"].where(hand.index != 4, 0.0)))
     with pytest.raises(ValueError, match=r"'fallback_classes' must name classes"):
         risk.transitions(hand, fallback_classes=("destitute",))
@@ -140,8 +169,8 @@ def _kernel_variance(y, s1, s2, groups=None):
     g = len(labels)
     e10 = np.array([(v10[groups[pos] == c] - theta).sum() for c in labels])
     e01 = np.array([(v01[groups[neg] == c] - theta).sum() for c in labels])
-    s10 = g / (g - 1) / m * (e10 ** 2).sum()
-    s01 = g / (g - 1) / n * (e01 ** 2).sum()
+    s10 = g / (g - 1) / m * (e10**2).sum()
+    s01 = g / (g - 1) / n * (e01**2).sum()
     s11 = g / (g - 1) * (e10 * e01).sum()
     return theta, s10 / m + s01 / n + 2 * s11 / (m * n)
 
@@ -155,7 +184,7 @@ def test_auc_difference_equals_the_pair_comparisons_with_and_without_clusters():
     for g in (None, groups):
         theta, var = _kernel_variance(y, s1, s2, g)
         d, se = discrimination.auc_difference(y, s1, s2, groups=g)
-        assert_allclose([d, se ** 2], [theta, var])
+        assert_allclose([d, se**2], [theta, var])
     # one unit per cluster: the clustered variance is DeLong's with (m - 1)/m and (n - 1)/n, times G/(G - 1)
     m, n = y.sum(), (~y).sum()
     # DeLong's structural components by hand: placements of each positive among the negatives, and back
@@ -188,7 +217,7 @@ def test_clustered_auc_standard_errors_match_the_spread_over_simulated_panels():
     q = stats.t.ppf(0.975, g - 1)
     band = 3 * np.sqrt(0.95 * 0.05 / reps)
     for est, se in ((out[:, 0], out[:, 1]), (out[:, 2], out[:, 3])):
-        ratio = np.sqrt(np.mean(se ** 2)) / est.std(ddof=1)
+        ratio = np.sqrt(np.mean(se**2)) / est.std(ddof=1)
         assert 0.88 < ratio < 1.12, ratio
         cover = np.mean(np.abs(est - est.mean()) <= q * se)
         assert abs(cover - 0.95) < band, cover
@@ -232,8 +261,15 @@ def test_fit_logit_errors():
 
 def _simulated_panels(rng, reps, n, beta):
     """``reps`` data sets of ``n`` units from a known logit: a normal, a binary and an irrelevant predictor."""
-    x = np.concatenate([np.ones((reps, n, 1)), rng.normal(size=(reps, n, 1)),
-                        (rng.random((reps, n, 1)) < 0.4).astype(float), rng.normal(size=(reps, n, 1))], axis=-1)
+    x = np.concatenate(
+        [
+            np.ones((reps, n, 1)),
+            rng.normal(size=(reps, n, 1)),
+            (rng.random((reps, n, 1)) < 0.4).astype(float),
+            rng.normal(size=(reps, n, 1)),
+        ],
+        axis=-1,
+    )
     eta = x @ beta
     y = (rng.random((reps, n)) < 1 / (1 + np.exp(-eta))).astype(float)
     return x, eta, y
@@ -344,10 +380,14 @@ def test_model_evaluation_tables(model):
     assert_allclose(row.loc[("AUC", "logit"), "value"], model.auc)
     assert row.loc[("AUC", "income_ratio"), "role"] == "baseline"
     assert row.loc[("AUC", "rule_of_thumb"), "role"] == "rule_of_thumb"
-    assert_allclose(row.loc[("AUC_difference", "logit - income_ratio"), ["value", "ci_lower", "ci_upper"]],
-                    [model.auc_difference, *model.auc_difference_ci])
-    assert_allclose(row.loc[("calibration_slope", "logit"), ["value", "ci_lower", "ci_upper"]],
-                    [model.calibration_slope, *model.calibration_slope_ci])
+    assert_allclose(
+        row.loc[("AUC_difference", "logit - income_ratio"), ["value", "ci_lower", "ci_upper"]],
+        [model.auc_difference, *model.auc_difference_ci],
+    )
+    assert_allclose(
+        row.loc[("calibration_slope", "logit"), ["value", "ci_lower", "ci_upper"]],
+        [model.calibration_slope, *model.calibration_slope_ci],
+    )
     text = model.summary()
     assert "baseline (best simple score): income_ratio" in text and "calibration slope" in text
     assert "log_income_ratio" in text
@@ -375,8 +415,15 @@ def test_scores(model, small_classified):
     newly = elig[(elig["review_year"] == 2025) & elig["eligible_newly_escaped"]]
     assert set(scores["household_id"]) == set(newly["household_id"]) and len(scores) == len(newly)
     assert ((scores["probability"] > 0) & (scores["probability"] < 1)).all()
-    assert list(scores.columns) == ["household_id", "review_year", "commune_code", "minority", "log_income_ratio",
-                                    "income_change", "probability"]
+    assert list(scores.columns) == [
+        "household_id",
+        "review_year",
+        "commune_code",
+        "minority",
+        "log_income_ratio",
+        "income_change",
+        "probability",
+    ]
     # The scores of an earlier review are the model's predictions for that review's transitions.
     earlier = model.score(small_classified, review_year=2024)
     assert (earlier["review_year"] == 2024).all()
@@ -385,18 +432,33 @@ def test_scores(model, small_classified):
 
 
 def test_fit_errors(small_classified, small_panel, hand):
-    with pytest.raises(ValueError, match=r"'train_years' must all be earlier than test_year 2024 \(out-of-time\), got \[2024\]"):
+    with pytest.raises(
+        ValueError, match=r"'train_years' must all be earlier than test_year 2024 \(out-of-time\), got \[2024\]"
+    ):
         risk.fit_fallback_model(small_classified, train_years=(2023, 2024), test_year=2024)
-    with pytest.raises(ValueError, match=r"'test_year' 2022 has no transitions; outcome review years: \[2023, 2024, 2025\]"):
+    with pytest.raises(
+        ValueError, match=r"'test_year' 2022 has no transitions; outcome review years: \[2023, 2024, 2025\]"
+    ):
         risk.fit_fallback_model(small_classified, test_year=2022)
     with pytest.raises(ValueError, match=r"'rule_margin' must be in \[0, 1\), got 1.5"):
         risk.fit_fallback_model(small_classified, rule_margin=1.5)
-    with pytest.raises(ValueError, match=r"out-of-time evaluation needs transitions into at least two reviews, got \[2023\]"):
+    with pytest.raises(
+        ValueError, match=r"out-of-time evaluation needs transitions into at least two reviews, got \[2023\]"
+    ):
         risk.fit_fallback_model(hand[hand["review_year"] <= 2023])
-    one_sided = pd.DataFrame([
-        _row("P", 2021, "poor", 1e6), _row("P", 2022, "average_living", 1.6e6), _row("P", 2023, "poor", 1e6),
-        _row("Q", 2022, "poor", 1e6), _row("Q", 2023, "average_living", 1.7e6), _row("Q", 2024, "poor", 1e6),
-        _row("R", 2022, "near_poor", 1e6), _row("R", 2023, "not_poor", 3e6), _row("R", 2024, "not_poor", 3e6)])
+    one_sided = pd.DataFrame(
+        [
+            _row("P", 2021, "poor", 1e6),
+            _row("P", 2022, "average_living", 1.6e6),
+            _row("P", 2023, "poor", 1e6),
+            _row("Q", 2022, "poor", 1e6),
+            _row("Q", 2023, "average_living", 1.7e6),
+            _row("Q", 2024, "poor", 1e6),
+            _row("R", 2022, "near_poor", 1e6),
+            _row("R", 2023, "not_poor", 3e6),
+            _row("R", 2024, "not_poor", 3e6),
+        ]
+    )
     with pytest.raises(ValueError, match=r"the training transitions hold only one outcome \(all fell back\)"):
         risk.fit_fallback_model(one_sided)
 
@@ -406,18 +468,30 @@ def test_fit_errors(small_classified, small_panel, hand):
 
 @pytest.fixture
 def scores():
-    return pd.DataFrame({"household_id": ["a", "b", "c", "d", "e"], "review_year": [2025] * 5,
-                         "commune_code": ["01840", "01840", "01840", "01843", "01843"],
-                         "minority": [True, False, True, True, False],
-                         "log_income_ratio": [0.05, 0.2, 0.5, 0.01, 0.3], "income_change": [0.3, 0.1, 0.0, 0.4, -0.1],
-                         "probability": [0.40, 0.25, 0.05, 0.70, 0.10]})
+    return pd.DataFrame(
+        {
+            "household_id": ["a", "b", "c", "d", "e"],
+            "review_year": [2025] * 5,
+            "commune_code": ["01840", "01840", "01840", "01843", "01843"],
+            "minority": [True, False, True, True, False],
+            "log_income_ratio": [0.05, 0.2, 0.5, 0.01, 0.3],
+            "income_change": [0.3, 0.1, 0.0, 0.4, -0.1],
+            "probability": [0.40, 0.25, 0.05, 0.70, 0.10],
+        }
+    )
 
 
 def test_at_risk_counts_by_hand(scores):
     t = risk.at_risk_counts(scores, threshold=0.25, min_cell=3)
     assert t.to_dict("list") == {
-        "review_year": [2025, 2025], "commune_code": ["01840", "01843"], "households": [3, 2], "at_risk": [2, 1],
-        "at_risk_rate": [2 / 3, 0.5], "expected_fallbacks": pytest.approx([0.7, 0.8]), "suppressed": [False, True]}
+        "review_year": [2025, 2025],
+        "commune_code": ["01840", "01843"],
+        "households": [3, 2],
+        "at_risk": [2, 1],
+        "at_risk_rate": [2 / 3, 0.5],
+        "expected_fallbacks": pytest.approx([0.7, 0.8]),
+        "suppressed": [False, True],
+    }
     by = risk.at_risk_counts(scores, by=("commune_code", "minority"), min_cell=1)
     assert by["households"].tolist() == [1, 2, 1, 1] and "household_id" not in by.columns
     assert risk.at_risk_counts(scores)["suppressed"].all()  # fewer than 10 households each
@@ -453,7 +527,9 @@ def test_calibration_figure(model):
     assert_allclose(list(f.data[1].y), model.calibration["observed"])
     assert f"{model.auc:.3f}" in f.layout.title.text and f"{model.baseline.auc:.3f}" in f.layout.title.text
     vi = figures.calibration_figure(model)
-    assert vi.layout.xaxis.title.text == "Xác suất dự báo" and f"{model.auc:.3f}".replace(".", ",") in vi.layout.title.text
+    assert (
+        vi.layout.xaxis.title.text == "Xác suất dự báo" and f"{model.auc:.3f}".replace(".", ",") in vi.layout.title.text
+    )
     with pytest.raises(TypeError, match="'model' should be a FallbackModel, got dict"):
         figures.calibration_figure({})
 
@@ -467,14 +543,17 @@ def test_evaluation_text(model):
     en = prose.evaluation_text(model, lang="en")
     b = model.baseline
     lo, hi = model.auc_difference_ci
-    for piece in (f"AUC {model.auc:.3f}", f"the distance to the income line (income ÷ line), reaches {b.auc:.3f}",
-                  f"model minus this score: {_signed(model.auc_difference, sign=True)} (95% CI {_signed(lo)} to "
-                  f"{_signed(hi)})",
-                  f"reaches an AUC of {model.rule.auc:.3f}", "income at most 110% of the line",
-                  f"calibration-in-the-large {_signed(model.calibration_intercept)} (95% CI",
-                  f"calibration slope {model.calibration_slope:.3f}",
-                  "the average risk is right within its uncertainty",
-                  f"{model.n_clusters} communes"):
+    for piece in (
+        f"AUC {model.auc:.3f}",
+        f"the distance to the income line (income ÷ line), reaches {b.auc:.3f}",
+        f"model minus this score: {_signed(model.auc_difference, sign=True)} (95% CI {_signed(lo)} to {_signed(hi)})",
+        f"reaches an AUC of {model.rule.auc:.3f}",
+        "income at most 110% of the line",
+        f"calibration-in-the-large {_signed(model.calibration_intercept)} (95% CI",
+        f"calibration slope {model.calibration_slope:.3f}",
+        "the average risk is right within its uncertainty",
+        f"{model.n_clusters} communes",
+    ):
         assert piece in en, piece
     vi = prose.evaluation_text(model)
     for piece in (f"AUC {model.auc:.3f}", f"đạt AUC {b.auc:.3f}", f"độ dốc {model.calibration_slope:.3f}"):
@@ -485,8 +564,13 @@ def test_evaluation_text(model):
 def test_discrimination_and_calibration_tables(model):
     d = prose.discrimination_table(model, lang="en")
     assert list(d.columns) == ["Score", "Role", "AUC (95% CI)", "Model AUC − score AUC (95% CI)"]
-    assert d["Role"].tolist() == ["model", "baseline (best simple score)", "simple score", "simple score",
-                                  "reference only, not the comparison"]
+    assert d["Role"].tolist() == [
+        "model",
+        "baseline (best simple score)",
+        "simple score",
+        "simple score",
+        "reference only, not the comparison",
+    ]
     assert d.iloc[1]["Score"] == "Distance to the income line (income ÷ line)"
     lo, hi = model.auc_difference_ci
     assert d.iloc[1, 3] == f"{_signed(model.auc_difference, sign=True)} ({_signed(lo)} to {_signed(hi)})"
@@ -495,8 +579,12 @@ def test_discrimination_and_calibration_tables(model):
     vi = prose.discrimination_table(model)
     assert vi.columns[2] == "AUC (KTC 95%)" and vi.iloc[0, 2] == d.iloc[0, 2].replace(".", ",").replace(" to ", " đến ")
     c = prose.calibration_table(model, lang="en")
-    assert c["Measure"].tolist() == ["Observed fall-back rate", "Mean predicted probability",
-                                     "Calibration-in-the-large (intercept)", "Calibration slope"]
+    assert c["Measure"].tolist() == [
+        "Observed fall-back rate",
+        "Mean predicted probability",
+        "Calibration-in-the-large (intercept)",
+        "Calibration slope",
+    ]
     assert c["Ideal value"].tolist() == ["", "", "0", "1"]
     assert c.iloc[3]["Estimate"] == f"{model.calibration_slope:.3f}"
     assert c.iloc[2]["Verdict"] == c.iloc[3]["Verdict"] == "interval covers the ideal value"
