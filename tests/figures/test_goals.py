@@ -14,47 +14,6 @@ from povanalysis.goals.targets import Target
 YEARS = np.arange(2021, 2026)
 
 
-@pytest.fixture(scope="module")
-def one_commune():
-    counts = pd.DataFrame(
-        {"commune_code": ["05500"] * 5, "review_year": YEARS, "households": [500] * 5, "poor": [100, 90, 80, 72, 64]}
-    )
-    return P.trend_projection(counts, n_sim=400, min_cell=1)
-
-
-@pytest.fixture
-def hand_projection():
-    """A hand-made projection of two communes (see tests/goals/conftest.py)."""
-
-    def make(mean, obs, *, households=(100, 5), codes=("05500", "05518"), years=(2026, 2027), standard="2022-2025"):
-        mean, obs = np.asarray(mean, float), np.asarray(obs, float)
-        observed = pd.DataFrame(
-            {
-                "commune_code": list(codes),
-                "review_year": 2025,
-                "households": list(households),
-                "poor": np.ones(len(codes)),
-            }
-        )
-        observed["rate"] = observed["poor"] / observed["households"]
-        return P.Projection(
-            units=pd.DataFrame({"commune_code": list(codes)}),
-            years=np.asarray(years),
-            households=np.asarray(households, float),
-            mean=mean,
-            mean_se=np.zeros_like(mean),
-            ci_lower=mean,
-            ci_upper=mean,
-            draws=obs,
-            obs_draws=obs,
-            observed=observed,
-            standard=standard,
-            min_cell=10,
-        )
-
-    return make
-
-
 def test_fan_chart_traces_and_labels(one_commune):
     t = Target("t", annual_reduction=1.5)
     fig = FG.plot_fan_chart(one_commune, t, commune_code="05500", lang="vi")

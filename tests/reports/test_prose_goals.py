@@ -15,12 +15,6 @@ from povanalysis.reports.prose import goals as PG
 YEARS = np.arange(2021, 2026)
 
 
-@pytest.fixture(scope="module")
-def one_commune():
-    counts = pd.DataFrame({"commune_code": ["05500"] * 5, "review_year": YEARS, "households": [500] * 5,
-                           "poor": [100, 90, 80, 72, 64]})
-    return P.trend_projection(counts, n_sim=400, min_cell=1)
-
 
 def test_scenario_headline(one_commune):
     scn = Q.credit_scenario(one_commune, 20, 0.10, 0.02, cost_per_exit=(5e8, 2e8, np.inf))
