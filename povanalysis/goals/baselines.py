@@ -8,27 +8,18 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..common.checks import check_alpha, require_frame
+from ..common.checks import check_alpha
 from .projections import PROJECTION_YEARS, Projection
-from .series import check_min_cell, check_years, quantiles, random_stream, standard_in_force, unit_index
+from .series import check_counts, check_min_cell, check_years, quantiles, random_stream, standard_in_force, unit_index
 
 __all__ = ["persistence_projection", "drift_projection"]
 
 
 def _series(counts: pd.DataFrame, by: list[str], years, alpha: float, n_sim: int):
     alpha = check_alpha(alpha)
-    require_frame(counts, "counts", by + ["review_year", "households", "poor"])
+    hh, poor = check_counts(counts, by)
     if n_sim < 2:
         raise ValueError(f"'n_sim' must be at least 2, got {n_sim!r}")
-    hh = pd.to_numeric(counts["households"], errors="coerce").to_numpy(dtype=float)
-    poor = pd.to_numeric(counts["poor"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(hh) | (hh < 1) | ~np.isfinite(poor) | (poor < 0) | (poor > hh)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"'counts' row {counts.index[i]!r}: need households >= 1 and 0 <= poor <= households, "
-            f"got households={counts['households'].iloc[i]!r}, poor={counts['poor'].iloc[i]!r}"
-        )
     year = counts["review_year"].to_numpy(dtype=int)
     ys = np.unique(year)
     if len(ys) < 2 or (np.diff(ys) != 1).any():

@@ -16,7 +16,7 @@ from scipy import special, stats
 from ..common.checks import check_alpha, require_frame
 from ..measure.standards import get_standard
 from .rebase import Rebase as _Rebase
-from .series import check_min_cell, check_years, quantiles, random_stream, standard_in_force, unit_index
+from .series import check_counts, check_min_cell, check_years, quantiles, random_stream, standard_in_force, unit_index
 
 __all__ = ["PROJECTION_YEARS", "Projection", "TrendFit", "trend_projection"]
 
@@ -493,23 +493,9 @@ def trend_projection(
     """
     by = [by] if isinstance(by, str) else list(by)
     alpha = check_alpha(alpha)
-    needed = by + ["review_year", "households", "poor"] + ([slope_by] if slope_by and slope_by not in by else [])
-    require_frame(counts, "counts", needed)
+    hh, poor = check_counts(counts, by, extra=[slope_by] if slope_by else [])
     if n_sim < 2:
         raise ValueError(f"'n_sim' must be at least 2, got {n_sim!r}")
-    hh = pd.to_numeric(counts["households"], errors="coerce").to_numpy(dtype=float)
-    poor = pd.to_numeric(counts["poor"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(hh) | (hh < 1) | ~np.isfinite(poor) | (poor < 0) | (poor > hh)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"'counts' row {counts.index[i]!r}: need households >= 1 and 0 <= poor <= households, "
-            f"got households={counts['households'].iloc[i]!r}, poor={counts['poor'].iloc[i]!r}"
-        )
-    dup = counts.duplicated(by + ["review_year"])
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ValueError(f"'counts' has more than one row for {dict(counts[by + ['review_year']].iloc[i])}")
     year = counts["review_year"].to_numpy(dtype=int)
     if len(np.unique(year)) < 2:
         raise ValueError("'counts' needs at least two review years to estimate a trend")

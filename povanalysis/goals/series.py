@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 
 from .. import config
+from ..common.checks import require_frame, to_python
 from ..data.schema import ETHNIC_MAJORITY
 from ..measure.standards import standard_for_review
 
 __all__ = [
+    "check_counts",
     "unit_index",
     "check_years",
     "standard_in_force",
@@ -20,6 +22,38 @@ __all__ = [
     "quantiles",
     "minority_column",
 ]
+
+
+def check_counts(counts: pd.DataFrame, by: list[str], *, extra: Iterable[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Households and poor households of a table of review counts, checked: one row per unit and review.
+
+    ``counts`` needs the ``by`` columns, ``review_year``, ``households`` (>= 1) and ``poor``
+    (0 to ``households``), plus ``extra`` columns; an error names the first bad row.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"u": ["a", "a"], "review_year": [2024, 2024], "households": [5, 5], "poor": [1, 2]})
+    >>> check_counts(c, ["u"])
+    Traceback (most recent call last):
+    ...
+    ValueError: 'counts' has more than one row for {'u': 'a', 'review_year': 2024}
+    """
+    require_frame(counts, "counts", list(dict.fromkeys([*by, "review_year", "households", "poor", *extra])))
+    hh = pd.to_numeric(counts["households"], errors="coerce").to_numpy(dtype=float)
+    poor = pd.to_numeric(counts["poor"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(hh) | (hh < 1) | ~np.isfinite(poor) | (poor < 0) | (poor > hh)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"'counts' row {counts.index[i]!r}: need households >= 1 and 0 <= poor <= households, "
+            f"got households={counts['households'].iloc[i]!r}, poor={counts['poor'].iloc[i]!r}"
+        )
+    dup = counts.duplicated([*by, "review_year"])
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        key = {k: to_python(v) for k, v in counts[[*by, "review_year"]].iloc[i].items()}
+        raise ValueError(f"'counts' has more than one row for {key}")
+    return hh, poor
 
 
 def unit_index(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, pd.DataFrame, pd.MultiIndex]:

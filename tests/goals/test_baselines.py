@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from numpy.testing import assert_allclose
 from scipy import special
 
@@ -65,3 +66,14 @@ def test_persistence_carries_the_last_rate():
     )
     p = baselines.persistence_projection(counts, years=[2026, 2027], n_sim=2000, min_cell=1)
     assert_allclose(np.median(p.draws[:, 0, :], axis=0), 0.10, atol=0.004)
+
+
+def test_baselines_refuse_two_rows_for_one_unit_and_review():
+    counts = pd.DataFrame(
+        {"commune_code": "01", "review_year": [2023, 2024, 2024, 2025], "households": 500, "poor": [60, 50, 50, 40]}
+    )
+    for project in (baselines.drift_projection, baselines.persistence_projection):
+        with pytest.raises(
+            ValueError, match="'counts' has more than one row for \\{'commune_code': '01', 'review_year': 2024\\}"
+        ):
+            project(counts, years=[2026], n_sim=50, min_cell=1)
