@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -14,6 +12,7 @@ from numpy.typing import ArrayLike
 
 from ..common.cache import cache_key, cached_frame, frame_digest
 from ..common.checks import check_alpha, require_frame
+from ..common.deprecation import moved_names
 from ..measure import aggregates
 from ..measure.standards import classify, get_standard
 from . import baselines, projections, transition
@@ -418,13 +417,4 @@ MOVED: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in MOVED:
-        warnings.warn(
-            f"povanalysis.goals.backtest.{name} moved to {MOVED[name]}.{name}; the old name will be "
-            "removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, MOVED)

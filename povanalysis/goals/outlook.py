@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -11,6 +10,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from ..common.deprecation import moved_names
 from ..measure import aggregates
 from . import backtest as backtests
 from . import baselines, projections, rebase, transition
@@ -234,13 +234,4 @@ def compare_p_meet(
 MOVED: dict[str, str] = {"MODEL_NAMES": "povanalysis.reports.prose.goals"}
 
 
-def __getattr__(name: str) -> object:
-    if name in MOVED:
-        warnings.warn(
-            f"povanalysis.goals.outlook.{name} moved to {MOVED[name]}.{name}; the old name will be "
-            "removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, MOVED)

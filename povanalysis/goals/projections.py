@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -14,6 +12,7 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from ..common.checks import check_alpha, require_frame
+from ..common.deprecation import moved_names
 from ..measure.standards import get_standard
 from .rebase import Rebase as _Rebase
 from .series import check_counts, check_min_cell, check_years, quantiles, random_stream, standard_in_force, unit_index
@@ -36,16 +35,7 @@ MOVED: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in MOVED:
-        warnings.warn(
-            f"povanalysis.goals.projections.{name} moved to {MOVED[name]}.{name}; the old name will be "
-            "removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, MOVED)
 
 
 # --------------------------------------------------------------------------------------------

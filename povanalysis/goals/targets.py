@@ -7,7 +7,6 @@ targets, live in reference_paths.
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -19,6 +18,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from .. import config
+from ..common.deprecation import moved_names
 from ..common.labels import check_lang, format_number, format_percent
 from ..data.schema import ETHNIC_MAJORITY
 from ..measure.standards import classify, get_standard
@@ -930,14 +930,4 @@ MOVED: dict[str, str] = {
 _NEW_NAMES = {"to_frame": "target_table"}
 
 
-def __getattr__(name: str) -> object:
-    if name in MOVED:
-        new = _NEW_NAMES.get(name, name)
-        warnings.warn(
-            f"povanalysis.goals.targets.{name} moved to {MOVED[name]}.{new}; the old name will be "
-            "removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(MOVED[name]), new)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, MOVED, renamed=_NEW_NAMES)

@@ -15,9 +15,7 @@ False
 
 from __future__ import annotations
 
-import importlib
-import warnings
-
+from ..common.deprecation import moved_names
 from .cost import CostPerExit, cost_per_exit
 from .did import COMPARISONS
 from .effects import DEFAULT_COVARIATES, METHODS, CreditEffect, estimate_effect
@@ -54,12 +52,4 @@ MOVED: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in MOVED:
-        warnings.warn(
-            f"{__name__}.{name} moved to {MOVED[name]}.{name}; the old name will be removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, MOVED)

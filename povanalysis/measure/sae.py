@@ -6,16 +6,16 @@ census (the simulation study) is in :mod:`povanalysis.measure.sae_simulation`.
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import special, stats
+
+from ..common.deprecation import moved_names
 
 __all__ = [
     "ConvergenceError",
@@ -766,13 +766,4 @@ _MOVED = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        new = _MOVED[name]
-        warnings.warn(
-            f"povanalysis.measure.sae.{name} moved to {new}.{name}; the old name will be removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(new), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _MOVED)

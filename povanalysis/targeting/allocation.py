@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.checks import Z_95, require_frame, to_python
+from ..common.deprecation import moved_names
 from ..data.schema import PROGRAMMES
 
 __all__ = [
@@ -56,16 +57,7 @@ _MOVED = MappingProxyType(
 )
 
 
-def __getattr__(name: str):
-    if name in _MOVED:
-        warnings.warn(
-            f"povanalysis.targeting.allocation.{name} moved to {_MOVED[name]}.{name}; "
-            "the old name will be removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _MOVED)
 
 
 # ----------------------------------------------------------------------------- the effect per loan

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import import_module
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from ..common.checks import require_frame, to_python
+from ..common.deprecation import moved_names
 from ..data.schema import ETHNIC_MAJORITY, PROGRAMMES
 from .panel import (
     NEWLY_ESCAPED_YEARS,
@@ -65,16 +64,7 @@ _MOVED = MappingProxyType(
 )
 
 
-def __getattr__(name: str):
-    if name in _MOVED:
-        warnings.warn(
-            f"povanalysis.targeting.beneficiaries.{name} moved to {_MOVED[name]}.{name}; "
-            "the old name will be removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _MOVED)
 
 
 # ----------------------------------------------------------------------------- validation

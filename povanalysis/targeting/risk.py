@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import numbers
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from types import MappingProxyType
 
@@ -23,6 +21,7 @@ from scipy import stats
 
 from .. import config
 from ..common.checks import Z_95, require_frame, to_python
+from ..common.deprecation import moved_names
 from ..common.files import atomic_write_text
 from ..data.schema import ETHNIC_MAJORITY
 from . import discrimination
@@ -100,16 +99,7 @@ _MOVED = MappingProxyType(
 )
 
 
-def __getattr__(name: str):
-    if name in _MOVED:
-        warnings.warn(
-            f"povanalysis.targeting.risk.{name} moved to {_MOVED[name]}.{name}; "
-            "the old name will be removed in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _MOVED)
 
 
 # ----------------------------------------------------------------------------- transitions
