@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from ..common.labels import AF_MEASURES, af_cutoff, af_label, check_lang, format_percent, label
 
-__all__ = ["rate_trend", "deprivation_profile", "contribution_bars", "PALETTE", "FONT"]
+__all__ = ["rate_trend", "deprivation_profile", "contribution_bars", "apply_layout", "PALETTE", "FONT"]
 
 #: Colours used across the package's figures (colour-blind safe, Okabe–Ito).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -17,7 +17,8 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 FONT = dict(family="Noto Sans, Arial, Helvetica, sans-serif", size=13)
 
 
-def _layout(fig: go.Figure, title: str, *, x: str, y: str, percent: bool = True) -> go.Figure:
+def apply_layout(fig: go.Figure, title: str, *, x: str, y: str, percent: bool = True, top: int = 60) -> go.Figure:
+    """The house style of every figure: title, font, white template, axis titles, margins; rates as percent."""
     fig.update_layout(
         title=title,
         font=FONT,
@@ -25,7 +26,7 @@ def _layout(fig: go.Figure, title: str, *, x: str, y: str, percent: bool = True)
         legend_title_text="",
         xaxis_title=x,
         yaxis_title=y,
-        margin=dict(l=60, r=20, t=60, b=50),
+        margin=dict(l=60, r=20, t=top, b=50),
     )
     if percent:
         fig.update_yaxes(tickformat=".0%", rangemode="tozero")
@@ -97,7 +98,7 @@ def rate_trend(
     if n_hidden:
         title += f" ({n_hidden} {'ô không công bố' if lang == 'vi' else 'cells suppressed'})"
     fig.update_xaxes(dtick=1)
-    return _layout(fig, title, x=label("review_year", lang), y=label(rate, lang))
+    return apply_layout(fig, title, x=label("review_year", lang), y=label(rate, lang))
 
 
 def deprivation_profile(
@@ -152,7 +153,7 @@ def deprivation_profile(
             )
         )
     fig.update_layout(barmode="group", height=160 + 28 * rows["indicator"].nunique() * max(1, len(years)) // 2)
-    fig = _layout(fig, title, x=title, y="", percent=False)
+    fig = apply_layout(fig, title, x=title, y="", percent=False)
     if measure != "pctb":
         fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(autorange="reversed")
@@ -191,4 +192,4 @@ def contribution_bars(af: pd.DataFrame, *, group: str = "review_year", lang: str
             )
         )
     fig.update_layout(barmode="stack")
-    return _layout(fig, title, x=label(group, lang), y=title, percent=False)
+    return apply_layout(fig, title, x=label(group, lang), y=title, percent=False)

@@ -13,22 +13,9 @@ from ..common.labels import check_lang, format_number
 from ..impact.effects import CreditEffect, planted_effect
 from ..impact.studies import EventStudy, Heterogeneity
 from ..reports.prose.impact import DISPLAY_SCALE, method_name, term
-from .charts import FONT, PALETTE
+from .charts import PALETTE, apply_layout
 
 __all__ = ["plot_event_study", "plot_forest", "plot_balance"]
-
-
-def _figure_layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
-    fig.update_layout(
-        title=title,
-        font=FONT,
-        template="plotly_white",
-        legend_title_text="",
-        xaxis_title=x,
-        yaxis_title=y,
-        margin=dict(l=60, r=20, t=70, b=50),
-    )
-    return fig
 
 
 def plot_event_study(
@@ -105,7 +92,7 @@ def plot_event_study(
         title += f"<br><sup>{hidden} {term('suppressed', lang)}</sup>"
     fig.update_xaxes(dtick=1)
     y_title = f"{term('effect', lang)} ({term('unit_' + study.outcome, lang)})"
-    return _figure_layout(fig, title, term("event_time", lang), y_title)
+    return apply_layout(fig, title, x=term("event_time", lang), y=y_title, percent=False, top=70)
 
 
 def _forest_rows(
@@ -209,7 +196,9 @@ def plot_forest(
         text += f"<br><sup>{hidden} {term('suppressed', lang)}</sup>"
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=180 + 45 * len(shown))
-    return _figure_layout(fig, text, f"{term('effect', lang)} ({term('unit_' + outcome, lang)})", "")
+    return apply_layout(
+        fig, text, x=f"{term('effect', lang)} ({term('unit_' + outcome, lang)})", y="", percent=False, top=70
+    )
 
 
 _COVARIATE_KEYS = {"log_income": "log_income_cov", "deprivations": "deprivations_cov"}
@@ -274,4 +263,4 @@ def plot_balance(
         fig.add_vline(x=x, line=dict(color="#888888", width=1, dash="dot"))
     fig.add_vline(x=0, line=dict(color="#888888", width=1))
     fig.update_layout(height=180 + 40 * len(names))
-    return _figure_layout(fig, term("balance", lang), term("smd", lang), "")
+    return apply_layout(fig, term("balance", lang), x=term("smd", lang), y="", percent=False, top=70)

@@ -17,24 +17,11 @@ from ..targeting.allocation import Allocation
 from ..targeting.beneficiaries import RankSensitivity
 from ..targeting.panel import positive_int
 from ..targeting.risk import FallbackModel
-from .charts import FONT, PALETTE
+from .charts import FONT, PALETTE, apply_layout
 
 __all__ = ["coverage_figure", "priority_figure", "calibration_figure", "comparison_figure"]
 
 _ALL = "all"
-
-
-def _layout(fig: go.Figure, title: str, *, x: str, y: str) -> go.Figure:
-    fig.update_layout(
-        title=title,
-        font=FONT,
-        template="plotly_white",
-        legend_title_text="",
-        xaxis_title=x,
-        yaxis_title=y,
-        margin=dict(l=60, r=20, t=70, b=50),
-    )
-    return fig
 
 
 def coverage_figure(
@@ -119,7 +106,7 @@ def coverage_figure(
     fig.update_yaxes(categoryorder="array", categoryarray=commune_names(order))
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
     fig.update_layout(height=max(320, 120 + 16 * len(order)))
-    return _layout(fig, title, x=term(measure, lang), y=label("commune", lang))
+    return apply_layout(fig, title, x=term(measure, lang), y=label("commune", lang), percent=False, top=70)
 
 
 def priority_figure(
@@ -192,7 +179,9 @@ def priority_figure(
     )
     fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
     fig.update_layout(height=max(320, 120 + 18 * len(rows)))
-    return _layout(fig, term("priority_title", lang), x=term("rank", lang), y=label("commune", lang))
+    return apply_layout(
+        fig, term("priority_title", lang), x=term("rank", lang), y=label("commune", lang), percent=False, top=70
+    )
 
 
 def calibration_figure(model: FallbackModel, *, lang: str = "vi") -> go.Figure:
