@@ -11,14 +11,16 @@ from scipy import special
 from povanalysis.goals import baselines
 
 
-def _random_walk_counts(rng, *, n_units=30, years=7, drift=(-0.20, -0.10), step_sd=0.08, unit_sd=0.05):
+def _random_walk_counts(
+    rng, *, n_units=30, households=(300, 900), years=7, drift=(-0.20, -0.10), step_sd=0.08, unit_sd=0.05
+):
     """Unit counts whose pooled logit rates follow a random walk with drift per group (the drift model's own world)."""
     groups = np.arange(n_units) % 2
     level = rng.normal(-2.0, 0.5, n_units)
     shocks = np.cumsum(rng.normal(0, step_sd, (2, years)) + np.asarray(drift)[:, None], axis=1)
     own = np.cumsum(rng.normal(0, unit_sd, (n_units, years)), axis=1)
     p = special.expit(level[:, None] + shocks[groups] + own)
-    hh = rng.integers(300, 900, n_units)
+    hh = rng.integers(*households, n_units)
     poor = rng.binomial(hh[:, None], p)
     frame = pd.DataFrame(
         {
@@ -32,13 +34,18 @@ def _random_walk_counts(rng, *, n_units=30, years=7, drift=(-0.20, -0.10), step_
     return frame
 
 
-def test_drift_interval_covers_at_its_stated_level_in_its_own_world():
-    # 150 histories drawn from a random walk with drift; the 90% interval of the recorded
-    # province rate one and two years ahead should hold it about 90% of the time.
+@pytest.mark.parametrize("drift", [(0.0, 0.0), (-0.20, -0.10)], ids=["no-drift", "drift"])
+@pytest.mark.parametrize(
+    ("n_units", "households"), [(30, (300, 900)), (12, (2000, 6000))], ids=["30-small-units", "12-large-units"]
+)
+def test_drift_interval_covers_at_its_stated_level_in_its_own_world(drift, n_units, households):
+    # 150 histories drawn from a random walk with a planted drift (zero or a fall), at two sizes;
+    # the 90% interval of the recorded province rate one and two years ahead should hold it about
+    # 90% of the time.
     rng = np.random.default_rng(5)
-    hits = []
+    hits, errors = [], []
     for _ in range(150):
-        full = _random_walk_counts(rng)
+        full = _random_walk_counts(rng, n_units=n_units, households=households, drift=drift)
         past = full[full["review_year"] <= 2023]
         p = baselines.drift_projection(
             past,
@@ -55,9 +62,13 @@ def test_drift_interval_covers_at_its_stated_level_in_its_own_world():
         future = full[full["review_year"] >= 2024].groupby("review_year")[["poor", "households"]].sum()
         rate = (future["poor"] / future["households"]).to_numpy()
         hits.append((rate >= lo) & (rate <= hi))
+        errors.append(agg.mean[0] - rate)
     coverage = np.mean(hits, axis=0)
     band = 3 * np.sqrt(0.9 * 0.1 / 150)
     assert (np.abs(coverage - 0.9) < band + 0.02).all(), coverage
+    # No systematic error with or without a planted drift: the mean error is within 3 standard errors of 0.
+    errors = np.asarray(errors)
+    assert (np.abs(errors.mean(axis=0)) < 3 * errors.std(axis=0, ddof=1) / np.sqrt(len(errors))).all()
 
 
 def test_persistence_carries_the_last_rate():
