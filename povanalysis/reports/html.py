@@ -178,8 +178,9 @@ def figure_html(fig: go.Figure | dict, *, div_id: str) -> str:
 
     fig = dict(fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else fig)
     config = {"displaylogo": False, "responsive": True, **dict(fig.pop("config", None) or {})}
-    return _geo_stub(fig) + pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id,
-                                        validate=False, config=config)
+    return _geo_stub(fig) + pio.to_html(
+        fig, include_plotlyjs=False, full_html=False, div_id=div_id, validate=False, config=config
+    )
 
 
 def _geo_stub(fig: dict) -> str:
@@ -199,13 +200,15 @@ def _geo_stub(fig: dict) -> str:
             continue
         if geo.get("visible", True) is not False:
             continue
-        names.append(f'{str(geo.get("scope", "world")).replace(" ", "-")}_{geo.get("resolution", 110)}m')
+        names.append(f"{str(geo.get('scope', 'world')).replace(' ', '-')}_{geo.get('resolution', 110)}m")
     if not names:
         return ""
     empty = '{"type":"Topology","objects":{},"arcs":[]}'
     sets = "".join(f't["{n}"]=t["{n}"]||{empty};' for n in sorted(set(names)))
-    return ("<script>window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
-            f"(function(t){{{sets}}})(window.PlotlyGeoAssets.topojson);</script>")
+    return (
+        "<script>window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
+        f"(function(t){{{sets}}})(window.PlotlyGeoAssets.topojson);</script>"
+    )
 
 
 def chart_slots(page_html: str) -> tuple[int, int]:
@@ -260,16 +263,26 @@ def _exporter():
         from jinja2 import DictLoader
         from nbconvert import HTMLExporter
 
-        exporter = HTMLExporter(template_name="basic",
-                                extra_loaders=[DictLoader({"povanalysis.reports.html.j2": _TEMPLATE})],
-                                template_file="povanalysis.reports.html.j2", exclude_input=True,
-                                exclude_input_prompt=True, exclude_output_prompt=True)
+        exporter = HTMLExporter(
+            template_name="basic",
+            extra_loaders=[DictLoader({"povanalysis.reports.html.j2": _TEMPLATE})],
+            template_file="povanalysis.reports.html.j2",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
         _LOCAL.exporter = exporter
     return exporter
 
 
-def export(nb: nbformat.NotebookNode, *, lang: str = "vi", title: str, plotly_src: str | None = "assets/plotly.min.js",
-           nav_html: str = "") -> str:
+def export(
+    nb: nbformat.NotebookNode,
+    *,
+    lang: str = "vi",
+    title: str,
+    plotly_src: str | None = "assets/plotly.min.js",
+    nav_html: str = "",
+) -> str:
     """The executed notebook as one HTML page: outputs only, charts drawn, printable.
 
     Parameters
@@ -308,8 +321,14 @@ def export(nb: nbformat.NotebookNode, *, lang: str = "vi", title: str, plotly_sr
         raise RuntimeError(f"the notebook has {n_figures} charts but no plotly_src was given")
     exporter = _exporter()
     exporter.language_code = lang
-    resources = {"language_code": lang, "page_title": title, "plotly_src": plotly_src, "report_css": REPORT_CSS,
-                 "nav_html": nav_html, "metadata": {"name": title}}
+    resources = {
+        "language_code": lang,
+        "page_title": title,
+        "plotly_src": plotly_src,
+        "report_css": REPORT_CSS,
+        "nav_html": nav_html,
+        "metadata": {"name": title},
+    }
     body, _ = exporter.from_notebook_node(page_nb, resources=resources)
     slots, drawn = chart_slots(body)
     if slots != n_figures or drawn != n_figures:
@@ -328,10 +347,12 @@ def page(body_html: str, *, lang: str = "vi", title: str, plotly_src: str | None
     """
     check_lang(lang)
     script = f'<script src="{_html.escape(plotly_src)}"></script>\n' if plotly_src else ""
-    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{_html.escape(title)}</title>\n{script}<style>{REPORT_CSS}</style>\n{head_html}</head>\n"
-            f'<body>\n<main class="report">\n{body_html}\n</main>\n</body>\n</html>\n')
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_html.escape(title)}</title>\n{script}<style>{REPORT_CSS}</style>\n{head_html}</head>\n"
+        f'<body>\n<main class="report">\n{body_html}\n</main>\n</body>\n</html>\n'
+    )
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
@@ -350,7 +371,9 @@ def _numbers(text: str) -> set[str]:
     return out
 
 
-def scan_page(text: str, *, identifiers: set[str] = frozenset(), incomes: set[str] = frozenset()) -> list[tuple[str, str]]:
+def scan_page(
+    text: str, *, identifiers: set[str] = frozenset(), incomes: set[str] = frozenset()
+) -> list[tuple[str, str]]:
     """Household identifiers and exact incomes that appear in a page's text.
 
     Identifiers are matched as whole tokens of ``[A-Za-z0-9_-]``; incomes (integers as
@@ -369,7 +392,9 @@ def scan_page(text: str, *, identifiers: set[str] = frozenset(), incomes: set[st
     return hits
 
 
-def disclosure_scan(pages: Iterable[str | os.PathLike], households: pd.DataFrame, *, min_income: float = 100_000) -> list[tuple[str, str, str]]:
+def disclosure_scan(
+    pages: Iterable[str | os.PathLike], households: pd.DataFrame, *, min_income: float = 100_000
+) -> list[tuple[str, str, str]]:
     """Scan published pages for the identifiers and exact incomes of a household table.
 
     Parameters

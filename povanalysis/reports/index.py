@@ -34,7 +34,11 @@ COLUMNS = {
     "poor": ("Số hộ nghèo", "Poor households", "count"),
     "poor_rate": ("Tỷ lệ hộ nghèo", "Poor rate", "rate"),
     "near_poor_rate": ("Tỷ lệ hộ cận nghèo", "Near-poor rate", "rate"),
-    "change_points": ("Thay đổi tỷ lệ nghèo từ {first} (điểm %)", "Change in poor rate since {first} (points)", "points"),
+    "change_points": (
+        "Thay đổi tỷ lệ nghèo từ {first} (điểm %)",
+        "Change in poor rate since {first} (points)",
+        "points",
+    ),
     "minority_share_of_poor": ("Tỷ lệ hộ DTTS trong hộ nghèo", "Ethnic-minority share of poor", "rate"),
     "borrowers": ("Hộ vay vốn năm {year}", "Borrowing households {year}", "count"),
     "amount_million": ("Số tiền vay năm {year} (triệu đồng)", "Amount lent {year} (million VND)", "count"),
@@ -45,15 +49,21 @@ COLUMNS = {
 _UNIT_TYPE = {"ward": ("Phường", "Ward"), "commune": ("Xã", "Commune"), "town": ("Thị trấn", "Town")}
 
 _TEXT = {
-    "title": ("Báo cáo giảm nghèo các xã, phường tỉnh Thái Nguyên — kỳ rà soát {year}",
-              "Poverty reports of the communes and wards of Thai Nguyen — {year} review"),
-    "intro": ("Mỗi xã, phường có một báo cáo riêng (bấm vào tên để mở). Bấm vào tiêu đề cột để sắp xếp. "
-              "Ô «–»: không công bố vì dưới {n} hộ, hoặc chưa có báo cáo.",
-              "Each commune and ward has its own report (click its name). Click a column heading to sort. "
-              "A '–' cell is suppressed (fewer than {n} households) or not available."),
-    "province": ("Toàn tỉnh năm {year}: {households} hộ, {poor} hộ nghèo (tỷ lệ {rate}), {near} hộ cận nghèo (tỷ lệ {near_rate}).",
-                 "Province in {year}: {households} households, {poor} poor households (a rate of {rate}), "
-                 "{near} near-poor households ({near_rate})."),
+    "title": (
+        "Báo cáo giảm nghèo các xã, phường tỉnh Thái Nguyên — kỳ rà soát {year}",
+        "Poverty reports of the communes and wards of Thai Nguyen — {year} review",
+    ),
+    "intro": (
+        "Mỗi xã, phường có một báo cáo riêng (bấm vào tên để mở). Bấm vào tiêu đề cột để sắp xếp. "
+        "Ô «–»: không công bố vì dưới {n} hộ, hoặc chưa có báo cáo.",
+        "Each commune and ward has its own report (click its name). Click a column heading to sort. "
+        "A '–' cell is suppressed (fewer than {n} households) or not available.",
+    ),
+    "province": (
+        "Toàn tỉnh năm {year}: {households} hộ, {poor} hộ nghèo (tỷ lệ {rate}), {near} hộ cận nghèo (tỷ lệ {near_rate}).",
+        "Province in {year}: {households} households, {poor} poor households (a rate of {rate}), "
+        "{near} near-poor households ({near_rate}).",
+    ),
     "province_reports": ("Báo cáo cấp tỉnh", "Province reports"),
     "units": ("Các xã, phường", "Communes and wards"),
     "map": ("Bản đồ tỷ lệ hộ nghèo", "Map of poor-household rates"),
@@ -146,8 +156,15 @@ table.sortable td:nth-child(-n+4), table.sortable th:nth-child(-n+4) { text-alig
 """
 
 
-def index_html(*, review_year: int, lang: str = "vi", reports: dict[str, str], province_reports: list[tuple[str, str]],
-               map_html: str = "", plotly_src: str | None = None) -> str:
+def index_html(
+    *,
+    review_year: int,
+    lang: str = "vi",
+    reports: dict[str, str],
+    province_reports: list[tuple[str, str]],
+    map_html: str = "",
+    plotly_src: str | None = None,
+) -> str:
     """The index page: province summary, province reports, the map, the sortable table, the XLSX link.
 
     Parameters
@@ -171,20 +188,33 @@ def index_html(*, review_year: int, lang: str = "vi", reports: dict[str, str], p
     prov = prov[(prov["old_area"] == "province") & (prov["review_year"] == review_year)]
     if len(prov) and not prov["suppressed"].iloc[0]:
         row = prov.iloc[0]
-        parts.append("<p>" + _html.escape(_t("province", lang).format(
-            year=review_year, households=format_number(row["households"], lang), poor=format_number(row["poor"], lang),
-            rate=format_percent(row["poor_rate"], lang), near=format_number(row["near_poor"], lang),
-            near_rate=format_percent(row["near_poor_rate"], lang))) + "</p>")
+        parts.append(
+            "<p>"
+            + _html.escape(
+                _t("province", lang).format(
+                    year=review_year,
+                    households=format_number(row["households"], lang),
+                    poor=format_number(row["poor"], lang),
+                    rate=format_percent(row["poor_rate"], lang),
+                    near=format_number(row["near_poor"], lang),
+                    near_rate=format_percent(row["near_poor_rate"], lang),
+                )
+            )
+            + "</p>"
+        )
     parts.append(f'<p><a href="key-figures.xlsx" download>{_html.escape(_t("xlsx", lang))}</a></p>')
     if province_reports:
-        items = "".join(f'<li><a href="{_html.escape(href)}">{_html.escape(title)}</a></li>'
-                        for title, href in province_reports)
+        items = "".join(
+            f'<li><a href="{_html.escape(href)}">{_html.escape(title)}</a></li>' for title, href in province_reports
+        )
         parts.append(f"<h2>{_html.escape(_t('province_reports', lang))}</h2><ul>{items}</ul>")
     if map_html:
         parts.append(f"<h2>{_html.escape(_t('map', lang))}</h2>{map_html}")
     parts.append(f"<h2>{_html.escape(_t('units', lang))}</h2>")
-    parts.append(f"<p>{_html.escape(_t('intro', lang).format(n=manifest['min_cell']))} "
-                 f"{_html.escape(_t('reports_count', lang).format(n=len(reports)))}</p>")
+    parts.append(
+        f"<p>{_html.escape(_t('intro', lang).format(n=manifest['min_cell']))} "
+        f"{_html.escape(_t('reports_count', lang).format(n=len(reports)))}</p>"
+    )
     head = "".join(f"<th>{_html.escape(_heading(c, lang, year=review_year, first=first))}</th>" for c in cols)
     rows = []
     for rec in frame.to_dict("records"):
@@ -198,13 +228,18 @@ def index_html(*, review_year: int, lang: str = "vi", reports: dict[str, str], p
                 kind = _UNIT_TYPE[rec["unit_type"]][0 if lang == "vi" else 1]
                 key = f"{rec['name']}"
                 link = reports.get(rec["commune_code"])
-                text = (f'<a href="{_html.escape(link)}">{_html.escape(rec["name"])}</a>' if link
-                        else _html.escape(rec["name"]))
+                text = (
+                    f'<a href="{_html.escape(link)}">{_html.escape(rec["name"])}</a>'
+                    if link
+                    else _html.escape(rec["name"])
+                )
                 text += f' <span class="unit-type">({_html.escape(kind.lower())})</span>'
             cells.append(f'<td data-sort="{_html.escape(key)}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append(f'<div class="table-wrap"><table class="report-table sortable"><thead><tr>{head}</tr></thead>'
-                 f'<tbody>{"".join(rows)}</tbody></table></div>')
+    parts.append(
+        f'<div class="table-wrap"><table class="report-table sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
     parts.append(f"<script>{_SORT_JS}</script>")
     title = _t("title", lang).format(year=review_year)
     return page("\n".join(parts), lang=lang, title=title, plotly_src=plotly_src, head_html=_INDEX_CSS)
@@ -216,7 +251,6 @@ def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -
     One sheet of figures (rates as percentages, suppressed cells empty) and one of notes
     (source, review, suppression rule).
     """
-
 
     check_lang(lang)
     table = key_figure_table(review_year=review_year, lang=lang)
@@ -241,8 +275,10 @@ def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -
                 cell.number_format = fmt
     ws.freeze_panes = "C2"
     notes = wb.create_sheet(_t("notes_sheet", lang))
-    lines = [_t("title", lang).format(year=review_year),
-             _t("intro", lang).format(n=manifest["min_cell"]).split(". ")[-1]]
+    lines = [
+        _t("title", lang).format(year=review_year),
+        _t("intro", lang).format(n=manifest["min_cell"]).split(". ")[-1],
+    ]
     if manifest.get("synthetic"):
         lines.append(label("source_synthetic", lang))
     for line in lines:
@@ -262,8 +298,14 @@ def _map_html(*, review_year: int, lang: str) -> str:
         return ""
 
     rates = tables["commune_rates"]
-    fig = maps.choropleth(rates[rates["review_year"] == review_year], "poor_rate", boundaries=tables["boundaries"],
-                          lang=lang, suppressed_column="suppressed", tolerance=0)
+    fig = maps.choropleth(
+        rates[rates["review_year"] == review_year],
+        "poor_rate",
+        boundaries=tables["boundaries"],
+        lang=lang,
+        suppressed_column="suppressed",
+        tolerance=0,
+    )
     return figure_html(fig, div_id="province-map")
 
 
@@ -278,8 +320,11 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
 
     out = Path(out)
     units = registry.units()
-    reports = {code: f"communes/{slug}.html" for code, slug in zip(units["commune_code"], units["slug"])
-               if (out / "communes" / f"{slug}.html").exists() and (out / "communes" / f"{slug}.stamp.json").exists()}
+    reports = {
+        code: f"communes/{slug}.html"
+        for code, slug in zip(units["commune_code"], units["slug"])
+        if (out / "communes" / f"{slug}.html").exists() and (out / "communes" / f"{slug}.stamp.json").exists()
+    }
     province = []
     for stamp in sorted((out / "province").glob("*.stamp.json")) if (out / "province").exists() else []:
         stem = stamp.name[: -len(".stamp.json")]
@@ -287,19 +332,39 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
             info = json.loads(stamp.read_text(encoding="utf-8"))
             province.append((info.get("title", stem), f"province/{stem}.html"))
     manifest = prepare.ensure_prepared()
-    digest = hashlib.sha256(json.dumps({"manifest": prepare.manifest_digest(manifest), "reports": reports,
-                                        "province": province, "lang": lang, "year": review_year},
-                                       sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                "manifest": prepare.manifest_digest(manifest),
+                "reports": reports,
+                "province": province,
+                "lang": lang,
+                "year": review_year,
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
     index, xlsx, stamp = out / "index.html", out / "key-figures.xlsx", out / "index.stamp.json"
-    if (not force and index.exists() and xlsx.exists() and stamp.exists()
-            and json.loads(stamp.read_text(encoding="utf-8")).get("digest") == digest):
+    if (
+        not force
+        and index.exists()
+        and xlsx.exists()
+        and stamp.exists()
+        and json.loads(stamp.read_text(encoding="utf-8")).get("digest") == digest
+    ):
         return index, "up to date"
     stamp.unlink(missing_ok=True)
     map_html = _map_html(review_year=review_year, lang=lang)
     if map_html:
         copy_plotly_js(out / "assets")
-    text = index_html(review_year=review_year, lang=lang, reports=reports, province_reports=province,
-                      map_html=map_html, plotly_src=f"assets/{PLOTLY_JS}" if map_html else None)
+    text = index_html(
+        review_year=review_year,
+        lang=lang,
+        reports=reports,
+        province_reports=province,
+        map_html=map_html,
+        plotly_src=f"assets/{PLOTLY_JS}" if map_html else None,
+    )
     atomic_write_text(index, text)
     write_xlsx(xlsx, review_year=review_year, lang=lang)
     atomic_write_text(stamp, json.dumps({"digest": digest}) + "\n")

@@ -159,8 +159,10 @@ def _row_digests(frame: pd.DataFrame) -> tuple[str, dict[str, str]]:
     order = np.argsort(codes, kind="stable")
     keys, starts = np.unique(codes[order], return_index=True)
     parts = np.split(hashes[order], starts[1:])
-    return (hashlib.sha256(header).hexdigest(),
-            {str(k): hashlib.sha256(header + p.tobytes()).hexdigest() for k, p in zip(keys, parts)})
+    return (
+        hashlib.sha256(header).hexdigest(),
+        {str(k): hashlib.sha256(header + p.tobytes()).hexdigest() for k, p in zip(keys, parts)},
+    )
 
 
 # ----------------------------------------------------------------------------- preparation
@@ -223,17 +225,21 @@ def credit_table(classified: pd.DataFrame, loans: pd.DataFrame, min_cell: int) -
     the next smallest is flagged too, so it cannot be recovered from the total.
     """
     home = classified.drop_duplicates("household_id", keep="last").set_index("household_id")["commune_code"]
-    work = pd.DataFrame({
-        "commune_code": loans["household_id"].map(home).to_numpy(),
-        "year": pd.DatetimeIndex(loans["disbursed"]).year.to_numpy().astype("int64"),
-        "programme": loans["programme"].astype(str).to_numpy(),
-        "household_id": loans["household_id"].to_numpy(),
-        "amount": loans["amount"].to_numpy(dtype=float),
-    })
+    work = pd.DataFrame(
+        {
+            "commune_code": loans["household_id"].map(home).to_numpy(),
+            "year": pd.DatetimeIndex(loans["disbursed"]).year.to_numpy().astype("int64"),
+            "programme": loans["programme"].astype(str).to_numpy(),
+            "household_id": loans["household_id"].to_numpy(),
+            "amount": loans["amount"].to_numpy(dtype=float),
+        }
+    )
     unknown = work["commune_code"].isna()
     if unknown.any():
-        raise ValueError(f"'loans': {int(unknown.sum())} loans go to households absent from the review file, "
-                         f"the first to {work.loc[unknown, 'household_id'].iloc[0]!r}")
+        raise ValueError(
+            f"'loans': {int(unknown.sum())} loans go to households absent from the review file, "
+            f"the first to {work.loc[unknown, 'household_id'].iloc[0]!r}"
+        )
     agg = dict(loans=("amount", "size"), borrowers=("household_id", "nunique"), amount=("amount", "sum"))
     by_prog = work.groupby(["commune_code", "year", "programme"], sort=True).agg(**agg).reset_index()
     total = work.groupby(["commune_code", "year"], sort=True).agg(**agg).reset_index().assign(programme="all")
@@ -281,8 +287,19 @@ def _read_boundaries(folder: Path) -> geopandas.GeoDataFrame:
 
 def _prepare_targeting(folder: Path, classified, loans, min_cell) -> pd.DataFrame:
     table = beneficiaries.accuracy(classified, loans, by=("commune_code",), min_cell=min_cell)
-    keep = ["loan_year", "review_year", "commune_code", "programme", "eligible", "reached", "coverage",
-            "loans", "inclusion_errors", "inclusion_share", "suppressed"]
+    keep = [
+        "loan_year",
+        "review_year",
+        "commune_code",
+        "programme",
+        "eligible",
+        "reached",
+        "coverage",
+        "loans",
+        "inclusion_errors",
+        "inclusion_share",
+        "suppressed",
+    ]
     return table[keep].reset_index(drop=True)
 
 
@@ -338,9 +355,14 @@ def _load_projection(folder: Path) -> dict:
 def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFrame:
     s = PROJECTION_SETTINGS
     target_set = targets.DEFAULT_TARGETS
-    base = targets.baseline(classified, target_set, disadvantaged=load_disadvantaged(),
-                            minority_areas=targets.minority_areas(classified), standard=s["standard"],
-                            min_cell=min_cell)
+    base = targets.baseline(
+        classified,
+        target_set,
+        disadvantaged=load_disadvantaged(),
+        minority_areas=targets.minority_areas(classified),
+        standard=s["standard"],
+        min_cell=min_cell,
+    )
     look = outlook.outlook(classified, min_cell=min_cell, cache=config.cache_dir())
     communes = look.projection
     # cost_per_exit raises NoVariation when the data leave no poor borrower, no comparison
@@ -351,13 +373,26 @@ def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFr
         cost, missing = credit.cost_per_exit(classified, loans), None
     except (NoVariation, DesignError) as exc:
         cost, missing = None, f"{type(exc).__name__}: {exc}"
-    table = requirements.commune_requirements(communes, target_set, base, fallback=s["fallback"],
-                                             fallback_rule=s["fallback_rule"], cost_per_exit=cost, min_cell=min_cell)
+    table = requirements.commune_requirements(
+        communes,
+        target_set,
+        base,
+        fallback=s["fallback"],
+        fallback_rule=s["fallback_rule"],
+        cost_per_exit=cost,
+        min_cell=min_cell,
+    )
     passes = look.passes
-    _save_projection(folder, communes, {
-        "backtest_text": {lang: look.backtest_text(lang) for lang in ("vi", "en")},
-        "passes": passes.item() if isinstance(passes, np.generic) else passes,
-        "alpha": float(look.alpha), "credit_cost_missing": missing})
+    _save_projection(
+        folder,
+        communes,
+        {
+            "backtest_text": {lang: look.backtest_text(lang) for lang in ("vi", "en")},
+            "passes": passes.item() if isinstance(passes, np.generic) else passes,
+            "alpha": float(look.alpha),
+            "credit_cost_missing": missing,
+        },
+    )
     return table.reset_index(drop=True)
 
 
@@ -406,10 +441,13 @@ def prepare(*, min_cell: int | None = None) -> Path:
     tables = {
         "units": _units_table(),
         "commune_rates": poverty_counts(classified, by=("commune_code", "review_year"), min_cell=limit),
-        "area_rates": pd.concat([
-            poverty_counts(classified, by=("old_area", "review_year"), min_cell=limit),
-            poverty_counts(classified, by=("review_year",), min_cell=limit).assign(old_area="province"),
-        ], ignore_index=True),
+        "area_rates": pd.concat(
+            [
+                poverty_counts(classified, by=("old_area", "review_year"), min_cell=limit),
+                poverty_counts(classified, by=("review_year",), min_cell=limit).assign(old_area="province"),
+            ],
+            ignore_index=True,
+        ),
         "ethnicity": ethnic_groups(classified, limit),
         "af": _af_table(classified, limit),
         "credit": credit_table(classified, loans, limit),
@@ -487,8 +525,9 @@ def ensure_prepared(*, force: bool = False) -> dict:
     pinned = os.environ.get(CONTEXT_ENV)
     if pinned and not force:
         if manifest is None or manifest_digest(manifest) != pinned:
-            raise RuntimeError(f"the prepared tables in {context_dir()} changed during the batch "
-                               f"(${CONTEXT_ENV} pins {pinned[:12]})")
+            raise RuntimeError(
+                f"the prepared tables in {context_dir()} changed during the batch (${CONTEXT_ENV} pins {pinned[:12]})"
+            )
         return manifest
     if force or manifest is None or manifest.get("inputs") != _inputs():
         prepare()
@@ -626,11 +665,19 @@ def commune_context(commune_code: str, *, review_year: int) -> CommuneContext:
     if "boundaries" in tables:
         extra["boundaries"] = tables["boundaries"]
     return CommuneContext(
-        code=code, review_year=year, unit=unit, rates=rates, areas=areas, ethnicity=rows("ethnicity"),
-        af=rows("af"), credit=rows("credit"),
+        code=code,
+        review_year=year,
+        unit=unit,
+        rates=rates,
+        areas=areas,
+        ethnicity=rows("ethnicity"),
+        af=rows("af"),
+        credit=rows("credit"),
         all_rates=all_rates.loc[all_rates["review_year"] == year].reset_index(drop=True),
-        sections=dict(manifest["sections"]), min_cell=int(manifest["min_cell"]),
-        synthetic=bool(manifest.get("synthetic")), extra=extra,
+        sections=dict(manifest["sections"]),
+        min_cell=int(manifest["min_cell"]),
+        synthetic=bool(manifest.get("synthetic")),
+        extra=extra,
     )
 
 
@@ -645,7 +692,9 @@ def key_figures(*, review_year: int) -> pd.DataFrame:
     """
     tables, manifest = shared_tables()
     if int(review_year) not in manifest["review_years"]:
-        raise ValueError(f"review_year {review_year!r} is not a review in the data (reviews: {manifest['review_years']})")
+        raise ValueError(
+            f"review_year {review_year!r} is not a review in the data (reviews: {manifest['review_years']})"
+        )
     units = tables["units"][["commune_code", "name", "unit_type", "old_area", "slug"]]
     rates = tables["commune_rates"]
     now = rates[rates["review_year"] == review_year].set_index("commune_code")
@@ -667,7 +716,12 @@ def key_figures(*, review_year: int) -> pd.DataFrame:
     if manifest["sections"].get("risk") and "risk" in tables:
         r = tables["risk"]
         r = r[r["review_year"] == review_year].set_index("commune_code")
-        out["at_risk"] = r["at_risk"].where(~r["suppressed"] & (r["at_risk"] >= manifest["min_cell"])).reindex(out.index).astype(float)
+        out["at_risk"] = (
+            r["at_risk"]
+            .where(~r["suppressed"] & (r["at_risk"] >= manifest["min_cell"]))
+            .reindex(out.index)
+            .astype(float)
+        )
     if manifest["sections"].get("targeting") and "targeting" in tables:
         t = tables["targeting"]
         t = t[(t["programme"] == "all") & (t["loan_year"] == review_year)].set_index("commune_code")

@@ -42,17 +42,33 @@ __all__ = [
 
 #: Names that moved to :mod:`povanalysis.reports.prepare` in 0.2.0 (importable from here, with a
 #: DeprecationWarning, for one release, as ``povanalysis.report`` is).
-MOVED: tuple[str, ...] = ("FORMAT", "CONTEXT_ENV", "PROJECTION_SETTINGS", "code_digest", "context_dir", "prepare",
-                          "ensure_prepared", "manifest_digest", "read_manifest", "shared_tables", "commune_context",
-                          "key_figures")
+MOVED: tuple[str, ...] = (
+    "FORMAT",
+    "CONTEXT_ENV",
+    "PROJECTION_SETTINGS",
+    "code_digest",
+    "context_dir",
+    "prepare",
+    "ensure_prepared",
+    "manifest_digest",
+    "read_manifest",
+    "shared_tables",
+    "commune_context",
+    "key_figures",
+)
 
 
 def __getattr__(name: str) -> Any:
     if name in MOVED:
-        warnings.warn(f"povanalysis.reports.sections.{name} moved to povanalysis.reports.prepare.{name}; the old "
-                      "name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"povanalysis.reports.sections.{name} moved to povanalysis.reports.prepare.{name}; the old "
+            "name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(_prepare, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TEXT = {
     "ward": ("phường", "ward"),
@@ -168,8 +184,11 @@ def title(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     *Poverty report, 2024 review · code 01840*
     """
     check_lang(lang)
-    sub = (f"Báo cáo giảm nghèo, kỳ rà soát năm {ctx.review_year} · mã {ctx.code}" if lang == "vi"
-           else f"Poverty report, {ctx.review_year} review · code {ctx.code}")
+    sub = (
+        f"Báo cáo giảm nghèo, kỳ rà soát năm {ctx.review_year} · mã {ctx.code}"
+        if lang == "vi"
+        else f"Poverty report, {ctx.review_year} review · code {ctx.code}"
+    )
     text = f"# {ctx.name}\n\n*{sub}*"
     if ctx.synthetic:
         text += f"\n\n**{label('source_synthetic', lang)}.**"
@@ -192,15 +211,19 @@ def overview_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         if u["unchanged"]:
             text += "Đơn vị giữ nguyên tên và địa giới khi sắp xếp đơn vị hành chính cấp xã ngày 1/7/2025."
         else:
-            text += (f"Đơn vị được thành lập ngày 1/7/2025 từ {len(olds)} đơn vị cũ: {_join(olds, lang)} "
-                     f"({_join(districts, lang)}).")
+            text += (
+                f"Đơn vị được thành lập ngày 1/7/2025 từ {len(olds)} đơn vị cũ: {_join(olds, lang)} "
+                f"({_join(districts, lang)})."
+            )
     else:
         text = f"**{u['name']}** is a {kind} of Thai Nguyen province (code {ctx.code}) in the {area[0].lower() + area[1:]}. "
         if u["unchanged"]:
             text += "It kept its name and territory in the reorganisation of 1 July 2025."
         else:
-            text += (f"It was formed on 1 July 2025 from {len(olds)} former units: {_join(olds, lang)} "
-                     f"({_join(districts, lang)}).")
+            text += (
+                f"It was formed on 1 July 2025 from {len(olds)} former units: {_join(olds, lang)} "
+                f"({_join(districts, lang)})."
+            )
     return Markdown(text)
 
 
@@ -210,20 +233,26 @@ def households_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     row = ctx.current()
     y = ctx.review_year
     if row["suppressed"]:
-        text = (f"Tại kỳ rà soát năm {y}, số hộ của {ctx.name} dưới ngưỡng công bố ({ctx.min_cell} hộ)."
-                if lang == "vi" else
-                f"At the {y} review {ctx.name} had fewer households than the publication limit ({ctx.min_cell}).")
+        text = (
+            f"Tại kỳ rà soát năm {y}, số hộ của {ctx.name} dưới ngưỡng công bố ({ctx.min_cell} hộ)."
+            if lang == "vi"
+            else f"At the {y} review {ctx.name} had fewer households than the publication limit ({ctx.min_cell})."
+        )
         return Markdown(text)
     h, p = _num(row["households"], lang), _num(row["persons"], lang)
     poor, near = _count(row["poor"], lang, ctx.min_cell), _count(row["near_poor"], lang, ctx.min_cell)
     pr, nr = _pct(row["poor_rate"], lang), _pct(row["near_poor_rate"], lang)
     if lang == "vi":
-        text = (f"Tại kỳ rà soát năm {y}, {ctx.name} có {h} hộ ({p} nhân khẩu), trong đó {poor} hộ nghèo "
-                f"(tỷ lệ {pr}) và {near} hộ cận nghèo (tỷ lệ {nr}).")
+        text = (
+            f"Tại kỳ rà soát năm {y}, {ctx.name} có {h} hộ ({p} nhân khẩu), trong đó {poor} hộ nghèo "
+            f"(tỷ lệ {pr}) và {near} hộ cận nghèo (tỷ lệ {nr})."
+        )
     else:
         s_poor, s_near = ("" if row[c] == 1 and ctx.min_cell <= 1 else "s" for c in ("poor", "near_poor"))
-        text = (f"At the {y} review {ctx.name} had {h} households ({p} persons): {poor} poor household{s_poor} "
-                f"(a rate of {pr}) and {near} near-poor household{s_near} ({nr}).")
+        text = (
+            f"At the {y} review {ctx.name} had {h} households ({p} persons): {poor} poor household{s_poor} "
+            f"(a rate of {pr}) and {near} near-poor household{s_near} ({nr})."
+        )
     return Markdown(text)
 
 
@@ -247,8 +276,11 @@ def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     check_lang(lang)
     shown = ctx.rates[~ctx.rates["suppressed"] & (ctx.rates["review_year"] <= ctx.review_year)]
     if len(shown) < 2:
-        text = ("Không đủ số liệu công bố để so sánh giữa các kỳ rà soát." if lang == "vi"
-                else "Too few published reviews to compare over time.")
+        text = (
+            "Không đủ số liệu công bố để so sánh giữa các kỳ rà soát."
+            if lang == "vi"
+            else "Too few published reviews to compare over time."
+        )
         return Markdown(text)
     first, last = shown.iloc[0], shown.iloc[-1]
     years = [int(first["review_year"]), int(last["review_year"])]
@@ -265,8 +297,11 @@ def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     else:
         text = f"The poor-household rate of {ctx.name} {_change_phrase(first, last, lang)}."
         if comparisons:
-            text += " Over the same reviews the rate of the " + "; that of the ".join(
-                f"{n[0].lower() + n[1:]} {p}" for n, p in comparisons) + "."
+            text += (
+                " Over the same reviews the rate of the "
+                + "; that of the ".join(f"{n[0].lower() + n[1:]} {p}" for n, p in comparisons)
+                + "."
+            )
     return Markdown(text)
 
 
@@ -305,22 +340,30 @@ def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     a = _pct(value["A"], lang) if np.isfinite(value["A"]) else "–"
     if lang == "vi":
         m0 = m0.replace(".", ",")
-        text = (f"Đo theo phương pháp Alkire–Foster (AF) với {n_ind} chỉ số thiếu hụt của "
-                f"{std_label[0].lower() + std_label[1:]}, trọng số bằng nhau. Năm {ctx.review_year}: "
-                f"{h_label[0].lower() + h_label[1:]} = {h}, cường độ thiếu hụt A = {a}, chỉ số M0 = H × A = {m0}.")
+        text = (
+            f"Đo theo phương pháp Alkire–Foster (AF) với {n_ind} chỉ số thiếu hụt của "
+            f"{std_label[0].lower() + std_label[1:]}, trọng số bằng nhau. Năm {ctx.review_year}: "
+            f"{h_label[0].lower() + h_label[1:]} = {h}, cường độ thiếu hụt A = {a}, chỉ số M0 = H × A = {m0}."
+        )
         if not pctb.empty:
             top = pctb.iloc[0]
-            text += (f" Chỉ số đóng góp nhiều nhất vào M0 là «{label(top['indicator'], lang)}» "
-                     f"({format_percent(top['value'] / 100, lang, digits=1)}).")
+            text += (
+                f" Chỉ số đóng góp nhiều nhất vào M0 là «{label(top['indicator'], lang)}» "
+                f"({format_percent(top['value'] / 100, lang, digits=1)})."
+            )
         text += " Đây là các chỉ số phân tích, không phải số liệu chính thức; H không phải là tỷ lệ hộ nghèo."
     else:
-        text = (f"Measured by the Alkire–Foster (AF) method on the {n_ind} deprivation indicators of the "
-                f"{std_label[0].lower() + std_label[1:]}, equally weighted. In {ctx.review_year}: {h_label} = {h}, "
-                f"intensity A = {a}, adjusted headcount ratio M0 = H × A = {m0}.")
+        text = (
+            f"Measured by the Alkire–Foster (AF) method on the {n_ind} deprivation indicators of the "
+            f"{std_label[0].lower() + std_label[1:]}, equally weighted. In {ctx.review_year}: {h_label} = {h}, "
+            f"intensity A = {a}, adjusted headcount ratio M0 = H × A = {m0}."
+        )
         if not pctb.empty:
             top = pctb.iloc[0]
-            text += (f" The indicator contributing most to M0 is '{label(top['indicator'], lang)}' "
-                     f"({format_percent(top['value'] / 100, lang, digits=1)}).")
+            text += (
+                f" The indicator contributing most to M0 is '{label(top['indicator'], lang)}' "
+                f"({format_percent(top['value'] / 100, lang, digits=1)})."
+            )
         text += " These are analytic measures, not official statistics; H is not the poor-household rate."
     return Markdown(text + "\n\n" + glossary(std, lang, k=cutoff["k"]))
 
@@ -359,11 +402,17 @@ def ethnicity_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     largest = _ethnic_name(shown.iloc[0]["ethnicity"], lang) if not shown.empty else None
     minority_poor = row["minority_share_of_poor"]
     if lang == "vi":
-        text = f"Tại {ctx.name}, nhóm đông nhất là dân tộc {largest}." if largest and largest != _t("other_groups", lang) else ""
+        text = (
+            f"Tại {ctx.name}, nhóm đông nhất là dân tộc {largest}."
+            if largest and largest != _t("other_groups", lang)
+            else ""
+        )
         if row["poor"] > 0 and np.isfinite(minority_poor):
             text += f" Hộ dân tộc thiểu số chiếm {_pct(minority_poor, lang)} số hộ nghèo năm {ctx.review_year}."
     else:
-        text = f"The largest group in {ctx.name} is {largest}." if largest and largest != _t("other_groups", lang) else ""
+        text = (
+            f"The largest group in {ctx.name} is {largest}." if largest and largest != _t("other_groups", lang) else ""
+        )
         if row["poor"] > 0 and np.isfinite(minority_poor):
             text += f" Ethnic-minority households make up {_pct(minority_poor, lang)} of poor households in {ctx.review_year}."
     return Markdown(text.strip())
@@ -377,8 +426,11 @@ def _html_table(frame: pd.DataFrame, *, note: str | None = None) -> HTML:
 
 
 def _suppressed_note(ctx: CommuneContext, lang: str) -> str:
-    return (f"–: {label('suppressed', lang)}, dưới {ctx.min_cell} hộ." if lang == "vi"
-            else f"–: {label('suppressed', lang)}, fewer than {ctx.min_cell} households.")
+    return (
+        f"–: {label('suppressed', lang)}, dưới {ctx.min_cell} hộ."
+        if lang == "vi"
+        else f"–: {label('suppressed', lang)}, fewer than {ctx.min_cell} households."
+    )
 
 
 def ethnicity_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML:
@@ -392,15 +444,20 @@ def ethnicity_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML:
     def col(values):
         return [("–" if s else v) for v, s in zip(values, hide)]
 
-    table = pd.DataFrame({
-        label("ethnicity", lang): [_ethnic_name(e, lang) for e in eth["ethnicity"]],
-        label("households", lang): col([_num(v, lang) for v in eth["households"]]),
-        _t("share_households", lang): col([_pct(v, lang) for v in eth["share"]]),
-        _t("poor_households", lang): col([_num(v, lang) for v in eth["poor"]]),
-        label("poor_rate", lang): col([_pct(v, lang) for v in eth["poor_rate"]]),
-    })
-    note = _suppressed_note(ctx, lang) + (" Các dân tộc có ít hộ được gộp vào «Dân tộc khác»." if lang == "vi"
-                                          else " Groups with few households are pooled into 'Other groups'.")
+    table = pd.DataFrame(
+        {
+            label("ethnicity", lang): [_ethnic_name(e, lang) for e in eth["ethnicity"]],
+            label("households", lang): col([_num(v, lang) for v in eth["households"]]),
+            _t("share_households", lang): col([_pct(v, lang) for v in eth["share"]]),
+            _t("poor_households", lang): col([_num(v, lang) for v in eth["poor"]]),
+            label("poor_rate", lang): col([_pct(v, lang) for v in eth["poor_rate"]]),
+        }
+    )
+    note = _suppressed_note(ctx, lang) + (
+        " Các dân tộc có ít hộ được gộp vào «Dân tộc khác»."
+        if lang == "vi"
+        else " Groups with few households are pooled into 'Other groups'."
+    )
     return _html_table(table, note=note)
 
 
@@ -409,8 +466,11 @@ def credit_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     check_lang(lang)
     total = ctx.credit[(ctx.credit["programme"] == "all") & (ctx.credit["year"] <= ctx.review_year)]
     if total.empty:
-        return Markdown(f"Không có khoản vay nào được ghi nhận tại {ctx.name} đến năm {ctx.review_year}." if lang == "vi"
-                        else f"No loans are recorded in {ctx.name} up to {ctx.review_year}.")
+        return Markdown(
+            f"Không có khoản vay nào được ghi nhận tại {ctx.name} đến năm {ctx.review_year}."
+            if lang == "vi"
+            else f"No loans are recorded in {ctx.name} up to {ctx.review_year}."
+        )
     y0, y1 = int(total["year"].min()), int(total["year"].max())
     last = total[total["year"] == y1].iloc[0]
     n_loans = _count(last["loans"], lang, ctx.min_cell) if last["suppressed"] else _num(last["loans"], lang)
@@ -419,14 +479,18 @@ def credit_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         text = f"Năm {y1}, Ngân hàng Chính sách xã hội giải ngân {n_loans} khoản vay cho {borrowers} hộ tại {ctx.name}"
         text += "." if last["suppressed"] else f", tổng số tiền {_num(last['amount'] / 1e6, lang)} triệu đồng."
         if y0 < y1 and not total["suppressed"].any():
-            text += (f" Từ {y0} đến {y1}: {_num(total['loans'].sum(), lang)} khoản vay, "
-                     f"{_num(total['amount'].sum() / 1e6, lang)} triệu đồng.")
+            text += (
+                f" Từ {y0} đến {y1}: {_num(total['loans'].sum(), lang)} khoản vay, "
+                f"{_num(total['amount'].sum() / 1e6, lang)} triệu đồng."
+            )
     else:
         text = f"In {y1} the Vietnam Bank for Social Policies disbursed {n_loans} loans to {borrowers} households in {ctx.name}"
         text += "." if last["suppressed"] else f", {_num(last['amount'] / 1e6, lang)} million VND in all."
         if y0 < y1 and not total["suppressed"].any():
-            text += (f" From {y0} to {y1}: {_num(total['loans'].sum(), lang)} loans, "
-                     f"{_num(total['amount'].sum() / 1e6, lang)} million VND.")
+            text += (
+                f" From {y0} to {y1}: {_num(total['loans'].sum(), lang)} loans, "
+                f"{_num(total['amount'].sum() / 1e6, lang)} million VND."
+            )
     return Markdown(text)
 
 
@@ -464,23 +528,33 @@ def coverage_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
     row = t.sort_values("loan_year").iloc[-1]
     y, r = int(row["loan_year"]), int(row["review_year"])
     if row["suppressed"]:
-        return Markdown(f"Năm {y}: số hộ đủ điều kiện hoặc số khoản vay dưới ngưỡng công bố." if lang == "vi"
-                        else f"{y}: too few eligible households or loans to publish.")
+        return Markdown(
+            f"Năm {y}: số hộ đủ điều kiện hoặc số khoản vay dưới ngưỡng công bố."
+            if lang == "vi"
+            else f"{y}: too few eligible households or loans to publish."
+        )
     if row["loans"] == 0:
-        return Markdown(f"Năm {y} không có khoản vay nào; {_num(row['eligible'], lang)} hộ đủ điều kiện theo kết quả "
-                        f"rà soát năm {r} chưa được vay." if lang == "vi" else
-                        f"No loans in {y}; none of the {_num(row['eligible'], lang)} households eligible at the {r} "
-                        "review was reached.")
+        return Markdown(
+            f"Năm {y} không có khoản vay nào; {_num(row['eligible'], lang)} hộ đủ điều kiện theo kết quả "
+            f"rà soát năm {r} chưa được vay."
+            if lang == "vi"
+            else f"No loans in {y}; none of the {_num(row['eligible'], lang)} households eligible at the {r} "
+            "review was reached."
+        )
     if lang == "vi":
-        text = (f"Năm {y}, vốn vay đến được {_num(row['reached'], lang)} trong số {_num(row['eligible'], lang)} hộ "
-                f"đủ điều kiện theo kết quả rà soát năm {r} (độ bao phủ {_pct(row['coverage'], lang)}). "
-                f"{_num(row['inclusion_errors'], lang)} trong {_num(row['loans'], lang)} khoản vay "
-                f"({_pct(row['inclusion_share'], lang)}) đến hộ không thuộc diện được vay (sai lệch đối tượng).")
+        text = (
+            f"Năm {y}, vốn vay đến được {_num(row['reached'], lang)} trong số {_num(row['eligible'], lang)} hộ "
+            f"đủ điều kiện theo kết quả rà soát năm {r} (độ bao phủ {_pct(row['coverage'], lang)}). "
+            f"{_num(row['inclusion_errors'], lang)} trong {_num(row['loans'], lang)} khoản vay "
+            f"({_pct(row['inclusion_share'], lang)}) đến hộ không thuộc diện được vay (sai lệch đối tượng)."
+        )
     else:
-        text = (f"In {y} loans reached {_num(row['reached'], lang)} of the {_num(row['eligible'], lang)} households "
-                f"eligible at the {r} review (coverage {_pct(row['coverage'], lang)}). "
-                f"{_num(row['inclusion_errors'], lang)} of {_num(row['loans'], lang)} loans "
-                f"({_pct(row['inclusion_share'], lang)}) went to households eligible for no programme (leakage).")
+        text = (
+            f"In {y} loans reached {_num(row['reached'], lang)} of the {_num(row['eligible'], lang)} households "
+            f"eligible at the {r} review (coverage {_pct(row['coverage'], lang)}). "
+            f"{_num(row['inclusion_errors'], lang)} of {_num(row['loans'], lang)} loans "
+            f"({_pct(row['inclusion_share'], lang)}) went to households eligible for no programme (leakage)."
+        )
     return Markdown(text)
 
 
@@ -489,8 +563,16 @@ def map_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
     check_lang(lang)
     if not ctx.sections.get("map") or "boundaries" not in ctx.extra:
         return None
-    return maps.choropleth(ctx.all_rates, "poor_rate", boundaries=ctx.extra["boundaries"], lang=lang,
-                           highlight=ctx.code, show_neighbours=True, suppressed_column="suppressed", tolerance=0)
+    return maps.choropleth(
+        ctx.all_rates,
+        "poor_rate",
+        boundaries=ctx.extra["boundaries"],
+        lang=lang,
+        highlight=ctx.code,
+        show_neighbours=True,
+        suppressed_column="suppressed",
+        tolerance=0,
+    )
 
 
 def _path_rows(ctx: CommuneContext) -> pd.DataFrame | None:
@@ -514,13 +596,19 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
         return None
     vi = lang == "vi"
     if rows.empty or rows["target"].isna().all():
-        return Markdown(f"{ctx.name} không thuộc diện mục tiêu nào của giai đoạn 2026–2030." if vi
-                        else f"No 2026–2030 target applies to {ctx.name}.")
+        return Markdown(
+            f"{ctx.name} không thuộc diện mục tiêu nào của giai đoạn 2026–2030."
+            if vi
+            else f"No 2026–2030 target applies to {ctx.name}."
+        )
     last = rows.iloc[-1]
     year = int(last["year"])
     if last["suppressed"]:
-        return Markdown(f"Số hộ dưới ngưỡng công bố ({ctx.min_cell} hộ): không công bố dự báo." if vi
-                        else f"Fewer households than the publication limit ({ctx.min_cell}): no projection published.")
+        return Markdown(
+            f"Số hộ dưới ngưỡng công bố ({ctx.min_cell} hộ): không công bố dự báo."
+            if vi
+            else f"Fewer households than the publication limit ({ctx.min_cell}): no projection published."
+        )
     store = ctx.extra.get("projection", {})
     target = store.get("targets", {}).get(last["target"])
     name = target.label(lang) if target is not None else str(last["target"])
@@ -536,64 +624,87 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
         text = f"Mục tiêu áp dụng cho {ctx.name}: {name}"
         text += " — chỉ tiêu chưa được xác nhận trong văn bản chính thức" if unconfirmed else ""
         if shared:
-            text += (f". Đây là mục tiêu chung của toàn tỉnh, không phải chỉ tiêu riêng của xã: mức tham chiếu của xã "
-                     f"được chia theo cùng tỷ lệ giảm tương đối với toàn tỉnh, từ {start} năm {t0} "
-                     f"xuống {ref} năm {year}, để các xã cộng lại đúng lộ trình của tỉnh")
+            text += (
+                f". Đây là mục tiêu chung của toàn tỉnh, không phải chỉ tiêu riêng của xã: mức tham chiếu của xã "
+                f"được chia theo cùng tỷ lệ giảm tương đối với toàn tỉnh, từ {start} năm {t0} "
+                f"xuống {ref} năm {year}, để các xã cộng lại đúng lộ trình của tỉnh"
+            )
         text += "."
         if bool(last.get("already_met", False)):
-            return Markdown(text + f" Tỷ lệ hộ nghèo của xã ({start}) đã ở mức sàn của mục tiêu: đã đạt, không cần "
-                                   "thêm hộ thoát nghèo hay vốn vay để đạt mục tiêu.")
+            return Markdown(
+                text + f" Tỷ lệ hộ nghèo của xã ({start}) đã ở mức sàn của mục tiêu: đã đạt, không cần "
+                "thêm hộ thoát nghèo hay vốn vay để đạt mục tiêu."
+            )
         if last.get("attainable") is False:
             text += " Lộ trình này chạm mức sàn trước năm kết thúc, nên không thể đạt đầy đủ như đã viết."
-        text += (f" {model} Tỷ lệ hộ nghèo dự báo năm {year} (theo chuẩn nghèo 2026–2030) là {mean}; khoảng dự báo "
-                 f"{level}% cho tỷ lệ sẽ ghi nhận ở kỳ rà soát năm đó: {lo} – {hi}. So với mức tham chiếu {ref}: "
-                 + (f"cao hơn {gap} điểm phần trăm" if last["gap"] > 0 else f"thấp hơn {gap} điểm phần trăm")
-                 + f". Xác suất kỳ rà soát năm {year} ghi nhận mức không vượt tham chiếu: "
-                 f"{format_percent(float(last['p_meet']), lang, digits=0)}.")
+        text += (
+            f" {model} Tỷ lệ hộ nghèo dự báo năm {year} (theo chuẩn nghèo 2026–2030) là {mean}; khoảng dự báo "
+            f"{level}% cho tỷ lệ sẽ ghi nhận ở kỳ rà soát năm đó: {lo} – {hi}. So với mức tham chiếu {ref}: "
+            + (f"cao hơn {gap} điểm phần trăm" if last["gap"] > 0 else f"thấp hơn {gap} điểm phần trăm")
+            + f". Xác suất kỳ rà soát năm {year} ghi nhận mức không vượt tham chiếu: "
+            f"{format_percent(float(last['p_meet']), lang, digits=0)}."
+        )
         per_year = float(last["exits_per_year"])
         if per_year >= 0.5:
-            text += (f" Để theo lộ trình, số hộ nghèo cần giảm bình quân khoảng {_num(per_year, lang)} hộ mỗi năm từ "
-                     f"{t0} đến {year}.")
+            text += (
+                f" Để theo lộ trình, số hộ nghèo cần giảm bình quân khoảng {_num(per_year, lang)} hộ mỗi năm từ "
+                f"{t0} đến {year}."
+            )
         if last["additional_exits"] >= 0.5:
             credit = last.get("credit_vnd")
-            text += (f" Đến năm {year}, cần thêm khoảng {_num(float(last['additional_exits']), lang)} hộ thoát nghèo so "
-                     "với dự báo")
+            text += (
+                f" Đến năm {year}, cần thêm khoảng {_num(float(last['additional_exits']), lang)} hộ thoát nghèo so "
+                "với dự báo"
+            )
             if credit is not None and pd.notna(credit):
                 text += f", tương ứng khoảng {_num(credit / 1e9, lang, digits=1)} tỷ đồng vốn vay chính sách."
             elif store.get("credit_cost_missing"):
-                text += ("; chưa ước tính được số vốn vay chính sách tương ứng vì số liệu tín dụng không đủ để tính "
-                         "chi phí cho mỗi hộ thoát nghèo.")
+                text += (
+                    "; chưa ước tính được số vốn vay chính sách tương ứng vì số liệu tín dụng không đủ để tính "
+                    "chi phí cho mỗi hộ thoát nghèo."
+                )
             else:
                 text += "."
     else:
         text = f"Target for {ctx.name}: {name}" + (" — not confirmed in an official text" if unconfirmed else "")
         if shared:
-            text += (f". This is a province-wide target, not one set for the commune: the commune's reference path "
-                     f"falls by the province's relative fall, from {start} in {t0} "
-                     f"to {ref} in {year}, so that the communes add up to the province path")
+            text += (
+                f". This is a province-wide target, not one set for the commune: the commune's reference path "
+                f"falls by the province's relative fall, from {start} in {t0} "
+                f"to {ref} in {year}, so that the communes add up to the province path"
+            )
         text += "."
         if bool(last.get("already_met", False)):
-            return Markdown(text + f" The commune's rate ({start}) is already at the target's floor: met, with no "
-                                   "further exits or credit needed for it.")
+            return Markdown(
+                text + f" The commune's rate ({start}) is already at the target's floor: met, with no "
+                "further exits or credit needed for it."
+            )
         if last.get("attainable") is False:
             text += " The path reaches its floor before the end year, so it cannot be met in full as written."
-        text += (f" {model} The projected poor-household rate in {year} (2026–2030 standard) is {mean}; {level}% "
-                 f"prediction interval of the rate that year's review will record: {lo} – {hi}. Against the "
-                 f"reference level of {ref}: " + (f"{gap} points above" if last["gap"] > 0 else f"{gap} points below")
-                 + f". Probability that the {year} review records a rate at or below the reference: "
-                 f"{format_percent(float(last['p_meet']), lang, digits=0)}.")
+        text += (
+            f" {model} The projected poor-household rate in {year} (2026–2030 standard) is {mean}; {level}% "
+            f"prediction interval of the rate that year's review will record: {lo} – {hi}. Against the "
+            f"reference level of {ref}: "
+            + (f"{gap} points above" if last["gap"] > 0 else f"{gap} points below")
+            + f". Probability that the {year} review records a rate at or below the reference: "
+            f"{format_percent(float(last['p_meet']), lang, digits=0)}."
+        )
         per_year = float(last["exits_per_year"])
         if per_year >= 0.5:
-            text += (f" Following the path takes about {_num(per_year, lang)} fewer poor households a year on average "
-                     f"from {t0} to {year}.")
+            text += (
+                f" Following the path takes about {_num(per_year, lang)} fewer poor households a year on average "
+                f"from {t0} to {year}."
+            )
         if last["additional_exits"] >= 0.5:
             credit = last.get("credit_vnd")
             text += f" By {year}, about {_num(float(last['additional_exits']), lang)} more households than projected must leave poverty"
             if credit is not None and pd.notna(credit):
                 text += f", about {_num(credit / 1e9, lang, digits=1)} billion VND of policy credit."
             elif store.get("credit_cost_missing"):
-                text += ("; the policy credit this takes could not be estimated, as the credit data do not allow a "
-                         "cost per household leaving poverty.")
+                text += (
+                    "; the policy credit this takes could not be estimated, as the credit data do not allow a "
+                    "cost per household leaving poverty."
+                )
             else:
                 text += "."
     return Markdown(text)
@@ -611,8 +722,13 @@ def path_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
         return plot_fan_chart(store["projection"], None, commune_code=ctx.code, lang=lang)
     # The commune's own reference path (a share of a province target is not the province's rule).
     t0 = int(target.start_year) if target is not None else int(rows["year"].min()) - 1
-    path = pd.concat([pd.DataFrame({"year": [t0], "target_level": [float(rows["start_level"].iloc[0])]}),
-                      rows[["year", "target_level"]]], ignore_index=True)
+    path = pd.concat(
+        [
+            pd.DataFrame({"year": [t0], "target_level": [float(rows["start_level"].iloc[0])]}),
+            rows[["year", "target_level"]],
+        ],
+        ignore_index=True,
+    )
     return plot_fan_chart(store["projection"], path, commune_code=ctx.code, lang=lang)
 
 
@@ -624,21 +740,29 @@ def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
         return None
     rows = t[t["review_year"] == ctx.review_year]
     if rows.empty:
-        return Markdown(f"Chưa đánh giá được nguy cơ tái nghèo tại kỳ rà soát năm {ctx.review_year}." if lang == "vi"
-                        else f"No fall-back risk can be assessed at the {ctx.review_year} review.")
+        return Markdown(
+            f"Chưa đánh giá được nguy cơ tái nghèo tại kỳ rà soát năm {ctx.review_year}."
+            if lang == "vi"
+            else f"No fall-back risk can be assessed at the {ctx.review_year} review."
+        )
     row = rows.iloc[0]
     if row["suppressed"]:
-        return Markdown(f"Số hộ mới thoát nghèo dưới ngưỡng công bố ({ctx.min_cell} hộ)." if lang == "vi"
-                        else f"Fewer newly escaped households than the publication limit ({ctx.min_cell}).")
+        return Markdown(
+            f"Số hộ mới thoát nghèo dưới ngưỡng công bố ({ctx.min_cell} hộ)."
+            if lang == "vi"
+            else f"Fewer newly escaped households than the publication limit ({ctx.min_cell})."
+        )
     n, k = _num(row["households"], lang), _count(row["at_risk"], lang, ctx.min_cell)
     p = format_percent(float(row["threshold"]), lang, digits=0)
     if lang == "vi":
-        text = (f"Trong {n} hộ mới thoát nghèo tại kỳ rà soát năm {ctx.review_year}, {k} hộ có nguy cơ tái nghèo "
-                f"ở kỳ rà soát sau (xác suất dự báo từ {p} trở lên). Danh sách hộ cụ thể không công bố trong báo cáo này.")
+        text = (
+            f"Trong {n} hộ mới thoát nghèo tại kỳ rà soát năm {ctx.review_year}, {k} hộ có nguy cơ tái nghèo "
+            f"ở kỳ rà soát sau (xác suất dự báo từ {p} trở lên). Danh sách hộ cụ thể không công bố trong báo cáo này."
+        )
     else:
-        text = (f"Of the {n} households newly out of poverty at the {ctx.review_year} review, {k} are at risk of "
-                f"falling back by the next review (predicted probability of at least {p}). The households are not "
-                "listed in this report.")
+        text = (
+            f"Of the {n} households newly out of poverty at the {ctx.review_year} review, {k} are at risk of "
+            f"falling back by the next review (predicted probability of at least {p}). The households are not "
+            "listed in this report."
+        )
     return Markdown(text)
-
-

@@ -47,7 +47,9 @@ def report_set(data_root, tmp_path_factory):
     """Two commune reports, the province overview and the index."""
     out = tmp_path_factory.mktemp("site")
     manifest = prepare.ensure_prepared()
-    jobs = batch.province_jobs(manifest=manifest, notebooks=[config.PROJ_ROOT / "notebooks" / "01-province-overview.ipynb"])
+    jobs = batch.province_jobs(
+        manifest=manifest, notebooks=[config.PROJ_ROOT / "notebooks" / "01-province-overview.ipynb"]
+    )
     jobs += batch.commune_jobs(CODES, manifest=manifest, review_year=2025)
     result = batch.run_batch(out, jobs=jobs, workers=2, progress=False)
     assert result.ok, result.summary()
@@ -61,8 +63,11 @@ def _pages(out: Path) -> list[Path]:
 def test_every_page_is_offline_vietnamese_printable_and_without_code(report_set):
     pages = _pages(report_set)
     assert [p.relative_to(report_set).as_posix() for p in pages] == [
-        "index.html", "communes/01840-phuong-duc-xuan.html", "communes/05665-xa-van-lang.html",
-        "province/01-province-overview.html"]
+        "index.html",
+        "communes/01840-phuong-duc-xuan.html",
+        "communes/05665-xa-van-lang.html",
+        "province/01-province-overview.html",
+    ]
     js = report_set / "assets" / "plotly.min.js"
     assert js.read_bytes() == html.plotly_js_source().read_bytes()
     for page in pages:
@@ -94,8 +99,12 @@ def test_pages_name_the_alkire_foster_headcount_and_explain_it(report_set):
     assert re.search(r"Năm 2025: tỷ lệ hộ thiếu hụt đa chiều H \(AF, k = 3/12\) = \d+,\d\d%", commune)
     province = (report_set / "province" / "01-province-overview.html").read_text(encoding="utf-8")
     heads = re.findall(r"<th>([^<]*)</th>", province)
-    assert {"Tỷ lệ hộ nghèo", "Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)", "Cường độ thiếu hụt A (AF, k = 3/12)",
-            "Chỉ số M0 (AF, k = 3/12)"} <= set(heads) and not {"H", "A", "M0"} & set(heads)
+    assert {
+        "Tỷ lệ hộ nghèo",
+        "Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)",
+        "Cường độ thiếu hụt A (AF, k = 3/12)",
+        "Chỉ số M0 (AF, k = 3/12)",
+    } <= set(heads) and not {"H", "A", "M0"} & set(heads)
 
 
 def test_no_chart_slot_is_empty(report_set):
@@ -110,8 +119,13 @@ def test_no_chart_slot_is_empty(report_set):
 @pytest.mark.filterwarnings("ignore:Your element with mimetype")
 def test_export_refuses_a_page_with_a_missing_chart(report_set, monkeypatch):
     executed = nbformat.read(report_set / "communes" / "01840-phuong-duc-xuan.ipynb", as_version=4)
-    monkeypatch.setattr(html, "render_figures", lambda nb, prefix="chart": sum(
-        html.PLOTLY_MIME in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])))
+    monkeypatch.setattr(
+        html,
+        "render_figures",
+        lambda nb, prefix="chart": sum(
+            html.PLOTLY_MIME in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])
+        ),
+    )
     with pytest.raises(RuntimeError, match=r"charts in the notebook but 0 chart slots and 0 drawn in the page"):
         html.export(executed, title="x", plotly_src="../assets/plotly.min.js")
 
@@ -122,8 +136,10 @@ def test_export_of_a_small_notebook():
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("secret_code_line()")
     fig = go.Figure(go.Bar(x=["Tày"], y=[3])).to_plotly_json()
-    cell.outputs = [nbformat.v4.new_output("display_data", data={html.PLOTLY_MIME: fig}),
-                    nbformat.v4.new_output("stream", name="stderr", text="a warning\n")]
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={html.PLOTLY_MIME: fig}),
+        nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
+    ]
     md = nbformat.v4.new_markdown_cell("# Xã Văn Lăng")
     nb.cells = [md, cell]
     page = html.export(nb, lang="en", title="Xã Văn Lăng", plotly_src="assets/plotly.min.js")
@@ -147,7 +163,9 @@ def test_disclosure_scan_of_every_page(report_set, data_root):
     planted.write_text(f"<p>{hid}: {income:,} đồng</p>".replace(",", "."), encoding="utf-8")
     try:
         assert html.disclosure_scan([planted], households) == [
-            (str(planted), "household_id", hid), (str(planted), "income", str(income))]
+            (str(planted), "household_id", hid),
+            (str(planted), "income", str(income)),
+        ]
     finally:
         planted.unlink()
 
@@ -161,21 +179,35 @@ def test_scan_page_reads_every_writing_of_an_income():
 
 
 def test_ethnic_groups_are_pooled_until_no_small_cell():
-    rows = pd.DataFrame({"commune_code": "01840", "review_year": 2025, "size": 3,
-                         "ethnicity": ["Kinh"] * 40 + ["Tày"] * 12 + ["Dao"] * 5 + ["Nùng"] * 3,
-                         "poverty_class": ["poor"] * 10 + ["not_poor"] * 50})
+    rows = pd.DataFrame(
+        {
+            "commune_code": "01840",
+            "review_year": 2025,
+            "size": 3,
+            "ethnicity": ["Kinh"] * 40 + ["Tày"] * 12 + ["Dao"] * 5 + ["Nùng"] * 3,
+            "poverty_class": ["poor"] * 10 + ["not_poor"] * 50,
+        }
+    )
     t = prepare.ethnic_groups(rows, 10)
     assert t[["ethnicity", "households", "poor", "suppressed"]].to_dict("records") == [
         {"ethnicity": "Kinh", "households": 40, "poor": 10, "suppressed": False},
-        {"ethnicity": "other", "households": 20, "poor": 0, "suppressed": False}]
+        {"ethnicity": "other", "households": 20, "poor": 0, "suppressed": False},
+    ]
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=7), st.integers(min_value=2, max_value=15))
 def test_pooling_never_shows_or_reveals_a_small_group(sizes, min_cell):
     names = [f"g{i}" for i in range(len(sizes))]
-    rows = pd.DataFrame({"commune_code": "01840", "review_year": 2025, "size": 1,
-                         "ethnicity": np.repeat(names, sizes), "poverty_class": "not_poor"})
+    rows = pd.DataFrame(
+        {
+            "commune_code": "01840",
+            "review_year": 2025,
+            "size": 1,
+            "ethnicity": np.repeat(names, sizes),
+            "poverty_class": "not_poor",
+        }
+    )
     t = prepare.ethnic_groups(rows, min_cell)
     assert t["households"].sum() == sum(sizes)
     shown = t[~t["suppressed"]]
@@ -191,8 +223,14 @@ def test_pooling_never_shows_or_reveals_a_small_group(sizes, min_cell):
 def test_credit_cells_under_the_limit_are_suppressed_with_their_complement():
     classified = pd.DataFrame({"household_id": [f"H{i}" for i in range(40)], "commune_code": "01840"})
     programme = ["poor"] * 25 + ["near_poor"] * 12 + ["newly_escaped"] * 3
-    loans = pd.DataFrame({"household_id": [f"H{i}" for i in range(40)], "programme": programme,
-                          "disbursed": pd.Timestamp("2024-03-01"), "amount": 50e6})
+    loans = pd.DataFrame(
+        {
+            "household_id": [f"H{i}" for i in range(40)],
+            "programme": programme,
+            "disbursed": pd.Timestamp("2024-03-01"),
+            "amount": 50e6,
+        }
+    )
     t = prepare.credit_table(classified, loans, 10).set_index("programme")
     assert t["borrowers"].to_dict() == {"all": 40, "near_poor": 12, "newly_escaped": 3, "poor": 25}
     # newly_escaped (3) is small; near_poor, the next smallest, is hidden too so 3 = 40 - 25 - 12 cannot be done
@@ -208,7 +246,7 @@ def test_index_table_and_xlsx(report_set):
     body = index.split("<tbody>")[1].split("</tbody>")[0]
     assert body.count("<tr>") == 92
     assert index.count('href="communes/') == 2 and 'href="province/01-province-overview.html"' in index
-    assert 'class="report-table sortable"' in index and "addEventListener(\"click\"" in index
+    assert 'class="report-table sortable"' in index and 'addEventListener("click"' in index
     assert 'href="key-figures.xlsx"' in index
     wb = load_workbook(report_set / "key-figures.xlsx")
     ws = wb.worksheets[0]

@@ -62,8 +62,10 @@ def test_missing_credit_cost_is_said_in_the_report(data_copy, monkeypatch):
     prepare.prepare()
     tables, _ = prepare.shared_tables()
     assert tables["projection"]["credit_cost_missing"].startswith("NoVariation: no poor borrower")
-    texts = {lang: sections.path_text(prepare.commune_context("01879", review_year=2025), lang=lang).data
-             for lang in ("vi", "en")}
+    texts = {
+        lang: sections.path_text(prepare.commune_context("01879", review_year=2025), lang=lang).data
+        for lang in ("vi", "en")
+    }
     assert "chưa ước tính được số vốn vay chính sách tương ứng" in texts["vi"]
     assert "could not be estimated" in texts["en"] and "billion VND" not in texts["en"]
 
@@ -80,8 +82,11 @@ def test_other_errors_of_the_credit_cost_are_not_swallowed(data_copy, monkeypatc
 
 
 def _mtimes(out: Path) -> dict[str, int]:
-    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*")
-            if p.suffix in (".html", ".ipynb", ".xlsx")}
+    return {
+        p.relative_to(out).as_posix(): p.stat().st_mtime_ns
+        for p in out.rglob("*")
+        if p.suffix in (".html", ".ipynb", ".xlsx")
+    }
 
 
 def test_rerun_after_one_commune_changes_redoes_that_report_and_the_index(data_copy, tmp_path):

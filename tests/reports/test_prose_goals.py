@@ -7,13 +7,11 @@ import pandas as pd
 import pytest
 
 from povanalysis.goals import outlook
-from povanalysis.goals import projections as P
 from povanalysis.goals import requirements as Q
 from povanalysis.goals.targets import Target
 from povanalysis.reports.prose import goals as PG
 
 YEARS = np.arange(2021, 2026)
-
 
 
 def test_scenario_headline(one_commune):

@@ -31,10 +31,23 @@ def _profile_context(year: int = 2024) -> prepare.CommuneContext:
     rows = [("H", None, 0.0629), ("A", None, 0.4), ("M0", None, 0.02516)]
     rows += [("pctb", column, 100 / len(std.columns)) for column in std.columns]
     af = pd.DataFrame(rows, columns=["measure", "indicator", "value"]).assign(
-        review_year=year, standard=std.key, k=std.k, n=400, suppressed=False)
+        review_year=year, standard=std.key, k=std.k, n=400, suppressed=False
+    )
     empty = pd.DataFrame()
-    return prepare.CommuneContext("01840", year, {"name": "Phường Đức Xuân"}, empty, empty, empty, af, empty,
-                                 empty, sections={}, min_cell=10, synthetic=True)
+    return prepare.CommuneContext(
+        "01840",
+        year,
+        {"name": "Phường Đức Xuân"},
+        empty,
+        empty,
+        empty,
+        af,
+        empty,
+        empty,
+        sections={},
+        min_cell=10,
+        synthetic=True,
+    )
 
 
 # Names of the official poor-household rate, which no label of the Alkire–Foster headcount may take.
@@ -56,8 +69,14 @@ def test_no_published_label_of_h_names_the_official_rate(lang, key):
 
 
 def test_af_labels_interpolate_the_cutoff_of_the_table():
-    af = pd.DataFrame({"measure": ["M0"] + ["hd"] * 4, "indicator": [None, "a", "b", "c", "d"],
-                       "value": [0.1, 0.2, 0.3, 0.1, 0.4], "k": 0.5})
+    af = pd.DataFrame(
+        {
+            "measure": ["M0"] + ["hd"] * 4,
+            "indicator": [None, "a", "b", "c", "d"],
+            "value": [0.1, 0.2, 0.3, 0.1, 0.4],
+            "k": 0.5,
+        }
+    )
     assert labels.af_label("M0", "vi", **labels.af_cutoff(af)) == "Chỉ số M0 (AF, k = 2/4)"
     assert labels.af_label("A", "en", **labels.af_cutoff(af)) == "Alkire–Foster intensity A (k = 2/4)"
     assert labels.af_cutoff(af.assign(k=[0.5, 0.25, 0.25, 0.25, 0.25])) == {"k": None, "n_indicators": None}
@@ -69,7 +88,10 @@ def test_glossary_tells_the_official_rate_from_the_alkire_foster_headcount():
     std = standards.get_standard("2022-2025")
     vi, en = labels.glossary(std, "vi"), labels.glossary(std, "en")
     assert vi.splitlines()[0].startswith("- **Tỷ lệ hộ nghèo** (số liệu chính thức)")
-    assert "**và** thiếu hụt từ 3 trong 12 chỉ số trở lên, theo chuẩn nghèo giai đoạn 2022–2025 (Nghị định 07/2021/NĐ-CP)" in vi
+    assert (
+        "**và** thiếu hụt từ 3 trong 12 chỉ số trở lên, theo chuẩn nghèo giai đoạn 2022–2025 (Nghị định 07/2021/NĐ-CP)"
+        in vi
+    )
     assert "tỷ lệ hộ thiếu hụt từ 3 trong 12 chỉ số trở lên, **bất kể thu nhập**" in vi
     assert "H **không phải là tỷ lệ hộ nghèo**" in vi and "= H × A" in vi
     assert "deprived in at least 3 of the 12 indicators, **whatever their income**" in en
@@ -82,8 +104,10 @@ def test_glossary_tells_the_official_rate_from_the_alkire_foster_headcount():
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_commune_profile_names_h_as_the_alkire_foster_headcount(lang):
     text = report.profile_text(_profile_context(), lang=lang).data
-    expected = {"vi": "Năm 2024: tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12) = 6,29%",
-                "en": "In 2024: Alkire–Foster multidimensional headcount H (k = 3/12) = 6.29%"}[lang]
+    expected = {
+        "vi": "Năm 2024: tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12) = 6,29%",
+        "en": "In 2024: Alkire–Foster multidimensional headcount H (k = 3/12) = 6.29%",
+    }[lang]
     assert expected in text
     assert text.endswith(labels.glossary(standards.get_standard("2022-2025"), lang))
     assert "tỷ lệ nghèo đa chiều" not in text.lower() and "multidimensionally poor" not in text

@@ -28,11 +28,30 @@ if TYPE_CHECKING:
     from ...goals.targets import Target
 
 __all__ = [
-    "FIGURE_TEXT", "STANDARD_SHORT", "MODEL_NAMES", "MODEL_LABELS", "LEVEL_LABELS", "SCORE_COLUMNS",
-    "POPULATION_TEXT", "figure_text", "standard_short", "decree_name", "rebase_headline", "projection_basis",
-    "requirements_headline", "scenario_headline", "gap_labels", "model_name", "model_label", "level_label",
-    "backtest_text", "readable_scores",
-    "p_meet_text", "target_rule", "target_table", "conflict_messages",
+    "FIGURE_TEXT",
+    "STANDARD_SHORT",
+    "MODEL_NAMES",
+    "MODEL_LABELS",
+    "LEVEL_LABELS",
+    "SCORE_COLUMNS",
+    "POPULATION_TEXT",
+    "figure_text",
+    "standard_short",
+    "decree_name",
+    "rebase_headline",
+    "projection_basis",
+    "requirements_headline",
+    "scenario_headline",
+    "gap_labels",
+    "model_name",
+    "model_label",
+    "level_label",
+    "backtest_text",
+    "readable_scores",
+    "p_meet_text",
+    "target_rule",
+    "target_table",
+    "conflict_messages",
 ]
 
 #: Labels of the goals' figures: key → (Vietnamese, English), with ``{}`` fields.
@@ -42,8 +61,10 @@ FIGURE_TEXT: Mapping[str, tuple[str, str]] = {
     "band": ("Khoảng dự báo {p}%", "{p}% prediction interval"),
     "target": ("Lộ trình mục tiêu", "Target path"),
     "gap": ("Chênh lệch so với mục tiêu năm {y} (điểm phần trăm)", "Gap to the {y} target (percentage points)"),
-    "gap_title": ("Chênh lệch giữa dự báo và mục tiêu năm {y}, theo xã",
-                  "Gap between projection and target in {y}, by commune"),
+    "gap_title": (
+        "Chênh lệch giữa dự báo và mục tiêu năm {y}, theo xã",
+        "Gap between projection and target in {y}, by commune",
+    ),
     "behind": ("Chậm so với lộ trình", "Behind the path"),
     "on_track": ("Đạt lộ trình", "On track"),
     "hidden": ("{n} xã không công bố (dưới ngưỡng số hộ)", "{n} commune(s) suppressed (too few households)"),
@@ -52,9 +73,10 @@ FIGURE_TEXT: Mapping[str, tuple[str, str]] = {
     "fan_title": ("{who}: tỷ lệ hộ nghèo dự báo {y0}–{y1}", "{who}: projected poor-household rate {y0}–{y1}"),
     "year": ("Năm rà soát", "Review year"),
     "recorded": ("Kết quả rà soát", "Recorded"),
-    "backtest_title": ("Kiểm định trên các kỳ rà soát đã qua ({level}): dự báo, khoảng dự báo {p}% và kết quả thực tế",
-                       "Backtest on past reviews ({level}): projections, {p}% prediction intervals and what the "
-                       "reviews recorded"),
+    "backtest_title": (
+        "Kiểm định trên các kỳ rà soát đã qua ({level}): dự báo, khoảng dự báo {p}% và kết quả thực tế",
+        "Backtest on past reviews ({level}): projections, {p}% prediction intervals and what the reviews recorded",
+    ),
     "backtest_x": ("Chuẩn · năm gốc→năm dự báo", "Standard · origin→year predicted"),
     "poor_rate": ("Tỷ lệ hộ nghèo", "Poor-household rate"),
 }
@@ -68,8 +90,10 @@ STANDARD_SHORT: Mapping[str, tuple[str, str]] = {
 
 #: Names of the projection models in sentences.
 MODEL_NAMES: Mapping[str, tuple[str, str]] = {
-    "drift": ("xu hướng thay đổi bình quân hằng năm (bước ngẫu nhiên có xu hướng)",
-              "average yearly change (random walk with drift)"),
+    "drift": (
+        "xu hướng thay đổi bình quân hằng năm (bước ngẫu nhiên có xu hướng)",
+        "average yearly change (random walk with drift)",
+    ),
     "trend": ("đường xu hướng logit theo năm", "logit-linear trend"),
     "transition": ("mô hình chuyển trạng thái của hộ", "household transition model"),
     "persistence": ("giữ nguyên mức của kỳ rà soát cuối", "last review carried forward"),
@@ -85,7 +109,8 @@ MODEL_LABELS: Mapping[str, tuple[str, str]] = {
 
 #: Names of the backtest levels.
 LEVEL_LABELS: Mapping[str, tuple[str, str]] = {
-    "province": ("Toàn tỉnh", "Province"), "minority": ("Theo dân tộc", "By ethnicity"),
+    "province": ("Toàn tỉnh", "Province"),
+    "minority": ("Theo dân tộc", "By ethnicity"),
     "old_area": ("Theo tỉnh cũ", "By former province"),
     "disadvantaged": ("Xã đặc biệt khó khăn / khác", "Disadvantaged / other communes"),
     "commune": ("Từng xã", "Each commune"),
@@ -93,8 +118,11 @@ LEVEL_LABELS: Mapping[str, tuple[str, str]] = {
 
 #: Column names of :func:`readable_scores`.
 SCORE_COLUMNS: Mapping[str, tuple[str, str]] = {
-    "model": ("Mô hình", "Model"), "standard": ("Chuẩn nghèo", "Standard"), "level": ("Cấp", "Level"),
-    "horizon": ("Dự báo trước (năm)", "Years ahead"), "folds": ("Số lần so sánh", "Comparisons"),
+    "model": ("Mô hình", "Model"),
+    "standard": ("Chuẩn nghèo", "Standard"),
+    "level": ("Cấp", "Level"),
+    "horizon": ("Dự báo trước (năm)", "Years ahead"),
+    "folds": ("Số lần so sánh", "Comparisons"),
     "mean_error": ("Sai số bình quân (điểm %)", "Mean error (points)"),
     "mean_abs_error": ("Sai số tuyệt đối bình quân (điểm %)", "Mean absolute error (points)"),
     "max_abs_error": ("Sai số tuyệt đối lớn nhất (điểm %)", "Largest absolute error (points)"),
@@ -160,6 +188,7 @@ def decree_name(standard: Standard, lang: str) -> str:
 # Rebasing, projections and requirements
 # --------------------------------------------------------------------------------------------
 
+
 def rebase_headline(rebase: Rebase, lang: str = "vi") -> str:
     """One or two sentences on the level shift of a :class:`povanalysis.goals.rebase.Rebase`, for reports.
 
@@ -185,13 +214,17 @@ def rebase_headline(rebase: Rebase, lang: str = "vi") -> str:
     if vi:
         decree = decree_name(std, "vi")
         verb, to = ("tăng", "lên") if up else ("giảm", "xuống")
-        text = (f"Tính lại kết quả rà soát năm {rebase.year} theo {standard_short(std.key, 'vi')} ({decree}), "
-                f"số hộ nghèo "
-                f"{verb} từ {a} {to} {b}, {verb} {pts} điểm phần trăm.")
+        text = (
+            f"Tính lại kết quả rà soát năm {rebase.year} theo {standard_short(std.key, 'vi')} ({decree}), "
+            f"số hộ nghèo "
+            f"{verb} từ {a} {to} {b}, {verb} {pts} điểm phần trăm."
+        )
     else:
-        text = (f"Reclassifying the {rebase.year} review under the {standard_short(std.key, 'en')} ({std.decree}) "
-                f"{'raises' if up else 'lowers'} the poor-household count from {a} to {b}, "
-                f"{'+' if up else '-'}{pts} points.")
+        text = (
+            f"Reclassifying the {rebase.year} review under the {standard_short(std.key, 'en')} ({std.decree}) "
+            f"{'raises' if up else 'lowers'} the poor-household count from {a} to {b}, "
+            f"{'+' if up else '-'}{pts} points."
+        )
     parts = []
     for d, keys in (("minority", (True, False)), ("old_area", ("bac_kan", "thai_nguyen"))):
         if d not in rebase.cells.columns:
@@ -200,8 +233,10 @@ def rebase_headline(rebase: Rebase, lang: str = "vi") -> str:
         for k in keys:
             if k in t.index and not t.loc[k, "suppressed"]:
                 name = label("minority" if k is True else "majority" if k is False else k, lang)
-                parts.append(f"{name} {'+' if t.loc[k, 'gap'] >= 0 else '-'}"
-                             f"{format_number(abs(100 * t.loc[k, 'gap']), lang, digits=2)}")
+                parts.append(
+                    f"{name} {'+' if t.loc[k, 'gap'] >= 0 else '-'}"
+                    f"{format_number(abs(100 * t.loc[k, 'gap']), lang, digits=2)}"
+                )
     if parts:
         text += (" Theo nhóm (điểm phần trăm): " if vi else " By group (points): ") + "; ".join(parts) + "."
     return text
@@ -215,24 +250,35 @@ def projection_basis(projection: Projection, lang: str = "vi") -> str:
     span = f"{years[0]}–{years[-1]}" if years else ""
     decree = decree_name(std, lang)
     if projection.basis == "rebased_shift":
-        return (f"Dự báo theo {standard_short(std.key, 'vi')} ({decree}): chuỗi tỷ lệ {span} được dịch theo chênh lệch "
-                f"của từng đơn vị khi tính lại kỳ rà soát {years[-1]} theo chuẩn mới." if vi else
-                f"Projection on the {standard_short(std.key, 'en')} ({decree}): the {span} series is shifted by each "
-                f"unit's gap when the {years[-1]} review is reclassified under the new standard.")
+        return (
+            f"Dự báo theo {standard_short(std.key, 'vi')} ({decree}): chuỗi tỷ lệ {span} được dịch theo chênh lệch "
+            f"của từng đơn vị khi tính lại kỳ rà soát {years[-1]} theo chuẩn mới."
+            if vi
+            else f"Projection on the {standard_short(std.key, 'en')} ({decree}): the {span} series is shifted by each "
+            f"unit's gap when the {years[-1]} review is reclassified under the new standard."
+        )
     if projection.basis == "reclassified":
-        return (f"Dự báo theo {standard_short(std.key, 'vi')} ({decree}): mọi kỳ rà soát {span} được phân loại lại "
-                "theo chuẩn này." if vi else
-                f"Projection on the {standard_short(std.key, 'en')} ({decree}): every review {span} is reclassified "
-                "under it.")
+        return (
+            f"Dự báo theo {standard_short(std.key, 'vi')} ({decree}): mọi kỳ rà soát {span} được phân loại lại "
+            "theo chuẩn này."
+            if vi
+            else f"Projection on the {standard_short(std.key, 'en')} ({decree}): every review {span} is reclassified "
+            "under it."
+        )
     in_force = [y for y in projection.years if standard_in_force(int(y)) not in (None, std.key)]
-    text = (f"Dự báo theo {standard_short(std.key, 'vi')} ({decree}), chuẩn của các kỳ rà soát {span}."
-            if vi else
-            f"Projection on the {standard_short(std.key, 'en')} ({decree}), the standard of the {span} reviews.")
+    text = (
+        f"Dự báo theo {standard_short(std.key, 'vi')} ({decree}), chuẩn của các kỳ rà soát {span}."
+        if vi
+        else f"Projection on the {standard_short(std.key, 'en')} ({decree}), the standard of the {span} reviews."
+    )
     if in_force:
-        text += (f" Các kỳ rà soát từ năm {in_force[0]} áp dụng chuẩn khác, nên đây là kịch bản giữ nguyên chuẩn cũ, "
-                 "không so sánh trực tiếp được với kết quả rà soát các năm đó." if vi else
-                 f" Reviews from {in_force[0]} use another standard, so this assumes the old standard stays and is "
-                 "not directly comparable with those reviews.")
+        text += (
+            f" Các kỳ rà soát từ năm {in_force[0]} áp dụng chuẩn khác, nên đây là kịch bản giữ nguyên chuẩn cũ, "
+            "không so sánh trực tiếp được với kết quả rà soát các năm đó."
+            if vi
+            else f" Reviews from {in_force[0]} use another standard, so this assumes the old standard stays and is "
+            "not directly comparable with those reviews."
+        )
     return text
 
 
@@ -257,30 +303,39 @@ def requirements_headline(requirements: pd.DataFrame, *, year: int | None = None
     behind = n - on
     extra = float(r["additional_exits"].sum())
     if vi:
-        text = (f"Đến năm {year}, {on}/{n} xã, phường có mục tiêu được dự báo đạt lộ trình "
-                f"(theo giá trị dự báo trung tâm); {behind} xã chậm so với lộ trình, cần thêm "
-                f"{format_number(extra, lang)} hộ thoát nghèo so với dự báo.")
+        text = (
+            f"Đến năm {year}, {on}/{n} xã, phường có mục tiêu được dự báo đạt lộ trình "
+            f"(theo giá trị dự báo trung tâm); {behind} xã chậm so với lộ trình, cần thêm "
+            f"{format_number(extra, lang)} hộ thoát nghèo so với dự báo."
+        )
     else:
-        text = (f"By {year}, {on} of {n} communes with a target are projected to meet it "
-                f"(on track, central projection); {behind} commune(s) are behind and need "
-                f"{format_number(extra, lang)} more households to leave poverty "
-                "than projected.")
+        text = (
+            f"By {year}, {on} of {n} communes with a target are projected to meet it "
+            f"(on track, central projection); {behind} commune(s) are behind and need "
+            f"{format_number(extra, lang)} more households to leave poverty "
+            "than projected."
+        )
     if "credit_vnd" in r.columns and behind:
         bn = float(r["credit_vnd"].sum()) / 1e9
-        text += (f" Với chi phí ước tính cho mỗi hộ thoát nghèo, cần khoảng {format_number(bn, lang, digits=1)} "
-                 f"tỷ đồng "
-                 "vốn tín dụng bổ sung (khoảng tin cậy theo từng xã trong bảng)." if vi else
-                 f" At the estimated cost per exit that is about VND {format_number(bn, lang, digits=1)} billion of "
-                 "additional credit (intervals by commune in the table).")
+        text += (
+            f" Với chi phí ước tính cho mỗi hộ thoát nghèo, cần khoảng {format_number(bn, lang, digits=1)} "
+            f"tỷ đồng "
+            "vốn tín dụng bổ sung (khoảng tin cậy theo từng xã trong bảng)."
+            if vi
+            else f" At the estimated cost per exit that is about VND {format_number(bn, lang, digits=1)} billion of "
+            "additional credit (intervals by commune in the table)."
+        )
     suppressed = int(((requirements["year"] == year) & requirements["suppressed"]).sum())
     if suppressed:
-        text += (f" {suppressed} xã có dưới ngưỡng số hộ không được công bố." if vi else
-                 f" {suppressed} commune(s) below the household threshold are not published.")
+        text += (
+            f" {suppressed} xã có dưới ngưỡng số hộ không được công bố."
+            if vi
+            else f" {suppressed} commune(s) below the household threshold are not published."
+        )
     return text
 
 
-def scenario_headline(baseline: Projection, scenario: Projection, *, year: int | None = None,
-                      lang: str = "vi") -> str:
+def scenario_headline(baseline: Projection, scenario: Projection, *, year: int | None = None, lang: str = "vi") -> str:
     """A sentence on what a credit scenario changes in the pooled rate of all units.
 
     Examples
@@ -314,13 +369,16 @@ def scenario_headline(baseline: Projection, scenario: Projection, *, year: int |
     before, after = format_percent(a.mean[0, j], lang), format_percent(b.mean[0, j], lang)
     ci = f"{format_percent(b.ci_lower[0, j], lang)}–{format_percent(b.ci_upper[0, j], lang)}"
     exits = format_number(float(m.loc[m["year"] == year, "additional_exits"].sum()), lang)
-    text = (f"Với thêm {per_year} khoản vay mỗi năm từ năm {first} và hiệu quả thoát nghèo ước tính {eff} "
-            f"(sai số chuẩn "
-            f"{se}), tỷ lệ hộ nghèo năm {year} dự báo là {after} (khoảng tin cậy {ci}) thay vì {before}: thêm {exits} "
-            "hộ thoát nghèo." if vi else
-            f"With {per_year} additional loans a year from {first} and an effect on exit of {eff} (se {se}), the "
-            f"poor-household rate in {year} is projected at {after} ({ci}) instead of {before}: {exits} more "
-            "households out of poverty.")
+    text = (
+        f"Với thêm {per_year} khoản vay mỗi năm từ năm {first} và hiệu quả thoát nghèo ước tính {eff} "
+        f"(sai số chuẩn "
+        f"{se}), tỷ lệ hộ nghèo năm {year} dự báo là {after} (khoảng tin cậy {ci}) thay vì {before}: thêm {exits} "
+        "hộ thoát nghèo."
+        if vi
+        else f"With {per_year} additional loans a year from {first} and an effect on exit of {eff} (se {se}), the "
+        f"poor-household rate in {year} is projected at {after} ({ci}) instead of {before}: {exits} more "
+        "households out of poverty."
+    )
     if "credit_vnd" in m.columns:
         rows = m[m["year"] == year]
         bn = [float(rows[c].sum()) / 1e9 for c in ("credit_vnd", "credit_vnd_lower", "credit_vnd_upper")]
@@ -329,10 +387,16 @@ def scenario_headline(baseline: Projection, scenario: Projection, *, year: int |
             hi = format_number(bn[2], lang, digits=1)
             span = f"từ {lo} đến {hi}" if vi else f"{lo} to {hi}"
         else:
-            span = (f"từ {lo}, không có cận trên hữu hạn vì khoảng tin cậy của hiệu quả chạm 0" if vi else
-                    f"at least {lo}, with no finite upper bound as the effect's interval reaches zero")
-        text += (f" Theo chi phí ước tính cho mỗi hộ thoát nghèo, số hộ này ứng với khoảng {mid} tỷ đồng ({span})."
-                 if vi else f" At the estimated cost per exit these exits stand for about VND {mid} billion ({span}).")
+            span = (
+                f"từ {lo}, không có cận trên hữu hạn vì khoảng tin cậy của hiệu quả chạm 0"
+                if vi
+                else f"at least {lo}, with no finite upper bound as the effect's interval reaches zero"
+            )
+        text += (
+            f" Theo chi phí ước tính cho mỗi hộ thoát nghèo, số hộ này ứng với khoảng {mid} tỷ đồng ({span})."
+            if vi
+            else f" At the estimated cost per exit these exits stand for about VND {mid} billion ({span})."
+        )
     return text
 
 
@@ -351,6 +415,7 @@ def gap_labels(*, year: int, lang: str = "vi") -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 # The outlook and its backtest
 # --------------------------------------------------------------------------------------------
+
 
 def model_name(model: str, lang: str = "vi") -> str:
     """A projection model's name in ``lang`` (:data:`MODEL_NAMES`).
@@ -383,28 +448,38 @@ def backtest_text(outlook: Outlook, lang: str = "vi") -> str:
     parts = []
     for r in s.itertuples(index=False):
         pts = format_number(100 * r.mean_abs_error, lang, digits=2)
-        parts.append(f"{pts} điểm phần trăm khi dự báo trước {r.horizon} năm" if vi else
-                      f"{pts} points on average {_AHEAD.get(r.horizon, f'{r.horizon} years')} ahead")
+        parts.append(
+            f"{pts} điểm phần trăm khi dự báo trước {r.horizon} năm"
+            if vi
+            else f"{pts} points on average {_AHEAD.get(r.horizon, f'{r.horizon} years')} ahead"
+        )
     folds = int(s["folds"].sum())
     held = int(round(float((s["coverage"] * s["folds"]).sum())))
     level = format_number(100 * (1 - outlook.alpha), lang, digits=0)
     if vi:
-        text = (f"Dự báo dùng mô hình {model_name(outlook.model, 'vi')}. Khi ước lượng trên các kỳ rà soát trước và so "
-                f"với các kỳ sau mà mô hình chưa thấy, sai số bình quân của tỷ lệ toàn tỉnh là " + "; ".join(parts)
-                + f"; khoảng dự báo {level}% chứa {held}/{folds} tỷ lệ ghi nhận thực tế.")
+        text = (
+            f"Dự báo dùng mô hình {model_name(outlook.model, 'vi')}. Khi ước lượng trên các kỳ rà soát trước và so "
+            f"với các kỳ sau mà mô hình chưa thấy, sai số bình quân của tỷ lệ toàn tỉnh là "
+            + "; ".join(parts)
+            + f"; khoảng dự báo {level}% chứa {held}/{folds} tỷ lệ ghi nhận thực tế."
+        )
         if not outlook.passes:
             text += " Mô hình chưa đạt yêu cầu kiểm định, nên các con số chỉ là kịch bản tham khảo."
     else:
-        text = (f"Projections use the {model_name(outlook.model, 'en')} model. Fitted on earlier reviews and checked "
-                f"against the later ones it had not seen, its province rate missed by " + " and ".join(parts)
-                + f"; its {level}% prediction intervals held {held} of the {folds} recorded rates.")
+        text = (
+            f"Projections use the {model_name(outlook.model, 'en')} model. Fitted on earlier reviews and checked "
+            f"against the later ones it had not seen, its province rate missed by "
+            + " and ".join(parts)
+            + f"; its {level}% prediction intervals held {held} of the {folds} recorded rates."
+        )
         if not outlook.passes:
             text += " The model does not pass its backtest, so these figures are a scenario only."
     return text
 
 
-def readable_scores(bt: Backtest, *, levels: Sequence[str] = ("province", "minority", "disadvantaged", "commune"),
-                    lang: str = "vi") -> pd.DataFrame:
+def readable_scores(
+    bt: Backtest, *, levels: Sequence[str] = ("province", "minority", "disadvantaged", "commune"), lang: str = "vi"
+) -> pd.DataFrame:
     """The scores of a backtest as a table for reading: names in ``lang``, errors in points, shares in percent, as text.
 
     Indexed by standard, level, horizon and model (best interval score first), so that a
@@ -414,13 +489,15 @@ def readable_scores(bt: Backtest, *, levels: Sequence[str] = ("province", "minor
     s = s[s["level"].isin(levels)].copy()
     s["level"] = pd.Categorical(s["level"], categories=list(levels), ordered=True)
     s = s.sort_values(["standard", "level", "horizon", "interval_score"])
-    out = pd.DataFrame({
-        _name(SCORE_COLUMNS, "standard", lang): s["standard"].to_numpy(),
-        _name(SCORE_COLUMNS, "level", lang): [_name(LEVEL_LABELS, str(v), lang) for v in s["level"]],
-        _name(SCORE_COLUMNS, "horizon", lang): s["horizon"].to_numpy(),
-        _name(SCORE_COLUMNS, "model", lang): [_name(MODEL_LABELS, v, lang) for v in s["model"]],
-        _name(SCORE_COLUMNS, "folds", lang): s["folds"].to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            _name(SCORE_COLUMNS, "standard", lang): s["standard"].to_numpy(),
+            _name(SCORE_COLUMNS, "level", lang): [_name(LEVEL_LABELS, str(v), lang) for v in s["level"]],
+            _name(SCORE_COLUMNS, "horizon", lang): s["horizon"].to_numpy(),
+            _name(SCORE_COLUMNS, "model", lang): [_name(MODEL_LABELS, v, lang) for v in s["model"]],
+            _name(SCORE_COLUMNS, "folds", lang): s["folds"].to_numpy(),
+        }
+    )
     for c in ("mean_error", "mean_abs_error", "max_abs_error", "interval_score"):
         out[_name(SCORE_COLUMNS, c, lang)] = [format_number(100 * v, lang, digits=2) for v in s[c]]
     out[_name(SCORE_COLUMNS, "coverage", lang)] = [format_number(100 * v, lang, digits=0) + "%" for v in s["coverage"]]
@@ -472,19 +549,32 @@ def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
         return ""
     lines = []
     for t in apart:
-        vals = ", ".join(f"{MODEL_NAMES.get(m, (m, m))[0 if vi else 1]} "
-                         f"{format_percent(table.loc[t, m], lang, digits=0)}"
-                         for m in table.columns if np.isfinite(table.loc[t, m]))
+        vals = ", ".join(
+            f"{MODEL_NAMES.get(m, (m, m))[0 if vi else 1]} {format_percent(table.loc[t, m], lang, digits=0)}"
+            for m in table.columns
+            if np.isfinite(table.loc[t, m])
+        )
         lines.append(f"{t}: {vals}")
-    return (("Các mô hình cho xác suất đạt mục tiêu rất khác nhau — " if vi else
-             "The models give very different probabilities of meeting — ") + "; ".join(lines) + "."
-            + (" Xác suất phụ thuộc vào mô hình; con số trong báo cáo theo mô hình đã qua kiểm định." if vi else
-               " The probability depends on the model; the reports use the model that passed its backtest."))
+    return (
+        (
+            "Các mô hình cho xác suất đạt mục tiêu rất khác nhau — "
+            if vi
+            else "The models give very different probabilities of meeting — "
+        )
+        + "; ".join(lines)
+        + "."
+        + (
+            " Xác suất phụ thuộc vào mô hình; con số trong báo cáo theo mô hình đã qua kiểm định."
+            if vi
+            else " The probability depends on the model; the reports use the model that passed its backtest."
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Targets
 # --------------------------------------------------------------------------------------------
+
 
 def target_rule(target: Target, lang: str = "vi") -> str:
     """A target's rule in words: ``-1.5 points a year`` or ``at most 10.00% by 2030``.
@@ -523,17 +613,19 @@ def target_table(targets: Target | Sequence[Target], *, lang: str = "vi") -> pd.
     check_lang(lang)
     targets = [targets] if hasattr(targets, "population") else list(targets)
     i = 0 if lang == "vi" else 1
-    return pd.DataFrame({
-        "name": [t.name for t in targets],
-        "label": [t.label(lang) for t in targets],
-        "population": [POPULATION_TEXT[t.population][i] for t in targets],
-        "scope": [t.scope for t in targets],
-        "rule": [target_rule(t, lang) for t in targets],
-        "start_year": [t.start_year for t in targets],
-        "end_year": [t.end_year for t in targets],
-        "confirmed": [t.confirmed for t in targets],
-        "source": [t.source for t in targets],
-    })
+    return pd.DataFrame(
+        {
+            "name": [t.name for t in targets],
+            "label": [t.label(lang) for t in targets],
+            "population": [POPULATION_TEXT[t.population][i] for t in targets],
+            "scope": [t.scope for t in targets],
+            "rule": [target_rule(t, lang) for t in targets],
+            "start_year": [t.start_year for t in targets],
+            "end_year": [t.end_year for t in targets],
+            "confirmed": [t.confirmed for t in targets],
+            "source": [t.source for t in targets],
+        }
+    )
 
 
 def _commune_names() -> dict:
@@ -548,15 +640,28 @@ def _who(target: Target, code: str | None, lang: str, names: dict) -> str:
         name = names.get(code)
         return f"{name} ({code})" if name else (f"xã {code}" if lang == "vi" else f"commune {code}")
     vi, en = POPULATION_TEXT[target.population]
-    return (f"«{target.label('vi')}» ({vi})" if lang == "vi" else f"'{target.label('en')}' ({en})")
+    return f"«{target.label('vi')}» ({vi})" if lang == "vi" else f"'{target.label('en')}' ({en})"
 
 
-def _conflict_message(kind: str, t: Target, other: Target | None, code: str | None, year: int, value: float,
-                      reference: float, targets: Sequence[Target], lang: str, names: dict) -> str:
+def _conflict_message(
+    kind: str,
+    t: Target,
+    other: Target | None,
+    code: str | None,
+    year: int,
+    value: float,
+    reference: float,
+    targets: Sequence[Target],
+    lang: str,
+    names: dict,
+) -> str:
     vi = lang == "vi"
     if kind == "empty_population":
-        return (f"Mục tiêu «{t.label('vi')}»: không có hộ nào thuộc đối tượng trong kỳ rà soát {t.start_year}." if vi
-                else f"Target '{t.label('en')}': no household of its population at the {t.start_year} review.")
+        return (
+            f"Mục tiêu «{t.label('vi')}»: không có hộ nào thuộc đối tượng trong kỳ rà soát {t.start_year}."
+            if vi
+            else f"Target '{t.label('en')}': no household of its population at the {t.start_year} review."
+        )
     if kind == "unattainable":
         who = _who(t, code, lang, names)
         start = format_percent(value, lang)
@@ -566,36 +671,53 @@ def _conflict_message(kind: str, t: Target, other: Target | None, code: str | No
             step = f"giảm {red} điểm phần trăm mỗi năm" if t.unit == "points" else f"giảm {red}% mỗi năm"
             if t.direction == "increase":
                 step = step.replace("giảm", "tăng")
-            return (f"{who}: từ {start} năm {t.start_year}, {step} sẽ vượt mức giới hạn {bound} vào năm {year}; "
-                    f"mục tiêu không thể đạt như đã viết (lộ trình được giữ ở mức {bound} từ năm {year}).")
-        step = (f"a fall of {red} points a year" if t.unit == "points" else f"a fall of {red}% a year")
+            return (
+                f"{who}: từ {start} năm {t.start_year}, {step} sẽ vượt mức giới hạn {bound} vào năm {year}; "
+                f"mục tiêu không thể đạt như đã viết (lộ trình được giữ ở mức {bound} từ năm {year})."
+            )
+        step = f"a fall of {red} points a year" if t.unit == "points" else f"a fall of {red}% a year"
         if t.direction == "increase":
             step = step.replace("fall", "rise")
-        return (f"{who}: from {start} in {t.start_year}, {step} would pass the bound of {bound} in {year}; "
-                f"the target is unattainable as written (the path is held at {bound} from {year}).")
+        return (
+            f"{who}: from {start} in {t.start_year}, {step} would pass the bound of {bound} in {year}; "
+            f"the target is unattainable as written (the path is held at {bound} from {year})."
+        )
     if kind == "insufficient":
         a, b = t, other
         who = _who(a, code, lang, names)
         la, lb = format_percent(value, lang), format_percent(reference, lang)
-        return (f"{who}: đạt mục tiêu «{a.label('vi')}» thì năm {b.end_year} vẫn còn {la}, chưa đạt mức {lb} "
-                f"mà mục tiêu «{b.label('vi')}» yêu cầu; hai mục tiêu không khớp nhau và «{b.label('vi')}» là "
-                "ràng buộc chặt hơn." if vi else
-                f"{who}: meeting '{a.label('en')}' leaves the rate at {la} in {b.end_year}, short of the {lb} that "
-                f"'{b.label('en')}' requires; the two targets disagree and '{b.label('en')}' binds.")
+        return (
+            f"{who}: đạt mục tiêu «{a.label('vi')}» thì năm {b.end_year} vẫn còn {la}, chưa đạt mức {lb} "
+            f"mà mục tiêu «{b.label('vi')}» yêu cầu; hai mục tiêu không khớp nhau và «{b.label('vi')}» là "
+            "ràng buộc chặt hơn."
+            if vi
+            else f"{who}: meeting '{a.label('en')}' leaves the rate at {la} in {b.end_year}, short of the {lb} that "
+            f"'{b.label('en')}' requires; the two targets disagree and '{b.label('en')}' binds."
+        )
     if kind == "implied_range":
         hi_t = other
         # The low end of the province-wide range whose high end the conflict names.
-        lo_t = min((x for x in targets if (x.population, x.scope, x.unit, x.direction)
-                    == (hi_t.population, hi_t.scope, hi_t.unit, hi_t.direction) and x.annual_reduction is not None),
-                   key=lambda x: x.annual_reduction)
+        lo_t = min(
+            (
+                x
+                for x in targets
+                if (x.population, x.scope, x.unit, x.direction)
+                == (hi_t.population, hi_t.scope, hi_t.unit, hi_t.direction)
+                and x.annual_reduction is not None
+            ),
+            key=lambda x: x.annual_reduction,
+        )
         share = format_percent(reference, lang, digits=1)
         x, hi = format_number(value, lang, digits=2), format_number(hi_t.annual_reduction, lang, digits=1)
-        return (f"Đạt mục tiêu «{t.label('vi')}» (nhóm chiếm {share} số hộ) tự nó đã làm tỷ lệ hộ nghèo toàn tỉnh "
-                f"giảm ít nhất {x} điểm phần trăm mỗi năm, vượt cận trên {hi} điểm của khoảng «{lo_t.label('vi')}» – "
-                f"«{hi_t.label('vi')}»; khoảng này chỉ nhất quán nếu hiểu là mức giảm tối thiểu." if vi else
-                f"Meeting '{t.label('en')}' (its population holds {share} of households) alone lowers the province "
-                f"rate by at least {x} points a year, above the upper end of {hi} points of the range "
-                f"'{lo_t.label('en')}' – '{hi_t.label('en')}'; the range is consistent only if read as a minimum.")
+        return (
+            f"Đạt mục tiêu «{t.label('vi')}» (nhóm chiếm {share} số hộ) tự nó đã làm tỷ lệ hộ nghèo toàn tỉnh "
+            f"giảm ít nhất {x} điểm phần trăm mỗi năm, vượt cận trên {hi} điểm của khoảng «{lo_t.label('vi')}» – "
+            f"«{hi_t.label('vi')}»; khoảng này chỉ nhất quán nếu hiểu là mức giảm tối thiểu."
+            if vi
+            else f"Meeting '{t.label('en')}' (its population holds {share} of households) alone lowers the province "
+            f"rate by at least {x} points a year, above the upper end of {hi} points of the range "
+            f"'{lo_t.label('en')}' – '{hi_t.label('en')}'; the range is consistent only if read as a minimum."
+        )
     raise ValueError(f"'conflicts' has an unknown kind {kind!r}")
 
 
@@ -616,8 +738,19 @@ def conflict_messages(conflicts: pd.DataFrame, targets: Sequence[Target], *, lan
     require_frame(conflicts, "conflicts", ["kind", "target", "other", "commune_code", "year", "value", "reference"])
     by_name = {t.name: t for t in ([targets] if hasattr(targets, "population") else targets)}
     names = _commune_names() if conflicts["commune_code"].notna().any() else {}
-    messages = [_conflict_message(r.kind, by_name[r.target], by_name.get(r.other), r.commune_code
-                                  if isinstance(r.commune_code, str) else None, int(r.year), r.value, r.reference,
-                                  list(by_name.values()), lang, names)
-                for r in conflicts.itertuples(index=False)]
+    messages = [
+        _conflict_message(
+            r.kind,
+            by_name[r.target],
+            by_name.get(r.other),
+            r.commune_code if isinstance(r.commune_code, str) else None,
+            int(r.year),
+            r.value,
+            r.reference,
+            list(by_name.values()),
+            lang,
+            names,
+        )
+        for r in conflicts.itertuples(index=False)
+    ]
     return conflicts.assign(message=pd.Series(messages, index=conflicts.index, dtype=object))

@@ -40,77 +40,85 @@ __all__ = [
 DISPLAY_SCALE: Mapping[str, float] = MappingProxyType({"exit": 100.0, "log_income": 100.0, "deprivations": 1.0})
 
 #: Names, units and headings of the credit analysis: key → (Vietnamese, English).
-TERMS: Mapping[str, tuple[str, str]] = MappingProxyType({
-    "naive": ("So sánh thô hộ vay với hộ chưa từng vay (có thiên lệch)",
-              "Naive: borrowers vs never-borrowers (biased)"),
-    "fe": ("Hiệu ứng cố định hộ (hồi quy xếp chồng)", "Household fixed effects (stacked)"),
-    "did": ("Sai khác kép so le (Callaway–Sant'Anna)", "Staggered DiD (Callaway–Sant'Anna)"),
-    "ipw": ("Gia trọng nghịch đảo xác suất (IPW)", "Inverse-probability weighting (IPW)"),
-    "dose": ("Liều lượng – đáp ứng theo số tiền vay", "Dose–response in loan amount"),
-    "vs_never": ("so với hộ chưa từng vay, có thiên lệch", "vs never-borrowers, biased"),
-    "exit": ("Thoát nghèo ở kỳ rà soát sau", "Exit from poverty by the next review"),
-    "log_income": ("Thay đổi log thu nhập bình quân đầu người", "Change in log per-capita income"),
-    "deprivations": ("Thay đổi số chỉ số thiếu hụt", "Change in the number of deprivations"),
-    "unit_exit": ("điểm phần trăm", "percentage points"),
-    "unit_log_income": ("điểm log × 100", "log-points × 100"),
-    "unit_deprivations": ("chỉ số", "indicators"),
-    "method": ("Phương pháp", "Method"),
-    "effect": ("Tác động", "Effect"),
-    "biased": ("Có thiên lệch", "Biased"),
-    "se": ("Sai số chuẩn", "Std. error"),
-    "n": ("Số quan sát", "Observations"),
-    "n_treated": ("Số hộ vay", "Borrowers"),
-    "truth": ("Giá trị cài đặt của bộ sinh dữ liệu mô phỏng", "Synthetic generator's planted value"),
-    "forest": ("Tác động của vốn vay chính sách", "Effect of policy loans"),
-    "event": ("Tác động theo kỳ rà soát quanh khoản vay", "Effect by review relative to the loan"),
-    "event_time": ("Số kỳ rà soát tính từ khoản vay (0 = kỳ đầu tiên sau khi vay)",
-                   "Reviews since the loan (0 = first review after it)"),
-    "reference": ("Kỳ gốc trước khi vay", "Base review before the loan"),
-    "pretrend": ("Kiểm định xu hướng trước khi vay", "Pre-trend test"),
-    "balance": ("Cân bằng đặc điểm trước khi vay", "Covariate balance before the loan"),
-    "smd": ("Chênh lệch trung bình chuẩn hóa", "Standardised mean difference"),
-    "unweighted": ("Chưa gia trọng", "Unweighted"),
-    "weighted": ("Sau gia trọng IPW", "IPW-weighted"),
-    "urban": ("Khu vực thành thị", "Urban"),
-    "bac_kan": ("Địa bàn Bắc Kạn cũ", "Old Bac Kan area"),
-    "size": ("Số nhân khẩu", "Household size"),
-    "log_income_cov": ("Log thu nhập bình quân đầu người", "Log per-capita income"),
-    "deprivations_cov": ("Số chỉ số thiếu hụt", "Number of deprivations"),
-    "disadvantaged": ("Xã đặc biệt khó khăn (vùng III)", "Disadvantaged (Region III) communes"),
-    "other_communes": ("Các xã, phường khác", "Other communes and wards"),
-    "newly_escaped": ("Hộ mới thoát nghèo", "Newly escaped households"),
-    "by_minority": ("Theo dân tộc", "By ethnicity"),
-    "by_old_area": ("Theo địa bàn trước sáp nhập", "By pre-2025 province"),
-    "by_disadvantaged": ("Theo xã đặc biệt khó khăn", "By disadvantaged commune"),
-    "by_programme": ("Theo chương trình cho vay", "By lending programme"),
-    "suppressed": ("không công bố (dưới ngưỡng số hộ)", "suppressed (too few households)"),
-})
+TERMS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "naive": (
+            "So sánh thô hộ vay với hộ chưa từng vay (có thiên lệch)",
+            "Naive: borrowers vs never-borrowers (biased)",
+        ),
+        "fe": ("Hiệu ứng cố định hộ (hồi quy xếp chồng)", "Household fixed effects (stacked)"),
+        "did": ("Sai khác kép so le (Callaway–Sant'Anna)", "Staggered DiD (Callaway–Sant'Anna)"),
+        "ipw": ("Gia trọng nghịch đảo xác suất (IPW)", "Inverse-probability weighting (IPW)"),
+        "dose": ("Liều lượng – đáp ứng theo số tiền vay", "Dose–response in loan amount"),
+        "vs_never": ("so với hộ chưa từng vay, có thiên lệch", "vs never-borrowers, biased"),
+        "exit": ("Thoát nghèo ở kỳ rà soát sau", "Exit from poverty by the next review"),
+        "log_income": ("Thay đổi log thu nhập bình quân đầu người", "Change in log per-capita income"),
+        "deprivations": ("Thay đổi số chỉ số thiếu hụt", "Change in the number of deprivations"),
+        "unit_exit": ("điểm phần trăm", "percentage points"),
+        "unit_log_income": ("điểm log × 100", "log-points × 100"),
+        "unit_deprivations": ("chỉ số", "indicators"),
+        "method": ("Phương pháp", "Method"),
+        "effect": ("Tác động", "Effect"),
+        "biased": ("Có thiên lệch", "Biased"),
+        "se": ("Sai số chuẩn", "Std. error"),
+        "n": ("Số quan sát", "Observations"),
+        "n_treated": ("Số hộ vay", "Borrowers"),
+        "truth": ("Giá trị cài đặt của bộ sinh dữ liệu mô phỏng", "Synthetic generator's planted value"),
+        "forest": ("Tác động của vốn vay chính sách", "Effect of policy loans"),
+        "event": ("Tác động theo kỳ rà soát quanh khoản vay", "Effect by review relative to the loan"),
+        "event_time": (
+            "Số kỳ rà soát tính từ khoản vay (0 = kỳ đầu tiên sau khi vay)",
+            "Reviews since the loan (0 = first review after it)",
+        ),
+        "reference": ("Kỳ gốc trước khi vay", "Base review before the loan"),
+        "pretrend": ("Kiểm định xu hướng trước khi vay", "Pre-trend test"),
+        "balance": ("Cân bằng đặc điểm trước khi vay", "Covariate balance before the loan"),
+        "smd": ("Chênh lệch trung bình chuẩn hóa", "Standardised mean difference"),
+        "unweighted": ("Chưa gia trọng", "Unweighted"),
+        "weighted": ("Sau gia trọng IPW", "IPW-weighted"),
+        "urban": ("Khu vực thành thị", "Urban"),
+        "bac_kan": ("Địa bàn Bắc Kạn cũ", "Old Bac Kan area"),
+        "size": ("Số nhân khẩu", "Household size"),
+        "log_income_cov": ("Log thu nhập bình quân đầu người", "Log per-capita income"),
+        "deprivations_cov": ("Số chỉ số thiếu hụt", "Number of deprivations"),
+        "disadvantaged": ("Xã đặc biệt khó khăn (vùng III)", "Disadvantaged (Region III) communes"),
+        "other_communes": ("Các xã, phường khác", "Other communes and wards"),
+        "newly_escaped": ("Hộ mới thoát nghèo", "Newly escaped households"),
+        "by_minority": ("Theo dân tộc", "By ethnicity"),
+        "by_old_area": ("Theo địa bàn trước sáp nhập", "By pre-2025 province"),
+        "by_disadvantaged": ("Theo xã đặc biệt khó khăn", "By disadvantaged commune"),
+        "by_programme": ("Theo chương trình cho vay", "By lending programme"),
+        "suppressed": ("không công bố (dưới ngưỡng số hộ)", "suppressed (too few households)"),
+    }
+)
 
 #: Names and headings of the simulation study's table: key → (Vietnamese, English).
-SIMULATION_TERMS: Mapping[str, tuple[str, str]] = MappingProxyType({
-    "naive": ("So sánh thô (có thiên lệch)", "Naive (biased)"),
-    "fe": ("Hiệu ứng cố định hộ", "Household fixed effects"),
-    "did": ("Sai khác kép so le", "Staggered DiD"),
-    "ipw": ("Gia trọng IPW", "IPW"),
-    "dose": ("Độ dốc theo số tiền vay (mỗi 10 triệu đồng)", "Slope in loan amount (per 10 million VND)"),
-    "heterogeneity": ("Theo nhóm", "Subgroup"),
-    "cost_per_exit": ("Chi phí cho mỗi hộ thoát nghèo", "Cost per exit"),
-    "method": ("Phương pháp", "Method"),
-    "households": ("Số hộ (bình quân)", "Households (mean)"),
-    "planted": ("Tác động cài đặt", "Planted effect"),
-    "runs": ("Số lần chạy", "Runs"),
-    "bias": ("Sai lệch", "Bias"),
-    "sd": ("Độ lệch chuẩn của ước lượng", "SD of estimates"),
-    "mean_se": ("Sai số chuẩn bình quân", "Mean s.e."),
-    "coverage": ("Tỷ lệ KTC chứa giá trị thật (%)", "Coverage (%)"),
-    "coverage_mcse": ("Sai số Monte Carlo (%)", "Monte Carlo s.e. (%)"),
-    "reject_zero": ("Tỷ lệ bác bỏ tác động bằng 0 (%)", "Rejects zero (%)"),
-    "unit_exit": ("điểm %", "points"),
-    "unit_log_income": ("điểm log × 100", "log-points × 100"),
-    "unit_deprivations": ("chỉ số", "indicators"),
-    "other_communes": ("Xã khác", "Other communes"),
-    "disadvantaged": ("Xã đặc biệt khó khăn", "Disadvantaged communes"),
-})
+SIMULATION_TERMS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "naive": ("So sánh thô (có thiên lệch)", "Naive (biased)"),
+        "fe": ("Hiệu ứng cố định hộ", "Household fixed effects"),
+        "did": ("Sai khác kép so le", "Staggered DiD"),
+        "ipw": ("Gia trọng IPW", "IPW"),
+        "dose": ("Độ dốc theo số tiền vay (mỗi 10 triệu đồng)", "Slope in loan amount (per 10 million VND)"),
+        "heterogeneity": ("Theo nhóm", "Subgroup"),
+        "cost_per_exit": ("Chi phí cho mỗi hộ thoát nghèo", "Cost per exit"),
+        "method": ("Phương pháp", "Method"),
+        "households": ("Số hộ (bình quân)", "Households (mean)"),
+        "planted": ("Tác động cài đặt", "Planted effect"),
+        "runs": ("Số lần chạy", "Runs"),
+        "bias": ("Sai lệch", "Bias"),
+        "sd": ("Độ lệch chuẩn của ước lượng", "SD of estimates"),
+        "mean_se": ("Sai số chuẩn bình quân", "Mean s.e."),
+        "coverage": ("Tỷ lệ KTC chứa giá trị thật (%)", "Coverage (%)"),
+        "coverage_mcse": ("Sai số Monte Carlo (%)", "Monte Carlo s.e. (%)"),
+        "reject_zero": ("Tỷ lệ bác bỏ tác động bằng 0 (%)", "Rejects zero (%)"),
+        "unit_exit": ("điểm %", "points"),
+        "unit_log_income": ("điểm log × 100", "log-points × 100"),
+        "unit_deprivations": ("chỉ số", "indicators"),
+        "other_communes": ("Xã khác", "Other communes"),
+        "disadvantaged": ("Xã đặc biệt khó khăn", "Disadvantaged communes"),
+    }
+)
 
 
 def term(key: str, lang: str = "vi") -> str:
@@ -170,19 +178,28 @@ def event_study_text(study: EventStudy, lang: str = "vi") -> str:
     row = study.table[study.table["event_time"] == 0]
     s = DISPLAY_SCALE[study.outcome]
     unit = term(f"unit_{study.outcome}", lang)
-    at0 = ("" if row.empty or row["suppressed"].iloc[0]
-           else f"{format_number(s * row['effect'].iloc[0], lang, digits=1)} {unit}")
+    at0 = (
+        ""
+        if row.empty or row["suppressed"].iloc[0]
+        else f"{format_number(s * row['effect'].iloc[0], lang, digits=1)} {unit}"
+    )
     if lang == "vi":
-        pre = ("Không có kỳ rà soát nào trước kỳ gốc để kiểm định xu hướng trước khi vay." if not p["df"] else
-               f"Kiểm định đồng thời các kỳ trước khi vay: F({p['df']}, {p['df_denom']}) = "
-               f"{format_number(p['stat'], lang, digits=2)}, "
-               f"p = {format_number(p['pvalue'], lang, digits=3)}; giá trị p nhỏ (dưới 0,05) cho thấy hộ vay và "
-               "hộ so sánh đã khác nhau trước khi vay.")
+        pre = (
+            "Không có kỳ rà soát nào trước kỳ gốc để kiểm định xu hướng trước khi vay."
+            if not p["df"]
+            else f"Kiểm định đồng thời các kỳ trước khi vay: F({p['df']}, {p['df_denom']}) = "
+            f"{format_number(p['stat'], lang, digits=2)}, "
+            f"p = {format_number(p['pvalue'], lang, digits=3)}; giá trị p nhỏ (dưới 0,05) cho thấy hộ vay và "
+            "hộ so sánh đã khác nhau trước khi vay."
+        )
         return pre + (f" Tác động ở kỳ rà soát đầu tiên sau khi vay: {at0}." if at0 else "")
-    pre = ("No review before the base review is available to test pre-trends." if not p["df"] else
-           f"Joint test of the leads: F({p['df']}, {p['df_denom']}) = {format_number(p['stat'], lang, digits=2)}, "
-           f"p = {format_number(p['pvalue'], lang, digits=3)}; "
-           "a small p-value (below 0.05) would mean borrowers and comparisons already differed before the loan.")
+    pre = (
+        "No review before the base review is available to test pre-trends."
+        if not p["df"]
+        else f"Joint test of the leads: F({p['df']}, {p['df_denom']}) = {format_number(p['stat'], lang, digits=2)}, "
+        f"p = {format_number(p['pvalue'], lang, digits=3)}; "
+        "a small p-value (below 0.05) would mean borrowers and comparisons already differed before the loan."
+    )
     return pre + (f" Effect at the first review after the loan: {at0}." if at0 else "")
 
 
@@ -195,13 +212,17 @@ def heterogeneity_text(groups: Heterogeneity, lang: str = "vi") -> str:
         if not t.df:
             out.append(f"{what}: " + ("chưa đủ nhóm để so sánh." if lang == "vi" else "too few groups to compare."))
         elif lang == "vi":
-            out.append(f"{what}: kiểm định tác động bằng nhau giữa các nhóm F({t.df}, {t.df_denom}) = "
-                       f"{format_number(t.stat, lang, digits=2)}, "
-                       f"p = {format_number(t.pvalue, lang, digits=3)}.")
+            out.append(
+                f"{what}: kiểm định tác động bằng nhau giữa các nhóm F({t.df}, {t.df_denom}) = "
+                f"{format_number(t.stat, lang, digits=2)}, "
+                f"p = {format_number(t.pvalue, lang, digits=3)}."
+            )
         else:
-            out.append(f"{what}: test of equal effects across groups F({t.df}, {t.df_denom}) = "
-                       f"{format_number(t.stat, lang, digits=2)}, "
-                       f"p = {format_number(t.pvalue, lang, digits=3)}.")
+            out.append(
+                f"{what}: test of equal effects across groups F({t.df}, {t.df_denom}) = "
+                f"{format_number(t.stat, lang, digits=2)}, "
+                f"p = {format_number(t.pvalue, lang, digits=3)}."
+            )
     return " ".join(out)
 
 
@@ -215,21 +236,29 @@ def cost_text(cost: CostPerExit, lang: str = "vi") -> str:
         return "∞" if not np.isfinite(value) else format_number(value / 1e6, lang, digits=0)
 
     if not np.isfinite(cost.vnd_per_exit):
-        return ("Tác động ước lượng không dương nên không tính được chi phí cho mỗi hộ thoát nghèo."
-                if lang == "vi" else "The estimated effect is not positive, so no cost per exit can be computed.")
+        return (
+            "Tác động ước lượng không dương nên không tính được chi phí cho mỗi hộ thoát nghèo."
+            if lang == "vi"
+            else "The estimated effect is not positive, so no cost per exit can be computed."
+        )
     if lang == "vi":
-        return (f"Mỗi hộ thoát nghèo nhờ vốn vay ứng với khoảng {fmt(cost.vnd_per_exit)} {mil} vốn giải ngân "
-                f"(KTC 95%: {fmt(lo)} đến {fmt(hi)} {mil}; "
-                f"{'phương pháp delta' if cost.interval == 'delta' else 'phương pháp Fieller'}), "
-                f"dựa trên {format_number(cost.n_borrowers, lang)} hộ nghèo vay vốn.")
-    return (f"Each household lifted out of poverty by a loan corresponds to about {fmt(cost.vnd_per_exit)} {mil} "
-            f"of credit disbursed (95% CI {fmt(lo)} to {fmt(hi)} {mil}; "
-            f"{'delta method' if cost.interval == 'delta' else 'Fieller'}), from "
-            f"{format_number(cost.n_borrowers, lang)} poor borrowers.")
+        return (
+            f"Mỗi hộ thoát nghèo nhờ vốn vay ứng với khoảng {fmt(cost.vnd_per_exit)} {mil} vốn giải ngân "
+            f"(KTC 95%: {fmt(lo)} đến {fmt(hi)} {mil}; "
+            f"{'phương pháp delta' if cost.interval == 'delta' else 'phương pháp Fieller'}), "
+            f"dựa trên {format_number(cost.n_borrowers, lang)} hộ nghèo vay vốn."
+        )
+    return (
+        f"Each household lifted out of poverty by a loan corresponds to about {fmt(cost.vnd_per_exit)} {mil} "
+        f"of credit disbursed (95% CI {fmt(lo)} to {fmt(hi)} {mil}; "
+        f"{'delta method' if cost.interval == 'delta' else 'Fieller'}), from "
+        f"{format_number(cost.n_borrowers, lang)} poor borrowers."
+    )
 
 
-def compare_table(results: Sequence[CreditEffect], *, truth: Mapping | float | None = None,
-                  lang: str = "vi") -> pd.DataFrame:
+def compare_table(
+    results: Sequence[CreditEffect], *, truth: Mapping | float | None = None, lang: str = "vi"
+) -> pd.DataFrame:
     """Estimates side by side for display, in ``lang``, in display units (points for exit).
 
     ``truth`` (the synthetic generator's record, :func:`povanalysis.data.pipeline.load_truth`, or a
@@ -255,14 +284,33 @@ def compare_table(results: Sequence[CreditEffect], *, truth: Mapping | float | N
     rows = []
     for r in results:
         lo, hi = r.conf_int()
-        rows.append((method_name(r, lang), round(s * r.effect, 2), round(s * r.se, 2), round(s * lo, 2),
-                     round(s * hi, 2), r.n_treated, r.n))
+        rows.append(
+            (
+                method_name(r, lang),
+                round(s * r.effect, 2),
+                round(s * r.se, 2),
+                round(s * lo, 2),
+                round(s * hi, 2),
+                r.n_treated,
+                r.n,
+            )
+        )
     value = planted_effect(truth, outcome, results[0].population)
     if value is not None:
         rows.append((term("truth", lang), round(s * value, 2), np.nan, np.nan, np.nan, np.nan, np.nan))
     lower, upper = ("Cận dưới", "Cận trên") if lang == "vi" else ("Lower", "Upper")
-    out = pd.DataFrame(rows, columns=[term("method", lang), f"{term('effect', lang)} ({unit})", term("se", lang),
-                                      f"{lower} 95%", f"{upper} 95%", term("n_treated", lang), term("n", lang)])
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            term("method", lang),
+            f"{term('effect', lang)} ({unit})",
+            term("se", lang),
+            f"{lower} 95%",
+            f"{upper} 95%",
+            term("n_treated", lang),
+            term("n", lang),
+        ],
+    )
     for col in out.columns[-2:]:
         out[col] = out[col].astype("Int64")
     return out
@@ -292,32 +340,49 @@ def headline_text(results: Sequence[CreditEffect], *, truth: Mapping | float | N
         lo, hi = r.conf_int()
         conj = "đến" if lang == "vi" else "to"
         ci = "KTC 95%:" if lang == "vi" else "95% CI"
-        return (f"{format_number(s * r.effect, lang, digits=1)} {unit} ({ci} {format_number(s * lo, lang, digits=1)} "
-                f"{conj} {format_number(s * hi, lang, digits=1)})")
+        return (
+            f"{format_number(s * r.effect, lang, digits=1)} {unit} ({ci} {format_number(s * lo, lang, digits=1)} "
+            f"{conj} {format_number(s * hi, lang, digits=1)})"
+        )
 
     parts = []
     for r in results:
         if not r.biased:
             continue
         if r.method == "naive" and lang == "vi":
-            parts.append(f"So sánh thô giữa hộ vay và hộ chưa từng vay cho {one(r)}. Kết quả này có thiên lệch: hộ vay "
-                         "khác hộ không vay ở những đặc điểm dữ liệu không thể hiện (như ý chí làm ăn), vốn cũng giúp "
-                         "thoát nghèo.")
+            parts.append(
+                f"So sánh thô giữa hộ vay và hộ chưa từng vay cho {one(r)}. Kết quả này có thiên lệch: hộ vay "
+                "khác hộ không vay ở những đặc điểm dữ liệu không thể hiện (như ý chí làm ăn), vốn cũng giúp "
+                "thoát nghèo."
+            )
         elif r.method == "naive":
-            parts.append(f"Comparing borrowers with households that never borrowed gives {one(r)}. This is biased: "
-                         "borrowers differ from non-borrowers in traits the data do not show (such as drive) that also "
-                         "help them leave poverty.")
+            parts.append(
+                f"Comparing borrowers with households that never borrowed gives {one(r)}. This is biased: "
+                "borrowers differ from non-borrowers in traits the data do not show (such as drive) that also "
+                "help them leave poverty."
+            )
         elif lang == "vi":
-            parts.append(f"{method_name(r, lang)} cho {one(r)}: làm cho hộ chưa từng vay giống hộ vay về những đặc "
-                         "điểm quan sát được vẫn không loại bỏ được khác biệt ở những đặc điểm không quan sát được.")
+            parts.append(
+                f"{method_name(r, lang)} cho {one(r)}: làm cho hộ chưa từng vay giống hộ vay về những đặc "
+                "điểm quan sát được vẫn không loại bỏ được khác biệt ở những đặc điểm không quan sát được."
+            )
         else:
-            parts.append(f"{method_name(r, lang)} gives {one(r)}: making never-borrowers look like borrowers on what "
-                         "the data show does not remove the difference in what they do not show.")
+            parts.append(
+                f"{method_name(r, lang)} gives {one(r)}: making never-borrowers look like borrowers on what "
+                "the data show does not remove the difference in what they do not show."
+            )
     credible = [r for r in results if not r.biased]
     if credible:
         listed = "; ".join(f"{method_name(r, lang)}: {one(r)}" for r in credible)
-        parts.append(("So sánh hộ vay với hộ có hoàn cảnh như nhau nhưng vay muộn hơn: " if lang == "vi" else
-                      "Comparing borrowers with households in the same situation that borrow later: ") + listed + ".")
+        parts.append(
+            (
+                "So sánh hộ vay với hộ có hoàn cảnh như nhau nhưng vay muộn hơn: "
+                if lang == "vi"
+                else "Comparing borrowers with households in the same situation that borrow later: "
+            )
+            + listed
+            + "."
+        )
     value = planted_effect(truth, outcome, results[0].population)
     if value is not None:
         extra = ""
@@ -365,17 +430,21 @@ def simulation_table(study: SimulationStudy, *, lang: str = "vi") -> pd.DataFram
     unit = _simulation_term(f"unit_{study.outcome}", lang)
     names = [_simulation_name(r.estimator, r.term, lang) for r in t.itertuples()]
     cost = (t["estimator"] == "cost_per_exit").to_numpy()
-    moments = {key: np.where(cost, np.nan, s * t[col].to_numpy(float)).round(2)
-               for key, col in (("bias", "bias"), ("sd", "sd_estimate"), ("mean_se", "mean_se"))}
-    return pd.DataFrame({
-        _simulation_term("method", lang): names,
-        _simulation_term("households", lang): t["households"].round().astype("Int64"),
-        f"{_simulation_term('planted', lang)} ({unit})": (s * t["planted"]).round(2),
-        _simulation_term("runs", lang): t["runs"],
-        f"{_simulation_term('bias', lang)} ({unit})": moments["bias"],
-        f"{_simulation_term('sd', lang)} ({unit})": moments["sd"],
-        f"{_simulation_term('mean_se', lang)} ({unit})": moments["mean_se"],
-        _simulation_term("coverage", lang): (100 * t["coverage"]).round(1),
-        _simulation_term("coverage_mcse", lang): (100 * t["coverage_mcse"]).round(1),
-        _simulation_term("reject_zero", lang): np.where(cost, np.nan, (100 * t["reject_zero"]).round(1)),
-    })
+    moments = {
+        key: np.where(cost, np.nan, s * t[col].to_numpy(float)).round(2)
+        for key, col in (("bias", "bias"), ("sd", "sd_estimate"), ("mean_se", "mean_se"))
+    }
+    return pd.DataFrame(
+        {
+            _simulation_term("method", lang): names,
+            _simulation_term("households", lang): t["households"].round().astype("Int64"),
+            f"{_simulation_term('planted', lang)} ({unit})": (s * t["planted"]).round(2),
+            _simulation_term("runs", lang): t["runs"],
+            f"{_simulation_term('bias', lang)} ({unit})": moments["bias"],
+            f"{_simulation_term('sd', lang)} ({unit})": moments["sd"],
+            f"{_simulation_term('mean_se', lang)} ({unit})": moments["mean_se"],
+            _simulation_term("coverage", lang): (100 * t["coverage"]).round(1),
+            _simulation_term("coverage_mcse", lang): (100 * t["coverage_mcse"]).round(1),
+            _simulation_term("reject_zero", lang): np.where(cost, np.nan, (100 * t["reject_zero"]).round(1)),
+        }
+    )

@@ -38,66 +38,82 @@ _ALL = "all"
 
 #: The targeting part's words, key → (Vietnamese, English): eligibility and accuracy, the priority
 #: ranking, the risk model and its evaluation, the allocation of the credit budget.
-TERMS = MappingProxyType({
-    "coverage": ("Tỷ lệ hộ đủ điều kiện được vay", "Coverage of eligible households"),
-    "exclusion_rate": ("Tỷ lệ hộ đủ điều kiện chưa được vay", "Exclusion rate (eligible, not reached)"),
-    "inclusion_share": ("Tỷ lệ khoản vay cho hộ không đủ điều kiện", "Share of loans to ineligible households"),
-    "eligible": ("Hộ đủ điều kiện", "Eligible households"),
-    "reached": ("Hộ đủ điều kiện đã được vay", "Eligible households reached"),
-    "all": ("Mọi chương trình", "All programmes"),
-    "prog_poor": ("Cho vay hộ nghèo", "Loans to poor households"),
-    "prog_near_poor": ("Cho vay hộ cận nghèo", "Loans to near-poor households"),
-    "prog_newly_escaped": ("Cho vay hộ mới thoát nghèo", "Loans to newly escaped households"),
-    "rank": ("Thứ hạng ưu tiên", "Priority rank"),
-    "priority_title": ("Xếp hạng ưu tiên xã, phường", "Commune priority ranking"),
-    "band": ("Khoảng thứ hạng khi thay đổi trọng số (5%–95%)", "Rank range under weight changes (5%–95%)"),
-    "base_rank": ("Thứ hạng với trọng số mặc định", "Rank with the default weights"),
-    "loans_year": ("khoản vay năm", "loans disbursed in"),
-    "cal_title": ("Hiệu chỉnh mô hình nguy cơ tái nghèo (kiểm định ngoài thời gian)",
-                  "Calibration of the fall-back risk model (out-of-time test)"),
-    "predicted": ("Xác suất dự báo", "Predicted probability"),
-    "observed": ("Tỷ lệ tái nghèo thực tế", "Observed fall-back rate"),
-    "bins": ("Nhóm theo xác suất dự báo", "Bins of predicted probability"),
-    "perfect": ("Hiệu chỉnh hoàn hảo", "Perfect calibration"),
-    "auc_model": ("AUC mô hình", "model AUC"),
-    "auc_baseline": ("AUC điểm đơn giản tốt nhất", "AUC of the best simple score"),
-    "logit": ("Mô hình logit", "Logit model"),
-    "income_ratio": ("Khoảng cách tới chuẩn nghèo (thu nhập ÷ chuẩn)", "Distance to the income line (income ÷ line)"),
-    "years_since_exit": ("Số năm kể từ khi ra khỏi danh sách", "Years since leaving the lists"),
-    "was_near_poor": ("Là hộ cận nghèo (không phải hộ nghèo) khi còn trong danh sách",
-                      "Near-poor rather than poor when last listed"),
-    "rule_of_thumb": ("Quy tắc “thu nhập không quá {margin}% chuẩn nghèo”",
-                      "Rule 'income at most {margin}% of the line'"),
-    "col_score": ("Điểm dự báo", "Score"),
-    "col_role": ("Vai trò", "Role"),
-    "col_auc": ("AUC (KTC 95%)", "AUC (95% CI)"),
-    "col_diff": ("Chênh lệch AUC mô hình − điểm (KTC 95%)", "Model AUC − score AUC (95% CI)"),
-    "role_model": ("mô hình", "model"),
-    "role_baseline": ("đối chứng (điểm đơn giản tốt nhất)", "baseline (best simple score)"),
-    "role_simple": ("điểm đơn giản", "simple score"),
-    "role_rule": ("tham khảo, không dùng để so sánh chính", "reference only, not the comparison"),
-    "col_measure": ("Chỉ số", "Measure"),
-    "col_estimate": ("Ước lượng", "Estimate"),
-    "col_ci": ("KTC 95%", "95% CI"),
-    "col_ideal": ("Giá trị lý tưởng", "Ideal value"),
-    "col_verdict": ("Kết luận", "Verdict"),
-    "observed_rate": ("Tỷ lệ tái nghèo quan sát", "Observed fall-back rate"),
-    "mean_predicted": ("Xác suất dự báo trung bình", "Mean predicted probability"),
-    "cal_intercept": ("Hiệu chỉnh tổng thể (hệ số chặn)", "Calibration-in-the-large (intercept)"),
-    "cal_slope": ("Độ dốc hiệu chỉnh", "Calibration slope"),
-    "covers": ("khoảng tin cậy chứa giá trị lý tưởng", "interval covers the ideal value"),
-    "excludes": ("khoảng tin cậy không chứa giá trị lý tưởng", "interval excludes the ideal value"),
-    "to": ("đến", "to"),
-    "optimised": ("Phân bổ tối ưu", "Optimised allocation"),
-    "proportional": ("Phân bổ theo số hộ nghèo", "In proportion to the number of poor"),
-    "amount_bn": ("Vốn phân bổ (tỷ đồng)", "Credit allocated (billion VND)"),
-    "allocation_title": ("Phân bổ vốn tín dụng chính sách theo xã, phường", "Allocation of the credit budget by commune"),
-    "exits": ("số hộ thoát nghèo kỳ vọng", "expected exits"),
-    "source_estimate": ("ước lượng từ dữ liệu (povanalysis.impact.credit)",
-                        "estimated from the data (povanalysis.impact.credit)"),
-    "source_truth": ("giá trị cài đặt của bộ sinh dữ liệu mô phỏng", "the synthetic generator's planted value"),
-    "source_default": ("giả định mặc định (chưa ước lượng)", "a default assumption (not estimated)"),
-})
+TERMS = MappingProxyType(
+    {
+        "coverage": ("Tỷ lệ hộ đủ điều kiện được vay", "Coverage of eligible households"),
+        "exclusion_rate": ("Tỷ lệ hộ đủ điều kiện chưa được vay", "Exclusion rate (eligible, not reached)"),
+        "inclusion_share": ("Tỷ lệ khoản vay cho hộ không đủ điều kiện", "Share of loans to ineligible households"),
+        "eligible": ("Hộ đủ điều kiện", "Eligible households"),
+        "reached": ("Hộ đủ điều kiện đã được vay", "Eligible households reached"),
+        "all": ("Mọi chương trình", "All programmes"),
+        "prog_poor": ("Cho vay hộ nghèo", "Loans to poor households"),
+        "prog_near_poor": ("Cho vay hộ cận nghèo", "Loans to near-poor households"),
+        "prog_newly_escaped": ("Cho vay hộ mới thoát nghèo", "Loans to newly escaped households"),
+        "rank": ("Thứ hạng ưu tiên", "Priority rank"),
+        "priority_title": ("Xếp hạng ưu tiên xã, phường", "Commune priority ranking"),
+        "band": ("Khoảng thứ hạng khi thay đổi trọng số (5%–95%)", "Rank range under weight changes (5%–95%)"),
+        "base_rank": ("Thứ hạng với trọng số mặc định", "Rank with the default weights"),
+        "loans_year": ("khoản vay năm", "loans disbursed in"),
+        "cal_title": (
+            "Hiệu chỉnh mô hình nguy cơ tái nghèo (kiểm định ngoài thời gian)",
+            "Calibration of the fall-back risk model (out-of-time test)",
+        ),
+        "predicted": ("Xác suất dự báo", "Predicted probability"),
+        "observed": ("Tỷ lệ tái nghèo thực tế", "Observed fall-back rate"),
+        "bins": ("Nhóm theo xác suất dự báo", "Bins of predicted probability"),
+        "perfect": ("Hiệu chỉnh hoàn hảo", "Perfect calibration"),
+        "auc_model": ("AUC mô hình", "model AUC"),
+        "auc_baseline": ("AUC điểm đơn giản tốt nhất", "AUC of the best simple score"),
+        "logit": ("Mô hình logit", "Logit model"),
+        "income_ratio": (
+            "Khoảng cách tới chuẩn nghèo (thu nhập ÷ chuẩn)",
+            "Distance to the income line (income ÷ line)",
+        ),
+        "years_since_exit": ("Số năm kể từ khi ra khỏi danh sách", "Years since leaving the lists"),
+        "was_near_poor": (
+            "Là hộ cận nghèo (không phải hộ nghèo) khi còn trong danh sách",
+            "Near-poor rather than poor when last listed",
+        ),
+        "rule_of_thumb": (
+            "Quy tắc “thu nhập không quá {margin}% chuẩn nghèo”",
+            "Rule 'income at most {margin}% of the line'",
+        ),
+        "col_score": ("Điểm dự báo", "Score"),
+        "col_role": ("Vai trò", "Role"),
+        "col_auc": ("AUC (KTC 95%)", "AUC (95% CI)"),
+        "col_diff": ("Chênh lệch AUC mô hình − điểm (KTC 95%)", "Model AUC − score AUC (95% CI)"),
+        "role_model": ("mô hình", "model"),
+        "role_baseline": ("đối chứng (điểm đơn giản tốt nhất)", "baseline (best simple score)"),
+        "role_simple": ("điểm đơn giản", "simple score"),
+        "role_rule": ("tham khảo, không dùng để so sánh chính", "reference only, not the comparison"),
+        "col_measure": ("Chỉ số", "Measure"),
+        "col_estimate": ("Ước lượng", "Estimate"),
+        "col_ci": ("KTC 95%", "95% CI"),
+        "col_ideal": ("Giá trị lý tưởng", "Ideal value"),
+        "col_verdict": ("Kết luận", "Verdict"),
+        "observed_rate": ("Tỷ lệ tái nghèo quan sát", "Observed fall-back rate"),
+        "mean_predicted": ("Xác suất dự báo trung bình", "Mean predicted probability"),
+        "cal_intercept": ("Hiệu chỉnh tổng thể (hệ số chặn)", "Calibration-in-the-large (intercept)"),
+        "cal_slope": ("Độ dốc hiệu chỉnh", "Calibration slope"),
+        "covers": ("khoảng tin cậy chứa giá trị lý tưởng", "interval covers the ideal value"),
+        "excludes": ("khoảng tin cậy không chứa giá trị lý tưởng", "interval excludes the ideal value"),
+        "to": ("đến", "to"),
+        "optimised": ("Phân bổ tối ưu", "Optimised allocation"),
+        "proportional": ("Phân bổ theo số hộ nghèo", "In proportion to the number of poor"),
+        "amount_bn": ("Vốn phân bổ (tỷ đồng)", "Credit allocated (billion VND)"),
+        "allocation_title": (
+            "Phân bổ vốn tín dụng chính sách theo xã, phường",
+            "Allocation of the credit budget by commune",
+        ),
+        "exits": ("số hộ thoát nghèo kỳ vọng", "expected exits"),
+        "source_estimate": (
+            "ước lượng từ dữ liệu (povanalysis.impact.credit)",
+            "estimated from the data (povanalysis.impact.credit)",
+        ),
+        "source_truth": ("giá trị cài đặt của bộ sinh dữ liệu mô phỏng", "the synthetic generator's planted value"),
+        "source_default": ("giả định mặc định (chưa ước lượng)", "a default assumption (not estimated)"),
+    }
+)
 
 
 def term(key: str, lang: str) -> str:
@@ -151,8 +167,7 @@ def _num(value: float, lang: str) -> str:
 # ----------------------------------------------------------------------------- eligibility and priorities
 
 
-def accuracy_text(province: pd.DataFrame, minority: pd.DataFrame | None = None, *, year: int,
-                  lang: str = "vi") -> str:
+def accuracy_text(province: pd.DataFrame, minority: pd.DataFrame | None = None, *, year: int, lang: str = "vi") -> str:
     """Two sentences on the coverage, exclusion and inclusion errors of one loan year.
 
     Parameters
@@ -175,40 +190,66 @@ def accuracy_text(province: pd.DataFrame, minority: pd.DataFrame | None = None, 
     'Of the 200 households eligible at the 2024 review, 50 got a loan in 2025 (coverage 25.0%); 150 eligible households were not reached. 10 of the 60 loans (16.7%) went to households that were not eligible.'
     """
     check_lang(lang)
-    require_frame(province, "province", ["loan_year", "programme", "eligible", "reached", "coverage", "exclusion_errors", "loans",
-                        "inclusion_errors", "inclusion_share", "suppressed"])
+    require_frame(
+        province,
+        "province",
+        [
+            "loan_year",
+            "programme",
+            "eligible",
+            "reached",
+            "coverage",
+            "exclusion_errors",
+            "loans",
+            "inclusion_errors",
+            "inclusion_share",
+            "suppressed",
+        ],
+    )
     rows = province[(province["loan_year"] == year) & (province["programme"] == _ALL)]
     if len(rows) != 1:
-        raise ValueError(f"'province' must hold one 'all' row for loan year {year} (pass by=() to accuracy), "
-                         f"got {len(rows)}")
+        raise ValueError(
+            f"'province' must hold one 'all' row for loan year {year} (pass by=() to accuracy), got {len(rows)}"
+        )
     r = rows.iloc[0]
     if r["suppressed"]:
-        return ("Số liệu năm {y} không công bố (dưới ngưỡng số hộ)." if lang == "vi"
-                else "The figures for {y} are suppressed (too few households).").format(y=year)
+        return (
+            "Số liệu năm {y} không công bố (dưới ngưỡng số hộ)."
+            if lang == "vi"
+            else "The figures for {y} are suppressed (too few households)."
+        ).format(y=year)
     if lang == "vi":
-        text = (f"Trong {_num(r['eligible'], lang)} hộ đủ điều kiện theo kết quả rà soát năm {year - 1}, "
-                f"{_num(r['reached'], lang)} hộ được vay vốn trong năm {year} (độ bao phủ {_pct(r['coverage'], lang)}); "
-                f"{_num(r['exclusion_errors'], lang)} hộ đủ điều kiện chưa được vay. "
-                f"{_num(r['inclusion_errors'], lang)} trong {_num(r['loans'], lang)} khoản vay "
-                f"({_pct(r['inclusion_share'], lang)}) đến hộ không đủ điều kiện.")
+        text = (
+            f"Trong {_num(r['eligible'], lang)} hộ đủ điều kiện theo kết quả rà soát năm {year - 1}, "
+            f"{_num(r['reached'], lang)} hộ được vay vốn trong năm {year} (độ bao phủ {_pct(r['coverage'], lang)}); "
+            f"{_num(r['exclusion_errors'], lang)} hộ đủ điều kiện chưa được vay. "
+            f"{_num(r['inclusion_errors'], lang)} trong {_num(r['loans'], lang)} khoản vay "
+            f"({_pct(r['inclusion_share'], lang)}) đến hộ không đủ điều kiện."
+        )
     else:
-        text = (f"Of the {_num(r['eligible'], lang)} households eligible at the {year - 1} review, "
-                f"{_num(r['reached'], lang)} got a loan in {year} (coverage {_pct(r['coverage'], lang)}); "
-                f"{_num(r['exclusion_errors'], lang)} eligible households were not reached. "
-                f"{_num(r['inclusion_errors'], lang)} of the {_num(r['loans'], lang)} loans "
-                f"({_pct(r['inclusion_share'], lang)}) went to households that were not eligible.")
+        text = (
+            f"Of the {_num(r['eligible'], lang)} households eligible at the {year - 1} review, "
+            f"{_num(r['reached'], lang)} got a loan in {year} (coverage {_pct(r['coverage'], lang)}); "
+            f"{_num(r['exclusion_errors'], lang)} eligible households were not reached. "
+            f"{_num(r['inclusion_errors'], lang)} of the {_num(r['loans'], lang)} loans "
+            f"({_pct(r['inclusion_share'], lang)}) went to households that were not eligible."
+        )
     if minority is not None:
         require_frame(minority, "minority", ["loan_year", "programme", "minority", "coverage", "suppressed"])
         m = minority[(minority["loan_year"] == year) & (minority["programme"] == _ALL)].set_index("minority")
         if set(m.index) == {True, False} and not m["suppressed"].any():
             a, b = _pct(m.loc[True, "coverage"], lang), _pct(m.loc[False, "coverage"], lang)
-            text += (f" Độ bao phủ ở hộ dân tộc thiểu số là {a}, ở hộ dân tộc Kinh là {b}." if lang == "vi"
-                     else f" Coverage was {a} among ethnic-minority households and {b} among Kinh households.")
+            text += (
+                f" Độ bao phủ ở hộ dân tộc thiểu số là {a}, ở hộ dân tộc Kinh là {b}."
+                if lang == "vi"
+                else f" Coverage was {a} among ethnic-minority households and {b} among Kinh households."
+            )
     return text
 
 
-def priority_text(index: pd.DataFrame, sensitivity: RankSensitivity | None = None, *, n: int = 5,
-                  lang: str = "vi") -> str:
+def priority_text(
+    index: pd.DataFrame, sensitivity: RankSensitivity | None = None, *, n: int = 5, lang: str = "vi"
+) -> str:
     """The communes at the top of the priority ranking, and how stable the ranking is.
 
     Examples
@@ -231,13 +272,17 @@ def priority_text(index: pd.DataFrame, sensitivity: RankSensitivity | None = Non
         inside = int((sensitivity.ranks["rank"] <= top).sum())
         med, low = (f"{v:.3f}".replace(".", ",") if lang == "vi" else f"{v:.3f}" for v in (q[1], q[0]))
         if lang == "vi":
-            text += (f" Khi thay đổi ngẫu nhiên trọng số ({_num(sensitivity.n_draws, lang)} lần), hệ số tương quan "
-                     f"Spearman với thứ hạng gốc có trung vị {med} (phân vị 5%: {low}); {stay} trong {inside} xã "
-                     f"thuộc nhóm {top} đầu vẫn ở nhóm này trong ít nhất 90% số lần.")
+            text += (
+                f" Khi thay đổi ngẫu nhiên trọng số ({_num(sensitivity.n_draws, lang)} lần), hệ số tương quan "
+                f"Spearman với thứ hạng gốc có trung vị {med} (phân vị 5%: {low}); {stay} trong {inside} xã "
+                f"thuộc nhóm {top} đầu vẫn ở nhóm này trong ít nhất 90% số lần."
+            )
         else:
-            text += (f" Under {_num(sensitivity.n_draws, lang)} random weightings the Spearman correlation with the "
-                     f"default ranking has median {med} (5th percentile {low}); {stay} of the {inside} communes in "
-                     f"the top {top} stay there in at least 90% of them.")
+            text += (
+                f" Under {_num(sensitivity.n_draws, lang)} random weightings the Spearman correlation with the "
+                f"default ranking has median {med} (5th percentile {low}); {stay} of the {inside} communes in "
+                f"the top {top} stay there in at least 90% of them."
+            )
     return text
 
 
@@ -265,18 +310,28 @@ def _verdict(ci: tuple, ideal: float) -> int:
     return -1 if ci[1] < ideal else 1 if ci[0] > ideal else 0
 
 
-_CALIBRATION_WORDS = MappingProxyType({
-    ("intercept", 1): ("dự báo thấp hơn thực tế về mức trung bình", "the predicted risks are too low on average"),
-    ("intercept", -1): ("dự báo cao hơn thực tế về mức trung bình", "the predicted risks are too high on average"),
-    ("intercept", 0): ("mức nguy cơ trung bình phù hợp trong phạm vi sai số",
-                       "the average risk is right within its uncertainty"),
-    ("slope", 1): ("dự báo quá dè dặt: nguy cơ thực tế phân tán rộng hơn",
-                   "the predictions are too moderate: the observed risks spread further"),
-    ("slope", -1): ("dự báo quá cực đoan: nguy cơ thực tế phân tán hẹp hơn",
-                    "the predictions are too extreme: the observed risks spread less"),
-    ("slope", 0): ("độ phân tán của dự báo phù hợp trong phạm vi sai số",
-                   "the spread of the predictions is right within its uncertainty"),
-})
+_CALIBRATION_WORDS = MappingProxyType(
+    {
+        ("intercept", 1): ("dự báo thấp hơn thực tế về mức trung bình", "the predicted risks are too low on average"),
+        ("intercept", -1): ("dự báo cao hơn thực tế về mức trung bình", "the predicted risks are too high on average"),
+        ("intercept", 0): (
+            "mức nguy cơ trung bình phù hợp trong phạm vi sai số",
+            "the average risk is right within its uncertainty",
+        ),
+        ("slope", 1): (
+            "dự báo quá dè dặt: nguy cơ thực tế phân tán rộng hơn",
+            "the predictions are too moderate: the observed risks spread further",
+        ),
+        ("slope", -1): (
+            "dự báo quá cực đoan: nguy cơ thực tế phân tán hẹp hơn",
+            "the predictions are too extreme: the observed risks spread less",
+        ),
+        ("slope", 0): (
+            "độ phân tán của dự báo phù hợp trong phạm vi sai số",
+            "the spread of the predictions is right within its uncertainty",
+        ),
+    }
+)
 
 
 def evaluation_text(model: FallbackModel, *, lang: str = "vi") -> str:
@@ -317,27 +372,31 @@ def evaluation_text(model: FallbackModel, *, lang: str = "vi") -> str:
     words_i = _CALIBRATION_WORDS[("intercept", _verdict(model.calibration_intercept_ci, 0.0))][i]
     words_s = _CALIBRATION_WORDS[("slope", _verdict(model.calibration_slope_ci, 1.0))][i]
     if lang == "vi":
-        return (f"Mô hình được ước lượng trên các hộ thoát nghèo và chuyển dịch đến kỳ rà soát {train}, rồi kiểm định "
-                f"trên kỳ {model.test_year} ({n} hộ tại {communes} xã, phường; {rate} tái nghèo hoặc tái cận nghèo): "
-                f"AUC {v['auc']} (KTC 95%: {_ci(model.auc_ci, lang)}). Điểm đơn giản tốt nhất — "
-                f"{name[0].lower() + name[1:]} — đạt AUC {decimal(b.auc, lang)} (KTC 95%: {_ci(b.auc_ci, lang)}); "
-                f"chênh lệch AUC giữa mô hình và điểm này: {v['diff']} (KTC 95%: {_ci(model.auc_difference_ci, lang)}). "
-                f"{rule}, tức khoảng cách tới chuẩn nghèo bị chia thành hai nhóm, đạt AUC {decimal(r.auc, lang)}. "
-                f"Hiệu chỉnh ngoài thời gian: hệ số chặn {v['cil']} (KTC 95%: "
-                f"{_ci(model.calibration_intercept_ci, lang)}; lý tưởng là 0) — {words_i}; "
-                f"độ dốc {v['calibration_slope']} (KTC 95%: {_ci(model.calibration_slope_ci, lang)}; lý tưởng là 1) — {words_s}. Các khoảng tin cậy "
-                f"tính đến việc các hộ cùng xã, phường không độc lập với nhau. Trong 10% hộ có nguy cơ cao nhất theo "
-                f"mô hình, {prec} đã tái nghèo.")
-    return (f"Fitted on households that left the lists, with outcomes at the {train} reviews, and tested on the "
-            f"{model.test_year} review ({n} households in {communes} communes, {rate} fell back): AUC {v['auc']} "
-            f"(95% CI {_ci(model.auc_ci, lang)}). The best simple score, the {name[0].lower() + name[1:]}, reaches "
-            f"{decimal(b.auc, lang)} (95% CI {_ci(b.auc_ci, lang)}); AUC difference, model minus this score: {v['diff']} "
-            f"(95% CI {_ci(model.auc_difference_ci, lang)}). The {rule[0].lower() + rule[1:]}, a two-way cut of "
-            f"that distance, reaches an AUC of {decimal(r.auc, lang)}. Calibration out of time: "
-            f"calibration-in-the-large {v['cil']} (95% CI {_ci(model.calibration_intercept_ci, lang)}; 0 is ideal), "
-            f"{words_i}; calibration slope {v['calibration_slope']} (95% CI {_ci(model.calibration_slope_ci, lang)}; "
-            f"1 is ideal), {words_s}. The intervals allow for households clustered in communes. Of the 10% the "
-            f"model rates riskiest, {prec} fell back.")
+        return (
+            f"Mô hình được ước lượng trên các hộ thoát nghèo và chuyển dịch đến kỳ rà soát {train}, rồi kiểm định "
+            f"trên kỳ {model.test_year} ({n} hộ tại {communes} xã, phường; {rate} tái nghèo hoặc tái cận nghèo): "
+            f"AUC {v['auc']} (KTC 95%: {_ci(model.auc_ci, lang)}). Điểm đơn giản tốt nhất — "
+            f"{name[0].lower() + name[1:]} — đạt AUC {decimal(b.auc, lang)} (KTC 95%: {_ci(b.auc_ci, lang)}); "
+            f"chênh lệch AUC giữa mô hình và điểm này: {v['diff']} (KTC 95%: {_ci(model.auc_difference_ci, lang)}). "
+            f"{rule}, tức khoảng cách tới chuẩn nghèo bị chia thành hai nhóm, đạt AUC {decimal(r.auc, lang)}. "
+            f"Hiệu chỉnh ngoài thời gian: hệ số chặn {v['cil']} (KTC 95%: "
+            f"{_ci(model.calibration_intercept_ci, lang)}; lý tưởng là 0) — {words_i}; "
+            f"độ dốc {v['calibration_slope']} (KTC 95%: {_ci(model.calibration_slope_ci, lang)}; lý tưởng là 1) — {words_s}. Các khoảng tin cậy "
+            f"tính đến việc các hộ cùng xã, phường không độc lập với nhau. Trong 10% hộ có nguy cơ cao nhất theo "
+            f"mô hình, {prec} đã tái nghèo."
+        )
+    return (
+        f"Fitted on households that left the lists, with outcomes at the {train} reviews, and tested on the "
+        f"{model.test_year} review ({n} households in {communes} communes, {rate} fell back): AUC {v['auc']} "
+        f"(95% CI {_ci(model.auc_ci, lang)}). The best simple score, the {name[0].lower() + name[1:]}, reaches "
+        f"{decimal(b.auc, lang)} (95% CI {_ci(b.auc_ci, lang)}); AUC difference, model minus this score: {v['diff']} "
+        f"(95% CI {_ci(model.auc_difference_ci, lang)}). The {rule[0].lower() + rule[1:]}, a two-way cut of "
+        f"that distance, reaches an AUC of {decimal(r.auc, lang)}. Calibration out of time: "
+        f"calibration-in-the-large {v['cil']} (95% CI {_ci(model.calibration_intercept_ci, lang)}; 0 is ideal), "
+        f"{words_i}; calibration slope {v['calibration_slope']} (95% CI {_ci(model.calibration_slope_ci, lang)}; "
+        f"1 is ideal), {words_s}. The intervals allow for households clustered in communes. Of the 10% the "
+        f"model rates riskiest, {prec} fell back."
+    )
 
 
 def discrimination_table(model: FallbackModel, *, lang: str = "vi") -> pd.DataFrame:
@@ -361,13 +420,19 @@ def discrimination_table(model: FallbackModel, *, lang: str = "vi") -> pd.DataFr
     check_lang(lang)
     _check_model(model)
     order = [model.baseline] + [b for b in model.baselines if b is not model.baseline and b is not model.rule]
-    rows = [(term("logit", lang), term("role_model", lang),
-             f"{decimal(model.auc, lang)} ({_ci(model.auc_ci, lang)})", "–")]
+    rows = [
+        (term("logit", lang), term("role_model", lang), f"{decimal(model.auc, lang)} ({_ci(model.auc_ci, lang)})", "–")
+    ]
     for b in [*order, model.rule]:
-        role = ("role_baseline" if b is model.baseline else "role_rule" if b is model.rule else "role_simple")
-        rows.append((_score_name(model, b.score, lang), term(role, lang),
-                     f"{decimal(b.auc, lang)} ({_ci(b.auc_ci, lang)})",
-                     f"{decimal(b.difference, lang, sign=True)} ({_ci(b.difference_ci, lang)})"))
+        role = "role_baseline" if b is model.baseline else "role_rule" if b is model.rule else "role_simple"
+        rows.append(
+            (
+                _score_name(model, b.score, lang),
+                term(role, lang),
+                f"{decimal(b.auc, lang)} ({_ci(b.auc_ci, lang)})",
+                f"{decimal(b.difference, lang, sign=True)} ({_ci(b.difference_ci, lang)})",
+            )
+        )
     return pd.DataFrame(rows, columns=[term(k, lang) for k in ("col_score", "col_role", "col_auc", "col_diff")])
 
 
@@ -398,15 +463,21 @@ def calibration_table(model: FallbackModel, *, lang: str = "vi") -> pd.DataFrame
     """
     check_lang(lang)
     _check_model(model)
-    rows = [(term("observed_rate", lang), format_percent(model.base_rate, lang, digits=1), "", "", ""),
-            (term("mean_predicted", lang), format_percent(model.mean_predicted, lang, digits=1), "", "", "")]
-    for key, value, ci, ideal in (("cal_intercept", model.calibration_intercept, model.calibration_intercept_ci, 0.0),
-                                  ("cal_slope", model.calibration_slope, model.calibration_slope_ci, 1.0)):
+    rows = [
+        (term("observed_rate", lang), format_percent(model.base_rate, lang, digits=1), "", "", ""),
+        (term("mean_predicted", lang), format_percent(model.mean_predicted, lang, digits=1), "", "", ""),
+    ]
+    for key, value, ci, ideal in (
+        ("cal_intercept", model.calibration_intercept, model.calibration_intercept_ci, 0.0),
+        ("cal_slope", model.calibration_slope, model.calibration_slope_ci, 1.0),
+    ):
         verdict = "covers" if _verdict(ci, ideal) == 0 else "excludes"
-        rows.append((term(key, lang), decimal(value, lang), _ci(ci, lang), decimal(ideal, lang, digits=0),
-                     term(verdict, lang)))
-    return pd.DataFrame(rows, columns=[term(k, lang) for k in ("col_measure", "col_estimate", "col_ci", "col_ideal",
-                                                                 "col_verdict")])
+        rows.append(
+            (term(key, lang), decimal(value, lang), _ci(ci, lang), decimal(ideal, lang, digits=0), term(verdict, lang))
+        )
+    return pd.DataFrame(
+        rows, columns=[term(k, lang) for k in ("col_measure", "col_estimate", "col_ci", "col_ideal", "col_verdict")]
+    )
 
 
 # ----------------------------------------------------------------------------- allocation
@@ -427,10 +498,14 @@ def loan_effect_text(effect: LoanEffect, *, lang: str = "vi") -> str:
     value = format_number(100 * effect.effect, lang, digits=1)
     se = format_number(100 * effect.se, lang, digits=1)
     if lang == "vi":
-        return (f"Tác động của một khoản vay lên khả năng thoát nghèo ở kỳ rà soát sau: {value} điểm phần trăm "
-                f"(sai số chuẩn {se}), {src}.")
-    return (f"Effect of one loan on leaving poverty by the next review: {value} percentage points "
-            f"(standard error {se}), {src}.")
+        return (
+            f"Tác động của một khoản vay lên khả năng thoát nghèo ở kỳ rà soát sau: {value} điểm phần trăm "
+            f"(sai số chuẩn {se}), {src}."
+        )
+    return (
+        f"Effect of one loan on leaving poverty by the next review: {value} percentage points "
+        f"(standard error {se}), {src}."
+    )
 
 
 def comparison_text(optimised: Allocation, proportional: Allocation, *, lang: str = "vi") -> str:
@@ -460,18 +535,29 @@ def comparison_text(optimised: Allocation, proportional: Allocation, *, lang: st
     sp = format_percent(p.disadvantaged_share, lang, digits=1)
     capped = o.min_disadvantaged_amount < o.min_share * o.budget * (1 - 1e-9)
     if lang == "vi":
-        note = (f" Mức tối thiểu {format_percent(o.min_share, lang, digits=0)} ngân sách cho các xã đặc biệt khó khăn "
-                "vượt quá nhu cầu của các hộ đủ điều kiện ở đó, nên mọi hộ đủ điều kiện ở các xã này đều được vay."
-                if capped else "")
-        return (f"Với ngân sách {budget} tỷ đồng, phương án tối ưu cho {n(lo, 0)} hộ vay và dự kiến giúp "
-                f"{n(o.expected_exits)} hộ thoát nghèo ở kỳ rà soát sau (khoảng tin cậy 95%: {n(o.ci_lower)}–"
-                f"{n(o.ci_upper)}), so với {n(p.expected_exits)} ({n(p.ci_lower)}–{n(p.ci_upper)}) nếu phân bổ theo số "
-                f"hộ nghèo ({n(po, 0)} hộ vay). Các xã đặc biệt khó khăn nhận {so} ngân sách theo phương án tối ưu và "
-                f"{sp} theo phương án phân bổ theo số hộ nghèo.{note}")
-    note = (f" The floor of {format_percent(o.min_share, lang, digits=0)} of the budget for disadvantaged communes "
-            "exceeds what their eligible households can absorb, so every one of them is funded." if capped else "")
-    return (f"With a budget of {budget} billion VND, the optimised allocation funds {n(lo, 0)} loans and is expected "
-            f"to lift {n(o.expected_exits)} households (95% CI {n(o.ci_lower)}–{n(o.ci_upper)}) out of poverty by the "
-            f"next review, against {n(p.expected_exits)} ({n(p.ci_lower)}–{n(p.ci_upper)}) for allocation in "
-            f"proportion to the number of poor ({n(po, 0)} loans). Disadvantaged communes receive {so} of the budget "
-            f"under the optimised allocation and {sp} under the proportional one.{note}")
+        note = (
+            f" Mức tối thiểu {format_percent(o.min_share, lang, digits=0)} ngân sách cho các xã đặc biệt khó khăn "
+            "vượt quá nhu cầu của các hộ đủ điều kiện ở đó, nên mọi hộ đủ điều kiện ở các xã này đều được vay."
+            if capped
+            else ""
+        )
+        return (
+            f"Với ngân sách {budget} tỷ đồng, phương án tối ưu cho {n(lo, 0)} hộ vay và dự kiến giúp "
+            f"{n(o.expected_exits)} hộ thoát nghèo ở kỳ rà soát sau (khoảng tin cậy 95%: {n(o.ci_lower)}–"
+            f"{n(o.ci_upper)}), so với {n(p.expected_exits)} ({n(p.ci_lower)}–{n(p.ci_upper)}) nếu phân bổ theo số "
+            f"hộ nghèo ({n(po, 0)} hộ vay). Các xã đặc biệt khó khăn nhận {so} ngân sách theo phương án tối ưu và "
+            f"{sp} theo phương án phân bổ theo số hộ nghèo.{note}"
+        )
+    note = (
+        f" The floor of {format_percent(o.min_share, lang, digits=0)} of the budget for disadvantaged communes "
+        "exceeds what their eligible households can absorb, so every one of them is funded."
+        if capped
+        else ""
+    )
+    return (
+        f"With a budget of {budget} billion VND, the optimised allocation funds {n(lo, 0)} loans and is expected "
+        f"to lift {n(o.expected_exits)} households (95% CI {n(o.ci_lower)}–{n(o.ci_upper)}) out of poverty by the "
+        f"next review, against {n(p.expected_exits)} ({n(p.ci_lower)}–{n(p.ci_upper)}) for allocation in "
+        f"proportion to the number of poor ({n(po, 0)} loans). Disadvantaged communes receive {so} of the budget "
+        f"under the optimised allocation and {sp} under the proportional one.{note}"
+    )
