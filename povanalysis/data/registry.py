@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import numbers
 import sqlite3
 import unicodedata
 from functools import cache
@@ -19,6 +20,7 @@ __all__ = [
     "crosswalk",
     "known_codes",
     "lookup",
+    "unit_code",
     "ascii_name",
     "normalise_name",
     "slug",
@@ -35,11 +37,13 @@ _TYPES = {"Phường": "ward", "Xã": "commune", "Thị trấn": "town"}
 
 # One tone-placement convention ("old style": hoà, thuỷ) mapped to the new style used by the
 # official 2025 lists (hòa, thủy).  Keys are NFC strings.
+# fmt: off
 _TONE_PLACEMENT = {
     "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
     "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
     "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
 }
+# fmt: on
 
 
 def normalise_name(name: str) -> str:
@@ -295,3 +299,71 @@ def lookup(code: str, *, vintage: int = CURRENT_VINTAGE) -> pd.Series:
     if hit.empty:
         raise KeyError(f"commune code {code!r} is not a unit of vintage {vintage} (92 units in 2025, 280 in 2024)")
     return hit.iloc[0].copy()
+
+
+def _near(code: str, vintage: int, n: int = 3) -> str:
+    """The ``n`` known codes numerically nearest to a string of digits, with their names."""
+    frame = _units(int(vintage))
+    distance = (frame["commune_code"].astype(int) - int(code)).abs()
+    rows = frame.assign(distance=distance).sort_values(["distance", "commune_code"], kind="stable").head(n)
+    return ", ".join(f"{c!r} {name}" for c, name in zip(rows["commune_code"], rows["name"]))
+
+
+def unit_code(value: str | int, *, vintage: int = CURRENT_VINTAGE) -> str:
+    """The 5-character code of a unit as a user typed it: a string, or a number that lost its leading zero.
+
+    Papermill reads ``-p commune_code 01840`` as the integer 1840, and spreadsheets store
+    codes as numbers; both are zero-padded to 5 digits (as is a string of fewer digits)
+    and checked against the registry of ``vintage``.
+
+    Parameters
+    ----------
+    value : str or int
+        ``"01840"``, ``1840`` or ``"1840"``; surrounding spaces are ignored.
+    vintage : {2025, 2024}
+        Registry the code must belong to.
+
+    Returns
+    -------
+    str
+        The official 5-digit code.
+
+    Raises
+    ------
+    ValueError
+        Neither digits nor an integer (a float or a bool included), more than 5 digits, or
+        no unit of ``vintage``: the message names the value and the nearest known codes.
+
+    Examples
+    --------
+    >>> unit_code(1840), unit_code("01840"), unit_code(" 5665 ")
+    ('01840', '01840', '05665')
+    >>> unit_code(1841)
+    Traceback (most recent call last):
+    ...
+    ValueError: commune code 1841 ('01841') is not a unit of Thai Nguyen (vintage 2025, 92 units); nearest codes: '01840' Phường Đức Xuân, '01843' Phường Bắc Kạn, '01849' Xã Phong Quang
+    >>> unit_code("Đức Xuân")
+    Traceback (most recent call last):
+    ...
+    ValueError: commune code must be 5 digits such as '01840' (an integer such as 1840 is zero-padded), got 'Đức Xuân'
+    """
+    frame = _units(int(vintage))
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        number = int(value)
+        text = str(number) if number >= 0 else ""
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        text = ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 5:
+        raise ValueError(
+            f"commune code must be 5 digits such as '01840' (an integer such as 1840 is zero-padded), got {value!r}"
+        )
+    code = text.zfill(5)
+    if code not in known_codes(int(vintage)):
+        shown = repr(value) if code == value else f"{value!r} ({code!r})"
+        raise ValueError(
+            f"commune code {shown} is not a unit of Thai Nguyen (vintage {int(vintage)}, {len(frame)} units); "
+            f"nearest codes: {_near(code, vintage)}"
+        )
+    return code

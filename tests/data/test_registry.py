@@ -1,3 +1,6 @@
+import re
+
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -82,3 +85,31 @@ def test_closed_syllables_keep_their_tone_mark():
     assert registry.normalise_name("Xã Quỳnh Sơn") == "Xã Quỳnh Sơn"
     names = set(registry.crosswalk()["old_name"]) | set(registry.units()["name"])
     assert not any("òang" in n or "Hòang" in n for n in names)
+
+
+def test_unit_code_pads_what_papermill_and_spreadsheets_make_of_a_code():
+    # papermill -p commune_code 01840 passes the integer 1840
+    assert registry.unit_code(1840) == registry.unit_code("01840") == registry.unit_code(" 1840") == "01840"
+    assert registry.unit_code(np.int64(5665)) == "05665"
+    assert registry.unit_code(1843, vintage=2024) == "01843"
+
+
+@pytest.mark.parametrize("value", [1840.0, True, -1840, "123456", "01840a", "Đức Xuân", None, "１８４０"])
+def test_unit_code_rejects_what_is_not_a_code(value):
+    with pytest.raises(
+        ValueError, match=r"commune code must be 5 digits such as '01840' .*got " + re.escape(repr(value))
+    ):
+        registry.unit_code(value)
+
+
+def test_unit_code_names_the_value_and_the_nearest_codes():
+    with pytest.raises(
+        ValueError, match=r"commune code 1841 \('01841'\) is not a unit .* nearest codes: '01840' Phường Đức Xuân"
+    ):
+        registry.unit_code(1841)
+    with pytest.raises(
+        ValueError, match=r"commune code '99999' is not a unit of Thai Nguyen \(vintage 2025, 92 units\)"
+    ):
+        registry.unit_code("99999")
+    with pytest.raises(ValueError, match="vintage must be one of"):
+        registry.unit_code(1840, vintage=2019)
