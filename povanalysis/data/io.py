@@ -97,7 +97,10 @@ def _check_columns(src: Source, spec: dict[str, str], optional: tuple[str, ...],
     )
     raise ValidationError(
         f"{src.path}: {'; '.join(parts)}. Expected columns: {known}",
-        path=src.path, column=rows[0][0], value=rows[0][1], problems=problems,
+        path=src.path,
+        column=rows[0][0],
+        value=rows[0][1],
+        problems=problems,
     )
 
 
@@ -196,8 +199,9 @@ def _check_text(chk: _Checker, column: str, s: pd.Series) -> pd.Series:
     return s
 
 
-def _validate(src: Source, spec: dict[str, str], columns: list[str], extras: list[str], *, vintage=None,
-              dayfirst=None) -> tuple[dict[str, pd.Series], _Checker]:
+def _validate(
+    src: Source, spec: dict[str, str], columns: list[str], extras: list[str], *, vintage=None, dayfirst=None
+) -> tuple[dict[str, pd.Series], _Checker]:
     chk = _Checker(src, columns)
     parsed: dict[str, pd.Series] = {}
     for column in columns:
@@ -216,13 +220,15 @@ def _validate(src: Source, spec: dict[str, str], columns: list[str], extras: lis
             chk.add(column, short, "commune code must be 5 digits with leading zeros (e.g. '01840')")
             chk.add(column, filled & ~digits & ~short, "commune code must be 5 digits")
             known = s.isin(list(registry.known_codes(vintage))).to_numpy(bool)
-            chk.add(column, digits & ~known,
-                    f"not a commune code of vintage {vintage} (see povanalysis.data.registry.units({vintage}))")
+            chk.add(
+                column,
+                digits & ~known,
+                f"not a commune code of vintage {vintage} (see povanalysis.data.registry.units({vintage}))",
+            )
             parsed[column] = s
         elif kind in ("area", "programme"):
             allowed = AREAS if kind == "area" else PROGRAMMES
-            chk.add(column, filled & ~s.isin(allowed).to_numpy(bool),
-                    f"must be one of {', '.join(map(repr, allowed))}")
+            chk.add(column, filled & ~s.isin(allowed).to_numpy(bool), f"must be one of {', '.join(map(repr, allowed))}")
             parsed[column] = s
         elif kind == "binary":
             if is_text(s):
@@ -249,11 +255,17 @@ def _validate(src: Source, spec: dict[str, str], columns: list[str], extras: lis
                     chk.add(column, whole & (values < 1), "must be a whole number >= 1")
                 if column == "review_year":
                     lo, hi = REVIEW_YEAR_RANGE
-                    chk.add(column, whole & ((values < lo) | (values > hi)),
-                            f"review year outside the plausible range {lo}–{hi}")
+                    chk.add(
+                        column,
+                        whole & ((values < lo) | (values > hi)),
+                        f"review year outside the plausible range {lo}–{hi}",
+                    )
             elif kind in ("money>=0", "money>0"):
-                chk.add(column, not_number, "must be a plain number in VND (digits, '.' as decimal point, "
-                        "no thousands separators or units)")
+                chk.add(
+                    column,
+                    not_number,
+                    "must be a plain number in VND (digits, '.' as decimal point, no thousands separators or units)",
+                )
                 if kind == "money>=0":
                     chk.add(column, finite & (values < 0), "must not be negative")
                 else:
@@ -266,8 +278,11 @@ def _validate(src: Source, spec: dict[str, str], columns: list[str], extras: lis
                     f"looks like a percentage: write it as the fraction {v / 100:g}" for v in values[percent]
                 ]
                 chk.add(column, percent, hint)
-                chk.add(column, finite & ~percent & ((values <= 0) | (values > RATE_MAX)),
-                        f"annual rate must be a fraction in (0, {RATE_MAX}]")
+                chk.add(
+                    column,
+                    finite & ~percent & ((values <= 0) | (values > RATE_MAX)),
+                    f"annual rate must be a fraction in (0, {RATE_MAX}]",
+                )
             else:
                 raise AssertionError(f"schema kind {kind!r} of column {column!r} has no validator")
             parsed[column] = pd.Series(values)
@@ -283,13 +298,18 @@ def _dates(src, chk, column, s, filled, dayfirst) -> pd.Series:
         slash = s.str.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}").fillna(False).to_numpy(bool)
         values = pd.to_datetime(s.where(iso), format="%Y-%m-%d", errors="coerce")
         if dayfirst is None:
-            chk.add(column, slash, "ambiguous date: write it as YYYY-MM-DD, or pass dayfirst=True "
-                    "(DD/MM/YYYY, the Vietnamese convention) or dayfirst=False (MM/DD/YYYY)")
+            chk.add(
+                column,
+                slash,
+                "ambiguous date: write it as YYYY-MM-DD, or pass dayfirst=True "
+                "(DD/MM/YYYY, the Vietnamese convention) or dayfirst=False (MM/DD/YYYY)",
+            )
             values_ok = iso
         else:
             other = pd.to_datetime(
                 s.where(slash).str.replace(r"[.\-]", "/", regex=True),
-                format="%d/%m/%Y" if dayfirst else "%m/%d/%Y", errors="coerce",
+                format="%d/%m/%Y" if dayfirst else "%m/%d/%Y",
+                errors="coerce",
             )
             values = values.where(iso, other)
             values_ok = iso | slash
@@ -303,8 +323,11 @@ def _dates(src, chk, column, s, filled, dayfirst) -> pd.Series:
         timed = (filled & (values != values.dt.normalize())).to_numpy(bool)
         chk.add(column, timed, "has a time of day; expected a date")
     dated = values.notna().to_numpy(bool)
-    chk.add(column, dated & ((values < lo) | (values > hi)).to_numpy(bool),
-            f"disbursement date outside the plausible range {DISBURSED_RANGE[0]} to {DISBURSED_RANGE[1]}")
+    chk.add(
+        column,
+        dated & ((values < lo) | (values > hi)).to_numpy(bool),
+        f"disbursement date outside the plausible range {DISBURSED_RANGE[0]} to {DISBURSED_RANGE[1]}",
+    )
     return values.reset_index(drop=True)
 
 
@@ -321,8 +344,12 @@ def _duplicates(src: Source, chk: _Checker, ids: pd.Series, years: pd.Series, us
     sub = keys.iloc[pos].assign(pos=pos).sort_values(["id", "year", "pos"], kind="stable")
     same_prev = (sub["id"] == sub["id"].shift(1)) & (sub["year"] == sub["year"].shift(1))
     partner = np.where(same_prev, sub["pos"].shift(1, fill_value=0), sub["pos"].shift(-1, fill_value=0))
-    text = ("duplicate household_id within review_year " + sub["year"].astype("int64").astype(str)
-            + ": also at " + src.where(partner.astype("int64")).to_numpy(object))
+    text = (
+        "duplicate household_id within review_year "
+        + sub["year"].astype("int64").astype(str)
+        + ": also at "
+        + src.where(partner.astype("int64")).to_numpy(object)
+    )
     problem = np.empty(len(keys), dtype=object)
     problem[sub["pos"].to_numpy()] = text.to_numpy(object)
     chk.add("household_id", dup, problem)
@@ -399,15 +426,25 @@ def _row_error(src: Source, problems: pd.DataFrame) -> ValidationError:
     )
     first = head.iloc[0]
     return ValidationError(
-        message, path=src.path, row=int(src.rows[int(first["pos"])]), column=first["column"], value=first["value"],
+        message,
+        path=src.path,
+        row=int(src.rows[int(first["pos"])]),
+        column=first["column"],
+        value=first["value"],
         problems=_described(src, problems),
     )
 
 
 def _write_quarantine(src: Source, problems: pd.DataFrame, bad: np.ndarray, quarantine) -> int:
     target = Path(quarantine)
-    text = (problems["column"].astype("str") + ": " + problems["problem"].astype("str") + " (got "
-            + problems["value"].map(repr).astype("str") + ")")
+    text = (
+        problems["column"].astype("str")
+        + ": "
+        + problems["problem"].astype("str")
+        + " (got "
+        + problems["value"].map(repr).astype("str")
+        + ")"
+    )
     joined = text.groupby(problems["pos"].to_numpy(), sort=True).agg("; ".join)
     pos = np.flatnonzero(bad)
     rows = src.raw.iloc[pos].reset_index(drop=True)
@@ -434,9 +471,14 @@ def _check_options(path, quarantine, extra):
 # ----------------------------------------------------------------------------------- public
 
 
-def read_households(path: str | os.PathLike, *, quarantine: str | os.PathLike | None = None,
-                    vintage: int = registry.CURRENT_VINTAGE, sheet: int | str = 0,
-                    extra: str = "raise") -> pd.DataFrame:
+def read_households(
+    path: str | os.PathLike,
+    *,
+    quarantine: str | os.PathLike | None = None,
+    vintage: int = registry.CURRENT_VINTAGE,
+    sheet: int | str = 0,
+    extra: str = "raise",
+) -> pd.DataFrame:
     """Read and validate the household review file: one row per household per review year.
 
     Every cell is checked and every problem is reported, not only the first.  Leading and
@@ -526,9 +568,15 @@ def read_households(path: str | os.PathLike, *, quarantine: str | os.PathLike | 
     return _conclude(src, HOUSEHOLD_COLUMNS, columns, extras, parsed, chk, quarantine)
 
 
-def read_loans(path: str | os.PathLike, *, quarantine: str | os.PathLike | None = None,
-               households: pd.DataFrame | None = None, sheet: int | str = 0,
-               dayfirst: bool | None = None, extra: str = "raise") -> pd.DataFrame:
+def read_loans(
+    path: str | os.PathLike,
+    *,
+    quarantine: str | os.PathLike | None = None,
+    households: pd.DataFrame | None = None,
+    sheet: int | str = 0,
+    dayfirst: bool | None = None,
+    extra: str = "raise",
+) -> pd.DataFrame:
     """Read and validate the VBSP loan records: one row per disbursement.
 
     Same reading, error and quarantine rules as :func:`read_households`.
@@ -655,8 +703,15 @@ def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, *, row_group_siz
     table = pa.Table.from_pandas(plain, preserve_index=not default_index)
     buffer = pa.BufferOutputStream()
     pq.write_table(
-        table, buffer, row_group_size=row_group_size, compression="zstd", compression_level=3,
-        version="2.6", data_page_version="1.0", use_dictionary=True, write_statistics=True,
+        table,
+        buffer,
+        row_group_size=row_group_size,
+        compression="zstd",
+        compression_level=3,
+        version="2.6",
+        data_page_version="1.0",
+        use_dictionary=True,
+        write_statistics=True,
     )
     atomic_write_bytes(path, buffer.getvalue().to_pybytes())
     return path

@@ -21,8 +21,17 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from openpyxl.utils.exceptions import InvalidFileException
 
-__all__ = ["ValidationError", "Source", "read_source", "file_error", "is_text", "strip_text", "MAX_SHOWN",
-           "MOJIBAKE_CODECS", "FORMATS"]
+__all__ = [
+    "ValidationError",
+    "Source",
+    "read_source",
+    "file_error",
+    "is_text",
+    "strip_text",
+    "MAX_SHOWN",
+    "MOJIBAKE_CODECS",
+    "FORMATS",
+]
 
 #: How many problems an error message lists.
 MAX_SHOWN = 5
@@ -106,8 +115,9 @@ class Source:
         return "row " + rows + prefix + lines + unit
 
 
-def file_error(path: Path, message: str, *, column: str | None = None, value: object = None,
-               row: int | None = None) -> ValidationError:
+def file_error(
+    path: Path, message: str, *, column: str | None = None, value: object = None, row: int | None = None
+) -> ValidationError:
     """A :class:`ValidationError` about the file at ``path`` (the message starts with the path)."""
     return ValidationError(f"{path}: {message}", path=path, row=row, column=column, value=value, problem=message)
 
@@ -132,8 +142,9 @@ def _format_of(path: Path) -> str:
             return fmt
     advice = "; save it from Excel as .xlsx or as 'CSV UTF-8'" if name.endswith((".xls", ".ods", ".txt")) else ""
     raise file_error(
-        path, f"unsupported file format {''.join(path.suffixes) or '(no extension)'!r}: expected "
-        f"one of {', '.join(FORMATS)}{advice}"
+        path,
+        f"unsupported file format {''.join(path.suffixes) or '(no extension)'!r}: expected "
+        f"one of {', '.join(FORMATS)}{advice}",
     )
 
 
@@ -173,8 +184,10 @@ def _parse_csv(path: Path, data: bytes, text: str) -> pd.DataFrame:
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                column_types={f"f{j}": pa.string() for j in range(width)}, null_values=[],
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                column_types={f"f{j}": pa.string() for j in range(width)},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowKeyError):
@@ -213,12 +226,16 @@ def _encoding_error(path: Path, data: bytes, start: int, bom: int) -> Validation
     records.sort(key=lambda r: (r["line"] or 0, r["row"] or 0))
     if not records:  # the cells cannot be told apart (ragged rows): report the line
         begin, end = data.rfind(b"\n", 0, start) + 1, data.find(b"\n", start)
-        text_line = data[begin:None if end < 0 else end].rstrip(b"\r")
-        records = [{
-            "row": line - 1 if line > 1 else None, "column": None, "line": line,
-            "value": text_line.decode("utf-8", errors="backslashreplace"),
-            "cp1258": unicodedata.normalize("NFC", text_line.decode("cp1258", errors="replace")),
-        }]
+        text_line = data[begin : None if end < 0 else end].rstrip(b"\r")
+        records = [
+            {
+                "row": line - 1 if line > 1 else None,
+                "column": None,
+                "line": line,
+                "value": text_line.decode("utf-8", errors="backslashreplace"),
+                "cp1258": unicodedata.normalize("NFC", text_line.decode("cp1258", errors="replace")),
+            }
+        ]
     first = records[0]
     problems = pd.DataFrame(
         {
@@ -230,7 +247,8 @@ def _encoding_error(path: Path, data: bytes, start: int, bom: int) -> Validation
         columns=_PROBLEM_COLUMNS,
     )
     cells = "".join(
-        f"\n  line {r['line']}" + (f", column {r['column']!r}" if r["column"] else "")
+        f"\n  line {r['line']}"
+        + (f", column {r['column']!r}" if r["column"] else "")
         + f": {r['value']!r} (as Windows-1258: {r['cp1258']!r})"
         for r in records[:MAX_SHOWN]
     )
@@ -256,8 +274,14 @@ def _is_utf8(text: str) -> bool:
 def _parse_csv_text(path: Path, text: str) -> pd.DataFrame:
     try:
         return pd.read_csv(
-            _io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_filter=False,
-            skip_blank_lines=False, sep=",", quotechar='"',
+            _io.StringIO(text),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            sep=",",
+            quotechar='"',
         )
     except pd.errors.EmptyDataError:
         raise file_error(path, "the file is empty: expected a header row naming the columns") from None
@@ -266,7 +290,8 @@ def _parse_csv_text(path: Path, text: str) -> pd.DataFrame:
         if found:
             n, line, saw = found.groups()
             raise file_error(
-                path, f"line {line} has {saw} fields but the header has {n}: a stray comma or an unquoted "
+                path,
+                f"line {line} has {saw} fields but the header has {n}: a stray comma or an unquoted "
                 "value containing a comma?",
             ) from None
         raise file_error(path, f"not a readable CSV file ({exc})") from None
@@ -362,8 +387,10 @@ def _finish_text_source(path, fmt, header, body, rows, lines) -> Source:
     for j, name in zip(keep, names):
         if name in seen:
             raise file_error(
-                path, f"column {name!r} appears twice in the header (columns {seen[name] + 1} and {j + 1})",
-                column=name, value=name,
+                path,
+                f"column {name!r} appears twice in the header (columns {seen[name] + 1} and {j + 1})",
+                column=name,
+                value=name,
             )
         seen[name] = j
     body.columns = names
@@ -371,8 +398,13 @@ def _finish_text_source(path, fmt, header, body, rows, lines) -> Source:
     blank = (data == "").all(axis=1).to_numpy(bool)
     keep = ~blank
     return Source(
-        path, fmt, body.loc[keep].reset_index(drop=True), data.loc[keep].reset_index(drop=True),
-        rows[keep], None if lines is None else lines[keep], int(blank.sum()),
+        path,
+        fmt,
+        body.loc[keep].reset_index(drop=True),
+        data.loc[keep].reset_index(drop=True),
+        rows[keep],
+        None if lines is None else lines[keep],
+        int(blank.sum()),
     )
 
 
@@ -389,9 +421,17 @@ def _read_parquet_source(path: Path) -> Source:
         t = field.type
         if pa.types.is_dictionary(t):
             t = t.value_type
-        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-                or pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
-                or pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_null(t)):
+        if not (
+            pa.types.is_string(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_string_view(t)
+            or pa.types.is_integer(t)
+            or pa.types.is_floating(t)
+            or pa.types.is_boolean(t)
+            or pa.types.is_timestamp(t)
+            or pa.types.is_date(t)
+            or pa.types.is_null(t)
+        ):
             raise file_error(path, f"column {field.name!r} has the unsupported type {field.type}", column=field.name)
     frame = table.to_pandas(date_as_object=False).reset_index(drop=True)
     for name in frame.columns:

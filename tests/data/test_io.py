@@ -100,8 +100,13 @@ def test_csv_round_trip_dtypes_and_values(tmp_path):
     assert hh["income_pc"].tolist() == [float(x) for x in frame["income_pc"]]
     assert hh["d_water"].tolist() == [int(x) for x in frame["d_water"]]
     assert hh.attrs["povanalysis.io"] == {
-        "path": str(path), "format": "csv", "read": 6, "valid": 6, "quarantined": 0,
-        "quarantine_path": None, "blank_rows_skipped": 0,
+        "path": str(path),
+        "format": "csv",
+        "read": 6,
+        "valid": 6,
+        "quarantined": 0,
+        "quarantine_path": None,
+        "blank_rows_skipped": 0,
     }
 
 
@@ -179,7 +184,9 @@ def test_optional_deprivations_may_be_absent_then_2026_standard_raises(tmp_path)
 def test_near_miss_column_names_are_rejected_with_suggestion(tmp_path, wrong, right):
     path = tmp_path / "households.csv"
     write_csv(households_text().rename(columns={right: wrong}), path)
-    with pytest.raises(ValidationError, match=rf"households.csv: unknown column '{wrong}' \(did you mean '{right}'\?\)") as err:
+    with pytest.raises(
+        ValidationError, match=rf"households.csv: unknown column '{wrong}' \(did you mean '{right}'\?\)"
+    ) as err:
         read_households(path, extra="keep")
     assert err.value.column == wrong
     assert right in err.value.problems["column"].tolist()  # also reported missing
@@ -289,10 +296,14 @@ def test_duplicate_household_in_a_review_year_names_both_rows(tmp_path):
     with pytest.raises(ValidationError, match=r"2 invalid values in 2 rows") as err:
         read_households(path)
     message = str(err.value)
-    assert "row 2 (line 3 of the file), column 'household_id': duplicate household_id within review_year 2024: " \
-           "also at row 5 (line 6 of the file), got 'H00001'" in message
-    assert "row 5 (line 6 of the file), column 'household_id': duplicate household_id within review_year 2024: " \
-           "also at row 2 (line 3 of the file), got 'H00001'" in message
+    assert (
+        "row 2 (line 3 of the file), column 'household_id': duplicate household_id within review_year 2024: "
+        "also at row 5 (line 6 of the file), got 'H00001'" in message
+    )
+    assert (
+        "row 5 (line 6 of the file), column 'household_id': duplicate household_id within review_year 2024: "
+        "also at row 2 (line 3 of the file), got 'H00001'" in message
+    )
 
 
 def test_every_problem_is_collected_and_the_message_shows_five(tmp_path):
@@ -306,7 +317,10 @@ def test_every_problem_is_collected_and_the_message_shows_five(tmp_path):
     assert len(err.value.problems) == 9
     assert str(err.value).count("\n  row ") == 5
     assert err.value.problems.iloc[-1].to_dict() == {
-        "row": 8, "column": "income_pc", "value": "-1", "problem": "must not be negative",
+        "row": 8,
+        "column": "income_pc",
+        "value": "-1",
+        "problem": "must not be negative",
     }
 
 
@@ -325,10 +339,14 @@ def test_parquet_records_are_numbered_from_zero_and_types_checked(tmp_path):
     hh = read_households(src)
     path = tmp_path / "bad.parquet"
     write_parquet(hh.assign(size=hh["size"].where(hh.index != 2, -1)), path)
-    with pytest.raises(ValidationError, match=r"record 2 \(0-based\), column 'size': must be a whole number >= 1, got -1"):
+    with pytest.raises(
+        ValidationError, match=r"record 2 \(0-based\), column 'size': must be a whole number >= 1, got -1"
+    ):
         read_households(path)
     write_parquet(hh.assign(income_pc=hh["income_pc"].where(hh.index != 4)), path)
-    with pytest.raises(ValidationError, match=r"record 4 \(0-based\), column 'income_pc': required value is empty, got nan"):
+    with pytest.raises(
+        ValidationError, match=r"record 4 \(0-based\), column 'income_pc': required value is empty, got nan"
+    ):
         read_households(path)
     write_parquet(hh.assign(commune_code=hh["commune_code"].astype(int)), path)
     with pytest.raises(ValidationError, match=r"column 'commune_code' is stored as int64, expected text"):
@@ -346,7 +364,9 @@ def cp1258(text: str) -> bytes:
             out += ch.encode("cp1258")
         except UnicodeEncodeError:
             base, *marks = unicodedata.normalize("NFD", ch)
-            out += unicodedata.normalize("NFC", base + "".join(marks[:-1])).encode("cp1258") + marks[-1].encode("cp1258")
+            out += unicodedata.normalize("NFC", base + "".join(marks[:-1])).encode("cp1258") + marks[-1].encode(
+                "cp1258"
+            )
     return out
 
 
@@ -373,7 +393,8 @@ def test_undecodable_bytes_after_a_bom_in_a_ragged_file_report_offset_and_line(t
     path = tmp_path / "households.csv"
     path.write_bytes(b"\xef\xbb\xbfhousehold_id,ethnicity\nH1,T\xe0y\nH2,x,y\n")
     with pytest.raises(
-        ValidationError, match=r"byte 0xE0 at byte offset 30 \(line 2\).*\n  line 2: 'H1,T\\\\xe0y' \(as Windows-1258: 'H1,Tày'\)"
+        ValidationError,
+        match=r"byte 0xE0 at byte offset 30 \(line 2\).*\n  line 2: 'H1,T\\\\xe0y' \(as Windows-1258: 'H1,Tày'\)",
     ) as err:
         read_households(path)
     assert err.value.row == 1
@@ -399,7 +420,9 @@ def test_unknown_format_and_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.csv"):
         read_households(tmp_path / "nothere.csv")
     (tmp_path / "households.xls").write_bytes(b"\xd0\xcf")
-    with pytest.raises(ValidationError, match=r"households.xls: unsupported file format '.xls'.*save it from Excel as .xlsx"):
+    with pytest.raises(
+        ValidationError, match=r"households.xls: unsupported file format '.xls'.*save it from Excel as .xlsx"
+    ):
         read_households(tmp_path / "households.xls")
     (tmp_path / "empty.csv").write_bytes(b"")
     with pytest.raises(ValidationError, match="empty.csv: the file is empty"):
@@ -425,8 +448,10 @@ def test_quarantine_writes_bad_rows_with_every_problem(tmp_path):
     assert hh["household_id"].tolist() == ["H00000", "H00002", "H00003", "H00004", "H00007"]
     q = pd.read_csv(qpath, dtype=str, keep_default_na=False)
     assert q["row"].tolist() == ["2", "6", "7"] and q["line"].tolist() == ["3", "7", "8"]
-    assert q.loc[0, "problem"] == "size: must be a whole number >= 1 (got '0'); income_pc: must be a plain number " \
+    assert (
+        q.loc[0, "problem"] == "size: must be a whole number >= 1 (got '0'); income_pc: must be a plain number "
         "in VND (digits, '.' as decimal point, no thousands separators or units) (got 'abc')"
+    )
     assert q.loc[1, "household_id"] == q.loc[2, "household_id"] == "H00006"
     assert list(q.columns[2:-1]) == list(frame.columns)
 
@@ -505,7 +530,8 @@ def test_loans_round_trip_and_household_link(tmp_path):
     assert loans["disbursed"].iloc[1] == pd.Timestamp("2023-02-15")
     hh = pd.DataFrame({"household_id": ["H00000", "H00001", "H00002"]})
     with pytest.raises(
-        ValidationError, match=r"row 4 \(line 5 of the file\), column 'household_id': household_id not found in the "
+        ValidationError,
+        match=r"row 4 \(line 5 of the file\), column 'household_id': household_id not found in the "
         r"households frame, got 'H00003'",
     ):
         read_loans(path, households=hh)
@@ -530,7 +556,8 @@ def test_bad_loan_value_is_named(tmp_path, column, value, problem):
     path = tmp_path / "loans.csv"
     write_csv(set_cell(loans_text(), 2, column, value), path)
     with pytest.raises(
-        ValidationError, match=rf"loans.csv: 1 invalid value in 1 row:\n  row 3 \(line 4 of the file\), "
+        ValidationError,
+        match=rf"loans.csv: 1 invalid value in 1 row:\n  row 3 \(line 4 of the file\), "
         rf"column '{column}': {problem}.*, got {value!r}",
     ):
         read_loans(path)
@@ -561,8 +588,11 @@ def test_loans_xlsx_accepts_excel_dates_and_rejects_times(tmp_path):
     assert loans["rate"].tolist() == [0.066, 0.0792]
     rows[2][2] = dt.datetime(2023, 5, 18, 9, 30)
     write_xlsx(rows, path, title="loans")
-    with pytest.raises(ValidationError, match=r"row 2 \(sheet row 3\), column 'disbursed': not a date in the form "
-                       r"YYYY-MM-DD, got '2023-05-18 09:30:00'"):
+    with pytest.raises(
+        ValidationError,
+        match=r"row 2 \(sheet row 3\), column 'disbursed': not a date in the form "
+        r"YYYY-MM-DD, got '2023-05-18 09:30:00'",
+    ):
         read_loans(path)
 
 

@@ -22,7 +22,7 @@ from povanalysis.data.sources import (
 
 def test_csv_with_bom_blank_rows_and_a_quoted_newline(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_bytes("\ufeffcode, name \n01840, Phổ Yên \n,\n01879,\"Đại\nTừ\"\n".encode())
+    path.write_bytes('\ufeffcode, name \n01840, Phổ Yên \n,\n01879,"Đại\nTừ"\n'.encode())
     src = read_source(path)
     assert isinstance(src, Source) and src.fmt == "csv" and src.blank == 1
     assert list(src.data.columns) == ["code", "name"]
