@@ -310,6 +310,7 @@ def backtest(
         cache = None
     key = (
         cache_key(
+            __name__,
             study="goals.backtest",
             panel=frame_digest(classified),
             models=list(models),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from ..common.cache import frame_digest
 from ..common.checks import require_frame, to_python
 from ..data.schema import PROGRAMMES
 from ..measure.standards import CLASSES
@@ -44,6 +46,11 @@ POPULATIONS: tuple[str, ...] = ("poor", "eligible")
 REVIEW_CUTOFF = "09-01"
 
 _NEWLY_ESCAPED_YEARS = 3  # Decision 28/2015/QĐ-TTg: off the lists for at most 3 years
+
+#: Panels prepared in this process, by a digest of their inputs: a notebook that estimates
+#: several effects on the same households prepares them once.  Two panels are kept.
+_PREPARED: OrderedDict[tuple, AnalysisPanel] = OrderedDict()
+_PREPARED_SIZE = 2
 
 
 @dataclass
@@ -142,6 +149,13 @@ def _loan_cohorts(loans: pd.DataFrame, lcode: np.ndarray, n_households: int, rev
     )
 
 
+def _key_part(value: object, *, ordered: bool) -> object:
+    if value is None or isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return repr(value)
+    parts = list(map(repr, value))
+    return tuple(parts if ordered else sorted(set(parts)))
+
+
 def prepare_panel(
     households: pd.DataFrame,
     loans: pd.DataFrame,
@@ -160,10 +174,70 @@ def prepare_panel(
     programme.  The parameters are those of :func:`build_outcomes`; ``disadvantaged`` (commune
     codes) adds the boolean column ``disadvantaged``.
 
+    The last two panels prepared are kept, by a digest of the inputs' contents
+    (:func:`povanalysis.common.cache.frame_digest`) and the arguments: the same households and
+    loans, even edited and edited back, give the same panel without preparing it again, and
+    any change to them prepares a new one.  The panel returned may be shared: read it, do not
+    change it.
+
     Returns
     -------
     AnalysisPanel
+
+    Examples
+    --------
+    >>> from povanalysis.data import synth
+    >>> p = synth.generate(seed=5, scale=0.005)
+    >>> prepare_panel(p.households, p.loans) is prepare_panel(p.households.copy(), p.loans)
+    True
+    >>> prepare_panel(p.households, p.loans) is prepare_panel(p.households, p.loans.iloc[1:])
+    False
     """
+    require_frame(households, "households", [])
+    require_frame(loans, "loans", [])
+    if isinstance(years, Iterator):  # read once: kept as a list for the key and the preparation
+        years = list(years)
+    if isinstance(disadvantaged, Iterator):
+        disadvantaged = list(disadvantaged)
+    key = (
+        frame_digest(households),
+        frame_digest(loans),
+        _key_part(years, ordered=True),
+        cluster,
+        review_cutoff,
+        missing_pre,
+        _key_part(disadvantaged, ordered=False),
+    )
+    found = _PREPARED.get(key)
+    if found is not None:
+        _PREPARED.move_to_end(key)
+        return found
+    panel = _prepare(
+        households,
+        loans,
+        years=years,
+        cluster=cluster,
+        review_cutoff=review_cutoff,
+        missing_pre=missing_pre,
+        disadvantaged=disadvantaged,
+    )
+    _PREPARED[key] = panel
+    while len(_PREPARED) > _PREPARED_SIZE:
+        _PREPARED.popitem(last=False)
+    return panel
+
+
+def _prepare(
+    households: pd.DataFrame,
+    loans: pd.DataFrame,
+    *,
+    years: Iterable[int] | None = None,
+    cluster: str = "commune_code",
+    review_cutoff: str = REVIEW_CUTOFF,
+    missing_pre: str = "raise",
+    disadvantaged: Iterable[str] | None = None,
+) -> AnalysisPanel:
+    """:func:`prepare_panel` without the memory of earlier panels."""
     require_frame(
         households, "households", ["household_id", "review_year", "commune_code", "income_pc", "area", "size"]
     )

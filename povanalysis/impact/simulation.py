@@ -524,6 +524,7 @@ def simulation_study(
 
     key = (
         cache_key(
+            __name__,
             study="impact.simulation_study",
             seeds=[int(s) for s in seeds],
             scales=scales,

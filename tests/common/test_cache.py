@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from povanalysis import config
 from povanalysis.common import cache as C
@@ -37,7 +39,7 @@ def test_key_follows_the_version_and_the_source(monkeypatch):
     monkeypatch.setattr(povanalysis, "__version__", "9.9.9")
     assert C.cache_key(a=1) != before
     monkeypatch.undo()
-    monkeypatch.setattr(C, "source_digest", lambda: "another source")
+    monkeypatch.setattr(C, "source_digest", lambda module=None: "another source")
     assert C.cache_key(a=1) != before
 
 
@@ -95,3 +97,85 @@ def test_a_key_that_is_not_a_digest_is_refused(tmp_path):
 
 def test_the_cache_folder_lies_in_the_processed_folder():
     assert config.cache_dir() == config.processed_dir() / "cache"
+
+
+def test_frame_digest_reads_text_not_its_chunks_and_sees_every_text_change():
+    import pyarrow as pa
+
+    text = pd.Series(["Tày", None, "", "Kinh", "a" * 300], dtype="str")
+    f = pd.DataFrame({"t": text, "n": np.arange(5, dtype=np.int8)})
+    chunked = pa.chunked_array(
+        [pa.array(["Tày", None], pa.large_string()), pa.array(["", "Kinh", "a" * 300], pa.large_string())]
+    )
+    rechunked = f.assign(t=pd.Series(pd.arrays.ArrowStringArray(chunked), dtype="str"))
+    assert C.frame_digest(f) == C.frame_digest(rechunked) == C.frame_digest(f.iloc[::-1].iloc[::-1])
+    assert C.frame_digest(f) == C.frame_digest(pd.concat([f.iloc[:2], f.iloc[2:]]))
+    for changed in (
+        ["Tày", "", "", "Kinh", "a" * 300],
+        ["Tày", None, None, "Kinh", "a" * 300],
+        ["Tà", None, "", "Kinh", "a" * 300],
+        ["Tày", None, "", "Kinhx", "a" * 300],
+    ):
+        assert C.frame_digest(f) != C.frame_digest(f.assign(t=pd.Series(changed, dtype="str")))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=1, max_size=30),
+    st.integers(min_value=0, max_value=30),
+)
+def test_frame_digest_of_text_equals_for_equal_lists_only(values, cut):
+    """Equal lists give equal digests however they are split; the digest tells them apart from any one change."""
+    base = pd.DataFrame({"t": pd.Series(values, dtype="str")})
+    cut = min(cut, len(values))
+    assert C.frame_digest(base) == C.frame_digest(pd.concat([base.iloc[:cut], base.iloc[cut:]]))
+    other = list(values)
+    other[0] = "x" if values[0] != "x" else None
+    assert C.frame_digest(base) != C.frame_digest(pd.DataFrame({"t": pd.Series(other, dtype="str")}))
+
+
+def test_frame_digest_of_dates_categories_and_booleans():
+    f = pd.DataFrame(
+        {
+            "d": pd.to_datetime(["2021-09-01", "2022-09-01"]),
+            "c": pd.Categorical(["poor", "near_poor"]),
+            "b": [True, False],
+            "o": [{"a": 1}.get("a"), None],
+        }
+    )
+    assert C.frame_digest(f) == C.frame_digest(f.copy())
+    assert C.frame_digest(f) != C.frame_digest(f.assign(d=pd.to_datetime(["2021-09-01", "2022-09-02"])))
+    assert C.frame_digest(f) != C.frame_digest(f.assign(c=pd.Categorical(["poor", "near_poor"], ordered=True)))
+    assert C.frame_digest(f) != C.frame_digest(f.assign(b=[True, True]))
+
+
+def test_a_key_follows_the_code_its_module_runs_and_nothing_else(tmp_path, monkeypatch):
+    pkg = tmp_path / "povanalysis"
+    (pkg / "sub").mkdir(parents=True)
+    files = {
+        "__init__.py": "",
+        "sub/__init__.py": "",
+        "sub/model.py": "from .helper import f\nfrom ..other import g\n",
+        "sub/helper.py": "def f(): return 1\n",
+        "other.py": "def g(): return 2\n",
+        "figures.py": "import povanalysis.sub.model\n",
+    }
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    monkeypatch.setattr(C, "_PACKAGE", pkg)
+
+    def key():
+        C.source_digest.cache_clear()
+        return C.cache_key("povanalysis.sub.model", a=1)
+
+    before = key()
+    (pkg / "figures.py").write_text("import povanalysis.sub.model\nx = 2\n")  # imports the model, not imported by it
+    assert key() == before
+    for name in ("sub/helper.py", "other.py", "sub/__init__.py", "__init__.py", "sub/model.py"):
+        (pkg / name).write_text((pkg / name).read_text() + "\n# edited\n")
+        after = key()
+        assert after != before, name
+        before = after
+    with pytest.raises(ValueError, match="'povanalysis.nope' is not a module of povanalysis"):
+        C.source_digest("povanalysis.nope")
+    C.source_digest.cache_clear()
