@@ -306,7 +306,7 @@ def choropleth(
     highlight: str | None = None,
     show_neighbours: bool = False,
     zoom: bool = False,
-    suppressed_column: str | None = "suppressed",
+    suppressed_column: str | None = "auto",
     title: str | None = None,
     hover_columns: Sequence[str] | Mapping[str, str] | None = None,
     value_format: str = "auto",
@@ -326,8 +326,8 @@ def choropleth(
     Parameters
     ----------
     frame : DataFrame
-        One row per commune: ``commune_code`` (2025 vintage), ``column`` and
-        ``suppressed_column``.
+        One row per commune: ``commune_code`` (2025 vintage), ``column`` and, when figures
+        may be suppressed, a boolean ``suppressed`` column.
     column : str
         The figure to map.
     boundaries : GeoDataFrame, optional
@@ -352,9 +352,10 @@ def choropleth(
     zoom : bool
         Zoom the map to the highlighted commune (and its neighbours); only units inside
         the view are embedded.
-    suppressed_column : str or None, default "suppressed"
-        Boolean column flagging figures that must not be published; None when the figure
-        needs no suppression.
+    suppressed_column : str, None or "auto", default "auto"
+        Boolean column flagging figures that must not be published. "auto": the column
+        ``suppressed`` when ``frame`` has one, else none; a name: that column, which must
+        exist; None: no suppression.
     title : str, optional
         Default: the label of ``column``.
     hover_columns : sequence or mapping, optional
@@ -402,6 +403,8 @@ def choropleth(
     'Schematic, not official boundaries'
     """
     check_lang(lang)
+    if suppressed_column == "auto":
+        suppressed_column = "suppressed" if "suppressed" in getattr(frame, "columns", ()) else None
     frame = _check_frame(frame, column, suppressed_column)
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")

@@ -382,3 +382,26 @@ def test_mpi_map_names_h_as_the_alkire_foster_headcount_not_the_poverty_rate(sch
     for text in (fig.layout.title.text, hover):
         for wrong in ("Tỷ lệ nghèo đa chiều", "Tỷ lệ hộ nghèo", "Poor-household rate", "poverty rate"):
             assert wrong.lower() not in text.lower()
+
+
+def test_a_plain_frame_maps_without_a_suppressed_column(schematic):
+    plain = pd.DataFrame({"commune_code": CODES[:3], "rate": [0.1, 0.2, 0.3]})
+    fig = maps.choropleth(plain, "rate", boundaries=schematic, scheme=None, lang="en")
+    assert list(fig.data[0].locations) == CODES[:3]
+    assert "Suppressed (too few households)" not in [t.name for t in fig.data]
+
+
+def test_a_suppressed_column_is_applied_when_present_and_required_when_asked_for(schematic):
+    flagged = pd.DataFrame({"commune_code": CODES[:3], "rate": [0.1, 0.2, 0.3], "suppressed": [False, True, False]})
+    fig = maps.choropleth(flagged, "rate", boundaries=schematic, scheme=None, lang="en")
+    assert _located(fig)[CODES[1]] == "Suppressed (too few households)"
+    assert "20.00%" not in fig.to_json()
+    opted_out = maps.choropleth(flagged, "rate", boundaries=schematic, scheme=None, suppressed_column=None)
+    assert CODES[1] in list(opted_out.data[0].locations)
+    renamed = flagged.rename(columns={"suppressed": "hidden"})
+    fig = maps.choropleth(renamed, "rate", boundaries=schematic, scheme=None, suppressed_column="hidden", lang="en")
+    assert _located(fig)[CODES[1]] == "Suppressed (too few households)"
+    with pytest.raises(ValueError, match=r"'frame' has no column 'suppressed' \(pass suppressed_column=None"):
+        maps.choropleth(
+            flagged.drop(columns="suppressed"), "rate", boundaries=schematic, suppressed_column="suppressed"
+        )
