@@ -27,6 +27,7 @@ from ..data import registry
 from . import engine, html, prepare
 from .engine import KernelPool, check_parameters, load_notebook, notebook_parameters
 from .index import build_index
+from .redact import machine_folders, redact_notebook, redact_paths
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -303,10 +304,12 @@ def run_job(job: Job, kernel: engine.WarmKernel, out: str | os.PathLike, *, stop
     out = Path(out)
     p = _paths(out, job)
     start = time.perf_counter()
+    folders = machine_folders([(out, ".")])
     p["stamp"].unlink(missing_ok=True)
     try:
         nb = engine.execute(kernel, job.notebook, job.parameters)
         nb.metadata["title"] = job.title
+        redact_notebook(nb, folders)
         page = html.export(nb, lang=job.lang, title=job.title, plotly_src="../assets/" + html.PLOTLY_JS,
                            nav_html=_nav(job))
     except Exception as exc:
@@ -314,12 +317,14 @@ def run_job(job: Job, kernel: engine.WarmKernel, out: str | os.PathLike, *, stop
             return JobResult(job, "failed", "KeyboardInterrupt: the batch was interrupted", time.perf_counter() - start)
         failed_nb = getattr(exc, "nb", None)
         if failed_nb is not None:
+            redact_notebook(failed_nb, folders)
             atomic_write_bytes(out / "_failed" / (Path(job.stem).name + ".ipynb"), nbformat.writes(failed_nb).encode())
         p["ipynb"].unlink(missing_ok=True)
         p["html"].unlink(missing_ok=True)
         name = getattr(exc, "ename", None) or type(exc).__name__
         message = getattr(exc, "evalue", None) if hasattr(exc, "ename") else str(exc)
-        return JobResult(job, "failed", f"{name}: {message}", time.perf_counter() - start)
+        error = redact_paths(f"{name}: {message}", folders)
+        return JobResult(job, "failed", error, time.perf_counter() - start)
     atomic_write_bytes(p["ipynb"], nbformat.writes(nb).encode("utf-8"))
     atomic_write_bytes(p["html"], page.encode("utf-8"))
     stamp = {"digest": job.digest, "notebook": job.notebook.name, "parameters": job.parameters, "title": job.title}

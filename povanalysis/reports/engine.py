@@ -20,6 +20,8 @@ from papermill.exceptions import PapermillExecutionError
 from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
 from papermill.parameterize import parameterize_notebook
 
+from .redact import relative_name
+
 __all__ = [
     "ENGINE_NAME",
     "WarmKernel",
@@ -347,7 +349,8 @@ def execute(kernel: WarmKernel, notebook: nbformat.NotebookNode | str | os.PathL
     for cell in nb.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
-    nb = prepare_notebook_metadata(nb, path, None)
+    # the template's path as published: relative to the project, never the machine's folders
+    nb = prepare_notebook_metadata(nb, relative_name(path) if path else None, None)
     nb = remove_error_markers(nb)
     nb = papermill_engines.execute_notebook_with_engine(
         ENGINE_NAME, nb, kernel_name=kernel.kernel_name, output_path=None, progress_bar=False,

@@ -45,7 +45,17 @@ def data_root():
 def make_failing(mp: pytest.MonkeyPatch, folder: Path, code: str = FAILING) -> None:
     """Make the report of ``code`` fail: its job runs a copy of the notebook ending in a cell that raises."""
     nb = nbformat.read(config.PROJ_ROOT / "notebooks" / batch.COMMUNE_NOTEBOOK, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell('raise RuntimeError(f"commune {commune_code}: failure injected")'))
+    # the failure goes through pandas and names a file of the project: its traceback is full of machine paths
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\n"
+            "from povanalysis import config\n"
+            "try:\n"
+            '    pd.read_csv(config.PROJ_ROOT / "data" / "raw" / "no-such-file.csv")\n'
+            "except FileNotFoundError as exc:\n"
+            '    raise RuntimeError(f"commune {commune_code}: failure injected: {exc}") from exc'
+        )
+    )
     broken = folder / batch.COMMUNE_NOTEBOOK
     nbformat.write(nb, broken)
     jobs = batch.commune_jobs
@@ -80,6 +90,7 @@ def test_failure_is_isolated_and_summarised(first_run):
     assert not result.ok
     (failure,) = result.failed
     assert failure.error.startswith("RuntimeError: commune 02143: failure injected")
+    assert "'<project>/data/raw/no-such-file.csv'" in failure.error
     assert f"FAILED commune {FAILING}" in result.summary()
     summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
     assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 1}
@@ -97,6 +108,22 @@ def test_failure_is_isolated_and_summarised(first_run):
     assert f'href="communes/{_slug(FAILING)}.html"' not in index
     assert (out / "key-figures.xlsx").exists() and (out / "assets" / "plotly.min.js").exists()
     assert not list(out.rglob("*.tmp"))
+
+
+def test_nothing_in_the_output_folder_names_the_machine_s_folders(first_run):
+    import sys
+
+    out, _ = first_run
+    failed = (out / "_failed" / f"{_slug(FAILING)}.ipynb").read_text(encoding="utf-8")
+    assert "site-packages" in failed and "no-such-file.csv" in failed  # the traceback is kept, redacted
+    machine = {str(config.PROJ_ROOT), sys.prefix, str(Path.home()), str(out)}
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".ipynb", ".html", ".json"):
+            text = path.read_text(encoding="utf-8")
+            leaks = [m for m in machine if m in text]
+            assert not leaks, f"{path.relative_to(out)} names {leaks}"
+    published = nbformat.read(out / "communes" / f"{_slug('01840')}.ipynb", as_version=4)
+    assert published.metadata["papermill"]["input_path"] == "notebooks/06-commune-report.ipynb"
 
 
 def _content(nb: nbformat.NotebookNode) -> list:
