@@ -5,11 +5,16 @@ maps (``rate_map``, ``change_map``, ``mpi_map``, ``loans_map``, ``hotspot_map``)
 they prepare that table, and all of them share the classification of values into classes, the
 display geometry, the highlight of one commune and the vi/en text of the legends.  Splitting them
 would make those internals a public interface without making either part readable alone.
+
+The maps are filled paths on plain x/y axes (longitude, latitude at the province's aspect), not
+plotly ``geo`` subplots: a ``geo`` subplot makes plotly.js fetch a world base map from its CDN,
+so offline (JupyterLab without internet, an exported notebook) it draws only title and legend.
+Filled paths need nothing but the figure itself.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "choropleth",
+    "drawn",
     "rate_map",
     "change_map",
     "mpi_map",
@@ -48,7 +54,7 @@ SCHEMES: tuple = ("quantiles", "natural_breaks", "fixed", None)
 #: Default thresholds of ``scheme="fixed"``: the poor-household rates 15% and 20% of the Region III
 #: criteria (Decision 33/2020/QĐ-TTg, Art. 3): below 15%, 15% to below 20%, 20% and above.
 POLICY_THRESHOLDS: tuple[float, ...] = (0.15, 0.20)
-#: Decimals kept in the embedded GeoJSON (5 decimals of a degree: about 1 m).
+#: Decimals kept in the embedded coordinates (5 decimals of a degree: about 1 m).
 COORDINATE_DECIMALS = 5
 
 _FORMATS = ("auto", "percent", "points", "index", "number")
@@ -163,45 +169,105 @@ def _display(boundaries, tolerance: float | None):
     return out
 
 
-def _features(display) -> dict[str, dict]:
-    return {
-        code: {"type": "Feature", "id": code, "geometry": json.loads(shapely.to_geojson(g))}
-        for code, g in zip(display["commune_code"], display.geometry.to_numpy())
-    }
+def _paths(display) -> dict[str, tuple[list, list]]:
+    """x (longitude) and y (latitude) of every unit's rings, rings separated by None.
+
+    Exteriors run counter-clockwise and holes clockwise, so a filled path leaves a hole (an
+    enclave, drawn as its own unit) empty.
+    """
+    out = {}
+    for code, g in zip(display["commune_code"], shapely.orient_polygons(display.geometry.to_numpy())):
+        xs: list = []
+        ys: list = []
+        for part in shapely.get_parts(g):
+            for ring in (part.exterior, *part.interiors):
+                c = shapely.get_coordinates(ring)
+                xs += c[:, 0].tolist() + [None]
+                ys += c[:, 1].tolist() + [None]
+        out[code] = (xs[:-1], ys[:-1])
+    return out
 
 
-def _collection(features: dict[str, dict], codes: Sequence[str]) -> dict:
-    return {"type": "FeatureCollection", "features": [features[c] for c in codes]}
+def _area_traces(paths, codes, *, name, colour, hover, values=None, colours=None) -> list[go.Scatter]:
+    """One filled path per unit, all in one legend entry (clicking it hides or shows them together).
 
-
-def _area_trace(features, codes, *, name, colour, hover, customdata=None, legendgroup=None) -> go.Choropleth:
+    Each trace's ``meta`` holds its ``commune_code`` and, for a published figure, its ``value``;
+    a class without units keeps its legend entry with an empty trace.
+    """
     codes = list(codes)
-    return go.Choropleth(
-        geojson=_collection(features, codes),
-        locations=codes,
-        z=[1] * len(codes),
-        colorscale=[[0, colour], [1, colour]],
-        showscale=False,
-        showlegend=True,
-        name=name,
-        legendgroup=legendgroup or name,
-        hovertext=list(hover),
-        hovertemplate="%{hovertext}<extra></extra>",
-        customdata=customdata,
-        marker=dict(line=dict(color="#ffffff", width=0.5)),
+    hover = list(hover)
+    traces = []
+    for i, code in enumerate(codes):
+        meta = {"commune_code": str(code)}
+        if values is not None:
+            meta["value"] = float(values[i])
+        xs, ys = paths[code]
+        traces.append(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                fill="toself",
+                fillcolor=colours[i] if colours is not None else colour,
+                line=dict(color="#ffffff", width=0.5),
+                name=name,
+                legendgroup=name,
+                showlegend=i == 0 and colours is None,
+                hoveron="fills",
+                hoverinfo="text",
+                text=hover[i],
+                meta=meta,
+            )
+        )
+    if not traces and colours is None:
+        traces.append(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                fill="toself",
+                fillcolor=colour,
+                line=dict(color="#ffffff", width=0.5),
+                name=name,
+                legendgroup=name,
+                hoverinfo="skip",
+            )
+        )
+    return traces
+
+
+def _colour_bar(scale, *, zmin: float, zmax: float, title: str, tickformat: str | None, at) -> go.Scatter:
+    """An invisible marker carrying the colour bar of a continuous map."""
+    return go.Scatter(
+        x=[at[0]],
+        y=[at[1]],
+        mode="markers",
+        marker=dict(
+            size=0,
+            opacity=0,
+            color=[zmin],
+            colorscale=scale,
+            cmin=zmin,
+            cmax=zmax,
+            showscale=True,
+            colorbar=dict(title=dict(text=title), len=0.6, tickformat=tickformat),
+        ),
+        showlegend=False,
+        hoverinfo="skip",
+        name=title,
     )
 
 
-def _outline(display, codes, *, name: str, colour: str, width: float, dash: str = "solid") -> go.Scattergeo:
-    lon: list = []
-    lat: list = []
+def _outline(display, codes, *, name: str, colour: str, width: float, dash: str = "solid") -> go.Scatter:
+    xs: list = []
+    ys: list = []
     for g in display.set_index("commune_code").loc[list(codes)].geometry:
         for part in shapely.get_parts(g):
             ring = shapely.get_coordinates(part.exterior)
-            lon += ring[:, 0].tolist() + [None]
-            lat += ring[:, 1].tolist() + [None]
-    return go.Scattergeo(
-        lon=lon, lat=lat, mode="lines", name=name, hoverinfo="skip", line=dict(color=colour, width=width, dash=dash)
+            xs += ring[:, 0].tolist() + [None]
+            ys += ring[:, 1].tolist() + [None]
+    return go.Scatter(
+        x=xs, y=ys, mode="lines", name=name, hoverinfo="skip", line=dict(color=colour, width=width, dash=dash)
     )
 
 
@@ -253,16 +319,21 @@ def _layout(fig: go.Figure, display, *, title: str, legend_title: str, lang: str
         template="plotly_white",
         height=720,
         margin=dict(l=10, r=10, t=60, b=30),
-        legend=dict(title_text=legend_title),
+        legend=dict(title_text=legend_title, tracegroupgap=0),
+        hovermode="closest",
+        modebar_remove=["select2d", "lasso2d"],
         annotations=annotations,
     )
-    if view is None:
-        fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
-    else:
-        (x0, x1), (y0, y1) = view
-        fig.update_geos(
-            fitbounds=False, visible=False, projection_type="mercator", lonaxis_range=[x0, x1], lataxis_range=[y0, y1]
-        )
+    x0, y0, x1, y1 = shapely.total_bounds(display.geometry.to_numpy())
+    # equal distances look equal: a degree of latitude is 1/cos(latitude) degrees of longitude
+    ratio = 1 / math.cos(math.radians((y0 + y1) / 2)) if np.isfinite(y0) else 1.0
+    axis = dict(visible=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis, scaleanchor="x", scaleratio=ratio)
+    if view is not None:
+        (vx0, vx1), (vy0, vy1) = view
+        fig.update_xaxes(range=[vx0, vx1])
+        fig.update_yaxes(range=[vy0, vy1])
     return fig
 
 
@@ -319,9 +390,10 @@ def choropleth(
     Every unit of the boundaries is drawn: communes with a figure in their class colour,
     communes whose figure is suppressed in grey (their hover text and the figure's data
     hold no number for them), and units without a row or with a missing value in light
-    grey as "no data". Classes are computed on the published figures only. The GeoJSON is
-    embedded in the figure (no tile server: it renders offline) with coordinates rounded
-    to :data:`COORDINATE_DECIMALS` decimals.
+    grey as "no data". Classes are computed on the published figures only. The shapes are
+    filled paths on plain axes, embedded in the figure with coordinates rounded to
+    :data:`COORDINATE_DECIMALS` decimals: no base map and no tile server, so the map draws
+    offline, in JupyterLab as in an exported page.
 
     Parameters
     ----------
@@ -375,11 +447,12 @@ def choropleth(
     Returns
     -------
     plotly.graph_objects.Figure
-        One ``Choropleth`` trace per class (or one continuous trace), then the suppressed
-        and no-data traces, then the outlines (``Scattergeo``). Each area trace carries
-        its codes in ``locations``; published figures are in ``customdata`` (and in ``z``
-        of the continuous trace). Class, suppressed and no-data traces colour their areas
-        with a constant ``z`` of 1, never a figure.
+        One filled path (``Scatter`` with ``fill="toself"``) per unit drawn: the classes in
+        order (or the continuous scale, then an invisible marker carrying its colour bar),
+        the suppressed units, the units without data, then the outlines. A unit's trace has
+        its class as ``name`` and ``legendgroup`` (one legend entry per class) and
+        ``{"commune_code": ..., "value": ...}`` as ``meta``; suppressed and no-data units
+        carry no ``value``. :func:`drawn` reads them back.
 
     References
     ----------
@@ -397,8 +470,11 @@ def choropleth(
     >>> f = pd.DataFrame({"commune_code": ["01840", "01843", "05665"], "poor_rate": [0.02, 0.18, 0.31],
     ...                   "households": [3000, 2500, 8], "suppressed": [False, False, True]})
     >>> fig = choropleth(f, "poor_rate", scheme="fixed", lang="en")
-    >>> [(t.name, list(t.locations)) for t in fig.data if t.name != "No data"]
-    [('< 15.0%', ['01840']), ('15.0% – < 20.0%', ['01843']), ('≥ 20.0%', []), ('Suppressed (too few households)', ['05665'])]
+    >>> shown = drawn(fig)
+    >>> shown[shown["legend"] != "No data"].to_numpy().tolist()
+    [['01840', '< 15.0%', 0.02], ['01843', '15.0% – < 20.0%', 0.18], ['05665', 'Suppressed (too few households)', nan]]
+    >>> [t.name for t in fig.data if t.showlegend is not False][:4]
+    ['< 15.0%', '15.0% – < 20.0%', '≥ 20.0%', 'Suppressed (too few households)']
     >>> fig.layout.annotations[0].text
     'Schematic, not official boundaries'
     """
@@ -475,31 +551,40 @@ def choropleth(
         return "<br>".join(lines)
 
     fig = go.Figure()
-    features = _features(display)
+    paths = _paths(display)
     idx = np.flatnonzero(shown)
     scale = colorscale or (_DIVERGING if kind == "points" else _SEQUENTIAL)
     classes, class_names = _classify(value[idx], scheme, k, thresholds, kind, lang)
     if scheme is None:
         keep = idx[inside[idx]]
-        zmax = float(np.nanmax(np.abs(value[idx]))) if len(idx) else 1.0
-        fig.add_trace(
-            go.Choropleth(
-                geojson=_collection(features, codes[keep]),
-                locations=codes[keep].tolist(),
-                z=value[keep].tolist(),
-                customdata=value[keep].reshape(-1, 1).tolist(),
-                colorscale=scale,
-                zmid=0.0 if kind == "points" else None,
-                zmin=-zmax if kind == "points" else (float(value[idx].min()) if len(idx) else 0.0),
-                zmax=zmax if kind == "points" else (float(value[idx].max()) if len(idx) else 1.0),
-                hovertext=[hover_of(i) for i in keep],
-                hovertemplate="%{hovertext}<extra></extra>",
+        if kind == "points":
+            zmax = float(np.nanmax(np.abs(value[idx]))) if len(idx) else 1.0
+            zmin = -zmax
+        else:
+            zmin = float(value[idx].min()) if len(idx) else 0.0
+            zmax = float(value[idx].max()) if len(idx) else 1.0
+        spread = zmax - zmin
+        where = [(v - zmin) / spread if spread > 0 else 0.5 for v in value[keep]]
+        fig.add_traces(
+            _area_traces(
+                paths,
+                codes[keep],
                 name=what,
-                showlegend=False,
-                marker=dict(line=dict(color="#ffffff", width=0.5)),
-                colorbar=dict(
-                    title=dict(text=what), len=0.6, tickformat={"percent": ".0%", "points": "+.0%"}.get(kind)
-                ),
+                colour=None,
+                colours=sample_colorscale(scale, where) if len(keep) else [],
+                hover=[hover_of(i) for i in keep],
+                values=value[keep],
+            )
+        )
+        x0, y0, x1, y1 = shapely.total_bounds(display.geometry.to_numpy())
+        fig.add_trace(
+            _colour_bar(
+                scale,
+                zmin=zmin,
+                zmax=zmax,
+                title=what,
+                tickformat={"percent": ".0%", "points": "+.0%"}.get(kind),
+                at=((x0 + x1) / 2, (y0 + y1) / 2),
             )
         )
     else:
@@ -510,21 +595,21 @@ def choropleth(
         )
         for c, (cname, colour) in enumerate(zip(class_names, colours)):
             members = idx[(classes == c) & inside[idx]]
-            fig.add_trace(
-                _area_trace(
-                    features,
+            fig.add_traces(
+                _area_traces(
+                    paths,
                     codes[members],
                     name=cname,
                     colour=colour,
                     hover=[hover_of(i) for i in members],
-                    customdata=value[members].reshape(-1, 1).tolist(),
+                    values=value[members],
                 )
             )
     hid = np.flatnonzero(hidden & inside)
     if len(hid):
-        fig.add_trace(
-            _area_trace(
-                features,
+        fig.add_traces(
+            _area_traces(
+                paths,
                 codes[hid],
                 name=label("suppressed", lang),
                 colour=_SUPPRESSED_COLOUR,
@@ -533,9 +618,9 @@ def choropleth(
         )
     gone = np.flatnonzero(missing & inside)
     if len(gone):
-        fig.add_trace(
-            _area_trace(
-                features,
+        fig.add_traces(
+            _area_traces(
+                paths,
                 codes[gone],
                 name=_t("missing", lang),
                 colour=_MISSING_COLOUR,
@@ -546,6 +631,34 @@ def choropleth(
         fig.add_trace(trace)
     legend_title = what + (f" ({_t(scheme, lang)})" if scheme else "")
     return _layout(fig, display, title=title or what, legend_title=legend_title, lang=lang, view=view)
+
+
+def drawn(fig: go.Figure) -> pd.DataFrame:
+    """The units a map draws, read back from its traces, in drawing order.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        A map of this module.
+
+    Returns
+    -------
+    DataFrame
+        One row per unit drawn: ``commune_code``, ``legend`` (its class, or the suppressed
+        or no-data entry) and ``value`` (the published figure, NaN when none is).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"commune_code": ["01840", "01843"], "rate": [0.1, 0.2]})
+    >>> drawn(choropleth(f, "rate", scheme=None, lang="en")).head(3).to_numpy().tolist()
+    [['01840', 'rate', 0.1], ['01843', 'rate', 0.2], ['01849', 'No data', nan]]
+    """
+    rows = [
+        (t.meta["commune_code"], t.name, float(t.meta.get("value", np.nan)))
+        for t in fig.data
+        if isinstance(t.meta, dict) and "commune_code" in t.meta
+    ]
+    return pd.DataFrame(rows, columns=["commune_code", "legend", "value"])
 
 
 def _year_rows(table: pd.DataFrame, year: int, name: str = "commune_year") -> pd.DataFrame:
@@ -610,8 +723,8 @@ def rate_map(
     ...     "households": [3000, 2500], "poor": [60, 20], "poor_rate": [0.02, 0.008],
     ...     "suppressed": [False, False]})
     >>> fig = rate_map(cy, year=2024, lang="en", scheme=None)
-    >>> list(fig.data[0].locations), list(fig.data[0].z)
-    (['01840', '01843'], [0.02, 0.008])
+    >>> drawn(fig).head(2).to_numpy().tolist()
+    [['01840', 'Poor-household rate', 0.02], ['01843', 'Poor-household rate', 0.008]]
     >>> fig.layout.title.text
     'Poor-household rate, 2024 review'
     """
@@ -682,9 +795,9 @@ def change_map(
     ...     "households": [3000, 3100], "poor": [300, 62], "poor_rate": [0.1, 0.02],
     ...     "suppressed": [False, False]})
     >>> fig = change_map(cy, start=2021, end=2024, lang="en")
-    >>> [round(v, 4) for v in fig.data[0].z]
-    [-0.08]
-    >>> fig.data[0].hovertext[0].split("<br>")[1:]
+    >>> round(fig.data[0].meta["value"], 4)
+    -0.08
+    >>> fig.data[0].text.split("<br>")[1:]
     ['Change (pts): -8.00', 'Poor-household rate 2021: 10.00%', 'Poor-household rate 2024: 2.00%']
     """
     check_lang(lang)
@@ -787,8 +900,8 @@ def mpi_map(
     >>> af = pd.DataFrame({"commune_code": ["01840", "01843", "01840"], "measure": ["M0", "M0", "H"],
     ...     "indicator": [None, None, None], "value": [0.051, 0.012, 0.2], "n": [400, 5, 400], "k": 0.25})
     >>> fig = mpi_map(af, scheme=None, lang="en")
-    >>> list(fig.data[0].locations), [t.name for t in fig.data[1:2]]
-    (['01840'], ['Suppressed (too few households)'])
+    >>> drawn(fig).head(2).to_numpy().tolist()
+    [['01840', 'Alkire–Foster adjusted headcount ratio M0 (k = 0.25)', 0.051], ['01843', 'Suppressed (too few households)', nan]]
     >>> mpi_map(af, measure="H", scheme=None).layout.title.text
     'Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 0,25)'
     """
@@ -887,8 +1000,8 @@ def loans_map(
     >>> ln = pd.DataFrame({"household_id": ["h0", "h1", "h1"], "programme": "poor",
     ...     "disbursed": pd.to_datetime(["2024-02-01", "2024-03-01", "2023-05-01"])})
     >>> fig = loans_map(ln, hh, review_year=2023, scheme=None)
-    >>> list(fig.data[0].locations), [round(v, 4) for v in fig.data[0].z]
-    (['01840'], [0.1667])
+    >>> fig.data[0].meta["commune_code"], round(fig.data[0].meta["value"], 4)
+    ('01840', 0.1667)
     """
     check_lang(lang)
     for col in ("household_id", "programme", "disbursed"):
@@ -979,9 +1092,9 @@ def hotspot_map(
     Returns
     -------
     plotly.graph_objects.Figure
-        One ``Choropleth`` trace per cluster (``HH``, ``LL``, ``HL``, ``LH``, ``ns``, in
-        that order, names in ``lang``), then the excluded (suppressed) communes; the title
-        gives the global Moran's I and its permutation p-value.
+        The units of each cluster (``HH``, ``LL``, ``HL``, ``LH``, ``ns``, in that order,
+        names in ``lang``), then the excluded (suppressed) communes, drawn as in
+        :func:`choropleth`; the title gives the global Moran's I and its permutation p-value.
 
     References
     ----------
@@ -995,7 +1108,7 @@ def hotspot_map(
     >>> u = registry.units()
     >>> f = pd.DataFrame({"commune_code": u["commune_code"], "v": u["lon"], "suppressed": False})
     >>> fig = hotspot_map(hotspots.lisa(f, "v", permutations=99, seed=1), lang="en")
-    >>> [t.name for t in fig.data][:2]
+    >>> list(drawn(fig)["legend"].unique()[:2])
     ['High–High (hot spot)', 'Low–Low (cold spot)']
     """
     from . import hotspots
@@ -1020,7 +1133,7 @@ def hotspot_map(
     else:
         inside = np.ones(len(codes), dtype=bool)
     cluster = table["cluster"].reindex(codes)
-    features = _features(display)
+    paths = _paths(display)
     kind = _kind(result.column, "auto")
     fig = go.Figure()
     for key in hotspots.CLUSTERS:
@@ -1031,14 +1144,14 @@ def hotspot_map(
             f"p = {_p(float(table.at[codes[i], 'p_value']), lang)}"
             for i in members
         ]
-        fig.add_trace(
-            _area_trace(features, codes[members], name=_t(key, lang), colour=_CLUSTER_COLOURS[key], hover=hover)
+        fig.add_traces(
+            _area_traces(paths, codes[members], name=_t(key, lang), colour=_CLUSTER_COLOURS[key], hover=hover)
         )
     out = np.flatnonzero(cluster.isna().to_numpy() & inside)
     if len(out):
-        fig.add_trace(
-            _area_trace(
-                features,
+        fig.add_traces(
+            _area_traces(
+                paths,
                 codes[out],
                 name=_t("excluded", lang),
                 colour=_SUPPRESSED_COLOUR,

@@ -1,4 +1,4 @@
-"""Choropleths: classes, suppression carried through, highlight and zoom, languages, size of the real map."""
+"""Choropleths: classes, suppression carried through, highlight and zoom, languages, size of the real map, no base map."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,17 +36,42 @@ def real(reference_dir):
 
 
 def _areas(fig):
-    return [t for t in fig.data if isinstance(t, go.Choropleth)]
+    """The filled paths of a map, one per unit drawn."""
+    return [t for t in fig.data if t.fill == "toself" and isinstance(t.meta, dict)]
 
 
 def _located(fig) -> dict[str, str]:
-    """commune code → name of the trace drawing it."""
+    """commune code → legend entry of the path drawing it."""
     out = {}
     for t in _areas(fig):
-        for code in t.locations:
-            assert code not in out, f"{code} drawn twice"
-            out[code] = t.name
+        code = t.meta["commune_code"]
+        assert code not in out, f"{code} drawn twice"
+        out[code] = t.name
     return out
+
+
+def _classes(fig) -> dict[str, list[str]]:
+    """Every legend entry of the areas (those without units too) → the codes it draws."""
+    out: dict[str, list[str]] = {}
+    for t in fig.data:
+        if t.fill == "toself":
+            out.setdefault(t.name, [])
+            if isinstance(t.meta, dict):
+                out[t.name].append(t.meta["commune_code"])
+    return out
+
+
+def _published(fig) -> dict[str, float]:
+    """commune code → the figure its path carries, for published figures only."""
+    return {t.meta["commune_code"]: t.meta["value"] for t in _areas(fig) if "value" in t.meta}
+
+
+def _outlines(fig):
+    return [t for t in fig.data if t.mode == "lines" and t.fill is None]
+
+
+def _trace(fig, code: str):
+    return next(t for t in _areas(fig) if t.meta["commune_code"] == code)
 
 
 def _tiny(values, suppressed=None, codes=tuple(CODES[:5])):
@@ -67,20 +91,21 @@ def test_rate_map_draws_every_unit_once_with_its_value(commune_year, schematic):
     located = _located(fig)
     assert sorted(located) == CODES
     rows = commune_year[commune_year["review_year"] == 2024].set_index("commune_code")
+    assert _published(fig) == {code: rows.at[code, "poor_rate"] for code in CODES}
+    shapes = geo.simplify(schematic).set_index("commune_code").geometry
     for t in _areas(fig):
-        for code, (value,) in zip(t.locations, t.customdata):
-            assert value == rows.at[code, "poor_rate"]
-        assert [f["id"] for f in t.geojson["features"]] == list(t.locations)
-    names = [t.name for t in _areas(fig)]
+        assert t.x[0] == pytest.approx(shapes[t.meta["commune_code"]].exterior.coords[0][0], abs=1e-5)
+    names = list(_classes(fig))
     assert len(names) == 5 and names[0].endswith("%")
+    assert sum(t.showlegend is not False for t in fig.data) == 5  # one legend entry per class
     assert fig.layout.title.text == "Poor-household rate, 2024 review"
     assert fig.layout.legend.title.text == "Poor-household rate (quantiles)"
-    assert fig.layout.geo.fitbounds == "locations" and fig.layout.geo.visible is False
 
 
 def test_quantile_classes_are_ordered(commune_year, schematic):
     fig = maps.rate_map(commune_year, year=2024, boundaries=schematic)
-    values = [sorted(v for (v,) in t.customdata) for t in _areas(fig)]
+    published = _published(fig)
+    values = [sorted(published[c] for c in codes) for codes in _classes(fig).values()]
     assert sum(map(len, values)) == 92
     assert all(a[-1] <= b[0] for a, b in zip(values, values[1:]))
     assert [len(v) for v in values] == [19, 18, 18, 19, 18]
@@ -89,18 +114,18 @@ def test_quantile_classes_are_ordered(commune_year, schematic):
 def test_fixed_policy_thresholds_are_closed_on_the_left(schematic):
     frame = _tiny([0.1499, 0.15, 0.1999, 0.20, 0.35])
     fig = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme="fixed", lang="vi")
-    got = {t.name: list(t.locations) for t in _areas(fig)}
+    got = _classes(fig)
     assert got["< 15,0%"] == ["01840"]
     assert got["15,0% – < 20,0%"] == ["01843", "01849"]
     assert got["≥ 20,0%"] == ["01864", "01879"]
     custom = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme="fixed", thresholds=[0.3], lang="en")
-    assert [(t.name, len(t.locations)) for t in _areas(custom)][:2] == [("< 30.0%", 4), ("≥ 30.0%", 1)]
+    assert [(name, len(codes)) for name, codes in _classes(custom).items()][:2] == [("< 30.0%", 4), ("≥ 30.0%", 1)]
 
 
 def test_natural_breaks_split_two_groups(schematic):
     frame = _tiny([0.01, 0.02, 0.03, 0.40, 0.41])
     fig = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme="natural_breaks", k=2, lang="en")
-    assert [list(t.locations) for t in _areas(fig)][:2] == [["01840", "01843", "01849"], ["01864", "01879"]]
+    assert list(_classes(fig).values())[:2] == [["01840", "01843", "01849"], ["01864", "01879"]]
     assert _areas(fig)[0].name == "1.0% – 3.0%"
 
 
@@ -109,13 +134,12 @@ def test_suppressed_communes_show_no_number(commune_year, schematic):
     rows = commune_year[commune_year["review_year"] == 2024]
     small = rows[rows["households"] < 40]
     assert len(small) == 17
-    hidden = [t for t in _areas(fig) if t.name == "Suppressed (too few households)"][0]
-    assert sorted(hidden.locations) == sorted(small["commune_code"])
-    assert hidden.customdata is None
-    assert all("%" not in text and "Suppressed" in text for text in hidden.hovertext)
-    shown_values = [v for t in _areas(fig) if t.customdata is not None for (v,) in t.customdata]
-    assert len(shown_values) == 92 - 17
-    texts = [text for t in _areas(fig) for text in t.hovertext]
+    hidden = [t for t in _areas(fig) if t.name == "Suppressed (too few households)"]
+    assert sorted(t.meta["commune_code"] for t in hidden) == sorted(small["commune_code"])
+    assert all("value" not in t.meta for t in hidden)
+    assert all("%" not in t.text and "Suppressed" in t.text for t in hidden)
+    assert len(_published(fig)) == 92 - 17
+    texts = [t.text for t in _areas(fig)]
     names = registry.units(2025).set_index("commune_code")["name"]
     for code in small["commune_code"]:
         mentions = [text for text in texts if f"({code})" in text]
@@ -131,7 +155,7 @@ def test_suppression_property(flags, rates):
     boundaries = geo.schematic_boundaries().iloc[:5]
     fig = maps.choropleth(_tiny(rates, flags), "poor_rate", boundaries=boundaries, scheme=None, lang="en")
     data = fig.to_json()
-    published = [v for t in _areas(fig) if t.customdata is not None for (v,) in t.customdata]
+    published = list(_published(fig).values())
     assert sorted(published) == sorted(r for r, hidden in zip(rates, flags) if not hidden)
     for rate, hidden in zip(rates, flags):
         text = f"{100 * rate:.2f}%"
@@ -143,7 +167,7 @@ def test_no_data_units_are_labelled(schematic):
     fig = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme=None, lang="vi")
     located = _located(fig)
     assert located["01843"] == "Không có số liệu" and located["05953"] == "Không có số liệu"
-    assert list(fig.data[0].locations) == ["01840"]
+    assert list(_published(fig)) == ["01840"] and fig.data[0].meta["commune_code"] == "01840"
 
 
 def test_schematic_label_in_both_languages(schematic, commune_year, tmp_path):
@@ -158,10 +182,8 @@ def test_schematic_label_in_both_languages(schematic, commune_year, tmp_path):
 
 def test_hover_has_vietnamese_name_and_figures(commune_year, schematic):
     fig = maps.rate_map(commune_year, year=2024, boundaries=schematic, scheme=None)
-    trace = fig.data[0]
-    i = list(trace.locations).index("01840")
     row = commune_year[(commune_year["review_year"] == 2024) & (commune_year["commune_code"] == "01840")].iloc[0]
-    lines = trace.hovertext[i].split("<br>")
+    lines = _trace(fig, "01840").text.split("<br>")
     assert lines[0] == "<b>Phường Đức Xuân</b> (01840)"
     assert lines[1] == f"Tỷ lệ hộ nghèo: {100 * row['poor_rate']:.2f}%".replace(".", ",")
     assert lines[2] == f"Số hộ: {row['households']}"
@@ -171,19 +193,19 @@ def test_highlight_neighbours_and_zoom(schematic, commune_year):
     fig = maps.rate_map(
         commune_year, year=2024, boundaries=schematic, highlight="01840", show_neighbours=True, zoom=True
     )
-    outlines = [t for t in fig.data if isinstance(t, go.Scattergeo)]
+    outlines = _outlines(fig)
     assert [t.name for t in outlines] == ["Xã, phường giáp ranh", "Phường Đức Xuân"]
-    assert outlines[1].line.width == 3 and outlines[1].lon[-1] is None
+    assert outlines[1].line.width == 3 and outlines[1].x[-1] is None
     near = geo.neighbours(geo.simplify(schematic))["01840"]
-    assert outlines[0].lon.count(None) == len(near)
-    assert fig.layout.geo.fitbounds is False
-    x0, x1 = fig.layout.geo.lonaxis.range
+    assert outlines[0].x.count(None) == len(near)
+    x0, x1 = fig.layout.xaxis.range
     target = schematic.set_index("commune_code").geometry["01840"].bounds
     assert x0 < target[0] and x1 > target[2]
     drawn = set(_located(fig))
     assert {"01840", *near} <= drawn and len(drawn) < 92
     plain = maps.rate_map(commune_year, year=2024, boundaries=schematic, highlight="01840")
-    assert [t.name for t in plain.data if isinstance(t, go.Scattergeo)] == ["Phường Đức Xuân"]
+    assert [t.name for t in _outlines(plain)] == ["Phường Đức Xuân"]
+    assert plain.layout.xaxis.range is None
     assert len(_located(plain)) == 92
 
 
@@ -199,11 +221,13 @@ def test_change_map_values_and_suppression(schematic):
     )
     cy["poor_rate"] = cy["poor"] / cy["households"]
     fig = maps.change_map(cy, start=2021, end=2024, boundaries=schematic, lang="en")
-    main = fig.data[0]
-    assert list(main.locations) == ["01840", "01849"]
-    assert np.allclose(main.z, [0.1 - 0.2, 0.1 - 0.05])
-    assert main.zmid == 0 and main.colorbar.title.text == "Change (pts)"
-    assert main.hovertext[0].split("<br>")[1:] == [
+    published = _published(fig)
+    assert list(published) == ["01840", "01849"]
+    assert np.allclose(list(published.values()), [0.1 - 0.2, 0.1 - 0.05])
+    (bar,) = [t for t in fig.data if t.mode == "markers"]
+    assert bar.marker.cmin == -bar.marker.cmax == -0.1 and bar.marker.colorbar.title.text == "Change (pts)"
+    assert _trace(fig, "01840").fillcolor != _trace(fig, "01849").fillcolor
+    assert _trace(fig, "01840").text.split("<br>")[1:] == [
         "Change (pts): -10.00",
         "Poor-household rate 2021: 20.00%",
         "Poor-household rate 2024: 10.00%",
@@ -226,7 +250,7 @@ def test_minority_share_suppressed_on_poor_households(schematic):
         }
     )
     fig = maps.rate_map(cy, year=2024, rate="minority_share_of_poor", boundaries=schematic, scheme=None, lang="en")
-    assert list(fig.data[0].locations) == ["01840"]
+    assert list(_published(fig)) == ["01840"]
     assert _located(fig)["01843"] == "Suppressed (too few households)"
 
 
@@ -244,8 +268,8 @@ def test_mpi_and_loans_maps(schematic):
         }
     )
     fig = maps.mpi_map(af, year=2024, boundaries=schematic, scheme=None, lang="en")
-    assert list(fig.data[0].locations) == ["01840", "01843"] and list(fig.data[0].z) == [0.051, 0.02]
-    assert fig.data[0].hovertext[0].split("<br>")[1] == "Alkire–Foster adjusted headcount ratio M0 (k = 3/12): 0.051"
+    assert _published(fig) == {"01840": 0.051, "01843": 0.02}
+    assert fig.data[0].text.split("<br>")[1] == "Alkire–Foster adjusted headcount ratio M0 (k = 3/12): 0.051"
     assert fig.layout.title.text == "Alkire–Foster adjusted headcount ratio M0 (k = 3/12), 2024 review"
     with pytest.raises(ValueError, match=r"several years \[.*2023.*2024.*\]: pass year="):
         maps.mpi_map(af, boundaries=schematic)
@@ -266,11 +290,11 @@ def test_mpi_and_loans_maps(schematic):
         }
     )
     fig = maps.loans_map(loans, hh, review_year=2023, boundaries=schematic, scheme=None, lang="en")
-    assert list(fig.data[0].locations) == ["01840"] and list(fig.data[0].z) == [3 / 15]
+    assert _published(fig) == {"01840": 3 / 15}
     assert _located(fig)["01843"] == "Suppressed (too few households)"
     assert "TN00" not in fig.to_json()
     only_poor = maps.loans_map(loans, hh, review_year=2023, programmes=["poor"], boundaries=schematic, scheme=None)
-    assert list(only_poor.data[0].z) == [2 / 15]
+    assert _published(only_poor) == {"01840": 2 / 15}
     with pytest.raises(ValueError, match=r"programmes \['credit'\] do not occur in 'loans'"):
         maps.loans_map(loans, hh, review_year=2023, programmes=["credit"], boundaries=schematic)
 
@@ -286,7 +310,7 @@ def test_hotspot_map_from_lisa(schematic):
     )
     result = hotspots.lisa(frame, "lat", boundaries=schematic, permutations=199, seed=3)
     fig = maps.hotspot_map(result, lang="en")
-    names = [t.name for t in _areas(fig)]
+    names = list(_classes(fig))
     assert names == [
         "High–High (hot spot)",
         "Low–Low (cold spot)",
@@ -352,7 +376,7 @@ def test_real_map_size(real, commune_year):
     assert 200_000 < size <= 300_000  # 3.7 MB unsimplified
     assert fig.layout.annotations == ()
     assert sorted(_located(fig)) == CODES
-    coords = json.dumps(_areas(fig)[0].geojson["features"][0]["geometry"]["coordinates"])
+    coords = json.dumps([v for t in _areas(fig) for v in t.x + t.y if v is not None])
     decimals = max(len(part.split(".")[1].rstrip("]")) for part in coords.replace(" ", "").split(",") if "." in part)
     assert decimals <= maps.COORDINATE_DECIMALS
 
@@ -373,7 +397,7 @@ def test_mpi_map_names_h_as_the_alkire_foster_headcount_not_the_poverty_rate(sch
         }
     )
     fig = maps.mpi_map(af, measure="H", year=2024, boundaries=schematic, scheme=None, lang=lang)
-    hover = fig.data[0].hovertext[0].split("<br>")[1]
+    hover = fig.data[0].text.split("<br>")[1]
     expected = {
         "vi": "Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)",
         "en": "Alkire–Foster multidimensional headcount H (k = 3/12)",
@@ -387,7 +411,7 @@ def test_mpi_map_names_h_as_the_alkire_foster_headcount_not_the_poverty_rate(sch
 def test_a_plain_frame_maps_without_a_suppressed_column(schematic):
     plain = pd.DataFrame({"commune_code": CODES[:3], "rate": [0.1, 0.2, 0.3]})
     fig = maps.choropleth(plain, "rate", boundaries=schematic, scheme=None, lang="en")
-    assert list(fig.data[0].locations) == CODES[:3]
+    assert list(_published(fig)) == CODES[:3]
     assert "Suppressed (too few households)" not in [t.name for t in fig.data]
 
 
@@ -397,7 +421,7 @@ def test_a_suppressed_column_is_applied_when_present_and_required_when_asked_for
     assert _located(fig)[CODES[1]] == "Suppressed (too few households)"
     assert "20.00%" not in fig.to_json()
     opted_out = maps.choropleth(flagged, "rate", boundaries=schematic, scheme=None, suppressed_column=None)
-    assert CODES[1] in list(opted_out.data[0].locations)
+    assert CODES[1] in _published(opted_out)
     renamed = flagged.rename(columns={"suppressed": "hidden"})
     fig = maps.choropleth(renamed, "rate", boundaries=schematic, scheme=None, suppressed_column="hidden", lang="en")
     assert _located(fig)[CODES[1]] == "Suppressed (too few households)"
@@ -405,3 +429,21 @@ def test_a_suppressed_column_is_applied_when_present_and_required_when_asked_for
         maps.choropleth(
             flagged.drop(columns="suppressed"), "rate", boundaries=schematic, suppressed_column="suppressed"
         )
+
+
+def test_maps_need_no_base_map(commune_year, schematic):
+    # a plotly geo subplot fetches a world base map from a CDN: offline it draws nothing
+    figures = [
+        maps.rate_map(commune_year, year=2024, boundaries=schematic),
+        maps.change_map(commune_year, start=2021, end=2024, boundaries=schematic),
+        maps.rate_map(
+            commune_year, year=2024, boundaries=schematic, highlight="01840", show_neighbours=True, zoom=True
+        ),
+        maps.hotspot_map(commune_year, year=2024, boundaries=schematic, permutations=99),
+    ]
+    for fig in figures:
+        spec = fig.to_plotly_json()
+        assert {t["type"] for t in spec["data"]} == {"scatter"}
+        assert not [key for key in spec["layout"] if key.startswith(("geo", "map", "mapbox"))]
+        assert spec["layout"]["yaxis"]["scaleanchor"] == "x"
+        assert 1.05 < spec["layout"]["yaxis"]["scaleratio"] < 1.1  # 1 / cos(21.7°)
