@@ -1,21 +1,27 @@
-"""HTML pages from executed notebooks: code hidden, charts drawn offline from one shared plotly.js, printable, scanned for disclosure."""
+"""HTML pages from executed notebooks: code hidden, charts drawn offline from one shared plotly.js, printable, scanned for disclosure.
+
+Every page declares a Content-Security-Policy (:func:`content_security_policy`): it runs the
+shared plotly.js and the inline scripts the package wrote for it (allowed one by one by their
+SHA-256), and nothing else, so that markup which ever escaped escaping could not run.
+"""
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
-import html as _html
 import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import nbformat
 
 from ..common.labels import check_lang
+from ..common.safe import escape_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +34,10 @@ __all__ = [
     "plotly_js_source",
     "copy_plotly_js",
     "figure_html",
+    "literal_labels",
     "render_figures",
+    "script_hashes",
+    "content_security_policy",
     "export",
     "chart_slots",
     "page",
@@ -88,6 +97,7 @@ _TEMPLATE = r"""
 <html lang="{{ resources.language_code }}">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ resources.policy | e }}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ resources.page_title | e }}</title>
 {%- if resources.plotly_src %}
@@ -105,6 +115,8 @@ _TEMPLATE = r"""
 </html>
 {%- endblock footer -%}
 """
+
+_INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
 
 _CHART_DIV = re.compile(r'<div\b[^>]*\bclass="plotly-graph-div"[^>]*>')
 _ID = re.compile(r'\bid="([^"]+)"')
@@ -211,6 +223,77 @@ def _geo_stub(fig: dict) -> str:
     )
 
 
+def literal_labels(frame: pd.DataFrame, columns: str | Sequence[str]) -> pd.DataFrame:
+    """A copy of ``frame`` whose text ``columns`` show as typed in a plotly chart.
+
+    plotly reads a subset of HTML in titles, legends and hover text (``<b>``, ``<br>``, links)
+    and decodes entities, so text from data (unit names, groups) is escaped with
+    :func:`povanalysis.common.safe.escape_html` before a chart is built from it.  Cells that
+    are not text are left as they are.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> literal_labels(pd.DataFrame({"name": ["<b>Tày</b>", "Nùng & Dao"], "n": [1, 2]}), "name")["name"].tolist()
+    ['&lt;b&gt;Tày&lt;/b&gt;', 'Nùng &amp; Dao']
+    """
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    return frame.assign(**{c: frame[c].map(lambda v: escape_html(v) if isinstance(v, str) else v) for c in columns})
+
+
+def script_hashes(fragment: str) -> list[str]:
+    """The Content-Security-Policy sources (``'sha256-…'``) of the inline scripts of trusted HTML.
+
+    Only for HTML the package wrote itself (a chart of :func:`figure_html`, a page's own
+    script): the policy then runs exactly these scripts.  Scripts with a ``src`` are not listed.
+
+    Examples
+    --------
+    >>> script_hashes('<script>Plotly.newPlot("c1", [], {})</script><script src="a.js"></script>')
+    ["'sha256-XTpsVaQ7FtX5puRpmw+0baNXp4kEuLRbBH/5MhTIPRk='"]
+    """
+    out = []
+    for attrs, body in _INLINE_SCRIPT.findall(fragment):
+        if re.search(r"\bsrc\s*=", attrs, re.I):
+            continue
+        digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii")
+        out.append(f"'sha256-{digest}'")
+    return list(dict.fromkeys(out))
+
+
+def content_security_policy(*, scripts: Iterable[str] = (), plotly: bool = False) -> str:
+    """The Content-Security-Policy of a page: nothing from elsewhere, only the page's own scripts.
+
+    Scripts: the shared plotly.js when ``plotly`` (a file of the report set, ``'self'``) and
+    the inline scripts whose hashes are in ``scripts`` (:func:`script_hashes`); no other
+    inline script, event handler or ``javascript:`` link runs.  Styles may be inline: plotly.js
+    styles its charts with ``style`` attributes and elements.  Images from the page's folder
+    and ``data:``/``blob:`` URLs (plotly's "download as PNG").  No network, no form, no
+    ``<base>``, no plugin.
+
+    Examples
+    --------
+    >>> content_security_policy(plotly=True).split("; ")[:2]
+    ["default-src 'none'", "script-src 'self'"]
+    >>> content_security_policy().split("; ")[1]
+    "script-src 'none'"
+    """
+    allowed = (["'self'"] if plotly else []) + list(dict.fromkeys(scripts))
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src " + (" ".join(allowed) or "'none'"),
+            "style-src 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+
+
 def chart_slots(page_html: str) -> tuple[int, int]:
     """Number of plotly chart divs in a page and how many of them have a drawing script.
 
@@ -313,10 +396,12 @@ def export(
     check_lang(lang)
     page_nb = _published(nb)
     n_figures = render_figures(page_nb)
+    allowed = []
     for cell in page_nb.cells:
         for output in cell.get("outputs", []):
             # the page draws from text/html; dropping the figure JSON spares nbconvert copying it
-            output.get("data", {}).pop(PLOTLY_MIME, None)
+            if output.get("data", {}).pop(PLOTLY_MIME, None) is not None:
+                allowed += script_hashes(output["data"].get("text/html", ""))  # the charts the package rendered
     if n_figures and not plotly_src:
         raise RuntimeError(f"the notebook has {n_figures} charts but no plotly_src was given")
     exporter = _exporter()
@@ -328,16 +413,34 @@ def export(
         "report_css": REPORT_CSS,
         "nav_html": nav_html,
         "metadata": {"name": title},
+        "policy": content_security_policy(scripts=allowed, plotly=bool(plotly_src)),
     }
     body, _ = exporter.from_notebook_node(page_nb, resources=resources)
     slots, drawn = chart_slots(body)
     if slots != n_figures or drawn != n_figures:
         raise RuntimeError(f"{n_figures} charts in the notebook but {slots} chart slots and {drawn} drawn in the page")
+    missing = set(allowed) - set(script_hashes(body))
+    if missing:
+        raise RuntimeError(
+            f"{len(missing)} chart scripts changed on the way into the page: the policy would block them"
+        )
     return body
 
 
-def page(body_html: str, *, lang: str = "vi", title: str, plotly_src: str | None = None, head_html: str = "") -> str:
-    """A page of the report set around ready-made HTML (same stylesheet and head as :func:`export`).
+def page(
+    body_html: str,
+    *,
+    lang: str = "vi",
+    title: str,
+    plotly_src: str | None = None,
+    head_html: str = "",
+    script_hashes: Iterable[str] = (),
+) -> str:
+    """A page of the report set around ready-made HTML (same stylesheet, head and policy as :func:`export`).
+
+    ``body_html`` and ``head_html`` are trusted HTML, their text from data already escaped;
+    of their inline scripts only those whose hashes are in ``script_hashes`` run
+    (:func:`povanalysis.reports.html.script_hashes` of the HTML the package wrote).
 
     Examples
     --------
@@ -346,11 +449,13 @@ def page(body_html: str, *, lang: str = "vi", title: str, plotly_src: str | None
     True
     """
     check_lang(lang)
-    script = f'<script src="{_html.escape(plotly_src)}"></script>\n' if plotly_src else ""
+    script = f'<script src="{escape_html(plotly_src)}"></script>\n' if plotly_src else ""
+    policy = escape_html(content_security_policy(scripts=script_hashes, plotly=bool(plotly_src)))
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_html.escape(title)}</title>\n{script}<style>{REPORT_CSS}</style>\n{head_html}</head>\n"
+        f"<title>{escape_html(title)}</title>\n{script}<style>{REPORT_CSS}</style>\n{head_html}</head>\n"
         f'<body>\n<main class="report">\n{body_html}\n</main>\n</body>\n</html>\n'
     )
 

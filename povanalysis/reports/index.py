@@ -1,9 +1,14 @@
-"""The index of a report set: a sortable table of every unit with its key figures, the province map and an XLSX copy."""
+"""The index of a report set: a sortable table of every unit with its key figures, the province map and an XLSX copy.
+
+Names and other text from data are escaped (:func:`povanalysis.common.safe.escape_html`) in the
+page and in the map's hover text, and neutralised in the workbook
+(:func:`povanalysis.common.safe.neutralise_formulas`); the page runs only its own sorting script
+and the map's drawing script (its Content-Security-Policy lists their hashes).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import html as _html
 import io
 import json
 import os
@@ -17,10 +22,11 @@ from openpyxl.utils import get_column_letter
 
 from ..common.files import atomic_write_bytes, atomic_write_text
 from ..common.labels import check_lang, format_number, format_percent, label, pick
+from ..common.safe import escape_html, neutralise_formula, neutralise_formulas
 from ..data import registry
 from ..geo import maps
 from . import prepare
-from .html import PLOTLY_JS, copy_plotly_js, figure_html, page
+from .html import PLOTLY_JS, copy_plotly_js, figure_html, literal_labels, page, script_hashes
 
 __all__ = ["COLUMNS", "key_figure_table", "index_html", "write_xlsx", "build_index"]
 
@@ -104,7 +110,7 @@ def key_figure_table(*, review_year: int, lang: str = "vi") -> pd.DataFrame:
 def _cell(value, kind: str, lang: str) -> tuple[str, str]:
     """(sort key, shown text) of one table cell."""
     if kind == "text":
-        return str(value), _html.escape(str(value))
+        return str(value), escape_html(str(value))
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "", "–"
     if kind == "rate":
@@ -173,7 +179,8 @@ def index_html(
         Commune code → relative link of its report (units without a report are listed unlinked).
     province_reports : list of (title, link)
     map_html : str
-        A rendered chart (trusted HTML), or empty.
+        A rendered chart (trusted HTML: :func:`povanalysis.reports.html.figure_html`), or empty;
+        its scripts are allowed by the page's Content-Security-Policy.
     """
 
     check_lang(lang)
@@ -181,16 +188,16 @@ def index_html(
     first = min(manifest["review_years"])
     frame = prepare.key_figures(review_year=review_year)
     cols = [c for c in COLUMNS if c in frame.columns and c != "unit_type"]
-    parts = [f"<h1>{_html.escape(_t('title', lang).format(year=review_year))}</h1>"]
+    parts = [f"<h1>{escape_html(_t('title', lang).format(year=review_year))}</h1>"]
     if manifest.get("synthetic"):
-        parts.append(f"<p><em>{_html.escape(label('source_synthetic', lang))}.</em></p>")
+        parts.append(f"<p><em>{escape_html(label('source_synthetic', lang))}.</em></p>")
     prov = tables["area_rates"]
     prov = prov[(prov["old_area"] == "province") & (prov["review_year"] == review_year)]
     if len(prov) and not prov["suppressed"].iloc[0]:
         row = prov.iloc[0]
         parts.append(
             "<p>"
-            + _html.escape(
+            + escape_html(
                 _t("province", lang).format(
                     year=review_year,
                     households=format_number(row["households"], lang),
@@ -202,20 +209,20 @@ def index_html(
             )
             + "</p>"
         )
-    parts.append(f'<p><a href="key-figures.xlsx" download>{_html.escape(_t("xlsx", lang))}</a></p>')
+    parts.append(f'<p><a href="key-figures.xlsx" download>{escape_html(_t("xlsx", lang))}</a></p>')
     if province_reports:
         items = "".join(
-            f'<li><a href="{_html.escape(href)}">{_html.escape(title)}</a></li>' for title, href in province_reports
+            f'<li><a href="{escape_html(href)}">{escape_html(title)}</a></li>' for title, href in province_reports
         )
-        parts.append(f"<h2>{_html.escape(_t('province_reports', lang))}</h2><ul>{items}</ul>")
+        parts.append(f"<h2>{escape_html(_t('province_reports', lang))}</h2><ul>{items}</ul>")
     if map_html:
-        parts.append(f"<h2>{_html.escape(_t('map', lang))}</h2>{map_html}")
-    parts.append(f"<h2>{_html.escape(_t('units', lang))}</h2>")
+        parts.append(f"<h2>{escape_html(_t('map', lang))}</h2>{map_html}")
+    parts.append(f"<h2>{escape_html(_t('units', lang))}</h2>")
     parts.append(
-        f"<p>{_html.escape(_t('intro', lang).format(n=manifest['min_cell']))} "
-        f"{_html.escape(_t('reports_count', lang).format(n=len(reports)))}</p>"
+        f"<p>{escape_html(_t('intro', lang).format(n=manifest['min_cell']))} "
+        f"{escape_html(_t('reports_count', lang).format(n=len(reports)))}</p>"
     )
-    head = "".join(f"<th>{_html.escape(_heading(c, lang, year=review_year, first=first))}</th>" for c in cols)
+    head = "".join(f"<th>{escape_html(_heading(c, lang, year=review_year, first=first))}</th>" for c in cols)
     rows = []
     for rec in frame.to_dict("records"):
         cells = []
@@ -229,20 +236,24 @@ def index_html(
                 key = f"{rec['name']}"
                 link = reports.get(rec["commune_code"])
                 text = (
-                    f'<a href="{_html.escape(link)}">{_html.escape(rec["name"])}</a>'
+                    f'<a href="{escape_html(link)}">{escape_html(rec["name"])}</a>'
                     if link
-                    else _html.escape(rec["name"])
+                    else escape_html(rec["name"])
                 )
-                text += f' <span class="unit-type">({_html.escape(kind.lower())})</span>'
-            cells.append(f'<td data-sort="{_html.escape(key)}">{text}</td>')
+                text += f' <span class="unit-type">({escape_html(kind.lower())})</span>'
+            cells.append(f'<td data-sort="{escape_html(key)}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     parts.append(
         f'<div class="table-wrap"><table class="report-table sortable"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
-    parts.append(f"<script>{_SORT_JS}</script>")
+    sort = f"<script>{_SORT_JS}</script>"
+    parts.append(sort)
     title = _t("title", lang).format(year=review_year)
-    return page("\n".join(parts), lang=lang, title=title, plotly_src=plotly_src, head_html=_INDEX_CSS)
+    scripts = script_hashes(map_html) + script_hashes(sort)
+    return page(
+        "\n".join(parts), lang=lang, title=title, plotly_src=plotly_src, head_html=_INDEX_CSS, script_hashes=scripts
+    )
 
 
 def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -> Path:
@@ -250,10 +261,15 @@ def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -
 
     One sheet of figures (rates as percentages, suppressed cells empty) and one of notes
     (source, review, suppression rule).
-    """
 
+    Text cells that a spreadsheet program would read as a formula (starting with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return: a unit name from a file the package does
+    not control) get a leading apostrophe (:func:`povanalysis.common.safe.neutralise_formulas`):
+    the workbook holds no formula, such a cell shows its text with the apostrophe in front, and
+    nothing is evaluated when an official opens it.  Numbers stay numbers, negative ones too.
+    """
     check_lang(lang)
-    table = key_figure_table(review_year=review_year, lang=lang)
+    table = neutralise_formulas(key_figure_table(review_year=review_year, lang=lang))
     _, manifest = prepare.shared_tables()
     first = min(manifest["review_years"])
     kinds = {_heading(c, lang, year=review_year, first=first): COLUMNS[c][2] for c in COLUMNS}
@@ -282,7 +298,7 @@ def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -
     if manifest.get("synthetic"):
         lines.append(label("source_synthetic", lang))
     for line in lines:
-        notes.append([line])
+        notes.append([neutralise_formula(line)])
     wb.properties.creator = "povanalysis"
     path = Path(path)
     buffer = io.BytesIO()
@@ -292,7 +308,6 @@ def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -
 
 
 def _map_html(*, review_year: int, lang: str) -> str:
-
     tables, manifest = prepare.shared_tables()
     if not manifest["sections"].get("map") or "boundaries" not in tables:
         return ""
@@ -301,7 +316,7 @@ def _map_html(*, review_year: int, lang: str) -> str:
     fig = maps.choropleth(
         rates[rates["review_year"] == review_year],
         "poor_rate",
-        boundaries=tables["boundaries"],
+        boundaries=literal_labels(tables["boundaries"], "name"),
         lang=lang,
         suppressed_column="suppressed",
         tolerance=0,

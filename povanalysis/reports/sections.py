@@ -1,4 +1,10 @@
-"""The sections of the commune report: title, texts, tables and figures of one commune, from its :class:`CommuneContext`."""
+"""The sections of the commune report: title, texts, tables and figures of one commune, from its :class:`CommuneContext`.
+
+Every text that comes from data (the unit's name and predecessors, ethnic groups, indicator and
+target keys) meets Markdown through :func:`povanalysis.common.safe.escape_markdown`, table cells
+through :func:`povanalysis.common.safe.escape_html`, and chart titles, legends and hover text
+through :func:`povanalysis.reports.html.literal_labels`: it shows as typed and never becomes markup.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,14 @@ import plotly.graph_objects as go
 from IPython.display import HTML, Markdown
 
 from ..common.labels import af_cutoff, af_label, check_lang, format_number, format_percent, glossary, label, pick
+from ..common.safe import escape_html, escape_markdown
 from ..data.schema import PROGRAMMES
 from ..figures.charts import contribution_bars, deprivation_profile, rate_trend
 from ..figures.goals import plot_fan_chart
 from ..geo import maps
 from ..measure.standards import get_standard
 from . import prepare as _prepare
+from .html import literal_labels
 from .prepare import OPTIONAL_SECTIONS, CommuneContext
 
 __all__ = [
@@ -124,6 +132,16 @@ def _count(value, lang: str, min_cell: int) -> str:
     return _num(value, lang)
 
 
+def _name(ctx: CommuneContext) -> str:
+    """The unit's name, literal in Markdown."""
+    return escape_markdown(ctx.name)
+
+
+def _data_label(key: str, lang: str) -> str:
+    """The label of a key read from data (the key itself when unknown), literal in Markdown."""
+    return escape_markdown(label(key, lang))
+
+
 def _join(items: list[str], lang: str) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -184,12 +202,13 @@ def title(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     *Poverty report, 2024 review · code 01840*
     """
     check_lang(lang)
+    code = escape_markdown(ctx.code)
     sub = (
-        f"Báo cáo giảm nghèo, kỳ rà soát năm {ctx.review_year} · mã {ctx.code}"
+        f"Báo cáo giảm nghèo, kỳ rà soát năm {ctx.review_year} · mã {code}"
         if lang == "vi"
-        else f"Poverty report, {ctx.review_year} review · code {ctx.code}"
+        else f"Poverty report, {ctx.review_year} review · code {code}"
     )
-    text = f"# {ctx.name}\n\n*{sub}*"
+    text = f"# {_name(ctx)}\n\n*{sub}*"
     if ctx.synthetic:
         text += f"\n\n**{label('source_synthetic', lang)}.**"
     return Markdown(text)
@@ -200,14 +219,16 @@ def overview_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     check_lang(lang)
     u = ctx.unit
     kind = _t(u["unit_type"], lang)
-    area = label(u["old_area"], lang)
-    names = u["predecessors"].split("|")
+    area = _data_label(u["old_area"], lang)
+    area = area[:1].lower() + area[1:]
+    names = [escape_markdown(n) for n in u["predecessors"].split("|")]
     parts = u["predecessor_parts"].split("|")
     part = " (một phần)" if lang == "vi" else " (part)"
     olds = [n + (part if p == "1" else "") for n, p in zip(names, parts)]
-    districts = u["predecessor_districts"].split("|")
+    districts = [escape_markdown(d) for d in u["predecessor_districts"].split("|")]
+    name, code = _name(ctx), escape_markdown(ctx.code)
     if lang == "vi":
-        text = f"**{u['name']}** là {kind} của tỉnh Thái Nguyên (mã {ctx.code}), thuộc {area[0].lower() + area[1:]}. "
+        text = f"**{name}** là {kind} của tỉnh Thái Nguyên (mã {code}), thuộc {area}. "
         if u["unchanged"]:
             text += "Đơn vị giữ nguyên tên và địa giới khi sắp xếp đơn vị hành chính cấp xã ngày 1/7/2025."
         else:
@@ -216,7 +237,7 @@ def overview_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
                 f"({_join(districts, lang)})."
             )
     else:
-        text = f"**{u['name']}** is a {kind} of Thai Nguyen province (code {ctx.code}) in the {area[0].lower() + area[1:]}. "
+        text = f"**{name}** is a {kind} of Thai Nguyen province (code {code}) in the {area}. "
         if u["unchanged"]:
             text += "It kept its name and territory in the reorganisation of 1 July 2025."
         else:
@@ -234,9 +255,9 @@ def households_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     y = ctx.review_year
     if row["suppressed"]:
         text = (
-            f"Tại kỳ rà soát năm {y}, số hộ của {ctx.name} dưới ngưỡng công bố ({ctx.min_cell} hộ)."
+            f"Tại kỳ rà soát năm {y}, số hộ của {_name(ctx)} dưới ngưỡng công bố ({ctx.min_cell} hộ)."
             if lang == "vi"
-            else f"At the {y} review {ctx.name} had fewer households than the publication limit ({ctx.min_cell})."
+            else f"At the {y} review {_name(ctx)} had fewer households than the publication limit ({ctx.min_cell})."
         )
         return Markdown(text)
     h, p = _num(row["households"], lang), _num(row["persons"], lang)
@@ -244,13 +265,13 @@ def households_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     pr, nr = _pct(row["poor_rate"], lang), _pct(row["near_poor_rate"], lang)
     if lang == "vi":
         text = (
-            f"Tại kỳ rà soát năm {y}, {ctx.name} có {h} hộ ({p} nhân khẩu), trong đó {poor} hộ nghèo "
+            f"Tại kỳ rà soát năm {y}, {_name(ctx)} có {h} hộ ({p} nhân khẩu), trong đó {poor} hộ nghèo "
             f"(tỷ lệ {pr}) và {near} hộ cận nghèo (tỷ lệ {nr})."
         )
     else:
         s_poor, s_near = ("" if row[c] == 1 and ctx.min_cell <= 1 else "s" for c in ("poor", "near_poor"))
         text = (
-            f"At the {y} review {ctx.name} had {h} households ({p} persons): {poor} poor household{s_poor} "
+            f"At the {y} review {_name(ctx)} had {h} households ({p} persons): {poor} poor household{s_poor} "
             f"(a rate of {pr}) and {near} near-poor household{s_near} ({nr})."
         )
     return Markdown(text)
@@ -289,13 +310,13 @@ def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         rows = ctx.areas[(ctx.areas["old_area"] == key) & ctx.areas["review_year"].isin(years)]
         rows = rows.sort_values("review_year")
         if len(rows) == 2:
-            comparisons.append((label(key, lang), _change_phrase(rows.iloc[0], rows.iloc[1], lang)))
+            comparisons.append((_data_label(key, lang), _change_phrase(rows.iloc[0], rows.iloc[1], lang)))
     if lang == "vi":
-        text = f"Tỷ lệ hộ nghèo của {ctx.name} {_change_phrase(first, last, lang)}."
+        text = f"Tỷ lệ hộ nghèo của {_name(ctx)} {_change_phrase(first, last, lang)}."
         if comparisons:
             text += " Cùng kỳ, " + "; ".join(f"{n[0].lower() + n[1:]} {p}" for n, p in comparisons) + "."
     else:
-        text = f"The poor-household rate of {ctx.name} {_change_phrase(first, last, lang)}."
+        text = f"The poor-household rate of {_name(ctx)} {_change_phrase(first, last, lang)}."
         if comparisons:
             text += (
                 " Over the same reviews the rate of the "
@@ -308,8 +329,8 @@ def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
 def rate_figure(ctx: CommuneContext, *, rate: str = "poor_rate", lang: str = "vi") -> go.Figure:
     """Lines of a rate over the reviews: the commune, its old area and the province (suppressed cells left out)."""
     check_lang(lang)
-    commune = ctx.rates.assign(group=ctx.name)
-    areas = ctx.areas.assign(group=ctx.areas["old_area"])
+    commune = literal_labels(ctx.rates.assign(group=ctx.name), "group")
+    areas = literal_labels(ctx.areas.assign(group=ctx.areas["old_area"]), "group")
     table = pd.concat([commune, areas], ignore_index=True)
     table = table[table["review_year"] <= ctx.review_year]
     fig = rate_trend(table, rate=rate, group="group", lang=lang)
@@ -348,7 +369,7 @@ def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         if not pctb.empty:
             top = pctb.iloc[0]
             text += (
-                f" Chỉ số đóng góp nhiều nhất vào M0 là «{label(top['indicator'], lang)}» "
+                f" Chỉ số đóng góp nhiều nhất vào M0 là «{_data_label(top['indicator'], lang)}» "
                 f"({format_percent(top['value'] / 100, lang, digits=1)})."
             )
         text += " Đây là các chỉ số phân tích, không phải số liệu chính thức; H không phải là tỷ lệ hộ nghèo."
@@ -361,7 +382,7 @@ def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         if not pctb.empty:
             top = pctb.iloc[0]
             text += (
-                f" The indicator contributing most to M0 is '{label(top['indicator'], lang)}' "
+                f" The indicator contributing most to M0 is '{_data_label(top['indicator'], lang)}' "
                 f"({format_percent(top['value'] / 100, lang, digits=1)})."
             )
         text += " These are analytic measures, not official statistics; H is not the poor-household rate."
@@ -399,29 +420,27 @@ def ethnicity_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     if row["suppressed"] or eth.empty:
         return Markdown("Số hộ dưới ngưỡng công bố." if lang == "vi" else "Too few households to publish.")
     shown = eth[~eth["suppressed"]].sort_values("households", ascending=False)
-    largest = _ethnic_name(shown.iloc[0]["ethnicity"], lang) if not shown.empty else None
+    top = shown.iloc[0]["ethnicity"] if not shown.empty else "other"
+    largest = escape_markdown(top) if top != "other" else ""
     minority_poor = row["minority_share_of_poor"]
     if lang == "vi":
-        text = (
-            f"Tại {ctx.name}, nhóm đông nhất là dân tộc {largest}."
-            if largest and largest != _t("other_groups", lang)
-            else ""
-        )
+        text = f"Tại {_name(ctx)}, nhóm đông nhất là dân tộc {largest}." if largest else ""
         if row["poor"] > 0 and np.isfinite(minority_poor):
             text += f" Hộ dân tộc thiểu số chiếm {_pct(minority_poor, lang)} số hộ nghèo năm {ctx.review_year}."
     else:
-        text = (
-            f"The largest group in {ctx.name} is {largest}." if largest and largest != _t("other_groups", lang) else ""
-        )
+        text = f"The largest group in {_name(ctx)} is {largest}." if largest else ""
         if row["poor"] > 0 and np.isfinite(minority_poor):
             text += f" Ethnic-minority households make up {_pct(minority_poor, lang)} of poor households in {ctx.review_year}."
     return Markdown(text.strip())
 
 
 def _html_table(frame: pd.DataFrame, *, note: str | None = None) -> HTML:
-    html = frame.to_html(index=False, border=0, classes="report-table", na_rep="–", escape=True)
+    """A table of text cells, each escaped (missing cells shown as –), and its note."""
+    cells = frame.map(lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else escape_html(v))
+    cells.columns = [escape_html(c) for c in frame.columns]
+    html = cells.to_html(index=False, border=0, classes="report-table", escape=False)
     if note:
-        html += f'\n<p class="table-note">{note}</p>'
+        html += f'\n<p class="table-note">{escape_html(note)}</p>'
     return HTML(html)
 
 
@@ -467,16 +486,18 @@ def credit_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     total = ctx.credit[(ctx.credit["programme"] == "all") & (ctx.credit["year"] <= ctx.review_year)]
     if total.empty:
         return Markdown(
-            f"Không có khoản vay nào được ghi nhận tại {ctx.name} đến năm {ctx.review_year}."
+            f"Không có khoản vay nào được ghi nhận tại {_name(ctx)} đến năm {ctx.review_year}."
             if lang == "vi"
-            else f"No loans are recorded in {ctx.name} up to {ctx.review_year}."
+            else f"No loans are recorded in {_name(ctx)} up to {ctx.review_year}."
         )
     y0, y1 = int(total["year"].min()), int(total["year"].max())
     last = total[total["year"] == y1].iloc[0]
     n_loans = _count(last["loans"], lang, ctx.min_cell) if last["suppressed"] else _num(last["loans"], lang)
     borrowers = _count(last["borrowers"], lang, ctx.min_cell)
     if lang == "vi":
-        text = f"Năm {y1}, Ngân hàng Chính sách xã hội giải ngân {n_loans} khoản vay cho {borrowers} hộ tại {ctx.name}"
+        text = (
+            f"Năm {y1}, Ngân hàng Chính sách xã hội giải ngân {n_loans} khoản vay cho {borrowers} hộ tại {_name(ctx)}"
+        )
         text += "." if last["suppressed"] else f", tổng số tiền {_num(last['amount'] / 1e6, lang)} triệu đồng."
         if y0 < y1 and not total["suppressed"].any():
             text += (
@@ -484,7 +505,7 @@ def credit_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
                 f"{_num(total['amount'].sum() / 1e6, lang)} triệu đồng."
             )
     else:
-        text = f"In {y1} the Vietnam Bank for Social Policies disbursed {n_loans} loans to {borrowers} households in {ctx.name}"
+        text = f"In {y1} the Vietnam Bank for Social Policies disbursed {n_loans} loans to {borrowers} households in {_name(ctx)}"
         text += "." if last["suppressed"] else f", {_num(last['amount'] / 1e6, lang)} million VND in all."
         if y0 < y1 and not total["suppressed"].any():
             text += (
@@ -566,7 +587,7 @@ def map_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
     return maps.choropleth(
         ctx.all_rates,
         "poor_rate",
-        boundaries=ctx.extra["boundaries"],
+        boundaries=literal_labels(ctx.extra["boundaries"], "name"),
         lang=lang,
         highlight=ctx.code,
         show_neighbours=True,
@@ -597,9 +618,9 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
     vi = lang == "vi"
     if rows.empty or rows["target"].isna().all():
         return Markdown(
-            f"{ctx.name} không thuộc diện mục tiêu nào của giai đoạn 2026–2030."
+            f"{_name(ctx)} không thuộc diện mục tiêu nào của giai đoạn 2026–2030."
             if vi
-            else f"No 2026–2030 target applies to {ctx.name}."
+            else f"No 2026–2030 target applies to {_name(ctx)}."
         )
     last = rows.iloc[-1]
     year = int(last["year"])
@@ -611,7 +632,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
         )
     store = ctx.extra.get("projection", {})
     target = store.get("targets", {}).get(last["target"])
-    name = target.label(lang) if target is not None else str(last["target"])
+    name = escape_markdown(target.label(lang) if target is not None else last["target"])
     shared = isinstance(last.get("rule"), str) and last["rule"].startswith(("proportional", "points"))
     model = store.get("backtest_text", {}).get(lang, "")
     level = format_number(100 * (1 - float(store.get("alpha", 0.05))), lang, digits=0)
@@ -621,7 +642,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
     t0 = int(target.start_year) if target is not None else int(rows["year"].min()) - 1
     unconfirmed = target is not None and not target.confirmed
     if vi:
-        text = f"Mục tiêu áp dụng cho {ctx.name}: {name}"
+        text = f"Mục tiêu áp dụng cho {_name(ctx)}: {name}"
         text += " — chỉ tiêu chưa được xác nhận trong văn bản chính thức" if unconfirmed else ""
         if shared:
             text += (
@@ -666,7 +687,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             else:
                 text += "."
     else:
-        text = f"Target for {ctx.name}: {name}" + (" — not confirmed in an official text" if unconfirmed else "")
+        text = f"Target for {_name(ctx)}: {name}" + (" — not confirmed in an official text" if unconfirmed else "")
         if shared:
             text += (
                 f". This is a province-wide target, not one set for the commune: the commune's reference path "
@@ -719,7 +740,7 @@ def path_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
     store = ctx.extra["projection"]
     target = store["targets"].get(rows["target"].iloc[-1])
     if rows["already_met"].iloc[-1] if "already_met" in rows.columns else False:
-        return plot_fan_chart(store["projection"], None, commune_code=ctx.code, lang=lang)
+        return _literal_title(plot_fan_chart(store["projection"], None, commune_code=ctx.code, lang=lang), ctx.name)
     # The commune's own reference path (a share of a province target is not the province's rule).
     t0 = int(target.start_year) if target is not None else int(rows["year"].min()) - 1
     path = pd.concat(
@@ -729,7 +750,15 @@ def path_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
         ],
         ignore_index=True,
     )
-    return plot_fan_chart(store["projection"], path, commune_code=ctx.code, lang=lang)
+    return _literal_title(plot_fan_chart(store["projection"], path, commune_code=ctx.code, lang=lang), ctx.name)
+
+
+def _literal_title(fig: go.Figure, name: str) -> go.Figure:
+    """``fig`` with ``name`` escaped in its title (the fan chart names the unit from the registry)."""
+    shown = escape_html(name)
+    if shown != name and fig.layout.title.text:
+        fig.layout.title.text = fig.layout.title.text.replace(name, shown)
+    return fig
 
 
 def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:

@@ -277,3 +277,80 @@ def test_page_with_the_real_boundaries_stays_small(data_root, tmp_path, monkeypa
     slots, drawn = html.chart_slots(text)
     assert slots == drawn >= 5
     assert page.stat().st_size < 1_500_000
+
+
+# --------------------------------------------------------------------------- the page's Content-Security-Policy
+
+
+def _policy(page: str) -> dict[str, list[str]]:
+    """The directives of the Content-Security-Policy a page declares in a <meta> before any script or style."""
+    from html.parser import HTMLParser
+
+    class Head(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.policy = [], None
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "content-security-policy":
+                self.policy = attrs["content"]
+                tag = "policy"
+            self.tags.append(tag)
+
+    head = Head()
+    head.feed(page.split("</head>")[0])
+    assert head.policy, "no Content-Security-Policy in the page"
+    before = head.tags[: head.tags.index("policy")]
+    assert "script" not in before and "style" not in before, head.tags
+    directives = {}
+    for part in head.policy.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0]] = words[1:]
+    return directives
+
+
+def _inline_hashes(page: str) -> dict[str, str]:
+    import base64
+    import hashlib
+
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    return {s: "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'" for s in scripts}
+
+
+def test_exported_pages_run_only_plotly_and_their_own_chart_scripts():
+    import plotly.graph_objects as go
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("fig")
+    fig = go.Figure(go.Bar(x=["Tày"], y=[3])).to_plotly_json()
+    raw = "<p><script>document.title='x'</script></p>"  # as if a section had forgotten to escape
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={html.PLOTLY_MIME: fig}),
+        nbformat.v4.new_output("display_data", data={"text/html": raw}),
+    ]
+    nb.cells = [cell]
+    page = html.export(nb, lang="vi", title="Xã Văn Lăng", plotly_src="assets/plotly.min.js")
+    policy = _policy(page)
+    assert policy["default-src"] == ["'none'"] and policy["base-uri"] == ["'none'"]
+    assert policy["form-action"] == ["'none'"] and policy["object-src"] == ["'none'"]
+    script = policy["script-src"]
+    assert "'self'" in script and "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
+    hashes = _inline_hashes(page)
+    charts = [h for s, h in hashes.items() if "Plotly.newPlot" in s]
+    assert len(charts) == 1 and set(script) == {"'self'", *charts}
+    assert hashes["document.title='x'"] not in script
+
+
+def test_other_pages_allow_only_the_scripts_they_are_given():
+    own = "<script>sortTables();</script>"
+    p = html.page(
+        f"<p>Mục lục</p>{own}<script>alert(1)</script>", title="Mục lục", script_hashes=html.script_hashes(own)
+    )
+    script = _policy(p)["script-src"]
+    hashes = _inline_hashes(p)
+    assert script == [hashes["sortTables();"]]
+    assert _policy(html.page("<p>x</p>", title="x"))["script-src"] == ["'none'"]
+    assert _policy(html.page("<p>x</p>", title="x", plotly_src="assets/plotly.min.js"))["script-src"] == ["'self'"]
+    assert html.script_hashes('<script src="a.js"></script>') == []

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ...common.checks import require_frame
 from ...common.labels import check_lang, format_number, format_percent, label, pick
+from ...common.safe import escape_markdown
 from ...goals.series import standard_in_force
 from ...measure.standards import Standard, get_standard
 
@@ -550,11 +551,12 @@ def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
     lines = []
     for t in apart:
         vals = ", ".join(
-            f"{MODEL_NAMES.get(m, (m, m))[0 if vi else 1]} {format_percent(table.loc[t, m], lang, digits=0)}"
+            f"{MODEL_NAMES[m][0 if vi else 1] if m in MODEL_NAMES else escape_markdown(m)} "
+            f"{format_percent(table.loc[t, m], lang, digits=0)}"
             for m in table.columns
             if np.isfinite(table.loc[t, m])
         )
-        lines.append(f"{t}: {vals}")
+        lines.append(f"{escape_markdown(t)}: {vals}")
     return (
         (
             "Các mô hình cho xác suất đạt mục tiêu rất khác nhau — "

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ...common.labels import check_lang, format_number, label, pick
+from ...common.safe import escape_markdown
 from ...impact.cost import CostPerExit
 from ...impact.effects import CreditEffect, planted_effect
 from ...impact.simulation import SimulationStudy
@@ -132,6 +133,12 @@ def term(key: str, lang: str = "vi") -> str:
     return pick(TERMS, key, lang) if key in TERMS else label(key, lang)
 
 
+def _sentence_term(key: str, lang: str) -> str:
+    """:func:`term` for a sentence: a key the package does not know (a column name) shows literally in Markdown."""
+    text = term(key, lang)
+    return text if key in TERMS or text != key else escape_markdown(text)
+
+
 def method_name(result: CreditEffect, lang: str = "vi") -> str:
     """The estimator's name in ``lang``; comparisons with never-borrowers say so.
 
@@ -208,7 +215,7 @@ def heterogeneity_text(groups: Heterogeneity, lang: str = "vi") -> str:
     check_lang(lang)
     out = []
     for t in groups.tests.itertuples():
-        what = term(f"by_{t.by}", lang)
+        what = _sentence_term(f"by_{t.by}", lang)
         if not t.df:
             out.append(f"{what}: " + ("chưa đủ nhóm để so sánh." if lang == "vi" else "too few groups to compare."))
         elif lang == "vi":

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ...common.checks import require_frame
 from ...common.labels import check_lang, format_number, format_percent, pick
+from ...common.safe import escape_markdown
 from ...targeting.allocation import Allocation, LoanEffect
 from ...targeting.beneficiaries import RankSensitivity
 from ...targeting.panel import positive_int
@@ -263,7 +264,7 @@ def priority_text(
     require_frame(index, "index", ["commune_code", "rank"])
     n = positive_int(n, "n")
     head = index[index["rank"].notna()].sort_values(["rank", "commune_code"], kind="stable").head(n)
-    names = ", ".join(commune_names(head["commune_code"]))
+    names = ", ".join(escape_markdown(n) for n in commune_names(head["commune_code"]))
     text = f"Ưu tiên cao nhất: {names}." if lang == "vi" else f"Highest priority: {names}."
     if sensitivity is not None:
         q = np.quantile(sensitivity.spearman, [0.05, 0.5])

