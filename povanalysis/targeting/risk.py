@@ -4,12 +4,16 @@ One module because the transitions the model learns from, the model with its out
 evaluation, and the two ways its scores leave it (published counts, a confidential list) are one
 concept and share the model's checks (over 800 lines); the statistics it rests on (AUC, DeLong, logit fits) are in
 :mod:`povanalysis.targeting.discrimination`, its words in :mod:`povanalysis.reports.prose.targeting`.
+
+The confidential list is the package's only file that names households: it is written readable
+by its owner only, and never into a folder that holds published reports (:func:`confidential_export`).
 """
 
 from __future__ import annotations
 
 import numbers
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +26,7 @@ from scipy import stats
 from .. import config
 from ..common.checks import Z_95, require_frame, to_python
 from ..common.deprecation import moved_names
-from ..common.files import atomic_write_text
+from ..common.safe import neutralise_formulas
 from ..data.schema import ETHNIC_MAJORITY
 from . import discrimination
 from .panel import (
@@ -46,6 +50,7 @@ __all__ = [
     "FallbackModel",
     "Baseline",
     "at_risk_counts",
+    "ConfidentialFile",
     "confidential_export",
 ]
 
@@ -945,16 +950,136 @@ def at_risk_counts(
     return out[[*keys, "households", "at_risk", "at_risk_rate", "expected_fallbacks", "suppressed"]]
 
 
+#: Files that mark a folder of published reports: a report set's index and its stamp, and the stamp
+#: every report is written with (``<report>.stamp.json``, see :mod:`povanalysis.reports.batch`).
+PUBLISHED_MARKS = ("index.html", "index.stamp.json")
+REPORT_STAMP = "*.stamp.json"
+
+
+@dataclass(frozen=True)
+class ConfidentialFile:
+    """Where :func:`confidential_export` wrote a household list, and who can read it.
+
+    Usable as a path (``open(result)``, ``pd.read_csv(result, skiprows=1)``).
+
+    Attributes
+    ----------
+    path : Path
+        The file written (symbolic links resolved).
+    households : int
+        Households listed.
+    permissions : int
+        Its permission bits: ``0o600``, read and written by its owner only.
+    """
+
+    path: Path
+    households: int
+    permissions: int = 0o600
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    @property
+    def message(self) -> str:
+        """What was written, where, and who can read it, in Vietnamese then English."""
+        return (
+            f"Đã ghi danh sách MẬT gồm {self.households} hộ vào {self.path}; chỉ chủ sở hữu tệp được đọc "
+            f"(quyền {self.permissions:o}). Không đưa tệp vào thư mục báo cáo công bố. / Wrote the CONFIDENTIAL list of "
+            f"{self.households} households to {self.path}; the file is readable by its owner only "
+            f"(mode {self.permissions:o}). Keep it out of any published folder."
+        )
+
+
+def _published_folder(path: Path) -> tuple[Path, str] | None:
+    """The first folder holding ``path`` that holds published reports, and why; None when there is none.
+
+    The path is checked as given (made absolute) and with every symbolic link resolved, so that
+    neither a link to a published folder nor a link inside one leads a list there.
+    """
+    configured = Path(os.path.realpath(config.reports_dir()))
+    given = Path(os.path.abspath(path))
+    resolved = Path(os.path.realpath(path))
+    for target in dict.fromkeys((given, resolved)):
+        for folder in target.parents:
+            real = Path(os.path.realpath(folder))
+            if real == configured or configured in real.parents:
+                return configured, "is the published reports folder (povanalysis.config.reports_dir)"
+            try:
+                if all((folder / name).is_file() for name in PUBLISHED_MARKS):
+                    return folder, "holds a report set's index.html and index.stamp.json"
+                if next(folder.glob(REPORT_STAMP), None) is not None:
+                    return folder, f"holds report stamps ({REPORT_STAMP})"
+            except OSError:  # a folder that cannot be read holds nothing this process published
+                continue
+    return None
+
+
+def _check_confidential_target(path: Path) -> Path:
+    """The resolved file a confidential list may be written to; raises naming the path and the reason when none."""
+    found = _published_folder(path)
+    if found is not None:
+        folder, why = found
+        raise ValueError(
+            f"'path' {str(path)!r} is in {str(folder)!r}, which {why}: household lists must never be written there"
+        )
+    target = Path(os.path.realpath(path))
+    try:
+        links = os.stat(target).st_nlink
+    except FileNotFoundError:
+        links = 1
+    if links > 1:
+        raise ValueError(
+            f"'path' {str(path)!r} has {links} names (hard links): another of them may be in a published folder, "
+            "and household lists must never be written there; remove the file or choose another name"
+        )
+    return target
+
+
+def _write_owner_only(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` whole or not at all, readable by its owner only from its first byte.
+
+    The data go to a temporary file created with mode ``0o600`` (``O_EXCL``, no link followed),
+    which then takes the target's name; a new folder is created with mode ``0o700``.
+    """
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), 0o600)  # the umask may only have removed bits: say it outright
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def confidential_export(
     scores: pd.DataFrame, path: str | os.PathLike, *, threshold: float = DEFAULT_RISK_THRESHOLD
-) -> Path:
+) -> ConfidentialFile:
     """Write the list of households at risk of falling back for the commune officials who follow them up.
 
     **Confidential.** The file's first line is :data:`CONFIDENTIAL_MARK` with a notice in
-    Vietnamese and English, its name must contain ``CONFIDENTIAL``, and it may not be written
-    under the published reports folder (:func:`povanalysis.config.reports_dir`).  No
-    published output uses it.  It is a UTF-8 CSV with a byte-order mark (for spreadsheet
-    programs); read it back with ``pd.read_csv(path, skiprows=1)``.
+    Vietnamese and English and its name must contain ``CONFIDENTIAL``.  It is readable and
+    writable by its owner only (mode ``0o600``, set when the file is created, so it is never
+    readable by others even for a moment) and appears whole or not at all.  It is never
+    written into a folder that holds published reports: the configured reports folder
+    (:func:`povanalysis.config.reports_dir`), or any folder, or folder above it, holding a
+    report set (``index.html`` and ``index.stamp.json``) or report stamps (``*.stamp.json``),
+    whether reached directly or through a symbolic link; nor over a file with other names
+    (hard links), one of which may be in such a folder.  No published output uses it.
+
+    It is a UTF-8 CSV with a byte-order mark (for spreadsheet programs); read it back with
+    ``pd.read_csv(path, skiprows=1)``.  Text cells that a spreadsheet program would read as a
+    formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: an
+    identifier or name from a file the package does not control) are written with a leading
+    apostrophe (:func:`povanalysis.common.safe.neutralise_formulas`), so opening the list never
+    evaluates anything; such an identifier reads back with the apostrophe in front.  Numbers
+    stay numbers, negative ones too.
 
     Parameters
     ----------
@@ -968,8 +1093,15 @@ def confidential_export(
 
     Returns
     -------
-    Path
-        The file written.
+    ConfidentialFile
+        The file written (usable as a path), the households listed, and a message saying
+        where the list is and that only its owner can read it.
+
+    Raises
+    ------
+    ValueError
+        The name is not a confidential ``.csv``, the folder holds published reports, or the
+        file has other names; the message names the path and the reason.
 
     Examples
     --------
@@ -977,8 +1109,10 @@ def confidential_export(
     >>> s = pd.DataFrame({"household_id": ["TN0000001"], "review_year": [2025], "commune_code": ["01840"],
     ...                   "log_income_ratio": [0.05], "income_change": [0.2], "probability": [0.4]})
     >>> out = confidential_export(s, Path(tempfile.mkdtemp()) / "MAT-CONFIDENTIAL_risk.csv")
-    >>> out.read_text(encoding="utf-8-sig").splitlines()[0].startswith("MẬT — CONFIDENTIAL")
+    >>> out.path.read_text(encoding="utf-8-sig").splitlines()[0].startswith("MẬT — CONFIDENTIAL")
     True
+    >>> oct(out.path.stat().st_mode & 0o777), "readable by its owner only" in out.message
+    ('0o600', True)
     """
     from ..data import registry
 
@@ -991,13 +1125,7 @@ def confidential_export(
             f"'path' must say the file is confidential: its name must contain 'CONFIDENTIAL', "
             f"got {path.name!r} (e.g. 'MAT-CONFIDENTIAL_fallback-risk.csv')"
         )
-    reports = config.reports_dir().resolve()
-    target = path.resolve()
-    if target == reports or reports in target.parents:
-        raise ValueError(
-            f"'path' {str(path)!r} is under the published reports folder {str(reports)!r}: "
-            "household lists must never be written there"
-        )
+    target = _check_confidential_target(path)
     _check_scores(scores, ["household_id", "commune_code", "review_year"])
     names = registry.units().set_index("commune_code")["name"]
     out = pd.DataFrame(
@@ -1022,5 +1150,6 @@ def confidential_export(
         "không công bố và không chia sẻ / households at risk of falling back into poverty — for the assigned "
         "officials only — do not publish or share"
     )
-    # written whole or not at all: a half-written list must never reach an official
-    return atomic_write_text(path, notice + "\n" + out.to_csv(index=False, lineterminator="\n"), encoding="utf-8-sig")
+    text = notice + "\n" + neutralise_formulas(out).to_csv(index=False, lineterminator="\n")
+    _write_owner_only(target, text.encode("utf-8-sig"))
+    return ConfidentialFile(target, len(out))

