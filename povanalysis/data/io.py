@@ -1,28 +1,40 @@
-"""Loading and validating the household review and VBSP loan files, and deterministic Parquet writing."""
+"""Loading and validating the household review and VBSP loan files, and deterministic Parquet writing.
+
+The readers take a file as it comes (CSV, gzipped CSV, XLSX, Parquet), refuse it before loading
+when it is over one of the :class:`~povanalysis.data.limits.Limits`, check every cell, and
+reconcile what they read: ``rows read = rows valid + rows quarantined``, in the frame's
+``attrs`` and in a log message (logger ``povanalysis.data.io``).
+"""
 
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
-import unicodedata
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..common.checks import require_frame
 from ..common.files import atomic_write_bytes
+from ..common.safe import neutralise_formulas
 from ..measure.standards import get_standard
 from . import registry
-from .schema import AREAS, DEPRIVATIONS, HOUSEHOLD_COLUMNS, LOAN_COLUMNS, PROGRAMMES
-from .sources import MAX_SHOWN, MOJIBAKE_CODECS, Source, ValidationError, file_error, is_text, read_source
+from .limits import LimitError, Limits
+from .schema import DEPRIVATIONS, DISBURSED_RANGE, HOUSEHOLD_COLUMNS, LOAN_COLUMNS, RATE_MAX, REVIEW_YEAR_RANGE
+from .sources import MAX_SHOWN, Source, ValidationError, read_source
+from .values import THOUSANDS, Checker, Parsed, parse_columns
 
 __all__ = [
     "ValidationError",
+    "LimitError",
+    "Limits",
+    "PaddedCodesWarning",
     "REVIEW_YEAR_RANGE",
     "DISBURSED_RANGE",
     "RATE_MAX",
@@ -33,15 +45,7 @@ __all__ = [
     "read_parquet",
 ]
 
-#: Plausible review years (inclusive), from the 2016–2020 poverty-standard period to the
-#: 2031–2035 one; a year outside them is taken for a typing error.
-REVIEW_YEAR_RANGE: tuple[int, int] = (2016, 2035)
-
-#: Plausible disbursement dates (inclusive): VBSP was founded in 2002 (Decree 78/2002/ND-CP).
-DISBURSED_RANGE: tuple[str, str] = ("2002-01-01", "2035-12-31")
-
-#: Largest accepted annual interest rate, as a fraction (VBSP rates are 0.033–0.0825).
-RATE_MAX = 0.5
+logger = logging.getLogger("povanalysis.data.io")
 
 #: Household columns a file may omit: the deprivations that only the 2026–2030 standard
 #: (Decree 351/2025/ND-CP) uses.  Decree 07/2021/ND-CP needs every other column.
@@ -49,8 +53,11 @@ OPTIONAL_HOUSEHOLD_COLUMNS: tuple[str, ...] = tuple(
     c for c in DEPRIVATIONS if c not in get_standard("2022-2025").columns
 )
 
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_EXACT_FLOAT_INT = 2.0**53
+_TEXT_KINDS = ("str", "code5", "area", "programme")
+
+
+class PaddedCodesWarning(UserWarning):
+    """Commune codes written as numbers (``1840``) were read as the known codes they stand for (``01840``)."""
 
 
 # ----------------------------------------------------------------------------------- columns
@@ -60,9 +67,15 @@ def _canonical(name: str) -> str:
     return re.sub(r"[\s.\-]+", "_", name.strip().lower())
 
 
-def _check_columns(src: Source, spec: dict[str, str], optional: tuple[str, ...], extra: str) -> list[str]:
+def _listed(names: list[str]) -> str:
+    """``names`` as a list, the first few only when there are many (``['a', 'b'] … and 995 more``)."""
+    if len(names) <= MAX_SHOWN:
+        return repr(list(names))
+    return f"{list(names[:MAX_SHOWN])!r} … and {len(names) - MAX_SHOWN:,} more"
+
+
+def _check_columns(path, present: list[str], spec: dict[str, str], optional: tuple[str, ...], extra: str) -> list[str]:
     """Raise for missing, misspelt and (unless ``extra='keep'``) unknown columns; return the extras."""
-    present = list(src.data.columns)
     known = list(spec)
     missing = [c for c in known if c not in present and c not in optional]
     near, unknown = [], []
@@ -74,21 +87,20 @@ def _check_columns(src: Source, spec: dict[str, str], optional: tuple[str, ...],
             iter(difflib.get_close_matches(_canonical(name), known, n=1, cutoff=0.8)), None
         )
         (near if guess else unknown).append((name, guess))
-    if extra == "keep":
-        unknown_raise = []
-    else:
-        unknown_raise = [n for n, _ in unknown]
+    unknown_raise = [] if extra == "keep" else [n for n, _ in unknown]
     if not (missing or near or unknown_raise):
         return [n for n, _ in unknown]
     parts, rows = [], []
     for name, guess in near:
-        parts.append(f"unknown column {name!r} (did you mean {guess!r}?)")
         rows.append((name, name, f"unknown column; did you mean {guess!r}?"))
+    parts += [f"unknown column {name!r} (did you mean {guess!r}?)" for name, guess in near[:MAX_SHOWN]]
+    if len(near) > MAX_SHOWN:
+        parts.append(f"… and {len(near) - MAX_SHOWN:,} more misspelt columns")
     if missing:
-        parts.append(f"missing required column(s) {missing}")
+        parts.append(f"missing required column(s) {_listed(missing)}")
         rows += [(c, None, "missing required column") for c in missing]
     if unknown_raise:
-        parts.append(f"unknown column(s) {unknown_raise} (pass extra='keep' to keep them)")
+        parts.append(f"unknown column(s) {_listed(unknown_raise)} (pass extra='keep' to keep them)")
         rows += [(n, n, "unknown column") for n in unknown_raise]
     if len(present) == 1 and re.search(r"[;\t|]", present[0]):
         parts.append("the header is one column containing ';', tab or '|': save the file with commas as separators")
@@ -96,269 +108,58 @@ def _check_columns(src: Source, spec: dict[str, str], optional: tuple[str, ...],
         {"row": None, "column": [r[0] for r in rows], "value": [r[1] for r in rows], "problem": [r[2] for r in rows]}
     )
     raise ValidationError(
-        f"{src.path}: {'; '.join(parts)}. Expected columns: {known}",
-        path=src.path,
+        f"{path}: {'; '.join(parts)}. Expected columns: {known}",
+        path=path,
         column=rows[0][0],
         value=rows[0][1],
         problems=problems,
     )
 
 
-# ----------------------------------------------------------------------------------- values
+def _selector(path, spec: dict[str, str], optional: tuple[str, ...], extra: str):
+    """The ``select`` of :func:`read_source`: check the names before any value is read, keep schema and extras."""
+
+    def select(names: list[str]) -> list[str]:
+        extras = _check_columns(path, names, spec, optional, extra)
+        return [c for c in spec if c in names] + extras
+
+    return select
 
 
-class _Checker:
-    """Collects every problem of every cell, vectorised per column and check."""
-
-    def __init__(self, src: Source, columns: list[str]):
-        self.src = src
-        self.parts: list[pd.DataFrame] = []
-        self.order = {c: i for i, c in enumerate(columns)}
-
-    def add(self, column: str, mask, problem) -> None:
-        """Record ``problem`` (one text, or one per row) for the rows where ``mask`` is true."""
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
-            return
-        pos = np.flatnonzero(mask)
-        value = self.src.raw[column].iloc[pos].to_numpy(dtype=object)
-        text = np.asarray(problem, dtype=object)[pos] if not isinstance(problem, str) else problem
-        self.parts.append(pd.DataFrame({"pos": pos, "column": column, "value": value, "problem": text}))
-
-    def frame(self) -> pd.DataFrame:
-        if not self.parts:
-            return pd.DataFrame({"pos": pd.Series([], dtype="int64"), "column": [], "value": [], "problem": []})
-        out = pd.concat(self.parts, ignore_index=True)
-        out["_order"] = out["column"].map(self.order)
-        return out.sort_values(["pos", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+# ----------------------------------------------------------------------------------- duplicates
 
 
-def _blank(s: pd.Series) -> np.ndarray:
-    if is_text(s):
-        return (s.isna() | (s == "")).to_numpy(bool)
-    return s.isna().to_numpy(bool)
+def _duplicates(src: Source, chk: Checker, ids: pd.Series, years: np.ndarray, usable: np.ndarray) -> None:
+    """Flag every row of a (household_id, review_year) pair that occurs more than once.
 
-
-def _type_error(src: Source, column: str, expected: str):
-    raise file_error(
-        src.path, f"column {column!r} is stored as {src.data[column].dtype}, expected {expected}", column=column
-    )
-
-
-def _numbers(src: Source, column: str, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a column as float64; return the values and the mask of non-empty cells that are not numbers."""
-    if is_text(s):
-        ok = s.str.fullmatch(_NUMBER).fillna(False).to_numpy(bool)
-        arr = pa.array(s.where(ok, "0").astype("str"), type=pa.string())
-        values = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
-        bad = ~ok & ~_blank(s)
-        return np.where(ok, values, np.nan), bad
-    if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
-        _type_error(src, column, "numbers")
-    values = s.to_numpy(dtype="float64", na_value=np.nan)
-    return values, ~np.isfinite(values) & ~np.isnan(values)
-
-
-def _text(src: Source, column: str, s: pd.Series, kind: str) -> pd.Series:
-    if is_text(s):
-        return s
-    if not s.isna().all():
-        expected = "text with the leading zeros (e.g. '01840')" if kind == "code5" else "text (strings)"
-        _type_error(src, column, expected)
-    return s.astype("str")
-
-
-def _check_text(chk: _Checker, column: str, s: pd.Series) -> pd.Series:
-    """NFC-normalise free text and flag text that was decoded twice (``NÃ¹ng`` for ``Nùng``)."""
-    non_ascii = ~s.str.isascii().fillna(True).to_numpy(bool)
-    if not non_ascii.any():
-        return s
-    codes, uniques = pd.factorize(s)
-    nfc = np.array([unicodedata.normalize("NFC", u) for u in uniques], dtype=object)
-    if (nfc != uniques.to_numpy(dtype=object)).any():
-        s = pd.Series(np.where(codes >= 0, nfc[np.maximum(codes, 0)], None), dtype="str")
-    fixes = {}
-    for value in s[non_ascii].unique():
-        for codec in MOJIBAKE_CODECS:
-            try:
-                fixed = value.encode(codec).decode("utf-8")
-            except (UnicodeEncodeError, UnicodeDecodeError):
-                continue
-            if fixed != value:
-                fixes[value] = fixed
-                break
-    if fixes:
-        mask = s.isin(list(fixes)).to_numpy(bool)
-        problem = np.empty(len(s), dtype=object)
-        problem[mask] = [
-            f"looks double-encoded (UTF-8 read as Windows-1252): probably {fixes[v]!r}; "
-            "re-export the file as UTF-8 from the original"
-            for v in s[mask]
-        ]
-        chk.add(column, mask, problem)
-    return s
-
-
-def _validate(
-    src: Source, spec: dict[str, str], columns: list[str], extras: list[str], *, vintage=None, dayfirst=None
-) -> tuple[dict[str, pd.Series], _Checker]:
-    chk = _Checker(src, columns)
-    parsed: dict[str, pd.Series] = {}
-    for column in columns:
-        kind = spec[column]
-        s = src.data[column]
-        if kind in ("str", "code5", "area", "programme"):
-            s = _text(src, column, s, kind)
-        missing = _blank(s)
-        chk.add(column, missing, "required value is empty")
-        filled = ~missing
-        if kind == "str":
-            parsed[column] = _check_text(chk, column, s)
-        elif kind == "code5":
-            digits = s.str.fullmatch(r"\d{5}").fillna(False).to_numpy(bool)
-            short = s.str.fullmatch(r"\d{1,4}").fillna(False).to_numpy(bool)
-            chk.add(column, short, "commune code must be 5 digits with leading zeros (e.g. '01840')")
-            chk.add(column, filled & ~digits & ~short, "commune code must be 5 digits")
-            known = s.isin(list(registry.known_codes(vintage))).to_numpy(bool)
-            chk.add(
-                column,
-                digits & ~known,
-                f"not a commune code of vintage {vintage} (see povanalysis.data.registry.units({vintage}))",
-            )
-            parsed[column] = s
-        elif kind in ("area", "programme"):
-            allowed = AREAS if kind == "area" else PROGRAMMES
-            chk.add(column, filled & ~s.isin(allowed).to_numpy(bool), f"must be one of {', '.join(map(repr, allowed))}")
-            parsed[column] = s
-        elif kind == "binary":
-            if is_text(s):
-                ok = s.isin(["0", "1"]).to_numpy(bool)
-                values = np.where(s.to_numpy(dtype=object) == "1", 1.0, 0.0)
-            elif pd.api.types.is_bool_dtype(s.dtype):
-                values = s.to_numpy(dtype="float64", na_value=np.nan)
-                ok = (values == 0) | (values == 1)
-            else:
-                values, _ = _numbers(src, column, s)
-                ok = (values == 0) | (values == 1)
-            chk.add(column, filled & ~ok, "deprivation indicator must be 0 or 1")
-            parsed[column] = pd.Series(values)
-        elif kind == "date":
-            parsed[column] = _dates(src, chk, column, s, filled, dayfirst)
-        else:
-            values, not_number = _numbers(src, column, s)
-            finite = np.isfinite(values)
-            if kind in ("int", "int>=1"):
-                whole = finite & (np.abs(values) < _EXACT_FLOAT_INT) & (values == np.round(values))
-                label = "a whole number >= 1" if kind == "int>=1" else "a whole number"
-                chk.add(column, not_number | (finite & ~whole), f"must be {label}")
-                if kind == "int>=1":
-                    chk.add(column, whole & (values < 1), "must be a whole number >= 1")
-                if column == "review_year":
-                    lo, hi = REVIEW_YEAR_RANGE
-                    chk.add(
-                        column,
-                        whole & ((values < lo) | (values > hi)),
-                        f"review year outside the plausible range {lo}–{hi}",
-                    )
-            elif kind in ("money>=0", "money>0"):
-                chk.add(
-                    column,
-                    not_number,
-                    "must be a plain number in VND (digits, '.' as decimal point, no thousands separators or units)",
-                )
-                if kind == "money>=0":
-                    chk.add(column, finite & (values < 0), "must not be negative")
-                else:
-                    chk.add(column, finite & (values <= 0), "must be greater than 0")
-            elif kind == "rate":
-                chk.add(column, not_number, "must be a plain number (an annual fraction such as 0.066)")
-                percent = finite & (values > RATE_MAX) & (values <= 100)
-                hint = np.empty(len(values), dtype=object)
-                hint[percent] = [
-                    f"looks like a percentage: write it as the fraction {v / 100:g}" for v in values[percent]
-                ]
-                chk.add(column, percent, hint)
-                chk.add(
-                    column,
-                    finite & ~percent & ((values <= 0) | (values > RATE_MAX)),
-                    f"annual rate must be a fraction in (0, {RATE_MAX}]",
-                )
-            else:
-                raise AssertionError(f"schema kind {kind!r} of column {column!r} has no validator")
-            parsed[column] = pd.Series(values)
-    for column in extras:
-        parsed[column] = src.raw[column]
-    return parsed, chk
-
-
-def _dates(src, chk, column, s, filled, dayfirst) -> pd.Series:
-    lo, hi = (pd.Timestamp(d) for d in DISBURSED_RANGE)
-    if is_text(s):
-        iso = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).to_numpy(bool)
-        slash = s.str.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}").fillna(False).to_numpy(bool)
-        values = pd.to_datetime(s.where(iso), format="%Y-%m-%d", errors="coerce")
-        if dayfirst is None:
-            chk.add(
-                column,
-                slash,
-                "ambiguous date: write it as YYYY-MM-DD, or pass dayfirst=True "
-                "(DD/MM/YYYY, the Vietnamese convention) or dayfirst=False (MM/DD/YYYY)",
-            )
-            values_ok = iso
-        else:
-            other = pd.to_datetime(
-                s.where(slash).str.replace(r"[.\-]", "/", regex=True),
-                format="%d/%m/%Y" if dayfirst else "%m/%d/%Y",
-                errors="coerce",
-            )
-            values = values.where(iso, other)
-            values_ok = iso | slash
-        chk.add(column, filled & ~iso & ~slash, "not a date in the form YYYY-MM-DD")
-        invalid = values_ok & values.isna().to_numpy(bool)
-        chk.add(column, invalid, "not a valid calendar date")
-    else:
-        if not pd.api.types.is_datetime64_dtype(s.dtype):
-            _type_error(src, column, "dates (or ISO text YYYY-MM-DD)")
-        values = s
-        timed = (filled & (values != values.dt.normalize())).to_numpy(bool)
-        chk.add(column, timed, "has a time of day; expected a date")
-    dated = values.notna().to_numpy(bool)
-    chk.add(
-        column,
-        dated & ((values < lo) | (values > hi)).to_numpy(bool),
-        f"disbursement date outside the plausible range {DISBURSED_RANGE[0]} to {DISBURSED_RANGE[1]}",
-    )
-    return values.reset_index(drop=True)
-
-
-def _duplicates(src: Source, chk: _Checker, ids: pd.Series, years: pd.Series, usable: np.ndarray) -> None:
-    """Flag every row of a (household_id, review_year) pair that occurs more than once."""
-    keys = pd.DataFrame({"id": ids, "year": years})
-    id_codes, _ = pd.factorize(ids)
+    Each row names another row of its group: the first names the second, every other the first.
+    """
+    id_codes = ids.cat.codes.to_numpy().astype("int64") if isinstance(ids.dtype, pd.CategoricalDtype) else None
+    if id_codes is None:
+        id_codes, _ = pd.factorize(ids)
     year_codes, year_values = pd.factorize(years)
-    combined = pd.Series(np.where(usable, id_codes.astype("int64") * (len(year_values) + 1) + year_codes, -1))
-    dup = usable & combined.duplicated(keep=False).to_numpy(bool)
+    key = np.where(usable, id_codes.astype("int64") * (len(year_values) + 1) + year_codes, -1)
+    dup = usable & pd.Series(key).duplicated(keep=False).to_numpy(bool)
     if not dup.any():
         return
     pos = np.flatnonzero(dup)
-    sub = keys.iloc[pos].assign(pos=pos).sort_values(["id", "year", "pos"], kind="stable")
-    same_prev = (sub["id"] == sub["id"].shift(1)) & (sub["year"] == sub["year"].shift(1))
-    partner = np.where(same_prev, sub["pos"].shift(1, fill_value=0), sub["pos"].shift(-1, fill_value=0))
-    text = (
-        "duplicate household_id within review_year "
-        + sub["year"].astype("int64").astype(str)
-        + ": also at "
-        + src.where(partner.astype("int64")).to_numpy(object)
-    )
-    problem = np.empty(len(keys), dtype=object)
-    problem[sub["pos"].to_numpy()] = text.to_numpy(object)
+    order = np.argsort(key[pos], kind="stable")
+    keys, rows = key[pos][order], pos[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keys)]))
+    first, second = rows[starts], rows[starts + 1]
+    head = "duplicate household_id within review_year " + pd.Series(years[first]).astype(str) + ": also at "
+    names_second = (head + src.where(second).to_numpy(object)).to_numpy(object)
+    names_first = (head + src.where(first).to_numpy(object)).to_numpy(object)
+    problem = np.empty(len(ids), dtype=object)
+    problem[rows] = np.where(rows == first[group], names_second[group], names_first[group])
     chk.add("household_id", dup, problem)
 
 
 # ----------------------------------------------------------------------------------- assembling
 
 
-def _conclude(src, spec, columns, extras, parsed, chk, quarantine) -> pd.DataFrame:
+def _conclude(src: Source, spec, columns, extras, parsed: Parsed, chk: Checker, quarantine) -> pd.DataFrame:
     problems = chk.frame()
     n = len(src.data)
     bad = np.zeros(n, dtype=bool)
@@ -370,37 +171,63 @@ def _conclude(src, spec, columns, extras, parsed, chk, quarantine) -> pd.DataFra
     else:
         quarantined = 0
     keep = ~bad
+    valid = int(keep.sum())
+    if valid + quarantined != n:
+        raise AssertionError(f"{src.path}: {n} rows read but {valid} valid and {quarantined} quarantined")
     out = {}
-    for column in columns:
-        kind = spec[column]
-        values = parsed[column][keep].reset_index(drop=True)
-        if kind in ("str", "code5", "area", "programme"):
-            out[column] = values.astype("str")
-        elif kind in ("int", "int>=1"):
-            out[column] = values.astype("int64")
-        elif kind == "binary":
-            out[column] = values.astype("int8")
+    for column in columns + extras:
+        values = parsed.columns[column] if column in parsed.columns else src.raw[column]
+        if not keep.all():
+            values = values[keep]
+        values = values.reset_index(drop=True)
+        kind = spec.get(column)
+        if kind in _TEXT_KINDS:
+            values = values.astype("str")
         elif kind == "date":
-            out[column] = values.astype("datetime64[us]")
-        else:
-            out[column] = values.astype("float64")
-    for column in extras:
-        out[column] = parsed[column][keep].reset_index(drop=True)
-    frame = pd.DataFrame(out, index=pd.RangeIndex(int(keep.sum())))
-    frame.attrs["povanalysis.io"] = {
+            values = values.astype("datetime64[us]")
+        elif kind is None and isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(values.cat.categories.dtype)
+        out[column] = values
+    frame = pd.DataFrame(out, index=pd.RangeIndex(valid))
+    padded = dict(parsed.padded)
+    frame.attrs["povanalysis.io"] = info = {
         "path": str(src.path),
         "format": src.fmt,
         "read": n,
-        "valid": int(keep.sum()),
+        "valid": valid,
         "quarantined": quarantined,
         "quarantine_path": None if quarantine is None else str(quarantine),
         "blank_rows_skipped": src.blank,
+        "padded_codes": padded,
     }
+    info["summary"] = _summary(info)
+    logger.info(info["summary"])
+    for column, count in padded.items():
+        first, number, code = parsed.padded_example[column]
+        warnings.warn(
+            f"{src.path}: column {column!r}: {count:,} code{'s' if count != 1 else ''} written as numbers "
+            f"{'were' if count != 1 else 'was'} zero-padded to the 5-digit codes of the registry "
+            f"(e.g. {number!r} read as {code!r} at {src.where(np.array([first])).iloc[0]})",
+            PaddedCodesWarning,
+            stacklevel=3,
+        )
     return frame
 
 
+def _summary(info: dict) -> str:
+    """The reconciliation, in one sentence: ``households.csv: 8 rows read = 5 valid + 3 quarantined (to q.csv)``."""
+    text = f"{info['path']}: {info['read']:,} rows read = {info['valid']:,} valid + {info['quarantined']:,} quarantined"
+    if info["quarantine_path"]:
+        text += f" (to {info['quarantine_path']})"
+    if info["blank_rows_skipped"]:
+        text += f"; {info['blank_rows_skipped']:,} blank rows skipped"
+    for column, count in info["padded_codes"].items():
+        text += f"; {count:,} codes in {column!r} zero-padded"
+    return text
+
+
 def _described(src: Source, problems: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "row": pd.array(src.rows[problems["pos"].to_numpy(dtype="int64")], dtype="Int64"),
             "column": problems["column"].to_numpy(object),
@@ -408,7 +235,6 @@ def _described(src: Source, problems: pd.DataFrame) -> pd.DataFrame:
             "problem": problems["problem"].to_numpy(object),
         }
     )
-    return out
 
 
 def _row_error(src: Source, problems: pd.DataFrame) -> ValidationError:
@@ -421,7 +247,7 @@ def _row_error(src: Source, problems: pd.DataFrame) -> ValidationError:
     )
     shown = f" (the first {MAX_SHOWN} shown)" if n > MAX_SHOWN else ""
     message = (
-        f"{src.path}: {n} invalid value{'s' if n != 1 else ''} in {n_rows} row{'s' if n_rows != 1 else ''}"
+        f"{src.path}: {n:,} invalid value{'s' if n != 1 else ''} in {n_rows:,} row{'s' if n_rows != 1 else ''}"
         f"{shown}:{lines}\nFix the file, or pass quarantine=PATH to set the invalid rows aside and load the rest."
     )
     first = head.iloc[0]
@@ -436,6 +262,7 @@ def _row_error(src: Source, problems: pd.DataFrame) -> ValidationError:
 
 
 def _write_quarantine(src: Source, problems: pd.DataFrame, bad: np.ndarray, quarantine) -> int:
+    """Write the invalid rows, every text cell made harmless for spreadsheets; return their number."""
     target = Path(quarantine)
     text = (
         problems["column"].astype("str")
@@ -454,13 +281,15 @@ def _write_quarantine(src: Source, problems: pd.DataFrame, bad: np.ndarray, quar
     out = pd.concat([pd.DataFrame(columns), rows], axis=1)
     out["problem"] = joined.reindex(pos).to_numpy(object)
     target.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(target, index=False, encoding="utf-8", lineterminator="\n")
+    neutralise_formulas(out).to_csv(target, index=False, encoding="utf-8", lineterminator="\n")
     return len(out)
 
 
-def _check_options(path, quarantine, extra):
+def _check_options(path, quarantine, extra, thousands=None):
     if extra not in ("raise", "keep"):
         raise ValueError(f"'extra' must be 'raise' or 'keep', got {extra!r}")
+    if thousands is not None and thousands not in THOUSANDS:
+        raise ValueError(f"'thousands' must be None, '.' or ',', got {thousands!r}")
     if quarantine is not None:
         if not isinstance(quarantine, (str, os.PathLike)):
             raise TypeError(f"'quarantine' should be a path or None, got {type(quarantine).__name__}")
@@ -478,12 +307,18 @@ def read_households(
     vintage: int = registry.CURRENT_VINTAGE,
     sheet: int | str = 0,
     extra: str = "raise",
+    thousands: str | None = None,
+    limits: Limits | None = None,
 ) -> pd.DataFrame:
     """Read and validate the household review file: one row per household per review year.
 
     Every cell is checked and every problem is reported, not only the first.  Leading and
     trailing whitespace is removed from the headers and from text cells; nothing else is
-    changed: a value that is not exactly valid is an error, never coerced or dropped.
+    changed silently: a value that is not exactly valid is an error, never coerced or dropped.
+    Files as Excel writes them are read as their authors meant, and the reader says so:
+    whole numbers written as decimals (``1.0``) are whole numbers and 0/1 indicators; commune
+    codes written as numbers (``1840``) are zero-padded when the padded code (``01840``) is a
+    unit of the registry, with a :class:`PaddedCodesWarning` and a count in ``attrs``.
     Blank rows of a CSV or XLSX file (every cell empty) are not records: they are skipped,
     keep their place in the row numbering, and are counted in ``attrs``.
 
@@ -491,12 +326,14 @@ def read_households(
     ----------
     path : str or Path
         ``.csv`` or ``.csv.gz`` (UTF-8, with or without BOM), ``.xlsx`` (every cell read as the
-        text shown) or ``.parquet``.  The columns are described in ``data/raw/README.md``.
+        text shown; every row present is read, whatever the sheet's ``<dimension>`` claims) or
+        ``.parquet``.  The columns are described in ``data/raw/README.md``.
     quarantine : str or Path, optional
         Instead of raising on invalid rows, write them to this CSV file (UTF-8) with their
         ``row`` (and ``line``/``sheet_row``) in the input and a ``problem`` column listing every
         problem of the row, and return the valid rows.  Both rows of a duplicate pair go there.
-        Problems of the whole file (format, encoding, columns) still raise.
+        Text that a spreadsheet would take for a formula (``=1+1``) is written with a leading
+        apostrophe.  Problems of the whole file (format, encoding, columns, limits) still raise.
     vintage : {2025, 2024}
         The commune codes the file uses: the 92 units in force since 1 July 2025, or the 280
         units before the merger (:func:`povanalysis.data.registry.known_codes`).
@@ -505,6 +342,13 @@ def read_households(
     extra : {"raise", "keep"}
         What to do with unknown columns that are not near-misses of known ones.  Near-misses
         (``d_emplyment``, ``Income_pc``, ``commune code``) always raise with a suggestion.
+    thousands : {None, ".", ","}
+        How amounts in ``income_pc`` are written.  ``None``: plain numbers (``1500000``), and the
+        Vietnamese style (``1.500.000``, ``1.500.000 đ``, ``1.500.000 VND``) is an error that says
+        to pass ``thousands="."``, which reads it (``,`` is then the decimal mark).
+    limits : Limits, optional
+        The caps checked before the data are loaded (:class:`povanalysis.data.limits.Limits`):
+        file size, rows, columns, characters per cell, expanded size and ratio.
 
     Returns
     -------
@@ -516,13 +360,17 @@ def read_households(
         lacks them: the 2022–2025 standard does not use them, and classifying under
         ``"2026-2030"`` then raises :class:`ValueError` naming them.
         ``attrs["povanalysis.io"]`` holds ``path``, ``format``, ``read``, ``valid``,
-        ``quarantined`` (``read == valid + quarantined``), ``quarantine_path`` and
-        ``blank_rows_skipped``.
+        ``quarantined`` (``read == valid + quarantined``), ``quarantine_path``,
+        ``blank_rows_skipped``, ``padded_codes`` (rows zero-padded, by column) and ``summary``,
+        the reconciliation in words, also logged at INFO level.
 
     Raises
     ------
     FileNotFoundError
         The file does not exist.
+    LimitError
+        The file is over one of the ``limits``; the message names the limit, the value observed
+        and how to raise it.  Nothing of the file was loaded.
     ValidationError
         The file breaks the schema; see its ``problems`` attribute for every problem.  Rows are
         data rows counted from 1 below the header in CSV and XLSX files ("row 5 (line 6 of the
@@ -535,7 +383,7 @@ def read_households(
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> import tempfile, pathlib, warnings
     >>> from povanalysis.data.schema import HOUSEHOLD_COLUMNS
     >>> folder = tempfile.TemporaryDirectory()
     >>> values = {"household_id": "H1", "review_year": "2024", "commune_code": "01840",
@@ -547,24 +395,35 @@ def read_households(
     >>> hh = read_households(path)
     >>> hh[["commune_code", "size", "income_pc", "d_water"]].to_dict("records")
     [{'commune_code': '01840', 'size': 4, 'income_pc': 1500000.0, 'd_water': 0}]
+    >>> hh.attrs["povanalysis.io"]["summary"]
+    '...households.csv: 1 rows read = 1 valid + 0 quarantined'
     >>> _ = path.write_text(csv_text.replace("01840", "1840"), encoding="utf-8")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     read_households(path)["commune_code"].tolist()
+    ['01840']
+    >>> print(caught[0].message)
+    /...households.csv: column 'commune_code': 1 code written as numbers was zero-padded to the 5-digit codes of the registry (e.g. '1840' read as '01840' at row 1 (line 2 of the file))
+    >>> _ = path.write_text(csv_text.replace("01840", "9999").replace("1500000", "1.500.000"), encoding="utf-8")
     >>> read_households(path)
     Traceback (most recent call last):
     ...
-    povanalysis.data.sources.ValidationError: ...row 1 (line 2 of the file), column 'commune_code': commune code must be 5 digits...got '1840'
-    ...
+    povanalysis.data.sources.ValidationError: ...households.csv: 2 invalid values in 1 row:
+      row 1 (line 2 of the file), column 'commune_code': commune code must be 5 digits with leading zeros (e.g. '01840'); '09999' is not a commune code of vintage 2025 either (see povanalysis.data.registry.units(2025)), got '9999'
+      row 1 (line 2 of the file), column 'income_pc': '.' separates thousands in Vietnamese amounts: pass thousands='.' to read it as 1500000, or write plain digits without separators or unit, got '1.500.000'
+    Fix the file, or pass quarantine=PATH to set the invalid rows aside and load the rest.
     >>> folder.cleanup()
     """
-    _check_options(path, quarantine, extra)
+    _check_options(path, quarantine, extra, thousands)
     registry.known_codes(vintage)
-    src = read_source(path, sheet=sheet)
-    extras = _check_columns(src, HOUSEHOLD_COLUMNS, OPTIONAL_HOUSEHOLD_COLUMNS, extra)
+    select = _selector(path, HOUSEHOLD_COLUMNS, OPTIONAL_HOUSEHOLD_COLUMNS, extra)
+    src = read_source(path, sheet=sheet, limits=limits, select=select)
     columns = [c for c in HOUSEHOLD_COLUMNS if c in src.data.columns]
-    parsed, chk = _validate(src, HOUSEHOLD_COLUMNS, columns, extras, vintage=vintage)
-    ids, years = parsed["household_id"], parsed["review_year"]
-    year = years.to_numpy(dtype="float64")
-    usable = ~_blank(ids) & np.isfinite(year) & (year == np.round(year))
-    _duplicates(src, chk, ids, years, usable)
+    extras = [c for c in src.data.columns if c not in HOUSEHOLD_COLUMNS]
+    parsed, chk = parse_columns(src, HOUSEHOLD_COLUMNS, columns, vintage=vintage, thousands=thousands)
+    ids = parsed.columns["household_id"]
+    usable = parsed.ok["household_id"] & parsed.ok["review_year"]
+    _duplicates(src, chk, ids, parsed.columns["review_year"].to_numpy(), usable)
     return _conclude(src, HOUSEHOLD_COLUMNS, columns, extras, parsed, chk, quarantine)
 
 
@@ -576,10 +435,12 @@ def read_loans(
     sheet: int | str = 0,
     dayfirst: bool | None = None,
     extra: str = "raise",
+    thousands: str | None = None,
+    limits: Limits | None = None,
 ) -> pd.DataFrame:
     """Read and validate the VBSP loan records: one row per disbursement.
 
-    Same reading, error and quarantine rules as :func:`read_households`.
+    Same reading, error, quarantine and limit rules as :func:`read_households`.
 
     Parameters
     ----------
@@ -598,7 +459,10 @@ def read_loans(
         ``dayfirst=False`` (MM/DD/YYYY) says how to read it.
     extra : {"raise", "keep"}
         What to do with unknown columns that are not near-misses of known ones.
-
+    thousands : {None, ".", ","}
+        How ``amount`` is written (``thousands="."`` reads ``50.000.000 đ``); see :func:`read_households`.
+    limits : Limits, optional
+        The caps checked before the data are loaded.
     Returns
     -------
     DataFrame
@@ -613,6 +477,8 @@ def read_loans(
     ------
     FileNotFoundError
         The file does not exist.
+    LimitError
+        The file is over one of the ``limits``.
     ValidationError
         The file breaks the schema (same row convention as :func:`read_households`).
 
@@ -636,21 +502,22 @@ def read_loans(
     povanalysis.data.sources.ValidationError: ...row 1 (line 2 of the file), column 'disbursed': ambiguous date...
     >>> folder.cleanup()
     """
-    _check_options(path, quarantine, extra)
+    _check_options(path, quarantine, extra, thousands)
     if dayfirst not in (None, True, False):
         raise ValueError(f"'dayfirst' must be None, True or False, got {dayfirst!r}")
     if households is not None:
         require_frame(households, "households")
         if "household_id" not in households.columns:
             raise ValueError(f"'households' has no 'household_id' column; it has {list(households.columns)}")
-    src = read_source(path, sheet=sheet)
-    extras = _check_columns(src, LOAN_COLUMNS, (), extra)
+    select = _selector(path, LOAN_COLUMNS, (), extra)
+    src = read_source(path, sheet=sheet, limits=limits, select=select)
     columns = list(LOAN_COLUMNS)
-    parsed, chk = _validate(src, LOAN_COLUMNS, columns, extras, dayfirst=dayfirst)
+    extras = [c for c in src.data.columns if c not in LOAN_COLUMNS]
+    parsed, chk = parse_columns(src, LOAN_COLUMNS, columns, dayfirst=dayfirst, thousands=thousands)
     if households is not None:
-        ids = parsed["household_id"]
+        ids = parsed.columns["household_id"]
         known = pd.Index(households["household_id"].dropna().astype("str").unique())
-        unknown = ~_blank(ids) & ~ids.isin(known).to_numpy(bool)
+        unknown = parsed.ok["household_id"] & ~ids.isin(known).to_numpy(bool)
         chk.add("household_id", unknown, "household_id not found in the households frame")
     return _conclude(src, LOAN_COLUMNS, columns, extras, parsed, chk, quarantine)
 

@@ -10,6 +10,9 @@ __all__ = [
     "PROGRAMMES",
     "ETHNIC_MAJORITY",
     "REVIEW_YEARS",
+    "REVIEW_YEAR_RANGE",
+    "DISBURSED_RANGE",
+    "RATE_MAX",
 ]
 
 #: Every deprivation column either standard uses, in the order of the decrees' annexes.
@@ -63,3 +66,13 @@ ETHNIC_MAJORITY = "Kinh"
 
 #: Review years of the 2022–2025 lists and the first review of the next period.
 REVIEW_YEARS: tuple[int, ...] = (2021, 2022, 2023, 2024, 2025)
+
+#: Plausible review years (inclusive), from the 2016–2020 poverty-standard period to the
+#: 2031–2035 one; a year outside them is taken for a typing error.
+REVIEW_YEAR_RANGE: tuple[int, int] = (2016, 2035)
+
+#: Plausible disbursement dates (inclusive): VBSP was founded in 2002 (Decree 78/2002/ND-CP).
+DISBURSED_RANGE: tuple[str, str] = ("2002-01-01", "2035-12-31")
+
+#: Largest accepted annual interest rate, as a fraction (VBSP rates are 0.033–0.0825).
+RATE_MAX = 0.5

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from povanalysis.data import registry
 from povanalysis.data.io import (
     OPTIONAL_HOUSEHOLD_COLUMNS,
+    PaddedCodesWarning,
     ValidationError,
     read_households,
     read_loans,
@@ -107,6 +108,8 @@ def test_csv_round_trip_dtypes_and_values(tmp_path):
         "quarantined": 0,
         "quarantine_path": None,
         "blank_rows_skipped": 0,
+        "padded_codes": {},
+        "summary": f"{path}: 6 rows read = 6 valid + 0 quarantined",
     }
 
 
@@ -245,7 +248,12 @@ def test_semicolon_separated_file_gets_advice(tmp_path):
         ("d_water", "", r"required value is empty"),
         ("ethnicity", "", r"required value is empty"),
         ("commune_code", "99999", r"not a commune code of vintage 2025"),
-        ("commune_code", "1840", r"commune code must be 5 digits with leading zeros"),
+        (
+            "commune_code",
+            "9999",
+            r"commune code must be 5 digits with leading zeros \(e.g. '01840'\); '09999' is not a commune code of "
+            r"vintage 2025 either",
+        ),
         ("commune_code", "0184O", r"commune code must be 5 digits"),
         ("area", "Rural", r"must be one of 'rural', 'urban'"),
         ("review_year", "2050", r"review year outside the plausible range 2016–2035"),
@@ -274,15 +282,29 @@ def test_commune_codes_follow_the_vintage(tmp_path):
         read_households(path, vintage=2023)
 
 
-def test_excel_numeric_commune_code_loses_its_leading_zero_and_is_caught(tmp_path):
-    frame = households_text(2)
+def test_excel_numeric_commune_code_is_padded_when_known_and_an_error_otherwise(tmp_path):
+    frame = households_text(3)
     rows = [list(frame.columns)] + [list(r) for r in frame.itertuples(index=False)]
-    rows[2][2] = int(rows[2][2])  # "01843" typed as a number: 1843
+    code = rows[2][2]
+    rows[2][2] = rows[3][2] = int(code)  # "01843" typed as a number: 1843
     path = tmp_path / "households.xlsx"
+    write_xlsx(rows, path)
+    with pytest.warns(PaddedCodesWarning) as caught:
+        hh = read_households(path)
+    assert str(caught[0].message) == (
+        f"{path}: column 'commune_code': 2 codes written as numbers were zero-padded to the 5-digit codes of the "
+        f"registry (e.g. '{int(code)}' read as '{code}' at row 2 (sheet row 3))"
+    )
+    assert hh["commune_code"].tolist() == [frame.loc[0, "commune_code"], code, code]
+    info = hh.attrs["povanalysis.io"]
+    assert info["padded_codes"] == {"commune_code": 2}
+    assert info["summary"] == f"{path}: 3 rows read = 3 valid + 0 quarantined; 2 codes in 'commune_code' zero-padded"
+    rows[3][2] = 9999
     write_xlsx(rows, path)
     with pytest.raises(
         ValidationError,
-        match=r"row 2 \(sheet row 3\), column 'commune_code': commune code must be 5 digits with leading zeros.*got '1843'",
+        match=r"row 3 \(sheet row 4\), column 'commune_code': commune code must be 5 digits with leading zeros "
+        r"\(e.g. '01840'\); '09999' is not a commune code of vintage 2025 either.*got '9999'",
     ):
         read_households(path)
 
@@ -349,7 +371,10 @@ def test_parquet_records_are_numbered_from_zero_and_types_checked(tmp_path):
     ):
         read_households(path)
     write_parquet(hh.assign(commune_code=hh["commune_code"].astype(int)), path)
-    with pytest.raises(ValidationError, match=r"column 'commune_code' is stored as int64, expected text"):
+    with pytest.warns(PaddedCodesWarning, match=r"6 codes written as numbers .* at record 0 \(0-based\)"):
+        assert read_households(path)["commune_code"].tolist() == hh["commune_code"].tolist()
+    write_parquet(hh.assign(size=hh["size"] > 2), path)
+    with pytest.raises(ValidationError, match=r"column 'size' is stored as boolean, expected numbers"):
         read_households(path)
 
 
@@ -475,7 +500,7 @@ def test_file_level_problems_raise_even_with_quarantine(tmp_path):
 
 BAD_CELLS = {
     "review_year": ["2099", "20x4", ""],
-    "commune_code": ["1840", "99999", ""],
+    "commune_code": ["9999", "99999", ""],
     "area": ["town", ""],
     "ethnicity": [""],
     "size": ["0", "three", "-2", "1.5"],
