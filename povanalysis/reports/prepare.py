@@ -526,7 +526,9 @@ def ensure_prepared(*, force: bool = False) -> dict:
     if pinned and not force:
         if manifest is None or manifest_digest(manifest) != pinned:
             raise RuntimeError(
-                f"the prepared tables in {context_dir()} changed during the batch (${CONTEXT_ENV} pins {pinned[:12]})"
+                # no path: the batch publishes a failed report's error in its summary
+                f"the prepared tables (processed/report of the data folder) changed during the batch "
+                f"(${CONTEXT_ENV} pins {pinned[:12]})"
             )
         return manifest
     if force or manifest is None or manifest.get("inputs") != _inputs():

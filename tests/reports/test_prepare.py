@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -110,3 +111,13 @@ def test_rerun_after_one_commune_changes_redoes_that_report_and_the_index(data_c
     rebuilt = sorted(name for name in after if after[name] != before.get(name))
     slug = registry.lookup("02071")["slug"]
     assert rebuilt == [f"communes/{slug}.html", f"communes/{slug}.ipynb", "index.html", "key-figures.xlsx"]
+
+
+def test_a_changed_preparation_is_reported_without_the_machine_paths(data_copy, monkeypatch):
+    # the batch records a failed report's error in its summary, in the published folder
+    monkeypatch.setenv(prepare.CONTEXT_ENV, "0" * 64)
+    with pytest.raises(RuntimeError, match=r"changed during the batch") as failed:
+        prepare.ensure_prepared()
+    message = str(failed.value)
+    assert str(data_copy) not in message and str(config.PROJ_ROOT) not in message
+    assert not re.search(r"(^|[\s'(])/\w", message), message
