@@ -950,10 +950,11 @@ def at_risk_counts(
     return out[[*keys, "households", "at_risk", "at_risk_rate", "expected_fallbacks", "suppressed"]]
 
 
-#: Files that mark a folder of published reports: a report set's index and its stamp, and the stamp
-#: every report is written with (``<report>.stamp.json``, see :mod:`povanalysis.reports.batch`).
-PUBLISHED_MARKS = ("index.html", "index.stamp.json")
-REPORT_STAMP = "*.stamp.json"
+# Files that mark a folder of published reports: a report set's index and its stamp
+# (povanalysis.reports.index.build_index), and the stamp every report is written with
+# (<report>.stamp.json, povanalysis.reports.batch); named here, as the reports import this module.
+_PUBLISHED_MARKS = ("index.html", "index.stamp.json")
+_REPORT_STAMP = "*.stamp.json"
 
 
 @dataclass(frozen=True)
@@ -1005,10 +1006,10 @@ def _published_folder(path: Path) -> tuple[Path, str] | None:
             if real == configured or configured in real.parents:
                 return configured, "is the published reports folder (povanalysis.config.reports_dir)"
             try:
-                if all((folder / name).is_file() for name in PUBLISHED_MARKS):
+                if all((folder / name).is_file() for name in _PUBLISHED_MARKS):
                     return folder, "holds a report set's index.html and index.stamp.json"
-                if next(folder.glob(REPORT_STAMP), None) is not None:
-                    return folder, f"holds report stamps ({REPORT_STAMP})"
+                if next(folder.glob(_REPORT_STAMP), None) is not None:
+                    return folder, f"holds report stamps ({_REPORT_STAMP})"
             except OSError:  # a folder that cannot be read holds nothing this process published
                 continue
     return None
