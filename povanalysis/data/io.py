@@ -129,22 +129,28 @@ def _selector(path, spec: dict[str, str], optional: tuple[str, ...], extra: str)
 # ----------------------------------------------------------------------------------- duplicates
 
 
-def _duplicates(src: Source, chk: Checker, ids: pd.Series, years: np.ndarray, usable: np.ndarray) -> None:
+def _duplicates(
+    src: Source, chk: Checker, ids: pd.Series, years: np.ndarray, usable: np.ndarray, id_codes: np.ndarray | None
+) -> None:
     """Flag every row of a (household_id, review_year) pair that occurs more than once.
 
     Each row names another row of its group: the first names the second, every other the first.
+    ``id_codes`` are codes of the distinct ids, if known.
     """
-    id_codes = ids.cat.codes.to_numpy().astype("int64") if isinstance(ids.dtype, pd.CategoricalDtype) else None
-    if id_codes is None:
+    if id_codes is None and isinstance(ids.dtype, pd.CategoricalDtype):
+        id_codes = ids.cat.codes.to_numpy()
+    elif id_codes is None:
         id_codes, _ = pd.factorize(ids)
     year_codes, year_values = pd.factorize(years)
-    key = np.where(usable, id_codes.astype("int64") * (len(year_values) + 1) + year_codes, -1)
-    dup = usable & pd.Series(key).duplicated(keep=False).to_numpy(bool)
-    if not dup.any():
+    candidates = np.flatnonzero(usable)
+    key = id_codes[candidates].astype("int64") * (len(year_values) + 1) + year_codes[candidates]
+    order = np.argsort(key, kind="stable")
+    keys, rows = key[order], candidates[order]
+    same = keys[1:] == keys[:-1]
+    repeated = np.r_[same, False] | np.r_[False, same]
+    if not repeated.any():
         return
-    pos = np.flatnonzero(dup)
-    order = np.argsort(key[pos], kind="stable")
-    keys, rows = key[pos][order], pos[order]
+    keys, rows = keys[repeated], rows[repeated]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keys)]))
     first, second = rows[starts], rows[starts + 1]
@@ -153,6 +159,8 @@ def _duplicates(src: Source, chk: Checker, ids: pd.Series, years: np.ndarray, us
     names_first = (head + src.where(first).to_numpy(object)).to_numpy(object)
     problem = np.empty(len(ids), dtype=object)
     problem[rows] = np.where(rows == first[group], names_second[group], names_first[group])
+    dup = np.zeros(len(ids), dtype=bool)
+    dup[rows] = True
     chk.add("household_id", dup, problem)
 
 
@@ -182,7 +190,7 @@ def _conclude(src: Source, spec, columns, extras, parsed: Parsed, chk: Checker, 
         values = values.reset_index(drop=True)
         kind = spec.get(column)
         if kind in _TEXT_KINDS:
-            values = values.astype("str")
+            values = _as_text(values)
         elif kind == "date":
             values = values.astype("datetime64[us]")
         elif kind is None and isinstance(values.dtype, pd.CategoricalDtype):
@@ -212,6 +220,17 @@ def _conclude(src: Source, spec, columns, extras, parsed: Parsed, chk: Checker, 
             stacklevel=3,
         )
     return frame
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A text column as ``str``; a categorical is decoded through Arrow, without a Python object per row."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype("str")
+    codes = values.cat.codes.to_numpy()
+    indices = pa.array(codes, mask=codes < 0)
+    dictionary = pa.array(values.cat.categories.astype("str").to_numpy(dtype=object), pa.large_string())
+    decoded = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
+    return pd.Series(decoded.to_pandas(), index=values.index).astype("str")
 
 
 def _summary(info: dict) -> str:
@@ -423,7 +442,7 @@ def read_households(
     parsed, chk = parse_columns(src, HOUSEHOLD_COLUMNS, columns, vintage=vintage, thousands=thousands)
     ids = parsed.columns["household_id"]
     usable = parsed.ok["household_id"] & parsed.ok["review_year"]
-    _duplicates(src, chk, ids, parsed.columns["review_year"].to_numpy(), usable)
+    _duplicates(src, chk, ids, parsed.columns["review_year"].to_numpy(), usable, parsed.codes.get("household_id"))
     return _conclude(src, HOUSEHOLD_COLUMNS, columns, extras, parsed, chk, quarantine)
 
 

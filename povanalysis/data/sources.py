@@ -518,15 +518,26 @@ def _parse_csv_stream(path: Path, limits: Limits, select) -> tuple[list[str], pd
                 parts.append(values.dictionary_encode())
     if header is None:
         raise file_error(path, "the file is empty: expected a header row naming the columns")
-    body = pd.DataFrame({j: _categorical(parts, pa.string()) for j, parts in chunks.items()}, index=pd.RangeIndex(n))
+    body = pd.DataFrame({j: _text_column(parts) for j, parts in chunks.items()}, index=pd.RangeIndex(n))
     return header, body
 
 
-def _categorical(parts: list[pa.Array], value_type) -> pd.Series:
-    """Dictionary-encoded chunks as one categorical column."""
-    if not parts:
-        parts = [pa.array([], value_type).dictionary_encode()]
+def _text_column(parts: list[pa.Array]) -> pd.Series:
+    """Dictionary-encoded chunks of text as one column: a categorical when values repeat, else plain text.
+
+    A column of distinct values (identifiers) takes less memory, and is checked as fast, without a dictionary.
+    """
+    parts = _compact(parts) if parts else [pa.array([], pa.string())]
     return pa.chunked_array(parts).to_pandas().reset_index(drop=True)
+
+
+def _compact(parts: list[pa.Array]) -> list[pa.Array]:
+    """The chunks decoded to plain text if their dictionaries hold more than half as many entries as rows."""
+    rows = sum(len(p) for p in parts)
+    entries = sum(len(p.dictionary) for p in parts if pa.types.is_dictionary(p.type))
+    if 2 * entries <= rows:
+        return parts
+    return [p.dictionary_decode() if pa.types.is_dictionary(p.type) else p for p in parts]
 
 
 def _parse_csv_text(path: Path, text: str) -> pd.DataFrame:
@@ -673,7 +684,7 @@ def _sheet_cells(path: Path, ws, limits: Limits, select) -> tuple[list[str], pd.
         if j in skip:
             continue
         parts = [c[j] if j in c else pa.array([""] * n, pa.string()).dictionary_encode() for n, c in chunks]
-        body[j] = _categorical(parts, pa.string())
+        body[j] = _text_column(parts)
     lines = np.frombuffer(sheet_rows, dtype="int64").copy() if sheet_rows else np.zeros(0, dtype="int64")
     return header, pd.DataFrame(body, index=pd.RangeIndex(len(lines))), lines, blank
 
@@ -745,6 +756,10 @@ def _read_parquet_source(path: Path, limits: Limits, select) -> Source:
     except (pa.ArrowInvalid, OSError) as exc:
         raise file_error(path, f"not a readable Parquet file ({exc})") from None
     table = pa.concat_tables(tables) if tables else schema.empty_table().select(wanted)
+    for name in text:
+        chunks = table.column(name).chunks
+        if chunks:
+            table = table.set_column(table.schema.get_field_index(name), name, pa.chunked_array(_compact(chunks)))
     table = table.replace_schema_metadata(None)
     frame = table.to_pandas(date_as_object=False, types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
     frame = frame.reset_index(drop=True)

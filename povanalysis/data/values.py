@@ -72,6 +72,8 @@ class Checker:
 class Distinct:
     """A text column as ``codes`` into its distinct values ``uniques``; code -1 is a missing cell.
 
+    ``column`` is the column itself, when there is one to give back unchanged.
+
     Examples
     --------
     >>> d = Distinct.of(pd.Series(["a", "b", "a", None]))
@@ -83,6 +85,7 @@ class Distinct:
 
     codes: np.ndarray
     uniques: pd.Series
+    column: pd.Series | None = None
 
     @classmethod
     def of(cls, s: pd.Series) -> Distinct:
@@ -90,7 +93,8 @@ class Distinct:
             codes, uniques = s.cat.codes.to_numpy(), s.cat.categories
         else:
             codes, uniques = pd.factorize(s)
-        return cls(np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
+        uniques = pd.Series(uniques if uniques.dtype != object else uniques.astype("str"), dtype="str")
+        return cls(np.asarray(codes), uniques.reset_index(drop=True), s.reset_index(drop=True))
 
     def expand(self, per_value, missing) -> np.ndarray:
         """The per-value array ``per_value`` spread to the rows; ``missing`` for missing cells."""
@@ -116,6 +120,7 @@ class Parsed:
 
     columns: dict[str, pd.Series] = field(default_factory=dict)
     ok: dict[str, np.ndarray] = field(default_factory=dict)
+    codes: dict[str, np.ndarray] = field(default_factory=dict)
     padded: dict[str, int] = field(default_factory=dict)
     padded_example: dict[str, tuple[int, object, str]] = field(default_factory=dict)
 
@@ -212,14 +217,10 @@ def _text_column(src: Source, column: str, kind: str) -> Distinct:
 
 def _free_text(chk: Checker, column: str, d: Distinct) -> pd.Series:
     """NFC-normalise free text and flag text that was decoded twice (``NÃ¹ng`` for ``Nùng``)."""
-    uniques = d.uniques.astype(object).tolist()
-    non_ascii = [i for i, u in enumerate(uniques) if not u.isascii()]
-    if not non_ascii:
-        return d.relabel(d.uniques)
-    nfc = list(uniques)
-    problem = np.full(len(uniques), None, dtype=object)
-    for i in non_ascii:
-        value = nfc[i] = unicodedata.normalize("NFC", uniques[i])
+    non_ascii = np.flatnonzero(~d.uniques.str.isascii().to_numpy(bool))
+    nfc = {int(i): unicodedata.normalize("NFC", d.uniques.iat[i]) for i in non_ascii}
+    problem = np.full(len(d.uniques), None, dtype=object)
+    for i, value in nfc.items():
         for codec in MOJIBAKE_CODECS:
             try:
                 fixed = value.encode(codec).decode("utf-8")
@@ -234,7 +235,12 @@ def _free_text(chk: Checker, column: str, d: Distinct) -> pd.Series:
     flagged = problem != None  # noqa: E711 (element-wise)
     if flagged.any():
         chk.add(column, d.expand(flagged, False), d.expand(problem, None))
-    return d.relabel(nfc)
+    changed = [i for i, value in nfc.items() if value != d.uniques.iat[i]]
+    if not changed and d.column is not None:
+        return d.column
+    uniques = d.uniques.astype(object).to_numpy().copy()
+    uniques[changed] = [nfc[i] for i in changed]
+    return d.relabel(uniques)
 
 
 def _commune_codes(src: Source, chk: Checker, parsed: Parsed, column: str, d: Distinct, vintage: int) -> pd.Series:
@@ -258,6 +264,8 @@ def _commune_codes(src: Source, chk: Checker, parsed: Parsed, column: str, d: Di
     chk.add(column, d.expand(bad, False), d.expand(problem, None))
     fixed = short & is_known
     rows = d.expand(fixed, False)
+    if not rows.any() and d.column is not None and is_text(d.column):
+        return d.column
     if rows.any():
         parsed.padded[column] = int(rows.sum())
         first = int(np.flatnonzero(rows)[0])
@@ -412,13 +420,15 @@ def parse_columns(
         filled = ~missing
         if kind == "str":
             values = _free_text(chk, column, d)
+            if values is d.column:
+                parsed.codes[column] = d.codes
         elif kind == "code5":
             values = _commune_codes(src, chk, parsed, column, d, vintage)
         elif kind in ("area", "programme"):
             allowed = AREAS if kind == "area" else PROGRAMMES
             good = d.uniques.isin(allowed).to_numpy(bool) | (d.uniques == "").to_numpy(bool)
             chk.add(column, ~d.expand(good, True), f"must be one of {', '.join(map(repr, allowed))}")
-            values = d.relabel(d.uniques)
+            values = d.column if d.column is not None else d.relabel(d.uniques)
         elif kind == "binary":
             values = _binary(src, chk, column, s, filled)
         elif kind == "date":

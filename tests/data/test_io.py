@@ -328,6 +328,20 @@ def test_duplicate_household_in_a_review_year_names_both_rows(tmp_path):
     )
 
 
+def test_rows_of_a_larger_duplicate_group_name_its_first_row(tmp_path):
+    frame = households_text(5)
+    frame.loc[[2, 4], "household_id"] = "H00000"
+    path = tmp_path / "households.csv"
+    write_csv(frame, path)
+    with pytest.raises(ValidationError, match=r"3 invalid values in 3 rows") as err:
+        read_households(path)
+    assert err.value.problems["problem"].tolist() == [
+        "duplicate household_id within review_year 2024: also at row 3 (line 4 of the file)",
+        "duplicate household_id within review_year 2024: also at row 1 (line 2 of the file)",
+        "duplicate household_id within review_year 2024: also at row 1 (line 2 of the file)",
+    ]
+
+
 def test_every_problem_is_collected_and_the_message_shows_five(tmp_path):
     frame = households_text(8)
     frame["size"] = "x"
