@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -216,7 +217,8 @@ def _geo_stub(fig: dict) -> str:
     if not names:
         return ""
     empty = '{"type":"Topology","objects":{},"arcs":[]}'
-    sets = "".join(f't["{n}"]=t["{n}"]||{empty};' for n in sorted(set(names)))
+    keys = [json.dumps(n).replace("<", "\\u003c") for n in sorted(set(names))]  # a string, whatever the layout holds
+    sets = "".join(f"t[{k}]=t[{k}]||{empty};" for k in keys)
     return (
         "<script>window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
         f"(function(t){{{sets}}})(window.PlotlyGeoAssets.topojson);</script>"

@@ -354,3 +354,14 @@ def test_other_pages_allow_only_the_scripts_they_are_given():
     assert _policy(html.page("<p>x</p>", title="x"))["script-src"] == ["'none'"]
     assert _policy(html.page("<p>x</p>", title="x", plotly_src="assets/plotly.min.js"))["script-src"] == ["'self'"]
     assert html.script_hashes('<script src="a.js"></script>') == []
+
+
+def test_the_base_map_stub_keeps_a_subplot_setting_inside_its_string():
+    import json
+
+    scope = '"];alert(1);//</script><script>alert(2)'
+    out = html.figure_html({"data": [], "layout": {"geo": {"visible": False, "scope": scope}}}, div_id="c1")
+    assert out.count("<script") == 2 and out.count("</script>") == 2  # the stub and the chart, nothing more
+    stub = out.split("</script>", 1)[0]
+    keys = re.findall(r't\[("(?:[^"\\]|\\.)*")\]', stub)
+    assert keys and all(json.loads(k) == scope.replace(" ", "-") + "_110m" for k in keys)
