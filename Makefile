@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.lab-installed
 TEST_DATA := tests/_artifacts/data
 export PYTHONHASHSEED := 0
 
@@ -17,10 +18,14 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (povanalysis)" >/dev/null
+	$(PY) -m povanalysis.jupyter_env >/dev/null
 	touch $(STAMP)
 
-## Create .venv and install the package with its test dependencies
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[lab]'
+	touch $(LAB_STAMP)
+
+## Create .venv, install the package with its test dependencies, its kernel and export settings
 setup: $(STAMP)
 
 ## Generate the full-scale synthetic demo data into data/raw (if missing)
@@ -42,14 +47,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## Open JupyterLab on notebooks/ with the project's environment as the kernel
-lab: $(STAMP)
+## Install JupyterLab (the lab extra) and open it on notebooks/ with the project's environment as the kernel
+lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 ## Run the benchmarks in bench/ (prints ratios measured side by side)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-## Remove the environment and every generated file
+## Remove the environment and the generated files (never the input data in data/raw)
 clean:
-	rm -rf $(VENV) data/processed/*.parquet data/raw/*.parquet reports tests/_artifacts
+	rm -rf $(VENV) data/processed/*.parquet reports tests/_artifacts build dist povanalysis.egg-info

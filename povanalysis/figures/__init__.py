@@ -1,1 +1,1 @@
-"""Figures: the palette, fonts and charts shared by every figure."""
+"""Figures: the palette, fonts and charts shared by every figure, and their offline HTML in exported notebooks."""
