@@ -22,8 +22,13 @@ def _yaml_dependencies(text: str) -> list[str]:
 
 
 def test_environment_yml_mirrors_pyproject():
+    """Every dependency, of the library and of each extra (test, lab), with the same bounds, and nothing else."""
     project = tomllib.loads((config.PROJ_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    declared = dict(_name_spec(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    assert set(extras) == {"test", "lab"}
+    declared = dict(_name_spec(r) for r in project["dependencies"] + [r for e in extras.values() for r in e])
     listed = _yaml_dependencies((config.PROJ_ROOT / "environment.yml").read_text(encoding="utf-8"))
     mirrored = dict(_name_spec(r) for r in listed if r not in ("pip", "-e .") and not r.startswith("python"))
+    missing = {k: v for k, v in declared.items() if mirrored.get(k) != v}
+    assert not missing, f"pyproject.toml dependencies missing from environment.yml (or with other bounds): {missing}"
     assert mirrored == declared
