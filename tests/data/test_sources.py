@@ -9,6 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from povanalysis.data.limits import LimitError, Limits
 from povanalysis.data.sources import (
     FORMATS,
     Source,
@@ -74,3 +75,62 @@ def test_text_helpers():
 def _touch(path):
     path.write_text("code\n01840\n", encoding="utf-8")
     return path
+
+
+def test_select_sees_every_name_before_any_value_is_read(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("code,name,note\n01840,Phổ Yên,x\n", encoding="utf-8")
+    seen = []
+
+    def keep_two(names):
+        seen.append(list(names))
+        return ["code", "name"]
+
+    src = read_source(path, select=keep_two)
+    assert seen == [["code", "name", "note"]]
+    assert list(src.data.columns) == ["code", "name"]
+
+    def refuse(names):
+        raise ValueError(f"no thanks: {names}")
+
+    for name, write in [("b.parquet", lambda p: pd.DataFrame({"code": ["01840"]}).to_parquet(p))]:
+        write(tmp_path / name)
+        with pytest.raises(ValueError, match=r"no thanks: \['code'\]"):
+            read_source(tmp_path / name, select=refuse)
+
+
+def test_repeated_text_is_held_as_a_categorical_and_identifiers_as_plain_text(tmp_path):
+    path = tmp_path / "a.csv"
+    rows = "".join(f"H{i},rural\n" for i in range(100))
+    path.write_text("household_id,area\n" + rows, encoding="utf-8")
+    src = read_source(path)
+    assert isinstance(src.data["area"].dtype, pd.CategoricalDtype)
+    assert not isinstance(src.data["household_id"].dtype, pd.CategoricalDtype)
+    assert is_text(src.data["area"]) and is_text(src.data["household_id"])
+    stripped = strip_text(pd.Series(pd.Categorical([" a", "a ", None, "b"])))
+    assert stripped.tolist()[:2] == ["a", "a"] and pd.isna(stripped.iloc[2])
+    assert list(stripped.cat.categories) == ["a", "b"]
+
+
+def test_limits_are_checked_for_every_format(tmp_path):
+    pd.DataFrame({"code": ["01840"] * 3}).to_parquet(tmp_path / "a.parquet")
+    book = openpyxl.Workbook()
+    for row in [["code"], ["01840"], ["01841"], ["01842"]]:
+        book.active.append(row)
+    book.save(tmp_path / "a.xlsx")
+    (tmp_path / "a.csv").write_text("code\n01840\n01841\n01842\n", encoding="utf-8")
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(b"code\n01840\n01841\n01842\n"))
+    for name in ["a.parquet", "a.xlsx", "a.csv", "a.csv.gz"]:
+        assert len(read_source(tmp_path / name).data) == 3
+        with pytest.raises(LimitError, match=r"over the limit of 2 rows \(Limits.rows\)"):
+            read_source(tmp_path / name, limits=Limits(rows=2))
+    with pytest.raises(TypeError, match="'limits' should be a povanalysis.data.limits.Limits, got dict"):
+        read_source(tmp_path / "a.csv", limits={"rows": 2})
+
+
+def test_short_csv_rows_read_by_the_fallback_parser_are_still_measured(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("code,name\n01840\n01841," + "z" * 50 + "\n", encoding="utf-8")
+    assert read_source(path).data["name"].tolist() == ["", "z" * 50]
+    with pytest.raises(LimitError, match=r"row 2, column 'name' holds a text of 50 characters"):
+        read_source(path, limits=Limits(cell_chars=10))
