@@ -301,9 +301,11 @@ def _open_bytes(path: Path, limits: Limits):
     return open(path, "rb")
 
 
-def _read_all(path: Path, limits: Limits) -> bytes:
+def _read_all(path: Path, limits: Limits, most: int) -> bytes | None:
+    """The bytes of a CSV file, decompressed if gzipped, or None if they are more than ``most``."""
     with _open_bytes(path, limits) as handle:
-        return handle.read()
+        data = handle.read(most + 1)
+    return None if len(data) > most else data
 
 
 def _decode(path: Path, data: bytes) -> tuple[bytes, str]:
@@ -454,10 +456,11 @@ def _read_csv(path: Path, limits: Limits, select) -> Source:
         header, body = _parse_csv_stream(path, limits, select)
     except pa.ArrowInvalid as exc:
         # Not UTF-8, ragged rows, or an empty file: read the whole file to name the bytes or the line.
-        stored = path.stat().st_size
-        if stored > _FALLBACK_BYTES:
+        data = _read_all(path, limits, _FALLBACK_BYTES)
+        if data is None:
             raise file_error(path, f"not a readable CSV file ({exc})") from None
-        data, text = _decode(path, _read_all(path, limits))
+        _, text = _decode(path, data)
+        del data
         raw = _parse_csv_text(path, text)
         width = raw.shape[1]
         limits.check(path, "columns", width, f"the file has {width:,} columns", unit=" columns")
@@ -468,7 +471,8 @@ def _read_csv(path: Path, limits: Limits, select) -> Source:
         for j in range(width):
             if j not in skip:
                 values = pa.array(body[j].to_numpy(dtype=object), pa.large_string())
-                check_text_lengths(path, limits, header[j].strip(), values, lambda i: (f"row {i + 1}", i + 1))
+                name = header[j].strip() or f"column {j + 1}"
+                check_text_lengths(path, limits, name, values, lambda i: (f"row {i + 1}", i + 1))
         body = pd.DataFrame({j: body[j].astype("category") for j in range(width) if j not in skip}, index=body.index)
         rows, lines = _line_numbers(text, len(body))
         return _finish_text_source(path, "csv", header, body, rows, lines)
@@ -767,6 +771,8 @@ def _read_parquet_source(path: Path, limits: Limits, select) -> Source:
         s = frame[name]
         if isinstance(s.dtype, pd.CategoricalDtype) and not is_text(s):
             frame[name] = np.asarray(s)
+        elif isinstance(s.dtype, pd.BooleanDtype) and not s.hasnans:
+            frame[name] = s.astype(bool)  # booleans with a missing cell stay nullable
     data = frame.copy(deep=False)
     for name in frame.columns:
         if is_text(frame[name]):

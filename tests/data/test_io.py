@@ -388,7 +388,7 @@ def test_parquet_records_are_numbered_from_zero_and_types_checked(tmp_path):
     with pytest.warns(PaddedCodesWarning, match=r"6 codes written as numbers .* at record 0 \(0-based\)"):
         assert read_households(path)["commune_code"].tolist() == hh["commune_code"].tolist()
     write_parquet(hh.assign(size=hh["size"] > 2), path)
-    with pytest.raises(ValidationError, match=r"column 'size' is stored as boolean, expected numbers"):
+    with pytest.raises(ValidationError, match=r"column 'size' is stored as bool, expected numbers"):
         read_households(path)
 
 
