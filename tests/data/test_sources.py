@@ -134,3 +134,15 @@ def test_short_csv_rows_read_by_the_fallback_parser_are_still_measured(tmp_path)
     assert read_source(path).data["name"].tolist() == ["", "z" * 50]
     with pytest.raises(LimitError, match=r"row 2, column 'name' holds a text of 50 characters"):
         read_source(path, limits=Limits(cell_chars=10))
+
+
+def test_a_large_ragged_csv_is_not_reread_whole(tmp_path, monkeypatch):
+    from povanalysis.data import sources
+
+    path = tmp_path / "a.csv"
+    path.write_text("code,name\n01840,a\n01841,b,c\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"line 3 has 3 fields but the header has 2"):
+        read_source(path)
+    monkeypatch.setattr(sources, "_FALLBACK_BYTES", 10)
+    with pytest.raises(ValidationError, match=r"a.csv: not a readable CSV file \(CSV parse error: Expected 2 columns"):
+        read_source(path)
