@@ -194,7 +194,7 @@ def _conclude(src: Source, spec, columns, extras, parsed: Parsed, chk: Checker, 
         elif kind == "date":
             values = values.astype("datetime64[us]")
         elif kind is None and isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype(values.cat.categories.dtype)
+            values = _as_text(values)  # a kept extra column of text, given back as text
         out[column] = values
     frame = pd.DataFrame(out, index=pd.RangeIndex(valid))
     padded = dict(parsed.padded)
@@ -235,7 +235,9 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 def _summary(info: dict) -> str:
     """The reconciliation, in one sentence: ``households.csv: 8 rows read = 5 valid + 3 quarantined (to q.csv)``."""
-    text = f"{info['path']}: {info['read']:,} rows read = {info['valid']:,} valid + {info['quarantined']:,} quarantined"
+    read = info["read"]
+    text = f"{info['path']}: {read:,} row{'s' if read != 1 else ''} read = {info['valid']:,} valid + "
+    text += f"{info['quarantined']:,} quarantined"
     if info["quarantine_path"]:
         text += f" (to {info['quarantine_path']})"
     if info["blank_rows_skipped"]:
@@ -415,7 +417,7 @@ def read_households(
     >>> hh[["commune_code", "size", "income_pc", "d_water"]].to_dict("records")
     [{'commune_code': '01840', 'size': 4, 'income_pc': 1500000.0, 'd_water': 0}]
     >>> hh.attrs["povanalysis.io"]["summary"]
-    '...households.csv: 1 rows read = 1 valid + 0 quarantined'
+    '...households.csv: 1 row read = 1 valid + 0 quarantined'
     >>> _ = path.write_text(csv_text.replace("01840", "1840"), encoding="utf-8")
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
