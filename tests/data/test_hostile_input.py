@@ -446,7 +446,7 @@ def test_hostile_files_stay_within_memory_in_a_fresh_process(tmp_path):
         check=True,
     )
     out = json.loads(result.stdout)
-    assert out.pop("peak_rss_mb") < 600, out
+    assert out.pop("peak_rss_mb") < 400, out  # about 250 MB measured, most of it the imports
     outcomes = {name: value[0] for name, value in out.items()}
     assert outcomes == {
         "huge_cells_parquet": "LimitError",
