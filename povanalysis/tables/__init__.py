@@ -1,0 +1,23 @@
+"""Published review results: the annex tables of the province's decisions, read, checked and matched to units.
+
+What a researcher holds, where household lists are confidential, is the province's published
+results: each year's decision approving the review of poor and near-poor households has an
+annex with, per district and commune, the households, the poor and near-poor households.
+:func:`read_published` reads one such sheet into a table by pre-2025 unit;
+:func:`read_published_series` reads the annexes of several years and re-aggregates them onto
+the 92 units of 2025; :func:`template` writes an empty annex to copy a PDF's figures into, and
+:func:`check` reports what the reader makes of a file.
+"""
+
+from .names import MATCH_MARGIN, MATCH_THRESHOLD, Matcher
+from .published import PublishedTable, read_published
+from .template import template
+
+__all__ = [
+    "MATCH_MARGIN",
+    "MATCH_THRESHOLD",
+    "Matcher",
+    "PublishedTable",
+    "read_published",
+    "template",
+]
