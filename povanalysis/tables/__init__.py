@@ -9,15 +9,21 @@ the 92 units of 2025; :func:`template` writes an empty annex to copy a PDF's fig
 :func:`check` reports what the reader makes of a file.
 """
 
+from .commands import check, main
 from .names import MATCH_MARGIN, MATCH_THRESHOLD, Matcher
 from .published import PublishedTable, read_published
+from .series import PublishedSeries, read_published_series
 from .template import template
 
 __all__ = [
     "MATCH_MARGIN",
     "MATCH_THRESHOLD",
     "Matcher",
+    "PublishedSeries",
     "PublishedTable",
+    "check",
+    "main",
     "read_published",
+    "read_published_series",
     "template",
 ]

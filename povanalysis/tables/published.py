@@ -38,6 +38,7 @@ __all__ = ["PublishedTable", "read_published", "MATCH_THRESHOLD"]
 
 _DASHES = {"-", "–", "—", "x", "X"}
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([.,\s\u00a0])\d{3})(?:\1\d{3})*$")
+_METHODS = ("exact", "normalised", "ascii", "fuzzy", "alias")
 _ROW_COLUMNS = ["row", "kind", "label", "district", "outcome", "commune_code"]
 
 
@@ -182,7 +183,7 @@ class PublishedTable:
         methods = self.matches["method"].value_counts()
         lines.append(
             f"communes: {len(self.matches)} placed ("
-            + ", ".join(f"{int(n)} {m}" for m, n in methods.items())
+            + ", ".join(f"{int(methods[m])} {m}" for m in _METHODS if m in methods.index)
             + f"), {len(self.unplaced)} unplaced; {len(self.table)} units in the table"
         )
         fuzzy = self.matches[self.matches["method"] == "fuzzy"]
@@ -198,6 +199,9 @@ class PublishedTable:
         if len(self.totals):
             checked = self.totals.drop_duplicates("row")
             lines.append(f"totals: {len(checked)} total, district and subtotal rows checked; all add up")
+        unchecked = self.rows[self.rows["outcome"] == "no figures: not checked"]
+        if len(unchecked):
+            lines.append(f"totals: {len(unchecked)} total, district and subtotal rows without figures, not checked")
         missing = self.missing
         if missing:
             units = registry.units(self.vintage).set_index("commune_code")
@@ -355,7 +359,8 @@ class _Reader:
             if c.get(part) is not None and c.get(whole) is not None and c[part] > c[whole]:
                 self.problem(row, part, c[part], f"{part} {_shown(c[part])} is more than {whole} {_shown(c[whole])}")
         if None not in (c.get("poor"), c.get("near_poor"), c.get("households")):
-            if c["poor"] + c["near_poor"] > c["households"]:
+            alone = c["poor"] > c["households"] or c["near_poor"] > c["households"]
+            if not alone and c["poor"] + c["near_poor"] > c["households"]:
                 self.problem(
                     row,
                     "near_poor",
