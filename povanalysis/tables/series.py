@@ -67,7 +67,8 @@ class PublishedSeries:
         -------
         DataFrame
             ``review_year``, ``commune_code``, ``name``, the counts, the rates, ``suppressed``,
-            ``apportioned`` and ``complete``, sorted by review year and code.
+            ``apportioned`` and ``complete``, sorted by review year and code; ``attrs["shares"]``
+            holds the shares of the split units used each year.
         """
         parts = [
             t.to_new_units(
@@ -75,8 +76,15 @@ class PublishedSeries:
             )
             for t in self.tables
         ]
+        shares = []
+        for t, part in zip(self.tables, parts):
+            if "shares" in part.attrs:
+                shares.append(part.attrs.pop("shares").assign(review_year=t.review_year))
         out = pd.concat(parts, ignore_index=True)
-        return out.sort_values(["review_year", "commune_code"], kind="stable").reset_index(drop=True)
+        out = out.sort_values(["review_year", "commune_code"], kind="stable").reset_index(drop=True)
+        if shares:
+            out.attrs["shares"] = pd.concat(shares, ignore_index=True)
+        return out
 
 
 def read_published_series(

@@ -23,6 +23,7 @@ TITLE = (
 UPPER = ("STT", "Đơn vị", "Tổng số hộ dân cư", "Hộ nghèo", None, "Hộ cận nghèo", None, "Hộ nghèo DTTS", "Ghi chú")
 LOWER = (None, None, None, "Số hộ", "Tỷ lệ (%)", "Số hộ", "Tỷ lệ (%)", None, None)
 NUMBERING = ("A", "B", "1", "2", "3=2/1", "4", "5=4/1", "6", "7")
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
 
@@ -91,12 +92,13 @@ def annex_rows(items, *, overrides=None) -> list[list]:
         elif kind == "total":
             row = [None, it[1], *figures(communes), None]
         elif kind == "province":
+            roman = 0
             row = ["A", it[1], *figures(following(k, ("province", "total"))), None]
         else:
             roman += 1
             n = 0
             group = following(k, ("province", "total", "district"))
-            row = [["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"][roman - 1], it[1]]
+            row = [ROMAN[roman - 1], it[1]]
             row += figures(group) if it[2] == "row" else [None] * 6
             row.append(None)
             open_cong = k if it[2] == "cong" else None
