@@ -65,6 +65,8 @@ _NOT_RESULT = (
     "khong co kha nang",
     "khong co lao dong",
     "ghi chu",
+    "khau",
+    "nhan khau",
 )
 _NUMBERING = re.compile(r"^[\s()\[\]0-9A-Za-z=+\-*/x:%.,]{1,20}$")
 
@@ -86,7 +88,7 @@ def field_of(title: str) -> str | None:
 
     Titles are compared without diacritics, case or punctuation.  Counts of movements over
     the year (đầu kỳ, phát sinh, thoát nghèo), of subsets of the poor (chính sách, bảo trợ
-    xã hội), of the poor and near-poor together, and the ethnic-minority share are ignored
+    xã hội), of persons (khẩu), of the poor and near-poor together, and the ethnic-minority share are ignored
     (and listed by the reader).
 
     Examples

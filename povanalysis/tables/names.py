@@ -382,7 +382,7 @@ class Matcher:
                         None,
                         None,
                         None,
-                        f"ambiguous: {len(codes)} units of the {where} bear this name",
+                        f"ambiguous: {len(codes)} units of the {where if district else 'province'} bear this name",
                         shown,
                     )
         scored = sorted(
