@@ -15,7 +15,6 @@ are returned with their figures and the three nearest units.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -30,72 +29,15 @@ from ..data import registry
 from ..data.limits import Limits
 from ..data.sources import MAX_SHOWN, ValidationError
 from ..geo import crosswalk
-from .headers import COUNTS, RATE_OF, Header, column_letter, find_header, fold_title
-from .names import MATCH_MARGIN, MATCH_THRESHOLD, Match, Matcher, parse_label
-from .sheet import Grid, read_grid, where
+from .figures import Checker, Row, check_duplicates, check_totals, problems_error
+from .headers import COUNTS, column_letter, find_header, fold_title
+from .names import MATCH_MARGIN, MATCH_THRESHOLD, Matcher, parse_label
+from .sheet import read_grid, where
 
 __all__ = ["PublishedTable", "read_published", "MATCH_THRESHOLD"]
 
-_DASHES = {"-", "–", "—", "x", "X"}
-_THOUSANDS = re.compile(r"^\d{1,3}(?:([.,\s\u00a0])\d{3})(?:\1\d{3})*$")
 _METHODS = ("exact", "normalised", "ascii", "fuzzy", "alias")
 _ROW_COLUMNS = ["row", "kind", "label", "district", "outcome", "commune_code"]
-
-
-# ----------------------------------------------------------------------------------- cells
-
-
-def _count(value: object) -> tuple[float | None, str | None]:
-    """A count cell: (value, None), (None, None) when empty, or (None, problem)."""
-    if value is None:
-        return None, None
-    if isinstance(value, bool):
-        return None, "is not a count"
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value != int(value):
-            return None, "is not a whole number"
-        number = int(value)
-    else:
-        text = str(value).strip()
-        if text in _DASHES:
-            return 0, None
-        found = _THOUSANDS.match(text)
-        if found:
-            text = re.sub(r"[.,\s\u00a0]", "", text)
-        if not re.fullmatch(r"\d+", text):
-            return None, "is not a whole number"
-        number = int(text)
-    if number < 0:
-        return None, "is negative"
-    return number, None
-
-
-def _rate(value: object, percent: bool) -> tuple[float | None, int, str | None]:
-    """A rate cell in percent: (value, decimals shown, problem)."""
-    if value is None:
-        return None, 0, None
-    if isinstance(value, bool):
-        return None, 0, "is not a rate"
-    if isinstance(value, (int, float)):
-        number = float(value) * (100 if percent else 1)
-        text = repr(round(number, 10))
-    else:
-        text = str(value).strip().rstrip("%").strip().replace(" ", "")
-        if text in _DASHES:
-            return 0.0, 0, None
-        if text.count(",") == 1 and "." not in text:
-            text = text.replace(",", ".")
-        if not re.fullmatch(r"\d+(\.\d+)?", text):
-            return None, 0, "is not a rate"
-        number = float(text)
-    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
-    return number, decimals, None
-
-
-def _shown(value: float | None) -> str:
-    if value is None:
-        return "empty"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
 
 
 # ----------------------------------------------------------------------------------- result
@@ -288,161 +230,6 @@ def _review_year(title: str) -> int | None:
     return after[0] if after else found[0][1]
 
 
-@dataclass
-class _Row:
-    i: int
-    kind: str
-    label: str
-    district_label: str
-    district: str | None
-    counts: dict[str, float | None]
-    rates: dict[str, tuple[float | None, int]]
-    match: Match | None = None
-    outcome: str = ""
-
-
-class _Reader:
-    """The state of one reading: the grid, the header, the matcher and the problems found."""
-
-    def __init__(self, grid: Grid, header: Header, matcher: Matcher):
-        self.grid, self.header, self.matcher = grid, header, matcher
-        self.problems: list[dict] = []
-        self.counts = [c for c in COUNTS if c in header.columns]
-        self.rates = [r for r in RATE_OF if r in header.columns and RATE_OF[r][0] in header.columns]
-        self.first_figure = min(header.columns[c] for c in self.counts)
-
-    def problem(self, row: _Row | int, column: str | None, value, text: str) -> None:
-        i, label = (row.i, row.label) if isinstance(row, _Row) else (row, "")
-        col = self.header.columns.get(column) if column else None
-        place = where(self.grid, i) + (f" ({label!r})" if label else "")
-        if col is not None:
-            place += f", {self.header.describe(col)}"
-        title = self.header.titles[col] if col is not None else None
-        self.problems.append({"row": i + 1, "column": title, "value": value, "problem": f"{place}: {text}"})
-
-    def text(self, i: int, name: str) -> str:
-        j = self.header.columns.get(name)
-        value = None if j is None else self.grid.cell(i, j)
-        return "" if value is None else " ".join(str(value).split())
-
-    def read_row(self, i: int, district_label: str) -> _Row | None:
-        cells = self.grid.cells[i]
-        if not any(c is not None and str(c).strip() for c in cells):
-            return None
-        label = self.text(i, "name")
-        if not label:  # "Tổng cộng" written in the STT column, or across a merged A:B
-            for j in range(min(self.first_figure, len(cells))):
-                value = cells[j]
-                if isinstance(value, str) and re.search(r"[^\W\d_]{2}", value):
-                    label = " ".join(value.split())
-                    break
-        row = _Row(i, "", label, district_label, None, {}, {})
-        for name in self.counts:
-            raw = self.grid.cell(i, self.header.columns[name])
-            value, bad = _count(raw)
-            if bad:
-                self.problem(row, name, raw, f"{raw!r} {bad}")
-            row.counts[name] = value
-        for name in self.rates:
-            j = self.header.columns[name]
-            raw = self.grid.cell(i, j)
-            value, decimals, bad = _rate(raw, (i, j) in self.grid.percent)
-            if bad:
-                self.problem(row, name, raw, f"{raw!r} {bad}")
-            row.rates[name] = (value, decimals)
-        return row
-
-    def check_row(self, row: _Row) -> None:
-        c = row.counts
-        pairs = [("poor", "households"), ("near_poor", "households"), ("minority_poor", "poor")]
-        for part, whole in pairs:
-            if c.get(part) is not None and c.get(whole) is not None and c[part] > c[whole]:
-                self.problem(row, part, c[part], f"{part} {_shown(c[part])} is more than {whole} {_shown(c[whole])}")
-        if None not in (c.get("poor"), c.get("near_poor"), c.get("households")):
-            alone = c["poor"] > c["households"] or c["near_poor"] > c["households"]
-            if not alone and c["poor"] + c["near_poor"] > c["households"]:
-                self.problem(
-                    row,
-                    "near_poor",
-                    c["near_poor"],
-                    f"poor {_shown(c['poor'])} and near-poor {_shown(c['near_poor'])} households are more than "
-                    f"the {_shown(c['households'])} households",
-                )
-
-    def check_rates(self, rows: list[_Row]) -> None:
-        """Each rate against its counts, in percent or as a share (the scale most rows agree with)."""
-        for name in self.rates:
-            num, den = RATE_OF[name]
-            found = []
-            for row in rows:
-                stated, decimals = row.rates.get(name, (None, 0))
-                n, d = row.counts.get(num), row.counts.get(den)
-                if stated is None or n is None or d is None:
-                    continue
-                if d == 0:
-                    if stated != 0:
-                        self.problem(row, name, stated, f"a rate of {_shown(stated)} over 0 {den}")
-                    continue
-                found.append((row, stated, decimals, n / d))
-            if not found:
-                continue
-
-            def agrees(stated: float, decimals: int, share: float, scale: int) -> bool:
-                tolerance = max(0.5 * 10.0**-decimals, 0.005 * scale / 100)
-                return abs(stated - share * scale) <= tolerance + 1e-9
-
-            votes = {s: sum(agrees(st, dc, sh, s) for _, st, dc, sh in found) for s in (100, 1)}
-            scale = 100 if votes[100] >= votes[1] else 1
-            for row, stated, decimals, share in found:
-                if not agrees(stated, decimals, share, scale):
-                    shown = f"{share * 100:.2f}%" if scale == 100 else f"{share:.4f}"
-                    self.problem(
-                        row,
-                        name,
-                        stated,
-                        f"the rate {_shown(stated)} disagrees with {num} {_shown(row.counts[num])} over {den} "
-                        f"{_shown(row.counts[den])} ({shown}) beyond rounding",
-                    )
-
-    def check_total(self, row: _Row, scope: list[_Row], noun: str) -> list[dict]:
-        out = []
-        if not any(v is not None for v in row.counts.values()):
-            row.outcome = "no figures: not checked"
-            return out
-        if not scope:
-            self.problem(row, None, None, f"the {noun} states figures but no commune row follows it")
-            return out
-        for name in self.counts:
-            stated = row.counts.get(name)
-            if stated is None:
-                continue
-            values = [r.counts.get(name) for r in scope]
-            if any(v is None for v in values):
-                continue  # an empty cell of a commune row, already a problem
-            computed = sum(values)
-            if computed != stated:
-                self.problem(
-                    row,
-                    name,
-                    stated,
-                    f"the {noun} states {_shown(stated)} but its {len(scope)} commune rows add up to "
-                    f"{_shown(computed)} (a difference of {_shown(stated - computed)})",
-                )
-            out.append(
-                {
-                    "row": row.i + 1,
-                    "label": row.label,
-                    "kind": row.kind,
-                    "column": name,
-                    "stated": stated,
-                    "computed": computed,
-                    "n_rows": len(scope),
-                }
-            )
-        row.outcome = "checked, dropped"
-        return out
-
-
 def read_published(
     path: str | os.PathLike,
     *,
@@ -530,8 +317,8 @@ def read_published(
             notes.append(f"the title names the year {titled}; year={review_year} was passed and is used")
     if not 2000 <= review_year <= 2100:
         raise ValueError(f"year must be a review year such as 2023, got {review_year!r}")
-    reader = _Reader(grid, header, matcher)
-    rows: list[_Row] = []
+    reader = Checker(grid, header, matcher)
+    rows: list[Row] = []
     blank = 0
     district_label, district = "", None
     for i in range(header.data_start, len(grid.cells)):
@@ -605,75 +392,11 @@ def read_published(
     for row in totals_rows:
         reader.check_row(row)
     reader.check_rates(figured + totals_rows)
-    checked = _check_totals(reader, rows)
-    placed = _duplicates(reader, [r for r in figured if r.match is not None and r.match.commune_code])
+    checked = check_totals(reader, rows)
+    placed = check_duplicates(reader, [r for r in figured if r.match is not None and r.match.commune_code])
     if reader.problems:
-        raise _problems_error(grid.path, reader.problems)
+        raise problems_error(grid.path, reader.problems)
     return _result(grid, header, matcher, review_year, source, rows, placed, checked, blank, notes)
-
-
-def _check_totals(reader: _Reader, rows: list[_Row]) -> list[dict]:
-    """Check every total, old province, district and subtotal row against the commune rows it covers."""
-    figured = [r for r in rows if r.kind == "commune" and any(v is not None for v in r.counts.values())]
-    out: list[dict] = []
-    for k, row in enumerate(rows):
-        if row.kind == "total":
-            out += reader.check_total(row, figured, "total")
-            continue
-        if row.kind not in ("province", "district", "subtotal"):
-            continue
-        stops = {"province": ("province", "total"), "district": ("province", "total", "district")}
-        scope: list[_Row] = []
-        if row.kind == "subtotal":  # the communes since the last boundary above it
-            for prev in reversed(rows[:k]):
-                if prev.kind in ("province", "total", "district", "subtotal"):
-                    break
-                if prev in figured:
-                    scope.insert(0, prev)
-        else:
-            for nxt in rows[k + 1 :]:
-                if nxt.kind in stops[row.kind] or nxt.kind == "subtotal" and row.kind == "district":
-                    break
-                if nxt in figured:
-                    scope.append(nxt)
-        noun = {"province": "province row", "district": "district row", "subtotal": "subtotal"}[row.kind]
-        out += reader.check_total(row, scope, noun)
-    return out
-
-
-def _duplicates(reader: _Reader, placed: list[_Row]) -> dict[str, list[_Row]]:
-    """Placed rows by unit; a unit given twice is an error unless the extra rows are aliases."""
-    by_code: dict[str, list[_Row]] = {}
-    for row in placed:
-        by_code.setdefault(row.match.commune_code, []).append(row)
-    for code, group in by_code.items():
-        plain = [r for r in group if r.match.method != "alias"]
-        if len(plain) > 1:
-            first = plain[0]
-            for row in plain[1:]:
-                reader.problem(
-                    row,
-                    "name",
-                    row.label,
-                    f"{reader.matcher.names[code]} ({code}) is given twice: also at {where(reader.grid, first.i)} "
-                    f"({first.label!r})",
-                )
-    return by_code
-
-
-def _problems_error(path: Path, problems: list[dict]) -> ValidationError:
-    frame = pd.DataFrame(problems, columns=["row", "column", "value", "problem"])
-    shown = "; ".join(frame["problem"].head(MAX_SHOWN))
-    more = f"; … and {len(frame) - MAX_SHOWN} more problems" if len(frame) > MAX_SHOWN else ""
-    first = problems[0]
-    return ValidationError(
-        f"{path}: {shown}{more}",
-        path=path,
-        row=first["row"],
-        column=first["column"],
-        value=first["value"],
-        problems=frame,
-    )
 
 
 def _result(grid, header, matcher, review_year, source, rows, placed, checked, blank, notes) -> PublishedTable:
