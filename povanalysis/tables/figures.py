@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -114,6 +114,7 @@ class Row:
     rates: dict[str, tuple[float | None, int]]
     match: Match | None = None
     outcome: str = ""
+    unreadable: set[str] = field(default_factory=set)
 
 
 class Checker:
@@ -161,6 +162,7 @@ class Checker:
             value, bad = parse_count(raw)
             if bad:
                 self.problem(row, name, raw, f"{raw!r} {bad}")
+                row.unreadable.add(name)
             row.counts[name] = value
         for name in self.rates:
             j = self.header.columns[name]
@@ -172,7 +174,14 @@ class Checker:
         return row
 
     def check_row(self, row: Row) -> None:
+        """Counts against their bases; for a commune row, every count column filled."""
         c = row.counts
+        if row.kind == "commune":
+            for name in self.counts:
+                if c.get(name) is None and name not in row.unreadable:
+                    self.problem(
+                        row, name, None, "empty cell in a commune row with figures (write 0 where there are none)"
+                    )
         pairs = [("poor", "households"), ("near_poor", "households"), ("minority_poor", "poor")]
         for part, whole in pairs:
             if c.get(part) is not None and c.get(whole) is not None and c[part] > c[whole]:

@@ -298,6 +298,8 @@ def read_published(
     ValidationError
         The file's figures or units are inconsistent: the message names the file, and for
         each problem (up to five; all in ``problems``) the row, the column and the value.
+        Its ``row`` is the row a spreadsheet shows (the sheet row, or the line of a CSV
+        file), as annexes have no single header line to count data rows from.
     """
     grid = read_grid(path, sheet=sheet, encoding=encoding, limits=limits)
     header = find_header(grid, columns=columns)

@@ -153,6 +153,12 @@ def test_counts_that_cannot_be_are_errors(tmp_path):
         r"'1100,5' is not a whole number",
     ):
         read_published(write_annex(tmp_path / "b.xlsx", MESSY, overrides={"Xã Hóa Trung": {2: "1100,5"}}))
+    with pytest.raises(ValidationError) as exc:
+        read_published(write_annex(tmp_path / "c.xlsx", MESSY, overrides={"Xã Hóa Trung": {5: None, 6: None}}))
+    assert _problems(exc) == [
+        "sheet row 13 ('Xã Hóa Trung'), column F ('Hộ cận nghèo / Số hộ'): empty cell in a commune row with figures "
+        "(write 0 where there are none)"
+    ]
 
 
 def test_a_commune_given_twice_is_an_error_naming_both_rows(tmp_path):
