@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..common.checks import require_frame
@@ -129,30 +130,34 @@ def _selector(path, spec: dict[str, str], optional: tuple[str, ...], extra: str)
 # ----------------------------------------------------------------------------------- duplicates
 
 
-def _duplicates(
-    src: Source, chk: Checker, ids: pd.Series, years: np.ndarray, usable: np.ndarray, id_codes: np.ndarray | None
-) -> None:
+def _duplicates(src: Source, chk: Checker, ids: pd.Series, years: np.ndarray, usable: np.ndarray) -> None:
     """Flag every row of a (household_id, review_year) pair that occurs more than once.
 
     Each row names another row of its group: the first names the second, every other the first.
-    ``id_codes`` are codes of the distinct ids, if known.
+    The rows are sorted, not hashed: millions of distinct identifiers cost one sort.
     """
-    if id_codes is None and isinstance(ids.dtype, pd.CategoricalDtype):
-        id_codes = ids.cat.codes.to_numpy()
-    elif id_codes is None:
-        id_codes, _ = pd.factorize(ids)
-    year_codes, year_values = pd.factorize(years)
     candidates = np.flatnonzero(usable)
-    key = id_codes[candidates].astype("int64") * (len(year_values) + 1) + year_codes[candidates]
-    order = np.argsort(key, kind="stable")
-    keys, rows = key[order], candidates[order]
-    same = keys[1:] == keys[:-1]
+    if len(candidates) < 2:
+        return
+    year = years[candidates]
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes = ids.cat.codes.to_numpy()[candidates]
+        order = np.lexsort((candidates, year, codes))
+        same = codes[order][1:] == codes[order][:-1]
+    else:
+        text = pa.array(ids.iloc[candidates].astype("str"), pa.large_string())
+        table = pa.table({"id": text, "year": year, "row": candidates})
+        keys = [("id", "ascending"), ("year", "ascending"), ("row", "ascending")]
+        order = pc.sort_indices(table, sort_keys=keys).to_numpy()
+        ordered = text.take(pa.array(order))
+        same = pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1)).to_numpy(zero_copy_only=False)
+    same = same & (year[order][1:] == year[order][:-1])
     repeated = np.r_[same, False] | np.r_[False, same]
     if not repeated.any():
         return
-    keys, rows = keys[repeated], rows[repeated]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keys)]))
+    rows = candidates[order][repeated]
+    starts = np.flatnonzero(~np.r_[False, same][repeated])
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
     first, second = rows[starts], rows[starts + 1]
     head = "duplicate household_id within review_year " + pd.Series(years[first]).astype(str) + ": also at "
     names_second = (head + src.where(second).to_numpy(object)).to_numpy(object)
@@ -444,7 +449,7 @@ def read_households(
     parsed, chk = parse_columns(src, HOUSEHOLD_COLUMNS, columns, vintage=vintage, thousands=thousands)
     ids = parsed.columns["household_id"]
     usable = parsed.ok["household_id"] & parsed.ok["review_year"]
-    _duplicates(src, chk, ids, parsed.columns["review_year"].to_numpy(), usable, parsed.codes.get("household_id"))
+    _duplicates(src, chk, ids, parsed.columns["review_year"].to_numpy(), usable)
     return _conclude(src, HOUSEHOLD_COLUMNS, columns, extras, parsed, chk, quarantine)
 
 

@@ -167,7 +167,10 @@ def strip_text(s: pd.Series) -> pd.Series:
         old = s.cat.codes.to_numpy()
         new = np.where(old >= 0, codes[np.maximum(old, 0)], -1)
         return pd.Series(pd.Categorical.from_codes(new, categories=uniques), index=s.index)
-    return s.astype("str").str.strip()
+    text = s.astype("str")
+    stripped = text.str.strip()
+    same = (stripped == text) | text.isna()
+    return text if same.all() else stripped  # the column itself when nothing was stripped: no second copy
 
 
 def _format_of(path: Path) -> str:
@@ -765,8 +768,11 @@ def _read_parquet_source(path: Path, limits: Limits, select) -> Source:
         if chunks:
             table = table.set_column(table.schema.get_field_index(name), name, pa.chunked_array(_compact(chunks)))
     table = table.replace_schema_metadata(None)
+    del tables
     frame = table.to_pandas(date_as_object=False, types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
     frame = frame.reset_index(drop=True)
+    del table
+    pa.default_memory_pool().release_unused()  # give back what decoding took, before the cells are checked
     for name in frame.columns:
         s = frame[name]
         if isinstance(s.dtype, pd.CategoricalDtype) and not is_text(s):

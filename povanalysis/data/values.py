@@ -120,7 +120,6 @@ class Parsed:
 
     columns: dict[str, pd.Series] = field(default_factory=dict)
     ok: dict[str, np.ndarray] = field(default_factory=dict)
-    codes: dict[str, np.ndarray] = field(default_factory=dict)
     padded: dict[str, int] = field(default_factory=dict)
     padded_example: dict[str, tuple[int, object, str]] = field(default_factory=dict)
 
@@ -215,12 +214,11 @@ def _text_column(src: Source, column: str, kind: str) -> Distinct:
     _type_error(src, column, expected)
 
 
-def _free_text(chk: Checker, column: str, d: Distinct) -> pd.Series:
-    """NFC-normalise free text and flag text that was decoded twice (``NÃ¹ng`` for ``Nùng``)."""
-    non_ascii = np.flatnonzero(~d.uniques.str.isascii().to_numpy(bool))
-    nfc = {int(i): unicodedata.normalize("NFC", d.uniques.iat[i]) for i in non_ascii}
-    problem = np.full(len(d.uniques), None, dtype=object)
-    for i, value in nfc.items():
+def _nfc_and_mojibake(uniques: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct text: its NFC form, and a problem where it looks decoded twice (``NÃ¹ng`` for ``Nùng``)."""
+    nfc = np.array([unicodedata.normalize("NFC", u) for u in uniques], dtype=object)
+    problem = np.full(len(uniques), None, dtype=object)
+    for i, value in enumerate(nfc):
         for codec in MOJIBAKE_CODECS:
             try:
                 fixed = value.encode(codec).decode("utf-8")
@@ -232,15 +230,47 @@ def _free_text(chk: Checker, column: str, d: Distinct) -> pd.Series:
                     "re-export the file as UTF-8 from the original"
                 )
                 break
-    flagged = problem != None  # noqa: E711 (element-wise)
+    return nfc, problem
+
+
+def _free_text(chk: Checker, column: str, text: Distinct | pd.Series) -> pd.Series:
+    """NFC-normalise free text and flag text that was decoded twice.
+
+    A plain column (identifiers, mostly distinct) is not hashed: only its non-ASCII cells are
+    looked at, once per distinct value.
+    """
+    if isinstance(text, Distinct):
+        non_ascii = np.flatnonzero(~text.uniques.str.isascii().to_numpy(bool))
+        nfc, problem = _nfc_and_mojibake(text.uniques.iloc[non_ascii])
+        flagged = np.zeros(len(text.uniques), dtype=bool)
+        flagged[non_ascii] = problem != None  # noqa: E711 (element-wise)
+        problems = np.full(len(text.uniques), None, dtype=object)
+        problems[non_ascii] = problem
+        if flagged.any():
+            chk.add(column, text.expand(flagged, False), text.expand(problems, None))
+        changed = nfc != text.uniques.iloc[non_ascii].to_numpy(dtype=object)
+        if not changed.any() and text.column is not None:
+            return text.column
+        uniques = text.uniques.astype(object).to_numpy().copy()
+        uniques[non_ascii] = nfc
+        return text.relabel(uniques)
+    rows = np.flatnonzero(~text.str.isascii().fillna(True).to_numpy(bool))
+    if not len(rows):
+        return text
+    sub = Distinct.of(text.iloc[rows])
+    nfc, problem = _nfc_and_mojibake(sub.uniques)
+    flagged = sub.expand(problem != None, False)  # noqa: E711 (element-wise)
     if flagged.any():
-        chk.add(column, d.expand(flagged, False), d.expand(problem, None))
-    changed = [i for i, value in nfc.items() if value != d.uniques.iat[i]]
-    if not changed and d.column is not None:
-        return d.column
-    uniques = d.uniques.astype(object).to_numpy().copy()
-    uniques[changed] = [nfc[i] for i in changed]
-    return d.relabel(uniques)
+        mask = np.zeros(len(text), dtype=bool)
+        mask[rows[flagged]] = True
+        problems = np.full(len(text), None, dtype=object)
+        problems[rows] = sub.expand(problem, None)
+        chk.add(column, mask, problems)
+    if (nfc == sub.uniques.to_numpy(dtype=object)).all():
+        return text
+    out = text.copy()
+    out.iloc[rows] = sub.expand(nfc, None)
+    return out
 
 
 def _commune_codes(src: Source, chk: Checker, parsed: Parsed, column: str, d: Distinct, vintage: int) -> pd.Series:
@@ -409,7 +439,10 @@ def parse_columns(
     for column in columns:
         kind = spec[column]
         s = src.data[column]
-        if kind in ("str", "code5", "area", "programme"):
+        if kind == "str" and is_text(s) and not isinstance(s.dtype, pd.CategoricalDtype):
+            d = None  # identifiers: mostly distinct, checked without hashing them
+            missing = (s.isna() | (s == "")).to_numpy(bool)
+        elif kind in ("str", "code5", "area", "programme"):
             d = _text_column(src, column, kind)
             missing = d.expand((d.uniques == "").to_numpy(bool), True)
         else:
@@ -419,9 +452,7 @@ def parse_columns(
         parsed.ok[column] = ~missing
         filled = ~missing
         if kind == "str":
-            values = _free_text(chk, column, d)
-            if values is d.column:
-                parsed.codes[column] = d.codes
+            values = _free_text(chk, column, s.reset_index(drop=True) if d is None else d)
         elif kind == "code5":
             values = _commune_codes(src, chk, parsed, column, d, vintage)
         elif kind in ("area", "programme"):
