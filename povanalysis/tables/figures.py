@@ -301,11 +301,38 @@ def check_totals(reader: Checker, rows: list[Row]) -> list[dict]:
 
 
 def check_duplicates(reader: Checker, placed: list[Row]) -> dict[str, list[Row]]:
-    """Placed rows by unit; a unit given twice is an error unless the extra rows are aliases."""
+    """Placed rows by unit, checked for a unit given twice.
+
+    A fuzzy match to a unit that another row also gives is a wrong guess: the fuzzy row is
+    left unplaced (with its suggestions), never summed.  A unit given twice otherwise is an
+    error naming both rows, unless the extra rows are aliases (units merged into it).
+    """
     by_code: dict[str, list[Row]] = {}
     for row in placed:
         by_code.setdefault(row.match.commune_code, []).append(row)
-    for code, group in by_code.items():
+    for code, group in list(by_code.items()):
+        if len(group) < 2:
+            continue
+        sure = [r for r in group if r.match.method != "fuzzy"]
+        guesses = [r for r in group if r.match.method == "fuzzy"]
+        if guesses:
+            for row in guesses:
+                other = next(r for r in group if r is not row)
+                row.match = Match(
+                    row.label,
+                    None,
+                    None,
+                    None,
+                    f"its nearest unit, {reader.matcher.names[code]} ({code}, score {row.match.score:.2f}), is also "
+                    f"given at {where(reader.grid, other.i)} ({other.label!r})",
+                    row.match.suggestions,
+                )
+                row.outcome = "unplaced"
+            group = sure
+            if group:
+                by_code[code] = group
+            else:
+                del by_code[code]
         plain = [r for r in group if r.match.method != "alias"]
         if len(plain) > 1:
             first = plain[0]

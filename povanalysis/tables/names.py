@@ -33,7 +33,7 @@ import sqlite3
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import pandas as pd
 
@@ -96,6 +96,7 @@ _LEADING_NUMBER = re.compile(r"^\s*(?:[0-9]+(?:\.[0-9]+)*|[ivxlc]+|[a-z])\s*[.)/
 _PUNCTUATION = re.compile(r"[^\w\s.]")
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(text: str) -> str:
     """A name as compared: NFC, one tone placement, lower case, no punctuation, single spaces.
 
@@ -116,21 +117,25 @@ def _ascii_key(key: str) -> str:
 
 
 def similarity(a: str, b: str) -> float:
-    """How alike two name keys are, from 0 to 1: the mean of difflib's ratio with and without diacritics.
+    """How alike a name key ``a`` (as written) is to a registry key ``b``, from 0 to 1.
 
-    Counting the letters alone forgives a missing tone mark; counting the diacritics too keeps
-    apart names whose ASCII forms coincide (Văn Lang and Văn Lăng score 0.94, not 1).  Two
-    communes of one district score up to 0.89 (Tân Thành and Tân Thịnh), so a fuzzy match
-    also needs a lead of :data:`MATCH_MARGIN` over the next candidate.
+    The mean of difflib's ratio with and without diacritics: counting the letters alone
+    forgives a missing tone mark; counting the diacritics too keeps apart names whose ASCII
+    forms coincide (Văn Lang and Văn Lăng score 0.94, not 1).  A name written entirely
+    without diacritics is compared without them (they are absent, not wrong).  Two communes
+    of one district score up to 0.89 (Tân Thành and Tân Thịnh), so a fuzzy match also needs a
+    lead of :data:`MATCH_MARGIN` over the next candidate.
 
     Examples
     --------
-    >>> round(similarity("tân cươn", "tân cương"), 3)
-    0.941
+    >>> round(similarity("tân cươn", "tân cương"), 3), round(similarity("tan cuon", "tân cương"), 3)
+    (0.941, 0.941)
     >>> round(similarity("văn lang", "văn lăng"), 3), round(similarity("tân thành", "tân thịnh"), 3)
     (0.938, 0.889)
     """
     plain = difflib.SequenceMatcher(None, _ascii_key(a), _ascii_key(b), autojunk=False).ratio()
+    if a.isascii():
+        return plain
     marked = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
     return (plain + marked) / 2
 
@@ -194,7 +199,7 @@ def parse_label(text: str) -> Label:
     kind, bare = _strip_prefix(key_dots, _DISTRICT_PREFIXES)
     if kind is not None:
         return Label(raw, "district", name_key(bare))
-    if key in _district_keys() or _ascii_key(key) in {_ascii_key(k) for k in _district_keys()}:
+    if key in _district_keys() or _ascii_key(key) in _district_ascii_keys():
         return Label(raw, "district", key)
     kind, bare = _strip_prefix(key_dots, _COMMUNE_PREFIXES)
     return Label(raw, "commune", name_key(bare), kind)
@@ -204,6 +209,11 @@ def parse_label(text: str) -> Label:
 def _district_keys() -> frozenset[str]:
     names = registry.units(2024)["district_name"].unique()
     return frozenset(_strip_prefix(name_key(n), _DISTRICT_PREFIXES)[1] for n in names)
+
+
+@cache
+def _district_ascii_keys() -> frozenset[str]:
+    return frozenset(_ascii_key(k) for k in _district_keys())
 
 
 @cache
@@ -238,9 +248,10 @@ def _elsewhere() -> tuple[dict[str, list[tuple[str, str, str]]], dict[str, list[
 class Match:
     """The outcome of matching one label.
 
-    ``commune_code`` is None when the label is left unplaced; ``suggestions`` then holds the
-    best three candidates as ``(code, name, district, score)``; ``elsewhere`` names units of
-    other provinces bearing that name, when the label matched nothing here.
+    ``commune_code`` is None when the label is left unplaced; ``suggestions`` holds the best
+    three candidates as ``(code, name, district, score)`` of an unplaced or fuzzy-matched
+    label; ``elsewhere`` names units of other provinces bearing that name, when the label
+    matched nothing here.
     """
 
     label: str
@@ -302,6 +313,7 @@ class Matcher:
         self.units: pd.DataFrame = units.assign(
             key=[name_key(n) for n in units["short_name"]],
             ascii=[_ascii_key(name_key(n)) for n in units["short_name"]],
+            full=[name_key(n) for n in units["name"]],
         ).set_index("commune_code", drop=False)
         self.names: dict[str, str] = dict(zip(self.units["commune_code"], self.units["name"]))
         districts = self.units.drop_duplicates("district_code")
@@ -310,6 +322,19 @@ class Matcher:
         self._district_keys = {
             code: _strip_prefix(name_key(name), _DISTRICT_PREFIXES)[1] for code, name in self.districts.items()
         }
+        # Plain look-ups: a matcher is asked once per row.
+        self._rows: dict[str, dict[str, str]] = {
+            c: {"name": n, "key": k, "ascii": a, "full": f, "type": t, "district": d, "district_name": dn}
+            for c, n, k, a, f, t, d, dn in zip(
+                *(self.units[col] for col in ("commune_code", "name", "key", "ascii", "full", "unit_type")),
+                self.units["district_code"],
+                self.units["district_name"],
+            )
+        }
+        self._all: list[str] = list(self._rows)
+        self._by_district: dict[str, list[str]] = {}
+        for code, row in self._rows.items():
+            self._by_district.setdefault(row["district"], []).append(code)
         known = set(self.names)
         self.aliases: dict[str, str] = {}
         for label, code in (aliases or {}).items():
@@ -350,7 +375,7 @@ class Matcher:
 
     def _pick(self, codes: list[str], unit_type: str | None) -> list[str]:
         if len(codes) > 1 and unit_type is not None:
-            same = [c for c in codes if self.units.at[c, "unit_type"] == unit_type]
+            same = [c for c in codes if self._rows[c]["type"] == unit_type]
             return same or codes
         return codes
 
@@ -361,22 +386,22 @@ class Matcher:
         text = unicodedata.normalize("NFC", str(label)).strip()
         if bare in self.aliases:
             return Match(label, self.aliases[bare], "alias", 1.0)
-        units = self.units
-        scope = units[units["district_code"] == district] if district else units
-        for where, frame in (("district", scope), ("province", units)):
+        rows = self._rows
+        scope = self._by_district.get(district, []) if district else self._all
+        for where, codes_in in (("district", scope), ("province", self._all)):
             if where == "province" and not district:
                 break
-            exact = frame.index[frame["name"] == text].tolist()
+            exact = [c for c in codes_in if rows[c]["name"] == text]
             if len(exact) == 1:
                 return Match(label, exact[0], "exact", 1.0, self._moved(exact[0], district))
-            for method, column, value in (("normalised", "key", bare), ("ascii", "ascii", _ascii_key(bare))):
-                codes = self._pick(frame.index[frame[column] == value].tolist(), unit_type)
+            for method, field_, value in (("normalised", "key", bare), ("ascii", "ascii", _ascii_key(bare))):
+                codes = self._pick([c for c in codes_in if rows[c][field_] == value], unit_type)
                 if len(codes) == 1:
                     code = codes[0]
                     notes = [self._moved(code, district), self._type_note(code, unit_type)]
                     return Match(label, code, method, 1.0, "; ".join(n for n in notes if n))
                 if len(codes) > 1:
-                    shown = tuple((c, self.names[c], units.at[c, "district_name"], 1.0) for c in codes[:3])
+                    shown = tuple((c, rows[c]["name"], rows[c]["district_name"], 1.0) for c in codes[:3])
                     return Match(
                         label,
                         None,
@@ -385,15 +410,18 @@ class Matcher:
                         f"ambiguous: {len(codes)} units of the {where if district else 'province'} bear this name",
                         shown,
                     )
+        # The name without its prefix, or the whole label when a misspelt prefix was not recognised.
+        whole = name_key(_LEADING_NUMBER.sub("", text))
         scored = sorted(
-            ((similarity(bare, k), c) for c, k in zip(scope.index, scope["key"])), key=lambda t: (-t[0], t[1])
+            ((max(similarity(bare, rows[c]["key"]), similarity(whole, rows[c]["full"])), c) for c in scope),
+            key=lambda t: (-t[0], t[1]),
         )
+        suggestions = tuple((c, rows[c]["name"], rows[c]["district_name"], round(s, 3)) for s, c in scored[:3])
         if scored:
             best, code = scored[0]
             second = scored[1][0] if len(scored) > 1 else 0.0
             if best >= self.threshold and best - second >= self.margin:
-                return Match(label, code, "fuzzy", best, self._type_note(code, unit_type))
-        suggestions = tuple((c, self.names[c], units.at[c, "district_name"], round(s, 3)) for s, c in scored[:3])
+                return Match(label, code, "fuzzy", best, self._type_note(code, unit_type), suggestions)
         wards, _ = _elsewhere()
         found = [
             w for w in wards.get(bare, []) if unit_type is None or name_key(w[0]).startswith(_type_word(unit_type))
@@ -405,13 +433,13 @@ class Matcher:
         return Match(label, None, None, None, why, suggestions, elsewhere)
 
     def _moved(self, code: str, district: str | None) -> str:
-        here = self.units.at[code, "district_code"]
+        here = self._rows[code]["district"]
         if district and here != district:
             return f"listed under {self.districts[district]}; the registry puts it in {self.districts[here]}"
         return ""
 
     def _type_note(self, code: str, unit_type: str | None) -> str:
-        registered = self.units.at[code, "unit_type"]
+        registered = self._rows[code]["type"]
         if unit_type is not None and registered != unit_type:
             return f"written as a {unit_type}, registered as a {registered}"
         return ""

@@ -237,3 +237,19 @@ def test_signatures_and_notes_below_the_table_are_listed_not_matched(tmp_path):
     notes = t.rows[t.rows["kind"] == "note"]
     assert notes["label"].tolist() == ["Ghi chú: số liệu theo báo cáo của các huyện", "KT. CHỦ TỊCH", "Nguyễn Văn An"]
     assert (notes["outcome"] == "skipped: text without figures").all() and t.blank_rows == 1
+
+
+def test_a_fuzzy_guess_at_a_unit_another_row_gives_is_left_unplaced(tmp_path):
+    # "To Tranh" (Tức Tranh with two typing errors) is nearest to Vô Tranh, which the next row gives.
+    items = MESSY + [
+        ("district", "Huyện Phú Lương", "row"),
+        ("commune", "X. To Tranh", 900, 30, 20, 10),
+        ("commune", "Xã Vô Tranh", 800, 20, 10, 5),
+    ]
+    t = read_published(write_annex(tmp_path / "annex.xlsx", items))
+    assert t.table.set_index("commune_code").at["05647", "households"] == 800
+    (row,) = t.unplaced.to_dict("records")
+    assert row["label"] == "X. To Tranh" and row["reason"] == (
+        "its nearest unit, Xã Vô Tranh (05647, score 0.88), is also given at sheet row 22 ('Xã Vô Tranh')"
+    )
+    assert row["suggestions"].startswith("05647 Xã Vô Tranh (Huyện Phú Lương) 0.88; 05641 Xã Tức Tranh")
