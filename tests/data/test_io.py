@@ -676,3 +676,16 @@ def test_write_parquet_keeps_a_meaningful_index_and_checks_arguments(tmp_path):
         write_parquet([1, 2], tmp_path / "y.parquet")
     with pytest.raises(ValueError, match="duplicate column names"):
         write_parquet(pd.DataFrame([[1, 2]], columns=["a", "a"]), tmp_path / "y.parquet")
+
+
+def test_distinct_identifiers_are_normalised_and_checked_without_a_dictionary(tmp_path):
+    frame = households_text(6)
+    frame.loc[1, "household_id"] = unicodedata.normalize("NFD", "Hộ-1")
+    path = tmp_path / "households.csv"
+    write_csv(frame, path)
+    hh = read_households(path)
+    assert hh.loc[1, "household_id"] == unicodedata.normalize("NFC", "Hộ-1")
+    frame.loc[2, "household_id"] = "Hộ-2".encode().decode("cp1252")
+    write_csv(frame, path)
+    with pytest.raises(ValidationError, match=r"row 3 .*column 'household_id': looks double-encoded .*probably 'Hộ-2'"):
+        read_households(path)
