@@ -165,12 +165,13 @@ class Label:
     unit_type: str | None = None
 
 
-def parse_label(text: str) -> Label:
+def parse_label(text: str, *, bare_districts: bool = True) -> Label:
     """Read a row's name: a total, an old province, a district, a subtotal or a commune.
 
     A leading row number ("1.", "II.", "a)") is removed first.  A bare name that is the
     name of a pre-2025 district ("Định Hóa") is that district: no pre-2025 commune bears a
-    district's name.
+    district's name.  Since 2025 communes do (Xã Định Hóa): pass ``bare_districts=False``
+    for a table of the 2025 units.
 
     Examples
     --------
@@ -181,6 +182,8 @@ def parse_label(text: str) -> Label:
     Label(text='2. TT. Chợ Chu', kind='commune', bare='chợ chu', unit_type='town')
     >>> parse_label("Thi tran Hung Son").bare, parse_label("Xã Quân Chu").kind
     ('hung son', 'commune')
+    >>> parse_label("Định Hóa", bare_districts=False).kind
+    'commune'
     """
     raw = str(text)
     key = name_key(_LEADING_NUMBER.sub("", unicodedata.normalize("NFC", raw)).replace(":", " "))
@@ -199,7 +202,7 @@ def parse_label(text: str) -> Label:
     kind, bare = _strip_prefix(key_dots, _DISTRICT_PREFIXES)
     if kind is not None:
         return Label(raw, "district", name_key(bare))
-    if key in _district_keys() or _ascii_key(key) in _district_ascii_keys():
+    if bare_districts and (key in _district_keys() or _ascii_key(key) in _district_ascii_keys()):
         return Label(raw, "district", key)
     kind, bare = _strip_prefix(key_dots, _COMMUNE_PREFIXES)
     return Label(raw, "commune", name_key(bare), kind)
@@ -381,7 +384,7 @@ class Matcher:
 
     def commune(self, label: str, district: str | None = None) -> Match:
         """Match one commune label, within ``district`` (a district code of vintage 2024) when given."""
-        parsed = parse_label(label)
+        parsed = parse_label(label, bare_districts=self.vintage < 2025)
         bare, unit_type = parsed.bare, parsed.unit_type
         text = unicodedata.normalize("NFC", str(label)).strip()
         if bare in self.aliases:

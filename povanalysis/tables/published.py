@@ -341,7 +341,7 @@ def read_published(
                 row.kind, row.outcome = "note", "skipped: no name and no figures"
             rows.append(row)
             continue
-        parsed = parse_label(row.label)
+        parsed = parse_label(row.label, bare_districts=matcher.vintage < 2025)
         row.kind = parsed.kind
         if parsed.kind == "province":
             district_label, district = "", None

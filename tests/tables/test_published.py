@@ -253,3 +253,17 @@ def test_a_fuzzy_guess_at_a_unit_another_row_gives_is_left_unplaced(tmp_path):
         "its nearest unit, Xã Vô Tranh (05647, score 0.88), is also given at sheet row 22 ('Xã Vô Tranh')"
     )
     assert row["suggestions"].startswith("05647 Xã Vô Tranh (Huyện Phú Lương) 0.88; 05641 Xã Tức Tranh")
+
+
+def test_an_annex_of_the_2025_units_reads_and_passes_through(tmp_path):
+    items = [
+        ("total", "Tổng cộng"),
+        ("commune", "Đại Từ", 9000, 300, 200, 250),  # since 2025 a commune, not the old district
+        ("commune", "Phường Đức Xuân", 7000, 70, 90, 40),
+        ("commune", "Xã Văn Lăng", 3000, 210, 150, 200),
+    ]
+    t = read_published(write_annex(tmp_path / "annex.xlsx", items, year=2025), vintage=2025)
+    assert t.table["commune_code"].tolist() == ["01840", "05665", "05830"]
+    new = t.to_new_units()
+    assert new["poor_rate"].tolist() == [70 / 7000, 210 / 3000, 300 / 9000]
+    assert new["complete"].all() and not new["apportioned"].any()
