@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..data import registry
 from .published import PublishedTable, read_published
 
 __all__ = ["PublishedSeries", "read_published_series"]
@@ -85,6 +86,26 @@ class PublishedSeries:
         if shares:
             out.attrs["shares"] = pd.concat(shares, ignore_index=True)
         return out
+
+    def commune_year(self, **options) -> pd.DataFrame:
+        """The series in the layout of :func:`povanalysis.data.pipeline.load_commune_year`, from annexes.
+
+        :meth:`to_new_units` (``options`` passed on) with the registry's ``name_ascii``,
+        ``unit_type`` and ``old_area`` of each 2025 unit, in the pipeline's column order; there
+        is no ``persons`` column (annexes count households), and ``apportioned`` and
+        ``complete`` come last.
+
+        Returns
+        -------
+        DataFrame
+            One row per 2025 unit and review year.
+        """
+        out = self.to_new_units(**options)
+        units = registry.units(2025).set_index("commune_code")[["name_ascii", "unit_type", "old_area"]]
+        out = out.join(units, on="commune_code")
+        first = ["commune_code", "review_year"]
+        last = ["suppressed", "name", "name_ascii", "unit_type", "old_area", "apportioned", "complete"]
+        return out[first + [c for c in out.columns if c not in first + last] + last]
 
 
 def read_published_series(

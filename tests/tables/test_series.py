@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import write_annex
 
-from povanalysis.data import registry
+from povanalysis.data import pipeline, registry
 from povanalysis.geo import crosswalk
 from povanalysis.goals.series import check_counts
 from povanalysis.measure.aggregates import poverty_counts
@@ -130,3 +130,7 @@ def test_annexes_of_the_panel_give_the_microdata_rates_by_new_unit(panel, annexe
     # Ready for the projections and the maps: one row per unit and year, households >= 1, poor <= households.
     check_counts(new, ["commune_code"])
     assert {"commune_code", "review_year", "poor_rate", "suppressed", "households"} <= set(new.columns)
+    # The layout of the pipeline's commune-year table, but for persons (annexes count households).
+    table = series.commune_year(weights=weights)
+    expected = pipeline.load_commune_year().columns.drop("persons").tolist()
+    assert table.columns.tolist() == expected + ["apportioned", "complete"] and len(table) == len(new)

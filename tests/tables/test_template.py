@@ -86,3 +86,18 @@ def test_an_empty_template_is_reported_row_by_row(tmp_path):
     assert main(["check", str(path)], out=io.StringIO()) == 1
     assert main(["template", str(tmp_path / "new.xlsx"), "--year", "2024"], out=out) == 0
     assert "wrote " in out.getvalue() and "280 units of Tỉnh Thái Nguyên and Tỉnh Bắc Kạn by district" in out.getvalue()
+
+
+def test_the_commands_run_as_a_module(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "annex.xlsx"
+    done = subprocess.run(
+        [sys.executable, "-m", "povanalysis.tables", "template", str(out), "--area", "thai_nguyen"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"wrote {out}: 172 units of Tỉnh Thái Nguyên by district\n"
