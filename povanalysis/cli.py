@@ -67,6 +67,12 @@ def _batch(args) -> int:
     return 0 if result.ok else 1
 
 
+def _tables(args: argparse.Namespace) -> int:
+    from .tables.commands import main as tables_main
+
+    return tables_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="povanalysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,11 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-province", dest="province", action="store_false", help="skip the province notebooks")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_batch)
+    p = sub.add_parser(
+        "tables",
+        help="published review annexes: write a template to fill, check a filled one",
+        description="povanalysis tables template OUT.xlsx [--year Y] [--area thai_nguyen|bac_kan] | "
+        "povanalysis tables check FILE (see povanalysis.tables)",
+        add_help=False,
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="the tables command and its arguments")
+    p.set_defaults(func=_tables)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["tables"]:  # its own parser, options and help included
+        from .tables.commands import main as tables_main
+
+        return tables_main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

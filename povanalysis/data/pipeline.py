@@ -110,18 +110,19 @@ def indicator_table(classified: pd.DataFrame) -> pd.DataFrame:
         std = get_standard(key)
         af = alkire_foster(group, weights=std.weights(), k=std.k, by=["commune_code", "review_year"])
         line = group["area"].map(dict(std.income_line)).astype(float)
-        money = fgt(group["income_pc"].astype(float), line=line,
-                    by=group[["commune_code", "review_year"]])
+        money = fgt(group["income_pc"].astype(float), line=line, by=group[["commune_code", "review_year"]])
         parts += [af.assign(standard=key), money.assign(standard=key)]
     out = pd.concat(parts, ignore_index=True)
     # Totals over all commune-years and shares of that pooled total mean nothing here.
     out = out[out["commune_code"].notna() & out["review_year"].notna() & ~out["measure"].isin(["pop_share", "contrib"])]
-    return out.sort_values(["commune_code", "review_year", "measure", "indicator"], kind="stable",
-                           na_position="first").reset_index(drop=True)
+    return out.sort_values(
+        ["commune_code", "review_year", "measure", "indicator"], kind="stable", na_position="first"
+    ).reset_index(drop=True)
 
 
-def ensure_demo_data(data_root: Path | None = None, *, seed: int = DEFAULT_SEED, scale: float = 1.0,
-                     force: bool = False) -> dict[str, Path]:
+def ensure_demo_data(
+    data_root: Path | None = None, *, seed: int = DEFAULT_SEED, scale: float = 1.0, force: bool = False
+) -> dict[str, Path]:
     """Generate the synthetic raw files if missing (or made with other parameters), then process them."""
     from . import synth
 
@@ -171,15 +172,21 @@ def load_disadvantaged() -> frozenset[str]:
         return frozenset()
     frame = pd.read_csv(path, dtype=str, encoding="utf-8")
     if "commune_code" not in frame.columns:
-        raise io.ValidationError(f"{path}: no column 'commune_code' (columns: {list(frame.columns)})",
-                                 path=path, column="commune_code")
+        raise io.ValidationError(
+            f"{path}: no column 'commune_code' (columns: {list(frame.columns)})", path=path, column="commune_code"
+        )
     known = registry.known_codes()
     for i, code in enumerate(frame["commune_code"]):
         if code not in known:
             raise io.ValidationError(
                 f"{path}: data row {i + 1} (line {i + 2}), column 'commune_code': {code!r} is not one of the "
-                "92 commune codes of vintage 2025", path=path, row=i + 1, column="commune_code", value=code,
-                problem="unknown commune code")
+                "92 commune codes of vintage 2025",
+                path=path,
+                row=i + 1,
+                column="commune_code",
+                value=code,
+                problem="unknown commune code",
+            )
     return frozenset(frame["commune_code"])
 
 
@@ -209,7 +216,9 @@ def headline_text(first: pd.Series, last: pd.Series, *, lang: str = "vi") -> str
     b = f"{format_percent(last['poor_rate'], lang)} ({format_number(last['poor'], lang)} {'hộ' if lang == 'vi' else 'households'})"
     if lang == "vi":
         verb, to = ("giảm", "xuống") if change < 0 else ("tăng", "lên")
-        return (f"Giữa kỳ rà soát {years[0]} và {years[1]}, tỷ lệ hộ nghèo {verb} từ {a} {to} {b}, "
-                f"{verb} {points.replace('.', ',')} điểm phần trăm.")
+        return (
+            f"Giữa kỳ rà soát {years[0]} và {years[1]}, tỷ lệ hộ nghèo {verb} từ {a} {to} {b}, "
+            f"{verb} {points.replace('.', ',')} điểm phần trăm."
+        )
     verb = "fell" if change < 0 else "rose"
     return f"Between the {years[0]} and {years[1]} reviews the poor-household rate {verb} from {a} to {b}, by {points} points."

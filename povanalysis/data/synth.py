@@ -63,13 +63,28 @@ TARGETS = pd.DataFrame(
 # Remoteness (0 = city centre, 1 = most remote) of the pre-2025 districts, from their
 # terrain and distance to the provincial centres; it drives commune income levels,
 # ethnic composition and infrastructure deprivations.
-_DISTRICT_REMOTENESS: Mapping[str, float] = MappingProxyType({
-    "Thành phố Thái Nguyên": 0.05, "Thành phố Sông Công": 0.12, "Thành phố Phổ Yên": 0.15,
-    "Thị xã Phổ Yên": 0.15, "Huyện Phú Bình": 0.35, "Huyện Đồng Hỷ": 0.5, "Huyện Phú Lương": 0.5,
-    "Huyện Đại Từ": 0.5, "Huyện Định Hóa": 0.7, "Huyện Võ Nhai": 0.85,
-    "Thành phố Bắc Kạn": 0.25, "Huyện Chợ Mới": 0.6, "Huyện Bạch Thông": 0.65, "Huyện Chợ Đồn": 0.75,
-    "Huyện Na Rì": 0.8, "Huyện Ngân Sơn": 0.85, "Huyện Ba Bể": 0.85, "Huyện Pác Nặm": 1.0,
-})
+_DISTRICT_REMOTENESS: Mapping[str, float] = MappingProxyType(
+    {
+        "Thành phố Thái Nguyên": 0.05,
+        "Thành phố Sông Công": 0.12,
+        "Thành phố Phổ Yên": 0.15,
+        "Thị xã Phổ Yên": 0.15,
+        "Huyện Phú Bình": 0.35,
+        "Huyện Đồng Hỷ": 0.5,
+        "Huyện Phú Lương": 0.5,
+        "Huyện Đại Từ": 0.5,
+        "Huyện Định Hóa": 0.7,
+        "Huyện Võ Nhai": 0.85,
+        "Thành phố Bắc Kạn": 0.25,
+        "Huyện Chợ Mới": 0.6,
+        "Huyện Bạch Thông": 0.65,
+        "Huyện Chợ Đồn": 0.75,
+        "Huyện Na Rì": 0.8,
+        "Huyện Ngân Sơn": 0.85,
+        "Huyện Ba Bể": 0.85,
+        "Huyện Pác Nặm": 1.0,
+    }
+)
 
 # Ethnic composition: the shares at remoteness 0 and 1, per old province (weights, normalised).
 _ETHNIC_MIX = {
@@ -83,26 +98,34 @@ _ETHNIC_MIX = {
     ),
 }
 # Log-income gap of each group against Kinh, before the commune effect.
-_ETHNIC_INCOME = {"Kinh": 0.0, "Hoa": 0.04, "Tày": -0.25, "Nùng": -0.29, "Sán Dìu": -0.18,
-                  "Sán Chay": -0.32, "Dao": -0.45, "H'Mông": -0.65}
+_ETHNIC_INCOME = {
+    "Kinh": 0.0,
+    "Hoa": 0.04,
+    "Tày": -0.25,
+    "Nùng": -0.29,
+    "Sán Dìu": -0.18,
+    "Sán Chay": -0.32,
+    "Dao": -0.45,
+    "H'Mông": -0.65,
+}
 
 # Deprivation indicators: base log-odds in 2021, yearly change, loading on low welfare,
 # loading on remoteness (infrastructure), loading on household size.
 _DEPRIVATION_MODEL = {
-    "d_employment":        (-2.0, -0.08, 0.9, 0.6, 0.00),
-    "d_dependants":        (-2.3, -0.03, 0.5, 0.3, 0.25),
-    "d_nutrition":         (-2.6, -0.10, 0.9, 0.8, 0.15),
-    "d_health_insurance":  (-2.2, -0.12, 0.8, 0.2, 0.05),
-    "d_adult_education":   (-1.9, -0.08, 1.0, 1.0, 0.10),
-    "d_child_school":      (-3.0, -0.08, 0.9, 0.8, 0.15),
-    "d_housing_quality":   (-1.8, -0.15, 1.1, 1.2, 0.00),
-    "d_floor_area":        (-2.4, -0.10, 0.9, 0.4, 0.30),
-    "d_water":             (-1.9, -0.15, 0.9, 1.6, 0.00),
-    "d_latrine":           (-1.6, -0.15, 1.0, 1.6, 0.00),
-    "d_telecom":           (-3.2, -0.20, 1.0, 1.2, -0.10),
+    "d_employment": (-2.0, -0.08, 0.9, 0.6, 0.00),
+    "d_dependants": (-2.3, -0.03, 0.5, 0.3, 0.25),
+    "d_nutrition": (-2.6, -0.10, 0.9, 0.8, 0.15),
+    "d_health_insurance": (-2.2, -0.12, 0.8, 0.2, 0.05),
+    "d_adult_education": (-1.9, -0.08, 1.0, 1.0, 0.10),
+    "d_child_school": (-3.0, -0.08, 0.9, 0.8, 0.15),
+    "d_housing_quality": (-1.8, -0.15, 1.1, 1.2, 0.00),
+    "d_floor_area": (-2.4, -0.10, 0.9, 0.4, 0.30),
+    "d_water": (-1.9, -0.15, 0.9, 1.6, 0.00),
+    "d_latrine": (-1.6, -0.15, 1.0, 1.6, 0.00),
+    "d_telecom": (-3.2, -0.20, 1.0, 1.2, -0.10),
     "d_information_means": (-2.8, -0.15, 1.0, 1.2, -0.10),
-    "d_internet":          (-1.5, -0.25, 1.1, 1.6, -0.10),
-    "d_waste":             (-1.0, -0.20, 0.7, 2.2, 0.00),
+    "d_internet": (-1.5, -0.25, 1.1, 1.6, -0.10),
+    "d_waste": (-1.0, -0.20, 0.7, 2.2, 0.00),
 }
 
 _RATES = {"poor": 0.066, "near_poor": 0.0792, "newly_escaped": 0.0825}
@@ -287,10 +310,10 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
     n0 = int(counts.sum())
     growth = round(n0 * 0.0081)
     n_total = n0 + growth * (len(years) - 1)
-    commune_idx = np.concatenate([np.repeat(np.arange(len(communes)), counts),
-                                  rng.choice(len(communes), n_total - n0, p=counts / n0)])
-    first_year = np.concatenate([np.full(n0, years[0]),
-                                 np.repeat(years[1:], growth)])
+    commune_idx = np.concatenate(
+        [np.repeat(np.arange(len(communes)), counts), rng.choice(len(communes), n_total - n0, p=counts / n0)]
+    )
+    first_year = np.concatenate([np.full(n0, years[0]), np.repeat(years[1:], growth)])
     # A small share of households dissolves (merged or moved away) after some review.
     last_year = np.where(rng.random(n_total) < 0.015, rng.choice(years[:-1], n_total), years[-1])
     last_year = np.maximum(last_year, first_year)
@@ -349,14 +372,23 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
         # Deprived in indicator j iff margin_j + kappa > 0, kappa a yearly level solved below.
         margin = {}
         for d, (a, trend, w_load, r_load, s_load) in _DEPRIVATION_MODEL.items():
-            margin[d] = (a + trend * t - w_load * z + r_load * (remote - 0.4) + s_load * (size - 3.5)
-                         + 0.9 * dep_factor - rng.logistic(0, 1, n_total))
+            margin[d] = (
+                a
+                + trend * t
+                - w_load * z
+                + r_load * (remote - 0.4)
+                + s_load * (size - 3.5)
+                + 0.9 * dep_factor
+                - rng.logistic(0, 1, n_total)
+            )
         # A household has 3+ of the standard's deprivations iff its third-largest margin + kappa > 0.
         third = -np.partition(-np.vstack([margin[d] for d in std.columns]), 2, axis=0)[2]
         t_gap = log_line - (welfare + gains)
         extra = {area: _lift_share(n_lift, exit_event, old_area, area) for area in ("thai_nguyen", "bac_kan")}
-        goal = {area: round(target[(year, area, "poor_rate")] / 100 * (alive & (old_area == area)).sum())
-                for area in ("thai_nguyen", "bac_kan")}
+        goal = {
+            area: round(target[(year, area, "poor_rate")] / 100 * (alive & (old_area == area)).sum())
+            for area in ("thai_nguyen", "bac_kan")
+        }
         np_target = target[(year, "province", "near_poor_rate")] / 100
         lo, hi = -3.0, 3.0
         for _ in range(30):  # bisection on the deprivation level for the near-poor rate
@@ -406,22 +438,26 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
         income = np.where((log_income > log_line) & (income <= line), line + 1000, income)
         cls = np.full(n_total, -1)
         below = income <= line
-        cls[alive] = np.where(below, np.where(count >= 3, 0, 1),
-                              np.where(income <= np.where(urban, std.average_band["urban"],
-                                                          std.average_band["rural"]), 2, 3))[alive]
+        cls[alive] = np.where(
+            below,
+            np.where(count >= 3, 0, 1),
+            np.where(income <= np.where(urban, std.average_band["urban"], std.average_band["rural"]), 2, 3),
+        )[alive]
         status[year] = cls
         last_listed = np.where(alive & (cls <= 1), year, last_listed)
 
         ids = np.flatnonzero(alive)
-        frame = pd.DataFrame({
-            "household_id": [f"TN{i:07d}" for i in ids],
-            "review_year": np.full(len(ids), year, dtype=np.int64),
-            "commune_code": c["commune_code"].to_numpy()[ids],
-            "area": np.where(urban[ids], "urban", "rural"),
-            "ethnicity": ethnicity[ids].astype(str),
-            "size": size[ids].astype(np.int64),
-            "income_pc": income[ids].astype(float),
-        })
+        frame = pd.DataFrame(
+            {
+                "household_id": [f"TN{i:07d}" for i in ids],
+                "review_year": np.full(len(ids), year, dtype=np.int64),
+                "commune_code": c["commune_code"].to_numpy()[ids],
+                "area": np.where(urban[ids], "urban", "rural"),
+                "ethnicity": ethnicity[ids].astype(str),
+                "size": size[ids].astype(np.int64),
+                "income_pc": income[ids].astype(float),
+            }
+        )
         for d in DEPRIVATIONS:
             frame[d] = dep[d][ids]
         frames.append(frame)
@@ -434,18 +470,25 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
             programme = np.where((prev[b] >= 2) & ~(year - 1 - last_listed[b] <= 3), "near_poor", programme)
             day = rng.integers(0, 240, len(b))
             amount = np.clip(np.round(rng.lognormal(np.log(55e6), 0.35, len(b)) / 1e6) * 1e6, 10e6, 100e6)
-            loan_rows.append(pd.DataFrame({
-                "household_id": [f"TN{i:07d}" for i in b],
-                "programme": programme,
-                "disbursed": pd.Timestamp(f"{year}-01-02") + pd.to_timedelta(day, unit="D"),
-                "amount": amount,
-                "rate": [_RATES[p] for p in programme],
-                "term_months": rng.choice([36, 48, 60], len(b)).astype(np.int64),
-            }))
+            loan_rows.append(
+                pd.DataFrame(
+                    {
+                        "household_id": [f"TN{i:07d}" for i in b],
+                        "programme": programme,
+                        "disbursed": pd.Timestamp(f"{year}-01-02") + pd.to_timedelta(day, unit="D"),
+                        "amount": amount,
+                        "rate": [_RATES[p] for p in programme],
+                        "term_months": rng.choice([36, 48, 60], len(b)).astype(np.int64),
+                    }
+                )
+            )
 
     households = pd.concat(frames, ignore_index=True)
-    loans = (pd.concat(loan_rows, ignore_index=True) if loan_rows else
-             pd.DataFrame(columns=["household_id", "programme", "disbursed", "amount", "rate", "term_months"]))
+    loans = (
+        pd.concat(loan_rows, ignore_index=True)
+        if loan_rows
+        else pd.DataFrame(columns=["household_id", "programme", "disbursed", "amount", "rate", "term_months"])
+    )
     loans = loans.sort_values(["disbursed", "household_id"], kind="stable").reset_index(drop=True)
 
     communes_out = communes.drop(columns=["effect", "urban_share"]).copy()
@@ -456,8 +499,10 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
         "credit_effect": credit_effect,
         "credit_effect_realised": lifted_total / events_total if events_total else float("nan"),
         "n_exit_events": events_total,
-        "estimand": ("effect of a loan disbursed between review t and t+1 on not being poor at review t+1, "
-                     "for borrowers poor at review t, in probability points"),
+        "estimand": (
+            "effect of a loan disbursed between review t and t+1 on not being poor at review t+1, "
+            "for borrowers poor at review t, in probability points"
+        ),
         "income_effect_log": credit_effect,
         "mean_log_income_gain_exit_events": log_gain_sum / log_gain_n if log_gain_n else float("nan"),
         "deprivation_effect": 0.0,
@@ -485,8 +530,13 @@ def _region_iii(households: pd.DataFrame, communes: pd.DataFrame, *, review_year
     hh = households[households["review_year"] == review_year]
     cls = _classes(hh)
     poor = cls == "poor"
-    g = pd.DataFrame({"commune_code": hh["commune_code"], "poor": poor,
-                      "poor_em": poor & (hh["ethnicity"] != ETHNIC_MAJORITY)}).groupby("commune_code").mean()
+    g = (
+        pd.DataFrame(
+            {"commune_code": hh["commune_code"], "poor": poor, "poor_em": poor & (hh["ethnicity"] != ETHNIC_MAJORITY)}
+        )
+        .groupby("commune_code")
+        .mean()
+    )
     rate = g["poor"]
     em_share = (g["poor_em"] / g["poor"]).fillna(0)
     flag = (rate >= 0.20) | ((rate >= 0.15) & (em_share > 0.60))
@@ -502,13 +552,15 @@ def _classes(hh: pd.DataFrame) -> pd.Series:
 def _calibration(households: pd.DataFrame, communes: pd.DataFrame, target: pd.Series) -> pd.DataFrame:
     cls = _classes(households)
     area = households["commune_code"].map(communes.set_index("commune_code")["old_area"])
-    frame = pd.DataFrame({
-        "review_year": households["review_year"].to_numpy(),
-        "area": area.to_numpy(),
-        "poor": (cls == "poor").to_numpy(),
-        "near_poor": (cls == "near_poor").to_numpy(),
-        "minority": (households["ethnicity"] != ETHNIC_MAJORITY).to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "review_year": households["review_year"].to_numpy(),
+            "area": area.to_numpy(),
+            "poor": (cls == "poor").to_numpy(),
+            "near_poor": (cls == "near_poor").to_numpy(),
+            "minority": (households["ethnicity"] != ETHNIC_MAJORITY).to_numpy(),
+        }
+    )
     scale = None
     rows = []
     for (year, group, measure), value in target.items():
@@ -531,8 +583,11 @@ def _calibration(households: pd.DataFrame, communes: pd.DataFrame, target: pd.Se
         rows.append((year, group, measure, value, gen))
     out = pd.DataFrame(rows, columns=["review_year", "group", "measure", "target", "generated"])
     out["gap"] = out["generated"] - out["target"]
-    out["source"] = TARGETS.set_index(["review_year", "group", "measure"]).loc[
-        list(zip(out["review_year"], out["group"], out["measure"])), "source"].to_numpy()
+    out["source"] = (
+        TARGETS.set_index(["review_year", "group", "measure"])
+        .loc[list(zip(out["review_year"], out["group"], out["measure"])), "source"]
+        .to_numpy()
+    )
     return out.sort_values(["measure", "group", "review_year"], kind="stable").reset_index(drop=True)
 
 
@@ -557,7 +612,8 @@ def write(panel: SyntheticPanel, directory: str | os.PathLike) -> dict[str, Path
     write_parquet(panel.loans, paths["loans"])
     dis = panel.communes.loc[panel.communes["disadvantaged"], ["commune_code", "name"]]
     atomic_write_text(paths["disadvantaged"], dis.to_csv(index=False, lineterminator="\n"))
-    atomic_write_text(paths["calibration"], panel.calibration.to_csv(index=False, lineterminator="\n",
-                                                                     float_format="%.6f"))
+    atomic_write_text(
+        paths["calibration"], panel.calibration.to_csv(index=False, lineterminator="\n", float_format="%.6f")
+    )
     atomic_write_text(paths["truth"], json.dumps(panel.truth, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     return paths

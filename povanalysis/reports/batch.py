@@ -163,15 +163,28 @@ class BatchResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per job: kind, key, output stem, status, error, seconds."""
-        return pd.DataFrame([{"kind": r.job.kind, "key": r.job.key, "stem": r.job.stem, "status": r.status,
-                              "error": r.error, "seconds": round(r.seconds, 3)} for r in self.results],
-                            columns=["kind", "key", "stem", "status", "error", "seconds"])
+        return pd.DataFrame(
+            [
+                {
+                    "kind": r.job.kind,
+                    "key": r.job.key,
+                    "stem": r.job.stem,
+                    "status": r.status,
+                    "error": r.error,
+                    "seconds": round(r.seconds, 3),
+                }
+                for r in self.results
+            ],
+            columns=["kind", "key", "stem", "status", "error", "seconds"],
+        )
 
     def summary(self) -> str:
         """A short account: counts, time, where the index is, and every failure with its error."""
         c = self.counts()
-        lines = [f"{len(self.results)} reports: {c['done']} run, {c['skipped']} up to date, {c['failed']} failed "
-                 f"({self.seconds:.1f} s)"]
+        lines = [
+            f"{len(self.results)} reports: {c['done']} run, {c['skipped']} up to date, {c['failed']} failed "
+            f"({self.seconds:.1f} s)"
+        ]
         if self.index is not None:
             lines.append(f"index: {self.index} ({self.index_status})")
         for r in self.failed:
@@ -196,8 +209,14 @@ def _check_codes(communes: Iterable[str] | None) -> list[str]:
     return codes
 
 
-def commune_jobs(communes: Iterable[str] | None = None, *, manifest: dict, review_year: int, lang: str = "vi",
-                 notebook: Path | None = None) -> list[Job]:
+def commune_jobs(
+    communes: Iterable[str] | None = None,
+    *,
+    manifest: dict,
+    review_year: int,
+    lang: str = "vi",
+    notebook: Path | None = None,
+) -> list[Job]:
     """One job per commune (all 92 units by default), named from the registry.
 
     Parameters
@@ -220,10 +239,21 @@ def commune_jobs(communes: Iterable[str] | None = None, *, manifest: dict, revie
     for code in codes:
         unit = units.loc[code]
         params = {"commune_code": code, "review_year": int(review_year), "lang": lang}
-        digest = _digest({"version": __version__, "notebook": nb_sha, "parameters": params, "shared": manifest["shared"],
-                          "commune": manifest["communes"].get(code, ""), "code": manifest["inputs"]["code"]})
-        title = (f"{unit['name']} — Báo cáo giảm nghèo {review_year}" if lang == "vi"
-                 else f"{unit['name']} — Poverty report {review_year}")
+        digest = _digest(
+            {
+                "version": __version__,
+                "notebook": nb_sha,
+                "parameters": params,
+                "shared": manifest["shared"],
+                "commune": manifest["communes"].get(code, ""),
+                "code": manifest["inputs"]["code"],
+            }
+        )
+        title = (
+            f"{unit['name']} — Báo cáo giảm nghèo {review_year}"
+            if lang == "vi"
+            else f"{unit['name']} — Poverty report {review_year}"
+        )
         jobs.append(Job("commune", code, notebook, params, f"communes/{unit['slug']}", title, lang, digest))
     return jobs
 
@@ -244,18 +274,32 @@ def province_jobs(*, manifest: dict, lang: str = "vi", notebooks: Sequence[Path]
     """
     check_lang(lang)
     if notebooks is None:
-        notebooks = [p for p in sorted(_notebooks_dir().glob("*.ipynb"))
-                     if _PROVINCE_NOTEBOOK.match(p.name) and p.name != COMMUNE_NOTEBOOK]
+        notebooks = [
+            p
+            for p in sorted(_notebooks_dir().glob("*.ipynb"))
+            if _PROVINCE_NOTEBOOK.match(p.name) and p.name != COMMUNE_NOTEBOOK
+        ]
     jobs = []
     for path in notebooks:
         path = Path(path)
         raw = path.read_bytes()
         nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
         params = {"lang": lang} if "lang" in notebook_parameters(nb) else {}
-        digest = _digest({"version": __version__, "notebook": _sha_bytes(raw), "parameters": params,
-                          "inputs": manifest["inputs"]})
-        jobs.append(Job("province", path.stem, path, params, f"province/{path.stem}",
-                        _notebook_title(nb, path.stem), lang, digest))
+        digest = _digest(
+            {"version": __version__, "notebook": _sha_bytes(raw), "parameters": params, "inputs": manifest["inputs"]}
+        )
+        jobs.append(
+            Job(
+                "province",
+                path.stem,
+                path,
+                params,
+                f"province/{path.stem}",
+                _notebook_title(nb, path.stem),
+                lang,
+                digest,
+            )
+        )
     return jobs
 
 
@@ -264,8 +308,11 @@ def province_jobs(*, manifest: dict, lang: str = "vi", notebooks: Sequence[Path]
 
 def _paths(out: Path, job: Job) -> dict[str, Path]:
     base = out / job.stem
-    return {"ipynb": base.with_suffix(".ipynb"), "html": base.with_suffix(".html"),
-            "stamp": base.with_name(base.name + ".stamp.json")}
+    return {
+        "ipynb": base.with_suffix(".ipynb"),
+        "html": base.with_suffix(".html"),
+        "stamp": base.with_name(base.name + ".stamp.json"),
+    }
 
 
 def _invalid(job: Job) -> JobResult | None:
@@ -293,7 +340,9 @@ def _nav(job: Job) -> str:
     return f'<nav class="crumbs"><a href="../index.html">{text}</a></nav>'
 
 
-def run_job(job: Job, kernel: engine.WarmKernel, out: str | os.PathLike, *, stop: threading.Event | None = None) -> JobResult:
+def run_job(
+    job: Job, kernel: engine.WarmKernel, out: str | os.PathLike, *, stop: threading.Event | None = None
+) -> JobResult:
     """Execute one job in a warm kernel and write its notebook, page and stamp atomically.
 
     The stamp (``<stem>.stamp.json``, holding the job's digest) is removed first and
@@ -310,8 +359,9 @@ def run_job(job: Job, kernel: engine.WarmKernel, out: str | os.PathLike, *, stop
         nb = engine.execute(kernel, job.notebook, job.parameters)
         nb.metadata["title"] = job.title
         redact_notebook(nb, folders)
-        page = html.export(nb, lang=job.lang, title=job.title, plotly_src="../assets/" + html.PLOTLY_JS,
-                           nav_html=_nav(job))
+        page = html.export(
+            nb, lang=job.lang, title=job.title, plotly_src="../assets/" + html.PLOTLY_JS, nav_html=_nav(job)
+        )
     except Exception as exc:
         if stop is not None and stop.is_set():  # the batch was interrupted: the outputs stay as they were
             return JobResult(job, "failed", "KeyboardInterrupt: the batch was interrupted", time.perf_counter() - start)
@@ -346,8 +396,14 @@ def _kernel_env() -> dict[str, str]:
 def _progress(total: int, enabled: bool | None):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="povanalysis batch", unit="report", file=sys.stderr,
-                disable=(None if enabled is None else not enabled), dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc="povanalysis batch",
+        unit="report",
+        file=sys.stderr,
+        disable=(None if enabled is None else not enabled),
+        dynamic_ncols=True,
+    )
 
 
 def _run_local(jobs: list[Job], out: Path, *, workers: int, env: dict, bar) -> list[JobResult]:
@@ -370,8 +426,10 @@ def _run_local(jobs: list[Job], out: Path, *, workers: int, env: dict, bar) -> l
                 result = JobResult(job, "failed", f"{type(exc).__name__}: {exc}")
             done.put(result)
 
-    threads = [threading.Thread(target=work, name=f"povanalysis-worker-{i}", daemon=True)
-               for i in range(max(1, min(workers, len(jobs))))]
+    threads = [
+        threading.Thread(target=work, name=f"povanalysis-worker-{i}", daemon=True)
+        for i in range(max(1, min(workers, len(jobs))))
+    ]
     results: dict[str, JobResult] = {}
     try:
         for t in threads:
@@ -434,8 +492,12 @@ def _run_dask(jobs: list[Job], out: Path, *, scheduler, env: dict, bar) -> list[
     futures = []
     try:
         client.register_plugin(plugin, name=name)
-        futures = [client.submit(_dask_run, job, str(out), name, key=f"povanalysis-{job.stem}-{job.digest[:10]}",
-                                 pure=False, retries=0) for job in jobs]
+        futures = [
+            client.submit(
+                _dask_run, job, str(out), name, key=f"povanalysis-{job.stem}-{job.digest[:10]}", pure=False, retries=0
+            )
+            for job in jobs
+        ]
         by_key = {f.key: j for f, j in zip(futures, jobs)}
         for fut in as_completed(futures, loop=client.loop):
             job = by_key[fut.key]
@@ -479,16 +541,32 @@ class _SigtermAsInterrupt:
 
 def _write_summary(out: Path, result: BatchResult, *, review_year: int, lang: str) -> None:
     frame = result.to_frame()
-    payload = {"review_year": review_year, "lang": lang, "counts": result.counts(),
-               "failures": frame[frame["status"] == "failed"][["kind", "key", "stem", "error"]].to_dict("records")}
-    atomic_write_bytes(out / "batch-summary.json",
-                  (json.dumps(payload, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    payload = {
+        "review_year": review_year,
+        "lang": lang,
+        "counts": result.counts(),
+        "failures": frame[frame["status"] == "failed"][["kind", "key", "stem", "error"]].to_dict("records"),
+    }
+    atomic_write_bytes(
+        out / "batch-summary.json",
+        (json.dumps(payload, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"),
+    )
 
 
-def run_batch(out: str | os.PathLike, *, communes: Iterable[str] | None = None, workers: int | None = None,
-              scheduler: str | Client | None = None, lang: str = "vi", review_year: int | None = None, force: bool = False,
-              province: bool = True, index: bool = True, progress: bool | None = None,
-              jobs: Sequence[Job] | None = None) -> BatchResult:
+def run_batch(
+    out: str | os.PathLike,
+    *,
+    communes: Iterable[str] | None = None,
+    workers: int | None = None,
+    scheduler: str | Client | None = None,
+    lang: str = "vi",
+    review_year: int | None = None,
+    force: bool = False,
+    province: bool = True,
+    index: bool = True,
+    progress: bool | None = None,
+    jobs: Sequence[Job] | None = None,
+) -> BatchResult:
     """Run the commune report for every unit (or ``communes``) and the province notebooks, as HTML.
 
     Steps: prepare the shared tables once (:func:`povanalysis.reports.prepare.ensure_prepared`);
@@ -546,7 +624,8 @@ def run_batch(out: str | os.PathLike, *, communes: Iterable[str] | None = None, 
     html.copy_plotly_js(out / "assets")
     if jobs is None:
         jobs = (province_jobs(manifest=manifest, lang=lang) if province else []) + commune_jobs(
-            codes, manifest=manifest, review_year=review_year, lang=lang)
+            codes, manifest=manifest, review_year=review_year, lang=lang
+        )
     jobs = list(jobs)
     stems = [j.stem for j in jobs]
     if len(set(stems)) != len(stems):

@@ -89,8 +89,14 @@ class WarmKernel:
     inputs there.
     """
 
-    def __init__(self, *, kernel_name: str = "python3", cwd: str | os.PathLike | None = None,
-                 env: Mapping[str, str] | None = None, startup_timeout: float = 60):
+    def __init__(
+        self,
+        *,
+        kernel_name: str = "python3",
+        cwd: str | os.PathLike | None = None,
+        env: Mapping[str, str] | None = None,
+        startup_timeout: float = 60,
+    ):
         self.kernel_name = kernel_name
         self.cwd = str(cwd) if cwd is not None else None
         self.env = dict(env or {})
@@ -111,8 +117,11 @@ class WarmKernel:
             self.km = km
             try:
                 # history in memory, as nbclient does: parallel kernels never contend for the SQLite file
-                run_sync(km.start_kernel)(cwd=self.cwd, env={**os.environ, **self.env},
-                                          extra_arguments=["--HistoryManager.hist_file=:memory:"])
+                run_sync(km.start_kernel)(
+                    cwd=self.cwd,
+                    env={**os.environ, **self.env},
+                    extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                )
                 kc = km.client()
                 kc.start_channels()
                 self.kc = kc
@@ -140,8 +149,9 @@ class WarmKernel:
         """Clear the user namespace and the execution counter (modules stay imported)."""
         if self.kc is None:
             raise RuntimeError("the kernel is not started")
-        reply = run_sync(self.kc.execute_interactive)(_RESET, silent=True, store_history=False,
-                                                      timeout=self.startup_timeout)
+        reply = run_sync(self.kc.execute_interactive)(
+            _RESET, silent=True, store_history=False, timeout=self.startup_timeout
+        )
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"resetting the kernel failed: {reply['content'].get('evalue')}")
 
@@ -184,8 +194,14 @@ class WarmKernel:
             self.start()
         elif self.runs:
             self.reset()
-        client = PapermillNotebookClient(nb_man, km=self.km, kernel_name=self.kernel_name, log=logger,
-                                         timeout=execution_timeout, startup_timeout=self.startup_timeout)
+        client = PapermillNotebookClient(
+            nb_man,
+            km=self.km,
+            kernel_name=self.kernel_name,
+            log=logger,
+            timeout=execution_timeout,
+            startup_timeout=self.startup_timeout,
+        )
         client.kc = self.kc
         self.runs += 1
         client.execute()
@@ -226,9 +242,15 @@ class WarmEngine(Engine):
     """
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man: NotebookExecutionManager, kernel_name: str, *,
-                                 kernel: WarmKernel | None = None, execution_timeout: float | None = None,
-                                 **kwargs: Any) -> nbformat.NotebookNode:
+    def execute_managed_notebook(
+        cls,
+        nb_man: NotebookExecutionManager,
+        kernel_name: str,
+        *,
+        kernel: WarmKernel | None = None,
+        execution_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> nbformat.NotebookNode:
         if kernel is None:
             raise ValueError(f"the {ENGINE_NAME!r} engine needs a warm kernel: pass kernel=WarmKernel(...)")
         kernel.run(nb_man, execution_timeout=execution_timeout)
@@ -284,7 +306,7 @@ def notebook_parameters(notebook: nbformat.NotebookNode) -> dict:
         else:
             continue
         default = ast.get_source_segment(source, node.value)
-        rest = lines[node.end_lineno - 1][node.end_col_offset:].strip()
+        rest = lines[node.end_lineno - 1][node.end_col_offset :].strip()
         help_text = rest[1:].strip() if rest.startswith("#") else ""
         if annotation is None:  # no annotation: the type of the default literal
             try:
@@ -323,9 +345,13 @@ def check_parameters(notebook: nbformat.NotebookNode, parameters: Mapping[str, o
             raise ValueError(f"notebook parameter {name!r} must be of type {kind}, got {value!r}")
 
 
-def execute(kernel: WarmKernel, notebook: nbformat.NotebookNode | str | os.PathLike,
-            parameters: Mapping[str, object] | None = None, *,
-            execution_timeout: float | None = None) -> nbformat.NotebookNode:
+def execute(
+    kernel: WarmKernel,
+    notebook: nbformat.NotebookNode | str | os.PathLike,
+    parameters: Mapping[str, object] | None = None,
+    *,
+    execution_timeout: float | None = None,
+) -> nbformat.NotebookNode:
     """Parameterise a notebook as papermill does and execute it in a warm kernel.
 
     The same steps as :func:`papermill.execute_notebook` (checked parameters injected in a
@@ -353,8 +379,15 @@ def execute(kernel: WarmKernel, notebook: nbformat.NotebookNode | str | os.PathL
     nb = prepare_notebook_metadata(nb, relative_name(path) if path else None, None)
     nb = remove_error_markers(nb)
     nb = papermill_engines.execute_notebook_with_engine(
-        ENGINE_NAME, nb, kernel_name=kernel.kernel_name, output_path=None, progress_bar=False,
-        log_output=False, kernel=kernel, execution_timeout=execution_timeout)
+        ENGINE_NAME,
+        nb,
+        kernel_name=kernel.kernel_name,
+        output_path=None,
+        progress_bar=False,
+        log_output=False,
+        kernel=kernel,
+        execution_timeout=execution_timeout,
+    )
     try:
         raise_for_execution_errors(nb, None)
     except PapermillExecutionError as exc:
@@ -377,8 +410,13 @@ class KernelPool:
         As for :class:`WarmKernel`.
     """
 
-    def __init__(self, *, kernel_name: str = "python3", cwd: str | os.PathLike | None = None,
-                 env: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        kernel_name: str = "python3",
+        cwd: str | os.PathLike | None = None,
+        env: Mapping[str, str] | None = None,
+    ):
         self.kernel_name = kernel_name
         self.cwd = Path(cwd) if cwd is not None else None
         self.env = dict(env or {})

@@ -25,7 +25,9 @@ def test_process_is_deterministic_and_complete(raw_root, tmp_path):
     assert table["poor"].sum() == (classified["poverty_class"] == "poor").sum()
     assert {"name", "name_ascii", "unit_type", "old_area", "suppressed"} <= set(table.columns)
     ind = pd.read_parquet(first["indicators_commune_year"])
-    wide = ind[ind["indicator"].isna()].pivot_table(index=["commune_code", "review_year"], columns="measure", values="value")
+    wide = ind[ind["indicator"].isna()].pivot_table(
+        index=["commune_code", "review_year"], columns="measure", values="value"
+    )
     assert ((wide["M0"] - wide["H"] * wide["A"].fillna(0)).abs() < 1e-12).all()
     lines = classified["area"].map({"rural": 1_500_000, "urban": 2_000_000})
     fgt0 = (classified["income_pc"] <= lines).groupby([classified["commune_code"], classified["review_year"]]).mean()
@@ -40,7 +42,9 @@ def test_each_review_year_uses_its_standard(small_panel):
     out = pipeline.classify_panel(small_panel.households, standards=mapping)
     assert out.groupby("review_year")["standard"].first().to_dict() == mapping
     rebased = (out.loc[out["review_year"] == 2025, "poverty_class"] == "poor").mean()
-    default = (pipeline.classify_panel(small_panel.households).query("review_year == 2025")["poverty_class"] == "poor").mean()
+    default = (
+        pipeline.classify_panel(small_panel.households).query("review_year == 2025")["poverty_class"] == "poor"
+    ).mean()
     assert rebased > default  # higher lines under Decree 351
 
 
@@ -49,7 +53,9 @@ def test_disadvantaged_list_is_validated(tmp_path, monkeypatch):
     assert pipeline.load_disadvantaged() == frozenset()
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "disadvantaged_communes.csv").write_text("commune_code\n01840\n1840\n", encoding="utf-8")
-    with pytest.raises(io.ValidationError, match="data row 2 \\(line 3\\), column 'commune_code': '1840' is not one of"):
+    with pytest.raises(
+        io.ValidationError, match="data row 2 \\(line 3\\), column 'commune_code': '1840' is not one of"
+    ):
         pipeline.load_disadvantaged()
     (tmp_path / "raw" / "disadvantaged_communes.csv").write_text("commune_code\n01840\n05665\n", encoding="utf-8")
     assert pipeline.load_disadvantaged() == frozenset({"01840", "05665"})

@@ -49,7 +49,8 @@ def test_calibration_table_matches_an_independent_count(small_panel, small_class
     assert cal.loc[(2021, "province", "poor_rate"), "generated"] == pytest.approx(rate)
     bk = y2021[y2021["old_area"] == "bac_kan"]
     assert cal.loc[(2021, "bac_kan", "poor_rate"), "generated"] == pytest.approx(
-        (bk["poverty_class"] == "poor").mean() * 100)
+        (bk["poverty_class"] == "poor").mean() * 100
+    )
 
 
 @pytest.mark.parametrize("effect", [0.0, 0.1, 0.25])
@@ -71,8 +72,15 @@ def _exit_table(panel):
         nxt = wide.loc[poor, t + 1]
         known = nxt.notna()
         ly = loan_year.reindex(poor[known])
-        rows.append(pd.DataFrame({"exit": (nxt[known] != "poor").to_numpy(),
-                                  "treated": (ly == t + 1).to_numpy(), "never": ly.isna().to_numpy()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "exit": (nxt[known] != "poor").to_numpy(),
+                    "treated": (ly == t + 1).to_numpy(),
+                    "never": ly.isna().to_numpy(),
+                }
+            )
+        )
     return pd.concat(rows)
 
 
@@ -97,7 +105,9 @@ def test_loans_go_mostly_to_the_eligible_with_some_leakage(small_panel, small_cl
     eligible = on_list | recent  # poor or near-poor, or left the lists within 3 years
     assert 0.5 < on_list.mean() < 0.95
     assert 0.02 < 1 - eligible.mean() < 0.15  # leakage
-    poor_2021 = small_classified[(small_classified["review_year"] == 2021) & (small_classified["poverty_class"] == "poor")]
+    poor_2021 = small_classified[
+        (small_classified["review_year"] == 2021) & (small_classified["poverty_class"] == "poor")
+    ]
     reached = poor_2021["household_id"].isin(loans["household_id"]).mean()
     assert 0.15 < reached < 0.8  # many eligible households are never reached
 
@@ -120,7 +130,8 @@ def test_deprivations_correlate_with_income_and_each_other(small_classified):
 
 def test_urban_wards_far_below_remote_communes(small_panel, small_classified):
     y = small_classified[small_classified["review_year"] == 2024].merge(
-        small_panel.communes[["commune_code", "unit_type", "remoteness"]], on="commune_code")
+        small_panel.communes[["commune_code", "unit_type", "remoteness"]], on="commune_code"
+    )
     wards = (y.loc[y["unit_type"] == "ward", "poverty_class"] == "poor").mean()
     remote = (y.loc[y["remoteness"] > 0.6, "poverty_class"] == "poor").mean()
     assert wards * 4 < remote

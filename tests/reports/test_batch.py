@@ -148,8 +148,9 @@ def test_warm_kernel_report_equals_fresh_kernel_report(first_run):
     notebook = config.PROJ_ROOT / "notebooks" / batch.COMMUNE_NOTEBOOK
     params = {"commune_code": "05665", "review_year": 2025, "lang": "vi"}  # the order of commune_jobs
     assert warm.metadata.papermill["parameters"] == params
-    fresh = papermill.execute_notebook(str(notebook), None, parameters=params,
-                                       kernel_name="python3", progress_bar=False, cwd=str(notebook.parent))
+    fresh = papermill.execute_notebook(
+        str(notebook), None, parameters=params, kernel_name="python3", progress_bar=False, cwd=str(notebook.parent)
+    )
     assert _content(warm) == _content(fresh)
     figures = [o for c in warm.cells for o in c.get("outputs", []) if html_mime(o)]
     assert len(figures) >= 4
@@ -165,8 +166,9 @@ def test_cli_exit_status_is_non_zero_on_failure(first_run, monkeypatch, capsys, 
 
     out, _ = first_run
     make_failing(monkeypatch, tmp_path)
-    status = cli.main(["batch", "--out", str(out), "--communes", ",".join(CODES), "--workers", "1",
-                       "--no-province", "--quiet"])
+    status = cli.main(
+        ["batch", "--out", str(out), "--communes", ",".join(CODES), "--workers", "1", "--no-province", "--quiet"]
+    )
     captured = capsys.readouterr()
     assert status == 1
     assert "3 reports: 0 run, 2 up to date, 1 failed" in captured.out
@@ -204,7 +206,10 @@ def test_job_digest_changes_with_parameters_and_rows(data_root):
     assert len({vi.digest, en.digest, y24.digest, other.digest}) == 4
     assert untouched.digest == batch.commune_jobs(["05665"], manifest=manifest, review_year=2025)[0].digest
     assert vi.stem == "communes/01840-phuong-duc-xuan" and vi.parameters == {
-        "commune_code": "01840", "review_year": 2025, "lang": "vi"}
+        "commune_code": "01840",
+        "review_year": 2025,
+        "lang": "vi",
+    }
 
 
 def test_parameters_are_checked(data_root, tmp_path):
@@ -224,8 +229,16 @@ def test_parameters_are_checked(data_root, tmp_path):
     with pytest.raises(ValueError, match=r"unsafe output name 'communes/\.\./x'"):
         batch.Job("commune", "x", notebook, {}, "communes/../x", "t", "vi", "d")
     # an unknown parameter fails that job, before any kernel starts, with the reason in the summary
-    bad = batch.Job("commune", "05665", notebook, {"commune_code": "05665", "year": 2025},
-                    "communes/05665-xa-van-lang", "t", "vi", "d")
+    bad = batch.Job(
+        "commune",
+        "05665",
+        notebook,
+        {"commune_code": "05665", "year": 2025},
+        "communes/05665-xa-van-lang",
+        "t",
+        "vi",
+        "d",
+    )
     result = batch.run_batch(tmp_path, jobs=[bad], workers=1, index=False, progress=False)
     assert [r.status for r in result.results] == ["failed"]
     assert result.results[0].error.startswith("ValueError: unknown notebook parameter 'year'")
@@ -236,10 +249,12 @@ def test_dask_local_cluster_gives_the_same_pages(first_run, tmp_path):
     from distributed import LocalCluster
 
     out_local, _ = first_run
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        result = batch.run_batch(tmp_path, communes=["01840"], scheduler=cluster.scheduler_address,
-                                 province=False, progress=False)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        result = batch.run_batch(
+            tmp_path, communes=["01840"], scheduler=cluster.scheduler_address, province=False, progress=False
+        )
         plugins = cluster.workers[next(iter(cluster.workers))].plugins
         assert not [name for name in plugins if name.startswith("povanalysis-kernels")]
     assert result.ok and [r.status for r in result.results] == ["done"]
@@ -268,10 +283,28 @@ def _kernels_of(pid: int) -> list:
 def test_ctrl_c_leaves_no_kernels(data_root, tmp_path):
     import psutil
 
-    proc = subprocess.Popen([sys.executable, "-m", "povanalysis", "batch", "--out", str(tmp_path), "--communes",
-                             ",".join(CODES), "--workers", "2", "--no-province", "--quiet", "--force"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "POVANALYSIS_DATA_DIR": str(data_root)})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "povanalysis",
+            "batch",
+            "--out",
+            str(tmp_path),
+            "--communes",
+            ",".join(CODES),
+            "--workers",
+            "2",
+            "--no-province",
+            "--quiet",
+            "--force",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "POVANALYSIS_DATA_DIR": str(data_root)},
+    )
     try:
         kernels = []
         deadline = time.monotonic() + 120

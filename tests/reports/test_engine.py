@@ -25,9 +25,14 @@ def test_parameters_are_those_papermill_reads(path):
 
 def test_annotated_parameter_and_a_hash_inside_a_string():
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell('label: str = "a # b"  # shown label\nn_sim: int = 200\nseed = None  # random seed')
+    cell = nbformat.v4.new_code_cell(
+        'label: str = "a # b"  # shown label\nn_sim: int = 200\nseed = None  # random seed'
+    )
     cell.metadata["tags"] = ["parameters"]
     nb.cells.append(cell)
-    assert engine.notebook_parameters(nb) == {"label": ("str", '"a # b"', "shown label"),
-                                              "n_sim": ("int", "200", ""), "seed": ("NoneType", "None", "random seed")}
+    assert engine.notebook_parameters(nb) == {
+        "label": ("str", '"a # b"', "shown label"),
+        "n_sim": ("int", "200", ""),
+        "seed": ("NoneType", "None", "random seed"),
+    }
     assert engine.notebook_parameters(nbformat.v4.new_notebook()) == {}
