@@ -120,3 +120,12 @@ def test_tests_mirror_the_layout():
     subpackages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     folders = {p.name for p in tests.iterdir() if p.is_dir() and any(p.glob("test_*.py"))}
     assert folders <= subpackages, f"test folders without a subpackage: {sorted(folders - subpackages)}"
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test modules by their file name: two with the same name cannot both run."""
+    names: dict[str, list[str]] = {}
+    for path in sorted((config.PROJ_ROOT / "tests").rglob("test_*.py")):
+        if "_artifacts" not in path.parts:
+            names.setdefault(path.name, []).append(str(path.relative_to(config.PROJ_ROOT)))
+    assert not {n: p for n, p in names.items() if len(p) > 1}
