@@ -18,25 +18,38 @@ The rule (:func:`protect`), for a table of household counts and their denominato
   total shown as 0 are 0 whatever is hidden: the total says it of all its households.
 - **complement**: in every additive equation (parts that add up to a total shown in the
   same table: groups within a commune, communes within the province, classes within the
-  households) the hidden figures must not be pinned down.  An attacker who knows the rule
-  is assumed: shown figures, ``< limit`` as above, ``–`` as "at least ``limit``", counts never
-  above their denominator.  While interval propagation over all equations (then a linear
-  programme, ``audit=True``) leaves a hidden count with fewer than ``min_width + 1``
-  possible values, the smallest shown, non-zero part of the equation that narrowed it is
-  hidden too (``–``), or its total when no part is left; overlapping structures (rows and
-  columns of a two-way table with its margins) are iterated until stable.  A hidden
-  denominator hides the rates of its row.
+  households) the hidden figures must not be pinned down.  The attacker assumed knows the
+  rule: shown figures, ``< limit`` as above, ``–`` as "at least ``limit``" (the rule hides
+  only non-zero figures to protect others, and a small one would read ``< limit``), counts
+  never above their denominator.  While interval propagation over all the equations (then
+  a linear programme over all of them at once, ``audit=True``) leaves a hidden count fewer
+  than ``min_width + 1`` possible values, the smallest shown non-zero part of the equation
+  that narrowed it is hidden too (``–``), or its total when no part is left, or else the
+  smallest shown figure of the nearest equation tied to it through hidden cells;
+  overlapping structures (rows and columns of a two-way table with its margins) are
+  iterated until stable.  A hidden denominator hides the rates of its row.  Tiny tables
+  where every figure is already hidden can stay narrow: :attr:`Protected.unresolved` names
+  those counts (publish such a table coarser, or not at all).
 - **rate**: a rate whose count is hidden as small is shown as a band ``< u`` whose bound u
   (1, 2 or 5 times a power of ten) makes ``u × denominator`` at least ``limit``, so the
   band holds every count the ``< limit`` mark allows and tells nothing more; any other rate
-  of a hidden figure reads ``–``.  Shown rates have shown numerators and denominators.
+  of a hidden figure reads ``–``.  Shown rates have shown numerators and denominators, so
+  their precision gives nothing away.
 - **change**: a change between two reviews is shown only when both of its ends are.
 
 The attacker (:func:`attack`) reads a published table (display strings or workbook values)
 and bounds every count it does not show: marks, rates with the precision they are printed
 to, bands, sums of the layout, changes between reviews, then a linear programme over every
-equation at once; it reports each hidden count it pins to fewer than ``min_width + 1``
-values, and each shown figure that gives a small count away.
+equation at once; it reports each hidden count it narrows to fewer than ``min_width + 1``
+values, and each shown or worked-out figure that gives a small count away.
+
+What neither models: a row's presence in a table (a table that lists only the groups
+present in a commune says each has a household: list the same groups everywhere, or do not
+break down a unit that is itself under the limit, as the commune report does); the order
+in which complements are chosen (an attacker who knows the smallest part was taken knows
+the others are larger); integer programming beyond rounding the linear bounds (the same for a
+one- or two-way table of one count with its margins, whose equations are totally
+unimodular).
 """
 
 from __future__ import annotations
@@ -431,7 +444,7 @@ def _lp_bounds(
     width: int,
     *,
     cap: float,
-    exact: bool = False,
+    exact: bool | np.ndarray = False,
     seed: int = 0,
     batch: int = 3000,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -442,7 +455,7 @@ def _lp_bounds(
     (one programme per batch is much faster than one for all).  A variable keeps ``width``
     once two feasible points differ that much in it (random objectives find them for most
     variables at once); the others get their exact minimum and maximum from the programme
-    of their component (so do the narrow ones when ``exact``).  ``cap`` stands for an
+    of their component (so do the narrow ones ``exact`` marks, True for all).  ``cap`` stands for an
     unbounded maximum.
     """
     nv = len(lo)
@@ -484,7 +497,7 @@ def _lp_bounds(
             con_label[rows],
             width=width,
             cap=cap,
-            exact=exact,
+            exact=exact if isinstance(exact, bool) else exact[cols],
             rng=rng,
         )
     return lo, hi
@@ -597,16 +610,16 @@ class Protected:
         coarser (pool its groups) or not at all.  Empty in general.
     """
 
-    values: pd.DataFrame
-    hidden: pd.DataFrame
-    reason: pd.DataFrame
-    band: pd.DataFrame
+    values: pd.DataFrame = field(repr=False)
+    hidden: pd.DataFrame = field(repr=False)
+    reason: pd.DataFrame = field(repr=False)
+    band: pd.DataFrame = field(repr=False)
     layout: Layout
     min_cell: int
     min_width: int
     rate_digits: int
     rounds: int
-    unresolved: pd.DataFrame
+    unresolved: pd.DataFrame = field(repr=False)
 
     def _cells(self, lang: str, *, workbook: bool) -> pd.DataFrame:
         check_lang(lang)
@@ -639,7 +652,7 @@ class Protected:
             rate = base in lay.rates
             if workbook:
                 shown = np.array(
-                    [None if y != y else (round(y, digits + 2) if rate else int(y)) for y in x], dtype=object
+                    [None if y != y else (round(100 * y, digits) if rate else int(y)) for y in x], dtype=object
                 )
                 out[c] = np.where(h[c].to_numpy(), DASH, shown)
             else:
@@ -663,7 +676,8 @@ class Protected:
 
         Counts as integers or ``< limit`` / ``–``; rates as shares rounded to what the display
         shows (never more precise: a workbook's full-precision rate gives a hidden count
-        back), or their band as text (``< 20%``); changes as numbers or ``–``; None for a
+        back), or their band as text (``< 20%``); changes as numbers (rates' in percentage
+        points, as the display) or ``–``; None for a
         value that does not exist (a first review's change, the rate of an empty row).
         """
         return self._cells(lang, workbook=True)
@@ -975,11 +989,13 @@ class Attack:
         exact linear-programme bounds where narrower than ``min_width``), ``recovered`` (a
         hidden count narrowed below ``min_width``), ``exposed`` (a shown or recovered figure
         that gives away a small count: a count from 1 to ``min_cell - 1``, or any count of a
-        row of 1 to ``min_cell - 1`` households) and, with ``truth``, ``truth``.
+        row of 1 to ``min_cell - 1`` households), ``zero_total`` (a hidden count that a
+        total shown as 0 makes 0: counted as neither, the total says it of all its
+        households) and, with ``truth``, ``truth``.
     min_cell, min_width : int
     """
 
-    cells: pd.DataFrame
+    cells: pd.DataFrame = field(repr=False)
     min_cell: int
     min_width: int
 
@@ -1117,7 +1133,8 @@ def attack(
     for base, name in zip(layout.changes, layout.change_columns):
         if name not in frame.columns:
             continue
-        kind, value, half = _read_column(frame[name], lang, 0)
+        points = None if rate_digits is None else rate_digits - 2  # numeric rate changes are in points
+        kind, value, half = _read_column(frame[name], lang, points if base in layout.rates else 0)
         ok = has & (kind == "exact")
         t, s = rows[ok], before[ok]
         if base in layout.rates:  # linear in the counts when both denominators are shown
@@ -1134,9 +1151,10 @@ def attack(
     system = _System.join(*parts)
     red = _reduce(system, lo, hi)
     vlo, vhi = _propagate(red, lo[red.cells], hi[red.cells])
-    vlo, vhi = _lp_bounds(red, vlo, vhi, width, cap=_cap(lo[lo == hi]), exact=True, seed=seed)
-    lo[red.cells], hi[red.cells] = vlo, vhi
     forced = _zero_forced(*tie, (kinds.ravel() == "exact") & (np.round(vals.ravel()) == 0))
+    refine = ~forced[red.cells]  # exact bounds of what it narrows, but for the zeros a zero total gives
+    vlo, vhi = _lp_bounds(red, vlo, vhi, width, cap=_cap(lo[lo == hi]), exact=refine, seed=seed)
+    lo[red.cells], hi[red.cells] = vlo, vhi
     return _attack_result(frame, layout, kinds, lo, hi, forced & (kinds.ravel() != "exact"), limit, width, truth)
 
 

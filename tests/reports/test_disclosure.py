@@ -342,10 +342,12 @@ def test_commune_by_ethnicity_by_review_on_the_test_data(classified):
     t = classified.assign(households=1, poor=(classified["poverty_class"] == "poor").astype(int))
     t = t.groupby(keys, as_index=False)[["households", "poor"]].sum()
     t = pd.concat([t, t.groupby(keys[:2], as_index=False)[["households", "poor"]].sum().assign(ethnicity="all")])
+    province = t.groupby(keys[1:], as_index=False)[["households", "poor"]].sum().assign(commune_code="province")
+    t = pd.concat([t, province])
     layout = Layout(
         keys,
         ["poor"],
-        totals={"ethnicity": "all"},
+        totals={"ethnicity": "all", "commune_code": "province"},
         rates={"poor_rate": "poor"},
         time="review_year",
         changes=["poor", "poor_rate"],
