@@ -20,8 +20,10 @@ __all__ = ["FORMULA_PREFIXES", "escape_html", "escape_markdown", "neutralise_for
 #: First characters that make a spreadsheet program read a cell as a formula (OWASP's list).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
-#: Characters Markdown gives a meaning to; escaped with a backslash so the text shows literally.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+#: Characters Markdown gives a meaning to anywhere in a line; escaped with a backslash.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+#: What starts a heading, a list or a quote when it opens a line: escaped at the start of the text.
+_MARKDOWN_LEADING = re.compile(r"^(\s*)([#+\-=]|\d+(?=[.)]))")
 
 
 def escape_html(value: Any) -> str:
@@ -37,6 +39,11 @@ def escape_html(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def _escape_leading(match: re.Match) -> str:
+    space, mark = match.group(1), match.group(2)
+    return space + (mark + "\\" if mark[0].isdigit() else "\\" + mark)  # "1\." or "\#"
+
+
 def escape_markdown(value: Any) -> str:
     """The text of ``value`` made literal inside Markdown: no HTML, no emphasis, no link.
 
@@ -47,14 +54,17 @@ def escape_markdown(value: Any) -> str:
     Examples
     --------
     >>> escape_markdown("<script>alert(1)</script>")
-    '&lt;script&gt;alert\\\\(1\\\\)&lt;/script&gt;'
+    '&lt;script&gt;alert(1)&lt;/script&gt;'
     >>> escape_markdown("[x](javascript:alert(1))")
-    '\\\\[x\\\\]\\\\(javascript:alert\\\\(1\\\\)\\\\)'
+    '\\\\[x\\\\](javascript:alert(1))'
+    >>> escape_markdown("Province: -1.5 points"), escape_markdown("- 1. item"), escape_markdown("2. item")
+    ('Province: -1.5 points', '\\\\- 1. item', '2\\\\. item')
     >>> escape_markdown("Nùng")
     'Nùng'
     """
     text = " ".join(("" if value is None else str(value)).split())
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    text = _MARKDOWN_LEADING.sub(_escape_leading, text, count=1)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
