@@ -781,7 +781,10 @@ def protect(
         Decimals of the percentages shown.
     audit : bool, default True
         Also check with the attacker's linear programme (combinations of equations that
-        interval propagation misses), hiding more until it pins nothing.
+        interval propagation misses), hiding more until it pins nothing.  Seconds for a
+        province's tables; its cost grows fast with margins tying thousands of communes
+        together (a national table), where the rule without it takes about 2 s for 3,300
+        communes × 8 groups × 5 reviews: audit such a table province by province.
     max_rounds : int, default 100
 
     Returns
