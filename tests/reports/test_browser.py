@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
+import pagecheck
 import pytest
 
 from povanalysis import config
@@ -15,27 +14,9 @@ from povanalysis.data import pipeline
 from povanalysis.reports import batch, html, prepare
 
 ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM = pagecheck.CHROMIUM
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package 'chromium')")
-
-# Headless, no GPU, and no network: every host resolves to nothing and every request goes to a
-# dead proxy, so a page that needs the network shows a console error.
-_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--proxy-server=http://127.0.0.1:9",
-    "--proxy-bypass-list=<-loopback>",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--virtual-time-budget=15000",
-]
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +34,6 @@ def site(tmp_path_factory):
         yield out
 
 
-def _chromium(page: Path, user_data: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [CHROMIUM, *_FLAGS, f"--user-data-dir={user_data}", *args, page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-
 def _console_errors(log: str) -> list[str]:
     lines = [line for line in log.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
     return [line for line in lines if re.search(r"Uncaught|Error|Failed to load|ERR_", line)]
@@ -72,10 +44,8 @@ def test_page_draws_every_chart_offline(site, tmp_path, name):
     page = site / name
     slots, _ = html.chart_slots(page.read_text(encoding="utf-8"))
     assert slots >= 1
-    run = _chromium(page, tmp_path / "profile", "--enable-logging=stderr", "--v=0", "--dump-dom")
-    assert run.returncode == 0, run.stderr[-2000:]
-    dom = run.stdout
-    assert _console_errors(run.stderr) == []
+    dom, log = pagecheck.dump_dom(page, tmp_path / "profile")
+    assert _console_errors(log) == []
     # plotly marks each chart it drew and adds its SVG layers
     drawn = re.findall(r'<div[^>]*class="[^"]*plotly-graph-div[^"]*js-plotly-plot[^"]*"', dom)
     assert len(drawn) == slots
@@ -86,5 +56,5 @@ def test_page_draws_every_chart_offline(site, tmp_path, name):
     shot = ARTIFACTS / "browser" / (Path(name).stem + ".png")
     shot.parent.mkdir(parents=True, exist_ok=True)
     shot.unlink(missing_ok=True)
-    run = _chromium(page, tmp_path / "profile-shot", "--window-size=1280,2000", f"--screenshot={shot}")
-    assert run.returncode == 0 and shot.exists() and shot.stat().st_size > 20_000
+    pagecheck.screenshot(page, shot, tmp_path / "profile-shot")
+    assert shot.exists() and shot.stat().st_size > 20_000

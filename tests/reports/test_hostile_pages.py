@@ -6,12 +6,11 @@ from __future__ import annotations
 import html as std_html
 import json
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import pagecheck
 import pandas as pd
 import pytest
 from nbconvert.filters import markdown2html
@@ -158,24 +157,7 @@ def test_prose_shows_names_from_data_literally(payload, monkeypatch):
 
 # ----------------------------------------------------------------------------- in a real browser
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-
-# Headless, no GPU and no network (every host resolves to nothing, every request goes to a dead proxy).
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--proxy-server=http://127.0.0.1:9",
-    "--proxy-bypass-list=<-loopback>",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--virtual-time-budget=15000",
-]
+CHROMIUM = pagecheck.CHROMIUM
 
 #: Payloads that change the page's title if they ever run.
 RUNS = {
@@ -188,22 +170,7 @@ RUNS = {
 
 def _dump_dom(page: Path, profile: Path) -> tuple[str, str]:
     """The DOM of ``page`` after its scripts ran, and the browser's console log."""
-    run = subprocess.run(
-        [
-            CHROMIUM,
-            *FLAGS,
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    return run.stdout, run.stderr
+    return pagecheck.dump_dom(page, profile)
 
 
 def _console(log: str) -> list[str]:
