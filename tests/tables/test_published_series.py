@@ -8,77 +8,21 @@ import pandas as pd
 import pytest
 from conftest import write_annex
 
-from povanalysis.data import pipeline, registry
+from povanalysis.data import pipeline
 from povanalysis.geo import crosswalk
 from povanalysis.goals.series import check_counts
 from povanalysis.measure.aggregates import poverty_counts
 from povanalysis.tables import read_published_series
+from povanalysis.tables.annex import old_unit_counts, panel_items
 
 YEARS = (2021, 2022, 2023, 2024, 2025)
 SEED = 7
-_OLD_TONES = {"òa": "oà", "óa": "oá", "ỏa": "oả", "ọa": "oạ", "ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ụy": "uỵ"}
-_ABBREVIATIONS = {"Thị trấn ": "TT. ", "Phường ": "P. ", "Xã ": "X. "}
-# District labels as annexes of 2021–2024 write them: old city status, abbreviations, bare names, other tones.
-_DISTRICTS = {
-    "Thành phố Phổ Yên": "Thị xã Phổ Yên",
-    "Thành phố Sông Công": "TP. Sông Công",
-    "Huyện Đại Từ": "Đại Từ",
-    "Huyện Võ Nhai": "H. Võ Nhai",
-    "Huyện Định Hóa": "Huyện Định Hoá",
-    "Thành Phố Bắc Kạn": "TP Bắc Kạn",
-}
-MISSPELT = {"Xã Quang Sơn": "Xã Quang Sơnn", "Xã Tân Cương": "Xã Tân Cươn"}
-
-
-def _messy(name: str, short: str, k: int) -> str:
-    """One of the usual ways of writing a unit's name, chosen by ``k``."""
-    if name in MISSPELT:
-        return MISSPELT[name]
-    way = k % 6
-    if way == 1:
-        return short
-    if way == 2:
-        return registry.ascii_name(name)
-    if way == 3:
-        old = name
-        for new, previous in _OLD_TONES.items():
-            old = old.replace(new, previous)
-        return old if old != name else name.upper()
-    if way == 4:
-        for prefix, short_prefix in _ABBREVIATIONS.items():
-            if name.startswith(prefix):
-                return short_prefix + name[len(prefix) :]
-    if way == 5:
-        return "  " + name.replace(" ", "  ") + " "
-    return name
-
-
-def _items(counts: pd.DataFrame, year: int) -> list:
-    units = registry.units(2024)
-    got = counts[counts["review_year"] == year].set_index("commune_code")
-    items: list = [("total", "Tổng cộng")]
-    k = 0
-    for area, province in (("thai_nguyen", "Tỉnh Thái Nguyên"), ("bac_kan", "Tỉnh Bắc Kạn")):
-        items.append(("province", province))
-        part = units[units["old_area"] == area]
-        for d, (_, district) in enumerate(part.groupby("district_code", sort=True)):
-            label = district["district_name"].iloc[0]
-            items.append(("district", _DISTRICTS.get(label, label), "cong" if d % 3 == 2 else "row"))
-            for code, name, short in district[["commune_code", "name", "short_name"]].itertuples(index=False):
-                k += 1
-                figures = [
-                    int(got.at[code, c]) if code in got.index else 0 for c in crosswalk.COUNT_COLUMNS if c != "persons"
-                ]
-                items.append(("commune", _messy(name, short, k + year), *figures))
-    return items
 
 
 @pytest.fixture(scope="module")
 def panel(classified):
     """The panel's households with an old unit each, and their counts by old unit and year."""
-    households = classified.assign(old_code=crosswalk.assign_old_units(classified, seed=SEED).to_numpy())
-    by_old = poverty_counts(households.assign(commune_code=households["old_code"]), by=["commune_code", "review_year"])
-    return households, by_old
+    return old_unit_counts(classified, seed=SEED)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +33,7 @@ def annexes(panel, tmp_path_factory):
     for year in YEARS:
         # One year arrives as a plain CSV saved by a Vietnamese Excel (Windows-1258), the others as workbooks.
         name = f"annex_{year}.csv" if year == 2022 else f"annex_{year}.xlsx"
-        paths.append(write_annex(folder / name, _items(by_old, year), year=year, encoding="cp1258"))
+        paths.append(write_annex(folder / name, panel_items(by_old, year), year=year, encoding="cp1258"))
     return paths
 
 
