@@ -27,7 +27,7 @@ import pandas as pd
 from ..common.labels import check_lang, format_number, format_percent
 from ..common.safe import escape_html
 
-__all__ = ["KINDS", "MISSING", "TABLE_CSS", "Column", "Readable", "readable", "format_cell"]
+__all__ = ["KINDS", "MISSING", "TABLE_CSS", "Column", "Readable", "readable", "readable_as_is", "format_cell"]
 
 #: The kinds of column a table can show.
 KINDS: tuple[str, ...] = ("count", "percent", "points", "money", "ratio", "text", "code", "yesno")
@@ -340,3 +340,56 @@ def readable(
         note=note,
         lang=lang,
     )
+
+
+def readable_as_is(
+    frame: pd.DataFrame,
+    *,
+    lang: str = "vi",
+    kinds: Mapping[str, str] | None = None,
+    digits: Mapping[str, int] | int | None = None,
+    top: int | None = None,
+    caption: str = "",
+    note: str = "",
+) -> Readable:
+    """A frame whose headers are already written for readers in ``lang``, formatted for reading.
+
+    For the tables the package's prose modules build with headers in the page's language:
+    the kind of each column is read from its type (whole numbers are counts, other numbers
+    ratios with ``digits`` decimals, default 2; booleans yes/no; anything else text) unless
+    ``kinds`` names it. The index is kept as the first columns when it is named.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Phương pháp": ["DiD", "Giá trị cài đặt"], "Tác động (điểm %)": [11.224, 10.0],
+    ...                   "Số hộ vay": pd.array([107, None], dtype="Int64")})
+    >>> readable_as_is(t).frame.to_dict("list")
+    {'Phương pháp': ['DiD', 'Giá trị cài đặt'], 'Tác động (điểm %)': ['11,22', '10,00'], 'Số hộ vay': ['107', '–']}
+    """
+    check_lang(lang)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"'frame' should be a DataFrame, got {type(frame).__name__}")
+    data = frame.reset_index() if any(n is not None for n in frame.index.names) else frame
+    kinds = dict(kinds or {})
+    unknown = [k for k in kinds if k not in data.columns]
+    if unknown:
+        raise ValueError(f"'kinds' names columns the frame lacks: {unknown}")
+    cols = []
+    for name in data.columns:
+        dtype = data[name].dtype
+        if name in kinds:
+            kind = kinds[name]
+        elif pd.api.types.is_bool_dtype(dtype):
+            kind = "yesno"
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = "count"
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = "ratio"
+        else:
+            kind = "text"
+        d = digits.get(name) if isinstance(digits, Mapping) else digits
+        if d is None and kind == "ratio":
+            d = 2
+        cols.append(Column(str(name), str(name), str(name), kind, d))
+    data = data.set_axis([str(c) for c in data.columns], axis=1)
+    return readable(data, cols, lang=lang, top=top, caption=caption, note=note)
