@@ -50,7 +50,7 @@ _LABELS = MappingProxyType(
         "rural": ("Nông thôn", "Rural"),
         "urban": ("Thành thị", "Urban"),
         "area": ("Khu vực", "Area"),
-        "hd": ("Tỷ lệ thiếu hụt (chưa kiểm duyệt)", "Uncensored headcount"),
+        "hd": ("Tỷ lệ thiếu hụt (mọi hộ)", "Uncensored headcount (all households)"),
         "FGT0": ("Tỷ lệ thu nhập dưới chuẩn (FGT0)", "Income headcount (FGT0)"),
         "FGT1": ("Độ sâu nghèo (FGT1)", "Poverty gap (FGT1)"),
         "FGT2": ("Mức độ nghiêm trọng (FGT2)", "Poverty severity (FGT2)"),
@@ -72,7 +72,10 @@ _AF = MappingProxyType(
         "H": (("Tỷ lệ hộ thiếu hụt đa chiều H", "AF"), ("Alkire–Foster multidimensional headcount H", "")),
         "A": (("Cường độ thiếu hụt A", "AF"), ("Alkire–Foster intensity A", "")),
         "M0": (("Chỉ số M0", "AF"), ("Alkire–Foster adjusted headcount ratio M0", "")),
-        "hdk": (("Tỷ lệ thiếu hụt đã kiểm duyệt hdk", "AF"), ("Alkire–Foster censored headcount hdk", "")),
+        "hdk": (
+            ("Tỷ lệ thiếu hụt của hộ nghèo đa chiều hdk", "AF"),
+            ("Alkire–Foster censored headcount hdk", ""),
+        ),
         "pctb": (("Đóng góp vào M0", "%, AF"), ("Contribution to M0", "%, Alkire–Foster")),
     }
 )

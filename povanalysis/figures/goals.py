@@ -13,8 +13,9 @@ from ..common.labels import check_lang, format_number, label
 from ..goals.backtest import Backtest
 from ..goals.projections import Projection
 from ..goals.targets import Target
-from ..reports.prose.goals import figure_text, gap_labels, level_label, model_label, standard_short
-from .charts import FONT, PALETTE
+from ..measure.standards import get_standard
+from ..reports.prose.goals import decree_name, figure_text, gap_labels, level_label, model_label, standard_short
+from .charts import FONT, PALETTE, apply_layout, label_rows, new_figure
 
 __all__ = ["plot_fan_chart", "plot_gap_bars", "plot_backtest"]
 
@@ -55,6 +56,20 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {alpha})"
 
 
+#: Names of the review series on a fan chart: rebased to the projection's standard, or as recorded.
+_HISTORY = {
+    "rebased": ("Kết quả rà soát quy đổi về chuẩn {decree}", "Review results rebased to {decree}"),
+    "recorded": (
+        "Kết quả rà soát đã công bố (chuẩn của từng kỳ)",
+        "Review results as published (standard of each review)",
+    ),
+}
+
+
+def _history_name(key: str, lang: str, **fields: object) -> str:
+    return _HISTORY[key][0 if lang == "vi" else 1].format(**fields)
+
+
 def plot_fan_chart(
     projection: Projection,
     target: Target | pd.DataFrame | None = None,
@@ -62,6 +77,7 @@ def plot_fan_chart(
     commune_code: str | None = None,
     group: object = None,
     levels: Sequence[float] = (0.5, 0.8, 0.95),
+    recorded: pd.DataFrame | None = None,
     lang: str = "vi",
     fig: go.Figure | None = None,
 ) -> go.Figure:
@@ -70,6 +86,12 @@ def plot_fan_chart(
     Draws the review results, the projection with nested prediction intervals (the rate a
     review will record), and the target path.  The title names the standard.  A unit with
     fewer households than the projection's ``min_cell`` is not drawn (the title says so).
+
+    When the projection's series was brought to its standard (``projection.basis`` other
+    than ``"as_classified"``: the 2021–2025 reviews rebased to Decree 351/2025/ND-CP), the
+    review series is named as rebased, and ``recorded`` adds the rates the reviews published
+    under the standard of their time, dotted and grey, so that a reader sees why the fan
+    chart's history differs from the published rates.
 
     Parameters
     ----------
@@ -81,6 +103,9 @@ def plot_fan_chart(
         The unit shown (a projection by commune, or with one unit column).
     levels : sequence of float
         Coverages of the bands.
+    recorded : DataFrame, optional
+        The unit's published rates: ``review_year`` and ``rate`` (or ``poor_rate``), with a
+        boolean ``suppressed`` whose true rows are left out.
     lang : {"vi", "en"}
     fig : Figure, optional
 
@@ -116,14 +141,14 @@ def plot_fan_chart(
     else:
         v = str(key.iloc[0])
         who = label("province", lang) if v == "all" else label(v, lang)
-    fig = fig if fig is not None else go.Figure()
+    fig = fig if fig is not None else new_figure()
     yrs = projection.years.tolist()
     title = (
         figure_text("fan_title", lang, who=who, y0=yrs[0], y1=yrs[-1])
         + f" ({standard_short(projection.standard, lang)})"
     )
     if hidden:
-        fig.update_layout(title=f"{title}: {figure_text('suppressed', lang)}", font=FONT, template="plotly_white")
+        fig.update_layout(title=f"{title}: {figure_text('suppressed', lang)}", font=FONT)
         return fig
     x0 = obs["review_year"].tolist()
     anchor_x = [x0[-1]] if x0 else []
@@ -144,16 +169,43 @@ def plot_fan_chart(
             )
         )
     rate_name = label("poor_rate", lang)
+    rebased = projection.basis != "as_classified"
+    history = (
+        _history_name("rebased", lang, decree=decree_name(get_standard(projection.standard), lang))
+        if rebased
+        else figure_text("observed", lang)
+    )
     fig.add_trace(
         go.Scatter(
             x=x0,
             y=obs["rate"].tolist(),
             mode="lines+markers",
-            name=figure_text("observed", lang),
+            name=history,
             line=dict(color=PALETTE[7], width=2),
-            hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("observed", lang) + "</extra>",
+            hovertemplate="%{x}: %{y:.2%}<extra>" + history + "</extra>",
         )
     )
+    if recorded is not None:
+        require_frame(recorded, "recorded", ["review_year"])
+        column = next((c for c in ("rate", "poor_rate") if c in recorded.columns), None)
+        if column is None:
+            raise ValueError(f"'recorded' has no column 'rate' or 'poor_rate'; columns: {list(recorded.columns)}")
+        published = recorded
+        if "suppressed" in recorded.columns:
+            published = recorded[~recorded["suppressed"].astype(bool)]
+        published = published.sort_values("review_year")
+        name = _history_name("recorded", lang)
+        fig.add_trace(
+            go.Scatter(
+                x=published["review_year"].tolist(),
+                y=published[column].astype(float).tolist(),
+                mode="lines+markers",
+                name=name,
+                line=dict(color="#7f7f7f", width=2, dash="dot"),
+                marker=dict(symbol="circle-open", size=8),
+                hovertemplate="%{x}: %{y:.2%}<extra>" + name + "</extra>",
+            )
+        )
     fig.add_trace(
         go.Scatter(
             x=anchor_x + yrs,
@@ -192,16 +244,7 @@ def plot_fan_chart(
                 hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("target", lang) + "</extra>",
             )
         )
-    fig.update_layout(
-        title=title,
-        font=FONT,
-        template="plotly_white",
-        legend_title_text="",
-        xaxis_title=figure_text("year", lang),
-        yaxis_title=rate_name,
-        margin=dict(l=60, r=20, t=60, b=50),
-    )
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig = apply_layout(fig, title, x=figure_text("year", lang), y=rate_name)
     fig.update_xaxes(dtick=1)
     return fig
 
@@ -259,7 +302,7 @@ def plot_gap_bars(
     if top is not None:
         r = r.head(int(top))
     names = r["name"].fillna(r["commune_code"]) if "name" in r.columns else r["commune_code"]
-    fig = fig if fig is not None else go.Figure()
+    fig = fig if fig is not None else new_figure()
     for behind, key, colour in ((True, "behind", PALETTE[1]), (False, "on_track", PALETTE[2])):
         part = r[(r["gap"] > 1e-12) == behind]
         nm = names[part.index]
@@ -297,18 +340,10 @@ def plot_gap_bars(
     ]
     if extra:
         title += " (" + "; ".join(extra) + ")"
-    fig.update_layout(
-        title=title,
-        font=FONT,
-        template="plotly_white",
-        legend_title_text="",
-        barmode="overlay",
-        xaxis_title=texts["column_label"],
-        yaxis_title="",
-        height=160 + 18 * max(len(r), 1),
-        margin=dict(l=160, r=20, t=60, b=50),
-    )
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names.tolist())
+    fig.update_layout(barmode="overlay")
+    label_rows(fig, names.tolist())
+    fig = apply_layout(fig, title, x=texts["column_label"], y="", percent=False, legend="top")
+    fig.update_yaxes(autorange="reversed")
     return fig
 
 
@@ -343,7 +378,7 @@ def plot_backtest(
         t = t[t["standard"] == standard]
     if t.empty:
         raise ValueError(f"no backtest rows at level {level!r}" + (f" and standard {standard!r}" if standard else ""))
-    fig = fig if fig is not None else go.Figure()
+    fig = fig if fig is not None else new_figure()
     models = list(dict.fromkeys(t["model"]))
     for k, m in enumerate(models):
         r = t[t["model"] == m].sort_values(["standard", "group", "origin", "horizon"])
@@ -391,7 +426,6 @@ def plot_backtest(
     fig.update_layout(
         title=title,
         font=FONT,
-        template="plotly_white",
         scattermode="group",
         legend_title_text="",
         xaxis_title=figure_text("backtest_x", lang),

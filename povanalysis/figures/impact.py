@@ -13,7 +13,7 @@ from ..common.labels import check_lang, format_number
 from ..impact.effects import CreditEffect, planted_effect
 from ..impact.studies import EventStudy, Heterogeneity
 from ..reports.prose.impact import DISPLAY_SCALE, method_name, term
-from .charts import PALETTE, apply_layout
+from .charts import PALETTE, apply_layout, new_figure
 
 __all__ = ["plot_event_study", "plot_forest", "plot_balance"]
 
@@ -43,7 +43,7 @@ def plot_event_study(
     t = study.table
     est = t[~t["reference"] & ~t["suppressed"]]
     ref = t[t["reference"]]
-    fig = fig if fig is not None else go.Figure()
+    fig = fig if fig is not None else new_figure()
     fig.add_trace(
         go.Scatter(
             x=est["event_time"].tolist(),
@@ -161,7 +161,7 @@ def plot_forest(
     frame, outcome, population = _forest_rows(estimates, lang)
     s = DISPLAY_SCALE[outcome]
     shown = frame[~frame["suppressed"].astype(bool)]
-    fig = fig if fig is not None else go.Figure()
+    fig = fig if fig is not None else new_figure()
     for biased, part in shown.groupby(shown["biased"].astype(bool), sort=True):
         colour = PALETTE[1] if biased else PALETTE[0]
         fig.add_trace(
@@ -244,7 +244,7 @@ def plot_balance(
     if "suppressed" in table.columns:
         table = table[~table["suppressed"].astype(bool)]
     names = [term(_COVARIATE_KEYS.get(c, c), lang) for c in table["covariate"]]
-    fig = fig if fig is not None else go.Figure()
+    fig = fig if fig is not None else new_figure()
     for col, key, colour, symbol in (
         ("smd_unweighted", "unweighted", PALETTE[1], "circle-open"),
         ("smd_weighted", "weighted", PALETTE[0], "circle"),

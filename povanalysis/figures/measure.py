@@ -11,6 +11,7 @@ from scipy import stats
 
 from ..common.labels import check_lang
 from ..measure.sae import FayHerriotResult
+from .charts import apply_layout, label_rows, new_figure
 
 __all__ = ["plot_estimates", "plot_direct_vs_eblup", "plot_cv", "plot_residuals"]
 
@@ -97,7 +98,7 @@ def plot_estimates(
     level: float = 0.95,
     fig: go.Figure | None = None,
 ) -> go.Figure:
-    """Ranked dot plot: every area's direct estimate and EBLUP with their intervals.
+    """Ranked dot plot: every area's direct estimate and EBLUP with their intervals, every area named.
 
     Areas are ranked by EBLUP; unsampled areas show their synthetic prediction.  ``labels``
     maps area keys to display names (e.g. Vietnamese commune names); ``truth`` (a Series
@@ -113,7 +114,7 @@ def plot_estimates(
     t = _texts(lang)
     table = _check_result(result).to_frame(level=level).sort_values("eblup", kind="stable")
     names = _names(result, labels).reindex(table.index)
-    fig = go.Figure() if fig is None else fig
+    fig = new_figure() if fig is None else fig
     z = stats.norm.ppf(0.5 + level / 2.0)
     s = table["sampled"]
     interval = t["interval"].format(level=level)
@@ -153,14 +154,8 @@ def plot_estimates(
                 x=truth, y=names, mode="markers", name=t["truth"], marker={"symbol": "x", "size": 7, "color": "#d62728"}
             )
         )
-    fig.update_layout(
-        title=t["title_estimates"],
-        xaxis_title=t["estimate"],
-        yaxis_title=t["ranked"],
-        height=max(400, 14 * len(table) + 120),
-        legend={"orientation": "h", "y": -0.08},
-    )
-    fig.update_yaxes(categoryorder="array", categoryarray=names.tolist())
+    label_rows(fig, names.tolist())
+    return apply_layout(fig, t["title_estimates"], x=t["estimate"], y=t["ranked"], percent=False, legend="top")
     return fig
 
 
@@ -184,7 +179,7 @@ def plot_direct_vs_eblup(
     table = _check_result(result).to_frame()
     table = table[table["sampled"]]
     names = _names(result, labels).reindex(table.index)
-    fig = go.Figure() if fig is None else fig
+    fig = new_figure() if fig is None else fig
     lo = float(min(table["direct"].min(), table["eblup"].min()))
     hi = float(max(table["direct"].max(), table["eblup"].max()))
     fig.add_trace(
@@ -203,13 +198,13 @@ def plot_direct_vs_eblup(
                 "cmin": 0,
                 "cmax": 1,
                 "size": 9,
-                "colorbar": {"title": {"text": t["gamma"]}},
+                "colorbar": {"title": {"text": t["gamma"]}, "x": 1.02, "xanchor": "left", "len": 0.8},
             },
             hovertemplate="%{text}<br>%{x:.4g} → %{y:.4g}<extra></extra>",
         )
     )
-    fig.update_layout(title=t["title_scatter"], xaxis_title=t["direct"], yaxis_title=t["eblup"])
-    return fig
+    # the legend goes under the plot, the colour bar of γ at the right: neither covers the other
+    return apply_layout(fig, t["title_scatter"], x=t["direct"], y=t["eblup"], percent=False)
 
 
 def plot_cv(
@@ -219,37 +214,36 @@ def plot_cv(
     labels: Mapping | pd.Series | None = None,
     fig: go.Figure | None = None,
 ) -> go.Figure:
-    """CV (%) of the direct estimate and of the EBLUP for each sampled area, ranked by the direct CV.
+    """CV (%) of the direct estimate and of the EBLUP for each sampled area, ranked by the direct CV, every area named.
 
     Examples
     --------
     >>> from povanalysis.measure.sae import fay_herriot
     >>> res = fay_herriot([1.0, 2.0, 3.5, 4.0, 6.0], [0.5, 0.5, 1.0, 1.0, 2.0], [[1], [2], [3], [4], [5]])
-    >>> [len(tr.y) for tr in plot_cv(res, lang="en").data]
+    >>> [len(tr.x) for tr in plot_cv(res, lang="en").data]
     [5, 5]
     """
     t = _texts(lang)
     table = _check_result(result).to_frame()
     table = table[table["sampled"]].sort_values("direct_cv", kind="stable")
     names = _names(result, labels).reindex(table.index)
-    fig = go.Figure() if fig is None else fig
+    fig = new_figure() if fig is None else fig
     for col, name, style in (
         ("direct_cv", t["cv_direct"], {"symbol": "circle-open", "color": "#7f7f7f", "size": 8}),
         ("cv", t["cv_eblup"], {"color": "#1f77b4", "size": 7}),
     ):
         fig.add_trace(
             go.Scatter(
-                x=names,
-                y=100 * table[col],
+                x=100 * table[col],
+                y=names,
                 mode="markers",
                 name=name,
                 marker=style,
-                hovertemplate="%{x}<br>%{y:.1f}%<extra></extra>",
+                hovertemplate="%{y}<br>%{x:.1f}%<extra></extra>",
             )
         )
-    fig.update_layout(title=t["title_cv"], xaxis_title=t["ranked_cv"], yaxis_title=t["cv"])
-    fig.update_xaxes(categoryorder="array", categoryarray=names.tolist())
-    return fig
+    label_rows(fig, names.tolist())
+    return apply_layout(fig, t["title_cv"], x=t["cv"], y=t["ranked_cv"], percent=False, legend="top")
 
 
 def plot_residuals(result: FayHerriotResult, *, lang: str = "vi", fig: go.Figure | None = None) -> go.Figure:
@@ -264,7 +258,7 @@ def plot_residuals(result: FayHerriotResult, *, lang: str = "vi", fig: go.Figure
     """
     t = _texts(lang)
     _check_result(result)
-    fig = go.Figure() if fig is None else fig
+    fig = new_figure() if fig is None else fig
     for values, name in ((result.residuals, t["residuals"]), (result.random_effects, t["random_effects"])):
         v = np.sort(values.to_numpy())
         sd = v.std(ddof=1)
@@ -276,5 +270,4 @@ def plot_residuals(result: FayHerriotResult, *, lang: str = "vi", fig: go.Figure
     fig.add_trace(
         go.Scatter(x=[-lim, lim], y=[-lim, lim], mode="lines", showlegend=False, line={"dash": "dash", "color": "#999"})
     )
-    fig.update_layout(title=t["title_residuals"], xaxis_title=t["theoretical"], yaxis_title=t["observed"])
-    return fig
+    return apply_layout(fig, t["title_residuals"], x=t["theoretical"], y=t["observed"], percent=False)

@@ -17,7 +17,7 @@ from ..targeting.allocation import Allocation
 from ..targeting.beneficiaries import RankSensitivity
 from ..targeting.panel import positive_int
 from ..targeting.risk import FallbackModel
-from .charts import FONT, PALETTE, apply_layout
+from .charts import FONT, PALETTE, apply_layout, label_rows, new_figure
 
 __all__ = ["coverage_figure", "priority_figure", "calibration_figure", "comparison_figure"]
 
@@ -32,9 +32,9 @@ def coverage_figure(
     group: str | None = "minority",
     lang: str = "vi",
 ) -> go.Figure:
-    """Dots of coverage (or exclusion rate, or inclusion share) by commune, one colour per group.
+    """Dots of coverage (or exclusion rate, or inclusion share) by commune, one colour per group, every commune named.
 
-    Suppressed cells are left out and counted in the title.
+    Communes are ranked by their mean over the groups. Suppressed cells are left out and counted in the title.
 
     Parameters
     ----------
@@ -73,7 +73,7 @@ def coverage_figure(
         raise ValueError(f"'table' has no rows for programme {programme!r}")
     shown = rows[~rows["suppressed"].to_numpy(dtype=bool) & rows[measure].notna().to_numpy()]
     order = shown.groupby("commune_code")[measure].mean().sort_values(kind="stable").index.tolist()
-    fig = go.Figure()
+    fig = new_figure()
     if group:
         parts = [(key, part) for key, part in shown.groupby(group, sort=False)]
         parts.sort(key=lambda kv: (0 if bool(kv[0]) else 1) if group == "minority" else str(kv[0]))
@@ -103,10 +103,11 @@ def coverage_figure(
     title = f"{term(measure, lang)} — {prog}, {term('loans_year', lang)} {int(years[0])}"
     if hidden:
         title += f" ({hidden} {'ô không công bố' if lang == 'vi' else 'cells suppressed'})"
-    fig.update_yaxes(categoryorder="array", categoryarray=commune_names(order))
+    label_rows(fig, commune_names(order))
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_layout(height=max(320, 120 + 16 * len(order)))
-    return apply_layout(fig, title, x=term(measure, lang), y=label("commune", lang), percent=False, top=70)
+    return apply_layout(
+        fig, title, x=term(measure, lang), y=label("commune", lang), percent=False, top=70, legend="top"
+    )
 
 
 def priority_figure(
@@ -141,7 +142,7 @@ def priority_figure(
     require_frame(index, "index", ["commune_code", "rank"])
     rows = index[index["rank"].notna()].sort_values(["rank", "commune_code"], kind="stable").head(top)
     names = commune_names(rows["commune_code"])
-    fig = go.Figure()
+    fig = new_figure()
     if sensitivity is not None:
         band = sensitivity.ranks.set_index("commune_code").reindex(rows["commune_code"])
         if band["rank_p05"].isna().any():
@@ -177,10 +178,15 @@ def priority_figure(
             hovertemplate="%{y}: %{x} (%{text})<extra></extra>",
         )
     )
-    fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
-    fig.update_layout(height=max(320, 120 + 18 * len(rows)))
+    label_rows(fig, names[::-1])
     return apply_layout(
-        fig, term("priority_title", lang), x=term("rank", lang), y=label("commune", lang), percent=False, top=70
+        fig,
+        term("priority_title", lang),
+        x=term("rank", lang),
+        y=label("commune", lang),
+        percent=False,
+        top=70,
+        legend="top",
     )
 
 
@@ -210,7 +216,7 @@ def calibration_figure(model: FallbackModel, *, lang: str = "vi") -> go.Figure:
         raise TypeError(f"'model' should be a FallbackModel, got {type(model).__name__}")
     cal = model.calibration
     top = float(max(cal["ci_upper"].max(), cal["predicted"].max())) * 1.05
-    fig = go.Figure()
+    fig = new_figure()
     fig.add_trace(
         go.Scatter(
             x=[0, top], y=[0, top], mode="lines", name=term("perfect", lang), line=dict(color="#999999", dash="dash")
@@ -246,7 +252,6 @@ def calibration_figure(model: FallbackModel, *, lang: str = "vi") -> go.Figure:
     fig.update_layout(
         title=dict(text=f"{term('cal_title', lang)}<br><sup>{sub}</sup>"),
         font=FONT,
-        template="plotly_white",
         legend_title_text="",
         xaxis_title=term("predicted", lang),
         yaxis_title=term("observed", lang),
@@ -292,7 +297,7 @@ def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: i
         .head(top)
     )
     x = [f"{name}{' *' if d else ''}" for name, d in zip(commune_names(both.index), both["dis"])]
-    fig = go.Figure()
+    fig = new_figure()
     for i, (key, res, col) in enumerate((("optimised", optimised, "opt"), ("proportional", proportional, "prop"))):
         exits = (
             f"{format_number(res.expected_exits, lang, digits=1)} "
@@ -312,7 +317,6 @@ def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: i
         barmode="group",
         title=term("allocation_title", lang),
         font=FONT,
-        template="plotly_white",
         xaxis_title=label("commune", lang) + (" (* xã đặc biệt khó khăn)" if lang == "vi" else " (* disadvantaged)"),
         yaxis_title=term("amount_bn", lang),
         legend=dict(orientation="h", y=-0.35),

@@ -28,7 +28,7 @@ from plotly.colors import sample_colorscale
 from .. import config
 from ..common.checks import require_frame
 from ..common.labels import af_cutoff, af_label, check_lang, format_number, format_percent, label, pick
-from ..figures.charts import FONT
+from ..figures.charts import FONT, new_figure
 from . import boundaries as geo
 
 if TYPE_CHECKING:
@@ -316,7 +316,6 @@ def _layout(fig: go.Figure, display, *, title: str, legend_title: str, lang: str
     fig.update_layout(
         title=title,
         font=FONT,
-        template="plotly_white",
         height=720,
         margin=dict(l=10, r=10, t=60, b=30),
         legend=dict(title_text=legend_title, tracegroupgap=0),
@@ -550,7 +549,7 @@ def choropleth(
             lines.append(f"{text}: {shown_value}")
         return "<br>".join(lines)
 
-    fig = go.Figure()
+    fig = new_figure()
     paths = _paths(display)
     idx = np.flatnonzero(shown)
     scale = colorscale or (_DIVERGING if kind == "points" else _SEQUENTIAL)
@@ -1135,7 +1134,7 @@ def hotspot_map(
     cluster = table["cluster"].reindex(codes)
     paths = _paths(display)
     kind = _kind(result.column, "auto")
-    fig = go.Figure()
+    fig = new_figure()
     for key in hotspots.CLUSTERS:
         members = np.flatnonzero((cluster == key).to_numpy() & inside)
         hover = [

@@ -93,3 +93,50 @@ def test_fan_chart_of_a_small_commune_draws_nothing(hand_projection):
     fig = FG.plot_fan_chart(proj, commune_code="05518", lang="en")
     assert len(fig.data) == 0
     assert fig.layout.title.text.endswith("suppressed: too few households")
+
+
+def test_fan_chart_names_a_rebased_history_and_shows_the_recorded_one(one_commune):
+    rebased = P.Projection(**{**one_commune.__dict__, "standard": "2026-2030", "basis": "rebased_shift"})
+    recorded = pd.DataFrame(
+        {
+            "review_year": [2021, 2022, 2023, 2024, 2025],
+            "poor_rate": [0.15, 0.13, 0.12, 0.10, 0.09],
+            "suppressed": [False, False, True, False, False],
+        }
+    )
+    fig = FG.plot_fan_chart(rebased, commune_code="05500", recorded=recorded, lang="vi")
+    names = [t.name for t in fig.data]
+    assert "Kết quả rà soát quy đổi về chuẩn Nghị định 351/2025/NĐ-CP" in names
+    shown = fig.data[names.index("Kết quả rà soát đã công bố (chuẩn của từng kỳ)")]
+    assert list(shown.x) == [2021, 2022, 2024, 2025]  # the suppressed review is left out
+    assert list(shown.y) == [0.15, 0.13, 0.10, 0.09]
+    history = fig.data[names.index("Kết quả rà soát quy đổi về chuẩn Nghị định 351/2025/NĐ-CP")]
+    assert shown.line.dash == "dot" and history.line.dash is None and shown.line.color != history.line.color
+    assert len(set(names)) == len(names)
+    # as classified: the history is the review results themselves, and without 'recorded' nothing is added
+    plain = [t.name for t in FG.plot_fan_chart(one_commune, commune_code="05500", lang="en").data]
+    assert "Review results" in plain and not any("published" in n for n in plain)
+    with pytest.raises(ValueError, match="'recorded' has no column 'rate' or 'poor_rate'"):
+        FG.plot_fan_chart(one_commune, commune_code="05500", recorded=recorded.drop(columns="poor_rate"))
+
+
+def test_fan_chart_legend_sits_under_the_axis_title(one_commune):
+    fig = FG.plot_fan_chart(one_commune, Target("t", annual_reduction=1.5), commune_code="05500")
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.yanchor == "top"
+    assert fig.layout.legend.y < -0.1 and fig.layout.xaxis.automargin
+
+
+def test_gap_bars_name_every_commune():
+    r = pd.DataFrame(
+        {
+            "commune_code": [f"{i:05d}" for i in range(40)],
+            "name": [f"Xã {i}" for i in range(40)],
+            "year": 2030,
+            "gap": np.linspace(-0.05, 0.05, 40),
+            "suppressed": False,
+        }
+    )
+    fig = FG.plot_gap_bars(r)
+    ticks = list(fig.layout.yaxis.tickvals)
+    assert sorted(ticks) == sorted(r["name"]) and ticks[0] == "Xã 39"  # largest gap first
+    assert (fig.layout.height - 200) / 40 >= 1.4 * fig.layout.yaxis.tickfont.size
