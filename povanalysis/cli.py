@@ -42,7 +42,47 @@ def _positive(text: str) -> int:
     return value
 
 
+def _tables_batch(args) -> int:
+    from .data.sources import ValidationError
+    from .reports.from_tables import UnplacedRows, run_tables_batch
+
+    if args.scheduler:
+        print("povanalysis batch: error: --tables runs on local kernels only (no --scheduler)", file=sys.stderr)
+        return 2
+    try:
+        result = run_tables_batch(
+            args.tables,
+            args.out,
+            root=args.tables_root,
+            allow_unplaced=args.allow_unplaced,
+            communes=args.communes,
+            workers=args.workers,
+            lang=args.lang,
+            review_year=args.review_year,
+            force=args.force,
+            progress=False if args.quiet else None,
+        )
+    except KeyboardInterrupt:
+        print("povanalysis batch: interrupted; every kernel it started was stopped", file=sys.stderr)
+        return 130
+    except UnplacedRows as exc:
+        print(f"povanalysis batch: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        print(f"povanalysis batch: {exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        for text in exc.problems["problem"]:
+            print(f"  {text}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"povanalysis batch: error: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 def _batch(args) -> int:
+    if args.tables:
+        return _tables_batch(args)
     from .reports.batch import run_batch
 
     try:
@@ -103,6 +143,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="redo every report even when up to date")
     p.add_argument("--no-province", dest="province", action="store_false", help="skip the province notebooks")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--tables",
+        nargs="+",
+        metavar="FILE",
+        help="published annexes of review results (.xlsx or .csv, one per review year): the commune reports are "
+        "made from their counts, brought onto the 2025 units; sections that need household records say so "
+        "(no province notebooks)",
+    )
+    p.add_argument(
+        "--allow-unplaced",
+        action="store_true",
+        help="with --tables: go on when annex rows cannot be placed in a unit (they are listed in the output)",
+    )
+    p.add_argument(
+        "--tables-root",
+        metavar="DIR",
+        help="with --tables: data folder for the counts (default OUT/tables-data; never the household data folder)",
+    )
     p.set_defaults(func=_batch)
     p = sub.add_parser(
         "tables",

@@ -171,8 +171,9 @@ class PublishedTable:
             on a register with both codes; a ``review_year`` column selects this table's
             year), else ``"area"``.
         allow_unplaced : bool
-            Re-aggregate even though some rows were not placed (their new units are then
-            flagged ``complete=False``); by default an error.
+            Re-aggregate even though some rows were not placed (their figures are in no unit;
+            a new unit some of whose predecessors are missing is flagged ``complete=False``);
+            by default an error.
 
         Returns
         -------
