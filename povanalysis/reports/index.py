@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ from ..common.labels import check_lang, format_number, format_percent, label, pi
 from ..common.safe import escape_html, neutralise_formula, neutralise_formulas
 from ..data import registry
 from ..geo import maps
-from . import prepare
+from . import prepare, published
+from .disclosure import DASH
 from .html import PLOTLY_JS, copy_plotly_js, figure_html, literal_labels, page, script_hashes
 
 __all__ = ["COLUMNS", "key_figure_table", "index_html", "write_xlsx", "build_index"]
@@ -60,10 +62,8 @@ _TEXT = {
         "Poverty reports of the communes and wards of Thai Nguyen — {year} review",
     ),
     "intro": (
-        "Mỗi xã, phường có một báo cáo riêng (bấm vào tên để mở). Bấm vào tiêu đề cột để sắp xếp. "
-        "Ô «–»: không công bố vì dưới {n} hộ, hoặc chưa có báo cáo.",
-        "Each commune and ward has its own report (click its name). Click a column heading to sort. "
-        "A '–' cell is suppressed (fewer than {n} households) or not available.",
+        "Mỗi xã, phường có một báo cáo riêng (bấm vào tên để mở). Bấm vào tiêu đề cột để sắp xếp.",
+        "Each commune and ward has its own report (click its name). Click a column heading to sort.",
     ),
     "province": (
         "Toàn tỉnh năm {year}: {households} hộ, {poor} hộ nghèo (tỷ lệ {rate}), {near} hộ cận nghèo (tỷ lệ {near_rate}).",
@@ -75,8 +75,8 @@ _TEXT = {
     "map": ("Bản đồ tỷ lệ hộ nghèo", "Map of poor-household rates"),
     "xlsx": ("Tải bảng số liệu chính (Excel, .xlsx)", "Download the key figures (Excel, .xlsx)"),
     "reports_count": ("{n} báo cáo xã, phường.", "{n} commune and ward reports."),
-    "sheet": ("So lieu chinh", "Key figures"),
-    "notes_sheet": ("Ghi chu", "Notes"),
+    "sheet": ("Số liệu chính", "Key figures"),
+    "notes_sheet": ("Ghi chú", "Notes"),
 }
 
 
@@ -90,13 +90,16 @@ def _heading(key: str, lang: str, *, year: int, first: int) -> str:
 
 
 def key_figure_table(*, review_year: int, lang: str = "vi") -> pd.DataFrame:
-    """Key figures of every unit, columns renamed to their headings in ``lang``; suppressed cells empty.
+    """Key figures of every unit, columns renamed to their headings in ``lang``, under the disclosure rule.
 
-    The table of the index page and of the XLSX (:func:`povanalysis.reports.prepare.key_figures`).
+    The table of the index page and of the XLSX (:func:`povanalysis.reports.prepare.key_figures`
+    with ``marks=True``): numbers where the rule publishes them (rates as shares rounded as
+    shown), ``< 10`` for a small count, a band such as ``< 5%`` for its rate, ``–`` for a
+    figure hidden to protect another or missing.
     """
 
     check_lang(lang)
-    frame = prepare.key_figures(review_year=review_year)
+    frame = prepare.key_figures(review_year=review_year, marks=True, lang=lang)
     _, manifest = prepare.shared_tables()
     first = min(manifest["review_years"])
     frame = frame.assign(
@@ -108,11 +111,13 @@ def key_figure_table(*, review_year: int, lang: str = "vi") -> pd.DataFrame:
 
 
 def _cell(value, kind: str, lang: str) -> tuple[str, str]:
-    """(sort key, shown text) of one table cell."""
+    """(sort key, shown text) of one table cell; a mark of the disclosure rule (``< 10``, ``< 5%``, ``–``) sorts last."""
     if kind == "text":
         return str(value), escape_html(str(value))
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "", "–"
+        return "", DASH
+    if isinstance(value, str):
+        return "", escape_html(value)
     if kind == "rate":
         return f"{value:.6f}", format_percent(value, lang)
     if kind == "points":
@@ -186,25 +191,26 @@ def index_html(
     check_lang(lang)
     tables, manifest = prepare.shared_tables()
     first = min(manifest["review_years"])
-    frame = prepare.key_figures(review_year=review_year)
+    frame = prepare.key_figures(review_year=review_year, marks=True, lang=lang)
     cols = [c for c in COLUMNS if c in frame.columns and c != "unit_type"]
     parts = [f"<h1>{escape_html(_t('title', lang).format(year=review_year))}</h1>"]
     if manifest.get("synthetic"):
         parts.append(f"<p><em>{escape_html(label('source_synthetic', lang))}.</em></p>")
-    prov = tables["area_rates"]
-    prov = prov[(prov["old_area"] == "province") & (prov["review_year"] == review_year)]
-    if len(prov) and not prov["suppressed"].iloc[0]:
-        row = prov.iloc[0]
+    prov = tables["area_totals"]
+    prov = prov[(prov["old_area"] == published.PROVINCE) & (prov["review_year"] == review_year)]
+    if len(prov):
+        rows = prov.assign(commune_code=published.ALL)
+        row = published.restore(rows, published.HOUSEHOLDS, min_cell=manifest["min_cell"]).display(lang).iloc[0]
         parts.append(
             "<p>"
             + escape_html(
                 _t("province", lang).format(
                     year=review_year,
-                    households=format_number(row["households"], lang),
-                    poor=format_number(row["poor"], lang),
-                    rate=format_percent(row["poor_rate"], lang),
-                    near=format_number(row["near_poor"], lang),
-                    near_rate=format_percent(row["near_poor_rate"], lang),
+                    households=row["households"],
+                    poor=row["poor"],
+                    rate=row["poor_rate"],
+                    near=row["near_poor"],
+                    near_rate=row["near_poor_rate"],
                 )
             )
             + "</p>"
@@ -219,8 +225,8 @@ def index_html(
         parts.append(f"<h2>{escape_html(_t('map', lang))}</h2>{map_html}")
     parts.append(f"<h2>{escape_html(_t('units', lang))}</h2>")
     parts.append(
-        f"<p>{escape_html(_t('intro', lang).format(n=manifest['min_cell']))} "
-        f"{escape_html(_t('reports_count', lang).format(n=len(reports)))}</p>"
+        f"<p>{escape_html(_t('intro', lang))} {escape_html(_t('reports_count', lang).format(n=len(reports)))} "
+        f"{escape_html(published.note(manifest['min_cell'], lang))}</p>"
     )
     head = "".join(f"<th>{escape_html(_heading(c, lang, year=review_year, first=first))}</th>" for c in cols)
     rows = []
@@ -240,7 +246,8 @@ def index_html(
                     if link
                     else escape_html(rec["name"])
                 )
-                text += f' <span class="unit-type">({escape_html(kind.lower())})</span>'
+                if not rec["name"].lower().startswith(kind.lower() + " "):  # "Phường Đức Xuân" says it already
+                    text += f' <span class="unit-type">({escape_html(kind.lower())})</span>'
             cells.append(f'<td data-sort="{escape_html(key)}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     parts.append(
@@ -256,49 +263,120 @@ def index_html(
     )
 
 
-def write_xlsx(path: str | os.PathLike, *, review_year: int, lang: str = "vi") -> Path:
+#: Characters a sheet title may not hold, and its longest length (Excel's rules).
+_SHEET_FORBIDDEN = set("[]:*?/\\")
+_SHEET_MAX = 31
+_FORMATS = {"rate": "0.00%", "count": "#,##0", "points": "+0.00;-0.00;0.00", "text": "@"}
+
+
+def _sheet_title(title: str) -> str:
+    if not isinstance(title, str) or not title.strip() or len(title) > _SHEET_MAX or set(title) & _SHEET_FORBIDDEN:
+        raise ValueError(
+            f"sheet title {title!r} must be 1 to {_SHEET_MAX} characters without any of {''.join(sorted(_SHEET_FORBIDDEN))}"
+        )
+    return title
+
+
+def _kind_of(column: pd.Series) -> str:
+    """The number format of a readable table's column: text, whole numbers or decimals."""
+    numbers = [v for v in column if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)]
+    if not numbers:
+        return "text"
+    whole = all(float(v).is_integer() for v in numbers if v == v)
+    return "count" if whole else "decimal"
+
+
+def _width(values) -> float:
+    """A column width that fits its longest cell (Excel's units: characters of the default font)."""
+    longest = max((len(str(v)) for v in values if v is not None), default=0)
+    return max(8, min(60, longest + 2))
+
+
+def _write_sheet(
+    wb: Workbook, title: str, table: pd.DataFrame, kinds: Mapping[str, str], *, freeze: str = "A2"
+) -> None:
+    """One polished sheet: bold frozen header, autofilter, widths that fit, codes as text, marks as text."""
+    ws = wb.create_sheet(_sheet_title(title))
+    table = neutralise_formulas(table)
+    ws.append([neutralise_formula(str(c)) for c in table.columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for rec in table.itertuples(index=False):
+        ws.append([None if (isinstance(v, float) and not np.isfinite(v)) else v for v in rec])
+    formats = {**_FORMATS, "decimal": "#,##0.00"}
+    for j, name in enumerate(table.columns, start=1):
+        letter = get_column_letter(j)
+        column = [name, *table.iloc[:, j - 1].tolist()]
+        ws.column_dimensions[letter].width = _width(column)
+        fmt = formats[kinds.get(name) or _kind_of(table.iloc[:, j - 1])]
+        for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+            cell.number_format = "@" if isinstance(cell.value, str) else fmt
+    ws.freeze_panes = freeze
+    if len(table.columns):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{max(1, len(table) + 1)}"
+
+
+def write_xlsx(
+    path: str | os.PathLike,
+    *,
+    review_year: int,
+    lang: str = "vi",
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
+) -> Path:
     """Write the key figures of every unit to an XLSX workbook (atomically); returns its path.
 
-    One sheet of figures (rates as percentages, suppressed cells empty) and one of notes
-    (source, review, suppression rule).
+    One sheet of figures (:func:`key_figure_table`: rates as percentages, ``< 10`` for a small
+    count, a band or ``–`` for a hidden rate, as text), then ``extra_sheets`` in their order,
+    then one of notes (source, review, the disclosure rule).  Every table sheet has a bold,
+    frozen header row, a filter, columns as wide as their longest cell, and codes and other
+    text stored as text (number format ``@``: "01840" stays "01840").
 
     Text cells that a spreadsheet program would read as a formula (starting with ``=``,
     ``+``, ``-``, ``@``, a tab or a carriage return: a unit name from a file the package does
     not control) get a leading apostrophe (:func:`povanalysis.common.safe.neutralise_formulas`):
     the workbook holds no formula, such a cell shows its text with the apostrophe in front, and
     nothing is evaluated when an official opens it.  Numbers stay numbers, negative ones too.
+
+    Parameters
+    ----------
+    path : path-like
+    review_year : int
+    lang : {"vi", "en"}
+    extra_sheets : mapping of str to DataFrame, optional
+        Sheet title (at most 31 characters, none of ``[]:*?/\\``) → a table already
+        formatted for reading (headings in ``lang``, published figures only), written with
+        the same polish; whole-number columns as ``#,##0``, others as ``#,##0.00``.
     """
     check_lang(lang)
-    table = neutralise_formulas(key_figure_table(review_year=review_year, lang=lang))
+    table = key_figure_table(review_year=review_year, lang=lang)
     _, manifest = prepare.shared_tables()
     first = min(manifest["review_years"])
     kinds = {_heading(c, lang, year=review_year, first=first): COLUMNS[c][2] for c in COLUMNS}
+    sheets = {_t("sheet", lang): table, **dict(extra_sheets or {})}
+    reserved = {_t("notes_sheet", lang).lower()}
+    seen: set[str] = set()
+    for title in sheets:
+        key = str(title).lower()
+        if key in seen or key in reserved:
+            raise ValueError(f"sheet title {title!r} is used twice (titles are compared without case)")
+        seen.add(key)
     wb = Workbook()
-    ws = wb.active
-    ws.title = _t("sheet", lang)
-    ws.append(list(table.columns))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for rec in table.itertuples(index=False):
-        ws.append([None if (isinstance(v, float) and not np.isfinite(v)) else v for v in rec])
-    formats = {"rate": "0.00%", "count": "#,##0", "points": "+0.00;-0.00;0.00"}
-    for j, name in enumerate(table.columns, start=1):
-        letter = get_column_letter(j)
-        ws.column_dimensions[letter].width = max(10, min(40, len(name) + 2))
-        fmt = formats.get(kinds.get(name, "text"))
-        if fmt:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                cell.number_format = fmt
-    ws.freeze_panes = "C2"
+    wb.remove(wb.active)
+    for title, frame in sheets.items():
+        if not isinstance(frame, pd.DataFrame):
+            raise ValueError(f"extra sheet {title!r} should be a DataFrame, got {type(frame).__name__}")
+        first_sheet = title == _t("sheet", lang)
+        _write_sheet(wb, title, frame, kinds if first_sheet else {}, freeze="C2" if first_sheet else "A2")
     notes = wb.create_sheet(_t("notes_sheet", lang))
     lines = [
         _t("title", lang).format(year=review_year),
-        _t("intro", lang).format(n=manifest["min_cell"]).split(". ")[-1],
+        published.note(manifest["min_cell"], lang),
     ]
     if manifest.get("synthetic"):
         lines.append(label("source_synthetic", lang))
     for line in lines:
         notes.append([neutralise_formula(line)])
+    notes.column_dimensions["A"].width = 120
     wb.properties.creator = "povanalysis"
     path = Path(path)
     buffer = io.BytesIO()

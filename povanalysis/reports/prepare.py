@@ -29,6 +29,7 @@ from ..measure.aggregates import poverty_counts, suppress
 from ..measure.indicators import alkire_foster
 from ..measure.standards import get_standard
 from ..targeting import beneficiaries, risk
+from . import published
 
 __all__ = [
     "FORMAT",
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 #: Version of the prepared-table layout; a change invalidates every prepared folder.
-FORMAT = 2
+FORMAT = 3
 
 #: Report sections whose table may fail to compute on some data (a model that cannot be
 #: fitted, no boundaries): each appears only when its table was prepared (see :func:`prepare`).
@@ -66,7 +67,7 @@ PROJECTION_SETTINGS = outlook.DEFAULT_SETTINGS
 
 logger = logging.getLogger("povanalysis.reports.prepare")
 
-_TABLES = ("units", "commune_rates", "area_rates", "ethnicity", "af", "credit")
+_TABLES = ("units", "commune_rates", "area_rates", "ethnicity", "commune_totals", "area_totals", "af", "credit")
 
 # ----------------------------------------------------------------------------- digests and files
 
@@ -189,16 +190,13 @@ def ethnic_groups(classified: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     ``min_cell`` households goes into a pool (``ethnicity == "other"``), and while the pool
     holds fewer than ``min_cell`` households the next smallest group joins it, so that no
     small group can be recovered by subtracting the others from the commune total.  A pool
-    that stays small (the whole commune is small) is flagged ``suppressed``.
+    that stays small (the whole commune is small) is flagged ``suppressed``
+    (:func:`povanalysis.reports.published.pool_groups`).  The reports publish these groups
+    under the disclosure rule (:func:`povanalysis.reports.published.household_table`).
     """
     keys = ["commune_code", "review_year"]
     t = poverty_counts(classified, by=(*keys, "ethnicity"), min_cell=min_cell)
-    t = t.sort_values([*keys, "households", "ethnicity"], kind="stable").reset_index(drop=True)
-    groups = [t[k] for k in keys]
-    before = t.groupby(keys)["households"].cumsum() - t["households"]
-    small = t["households"] < min_cell
-    pooled = small | (small.groupby(groups).transform("any") & (before < min_cell))
-    t["ethnicity"] = t["ethnicity"].where(~pooled, "other")
+    t["ethnicity"] = published.pool_groups(t, min_cell)
     out = t.groupby([*keys, "ethnicity"], sort=True)[["households", "persons", "poor", "near_poor"]].sum().reset_index()
     out["poor_rate"] = out["poor"] / out["households"]
     out["share"] = out["households"] / out.groupby(keys)["households"].transform("sum")
@@ -253,6 +251,24 @@ def credit_table(classified: pd.DataFrame, loans: pd.DataFrame, min_cell: int) -
     return out.sort_values(["commune_code", "year", "programme"], kind="stable").reset_index(drop=True)
 
 
+def _household_tables(classified: pd.DataFrame, min_cell: int) -> dict[str, pd.DataFrame]:
+    """The published household figures (:func:`povanalysis.reports.published.household_table`), cut for storage.
+
+    ``ethnicity``: the ethnic groups of each commune (with ``suppressed``: households
+    hidden); ``commune_totals``: each commune's households; ``area_totals``: the old areas and
+    the province, without a commune column (every report reads them).
+    """
+    flat = published.household_table(classified, registry.units(), min_cell=min_cell)
+    groups = flat[flat["ethnicity"] != published.ALL].assign(suppressed=lambda t: t["households__hidden"])
+    communes = flat[(flat["ethnicity"] == published.ALL) & (flat["commune_code"] != published.ALL)]
+    areas = flat[flat["commune_code"] == published.ALL].drop(columns="commune_code")
+    return {
+        "ethnicity": groups.reset_index(drop=True),
+        "commune_totals": communes.reset_index(drop=True),
+        "area_totals": areas.reset_index(drop=True),
+    }
+
+
 def _write_json(path: Path, payload: dict) -> None:
     atomic_write_text(path, json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
@@ -300,7 +316,7 @@ def _prepare_targeting(folder: Path, classified, loans, min_cell) -> pd.DataFram
         "inclusion_share",
         "suppressed",
     ]
-    return table[keep].reset_index(drop=True)
+    return published.targeting_table(table[keep].reset_index(drop=True), min_cell=min_cell)
 
 
 def _prepare_risk(folder: Path, classified, loans, min_cell) -> pd.DataFrame:
@@ -448,9 +464,9 @@ def prepare(*, min_cell: int | None = None) -> Path:
             ],
             ignore_index=True,
         ),
-        "ethnicity": ethnic_groups(classified, limit),
+        **_household_tables(classified, limit),
         "af": _af_table(classified, limit),
-        "credit": credit_table(classified, loans, limit),
+        "credit": published.credit_table(credit_table(classified, loans, limit), min_cell=limit),
     }
     sections, skipped = {}, {}
     for name in OPTIONAL_SECTIONS:
@@ -480,7 +496,7 @@ def prepare(*, min_cell: int | None = None) -> Path:
             communes.setdefault(code, hashlib.sha256()).update(f"{name}:{digest}".encode())
     if sections["map"]:
         # every report's map shows every commune's rate
-        shown = tables["commune_rates"][["commune_code", "review_year", "poor_rate", "suppressed"]]
+        shown = tables["commune_totals"][["commune_code", "review_year", "poor_rate", "poor_rate__hidden"]]
         shared.update(b"map:" + _row_digests(shown.rename(columns={"commune_code": "unit"}))[0].encode())
         for name in ("boundaries.parquet", "boundaries.json"):
             shared.update(file_digest(folder / name).encode())
@@ -573,13 +589,16 @@ class CommuneContext:
     unit : dict
         ``name``, ``unit_type``, ``old_area``, ``slug`` and the predecessors (``|``-joined).
     rates : DataFrame
-        The commune's rows of :func:`povanalysis.measure.aggregates.poverty_counts` by review.
+        The commune's rows of :func:`povanalysis.measure.aggregates.poverty_counts` by review,
+        with ``poor_rate__hidden`` and ``near_poor_rate__hidden``: the disclosure rule does not
+        publish the rate as a number (:mod:`povanalysis.reports.published`).
     areas : DataFrame
         The same for its old area and the province (``old_area`` is the area key or ``province``).
     ethnicity, af, credit : DataFrame
-        The commune's rows of the prepared tables.
+        The commune's rows of the prepared tables (``ethnicity``: its published ethnic groups).
     all_rates : DataFrame
-        Every commune's rates at ``review_year`` (for the map).
+        Every commune's rates at ``review_year`` (for the map), ``suppressed`` where the rule
+        does not publish the poor rate as a number.
     sections : dict
         Which optional sections are available.
     extra : dict
@@ -588,6 +607,9 @@ class CommuneContext:
         The suppression limit the tables were prepared with.
     synthetic : bool
         Whether the data come from the synthetic generator.
+    published : DataFrame
+        The rows of :func:`povanalysis.reports.published.household_table` a commune page
+        prints: its ethnic groups, the commune, its old area and the province, every review.
     """
 
     code: str
@@ -603,6 +625,7 @@ class CommuneContext:
     min_cell: int
     synthetic: bool
     extra: dict = field(default_factory=dict)
+    published: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def name(self) -> str:
@@ -655,12 +678,26 @@ def commune_context(commune_code: str, *, review_year: int) -> CommuneContext:
         t = tables[name]
         return t.loc[t["commune_code"] == code].reset_index(drop=True)
 
-    rates = rows("commune_rates")
+    marks = ["poor_rate__hidden", "near_poor_rate__hidden"]
+    totals = rows("commune_totals")
+    rates = rows("commune_rates").merge(totals[["review_year", *marks]], on="review_year", how="left")
     if not (rates["review_year"] == year).any():
         raise ValueError(f"commune {code} has no households at the {year} review")
+    rates[marks] = rates[marks].fillna(True).astype(bool)
+    area_keys = [unit["old_area"], published.PROVINCE]
+    area_totals = tables["area_totals"]
+    area_totals = area_totals[area_totals["old_area"].isin(area_keys)].assign(commune_code=published.ALL)
     areas = tables["area_rates"]
-    areas = areas.loc[areas["old_area"].isin([unit["old_area"], "province"])].reset_index(drop=True)
+    areas = areas.loc[areas["old_area"].isin(area_keys)].reset_index(drop=True)
+    areas = areas.merge(area_totals[["old_area", "review_year", *marks]], on=["old_area", "review_year"], how="left")
+    areas[marks] = areas[marks].fillna(True).astype(bool)
+    every = tables["commune_totals"]
+    every = every.loc[every["review_year"] == year].set_index("commune_code")["poor_rate__hidden"]
     all_rates = tables["commune_rates"]
+    all_rates = all_rates.loc[all_rates["review_year"] == year].reset_index(drop=True)
+    hidden = all_rates["commune_code"].map(every).fillna(True).astype(bool)
+    all_rates = all_rates.assign(suppressed=all_rates["suppressed"] | hidden)
+    page = pd.concat([rows("ethnicity").drop(columns="suppressed"), totals, area_totals], ignore_index=True)
     extra = {name: rows(name) for name in ("targeting", "projections", "risk") if name in tables}
     if "projection" in tables:
         extra["projection"] = tables["projection"]
@@ -675,57 +712,85 @@ def commune_context(commune_code: str, *, review_year: int) -> CommuneContext:
         ethnicity=rows("ethnicity"),
         af=rows("af"),
         credit=rows("credit"),
-        all_rates=all_rates.loc[all_rates["review_year"] == year].reset_index(drop=True),
+        all_rates=all_rates,
         sections=dict(manifest["sections"]),
         min_cell=int(manifest["min_cell"]),
         synthetic=bool(manifest.get("synthetic")),
         extra=extra,
+        published=page,
     )
 
 
-def key_figures(*, review_year: int) -> pd.DataFrame:
-    """One row per unit with the report's headline figures at a review, suppressed cells missing.
+def key_figures(*, review_year: int, marks: bool = False, lang: str = "vi") -> pd.DataFrame:
+    """One row per unit with the report's headline figures at a review, under the disclosure rule.
 
     Columns: ``commune_code``, ``name``, ``unit_type``, ``old_area``, ``slug``,
     ``households``, ``poor``, ``poor_rate``, ``near_poor``, ``near_poor_rate``,
-    ``change_points`` (poor rate change since the first review, in percentage points),
-    ``minority_share_of_poor``, ``borrowers`` and ``amount_million`` (loans of that year),
-    and ``at_risk`` / ``coverage`` when those sections are available.
+    ``change_points`` (poor rate change since the first review, in percentage points, shown
+    only when both rates are), ``minority_share_of_poor``, ``borrowers`` and
+    ``amount_million`` (loans of that year), and ``at_risk`` / ``coverage`` when those
+    sections are available.
+
+    Parameters
+    ----------
+    review_year : int
+    marks : bool, default False
+        False: numbers, NaN where the rule hides a figure.  True: what the workbook and the
+        index print (:meth:`povanalysis.reports.disclosure.Protected.for_workbook`): numbers
+        (rates as shares rounded as shown), ``< 10`` for a small count, a band such as
+        ``< 5%`` for its rate, ``–`` for a figure hidden to protect another or missing.
+    lang : {"vi", "en"}
+        The number format of the bands.
     """
+    from .disclosure import DASH
+
     tables, manifest = shared_tables()
     if int(review_year) not in manifest["review_years"]:
         raise ValueError(
             f"review_year {review_year!r} is not a review in the data (reviews: {manifest['review_years']})"
         )
+    limit = int(manifest["min_cell"])
+    less = f"< {limit}"
     units = tables["units"][["commune_code", "name", "unit_type", "old_area", "slug"]]
-    rates = tables["commune_rates"]
-    now = rates[rates["review_year"] == review_year].set_index("commune_code")
-    first = rates[rates["review_year"] == min(manifest["review_years"])].set_index("commune_code")
     out = units.set_index("commune_code").copy()
+    totals = tables["commune_totals"]
+    now = totals[totals["review_year"] == review_year].reset_index(drop=True)
+    p = published.restore(now, published.HOUSEHOLDS, min_cell=limit)
+    shown = p.for_workbook(lang).set_index(now["commune_code"])
+    hidden = p.hidden.set_index(now["commune_code"])
     cols = ["households", "poor", "poor_rate", "near_poor", "near_poor_rate", "minority_share_of_poor"]
-    hidden = now["suppressed"].reindex(out.index, fill_value=True)
+
+    def put(name: str, cells: pd.Series, hide: pd.Series, value: pd.Series) -> None:
+        cells, hide = cells.reindex(out.index), hide.reindex(out.index).fillna(True).astype(bool)
+        if marks:
+            out[name] = cells.where(cells.notna(), DASH).astype(object)
+        else:
+            out[name] = value.reindex(out.index).astype(float).where(~hide)
+
     for c in cols:
-        out[c] = now[c].reindex(out.index).astype(float).where(~hidden)
-    for c in ("poor", "near_poor"):  # small counts are suppressed too, not only small denominators
-        out[c] = out[c].where(~(out[c] < manifest["min_cell"]))
-    change = 100 * (now["poor_rate"] - first["poor_rate"])
-    keep = ~(now["suppressed"] | first["suppressed"].reindex(now.index, fill_value=True))
-    out["change_points"] = change.where(keep).reindex(out.index)
+        put(c, shown[c], hidden[c], p.values.set_index(now["commune_code"])[c])
+    first = totals[totals["review_year"] == min(manifest["review_years"])].set_index("commune_code")
+    rate_now = now.set_index("commune_code")
+    change = (100 * (rate_now["poor_rate"] - first["poor_rate"])).round(2)
+    hide_change = rate_now["poor_rate__hidden"] | first["poor_rate__hidden"].reindex(rate_now.index, fill_value=True)
+    put("change_points", change.where(~hide_change, DASH), hide_change, change)
     credit = tables["credit"]
     c = credit[(credit["programme"] == "all") & (credit["year"] == review_year)].set_index("commune_code")
-    out["borrowers"] = c["borrowers"].where(~c["suppressed"]).reindex(out.index).astype(float)
-    out["amount_million"] = (c["amount"] / 1e6).where(~c["suppressed"]).reindex(out.index)
+    hide = c["borrowers__hidden"].astype(bool)
+    mark = pd.Series(np.where(c["borrowers__reason"] == "complement", DASH, less), index=c.index)
+    put("borrowers", c["borrowers"].astype(object).where(~hide, mark), hide, c["borrowers"])
+    amount = (c["amount"] / 1e6).round(0)
+    put("amount_million", amount.astype(object).where(~hide, DASH), hide, c["amount"] / 1e6)
     if manifest["sections"].get("risk") and "risk" in tables:
         r = tables["risk"]
         r = r[r["review_year"] == review_year].set_index("commune_code")
-        out["at_risk"] = (
-            r["at_risk"]
-            .where(~r["suppressed"] & (r["at_risk"] >= manifest["min_cell"]))
-            .reindex(out.index)
-            .astype(float)
-        )
+        small = r["suppressed"] | (r["at_risk"] < limit)
+        put("at_risk", r["at_risk"].astype(object).where(~small, less), small, r["at_risk"])
     if manifest["sections"].get("targeting") and "targeting" in tables:
         t = tables["targeting"]
         t = t[(t["programme"] == "all") & (t["loan_year"] == review_year)].set_index("commune_code")
-        out["coverage"] = t["coverage"].where(~t["suppressed"]).reindex(out.index)
+        hide = t["coverage__hidden"].astype(bool)
+        band = t["coverage__band"]
+        bands = pd.Series([published.band_text(b, lang) for b in band], index=t.index)
+        put("coverage", t["coverage"].round(4).astype(object).where(~hide, bands), hide, t["coverage"])
     return out.reset_index()

@@ -1,5 +1,9 @@
 """The sections of the commune report: title, texts, tables and figures of one commune, from its :class:`CommuneContext`.
 
+One module because the sections of one page are one publication: they print the same figures
+(the overview's totals are the ethnic table's total, the trend's rates the chart's labels)
+under one disclosure decision, and read the same context the same way.
+
 Every text that comes from data (the unit's name and predecessors, ethnic groups, indicator and
 target keys) meets Markdown through :func:`povanalysis.common.safe.escape_markdown`, table cells
 through :func:`povanalysis.common.safe.escape_html`, and chart titles, legends and hover text
@@ -8,6 +12,7 @@ through :func:`povanalysis.reports.html.literal_labels`: it shows as typed and n
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -24,6 +29,8 @@ from ..figures.goals import plot_fan_chart
 from ..geo import maps
 from ..measure.standards import get_standard
 from . import prepare as _prepare
+from . import published
+from .disclosure import DASH, rate_band
 from .html import literal_labels
 from .prepare import OPTIONAL_SECTIONS, CommuneContext
 
@@ -102,6 +109,8 @@ _TEXT = {
     "share_households": ("Tỷ lệ trong tổng số hộ", "Share of households"),
     "poor_households": ("Số hộ nghèo", "Poor households"),
     "fewer_than": ("dưới {n}", "fewer than {n}"),
+    "total": ("Tổng", "Total"),
+    "not_published": ("không công bố", "not published"),
 }
 
 
@@ -130,6 +139,33 @@ def _count(value, lang: str, min_cell: int) -> str:
     if value < min_cell:
         return _t("fewer_than", lang).format(n=min_cell)
     return _num(value, lang)
+
+
+def _words(cell: str, lang: str) -> str | None:
+    """A published cell in a sentence: ``< 10`` reads "dưới 10" ("fewer than 10", "under 5%" for a rate), ``–`` None."""
+    if cell == DASH or cell == "":
+        return None
+    if cell.startswith("< "):
+        bound = cell[2:]
+        return ("dưới " if lang == "vi" else ("under " if bound.endswith("%") else "fewer than ")) + bound
+    return cell
+
+
+def _page(ctx: CommuneContext, rows: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The published text (:func:`povanalysis.reports.published.shown`) of some of the page's household rows."""
+    return published.shown(published.restore(rows, published.HOUSEHOLDS, min_cell=ctx.min_cell), lang)
+
+
+def _commune_row(ctx: CommuneContext, lang: str, year: int | None = None) -> pd.Series | None:
+    """The commune's published figures at a review (``year``, default the report's), or None."""
+    p = ctx.published
+    if p.empty:
+        return None
+    year = ctx.review_year if year is None else year
+    rows = p[(p["commune_code"] == ctx.code) & (p["ethnicity"] == published.ALL) & (p["review_year"] == year)]
+    if rows.empty:
+        return None
+    return _page(ctx, rows, lang).iloc[0]
 
 
 def _name(ctx: CommuneContext) -> str:
@@ -260,20 +296,27 @@ def households_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
             else f"At the {y} review {_name(ctx)} had fewer households than the publication limit ({ctx.min_cell})."
         )
         return Markdown(text)
+    shown = _commune_row(ctx, lang)
     h, p = _num(row["households"], lang), _num(row["persons"], lang)
-    poor, near = _count(row["poor"], lang, ctx.min_cell), _count(row["near_poor"], lang, ctx.min_cell)
-    pr, nr = _pct(row["poor_rate"], lang), _pct(row["near_poor_rate"], lang)
     if lang == "vi":
-        text = (
-            f"Tại kỳ rà soát năm {y}, {_name(ctx)} có {h} hộ ({p} nhân khẩu), trong đó {poor} hộ nghèo "
-            f"(tỷ lệ {pr}) và {near} hộ cận nghèo (tỷ lệ {nr})."
-        )
+        parts = []
+        for count, rate, noun in (("poor", "poor_rate", "hộ nghèo"), ("near_poor", "near_poor_rate", "hộ cận nghèo")):
+            n, r = _words(shown[count], lang), _words(shown[rate], lang)
+            if n is None:
+                parts.append(f"số {noun} không công bố")
+            else:
+                parts.append(f"{n} {noun}" + (f" (tỷ lệ {r})" if r else ""))
+        text = f"Tại kỳ rà soát năm {y}, {_name(ctx)} có {h} hộ ({p} nhân khẩu), trong đó {parts[0]} và {parts[1]}."
     else:
-        s_poor, s_near = ("" if row[c] == 1 and ctx.min_cell <= 1 else "s" for c in ("poor", "near_poor"))
-        text = (
-            f"At the {y} review {_name(ctx)} had {h} households ({p} persons): {poor} poor household{s_poor} "
-            f"(a rate of {pr}) and {near} near-poor household{s_near} ({nr})."
-        )
+        parts = []
+        for count, rate, noun in (("poor", "poor_rate", "poor"), ("near_poor", "near_poor_rate", "near-poor")):
+            n, r = _words(shown[count], lang), _words(shown[rate], lang)
+            if n is None:
+                parts.append(f"the number of {noun} households not published")
+            else:
+                plural = "" if shown[count] == "1" else "s"
+                parts.append(f"{n} {noun} household{plural}" + (f" (a rate of {r})" if r else ""))
+        text = f"At the {y} review {_name(ctx)} had {h} households ({p} persons): {parts[0]} and {parts[1]}."
     return Markdown(text)
 
 
@@ -295,7 +338,9 @@ def _change_phrase(first: pd.Series, last: pd.Series, lang: str) -> str:
 def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     """How the commune's poor rate moved since the first review, against its old area and the province."""
     check_lang(lang)
-    shown = ctx.rates[~ctx.rates["suppressed"] & (ctx.rates["review_year"] <= ctx.review_year)]
+    rates = ctx.rates
+    exact = ~rates["suppressed"] & ~_hidden(rates, "poor_rate")
+    shown = rates[exact & (rates["review_year"] <= ctx.review_year)]
     if len(shown) < 2:
         text = (
             "Không đủ số liệu công bố để so sánh giữa các kỳ rà soát."
@@ -307,7 +352,8 @@ def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     years = [int(first["review_year"]), int(last["review_year"])]
     comparisons = []
     for key in (ctx.unit["old_area"], "province"):
-        rows = ctx.areas[(ctx.areas["old_area"] == key) & ctx.areas["review_year"].isin(years)]
+        areas = ctx.areas[~ctx.areas["suppressed"] & ~_hidden(ctx.areas, "poor_rate")]
+        rows = areas[(areas["old_area"] == key) & areas["review_year"].isin(years)]
         rows = rows.sort_values("review_year")
         if len(rows) == 2:
             comparisons.append((_data_label(key, lang), _change_phrase(rows.iloc[0], rows.iloc[1], lang)))
@@ -326,11 +372,25 @@ def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     return Markdown(text)
 
 
+def _hidden(rates: pd.DataFrame, rate: str) -> pd.Series:
+    """Where the disclosure rule does not publish ``rate`` as a number (all shown when the table has no marks)."""
+    column = f"{rate}__hidden"
+    if column not in rates.columns:
+        return pd.Series(False, index=rates.index)
+    return rates[column].fillna(True).astype(bool)
+
+
 def rate_figure(ctx: CommuneContext, *, rate: str = "poor_rate", lang: str = "vi") -> go.Figure:
-    """Lines of a rate over the reviews: the commune, its old area and the province (suppressed cells left out)."""
+    """Lines of a rate over the reviews: the commune, its old area and the province.
+
+    A rate the disclosure rule does not publish as a number (its count under the limit) is
+    left out, as suppressed cells are: its printed label would give the count back.
+    """
     check_lang(lang)
-    commune = literal_labels(ctx.rates.assign(group=ctx.name), "group")
-    areas = literal_labels(ctx.areas.assign(group=ctx.areas["old_area"]), "group")
+    rates = ctx.rates.assign(suppressed=ctx.rates["suppressed"] | _hidden(ctx.rates, rate))
+    commune = literal_labels(rates.assign(group=ctx.name), "group")
+    area_rows = ctx.areas.assign(suppressed=ctx.areas["suppressed"] | _hidden(ctx.areas, rate))
+    areas = literal_labels(area_rows.assign(group=area_rows["old_area"]), "group")
     table = pd.concat([commune, areas], ignore_index=True)
     table = table[table["review_year"] <= ctx.review_year]
     fig = rate_trend(table, rate=rate, group="group", lang=lang)
@@ -422,15 +482,18 @@ def ethnicity_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     shown = eth[~eth["suppressed"]].sort_values("households", ascending=False)
     top = shown.iloc[0]["ethnicity"] if not shown.empty else "other"
     largest = escape_markdown(top) if top != "other" else ""
-    minority_poor = row["minority_share_of_poor"]
+    commune = _commune_row(ctx, lang)
+    share = None
+    if commune is not None and row["poor"] > 0:
+        share = _words(commune["minority_share_of_poor"], lang)
     if lang == "vi":
         text = f"Tại {_name(ctx)}, nhóm đông nhất là dân tộc {largest}." if largest else ""
-        if row["poor"] > 0 and np.isfinite(minority_poor):
-            text += f" Hộ dân tộc thiểu số chiếm {_pct(minority_poor, lang)} số hộ nghèo năm {ctx.review_year}."
+        if share:
+            text += f" Hộ dân tộc thiểu số chiếm {share} số hộ nghèo năm {ctx.review_year}."
     else:
         text = f"The largest group in {_name(ctx)} is {largest}." if largest else ""
-        if row["poor"] > 0 and np.isfinite(minority_poor):
-            text += f" Ethnic-minority households make up {_pct(minority_poor, lang)} of poor households in {ctx.review_year}."
+        if share:
+            text += f" Ethnic-minority households make up {share} of poor households in {ctx.review_year}."
     return Markdown(text.strip())
 
 
@@ -445,31 +508,35 @@ def _html_table(frame: pd.DataFrame, *, note: str | None = None) -> HTML:
 
 
 def _suppressed_note(ctx: CommuneContext, lang: str) -> str:
-    return (
-        f"–: {label('suppressed', lang)}, dưới {ctx.min_cell} hộ."
-        if lang == "vi"
-        else f"–: {label('suppressed', lang)}, fewer than {ctx.min_cell} households."
-    )
+    return published.note(ctx.min_cell, lang)
 
 
 def ethnicity_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML:
-    """Households, their share, poor households and the poor rate by ethnic group at the review."""
+    """Households, their share, poor households and the poor rate by ethnic group at the review, and the total.
+
+    Every figure as the disclosure rule publishes it (:mod:`povanalysis.reports.published`):
+    the groups and the commune's total are one equation, protected with the province's.
+    """
     check_lang(lang)
     eth = ctx.ethnicity[ctx.ethnicity["review_year"] == ctx.review_year].copy()
     eth["order"] = (eth["ethnicity"] == "other").astype(int)
     eth = eth.sort_values(["order", "households"], ascending=[True, False], kind="stable")
-    hide = eth["suppressed"].to_numpy()
-
-    def col(values):
-        return [("–" if s else v) for v, s in zip(values, hide)]
-
+    p = ctx.published
+    total = p[
+        (p["commune_code"] == ctx.code) & (p["ethnicity"] == published.ALL) & (p["review_year"] == ctx.review_year)
+    ]
+    rows = pd.concat([eth.drop(columns=["order", "suppressed"]), total], ignore_index=True)
+    text = _page(ctx, rows, lang)
+    whole = bool(text["households__exact"].iloc[-1])
+    share = [_pct(v, lang) if exact and whole else DASH for v, exact in zip(rows["share"], text["households__exact"])]
+    names = [_ethnic_name(e, lang) for e in eth["ethnicity"]] + [_t("total", lang)]
     table = pd.DataFrame(
         {
-            label("ethnicity", lang): [_ethnic_name(e, lang) for e in eth["ethnicity"]],
-            label("households", lang): col([_num(v, lang) for v in eth["households"]]),
-            _t("share_households", lang): col([_pct(v, lang) for v in eth["share"]]),
-            _t("poor_households", lang): col([_num(v, lang) for v in eth["poor"]]),
-            label("poor_rate", lang): col([_pct(v, lang) for v in eth["poor_rate"]]),
+            label("ethnicity", lang): names,
+            label("households", lang): text["households"].tolist(),
+            _t("share_households", lang): share,
+            _t("poor_households", lang): text["poor"].tolist(),
+            label("poor_rate", lang): text["poor_rate"].tolist(),
         }
     )
     note = _suppressed_note(ctx, lang) + (
@@ -492,22 +559,32 @@ def credit_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         )
     y0, y1 = int(total["year"].min()), int(total["year"].max())
     last = total[total["year"] == y1].iloc[0]
-    n_loans = _count(last["loans"], lang, ctx.min_cell) if last["suppressed"] else _num(last["loans"], lang)
-    borrowers = _count(last["borrowers"], lang, ctx.min_cell)
+    hidden = _credit_hidden(total)
+    borrowers = _words(_borrowers_cell(last, lang, ctx.min_cell), lang) or _t("not_published", lang)
+    if bool(_credit_hidden(last.to_frame().T).iloc[0]):
+        text = (
+            f"Năm {y1}, Ngân hàng Chính sách xã hội giải ngân vốn vay cho {borrowers} hộ tại {_name(ctx)}; số khoản "
+            "vay và số tiền không công bố."
+            if lang == "vi"
+            else f"In {y1} the Vietnam Bank for Social Policies lent to {borrowers} households in {_name(ctx)}; the "
+            "number of loans and the amount are not published."
+        )
+        return Markdown(text)
+    n_loans = _num(last["loans"], lang)
     if lang == "vi":
         text = (
             f"Năm {y1}, Ngân hàng Chính sách xã hội giải ngân {n_loans} khoản vay cho {borrowers} hộ tại {_name(ctx)}"
         )
-        text += "." if last["suppressed"] else f", tổng số tiền {_num(last['amount'] / 1e6, lang)} triệu đồng."
-        if y0 < y1 and not total["suppressed"].any():
+        text += f", tổng số tiền {_num(last['amount'] / 1e6, lang)} triệu đồng."
+        if y0 < y1 and not hidden.any():
             text += (
                 f" Từ {y0} đến {y1}: {_num(total['loans'].sum(), lang)} khoản vay, "
                 f"{_num(total['amount'].sum() / 1e6, lang)} triệu đồng."
             )
     else:
         text = f"In {y1} the Vietnam Bank for Social Policies disbursed {n_loans} loans to {borrowers} households in {_name(ctx)}"
-        text += "." if last["suppressed"] else f", {_num(last['amount'] / 1e6, lang)} million VND in all."
-        if y0 < y1 and not total["suppressed"].any():
+        text += f", {_num(last['amount'] / 1e6, lang)} million VND in all."
+        if y0 < y1 and not hidden.any():
             text += (
                 f" From {y0} to {y1}: {_num(total['loans'].sum(), lang)} loans, "
                 f"{_num(total['amount'].sum() / 1e6, lang)} million VND."
@@ -515,24 +592,44 @@ def credit_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     return Markdown(text)
 
 
+def _credit_hidden(rows: pd.DataFrame) -> pd.Series:
+    """Where the disclosure rule hides a credit row's borrowers (the old flag when the table has no marks)."""
+    column = "borrowers__hidden" if "borrowers__hidden" in rows.columns else "suppressed"
+    return rows[column].fillna(True).astype(bool)
+
+
+def _borrowers_cell(row: pd.Series, lang: str, min_cell: int) -> str:
+    """A row's borrowers as published: the number, ``< limit`` (small) or ``–`` (hidden to protect another)."""
+    if not bool(_credit_hidden(row.to_frame().T).iloc[0]):
+        return _num(row["borrowers"], lang)
+    return DASH if row.get("borrowers__reason") == "complement" else f"< {min_cell}"
+
+
 def credit_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML | None:
-    """Loans, borrowers and amounts by year, with borrowers by programme (suppressed cells shown as –)."""
+    """Loans, borrowers and amounts by year, with borrowers by programme, under the disclosure rule.
+
+    Borrowers of a programme and of all programmes are one equation, protected with the
+    province's; the loans and amount of a year are shown only where its borrowers are.
+    """
     check_lang(lang)
     c = ctx.credit[ctx.credit["year"] <= ctx.review_year]
     if c.empty:
         return None
     years = sorted(c["year"].unique())
+    less = f"< {ctx.min_cell}"
     data = {_t("year", lang): [str(y) for y in years]}
-    total = c[c["programme"] == "all"].set_index("year")
-    hide = total["suppressed"].reindex(years).to_numpy()
-    data[_t("loans", lang)] = ["–" if s else _num(v, lang) for v, s in zip(total["loans"].reindex(years), hide)]
-    data[_t("borrowers", lang)] = ["–" if s else _num(v, lang) for v, s in zip(total["borrowers"].reindex(years), hide)]
-    data[_t("amount", lang)] = ["–" if s else _num(v / 1e6, lang) for v, s in zip(total["amount"].reindex(years), hide)]
+    total = c[c["programme"] == "all"].set_index("year").reindex(years)
+    hide = _credit_hidden(total).to_numpy()
+    data[_t("loans", lang)] = [DASH if s else _num(v, lang) for v, s in zip(total["loans"], hide)]
+    data[_t("borrowers", lang)] = [_borrowers_cell(row, lang, ctx.min_cell) for _, row in total.iterrows()]
+    data[_t("amount", lang)] = [DASH if s else _num(v / 1e6, lang) for v, s in zip(total["amount"], hide)]
     for prog in PROGRAMMES:
         rows = c[c["programme"] == prog].set_index("year").reindex(years)
-        cells = []
-        for v, s in zip(rows["borrowers"], rows["suppressed"]):
-            cells.append(_num(0, lang) if pd.isna(v) else ("–" if s else _num(v, lang)))
+        # a programme without loans that year is 0 borrowers: under the limit like any small count
+        cells = [
+            less if pd.isna(row["borrowers"]) else _borrowers_cell(row, lang, ctx.min_cell)
+            for _, row in rows.iterrows()
+        ]
         data[f"{_t('borrowers', lang)}: {_t('programme_' + prog, lang).lower()}"] = cells
     return _html_table(pd.DataFrame(data), note=_suppressed_note(ctx, lang))
 
@@ -562,21 +659,65 @@ def coverage_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             else f"No loans in {y}; none of the {_num(row['eligible'], lang)} households eligible at the {r} "
             "review was reached."
         )
+    cell = {c: _targeting_cell(row, c, lang, ctx.min_cell) for c in _TARGETING_CELLS}
     if lang == "vi":
-        text = (
-            f"Năm {y}, vốn vay đến được {_num(row['reached'], lang)} trong số {_num(row['eligible'], lang)} hộ "
-            f"đủ điều kiện theo kết quả rà soát năm {r} (độ bao phủ {_pct(row['coverage'], lang)}). "
-            f"{_num(row['inclusion_errors'], lang)} trong {_num(row['loans'], lang)} khoản vay "
-            f"({_pct(row['inclusion_share'], lang)}) đến hộ không thuộc diện được vay (sai lệch đối tượng)."
-        )
+        text = f"Năm {y}, "
+        if cell["eligible"] is None:
+            text += f"số hộ đủ điều kiện theo kết quả rà soát năm {r} không công bố."
+        elif cell["reached"] is None:
+            text += (
+                f"số hộ được vay trong {cell['eligible']} hộ đủ điều kiện theo kết quả rà soát năm {r} không công bố."
+            )
+        else:
+            text += (
+                f"vốn vay đến được {cell['reached']} trong số {cell['eligible']} hộ đủ điều kiện theo kết quả rà soát "
+                f"năm {r}" + (f" (độ bao phủ {cell['coverage']})." if cell["coverage"] else ".")
+            )
+        if cell["loans"] is not None and cell["inclusion_errors"] is not None:
+            share = f" ({cell['inclusion_share']})" if cell["inclusion_share"] else ""
+            text += (
+                f" {cell['inclusion_errors'][:1].upper() + cell['inclusion_errors'][1:]} trong {cell['loans']} khoản "
+                f"vay{share} đến hộ không thuộc diện được vay (sai lệch đối tượng)."
+            )
     else:
-        text = (
-            f"In {y} loans reached {_num(row['reached'], lang)} of the {_num(row['eligible'], lang)} households "
-            f"eligible at the {r} review (coverage {_pct(row['coverage'], lang)}). "
-            f"{_num(row['inclusion_errors'], lang)} of {_num(row['loans'], lang)} loans "
-            f"({_pct(row['inclusion_share'], lang)}) went to households eligible for no programme (leakage)."
-        )
+        text = f"In {y}, "
+        if cell["eligible"] is None:
+            text += f"the number of households eligible at the {r} review is not published."
+        elif cell["reached"] is None:
+            text += (
+                f"how many of the {cell['eligible']} households eligible at the {r} review got a loan is not published."
+            )
+        else:
+            text += (
+                f"loans reached {cell['reached']} of the {cell['eligible']} households eligible at the {r} review"
+                + (f" (coverage {cell['coverage']})." if cell["coverage"] else ".")
+            )
+        if cell["loans"] is not None and cell["inclusion_errors"] is not None:
+            share = f" ({cell['inclusion_share']})" if cell["inclusion_share"] else ""
+            text += (
+                f" {cell['inclusion_errors'][:1].upper() + cell['inclusion_errors'][1:]} of {cell['loans']} "
+                f"loans{share} went to households eligible for no programme (leakage)."
+            )
     return Markdown(text)
+
+
+_TARGETING_CELLS = ("eligible", "reached", "coverage", "loans", "inclusion_errors", "inclusion_share")
+
+
+def _targeting_cell(row: pd.Series, column: str, lang: str, min_cell: int) -> str | None:
+    """One figure of the coverage sentence in words, as the disclosure rule publishes it (None: not published)."""
+    value = row[column]
+    rate = column in ("coverage", "inclusion_share")
+    if f"{column}__hidden" not in row.index or not bool(row[f"{column}__hidden"]):
+        return _pct(value, lang) if rate else _num(value, lang)
+    if rate:
+        band = row.get(f"{column}__band", np.nan)
+        if band == band and band is not None:
+            return _words(published.band_text(float(band), lang), lang)
+        return None
+    if row[f"{column}__reason"] == "complement":
+        return None
+    return _t("fewer_than", lang).format(n=min_cell)
 
 
 def map_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
@@ -638,7 +779,11 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
     level = format_number(100 * (1 - float(store.get("alpha", 0.05))), lang, digits=0)
     mean, lo, hi = (_pct(last[c], lang) for c in ("mean", "obs_ci_lower", "obs_ci_upper"))
     ref, gap = _pct(last["target_level"], lang), _points(last["gap"], lang)
-    start = _pct(last["start_level"], lang)
+    start = _start_level(ctx, float(last["start_level"]), lang)
+    # a path from a small count gives it back through its level, the gap to it and the exits it takes
+    small = start != _pct(float(last["start_level"]), lang)
+    if small:
+        ref = _t("not_published", lang)
     t0 = int(target.start_year) if target is not None else int(rows["year"].min()) - 1
     unconfirmed = target is not None and not target.confirmed
     if vi:
@@ -648,7 +793,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             text += (
                 f". Đây là mục tiêu chung của toàn tỉnh, không phải chỉ tiêu riêng của xã: mức tham chiếu của xã "
                 f"được chia theo cùng tỷ lệ giảm tương đối với toàn tỉnh, từ {start} năm {t0} "
-                f"xuống {ref} năm {year}, để các xã cộng lại đúng lộ trình của tỉnh"
+                f"xuống mức tham chiếu năm {year} ({ref}), để các xã cộng lại đúng lộ trình của tỉnh"
             )
         text += "."
         if bool(last.get("already_met", False)):
@@ -658,20 +803,31 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             )
         if last.get("attainable") is False:
             text += " Lộ trình này chạm mức sàn trước năm kết thúc, nên không thể đạt đầy đủ như đã viết."
+        if _rebased(store):
+            text += (
+                " Trên biểu đồ dưới đây, lịch sử được quy đổi về chuẩn mới (chuẩn nghèo 2026–2030) nên khác tỷ lệ "
+                "đã công bố theo chuẩn của từng kỳ ở biểu đồ phía trên; tỷ lệ đã công bố được vẽ kèm để so sánh."
+            )
         text += (
             f" {model} Tỷ lệ hộ nghèo dự báo năm {year} (theo chuẩn nghèo 2026–2030) là {mean}; khoảng dự báo "
-            f"{level}% cho tỷ lệ sẽ ghi nhận ở kỳ rà soát năm đó: {lo} – {hi}. So với mức tham chiếu {ref}: "
-            + (f"cao hơn {gap} điểm phần trăm" if last["gap"] > 0 else f"thấp hơn {gap} điểm phần trăm")
-            + f". Xác suất kỳ rà soát năm {year} ghi nhận mức không vượt tham chiếu: "
+            f"{level}% cho tỷ lệ sẽ ghi nhận ở kỳ rà soát năm đó: {lo} – {hi}."
+            + (
+                ""
+                if small
+                else f" So với mức tham chiếu {ref}: "
+                + (f"cao hơn {gap} điểm phần trăm" if last["gap"] > 0 else f"thấp hơn {gap} điểm phần trăm")
+                + "."
+            )
+            + f" Xác suất kỳ rà soát năm {year} ghi nhận mức không vượt tham chiếu: "
             f"{format_percent(float(last['p_meet']), lang, digits=0)}."
         )
         per_year = float(last["exits_per_year"])
-        if per_year >= 0.5:
+        if per_year >= 0.5 and not small:
             text += (
                 f" Để theo lộ trình, số hộ nghèo cần giảm bình quân khoảng {_num(per_year, lang)} hộ mỗi năm từ "
                 f"{t0} đến {year}."
             )
-        if last["additional_exits"] >= 0.5:
+        if last["additional_exits"] >= 0.5 and not small:
             credit = last.get("credit_vnd")
             text += (
                 f" Đến năm {year}, cần thêm khoảng {_num(float(last['additional_exits']), lang)} hộ thoát nghèo so "
@@ -692,7 +848,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             text += (
                 f". This is a province-wide target, not one set for the commune: the commune's reference path "
                 f"falls by the province's relative fall, from {start} in {t0} "
-                f"to {ref} in {year}, so that the communes add up to the province path"
+                f"to its reference level in {year} ({ref}), so that the communes add up to the province path"
             )
         text += "."
         if bool(last.get("already_met", False)):
@@ -702,21 +858,32 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             )
         if last.get("attainable") is False:
             text += " The path reaches its floor before the end year, so it cannot be met in full as written."
+        if _rebased(store):
+            text += (
+                " In the chart below the history is rebased to the new standard (2026–2030), so it differs from the "
+                "rates the reviews published under the standard of their time (the chart above); those are drawn "
+                "beside it for comparison."
+            )
         text += (
             f" {model} The projected poor-household rate in {year} (2026–2030 standard) is {mean}; {level}% "
-            f"prediction interval of the rate that year's review will record: {lo} – {hi}. Against the "
-            f"reference level of {ref}: "
-            + (f"{gap} points above" if last["gap"] > 0 else f"{gap} points below")
-            + f". Probability that the {year} review records a rate at or below the reference: "
+            f"prediction interval of the rate that year's review will record: {lo} – {hi}."
+            + (
+                ""
+                if small
+                else f" Against the reference level of {ref}: "
+                + (f"{gap} points above" if last["gap"] > 0 else f"{gap} points below")
+                + "."
+            )
+            + f" Probability that the {year} review records a rate at or below the reference: "
             f"{format_percent(float(last['p_meet']), lang, digits=0)}."
         )
         per_year = float(last["exits_per_year"])
-        if per_year >= 0.5:
+        if per_year >= 0.5 and not small:
             text += (
                 f" Following the path takes about {_num(per_year, lang)} fewer poor households a year on average "
                 f"from {t0} to {year}."
             )
-        if last["additional_exits"] >= 0.5:
+        if last["additional_exits"] >= 0.5 and not small:
             credit = last.get("credit_vnd")
             text += f" By {year}, about {_num(float(last['additional_exits']), lang)} more households than projected must leave poverty"
             if credit is not None and pd.notna(credit):
@@ -731,6 +898,23 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
     return Markdown(text)
 
 
+def _rebased(store: dict) -> bool:
+    projection = store.get("projection")
+    return getattr(projection, "basis", "as_classified") != "as_classified"
+
+
+def _start_level(ctx: CommuneContext, rate: float, lang: str) -> str:
+    """The commune's rate a path starts from: a band when its poor households (rate × households) are under the limit."""
+    households = float(ctx.current()["households"])
+    poor = round(rate * households)
+    if 0 < poor < ctx.min_cell:
+        band = rate_band(households, ctx.min_cell)
+        if band != band:
+            return _t("not_published", lang)
+        return _words(published.band_text(band, lang), lang)
+    return _pct(rate, lang)
+
+
 def path_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
     """Fan chart of the commune's projected rate against its target path (None without projections or when suppressed)."""
     check_lang(lang)
@@ -739,8 +923,10 @@ def path_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
         return None
     store = ctx.extra["projection"]
     target = store["targets"].get(rows["target"].iloc[-1])
+    projection, recorded = _fan_history(ctx, store["projection"])
     if rows["already_met"].iloc[-1] if "already_met" in rows.columns else False:
-        return _literal_title(plot_fan_chart(store["projection"], None, commune_code=ctx.code, lang=lang), ctx.name)
+        fig = plot_fan_chart(projection, None, commune_code=ctx.code, recorded=recorded, lang=lang)
+        return _literal_title(fig, ctx.name)
     # The commune's own reference path (a share of a province target is not the province's rule).
     t0 = int(target.start_year) if target is not None else int(rows["year"].min()) - 1
     path = pd.concat(
@@ -750,7 +936,35 @@ def path_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
         ],
         ignore_index=True,
     )
-    return _literal_title(plot_fan_chart(store["projection"], path, commune_code=ctx.code, lang=lang), ctx.name)
+    start = float(rows["start_level"].iloc[0])
+    if _start_level(ctx, start, lang) != _pct(start, lang):
+        path = None  # a path from a small count gives it back (its level is a multiple of the start)
+    fig = plot_fan_chart(projection, path, commune_code=ctx.code, recorded=recorded, lang=lang)
+    return _literal_title(fig, ctx.name)
+
+
+def _fan_history(ctx: CommuneContext, projection):
+    """The projection with the commune's history cut to what the page may print, and its published rates.
+
+    The history's points are rates printed to two decimals next to a known number of
+    households: a point whose poor households (rate × households) are under the limit, or
+    whose published rate the disclosure rule hides, is left out.  When the history is
+    rebased to the new standard, the rates the reviews published are drawn beside it
+    (``recorded``), so the chart says why it differs from the one above.
+    """
+    obs = projection.observed
+    mine = obs["commune_code"] == ctx.code if "commune_code" in obs.columns else pd.Series(False, index=obs.index)
+    hidden = set(ctx.rates.loc[ctx.rates["suppressed"] | _hidden(ctx.rates, "poor_rate"), "review_year"].astype(int))
+    small = np.round(obs["rate"] * obs["households"]) < ctx.min_cell
+    drop = mine & (small | obs["review_year"].astype(int).isin(hidden))
+    if drop.any():
+        projection = dataclasses.replace(projection, observed=obs[~drop].reset_index(drop=True))
+    if projection.basis == "as_classified":
+        return projection, None
+    recorded = ctx.rates[["review_year", "poor_rate"]].assign(
+        suppressed=ctx.rates["suppressed"] | _hidden(ctx.rates, "poor_rate")
+    )
+    return projection, recorded
 
 
 def _literal_title(fig: go.Figure, name: str) -> go.Figure:

@@ -25,10 +25,11 @@ def hostile_figures(prepared, monkeypatch):
     """Key figures whose first units are named with formulas, and the first unit's old area too."""
     real = prepare.key_figures
 
-    def key_figures(*, review_year):
-        frame = real(review_year=review_year).copy()
+    def key_figures(*, review_year, **kwargs):
+        frame = real(review_year=review_year, **kwargs).copy()
         frame.loc[frame.index[: len(FORMULAS)], "name"] = list(FORMULAS)
         frame.loc[frame.index[0], "old_area"] = "=1+1"
+        frame.loc[frame.index[1], "change_points"] = -1.25  # a figure the test data hide everywhere
         return frame
 
     monkeypatch.setattr(prepare, "key_figures", key_figures)
@@ -49,7 +50,7 @@ def test_key_figures_workbook_holds_no_formula(hostile_figures, tmp_path):
     change = next(h for h in header if h.startswith("Thay đổi"))
     values = [r[header.index(change)] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert any(isinstance(v, numbers.Number) and v < 0 for v in values)
-    assert all(v is None or isinstance(v, numbers.Number) for v in values)
+    assert all(v is None or v == "–" or isinstance(v, numbers.Number) for v in values)
     texts = [c.value for c in cells if isinstance(c.value, str)]
     assert not [t for t in texts if t.startswith(FORMULA_PREFIXES)]
 
@@ -64,8 +65,8 @@ def test_index_shows_names_as_typed_and_runs_only_its_own_scripts(prepared, tmp_
     real = prepare.key_figures
     tables = prepare.shared_tables
 
-    def key_figures(*, review_year):
-        frame = real(review_year=review_year).copy()
+    def key_figures(*, review_year, **kwargs):
+        frame = real(review_year=review_year, **kwargs).copy()
         frame.loc[frame.index[0], "name"] = HOSTILE
         return frame
 
