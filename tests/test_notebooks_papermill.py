@@ -36,8 +36,8 @@ def data_env():
         yield {**os.environ, "POVANALYSIS_DATA_DIR": str(root)}
 
 
-def test_six_notebooks():
-    assert [p.name[:2] for p in ALL] == ["01", "02", "03", "04", "05", "06"]
+def test_seven_notebooks():
+    assert [p.name[:2] for p in ALL] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])
@@ -100,3 +100,22 @@ def test_commune_report_from_the_command_line_with_p(data_env, tmp_path):
     nb = nbformat.read(out, as_version=4)
     assert nb.metadata.papermill["parameters"] == {"commune_code": 5665, "lang": "en"}
     assert re.search(r"Văn Lăng", _title(nb))
+
+
+def test_published_tables_notebook_from_the_command_line_with_p(data_env, tmp_path):
+    out = tmp_path / "out.ipynb"
+    run = subprocess.run(
+        [*papermill_command(), str(NOTEBOOKS / "07-published-tables.ipynb"), str(out)]
+        + ["-p", "commune_code", "02020", "-p", "lang", "en"],
+        capture_output=True,
+        text=True,
+        env=data_env,
+        cwd=str(NOTEBOOKS),
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    nb = nbformat.read(out, as_version=4)
+    assert nb.metadata.papermill["parameters"] == {"commune_code": 2020, "lang": "en"}
+    cell = next(c for c in nb.cells if c.get("id") == "report-overview")
+    text = "".join(o.get("data", {}).get("text/markdown", "") for o in cell.outputs)
+    assert "Xã Chợ Đồn" in text and "According to the 2025 review tables" in text

@@ -6,7 +6,10 @@ annex with, per district and commune, the households, the poor and near-poor hou
 :func:`read_published` reads one such sheet into a table by pre-2025 unit;
 :func:`read_published_series` reads the annexes of several years and re-aggregates them onto
 the 92 units of 2025; :func:`template` writes an empty annex to copy a PDF's figures into, and
-:func:`check` reports what the reader makes of a file.
+:func:`check` reports what the reader makes of a file.  :mod:`~povanalysis.tables.display` shows
+a match report and the agreement with microdata as tables for reading, and
+:mod:`~povanalysis.tables.annex` writes annex-style workbooks from counts (the synthetic
+panel's, for demonstrations and tests).
 """
 
 from .commands import check, main

@@ -35,6 +35,7 @@ __all__ = [
     "messy_name",
     "panel_items",
     "old_unit_counts",
+    "split_weights",
     "write_panel_annexes",
 ]
 
@@ -330,6 +331,23 @@ def old_unit_counts(classified: pd.DataFrame, *, seed: int) -> tuple[pd.DataFram
         households.assign(commune_code=households["old_code"]), by=["commune_code", "review_year"], min_cell=1
     )
     return households, by_old
+
+
+def split_weights(households: pd.DataFrame) -> pd.DataFrame:
+    """Household weights of every old → new link by review year, from households carrying both codes.
+
+    :func:`povanalysis.geo.crosswalk.weights_from_records` on each review of ``households``
+    (``old_code``, ``commune_code``, ``review_year``; e.g. the first result of
+    :func:`old_unit_counts`), with a ``review_year`` column, as
+    :meth:`povanalysis.tables.PublishedSeries.to_new_units` takes them.
+    """
+    missing = [c for c in ("old_code", "commune_code", "review_year") if c not in households.columns]
+    if missing:
+        raise ValueError(f"'households' has no column(s) {missing}")
+    years = sorted(int(y) for y in households["review_year"].unique())
+    return pd.concat(
+        [crosswalk.weights_from_records(households, year=y).assign(review_year=y) for y in years], ignore_index=True
+    )
 
 
 def write_panel_annexes(
