@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Mapping
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,7 +23,9 @@ import pyarrow.parquet as pq
 
 from .files import atomic_write_bytes
 
-__all__ = ["source_digest", "frame_digest", "cache_key", "cached_frame"]
+__all__ = ["source_digest", "frame_digest", "cache_key", "cached_frame", "cached_result", "cache_folder"]
+
+T = TypeVar("T")
 
 _META = b"povanalysis.cache"
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -137,13 +144,53 @@ def _column_digest(s: pd.Series) -> bytes:
     return h.digest()
 
 
+def _buffers(frame: pd.DataFrame) -> tuple | None:
+    """Where each column's values live (addresses of their buffers), or None when a column cannot say.
+
+    Under copy-on-write (always on in pandas 3) a frame's values are never changed in place while
+    another frame shares them: a write through any frame copies the values first.  A frame whose
+    buffers are where they were, while a shallow copy of it is held, therefore holds the same values.
+    """
+    out = []
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        dtype = s.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            codes = s.cat.codes.to_numpy()
+            out.append(("cat", codes.__array_interface__["data"][0], id(dtype.categories)))
+        elif isinstance(dtype, np.dtype):
+            values = s.to_numpy(copy=False)
+            out.append((values.__array_interface__["data"][0], values.strides))
+        elif isinstance(s.array, pd.arrays.ArrowExtensionArray):  # immutable Arrow buffers, not copied here
+            chunks = s.array.__arrow_array__().chunks
+            out.append(
+                tuple((c.offset, len(c), *(b.address if b is not None else 0 for b in c.buffers())) for c in chunks)
+            )
+        else:
+            return None
+    return tuple(out)
+
+
+#: Digests of the last large frames digested in this process: frame id -> (weak reference to the
+#: frame, a shallow copy that keeps its buffers shared, the buffers' addresses, columns and dtypes, digest).
+_DIGESTS: OrderedDict[int, tuple] = OrderedDict()
+_DIGESTS_SIZE = 4
+_DIGESTS_MIN_ROWS = 50_000
+_DIGESTS_LOCK = threading.Lock()
+
+
+def _shape(frame: pd.DataFrame) -> tuple:
+    return (len(frame), tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)))
+
+
 def frame_digest(frame: pd.DataFrame) -> str:
     """sha256 of a frame's column names, dtypes, length and values (not its index).
 
     Numbers and categories are hashed from their memory, Arrow-backed text from its buffers
     (the same text gives the same digest however it is chunked), anything else through
-    :func:`pandas.util.hash_pandas_object`: a 2.1M-row household panel takes about a tenth of
-    a second.
+    :func:`pandas.util.hash_pandas_object`: a 2.1M-row household panel takes about half a second.
+    The digests of the last few large frames are remembered: the same frame, its values unchanged
+    (pandas' copy-on-write moves the values of a frame that is written to), is not read again.
 
     Examples
     --------
@@ -155,10 +202,32 @@ def frame_digest(frame: pd.DataFrame) -> str:
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"'frame' should be a DataFrame, got {type(frame).__name__}")
+    remember = len(frame) >= _DIGESTS_MIN_ROWS
+    buffers = _buffers(frame) if remember else None
+    if buffers is not None:
+        with _DIGESTS_LOCK:
+            found = _DIGESTS.get(id(frame))
+        if found is not None and found[0]() is frame and found[2] == (buffers, _shape(frame)):
+            with _DIGESTS_LOCK:
+                if id(frame) in _DIGESTS:
+                    _DIGESTS.move_to_end(id(frame))
+            return found[3]
     h = hashlib.sha256(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()] + [len(frame)]).encode())
     for i in range(frame.shape[1]):
         h.update(_column_digest(frame.iloc[:, i]))
-    return h.hexdigest()
+    digest = h.hexdigest()
+    if buffers is not None:
+        try:
+            ref = weakref.ref(frame)
+        except TypeError:
+            return digest
+        held = frame.copy(deep=False)
+        with _DIGESTS_LOCK:
+            _DIGESTS[id(frame)] = (ref, held, (buffers, _shape(frame)), digest)
+            _DIGESTS.move_to_end(id(frame))
+            while len(_DIGESTS) > _DIGESTS_SIZE:
+                _DIGESTS.popitem(last=False)
+    return digest
 
 
 def _plain(value: object) -> object:
@@ -247,3 +316,142 @@ def cached_frame(
     pq.write_table(table, buffer)
     atomic_write_bytes(path, buffer.getvalue())
     return frame, meta
+
+
+def cache_folder(cache: str | os.PathLike | bool | None) -> Path | None:
+    """The folder a ``cache=`` argument names: ``True`` the data's (:func:`povanalysis.config.cache_dir`),
+    ``None`` or ``False`` none (compute every time), or the path given.
+
+    Examples
+    --------
+    >>> cache_folder(None), cache_folder("x").name
+    (None, 'x')
+    """
+    if cache is True:
+        from .. import config
+
+        return config.cache_dir()
+    if cache is None or cache is False:
+        return None
+    if isinstance(cache, (str, os.PathLike)):
+        return Path(cache)
+    raise TypeError(f"'cache' should be a folder, True (the data's cache folder) or None, got {cache!r}")
+
+
+_SMALL_ARRAY = 64  # numeric arrays up to this size are kept in the JSON, larger ones in Parquet
+
+
+def _tag(kind: str, **rest: object) -> dict:
+    return {"~": kind, **rest}
+
+
+def _encode(value: object, frames: list, classes: Mapping[str, type]) -> object:
+    """A JSON-able form of ``value``; its frames and series are appended to ``frames``."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.DataFrame):
+        frames.append(value)
+        return _tag("frame", part=len(frames) - 1)
+    if isinstance(value, pd.Series):
+        frames.append(value.to_frame(name="values"))
+        return _tag("series", part=len(frames) - 1, name=_encode(value.name, frames, classes))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        if value.size <= _SMALL_ARRAY:
+            return _tag("ndarray", dtype=value.dtype.str, shape=list(value.shape), values=value.ravel().tolist())
+        frames.append(pd.DataFrame({"values": value.ravel()}))
+        return _tag("array", part=len(frames) - 1, dtype=value.dtype.str, shape=list(value.shape))
+    if isinstance(value, tuple):
+        return _tag("tuple", values=[_encode(v, frames, classes) for v in value])
+    if isinstance(value, list):
+        return [_encode(v, frames, classes) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return _tag("dict", values={k: _encode(v, frames, classes) for k, v in value.items()})
+    if dataclasses.is_dataclass(value) and classes.get(type(value).__qualname__) is type(value):
+        fields = {f.name: _encode(getattr(value, f.name), frames, classes) for f in dataclasses.fields(value)}
+        return _tag("object", cls=type(value).__qualname__, fields=fields)
+    raise TypeError(f"a cached result cannot hold {type(value).__name__}: {value!r:.80}")
+
+
+def _decode(value: object, frames: Sequence[pd.DataFrame], classes: Mapping[str, type]) -> object:
+    if isinstance(value, list):
+        return [_decode(v, frames, classes) for v in value]
+    if not isinstance(value, dict):
+        return value
+    kind = value["~"]
+    if kind == "frame":
+        return frames[value["part"]]
+    if kind == "series":
+        return frames[value["part"]]["values"].rename(_decode(value["name"], frames, classes))
+    if kind == "array":
+        values = frames[value["part"]]["values"].to_numpy(dtype=np.dtype(value["dtype"]))
+        return values.reshape(value["shape"])
+    if kind == "ndarray":
+        return np.array(value["values"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
+    if kind == "tuple":
+        return tuple(_decode(v, frames, classes) for v in value["values"])
+    if kind == "dict":
+        return {k: _decode(v, frames, classes) for k, v in value["values"].items()}
+    cls = classes[value["cls"]]  # only the classes the caller names are ever made
+    obj = cls.__new__(cls)
+    for name, field_value in value["fields"].items():
+        object.__setattr__(obj, name, _decode(field_value, frames, classes))
+    return obj
+
+
+def _frame_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=True), buffer)
+    return buffer.getvalue()
+
+
+def cached_result(
+    folder: str | os.PathLike | None, key: str, compute: Callable[[], T], *, classes: Sequence[type]
+) -> T:
+    """The results object stored under ``key`` in ``folder``, or ``compute()``'s, stored there first.
+
+    A results object is a dataclass of ``classes`` whose fields hold numbers, text, tuples,
+    lists, dicts, numeric arrays, frames, series or other such dataclasses.  Its frames, series
+    and arrays (but the smallest) go to Parquet files (``<key>/<n>.parquet``), the rest to ``<key>.json``, written
+    last: a result is read back only when every part of it was written.  Nothing is unpickled:
+    only the dataclasses named in ``classes`` are made.  The first call returns what later calls
+    read back (the stored frames, read), so a first run and the next ones agree to the dtype.  With
+    ``folder=None`` nothing is read or written.  Frames must have text column names (as Parquet does).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> @dataclasses.dataclass
+    ... class Fit:
+    ...     effect: float
+    ...     table: pd.DataFrame
+    >>> folder = tempfile.mkdtemp()
+    >>> key = cache_key(example=2)
+    >>> fit = cached_result(folder, key, lambda: Fit(0.5, pd.DataFrame({"x": [1]})), classes=[Fit])
+    >>> cached_result(folder, key, lambda: 1 / 0, classes=[Fit]).effect
+    0.5
+    """
+    names = {cls.__qualname__: cls for cls in classes}
+    if folder is None:
+        return compute()
+    if not isinstance(key, str) or not key.isalnum():
+        raise ValueError(f"'key' should be a hex digest (see cache_key), got {key!r}")
+    folder = Path(folder)
+    manifest, parts = folder / f"{key}.json", folder / key
+    if manifest.exists():
+        try:
+            stored = json.loads(manifest.read_text(encoding="utf-8"))
+            frames = [pq.read_table(parts / f"{i}.parquet").to_pandas() for i in range(stored["parts"])]
+            return _decode(stored["value"], frames, names)
+        except (OSError, ValueError, KeyError, pa.ArrowException):  # absent or unreadable: compute again
+            pass
+    frames: list[pd.DataFrame] = []
+    value = _encode(compute(), frames, names)
+    stored = [_frame_bytes(frame) for frame in frames]
+    for i, data in enumerate(stored):
+        atomic_write_bytes(parts / f"{i}.parquet", data)
+    text = json.dumps({"parts": len(frames), "value": value}, allow_nan=True, ensure_ascii=False)
+    atomic_write_bytes(manifest, text.encode("utf-8"))
+    # what is returned is what a later call reads back, so a first run and the next ones agree
+    return _decode(value, [pq.read_table(pa.BufferReader(data)).to_pandas() for data in stored], names)

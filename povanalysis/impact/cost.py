@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 
 from .did import clustered_vcov
 from .effects import CREDIBLE_METHODS, CreditEffect, NoVariation, estimate, t_interval
-from .outcomes import REVIEW_CUTOFF, household_year_keys, prepare_panel
+from .outcomes import REVIEW_CUTOFF, cached_study, household_year_keys, prepare_panel
 
 __all__ = ["CostPerExit", "cost_per_exit"]
 
@@ -149,6 +150,7 @@ def cost_per_exit(
     covariates: Sequence[str] | None = None,
     review_cutoff: str = REVIEW_CUTOFF,
     missing_pre: str = "raise",
+    cache: str | os.PathLike | bool | None = True,
 ) -> CostPerExit:
     """VND of VBSP credit disbursed per household that leaves poverty because of it.
 
@@ -169,7 +171,7 @@ def cost_per_exit(
         Fieller's interval (default) covers the cost at its level in the simulation study
         (:mod:`povanalysis.impact.simulation`); the delta method's falls short when the effect is
         imprecise (87% of 95% intervals in panels of about 4,300 households).
-    Other parameters are those of :func:`estimate_effect`.
+    Other parameters (``cache`` too) are those of :func:`estimate_effect`.
 
     Returns
     -------
@@ -196,46 +198,71 @@ def cost_per_exit(
         raise ValueError(f"spending must be 'poor' or 'all', got {spending!r}")
     if interval not in ("delta", "fieller"):
         raise ValueError(f"interval must be 'delta' or 'fieller', got {interval!r}")
-    data = prepare_panel(
-        households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
-    )
-    fit = estimate(data, outcome="exit", method=method, population="poor", comparison=comparison, covariates=covariates)
-    lv = data.levels
-    cohorts = set(fit.details["cohort"].astype(int))
-    base = lv[np.isin(lv["review_year"] + 1, list(cohorts))]
-    seen_next = (
-        pd.Series(household_year_keys(base["_hh"], base["review_year"] + 1))
-        .isin(household_year_keys(lv["_hh"], lv["review_year"]))
-        .to_numpy()
-    )
-    poor_borrower = (
-        base["poor"].to_numpy() & (base["cohort"].to_numpy() == base["review_year"].to_numpy() + 1) & seen_next
-    )
-    if spending == "poor":
-        amounts = np.where(poor_borrower, base["amount"].to_numpy(dtype=float), 0.0)
-        clusters = base["_cluster"].to_numpy()
-    else:
-        lc = data.loans[data.loans["cohort"].isin(cohorts) & np.isin(data.loans["_hh"], lv["_hh"])]
-        home = lv.drop_duplicates("_hh").set_index("_hh")["_cluster"]
-        amounts = np.r_[lc["amount"].to_numpy(), np.zeros(len(base))]
-        clusters = np.r_[home.reindex(lc["_hh"]).to_numpy(), base["_cluster"].to_numpy()]
-        poor_borrower = np.r_[np.zeros(len(lc), bool), poor_borrower]
-    n_b = int(poor_borrower.sum())
-    if n_b == 0:
-        raise NoVariation("no poor borrower behind the effect: cost per exit cannot be computed")
-    c_mean = amounts.sum() / n_b
-    inf = (amounts - c_mean * poor_borrower) / n_b
-    codes, labels = pd.factorize(clusters, sort=True)
-    psi_c = pd.Series(np.bincount(codes, inf, minlength=len(labels)), index=data.cluster_labels[labels])
-    joint = pd.concat([psi_c, fit.psi], axis=1).fillna(0.0).to_numpy()
-    cov = clustered_vcov(joint)
-    tau = fit.effect
-    if tau > 0:
-        ratio = c_mean / tau
-        log_se = float(np.sqrt(cov[0, 0] / c_mean**2 + cov[1, 1] / tau**2 - 2 * cov[0, 1] / (c_mean * tau)))
-        se = ratio * log_se
-    else:
-        ratio, log_se, se = np.inf, np.nan, np.nan
-    return CostPerExit(
-        float(ratio), float(se), fit, float(c_mean), n_b, float(tau * n_b), spending, interval, log_se, cov
+    if isinstance(years, Iterator):  # read once: kept as a list for the key and the estimate
+        years = list(years)
+
+    def compute() -> CostPerExit:
+        data = prepare_panel(
+            households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
+        )
+        fit = estimate(
+            data, outcome="exit", method=method, population="poor", comparison=comparison, covariates=covariates
+        )
+        lv = data.levels
+        cohorts = set(fit.details["cohort"].astype(int))
+        base = lv[np.isin(lv["review_year"] + 1, list(cohorts))]
+        seen_next = (
+            pd.Series(household_year_keys(base["_hh"], base["review_year"] + 1))
+            .isin(household_year_keys(lv["_hh"], lv["review_year"]))
+            .to_numpy()
+        )
+        poor_borrower = (
+            base["poor"].to_numpy() & (base["cohort"].to_numpy() == base["review_year"].to_numpy() + 1) & seen_next
+        )
+        if spending == "poor":
+            amounts = np.where(poor_borrower, base["amount"].to_numpy(dtype=float), 0.0)
+            clusters = base["_cluster"].to_numpy()
+        else:
+            lc = data.loans[data.loans["cohort"].isin(cohorts) & np.isin(data.loans["_hh"], lv["_hh"])]
+            home = lv.drop_duplicates("_hh").set_index("_hh")["_cluster"]
+            amounts = np.r_[lc["amount"].to_numpy(), np.zeros(len(base))]
+            clusters = np.r_[home.reindex(lc["_hh"]).to_numpy(), base["_cluster"].to_numpy()]
+            poor_borrower = np.r_[np.zeros(len(lc), bool), poor_borrower]
+        n_b = int(poor_borrower.sum())
+        if n_b == 0:
+            raise NoVariation("no poor borrower behind the effect: cost per exit cannot be computed")
+        c_mean = amounts.sum() / n_b
+        inf = (amounts - c_mean * poor_borrower) / n_b
+        codes, labels = pd.factorize(clusters, sort=True)
+        psi_c = pd.Series(np.bincount(codes, inf, minlength=len(labels)), index=data.cluster_labels[labels])
+        joint = pd.concat([psi_c, fit.psi], axis=1).fillna(0.0).to_numpy()
+        cov = clustered_vcov(joint)
+        tau = fit.effect
+        if tau > 0:
+            ratio = c_mean / tau
+            log_se = float(np.sqrt(cov[0, 0] / c_mean**2 + cov[1, 1] / tau**2 - 2 * cov[0, 1] / (c_mean * tau)))
+            se = ratio * log_se
+        else:
+            ratio, log_se, se = np.inf, np.nan, np.nan
+        return CostPerExit(
+            float(ratio), float(se), fit, float(c_mean), n_b, float(tau * n_b), spending, interval, log_se, cov
+        )
+
+    return cached_study(
+        __name__,
+        "cost_per_exit",
+        households,
+        loans,
+        compute,
+        cache=cache,
+        classes=[CostPerExit, CreditEffect],
+        method=method,
+        spending=spending,
+        interval=interval,
+        years=years,
+        cluster=cluster,
+        comparison=comparison,
+        covariates=covariates,
+        review_cutoff=review_cutoff,
+        missing_pre=missing_pre,
     )

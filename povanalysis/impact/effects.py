@@ -7,8 +7,9 @@ the subgroups and the cost per exit live in their own modules.
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,15 @@ from scipy import stats
 from .. import config
 from ..common.checks import check_alpha, to_python
 from .did import COMPARISONS, StaggeredDiD, clustered_vcov
-from .outcomes import OUTCOME_NAMES, REVIEW_CUTOFF, AnalysisPanel, outcome_values, prepare_panel, select_population
+from .outcomes import (
+    OUTCOME_NAMES,
+    REVIEW_CUTOFF,
+    AnalysisPanel,
+    cached_study,
+    outcome_values,
+    prepare_panel,
+    select_population,
+)
 
 __all__ = [
     "METHODS",
@@ -708,6 +717,7 @@ def estimate_effect(
     covariates: Sequence[str] | None = None,
     review_cutoff: str = REVIEW_CUTOFF,
     missing_pre: str = "raise",
+    cache: str | os.PathLike | bool | None = True,
 ) -> CreditEffect:
     """Effect of a household's first VBSP loan on its situation at the next review.
 
@@ -767,6 +777,11 @@ def estimate_effect(
         First day of the annual review as ``MM-DD`` (:data:`REVIEW_CUTOFF`).
     missing_pre : {"raise", "drop"}
         Borrowers without a record at the review before their first loan: an error, or left out.
+    cache : path, bool or None
+        Where the estimate is kept for the next call with the same data and arguments (Parquet
+        and JSON, :func:`povanalysis.impact.outcomes.cached_study`): ``True`` (default) the
+        data's cache folder (:func:`povanalysis.config.cache_dir`), a folder, or ``None`` to
+        estimate every time.
 
     Returns
     -------
@@ -804,11 +819,34 @@ def estimate_effect(
     >>> bool(lo < did.effect < hi)
     True
     """
-    data = prepare_panel(
-        households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
-    )
-    return estimate(
-        data, outcome=outcome, method=method, population=population, comparison=comparison, covariates=covariates
+    if isinstance(years, Iterator):  # read once: kept as a list for the key and the estimate
+        years = list(years)
+
+    def compute() -> CreditEffect:
+        data = prepare_panel(
+            households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
+        )
+        return estimate(
+            data, outcome=outcome, method=method, population=population, comparison=comparison, covariates=covariates
+        )
+
+    return cached_study(
+        __name__,
+        "estimate_effect",
+        households,
+        loans,
+        compute,
+        cache=cache,
+        classes=[CreditEffect],
+        outcome=outcome,
+        method=method,
+        years=years,
+        cluster=cluster,
+        population=population,
+        comparison=comparison,
+        covariates=covariates,
+        review_cutoff=review_cutoff,
+        missing_pre=missing_pre,
     )
 
 

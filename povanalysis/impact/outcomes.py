@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from ..common.cache import frame_digest
+from .. import config
+from ..common.cache import cache_folder, cache_key, cached_result, frame_digest
 from ..common.checks import require_frame, to_python
 from ..data.schema import PROGRAMMES
 from ..measure.standards import CLASSES
@@ -25,6 +28,7 @@ __all__ = [
     "outcome_values",
     "household_year_keys",
     "build_outcomes",
+    "cached_study",
 ]
 
 #: Outcomes: not being poor at the next review (for households poor at the review before the
@@ -44,6 +48,8 @@ POPULATIONS: tuple[str, ...] = ("poor", "eligible")
 #: the reviews of Y-1 and Y; a loan disbursed on or after it counts after the review of Y.
 #: Where local practice differs, pass ``review_cutoff``.
 REVIEW_CUTOFF = "09-01"
+
+T = TypeVar("T")
 
 _NEWLY_ESCAPED_YEARS = 3  # Decision 28/2015/QĐ-TTg: off the lists for at most 3 years
 
@@ -154,6 +160,42 @@ def _key_part(value: object, *, ordered: bool) -> object:
         return repr(value)
     parts = list(map(repr, value))
     return tuple(parts if ordered else sorted(set(parts)))
+
+
+def cached_study(
+    module: str,
+    function: str,
+    households: pd.DataFrame,
+    loans: pd.DataFrame,
+    compute: Callable[[], T],
+    *,
+    cache: str | os.PathLike | bool | None,
+    classes: Sequence[type],
+    **arguments: object,
+) -> T:
+    """``compute()``, or the results object it gave before for the same inputs (a credit study's disk cache).
+
+    The key (:func:`povanalysis.common.cache.cache_key`) holds the digests of ``households`` and
+    ``loans`` (:func:`povanalysis.common.cache.frame_digest`), the ``arguments``, the publication
+    threshold :data:`povanalysis.config.MIN_CELL`, the package version and the code that ``module``
+    runs: any change to one of them computes afresh.  ``cache`` is a folder, ``True`` for the
+    data's cache folder or ``None`` for no cache (:func:`povanalysis.common.cache.cache_folder`);
+    results are stored as Parquet and JSON (:func:`povanalysis.common.cache.cached_result`).
+    """
+    folder = cache_folder(cache)
+    if folder is None:
+        return compute()
+    require_frame(households, "households", [])
+    require_frame(loans, "loans", [])
+    key = cache_key(
+        module,
+        function=function,
+        households=frame_digest(households),
+        loans=frame_digest(loans),
+        min_cell=config.MIN_CELL,
+        arguments={name: _key_part(value, ordered=True) for name, value in arguments.items()},
+    )
+    return cached_result(folder, key, compute, classes=classes)
 
 
 def prepare_panel(

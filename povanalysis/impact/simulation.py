@@ -305,7 +305,7 @@ def _one_panel(
     for method in methods:
         try:
             if method in METHODS:
-                fit = estimate_effect(hh, loans, outcome=outcome, method=method)
+                fit = estimate_effect(hh, loans, outcome=outcome, method=method, cache=None)
                 if method == "naive":
                     value = truth()
                 else:
@@ -321,7 +321,7 @@ def _one_panel(
                     fit.n_treated,
                 )
             elif method == "event_study":
-                table = event_study(hh, loans, outcome=outcome, alpha=alpha).table
+                table = event_study(hh, loans, outcome=outcome, alpha=alpha, cache=None).table
                 for r in table[table["event_time"] <= -2].itertuples():
                     add(
                         method,
@@ -335,10 +335,17 @@ def _one_panel(
                     )
             elif method == "heterogeneity":
                 if used is None:
-                    used = estimate_effect(hh, loans, outcome=outcome, method=base_method).details["cohort"]
+                    used = estimate_effect(hh, loans, outcome=outcome, method=base_method, cache=None).details["cohort"]
                 codes = panel.communes.loc[panel.communes["disadvantaged"], "commune_code"]
                 het = heterogeneity(
-                    hh, loans, by=list(by), outcome=outcome, method=base_method, disadvantaged=set(codes), alpha=alpha
+                    hh,
+                    loans,
+                    by=list(by),
+                    outcome=outcome,
+                    method=base_method,
+                    disadvantaged=set(codes),
+                    alpha=alpha,
+                    cache=None,
                 )
                 for r in het.table.itertuples():
                     # Only the old areas have their own known truth under a positive effect.
@@ -360,7 +367,7 @@ def _one_panel(
                         r.note if r.suppressed else "",
                     )
             else:
-                cost = cost_per_exit(hh, loans, method=base_method)
+                cost = cost_per_exit(hh, loans, method=base_method, cache=None)
                 tau = truth(cost.effect.details["cohort"].tolist())
                 value = np.inf if tau <= 0 else cost.credit_per_poor_borrower / tau
                 for interval in ("delta", "fieller"):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from .effects import (
     did_design,
     estimate,
 )
-from .outcomes import OUTCOME_NAMES, REVIEW_CUTOFF, outcome_values, prepare_panel, select_population
+from .outcomes import OUTCOME_NAMES, REVIEW_CUTOFF, cached_study, outcome_values, prepare_panel, select_population
 
 __all__ = ["HETEROGENEITY", "EventStudy", "Heterogeneity", "event_study", "heterogeneity"]
 
@@ -112,6 +113,7 @@ def event_study(
     review_cutoff: str = REVIEW_CUTOFF,
     missing_pre: str = "raise",
     alpha: float = 0.05,
+    cache: str | os.PathLike | bool | None = True,
 ) -> EventStudy:
     """Leads and lags of the loan effect with a joint pre-trend test (Callaway–Sant'Anna).
 
@@ -125,7 +127,7 @@ def event_study(
     ----------
     alpha : float
         The intervals have level ``1 - alpha`` (t with clusters - 1 degrees of freedom).
-    Other parameters are those of :func:`estimate_effect`.
+    Other parameters (``cache`` too) are those of :func:`estimate_effect`.
 
     Returns
     -------
@@ -146,15 +148,37 @@ def event_study(
     2
     """
     check_alpha(alpha)
-    data = prepare_panel(
-        households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
-    )
-    population, pop = select_population(data.levels, outcome, population)
-    design = did_design(data, outcome_values(data.levels, outcome), pop, comparison)
-    gt = design.cells.copy()
-    gt.loc[gt["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
-    return EventStudy(
-        design.event_study(alpha=alpha), design.pretrend_test(), gt, outcome, population, comparison, data.years
+    if isinstance(years, Iterator):  # read once: kept as a list for the key and the study
+        years = list(years)
+
+    def compute() -> EventStudy:
+        data = prepare_panel(
+            households, loans, years=years, cluster=cluster, review_cutoff=review_cutoff, missing_pre=missing_pre
+        )
+        chosen, pop = select_population(data.levels, outcome, population)
+        design = did_design(data, outcome_values(data.levels, outcome), pop, comparison)
+        gt = design.cells.copy()
+        gt.loc[gt["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
+        return EventStudy(
+            design.event_study(alpha=alpha), design.pretrend_test(), gt, outcome, chosen, comparison, data.years
+        )
+
+    return cached_study(
+        __name__,
+        "event_study",
+        households,
+        loans,
+        compute,
+        cache=cache,
+        classes=[EventStudy],
+        outcome=outcome,
+        years=years,
+        cluster=cluster,
+        population=population,
+        comparison=comparison,
+        review_cutoff=review_cutoff,
+        missing_pre=missing_pre,
+        alpha=alpha,
     )
 
 
@@ -265,6 +289,7 @@ def heterogeneity(
     review_cutoff: str = REVIEW_CUTOFF,
     missing_pre: str = "raise",
     alpha: float = 0.05,
+    cache: str | os.PathLike | bool | None = True,
 ) -> Heterogeneity:
     """The loan effect by ethnic-minority status, programme, old province or disadvantaged commune.
 
@@ -325,84 +350,113 @@ def heterogeneity(
             "'deprivations': exit from poverty is defined only for poor households, who all borrow "
             "under the poor-household programme"
         )
-    data = prepare_panel(
+    if isinstance(years, Iterator):  # read once: kept as a list for the key and the estimates
+        years = list(years)
+    if isinstance(disadvantaged, Iterator):
+        disadvantaged = list(disadvantaged)
+
+    def compute() -> Heterogeneity:
+        covariates_used = covariates
+        data = prepare_panel(
+            households,
+            loans,
+            years=years,
+            cluster=cluster,
+            review_cutoff=review_cutoff,
+            missing_pre=missing_pre,
+            disadvantaged=disadvantaged,
+        )
+        if "disadvantaged" in bys and not data.levels["disadvantaged"].any():
+            raise ValueError("no household of the panel lives in one of the given disadvantaged communes")
+        if covariates_used is None:
+            covariates_used = DEFAULT_COVARIATES if method == "ipw" else ()
+        covariate_matrix(data.levels, data.levels.index[:0], covariates_used)  # names checked once, before the groups
+        rows, tests = [], []
+        for b in bys:
+            groups = _groups(data.levels, b)
+            # Within its own groups the grouping variable is constant: it cannot be a covariate there.
+            covs = tuple(c for c in covariates_used if c not in _GROUP_COVARIATES[b])
+            fits = {}
+            for g in _GROUP_ORDER[b]:
+                mask = (groups == g).to_numpy()
+                try:
+                    fit = estimate(
+                        data,
+                        outcome=outcome,
+                        method=method,
+                        population=population,
+                        comparison=comparison,
+                        covariates=covs,
+                        extra_mask=mask,
+                    )
+                except (NoVariation, DesignError) as exc:
+                    rows.append((b, g, np.nan, np.nan, np.nan, np.nan, 0, 0, 0, True, str(exc)))
+                    continue
+                lo, hi = fit.conf_int(alpha)
+                small = fit.n_treated < config.MIN_CELL
+                rows.append(
+                    (
+                        b,
+                        g,
+                        fit.effect,
+                        fit.se,
+                        lo,
+                        hi,
+                        fit.n,
+                        fit.n_treated,
+                        fit.n_control,
+                        small,
+                        "fewer borrowers than the publication threshold" if small else "",
+                    )
+                )
+                if not small:
+                    fits[g] = fit
+            if len(fits) >= 2:
+                theta = np.array([f.effect for f in fits.values()])
+                psi = pd.concat([f.psi for f in fits.values()], axis=1).fillna(0.0).to_numpy()
+                r = np.column_stack([np.eye(len(theta) - 1), -np.ones(len(theta) - 1)])
+                t = wald_test(theta, psi, r)
+                tests.append((b, t["stat"], t["df"], t["df_denom"], t["pvalue"]))
+            else:
+                tests.append((b, np.nan, 0, 0, np.nan))
+        table = pd.DataFrame(
+            rows,
+            columns=[
+                "by",
+                "group",
+                "effect",
+                "se",
+                "ci_lower",
+                "ci_upper",
+                "n",
+                "n_treated",
+                "n_control",
+                "suppressed",
+                "note",
+            ],
+        )
+        table.loc[table["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
+        tests = pd.DataFrame(tests, columns=["by", "stat", "df", "df_denom", "pvalue"])
+        return Heterogeneity(table, tests, method, outcome, pop_name, comparison)
+
+    return cached_study(
+        __name__,
+        "heterogeneity",
         households,
         loans,
+        compute,
+        cache=cache,
+        classes=[Heterogeneity],
+        by=bys,
+        outcome=outcome,
+        method=method,
+        disadvantaged=None if disadvantaged is None else sorted(map(str, disadvantaged)),
         years=years,
         cluster=cluster,
+        population=population,
+        comparison=comparison,
+        covariates=covariates,
         review_cutoff=review_cutoff,
         missing_pre=missing_pre,
-        disadvantaged=disadvantaged,
+        alpha=alpha,
     )
-    if "disadvantaged" in bys and not data.levels["disadvantaged"].any():
-        raise ValueError("no household of the panel lives in one of the given disadvantaged communes")
-    if covariates is None:
-        covariates = DEFAULT_COVARIATES if method == "ipw" else ()
-    covariate_matrix(data.levels, data.levels.index[:0], covariates)  # names checked once, before the groups
-    rows, tests = [], []
-    for b in bys:
-        groups = _groups(data.levels, b)
-        # Within its own groups the grouping variable is constant: it cannot be a covariate there.
-        covs = tuple(c for c in covariates if c not in _GROUP_COVARIATES[b])
-        fits = {}
-        for g in _GROUP_ORDER[b]:
-            mask = (groups == g).to_numpy()
-            try:
-                fit = estimate(
-                    data,
-                    outcome=outcome,
-                    method=method,
-                    population=population,
-                    comparison=comparison,
-                    covariates=covs,
-                    extra_mask=mask,
-                )
-            except (NoVariation, DesignError) as exc:
-                rows.append((b, g, np.nan, np.nan, np.nan, np.nan, 0, 0, 0, True, str(exc)))
-                continue
-            lo, hi = fit.conf_int(alpha)
-            small = fit.n_treated < config.MIN_CELL
-            rows.append(
-                (
-                    b,
-                    g,
-                    fit.effect,
-                    fit.se,
-                    lo,
-                    hi,
-                    fit.n,
-                    fit.n_treated,
-                    fit.n_control,
-                    small,
-                    "fewer borrowers than the publication threshold" if small else "",
-                )
-            )
-            if not small:
-                fits[g] = fit
-        if len(fits) >= 2:
-            theta = np.array([f.effect for f in fits.values()])
-            psi = pd.concat([f.psi for f in fits.values()], axis=1).fillna(0.0).to_numpy()
-            r = np.column_stack([np.eye(len(theta) - 1), -np.ones(len(theta) - 1)])
-            t = wald_test(theta, psi, r)
-            tests.append((b, t["stat"], t["df"], t["df_denom"], t["pvalue"]))
-        else:
-            tests.append((b, np.nan, 0, 0, np.nan))
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "by",
-            "group",
-            "effect",
-            "se",
-            "ci_lower",
-            "ci_upper",
-            "n",
-            "n_treated",
-            "n_control",
-            "suppressed",
-            "note",
-        ],
-    )
-    table.loc[table["suppressed"], ["effect", "se", "ci_lower", "ci_upper"]] = np.nan
-    tests = pd.DataFrame(tests, columns=["by", "stat", "df", "df_denom", "pvalue"])
-    return Heterogeneity(table, tests, method, outcome, pop_name, comparison)

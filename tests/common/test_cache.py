@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -179,3 +181,102 @@ def test_a_key_follows_the_code_its_module_runs_and_nothing_else(tmp_path, monke
     with pytest.raises(ValueError, match="'povanalysis.nope' is not a module of povanalysis"):
         C.source_digest("povanalysis.nope")
     C.source_digest.cache_clear()
+
+
+def test_a_remembered_digest_follows_every_kind_of_edit_in_place():
+    """Large frames' digests are remembered; writing to the frame (copy-on-write moves its values) is seen."""
+    n = 60_000
+    f = pd.DataFrame(
+        {
+            "x": np.arange(n, dtype=float),
+            "k": np.arange(n) % 7,
+            "s": pd.Series([f"h{i}" for i in range(n)], dtype="str"),
+            "c": pd.Categorical(np.where(np.arange(n) % 2, "a", "b")),
+        }
+    )
+    seen = {C.frame_digest(f)}
+    assert C.frame_digest(f) in seen  # remembered, and the same
+    edits = [
+        lambda: f.__setitem__("x", f["x"]),  # the same values again: the same digest (below)
+        lambda: f.loc.__setitem__((5, "x"), -1.0),
+        lambda: f.iloc.__setitem__((6, 1), 100),
+        lambda: f.loc.__setitem__((7, "s"), "changed"),
+        lambda: f.loc.__setitem__((8, "c"), "a" if f.at[8, "c"] == "b" else "b"),
+        lambda: setattr(f, "columns", ["x", "kk", "s", "c"]),
+        lambda: f.insert(4, "new", 1),
+    ]
+    for i, edit in enumerate(edits):
+        edit()
+        digest = C.frame_digest(f)
+        assert digest == C.frame_digest(f.copy()), i  # what a fresh digest of the frame says
+        if i:
+            assert digest not in seen, i
+        seen.add(digest)
+
+
+@dataclasses.dataclass
+class Inner:
+    table: pd.DataFrame
+    small: np.ndarray
+
+
+@dataclasses.dataclass
+class Outer:
+    effect: float
+    n: int
+    years: tuple
+    notes: list
+    test: dict
+    draws: np.ndarray
+    psi: pd.Series
+    inner: Inner
+    missing: object = None
+
+
+def outer() -> Outer:
+    rng = np.random.default_rng(3)
+    return Outer(
+        effect=np.float64(0.1),
+        n=7,
+        years=(2021, 2022),
+        notes=["a", "b"],
+        test={"stat": np.nan, "event_times": (-3, -2)},
+        draws=rng.normal(size=(50, 4, 5)),
+        psi=pd.Series([0.5, -0.5], index=pd.Index(["01840", "05665"], name="cluster"), name="psi"),
+        inner=Inner(frame(), np.array([[1.0, 0.5], [0.5, 2.0]])),
+    )
+
+
+def test_a_results_object_reads_back_equal_and_is_written_once(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return outer()
+
+    key = C.cache_key(test="result")
+    first = C.cached_result(tmp_path, key, compute, classes=[Outer, Inner])
+    second = C.cached_result(tmp_path, key, compute, classes=[Outer, Inner])
+    assert len(calls) == 1
+    for got in (first, second):
+        assert isinstance(got, Outer) and isinstance(got.inner, Inner)
+        assert (got.effect, got.n, got.years, got.notes, got.missing) == (0.1, 7, (2021, 2022), ["a", "b"], None)
+        assert np.isnan(got.test["stat"]) and got.test["event_times"] == (-3, -2)
+        np.testing.assert_array_equal(got.draws, outer().draws)
+        np.testing.assert_array_equal(got.inner.small, outer().inner.small)
+        pd.testing.assert_series_equal(got.psi, outer().psi)
+        pd.testing.assert_frame_equal(got.inner.table, frame())
+    # a part lost: computed again and stored again
+    next((tmp_path / key).glob("*.parquet")).unlink()
+    C.cached_result(tmp_path, key, compute, classes=[Outer, Inner])
+    assert len(calls) == 2
+    C.cached_result(tmp_path, key, compute, classes=[Outer, Inner])
+    assert len(calls) == 2
+
+
+def test_a_results_object_makes_only_the_classes_named(tmp_path):
+    with pytest.raises(TypeError, match="cannot hold Inner"):
+        C.cached_result(tmp_path, C.cache_key(test="classes"), outer, classes=[Outer])
+    with pytest.raises(TypeError, match="cannot hold object"):
+        C.cached_result(tmp_path, C.cache_key(test="object"), lambda: Inner(frame(), object()), classes=[Inner])
+    assert C.cached_result(None, "not even a key", lambda: 5, classes=[]) == 5
