@@ -322,3 +322,21 @@ def test_ctrl_c_leaves_no_kernels(data_root, tmp_path):
     gone, alive = psutil.wait_procs(kernels, timeout=15)
     assert not alive, f"kernels left running: {[p.pid for p in alive]}"
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_jobs_run_longest_first_by_their_last_run(tmp_path):
+    """Province pages first when nothing is known; then the order of the last run's times, longest first."""
+
+    def job(kind, key):
+        stem = f"province/{key}" if kind == "province" else f"communes/{key}"
+        return batch.Job(kind, key, Path(f"{key}.ipynb"), {}, stem, key, "vi", "0" * 64)
+
+    jobs = [job("commune", "a"), job("province", "01-x"), job("commune", "b"), job("province", "02-y")]
+    assert [j.key for j in batch.longest_first(jobs, tmp_path)] == ["01-x", "02-y", "a", "b"]
+    for key, seconds in {"01-x": 10.0, "02-y": 34.0, "b": 2.5}.items():
+        folder = tmp_path / ("province" if "-" in key else "communes")
+        folder.mkdir(exist_ok=True)
+        (folder / f"{key}.stamp.json").write_text(json.dumps({"digest": "1" * 64, "seconds": seconds}))
+    (tmp_path / "communes" / "a.stamp.json").write_text("{broken")
+    assert batch.expected_seconds(tmp_path, jobs[0]) == batch.EXPECTED_SECONDS["commune"]
+    assert [j.key for j in batch.longest_first(jobs, tmp_path)] == ["02-y", "01-x", "b", "a"]
