@@ -28,6 +28,8 @@ def data_root():
         pipeline.ensure_demo_data(root, seed=20240, scale=0.02)
         mp.setenv("POVANALYSIS_DATA_DIR", str(root))
         mp.delenv(prepare.CONTEXT_ENV, raising=False)
+        frozen = prepare.code_digest()  # the package's files may change while the module runs
+        mp.setattr(prepare, "code_digest", lambda: frozen)
         yield root
 
 
