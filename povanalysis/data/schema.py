@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "HOUSEHOLD_COLUMNS",
+    "VILLAGE_COLUMNS",
+    "VILLAGE_KINDS",
     "LOAN_COLUMNS",
     "DEPRIVATIONS",
     "AREAS",
@@ -45,6 +47,21 @@ HOUSEHOLD_COLUMNS: dict[str, str] = {
     "income_pc": "money>=0",
     **{d: "binary" for d in DEPRIVATIONS},
 }
+
+#: Optional household columns: the village (thôn, xóm, bản, or tổ dân phố in a ward) where the
+#: household lives.  A file may omit both; when it has them, every village code belongs to one
+#: commune and has one name (checked by :func:`povanalysis.data.villages.check_villages`).
+#: They are not in :data:`HOUSEHOLD_COLUMNS`: the review file's reader does not know them yet,
+#: and a separate village file (``household_id``, ``commune_code`` and these columns) is read by
+#: :func:`povanalysis.data.villages.read_villages`.
+VILLAGE_COLUMNS: dict[str, str] = {
+    "village_code": "str",
+    "village_name": "str",
+}
+
+#: The words that open a village's name: rural villages (thôn, xóm, bản) and the residential
+#: groups of wards and towns (tổ dân phố).
+VILLAGE_KINDS: tuple[str, ...] = ("Thôn", "Xóm", "Bản", "Tổ dân phố")
 
 #: VBSP loan records: one row per disbursement.
 LOAN_COLUMNS: dict[str, str] = {

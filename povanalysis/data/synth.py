@@ -17,6 +17,7 @@ from ..measure.standards import get_standard
 from . import registry
 from .io import write_parquet
 from .schema import DEPRIVATIONS, ETHNIC_MAJORITY, REVIEW_YEARS
+from .villages import assign_villages
 
 __all__ = [
     "DEFAULT_CREDIT_EFFECT",
@@ -150,6 +151,11 @@ class SyntheticPanel:
         The planted parameters and their realised values (see :func:`generate`).
     calibration : DataFrame
         Published target against generated value, with the gap in points.
+    villages : DataFrame
+        The village of each household (``household_id``, ``commune_code``, ``village_code``,
+        ``village_name``, ``distance_km``): see :func:`povanalysis.data.villages.assign_villages`
+        for the assumptions.  Drawn last, from a stream of its own: the other attributes are
+        the same as without villages.
     """
 
     households: pd.DataFrame
@@ -157,6 +163,7 @@ class SyntheticPanel:
     communes: pd.DataFrame
     truth: dict
     calibration: pd.DataFrame = field(repr=False)
+    villages: pd.DataFrame | None = field(default=None, repr=False)
 
     def summary(self) -> str:
         """A short text account of the panel and its calibration."""
@@ -258,7 +265,14 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
       its commune's credit supply and minority status; the year it applies in is drawn at
       random among 2022–2025 (independent of everything else); it gets a loan if eligible at
       the previous review (poor, near-poor or left the lists within 3 years), and a few
-      ineligible applicants get one anyway (leakage).
+      ineligible applicants get one anyway (leakage);
+    * villages, drawn last from a stream of their own (:func:`povanalysis.data.villages.assign_villages`):
+      every commune has a realistic number of villages (at full scale 20–60 thôn, xóm or bản of
+      about 100–300 households in a rural commune, tổ dân phố of about 150–400 in a ward or a
+      former town), and households are sorted into them by a noisy score of ethnicity, distance
+      below the income line and deprivations at their first review, so that neighbours share
+      ethnicity and poverty; villages with a higher mean score lie farther from the commune's
+      centre.  Nothing else of the panel depends on them.
 
     **The planted effect.**  Among loans to households that were poor at the review before
     the loan, a random share is lifted above the income line at the next review that
@@ -509,7 +523,8 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
         "selection": "borrowing rises with an unobserved drive that also raises income: naive comparisons overstate",
     }
     calibration = _calibration(households, communes_out, target)
-    return SyntheticPanel(households, loans, communes_out, truth, calibration)
+    villages = assign_villages(households, seed=seed, scale=scale)
+    return SyntheticPanel(households, loans, communes_out, truth, calibration, villages)
 
 
 def _lift_share(n_lift: int, events: np.ndarray, old_area: np.ndarray, area: str) -> int:
@@ -594,8 +609,9 @@ def _calibration(households: pd.DataFrame, communes: pd.DataFrame, target: pd.Se
 def write(panel: SyntheticPanel, directory: str | os.PathLike) -> dict[str, Path]:
     """Write a panel as the raw input files a real user would have, plus the generator's record.
 
-    Files: ``households.parquet`` and ``loans.parquet`` (input schema),
-    ``disadvantaged_communes.csv`` (``commune_code``, the list a province publishes),
+    Files: ``households.parquet`` and ``loans.parquet`` (input schema), ``villages.parquet``
+    (the village of each household, read by :func:`povanalysis.data.villages.read_villages`;
+    absent when the panel has no villages), ``disadvantaged_communes.csv`` (``commune_code``, the list a province publishes),
     ``calibration.csv`` and ``truth.json`` (the generator's targets and planted parameters).
     The same panel gives identical bytes.
     """
@@ -610,6 +626,9 @@ def write(panel: SyntheticPanel, directory: str | os.PathLike) -> dict[str, Path
     }
     write_parquet(panel.households, paths["households"])
     write_parquet(panel.loans, paths["loans"])
+    if panel.villages is not None:
+        paths["villages"] = out / "villages.parquet"
+        write_parquet(panel.villages, paths["villages"])
     dis = panel.communes.loc[panel.communes["disadvantaged"], ["commune_code", "name"]]
     atomic_write_text(paths["disadvantaged"], dis.to_csv(index=False, lineterminator="\n"))
     atomic_write_text(

@@ -15,6 +15,7 @@ import pytest
 
 from povanalysis import config
 from povanalysis.data.io import ValidationError, read_households, read_loans
+from povanalysis.data.villages import check_villages, read_villages
 
 FIXTURES = config.PROJ_ROOT / "tests" / "fixtures" / "bad_input"
 FIX = "Fix the file, or pass quarantine=PATH to set the invalid rows aside and load the rest."
@@ -158,3 +159,52 @@ def test_every_reader_reconciles_and_logs_it(tmp_path, caplog, fmt):
     expected = f"{path}: 2 rows read = 1 valid + 1 quarantined (to {qpath})"
     assert hh.attrs["povanalysis.io"]["summary"] == expected
     assert [r.getMessage() for r in caplog.records] == [expected]
+
+
+VILLAGE_HEADER = "household_id,commune_code,village_code,village_name\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (
+            "H1,01840,01840-001,Tổ dân phố 1\nH2,01843,01840-001,Tổ dân phố 1\n",
+            "1 invalid village value in 1 row:\n  row 2 (line 3 of the file), column 'village_code': village code in "
+            "commune '01843', but in commune '01840' at row 1 (line 2 of the file): a village belongs to one commune, "
+            "got '01840-001'",
+        ),
+        (
+            "H1,01840,01840-001,Tổ dân phố 1\nH2,01840,01840-001,Tổ dân phố 2\n",
+            "1 invalid village value in 1 row:\n  row 2 (line 3 of the file), column 'village_name': village "
+            "'01840-001' is named 'Tổ dân phố 1' at row 1 (line 2 of the file): one name per village code, "
+            "got 'Tổ dân phố 2'",
+        ),
+        (
+            "H1,01840,,Tổ dân phố 1\nH2,1840,01840-002,Tổ dân phố 2\n",
+            "1 invalid village value in 1 row:\n  row 1 (line 2 of the file), column 'village_code': required value "
+            "is empty, "
+            "got ''",
+        ),
+    ],
+)
+def test_village_files_name_file_row_column_and_value(tmp_path, rows, expected):
+    path = tmp_path / "villages.csv"
+    path.write_text(VILLAGE_HEADER + rows, encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        read_villages(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert str(err.value).removeprefix(f"{path}: ") == expected
+
+
+def test_review_file_with_villages_is_checked_within_its_communes(tmp_path):
+    frame = pd.read_csv(FIXTURES / "half_deprivation.csv", dtype=str, keep_default_na=False).iloc[[1, 1]]
+    frame = frame.assign(household_id=["H1", "H2"], commune_code=["01840", "01843"])
+    frame = frame.assign(village_code=["01840-001"] * 2, village_name=["Xóm Đồng Tâm"] * 2)
+    path = tmp_path / "households.csv"
+    frame.to_csv(path, index=False)
+    hh = read_households(path, extra="keep")
+    with pytest.raises(ValidationError) as err:
+        check_villages(hh, path=path)
+    assert (err.value.path, err.value.row, err.value.column, err.value.value) == (path, 1, "village_code", "01840-001")
+    assert "village code in commune '01843', but in commune '01840' at row 0" in str(err.value)
+    assert check_villages(hh.iloc[:1], path=path) is not None

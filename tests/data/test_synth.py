@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,3 +154,57 @@ def test_written_files_are_byte_identical(tmp_path):
     for key in a:
         assert a[key].read_bytes() == b[key].read_bytes(), key
     assert "summary" not in panel.summary() and "calibration" in panel.summary()
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([[c, str(t)] for c, t in frame.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.mark.parametrize(
+    ("seed", "scale", "expected"),
+    [
+        (
+            11,
+            0.02,
+            {
+                "households": "9bab2614bec4e29b",
+                "loans": "0bbc6c54aaedb5d0",
+                "communes": "e0f5eba2d230ae08",
+                "calibration": "c33c1e534d393c0d",
+                "truth": "7507024832accd2a",
+            },
+        ),
+        (
+            3,
+            0.005,
+            {
+                "households": "cd447f045228f557",
+                "loans": "ed2fe1c21ab3d426",
+                "communes": "07940299b4903822",
+                "calibration": "f756ef6582ae5f10",
+            },
+        ),
+    ],
+)
+def test_villages_leave_every_other_draw_as_it_was(seed, scale, expected):
+    """Digests of the panel recorded before villages were added: every column and number is the same."""
+    panel = synth.generate(seed=seed, scale=scale)
+    got = {k: _digest(getattr(panel, k)) for k in ("households", "loans", "communes", "calibration")}
+    got["truth"] = hashlib.sha256(json.dumps(panel.truth, sort_keys=True).encode()).hexdigest()[:16]
+    assert {k: got[k] for k in expected} == expected
+    assert panel.villages is not None and len(panel.villages) == panel.households["household_id"].nunique()
+
+
+def test_write_adds_the_village_file_and_leaves_the_others(small_panel, tmp_path):
+    paths = synth.write(small_panel, tmp_path)
+    assert paths["villages"].name == "villages.parquet"
+    without = synth.SyntheticPanel(
+        small_panel.households, small_panel.loans, small_panel.communes, small_panel.truth, small_panel.calibration
+    )
+    other = synth.write(without, tmp_path / "without")
+    assert "villages" not in other and not (tmp_path / "without" / "villages.parquet").exists()
+    for name in ("households", "loans", "disadvantaged", "calibration", "truth"):
+        assert paths[name].read_bytes() == other[name].read_bytes(), name
