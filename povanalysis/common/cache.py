@@ -352,8 +352,13 @@ def _encode(value: object, frames: list, classes: Mapping[str, type]) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, pd.DataFrame):
-        frames.append(value)
-        return _tag("frame", part=len(frames) - 1)
+        if not value.attrs:
+            frames.append(value)
+            return _tag("frame", part=len(frames) - 1)
+        bare = value.copy(deep=False)
+        bare.attrs = {}
+        frames.append(bare)
+        return _tag("frame", part=len(frames) - 1, attrs=_encode(dict(value.attrs), frames, classes))
     if isinstance(value, pd.Series):
         frames.append(value.to_frame(name="values"))
         return _tag("series", part=len(frames) - 1, name=_encode(value.name, frames, classes))
@@ -381,7 +386,10 @@ def _decode(value: object, frames: Sequence[pd.DataFrame], classes: Mapping[str,
         return value
     kind = value["~"]
     if kind == "frame":
-        return frames[value["part"]]
+        frame = frames[value["part"]]
+        if "attrs" in value:
+            frame.attrs = _decode(value["attrs"], frames, classes)
+        return frame
     if kind == "series":
         return frames[value["part"]]["values"].rename(_decode(value["name"], frames, classes))
     if kind == "array":
@@ -417,7 +425,8 @@ def cached_result(
     last: a result is read back only when every part of it was written.  Nothing is unpickled:
     only the dataclasses named in ``classes`` are made.  The first call returns what later calls
     read back (the stored frames, read), so a first run and the next ones agree to the dtype.  With
-    ``folder=None`` nothing is read or written.  Frames must have text column names (as Parquet does).
+    ``folder=None`` nothing is read or written.  Frames must have text column names (as Parquet does);
+    their ``attrs`` are kept.
 
     Examples
     --------

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import pandas as pd
 
+from .. import config
+from ..common.cache import cache_folder, cache_key, cached_result, frame_digest
+from ..common.checks import require_frame
 from ..common.deprecation import moved_names
 from ..measure import aggregates
 from . import backtest as backtests
@@ -51,11 +54,17 @@ def project(
     n_sim: int = DEFAULT_SETTINGS["n_sim"],
     seed: int = 0,
     min_cell: int | None = None,
+    cache: str | os.PathLike | bool | None = True,
 ) -> projections.Projection:
     """Project the poor-household rate by commune, ethnic minority and pre-merger province with one model.
 
     Every review is first classified under ``standard`` (:func:`povanalysis.goals.rebase.reclassify`),
     so the projection continues the series that standard would have recorded.
+
+    The projection is kept on disk (Parquet and JSON, :func:`povanalysis.common.cache.cached_result`)
+    under a key made of a digest of ``classified``, the arguments, the publication threshold and
+    the code this module runs: notebook 03 and the commune reports' shared tables, which ask for
+    the same projection, compute it once.
 
     Parameters
     ----------
@@ -68,9 +77,35 @@ def project(
         As in :func:`povanalysis.goals.projections.trend_projection`.
     pool_by : str
         Groups with their own yearly change (drift, persistence) or trend (trend).
+    cache : path, bool or None
+        ``True`` (default) the data's cache folder (:func:`povanalysis.config.cache_dir`), a
+        folder, or ``None`` to project every time.
     """
     if model not in _MODELS:
         raise ValueError(f"'model' must be one of {_MODELS}, got {model!r}")
+    require_frame(classified, "classified", [])
+    if isinstance(years, Iterable) and not isinstance(years, str):  # read once, and a list for the key
+        years = list(years)
+    arguments = dict(model=model, standard=standard, years=years, pool_by=pool_by, alpha=alpha, n_sim=n_sim, seed=seed)
+    folder = cache_folder(cache)
+    if folder is None:
+        return _project(classified, min_cell=min_cell, **arguments)
+    key = cache_key(
+        __name__,
+        function="project",
+        classified=frame_digest(classified),
+        min_cell=config.MIN_CELL if min_cell is None else min_cell,
+        **arguments,
+    )
+    return cached_result(
+        folder,
+        key,
+        lambda: _project(classified, min_cell=min_cell, **arguments),
+        classes=[projections.Projection, projections.TrendFit],
+    )
+
+
+def _project(classified, *, model, standard, years, pool_by, alpha, n_sim, seed, min_cell) -> projections.Projection:
     series = rebase.reclassify(classified, standard)
     common = dict(years=years, alpha=alpha, n_sim=n_sim, seed=seed, min_cell=min_cell)
     if model == "transition":
@@ -136,7 +171,8 @@ def outlook(
     """The projection behind the reports, with the backtest of its model at the province level.
 
     ``settings`` override :data:`DEFAULT_SETTINGS` key by key; ``cache`` is the folder where the
-    backtest is stored and read back (:func:`povanalysis.goals.backtest.backtest`).
+    backtest and the projection are stored and read back (:func:`povanalysis.goals.backtest.backtest`,
+    :func:`project`).
     """
     s = {**DEFAULT_SETTINGS, **(settings or {})}
     unknown = set(s) - set(DEFAULT_SETTINGS)
@@ -151,6 +187,7 @@ def outlook(
         n_sim=s["n_sim"],
         seed=s["seed"],
         min_cell=min_cell,
+        cache=cache,
     )
     bt = backtests.backtest(
         classified,

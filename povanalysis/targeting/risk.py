@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from .. import config
+from ..common.cache import cache_folder, cache_key, cached_result, frame_digest
 from ..common.checks import Z_95, require_frame, to_python
 from ..common.deprecation import moved_names
 from ..common.safe import neutralise_formulas
@@ -627,6 +628,7 @@ def fit_fallback_model(
     fallback_classes: Sequence[str] = _FALLBACK,
     rule_margin: float = RULE_OF_THUMB_MARGIN,
     n_bins: int = 10,
+    cache: str | os.PathLike | bool | None = True,
 ) -> FallbackModel:
     """Fit a logit of falling back into poverty on earlier transitions; evaluate it out of time.
 
@@ -666,6 +668,12 @@ def fit_fallback_model(
         The rule of thumb flags income ≤ (1 + margin) × line.
     n_bins : int, default 10
         Bins of the calibration table (quantiles of predicted risk).
+    cache : path, bool or None
+        Where the fitted model is kept for the next call with the same data and arguments
+        (Parquet and JSON, :func:`povanalysis.common.cache.cached_result`; the key holds digests of
+        ``classified`` and ``loans``, the arguments, the publication threshold and this module's
+        code): ``True`` (default) the data's cache folder (:func:`povanalysis.config.cache_dir`),
+        a folder, or ``None`` to fit every time.
 
     Returns
     -------
@@ -696,6 +704,33 @@ def fit_fallback_model(
     """
     if isinstance(rule_margin, bool) or not isinstance(rule_margin, numbers.Real) or not 0 <= rule_margin < 1:
         raise ValueError(f"'rule_margin' must be in [0, 1), got {rule_margin!r}")
+    folder = cache_folder(cache)
+    if folder is not None:
+        require_frame(classified, "classified", [])
+        if loans is not None:
+            require_frame(loans, "loans", [])
+        arguments = dict(
+            train_years=None if train_years is None else list(train_years),
+            test_year=test_year,
+            newly_escaped_years=newly_escaped_years,
+            fallback_classes=list(fallback_classes),
+            rule_margin=rule_margin,
+            n_bins=n_bins,
+        )
+        key = cache_key(
+            __name__,
+            function="fit_fallback_model",
+            classified=frame_digest(classified),
+            loans=None if loans is None else frame_digest(loans),
+            min_cell=config.MIN_CELL,
+            **arguments,
+        )
+        return cached_result(
+            folder,
+            key,
+            lambda: fit_fallback_model(classified, loans, cache=None, **arguments),
+            classes=[FallbackModel, Baseline, discrimination.LogitFit],
+        )
     n_bins = positive_int(n_bins, "n_bins")
     newly_escaped_years = positive_int(newly_escaped_years, "newly_escaped_years")
     t = transitions(classified, loans, newly_escaped_years=newly_escaped_years, fallback_classes=fallback_classes)
