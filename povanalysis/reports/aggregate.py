@@ -161,7 +161,11 @@ def write_counts(
     Returns
     -------
     Path
-        The Parquet file; ``commune_year.json`` beside it holds ``synthetic`` and ``sources``.
+        The Parquet file: the counts, the rates recomputed from them, ``suppressed`` (fewer
+        households than :data:`povanalysis.config.MIN_CELL`), ``name``, ``unit_type``,
+        ``old_area``, ``apportioned`` and ``complete`` (the layout
+        :func:`povanalysis.geo.maps.rate_map` and :func:`povanalysis.goals.baselines.drift_projection`
+        take); ``commune_year.json`` beside it holds ``synthetic`` and ``sources``.
     """
     if not isinstance(commune_year, pd.DataFrame):
         raise TypeError(f"'commune_year' should be a DataFrame, got {type(commune_year).__name__}")
@@ -174,16 +178,20 @@ def write_counts(
     if commune_year.duplicated(["commune_code", "review_year"]).any():
         row = commune_year[commune_year.duplicated(["commune_code", "review_year"])].iloc[0]
         raise ValueError(f"'commune_year' has two rows for {row['commune_code']} at {row['review_year']}")
-    keep = [
+    counts = [
         c
-        for c in (*_REQUIRED, "minority_poor", "apportioned", "complete")
+        for c in (*_REQUIRED, "minority_poor")
         if c in commune_year.columns and not (c == "minority_poor" and commune_year[c].isna().all())
     ]
-    table = commune_year[keep].copy()
+    table = commune_year[counts].copy()
     table["review_year"] = table["review_year"].astype("int64")
-    for c in ("households", "poor", "near_poor", "minority_poor"):
-        if c in table.columns:
-            table[c] = table[c].astype(float)
+    for c in counts[2:]:
+        table[c] = table[c].astype(float)
+    table = _rates(table, int(config.MIN_CELL)).drop(columns=["poor_rate__hidden", "near_poor_rate__hidden"])
+    units = registry.units(2025).set_index("commune_code")[["name", "unit_type", "old_area"]]
+    table = table.join(units, on="commune_code")
+    for c in ("apportioned", "complete"):
+        table[c] = commune_year[c].to_numpy(dtype=bool) if c in commune_year.columns else c == "complete"
     table = table.sort_values(["review_year", "commune_code"], kind="stable").reset_index(drop=True)
     folder = Path(root) / "processed"
     folder.mkdir(parents=True, exist_ok=True)

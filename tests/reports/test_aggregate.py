@@ -12,7 +12,7 @@ import pytest
 
 from povanalysis import config
 from povanalysis.data import pipeline, registry
-from povanalysis.geo import crosswalk
+from povanalysis.geo import crosswalk, maps
 from povanalysis.measure.aggregates import poverty_counts
 from povanalysis.reports import aggregate, prepare, sections
 from povanalysis.tables import read_published_series
@@ -91,6 +91,11 @@ def test_map_trend_projection_and_targets_run_on_the_counts(published, classifie
     hidden = int(ctx.all_rates["suppressed"].sum())
     assert sum(str(t.name).startswith("Không công bố") for t in fig.data) >= hidden > 0
     assert len(ctx.all_rates) == 92
+    # the stored table is in the layout the maps take
+    stored, meta = aggregate.read_counts(root)
+    assert meta == {"synthetic": True, "sources": [f"annex_{y}.{'csv' if y == 2022 else 'xlsx'}" for y in YEARS]}
+    shown = maps.drawn(maps.rate_map(stored, year=2025, lang="en"))
+    assert sorted(shown["commune_code"]) == sorted(registry.known_codes())
     path = ctx.extra["projections"]
     assert path["year"].tolist() == [2026, 2027, 2028, 2029, 2030]
     assert (path["target"] == "province_high").all() and (path["standard"] == "2022-2025").all()
