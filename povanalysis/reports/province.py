@@ -39,6 +39,7 @@ __all__ = [
     "cost_table",
     "gap_table",
     "area_gap_table",
+    "scores_table",
     "target_list",
     "conflict_table",
     "projection_table",
@@ -165,18 +166,9 @@ TEXT: Mapping[str, tuple[str, str]] = {
         "95% interval hold the truth? A sound estimator does so about 95% of the time at every panel size; the "
         "naive comparison does not.",
     ),
-    "credit.forest_methods": (
-        "Tác động của vốn vay theo phương pháp ước lượng — {outcome}",
-        "Effect of policy credit by estimator — {outcome}",
-    ),
-    "credit.forest_groups": (
-        "Tác động của vốn vay theo nhóm hộ ({method}) — {outcome}",
-        "Effect of policy credit by group of households ({method}) — {outcome}",
-    ),
-    "credit.forest_programmes": (
-        "Tác động của vốn vay theo chương trình cho vay ({method}) — {outcome}",
-        "Effect of policy credit by lending programme ({method}) — {outcome}",
-    ),
+    "credit.forest_methods": ("Tác động theo phương pháp ước lượng", "Effect by estimator"),
+    "credit.forest_groups": ("Tác động theo nhóm hộ", "Effect by group of households"),
+    "credit.forest_programmes": ("Tác động theo chương trình cho vay", "Effect by lending programme"),
     "credit.balance_later": (
         "Cân bằng đặc điểm trước khi vay: so với hộ vay muộn hơn",
         "Covariate balance before the loan: against households that borrow later",
@@ -210,10 +202,13 @@ TEXT: Mapping[str, tuple[str, str]] = {
         "expected rate and how often the recorded rate falls inside the prediction interval.",
     ),
     "targets.scores_groups": (
-        "Sai số dự báo: toàn tỉnh, theo dân tộc và theo xã đặc biệt khó khăn",
-        "Projection errors: province, by ethnicity and by disadvantaged communes",
+        "Sai số dự báo theo chuẩn {standard}: toàn tỉnh, theo dân tộc và theo xã đặc biệt khó khăn",
+        "Projection errors under the {standard} standard: province, by ethnicity and by disadvantaged communes",
     ),
-    "targets.scores_communes": ("Sai số dự báo: từng xã, phường", "Projection errors: each commune"),
+    "targets.scores_communes": (
+        "Sai số dự báo theo chuẩn {standard}: từng xã, phường",
+        "Projection errors under the {standard} standard: each commune",
+    ),
     "targets.rebase": (
         "## Quy đổi sang chuẩn nghèo mới\n\nMọi kỳ rà soát được phân loại theo cả hai chuẩn. Chênh lệch giữa hai "
         "chuẩn thay đổi theo năm, nên dự báo theo chuẩn mới nối tiếp chuỗi đã phân loại lại thay vì cộng chênh "
@@ -243,12 +238,12 @@ TEXT: Mapping[str, tuple[str, str]] = {
         "communes are ranked by what they contribute to the province's gap.",
     ),
     "targets.fan_province": (
-        "Toàn tỉnh: tỷ lệ hộ nghèo dự báo {start}–{end} theo mô hình «{model}» và lộ trình mục tiêu «{target}»",
-        "Province: poor-household rate projected {start}–{end} by the «{model}» model, against the «{target}» path",
+        "Toàn tỉnh: dự báo {start}–{end} theo mô hình «{model}»",
+        "Province: projection {start}–{end}, «{model}» model",
     ),
     "targets.fan_commune": (
-        "{name}: tỷ lệ hộ nghèo dự báo {start}–{end} và lộ trình mục tiêu riêng của xã",
-        "{name}: poor-household rate projected {start}–{end}, against the commune's own target path",
+        "{name}: dự báo {start}–{end} và lộ trình của xã",
+        "{name}: projection {start}–{end} and its own path",
     ),
     "targets.gap_bars": (
         "{n} xã, phường có khoảng cách lớn nhất so với mục tiêu năm {year} (điểm phần trăm)",
@@ -344,6 +339,8 @@ TEXT: Mapping[str, tuple[str, str]] = {
         "Direct estimate of the poor-household rate, {year}",
     ),
     "sae.map_eblup": ("EBLUP tỷ lệ hộ nghèo, {year}", "EBLUP of the poor-household rate, {year}"),
+    "sae.label_direct": ("Ước lượng trực tiếp", "Direct estimate"),
+    "sae.label_cv": ("Hệ số biến thiên", "Coefficient of variation"),
     "sae.map_cv": ("Hệ số biến thiên của EBLUP, {year}", "Coefficient of variation of the EBLUP, {year}"),
 }
 
@@ -576,6 +573,68 @@ def area_gap_table(gap: pd.DataFrame, *, lang: str = "vi") -> Readable:
     return gap_table(gap, by="old_area", lang=lang)
 
 
+def scores_table(
+    bt: Any,
+    *,
+    levels: Sequence[str] = ("province", "minority", "disadvantaged", "commune"),
+    standard: str | None = None,
+    lang: str = "vi",
+    caption: str = "",
+) -> Readable:
+    """The errors of a backtest by level, horizon and model (best interval score first), in points.
+
+    The same figures as :func:`povanalysis.reports.prose.goals.readable_scores`, as numbers
+    formatted for reading; ``standard`` keeps the comparisons under one standard (the page's),
+    the workbook has both.
+    """
+    from .prose.goals import LEVEL_LABELS
+
+    check_lang(lang)
+    s = bt.scores()
+    s = s[s["level"].isin(levels)].copy()
+    if standard is not None:
+        s = s[s["standard"] == standard]
+    s["level"] = pd.Categorical(s["level"], categories=list(levels), ordered=True)
+    s = s.sort_values(["standard", "level", "horizon", "interval_score"], kind="stable")
+    s["level_text"] = [pick(LEVEL_LABELS, str(v), lang) if str(v) in LEVEL_LABELS else str(v) for v in s["level"]]
+    s["model_text"] = [_model_name(m, lang) for m in s["model"]]
+    cols = [] if standard is not None else [_c("standard", "Chuẩn nghèo", "Standard", "code")]
+    if len(levels) > 1:
+        cols.append(_c("level_text", "Cấp", "Level"))
+    cols += [
+        _c("horizon", "Dự báo trước (năm)", "Years ahead", "count"),
+        _c("model_text", "Mô hình", "Model"),
+        _c("folds", "Số lần so sánh", "Comparisons", "count"),
+        _c("mean_error", "Sai số bình quân (điểm %)", "Mean error (points)", "points", 2, scale=100),
+        _c(
+            "mean_abs_error",
+            "Sai số tuyệt đối bình quân (điểm %)",
+            "Mean absolute error (points)",
+            "points",
+            2,
+            scale=100,
+        ),
+        _c(
+            "max_abs_error",
+            "Sai số tuyệt đối lớn nhất (điểm %)",
+            "Largest absolute error (points)",
+            "points",
+            2,
+            scale=100,
+        ),
+        _c("coverage", "Tỷ lệ nằm trong khoảng dự báo (%)", "Share inside the interval (%)", "percent", 0),
+        _c(
+            "interval_score",
+            "Điểm khoảng (càng thấp càng tốt)",
+            "Interval score (lower is better)",
+            "points",
+            2,
+            scale=100,
+        ),
+    ]
+    return readable(s, cols, lang=lang, caption=caption)
+
+
 _STATUS = {
     True: ("Đã xác nhận trong văn bản chính thức", "Confirmed in an official document"),
     False: ("Chưa xác nhận: giả định, có thể thay đổi", "Unconfirmed: an assumption that can change"),
@@ -695,9 +754,13 @@ def _ranking_frame(ranking: pd.DataFrame, targets: Mapping[str, Any], lang: str)
 
 
 def ranking_table(
-    ranking: pd.DataFrame, targets: Mapping[str, Any], *, lang: str = "vi", top: int | None = 15
+    ranking: pd.DataFrame, targets: Mapping[str, Any], *, lang: str = "vi", top: int | None = 15, full: bool = False
 ) -> Readable:
-    """Communes ranked by their contribution to the province's gap in the last year (the first ``top`` on the page)."""
+    """Communes ranked by their contribution to the province's gap in the last year (the first ``top`` on the page).
+
+    ``full`` adds what the workbook has room for: whether the target is attainable
+    or already met, the prediction interval, exits a year and the share of the province's gap.
+    """
     check_lang(lang)
     t = _ranking_frame(ranking, targets, lang)
     cols = [
@@ -713,6 +776,19 @@ def ranking_table(
         _c("additional_exits", "Hộ cần thoát nghèo thêm (hộ)", "Extra exits needed", "count"),
         _c("credit_vnd", "Vốn tín dụng bổ sung (tỷ đồng)", "Additional credit (billion VND)", "money", 1, scale=1e-9),
     ]
+    if full:
+        cols[4:4] = [
+            _c("attainable", "Có thể đạt", "Attainable", "yesno"),
+            _c("already_met", "Đã đạt", "Already met", "yesno"),
+        ]
+        cols[9:9] = [
+            _c("obs_ci_lower", "Cận dưới khoảng dự báo (%)", "Lower bound (%)", "percent", 1),
+            _c("obs_ci_upper", "Cận trên khoảng dự báo (%)", "Upper bound (%)", "percent", 1),
+        ]
+        cols += [
+            _c("exits_per_year", "Hộ cần thoát nghèo mỗi năm (hộ)", "Exits needed a year", "ratio", 1),
+            _c("share_of_gap", "Phần trong khoảng cách của tỉnh (%)", "Share of the province's gap (%)", "percent", 1),
+        ]
     return readable(t, cols, lang=lang, top=top)
 
 
@@ -744,18 +820,53 @@ def _programme(value: str, lang: str) -> str:
     return term("all" if value == "all" else f"prog_{value}", lang)
 
 
+def _protect_accuracy(t: pd.DataFrame, keys: list[str], totals: Mapping[str, Any], lang: str) -> pd.DataFrame:
+    """The disclosure rule on a targeting-accuracy table, in two parts.
+
+    Eligible households add up to those reached and those left out (coverage and exclusion
+    rates rest on them); loans to ineligible households rest on the loans.  The number of
+    loans is not published: with the households reached it would give the loans to the
+    ineligible back (loans − reached).
+    """
+
+    def run(frame: pd.DataFrame, counts: list[str], den: str, rates: dict, parts: dict) -> pd.DataFrame:
+        for tot in (totals, {}):
+            try:
+                layout = Layout(keys, counts, denominator=den, rates=rates, totals=tot, parts=parts)
+                p = protect(frame, layout, rate_digits=1)
+                break
+            except ValueError:  # a suppressed part is missing: the total does not add up without it
+                continue
+        shown = p.display(lang)
+        out = frame.copy()
+        for c in (*layout.columns, *layout.rates):
+            out[c] = p.values[c].astype(object).where(~p.hidden[c].to_numpy(), shown[c]).to_numpy()
+        return out
+
+    t = run(
+        t,
+        ["reached", "exclusion_errors"],
+        "eligible",
+        {"coverage": "reached", "exclusion_rate": "exclusion_errors"},
+        {"eligible": ["reached", "exclusion_errors"]},
+    )
+    return run(t, ["inclusion_errors"], "loans", {"inclusion_share": "inclusion_errors"}, {})
+
+
 def accuracy_table(accuracy: pd.DataFrame, *, by: str | None = None, lang: str = "vi") -> Readable:
-    """Coverage, exclusion and inclusion errors by loan year (and programme, or ``by`` group), suppressed rows as –."""
+    """Coverage, exclusion and inclusion errors by loan year (and programme, or ``by`` group), under the disclosure rule.
+
+    Rows the package suppresses (too few eligible households or loans) are left out.
+    """
     check_lang(lang)
     t = accuracy.copy()
     if by is not None:
         t = t[t["programme"] == "all"].copy()
-    hide = t["suppressed"].to_numpy(dtype=bool)
-    counts = ["eligible", "reached", "exclusion_errors", "loans", "inclusion_errors"]
-    for c in ("coverage", "exclusion_rate", "inclusion_share", *counts):
-        t[c] = t[c].astype(object).mask(hide)
-    for c in counts:
-        t[c] = _small(t[c])
+    t = t[~t["suppressed"].to_numpy(dtype=bool)].reset_index(drop=True)
+    for c in ("eligible", "reached", "exclusion_errors", "loans", "inclusion_errors"):
+        t[c] = t[c].astype("int64")
+    group = "minority" if by == "minority" else "programme"
+    t = _protect_accuracy(t, ["loan_year", group], {} if by else {"programme": "all"}, lang)
     cols = [
         _c("loan_year", "Năm vay", "Loan year", "code"),
         _c("review_year", "Theo rà soát năm", "Review", "code"),
@@ -767,22 +878,15 @@ def accuracy_table(accuracy: pd.DataFrame, *, by: str | None = None, lang: str =
         t["programme_text"] = [_programme(p, lang) for p in t["programme"]]
         cols.append(_c("programme_text", "Chương trình", "Programme"))
     cols += [
-        _c("eligible", "Hộ đủ điều kiện (hộ)", "Eligible", "count"),
+        _c("eligible", "Hộ đủ điều kiện (hộ)", "Eligible households", "count"),
         _c("reached", "Đã được vay (hộ)", "Reached", "count"),
         _c("coverage", "Độ bao phủ (%)", "Coverage (%)", "percent", 1),
+        _c("exclusion_errors", "Chưa được vay (hộ)", "Not reached", "count"),
         _c("exclusion_rate", "Bỏ sót (%)", "Exclusion (%)", "percent", 1),
-        _c("loans", "Khoản vay", "Loans", "count"),
         _c("inclusion_errors", "Khoản vay cho hộ không đủ điều kiện", "Loans to the ineligible", "count"),
         _c("inclusion_share", "Tỷ lệ đưa nhầm (%)", "Inclusion share (%)", "percent", 1),
     ]
-    return readable(t, cols, lang=lang, note=_suppressed_note(lang))
-
-
-def _suppressed_note(lang: str) -> str:
-    n = config.MIN_CELL
-    if lang == "vi":
-        return f"< {n}: dưới {n} hộ. –: không công bố vì quá ít hộ, hoặc không xác định."
-    return f"< {n}: fewer than {n} households. –: not published (too few households) or not defined."
+    return readable(t, cols, lang=lang, note=_protect_note(lang))
 
 
 def at_risk_table(at_risk: pd.DataFrame, *, lang: str = "vi", top: int | None = 15) -> Readable:
@@ -815,8 +919,11 @@ def _protect_note(lang: str) -> str:
     )
 
 
-def priority_table(index: pd.DataFrame, *, lang: str = "vi", top: int | None = 10) -> Readable:
-    """The communes' priority index and its parts, highest priority first, under the disclosure rule."""
+def priority_table(index: pd.DataFrame, *, lang: str = "vi", top: int | None = 10, full: bool = False) -> Readable:
+    """The communes' priority index and its parts, highest priority first, under the disclosure rule.
+
+    ``full`` adds the commune code, its households and its households at risk (the workbook).
+    """
     check_lang(lang)
     t = index.copy()
     t["minority"] = np.round(t["minority_share"].to_numpy(float) * t["households"].to_numpy(float)).astype(int)
@@ -838,6 +945,10 @@ def priority_table(index: pd.DataFrame, *, lang: str = "vi", top: int | None = 1
         _c("at_risk_share", "Tỷ lệ hộ có nguy cơ tái nghèo (%)", "Share at risk (%)", "percent", 1),
         _c("index", "Chỉ số ưu tiên", "Priority index", "ratio", 3),
     ]
+    if full:
+        cols[1:1] = [_c("commune_code", "Mã xã", "Code", "code")]
+        cols[3:3] = [_c("households", "Số hộ (hộ)", "Households", "count")]
+        cols.insert(-1, _c("at_risk", "Hộ có nguy cơ tái nghèo (hộ)", "Households at risk", "count"))
     return readable(t, cols, lang=lang, top=top, note=_protect_note(lang))
 
 
@@ -977,19 +1088,24 @@ def coefficient_table(fit: Any, *, lang: str = "vi") -> Readable:
     return readable(t, cols, lang=lang)
 
 
-def sae_table(table: pd.DataFrame, *, lang: str = "vi", top: int | None = 15) -> Readable:
-    """Communes by EBLUP, highest first: truth, sample size, direct estimate, EBLUP, its CV and the benchmarked EBLUP."""
+def sae_table(table: pd.DataFrame, *, lang: str = "vi", top: int | None = 15, full: bool = False) -> Readable:
+    """Communes by EBLUP, highest first: truth, sample size, direct estimate, EBLUP, its CV and the benchmarked EBLUP.
+
+    ``full`` adds the commune code (the workbook).
+    """
     check_lang(lang)
     t = table.reset_index().sort_values("eblup", ascending=False, kind="stable")
-    cols = [
+    cols = [_c("commune_code", "Mã xã", "Code", "code")] if full else []
+    cols += [
         _c("name", "Xã, phường", "Commune"),
         _c("truth", "Giá trị thật (%)", "Census truth (%)", "percent", 1),
         _c("n", "Số hộ trong mẫu (hộ)", "Sampled households", "count"),
         _c("direct", "Ước lượng trực tiếp (%)", "Direct estimate (%)", "percent", 1),
         _c("eblup", "EBLUP (%)", "EBLUP (%)", "percent", 1),
         _c("eblup_cv", "Hệ số biến thiên của EBLUP (%)", "EBLUP coefficient of variation (%)", "percent", 1),
-        _c("benchmarked", "EBLUP cân chỉnh (%)", "Benchmarked EBLUP (%)", "percent", 1),
     ]
+    if "benchmarked" in t:
+        cols.append(_c("benchmarked", "EBLUP cân chỉnh (%)", "Benchmarked EBLUP (%)", "percent", 1))
     note = (
         "–: xã không có trong mẫu, không có ước lượng trực tiếp."
         if lang == "vi"

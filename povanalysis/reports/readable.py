@@ -49,7 +49,7 @@ TABLE_CSS = (
     "font-weight: 600; overflow-wrap: normal; hyphens: auto; }"
     " table.readable-table td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }"
     " table.readable-table td.txt { text-align: left; }"
-    " table.readable-table td.mid { text-align: center; }"
+    " table.readable-table td.mid { text-align: center; white-space: nowrap; overflow-wrap: normal; }"
     " p.readable-note { font-size: 0.82rem; color: #5a5a5a; margin: 0.1rem 0 0.9rem; }"
     " @media print { table.readable-table { max-width: none; font-size: 8.5pt; break-inside: auto; }"
     " table.readable-table tr { break-inside: avoid; } table.readable-table thead { display: table-header-group; } }"
@@ -357,7 +357,8 @@ def readable_as_is(
     For the tables the package's prose modules build with headers in the page's language:
     the kind of each column is read from its type (whole numbers are counts, other numbers
     ratios with ``digits`` decimals, default 2; booleans yes/no; anything else text) unless
-    ``kinds`` names it. The index is kept as the first columns when it is named.
+    ``kinds`` names it.  ``digits`` as a number applies to the ratios; as a mapping, to the
+    columns it names. The index is kept as the first columns when it is named.
 
     Examples
     --------
@@ -387,7 +388,7 @@ def readable_as_is(
             kind = "ratio"
         else:
             kind = "text"
-        d = digits.get(name) if isinstance(digits, Mapping) else digits
+        d = digits.get(name) if isinstance(digits, Mapping) else (digits if kind == "ratio" else None)
         if d is None and kind == "ratio":
             d = 2
         cols.append(Column(str(name), str(name), str(name), kind, d))
