@@ -297,6 +297,13 @@ def households_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         )
         return Markdown(text)
     shown = _commune_row(ctx, lang)
+    if shown is not None and not shown["households__exact"]:  # hidden so that no other figure can be worked out
+        return Markdown(
+            f"Tại kỳ rà soát năm {y}, số hộ của {_name(ctx)} không công bố, để không suy ra được số liệu khác."
+            if lang == "vi"
+            else f"The number of households of {_name(ctx)} at the {y} review is not published, so that no other "
+            "figure can be worked out from it."
+        )
     h, p = _num(row["households"], lang), _num(row["persons"], lang)
     if lang == "vi":
         parts = []
