@@ -134,6 +134,15 @@ def test_paragraph_pinned_in_both_languages():
     assert PX.exits_text(ex, "commune", "01").startswith("Năm 2023 có 0 hộ thoát nghèo")
 
 
+def test_few_not_held_reads_at_least():
+    ex = lasting_exits(_panel(40, 5, 0), levels=["commune"], min_cell=LIMIT)
+    assert PX.exits_text(ex, "commune", "01", year=2022) == (
+        "Năm 2022 có 45 hộ thoát nghèo; ở kỳ rà soát 2023, ít nhất 36 hộ (trên 50,0%) vẫn ngoài diện nghèo "
+        "và dưới 10 hộ tái nghèo."
+    )
+    assert "at least 36 households (over 50.0%) were still out" in PX.exits_text(ex, "commune", "01", lang="en")
+
+
 def test_small_commune_reads_fewer_than_the_limit_and_no_identifier():
     ex = lasting_exits(_panel(6, 2, 1, stay=20), levels=["commune"], min_cell=LIMIT)
     text = PX.exits_text(ex, "commune", "01", year=2022)

@@ -230,6 +230,21 @@ def _words(cell: str, lang: str) -> str:
     return cell
 
 
+def _held_part(c: pd.Series, lang: str, min_cell: int) -> str:
+    """The households still out, as a sentence names them: count (share; interval), or what the rule allows."""
+    vi = lang == "vi"
+    unit = "hộ" if vi else "households"
+    share = _words(c["held_share"], lang)
+    if c["held"] == DASH:
+        # hidden because the households not held are under the limit: the reader already knows
+        # that at least exits − (limit − 1) held, and the sentence says no more
+        least = format_number(int(c["exits_value"]) - min_cell + 1, lang)
+        return f"{'ít nhất' if vi else 'at least'} {least} {unit}" + (f" ({share})" if share != DASH else "")
+    ci = (f"; khoảng tin cậy 95%: {c['held_ci']}" if vi else f"; 95% interval {c['held_ci']}") if c["held_ci"] else ""
+    held = _words(c["held"], lang)
+    return f"{held} {unit} ({share}{ci})" if share != DASH else f"{held} {unit}"
+
+
 def exits_text(
     exits: Exits, level: str = "commune", group: object = None, *, year: int | None = None, lang: str = "vi"
 ) -> str:
@@ -279,16 +294,7 @@ def exits_text(
             else f"In {t}, {n_exits} households left poverty: too few to publish how many stayed out."
         )
         return lead + small
-    held = _words(c["held"], lang)
-    share = _words(c["held_share"], lang)
-    ci = (f"; khoảng tin cậy 95%: {c['held_ci']}" if vi else f"; 95% interval {c['held_ci']}") if c["held_ci"] else ""
-    if held == DASH:
-        held_part = (
-            (f"{share} số hộ" if vi else f"{share} of them") if share != DASH else ("một phần" if vi else "part")
-        )
-    else:
-        unit = "hộ" if vi else "households"
-        held_part = f"{held} {unit} ({share}{ci})" if share != DASH else f"{held} {unit}"
+    held_part = _held_part(c, lang, exits.min_cell)
     back, lost, other = _words(c["reentered"], lang), _words(c["lost"], lang), _words(c["not_held"], lang)
     if vi:
         clauses = [f"{held_part} vẫn ngoài diện nghèo"]
@@ -322,22 +328,17 @@ def exits_text(
             exits.review_years[exits.review_years.index(t2) + 1],
             exits.review_years[exits.review_years.index(t2) + 2],
         )
-        if c2["held"] not in ("", DASH) and c2["exits_value"] == c2["exits_value"] and c2["exits_value"] > 0:
-            h2, s2 = _words(c2["held"], lang), _words(c2["held_share"], lang)
-            ci2 = (
-                (f"; khoảng tin cậy 95%: {c2['held_ci']}" if vi else f"; 95% interval {c2['held_ci']}")
-                if c2["held_ci"]
-                else ""
-            )
+        if c2["exits_value"] == c2["exits_value"] and c2["exits_value"] > 0:
+            h2 = _held_part(c2, lang, exits.min_cell)
             e2 = _words(c2["exits"], lang)
             if vi:
                 text += (
-                    f" Trong {e2} hộ thoát nghèo năm {t2}, {h2} hộ ({s2}{ci2}) vẫn ngoài diện nghèo ở cả hai kỳ rà "
+                    f" Trong {e2} hộ thoát nghèo năm {t2}, {h2} vẫn ngoài diện nghèo ở cả hai kỳ rà "
                     f"soát {y1} và {y2}: đó là số hộ thoát nghèo bền vững."
                 )
             else:
                 text += (
-                    f" Of the {e2} households that left poverty in {t2}, {h2} ({s2}{ci2}) were still out at both "
+                    f" Of the {e2} households that left poverty in {t2}, {h2} were still out at both "
                     f"the {y1} and {y2} reviews: the exits that held."
                 )
     return lead + text
