@@ -1,0 +1,107 @@
+"""The province topics as workbook sheets: every row, readable headers, and no small count readable or recomputable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from povanalysis import config
+from povanalysis.data import pipeline
+from povanalysis.reports import sheets
+from povanalysis.reports.disclosure import Layout, attack
+
+ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
+
+
+@pytest.fixture(scope="module")
+def data_dir():
+    with pytest.MonkeyPatch.context() as mp:
+        root = Path(os.environ.get("POVANALYSIS_DATA_DIR") or ARTIFACTS / "data")
+        pipeline.ensure_demo_data(root, seed=20240, scale=0.02)
+        mp.setenv("POVANALYSIS_DATA_DIR", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def vi(data_dir):
+    return sheets.province_sheets(review_year=2025)
+
+
+def _small_numbers(frame: pd.DataFrame, columns) -> list:
+    out = []
+    for c in columns:
+        for v in frame[c]:
+            if isinstance(v, (int, np.integer)) and 0 < v < config.MIN_CELL:
+                out.append((c, v))
+    return out
+
+
+def test_one_sheet_per_topic_with_every_row(vi, data_dir):
+    assert list(vi) == [
+        "Tổng quan theo xã",
+        "Tác động tín dụng",
+        "Mục tiêu 2026–2030",
+        "Nhắm đối tượng",
+        "Ước lượng cấp xã",
+    ]
+    assert all(len(name) <= 31 for name in vi)
+    n = pipeline.load_commune_year()["commune_code"].nunique()
+    years = pipeline.load_commune_year()["review_year"].nunique()
+    assert len(vi["Tổng quan theo xã"]) == (n + 1) * years  # every commune and the province, every review
+    assert len(vi["Mục tiêu 2026–2030"]) == n and len(vi["Nhắm đối tượng"]) == n and len(vi["Ước lượng cấp xã"]) == n
+    for sheet in vi.values():
+        assert not sheet.columns.duplicated().any()
+        codes = sheet.get("Mã xã")
+        if codes is not None:
+            assert all(isinstance(c, str) for c in codes)  # codes stay text: 01840, not 1840
+        for v in sheet.to_numpy().ravel():
+            assert v is None or isinstance(v, (str, int, float, np.integer, np.floating))
+            assert not (isinstance(v, float) and not np.isfinite(v))
+
+
+def test_no_count_under_the_limit_is_shown(vi):
+    overview = vi["Tổng quan theo xã"]
+    assert not _small_numbers(overview, ["Hộ nghèo (hộ)", "Hộ cận nghèo (hộ)"])
+    assert (overview["Hộ nghèo (hộ)"] == "< 10").any()
+    assert not _small_numbers(vi["Nhắm đối tượng"], ["Hộ nghèo (hộ)", "Hộ có nguy cơ tái nghèo (hộ)"])
+    assert not _small_numbers(vi["Tác động tín dụng"], ["Hộ vay (hộ)"])
+
+
+def test_the_attacker_recovers_no_hidden_count_of_the_overview(vi):
+    o = vi["Tổng quan theo xã"]
+    published = pd.DataFrame(
+        {
+            "commune_code": o["Mã xã"].where(o["Mã xã"] != "", "province"),
+            "review_year": o["Năm rà soát"],
+            "households": o["Số hộ (hộ)"],
+            "poor": o["Hộ nghèo (hộ)"],
+            "near_poor": o["Hộ cận nghèo (hộ)"],
+            "poor_rate": [v / 100 if isinstance(v, float) else v for v in o["Tỷ lệ hộ nghèo (%)"]],
+            "near_poor_rate": [v / 100 if isinstance(v, float) else v for v in o["Tỷ lệ hộ cận nghèo (%)"]],
+        }
+    )
+    layout = Layout(
+        ["commune_code", "review_year"],
+        ["poor", "near_poor"],
+        totals={"commune_code": "province"},
+        rates={"poor_rate": "poor", "near_poor_rate": "near_poor"},
+    )
+    a = attack(published, layout, rate_digits=2)
+    assert a.recovered.empty, a.summary()
+    assert a.exposed.empty, a.summary()
+
+
+def test_english_sheets(data_dir, vi):
+    en = sheets.overview_sheet(pipeline.load_commune_year(), review_year=2024, lang="en")
+    assert en.columns.tolist()[:3] == ["Review year", "Commune code", "Commune or ward"]
+    assert set(en["Review year"]) == {"2021", "2022", "2023", "2024"}
+    assert en.iloc[0, 2] == "Province"
+
+
+def test_review_year_must_be_in_the_data(data_dir):
+    with pytest.raises(ValueError, match="review_year must be a review year in the data"):
+        sheets.province_sheets(review_year=2019)
