@@ -345,67 +345,82 @@ def _tag(kind: str, **rest: object) -> dict:
     return {"~": kind, **rest}
 
 
-def _encode(value: object, frames: list, classes: Mapping[str, type]) -> object:
-    """A JSON-able form of ``value``; its frames and series are appended to ``frames``."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, pd.DataFrame):
-        if not value.attrs:
-            frames.append(value)
-            return _tag("frame", part=len(frames) - 1)
-        bare = value.copy(deep=False)
-        bare.attrs = {}
-        frames.append(bare)
-        return _tag("frame", part=len(frames) - 1, attrs=_encode(dict(value.attrs), frames, classes))
-    if isinstance(value, pd.Series):
-        frames.append(value.to_frame(name="values"))
-        return _tag("series", part=len(frames) - 1, name=_encode(value.name, frames, classes))
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        if value.size <= _SMALL_ARRAY:
-            return _tag("ndarray", dtype=value.dtype.str, shape=list(value.shape), values=value.ravel().tolist())
-        frames.append(pd.DataFrame({"values": value.ravel()}))
-        return _tag("array", part=len(frames) - 1, dtype=value.dtype.str, shape=list(value.shape))
-    if isinstance(value, tuple):
-        return _tag("tuple", values=[_encode(v, frames, classes) for v in value])
-    if isinstance(value, list):
-        return [_encode(v, frames, classes) for v in value]
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return _tag("dict", values={k: _encode(v, frames, classes) for k, v in value.items()})
-    if dataclasses.is_dataclass(value) and classes.get(type(value).__qualname__) is type(value):
-        fields = {f.name: _encode(getattr(value, f.name), frames, classes) for f in dataclasses.fields(value)}
-        return _tag("object", cls=type(value).__qualname__, fields=fields)
-    raise TypeError(f"a cached result cannot hold {type(value).__name__}: {value!r:.80}")
+class _Codec:
+    """Turns a results object into JSON and frames and back; an object met twice is stored once
+    and comes back as one object (``model.baseline is model.baselines[0]`` stays true)."""
 
+    def __init__(self, classes: Sequence[type], frames: list[pd.DataFrame] | None = None):
+        self.classes = {cls.__qualname__: cls for cls in classes}
+        self.frames = [] if frames is None else frames
+        self.objects: dict = {}
 
-def _decode(value: object, frames: Sequence[pd.DataFrame], classes: Mapping[str, type]) -> object:
-    if isinstance(value, list):
-        return [_decode(v, frames, classes) for v in value]
-    if not isinstance(value, dict):
-        return value
-    kind = value["~"]
-    if kind == "frame":
-        frame = frames[value["part"]]
-        if "attrs" in value:
-            frame.attrs = _decode(value["attrs"], frames, classes)
-        return frame
-    if kind == "series":
-        return frames[value["part"]]["values"].rename(_decode(value["name"], frames, classes))
-    if kind == "array":
-        values = frames[value["part"]]["values"].to_numpy(dtype=np.dtype(value["dtype"]))
-        return values.reshape(value["shape"])
-    if kind == "ndarray":
-        return np.array(value["values"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
-    if kind == "tuple":
-        return tuple(_decode(v, frames, classes) for v in value["values"])
-    if kind == "dict":
-        return {k: _decode(v, frames, classes) for k, v in value["values"].items()}
-    cls = classes[value["cls"]]  # only the classes the caller names are ever made
-    obj = cls.__new__(cls)
-    for name, field_value in value["fields"].items():
-        object.__setattr__(obj, name, _decode(field_value, frames, classes))
-    return obj
+    def part(self, frame: pd.DataFrame) -> int:
+        self.frames.append(frame)
+        return len(self.frames) - 1
+
+    def encode(self, value: object) -> object:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, pd.DataFrame):
+            if not value.attrs:
+                return _tag("frame", part=self.part(value))
+            bare = value.copy(deep=False)
+            bare.attrs = {}
+            return _tag("frame", part=self.part(bare), attrs=self.encode(dict(value.attrs)))
+        if isinstance(value, pd.Series):
+            return _tag("series", part=self.part(value.to_frame(name="values")), name=self.encode(value.name))
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            if value.size <= _SMALL_ARRAY:
+                return _tag("ndarray", dtype=value.dtype.str, shape=list(value.shape), values=value.ravel().tolist())
+            part = self.part(pd.DataFrame({"values": value.ravel()}))
+            return _tag("array", part=part, dtype=value.dtype.str, shape=list(value.shape))
+        if isinstance(value, tuple):
+            return _tag("tuple", values=[self.encode(v) for v in value])
+        if isinstance(value, list):
+            return [self.encode(v) for v in value]
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return _tag("dict", values={k: self.encode(v) for k, v in value.items()})
+        if dataclasses.is_dataclass(value) and self.classes.get(type(value).__qualname__) is type(value):
+            if id(value) in self.objects:
+                return _tag("same", ref=self.objects[id(value)][0])
+            ref = len(self.objects)
+            self.objects[id(value)] = (ref, value)  # the value is held, so its id is not reused meanwhile
+            fields = {f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            return _tag("object", cls=type(value).__qualname__, ref=ref, fields=fields)
+        raise TypeError(f"a cached result cannot hold {type(value).__name__}: {value!r:.80}")
+
+    def decode(self, value: object) -> object:
+        if isinstance(value, list):
+            return [self.decode(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        kind = value["~"]
+        if kind == "frame":
+            frame = self.frames[value["part"]]
+            if "attrs" in value:
+                frame.attrs = self.decode(value["attrs"])
+            return frame
+        if kind == "series":
+            return self.frames[value["part"]]["values"].rename(self.decode(value["name"]))
+        if kind == "array":
+            values = self.frames[value["part"]]["values"].to_numpy(dtype=np.dtype(value["dtype"]))
+            return values.reshape(value["shape"])
+        if kind == "ndarray":
+            return np.array(value["values"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
+        if kind == "tuple":
+            return tuple(self.decode(v) for v in value["values"])
+        if kind == "dict":
+            return {k: self.decode(v) for k, v in value["values"].items()}
+        if kind == "same":
+            return self.objects[value["ref"]]
+        cls = self.classes[value["cls"]]  # only the classes the caller names are ever made
+        obj = cls.__new__(cls)
+        self.objects[value["ref"]] = obj
+        for name, field_value in value["fields"].items():
+            object.__setattr__(obj, name, self.decode(field_value))
+        return obj
 
 
 def _frame_bytes(frame: pd.DataFrame) -> bytes:
@@ -441,7 +456,6 @@ def cached_result(
     >>> cached_result(folder, key, lambda: 1 / 0, classes=[Fit]).effect
     0.5
     """
-    names = {cls.__qualname__: cls for cls in classes}
     if folder is None:
         return compute()
     if not isinstance(key, str) or not key.isalnum():
@@ -452,15 +466,16 @@ def cached_result(
         try:
             stored = json.loads(manifest.read_text(encoding="utf-8"))
             frames = [pq.read_table(parts / f"{i}.parquet").to_pandas() for i in range(stored["parts"])]
-            return _decode(stored["value"], frames, names)
+            return _Codec(classes, frames).decode(stored["value"])
         except (OSError, ValueError, KeyError, pa.ArrowException):  # absent or unreadable: compute again
             pass
-    frames: list[pd.DataFrame] = []
-    value = _encode(compute(), frames, names)
-    stored = [_frame_bytes(frame) for frame in frames]
+    codec = _Codec(classes)
+    value = codec.encode(compute())
+    stored = [_frame_bytes(frame) for frame in codec.frames]
     for i, data in enumerate(stored):
         atomic_write_bytes(parts / f"{i}.parquet", data)
-    text = json.dumps({"parts": len(frames), "value": value}, allow_nan=True, ensure_ascii=False)
+    text = json.dumps({"parts": len(stored), "value": value}, allow_nan=True, ensure_ascii=False)
     atomic_write_bytes(manifest, text.encode("utf-8"))
     # what is returned is what a later call reads back, so a first run and the next ones agree
-    return _decode(value, [pq.read_table(pa.BufferReader(data)).to_pandas() for data in stored], names)
+    frames = [pq.read_table(pa.BufferReader(data)).to_pandas() for data in stored]
+    return _Codec(classes, frames).decode(value)

@@ -230,6 +230,7 @@ class Outer:
     draws: np.ndarray
     psi: pd.Series
     inner: Inner
+    same: Inner
     missing: object = None
 
 
@@ -243,7 +244,8 @@ def outer() -> Outer:
         test={"stat": np.nan, "event_times": (-3, -2)},
         draws=rng.normal(size=(50, 4, 5)),
         psi=pd.Series([0.5, -0.5], index=pd.Index(["01840", "05665"], name="cluster"), name="psi"),
-        inner=Inner(frame(), np.array([[1.0, 0.5], [0.5, 2.0]])),
+        inner=(inner := Inner(frame(), np.array([[1.0, 0.5], [0.5, 2.0]]))),
+        same=inner,
     )
 
 
@@ -260,6 +262,7 @@ def test_a_results_object_reads_back_equal_and_is_written_once(tmp_path):
     assert len(calls) == 1
     for got in (first, second):
         assert isinstance(got, Outer) and isinstance(got.inner, Inner)
+        assert got.same is got.inner  # one object stored once, read back as one object
         assert (got.effect, got.n, got.years, got.notes, got.missing) == (0.1, 7, (2021, 2022), ["a", "b"], None)
         assert np.isnan(got.test["stat"]) and got.test["event_times"] == (-3, -2)
         np.testing.assert_array_equal(got.draws, outer().draws)

@@ -37,6 +37,8 @@ def test_a_cached_model_is_the_model_fitted(small_classified, small_panel, tmp_p
     assert_same(fresh, first)
     assert_same(first, second)
     assert second.summary() == fresh.summary()
+    assert any(b is second.baseline for b in second.baselines) and any(b is second.rule for b in second.baselines)
+    pd.testing.assert_frame_equal(second.to_frame(), fresh.to_frame(), check_dtype=False)
     pd.testing.assert_frame_equal(
         second.score(small_classified, loans=loans), fresh.score(small_classified, loans=loans), check_dtype=False
     )
