@@ -119,26 +119,75 @@ def _fmt(value: float, kind: str, lang: str) -> str:
     return format_number(value, lang, digits=digits)
 
 
-def _edge(value: float, kind: str, lang: str) -> str:
-    """A class boundary: percentages with one decimal."""
-    if kind in ("percent", "points"):
-        text = f"{100 * value:.1f}%" if kind == "percent" else f"{100 * value:+.1f}"
-        return text.replace(".", ",") if lang == "vi" else text
-    return _fmt(value, kind, lang)
+#: Fewest decimals of a class boundary, by kind of figure (in its display unit: percent, points, index, number).
+_MIN_DECIMALS = {"percent": 1, "points": 1, "index": 2, "number": 0}
+#: Scale from a figure to its display unit.
+_DISPLAY_SCALE = {"percent": 100.0, "points": 100.0, "index": 1.0, "number": 1.0}
+
+
+def _edge(value: float, kind: str, lang: str, decimals: int | None = None) -> str:
+    """A class boundary: percentages with one decimal (or ``decimals``)."""
+    d = _MIN_DECIMALS.get(kind, 0) if decimals is None else decimals
+    shown = _DISPLAY_SCALE.get(kind, 1.0) * value
+    if kind == "percent":
+        text = f"{shown:.{d}f}%"
+    elif kind == "points":
+        text = f"{shown:+.{d}f}"
+    else:
+        text = f"{shown:,.{d}f}"
+        if lang == "vi":
+            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        return text
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _round_cut(low: float, high: float, near: float, kind: str) -> tuple[float, int] | None:
+    """The roundest boundary in ``(low, high]`` (nearest ``near`` among equally round ones) and its decimals.
+
+    None when the two differ by less than a thousandth of the display unit (of a percentage
+    point for rates): the classes cannot be told apart in print and are merged.
+
+    ``low`` is the largest figure of a class and ``high`` the smallest of the next: any
+    boundary in between keeps every commune in its class, so the legend can read
+    ``< 10,0%`` and ``10,0% – < 20,0%`` instead of two classes sharing an edge.
+    """
+    scale = _DISPLAY_SCALE.get(kind, 1.0)
+    lo, hi, at = scale * low, scale * high, scale * near
+    for exponent in range(6, -4, -1):
+        for mantissa in (5, 2, 1):
+            step = mantissa * 10.0**exponent
+            first = math.floor(lo / step + 1e-9) + 1
+            last = math.floor(hi / step + 1e-9)
+            if first <= last:
+                n = min(max(round(at / step), first), last)
+                decimals = max(_MIN_DECIMALS.get(kind, 0), -exponent if exponent < 0 else 0)
+                return round(n * step, decimals + 2) / scale, decimals
+    return None
+
+
+def _class_names(cuts: Sequence[str]) -> list[str]:
+    """Legend entries of the classes cut at ``cuts`` (formatted), closed on the left: no two share an edge."""
+    names = [f"< {cuts[0]}"]
+    names += [f"{a} – < {b}" for a, b in zip(cuts[:-1], cuts[1:])]
+    names.append(f"≥ {cuts[-1]}")
+    return names
 
 
 def _classify(values: np.ndarray, scheme: str | None, k: int, thresholds, kind: str, lang: str):
-    """Class index of every value and the label of every class."""
+    """Class index of every value and the label of every class.
+
+    Classes are closed on the left (``5,0% – < 10,0%``). Quantiles and natural breaks keep
+    mapclassify's classes and put each boundary on the roundest figure between the largest
+    value of a class and the smallest of the next.
+    """
     if scheme is None or len(values) == 0:
         return None, []
     if scheme == "fixed":
         cuts = np.asarray(thresholds, dtype=float)
         index = np.searchsorted(cuts, values, side="right")
-        edges = [_edge(c, kind, lang) for c in cuts]
-        names = [f"< {edges[0]}"]
-        names += [f"{a} – < {b}" for a, b in zip(edges[:-1], edges[1:])]
-        names.append(f"≥ {edges[-1]}")
-        return index, names
+        scaled = _DISPLAY_SCALE.get(kind, 1.0) * cuts
+        digits = next(d for d in range(_MIN_DECIMALS.get(kind, 0), 7) if np.allclose(scaled, np.round(scaled, d)))
+        return index, _class_names([_edge(c, kind, lang, digits) for c in cuts])
     import mapclassify
 
     k_eff = int(min(k, len(np.unique(values))))
@@ -151,10 +200,23 @@ def _classify(values: np.ndarray, scheme: str | None, k: int, thresholds, kind: 
             if scheme == "quantiles"
             else mapclassify.FisherJenks(values, k=k_eff)
         )
+    yb = np.asarray(cls.yb, dtype=int)
     bins = np.asarray(cls.bins, dtype=float)
-    lows = np.concatenate([[values.min()], bins[:-1]])
-    names = [f"{_edge(lo, kind, lang)} – {_edge(hi, kind, lang)}" for lo, hi in zip(lows, bins)]
-    return np.asarray(cls.yb, dtype=int), names
+    group = np.zeros(int(yb.max()) + 1, dtype=int)  # mapclassify class → class drawn
+    cuts, decimals, top = [], [], None
+    for c in sorted(set(yb.tolist())):  # classes with members, in order
+        if top is not None:
+            found = _round_cut(float(values[yb == top].max()), float(values[yb == c].min()), float(bins[top]), kind)
+            if found is not None:
+                cuts.append(found[0])
+                decimals.append(found[1])
+        group[c] = len(cuts)
+        top = c
+    if not cuts:
+        low, high = _edge(values.min(), kind, lang), _edge(values.max(), kind, lang)
+        return np.zeros(len(values), dtype=int), [low if low == high else f"{low} – {high}"]
+    digits = max(decimals)
+    return group[yb], _class_names([_edge(c, kind, lang, digits) for c in cuts])
 
 
 def _display(boundaries, tolerance: float | None):
@@ -250,7 +312,7 @@ def _colour_bar(scale, *, zmin: float, zmax: float, title: str, tickformat: str 
             cmin=zmin,
             cmax=zmax,
             showscale=True,
-            colorbar=dict(title=dict(text=title), len=0.6, tickformat=tickformat),
+            colorbar=dict(title=dict(text=title), len=0.6, tickformat=tickformat, x=1.0, xanchor="left", y=0.5),
         ),
         showlegend=False,
         hoverinfo="skip",
@@ -297,7 +359,14 @@ def _check_frame(frame, column: str | None, suppressed_column: str | None, name:
     return frame
 
 
-def _layout(fig: go.Figure, display, *, title: str, legend_title: str, lang: str, view=None) -> go.Figure:
+def _layout(
+    fig: go.Figure, display, *, title: str, legend_title: str, lang: str, view=None, colour_bar: bool = False
+) -> go.Figure:
+    """Title, font, size, legend and equal-scale hidden axes of a map.
+
+    With a colour bar (a continuous map) the bar stands at the right and the legend (the
+    suppressed, no-data and outlined units) lies under the map, so neither covers the other.
+    """
     annotations = []
     if geo.is_schematic(display):
         annotations.append(
@@ -318,7 +387,11 @@ def _layout(fig: go.Figure, display, *, title: str, legend_title: str, lang: str
         font=FONT,
         height=720,
         margin=dict(l=10, r=10, t=60, b=30),
-        legend=dict(title_text=legend_title, tracegroupgap=0),
+        legend=(
+            dict(title_text="", tracegroupgap=0, orientation="h", x=0, xanchor="left", y=-0.01, yanchor="top")
+            if colour_bar
+            else dict(title_text=legend_title, tracegroupgap=0, x=1.02, xanchor="left", y=1, yanchor="top")
+        ),
         hovermode="closest",
         modebar_remove=["select2d", "lasso2d"],
         annotations=annotations,
@@ -383,6 +456,7 @@ def choropleth(
     tolerance: float | None = None,
     colorscale: str | None = None,
     column_label: str | None = None,
+    year: int | None = None,
 ) -> go.Figure:
     """A map of one figure per commune, classed or continuous, with suppression carried through.
 
@@ -428,7 +502,8 @@ def choropleth(
         ``suppressed`` when ``frame`` has one, else none; a name: that column, which must
         exist; None: no suppression.
     title : str, optional
-        Default: the label of ``column``.
+        Default: the label of ``column`` and the review year (``year``, or the one value of a
+        ``review_year`` column of ``frame``).
     hover_columns : sequence or mapping, optional
         Extra columns for the hover text (mapping: column → label). Default: ``households``
         when present.
@@ -442,6 +517,8 @@ def choropleth(
         A plotly colour scale name; default yellow–red, or red–blue for changes.
     column_label : str, optional
         How the figure is named in hover text and legend; default the label of ``column``.
+    year : int, optional
+        The review year the figures describe, named in the default title.
 
     Returns
     -------
@@ -476,6 +553,8 @@ def choropleth(
     ['< 15.0%', '15.0% – < 20.0%', '≥ 20.0%', 'Suppressed (too few households)']
     >>> fig.layout.annotations[0].text
     'Schematic, not official boundaries'
+    >>> choropleth(f, "poor_rate", scheme="fixed", year=2024).layout.title.text
+    'Tỷ lệ hộ nghèo, rà soát 2024'
     """
     check_lang(lang)
     if suppressed_column == "auto":
@@ -629,7 +708,24 @@ def choropleth(
     for trace in outlines:
         fig.add_trace(trace)
     legend_title = what + (f" ({_t(scheme, lang)})" if scheme else "")
-    return _layout(fig, display, title=title or what, legend_title=legend_title, lang=lang, view=view)
+    if year is None and "review_year" in frame.columns and frame["review_year"].nunique() == 1:
+        year = int(frame["review_year"].iloc[0])
+    return _layout(
+        fig,
+        display,
+        title=title or what + _year_suffix(year, lang),
+        legend_title=legend_title,
+        lang=lang,
+        view=view,
+        colour_bar=scheme is None,
+    )
+
+
+def _year_suffix(year: int | None, lang: str) -> str:
+    """``, rà soát 2024`` (``, 2024 review``), or nothing without a year."""
+    if year is None:
+        return ""
+    return f", rà soát {int(year)}" if lang == "vi" else f", {int(year)} review"
 
 
 def drawn(fig: go.Figure) -> pd.DataFrame:
@@ -738,7 +834,7 @@ def rate_map(
             raise ValueError(f"'commune_year' has no column {base!r}, the count {rate!r} rests on")
         hidden = hidden | (rows[base].to_numpy() < limit)
     hover = [c for c in ("households", "poor") if c in rows.columns]
-    default = f"{label(rate, lang)}, " + (f"rà soát {int(year)}" if lang == "vi" else f"{int(year)} review")
+    default = label(rate, lang) + _year_suffix(year, lang)
     return choropleth(
         rows.assign(suppressed=hidden),
         rate,
@@ -930,7 +1026,9 @@ def mpi_map(
             "suppressed": rows["n"].to_numpy() < limit,
         }
     )
-    suffix = "" if year is None else (f", rà soát {int(year)}" if lang == "vi" else f", {int(year)} review")
+    if year is None and year_column in rows.columns and rows[year_column].nunique() == 1:
+        year = int(rows[year_column].iloc[0])
+    suffix = _year_suffix(year, lang)
     return choropleth(
         frame,
         measure,
@@ -1084,7 +1182,8 @@ def hotspot_map(
         :func:`povanalysis.data.pipeline.load_commune_year`) from which one is computed with
         ``column``, ``alpha``, ``permutations`` and ``seed`` on ``boundaries``.
     year : int, optional
-        Review year to keep when ``data`` is a table with ``review_year``.
+        Review year to keep when ``data`` is a table with ``review_year``; named in the default
+        title (with a :class:`Lisa`, the year its table was).
 
     Other parameters are those of :func:`choropleth`.
 
@@ -1160,9 +1259,12 @@ def hotspot_map(
     for trace in outlines:
         fig.add_trace(trace)
     m = result.moran
+    if year is None and not isinstance(data, hotspots.Lisa) and "review_year" in data.columns:
+        if data["review_year"].nunique() == 1:
+            year = int(data["review_year"].iloc[0])
     default = (
         f"{_t('hotspots', lang)}: {label(result.column, lang).lower() if lang == 'vi' else label(result.column, lang)}"
-        f" — Moran's I = {_number(m.I, lang)} (p = {_p(m.p_value, lang)})"
+        f"{_year_suffix(year, lang)} — Moran's I = {_number(m.I, lang)} (p = {_p(m.p_value, lang)})"
     )
     legend = f"α = {_number(result.alpha, lang, 2)}"
     return _layout(fig, display, title=title or default, legend_title=legend, lang=lang, view=view)

@@ -126,7 +126,8 @@ def test_natural_breaks_split_two_groups(schematic):
     frame = _tiny([0.01, 0.02, 0.03, 0.40, 0.41])
     fig = maps.choropleth(frame, "poor_rate", boundaries=schematic, scheme="natural_breaks", k=2, lang="en")
     assert list(_classes(fig).values())[:2] == [["01840", "01843", "01849"], ["01864", "01879"]]
-    assert _areas(fig)[0].name == "1.0% – 3.0%"
+    # the boundary is the roundest figure between 3% and 40%: no class shares an edge with the next
+    assert list(_classes(fig))[:2] == ["< 20.0%", "≥ 20.0%"]
 
 
 def test_suppressed_communes_show_no_number(commune_year, schematic):
@@ -334,6 +335,7 @@ def test_hotspot_map_from_table(commune_year, schematic):
     fig = maps.hotspot_map(commune_year, year=2024, boundaries=schematic, permutations=99, seed=1)
     assert sorted(_located(fig)) == CODES
     assert "Moran's I = 0,7" in fig.layout.title.text
+    assert fig.layout.title.text.startswith("Cụm nghèo (LISA): tỷ lệ hộ nghèo, rà soát 2024 — ")
     with pytest.raises(ValueError, match="several review years: pass year="):
         maps.hotspot_map(commune_year, boundaries=schematic)
 
@@ -447,3 +449,89 @@ def test_maps_need_no_base_map(commune_year, schematic):
         assert not [key for key in spec["layout"] if key.startswith(("geo", "map", "mapbox"))]
         assert spec["layout"]["yaxis"]["scaleanchor"] == "x"
         assert 1.05 < spec["layout"]["yaxis"]["scaleratio"] < 1.1  # 1 / cos(21.7°)
+
+
+_SCHEMATIC = geo.schematic_boundaries()
+_FEW = _SCHEMATIC[_SCHEMATIC["commune_code"].isin(CODES[:20])]  # a small map draws fast
+_NUMBER = r"([+-]?[\d.,]+)%?"
+
+
+def _interval(name: str, lang: str) -> tuple[float, float]:
+    """The interval [low, high) a legend class names, in display units (percent, points, ...)."""
+    import re
+
+    def number(text: str) -> float:
+        text = text.replace(".", "").replace(",", ".") if lang == "vi" else text.replace(",", "")
+        return float(text)
+
+    if m := re.fullmatch(rf"< {_NUMBER}", name):
+        return -np.inf, number(m.group(1))
+    if m := re.fullmatch(rf"≥ {_NUMBER}", name):
+        return number(m.group(1)), np.inf
+    m = re.fullmatch(rf"{_NUMBER} – < {_NUMBER}", name)
+    assert m, f"a class name that does not say its interval: {name!r}"
+    return number(m.group(1)), number(m.group(2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.floats(0.0, 0.6, allow_nan=False), min_size=6, max_size=20),
+    scheme=st.sampled_from(["quantiles", "natural_breaks", "fixed"]),
+    k=st.integers(2, 6),
+    kind=st.sampled_from(["percent", "points", "index", "number"]),
+    lang=st.sampled_from(["vi", "en"]),
+)
+def test_legend_classes_never_share_an_edge_and_hold_their_communes(values, scheme, k, kind, lang):
+    schematic = _FEW
+    scale = {"percent": 100, "points": 100, "index": 1, "number": 1000}[kind]
+    frame = pd.DataFrame(
+        {"commune_code": CODES[: len(values)], "v": np.asarray(values) * (1000 if kind == "number" else 1)}
+    )
+    fig = maps.choropleth(
+        frame, "v", boundaries=schematic, scheme=scheme, k=k, lang=lang, value_format=kind, suppressed_column=None
+    )
+    classes = {name: codes for name, codes in _classes(fig).items() if name not in ("No data", "Không có số liệu")}
+    if len(classes) == 1 and scheme != "fixed":  # one distinct value: one class, named by it
+        return
+    intervals = [_interval(name, lang) for name in classes]
+    for (a1, b1), (a2, b2) in zip(intervals, intervals[1:]):
+        assert b1 == a2 and a1 < b1 < b2  # ordered, each boundary in one class only (closed on the left)
+    values_of = dict(zip(frame["commune_code"], frame["v"]))
+    for (low, high), codes in zip(intervals, classes.values()):
+        for code in codes:
+            shown = values_of[code] * (scale if kind != "number" else 1)
+            assert low - 1e-9 <= shown < high - 1e-12 or np.isclose(shown, low), (code, shown, low, high)
+
+
+def test_map_titles_name_the_review_year(commune_year, schematic):
+    rows = commune_year[commune_year["review_year"] == 2024]
+    assert maps.choropleth(rows, "poor_rate", boundaries=schematic).layout.title.text == "Tỷ lệ hộ nghèo, rà soát 2024"
+    en = maps.choropleth(rows.drop(columns="review_year"), "poor_rate", boundaries=schematic, lang="en", year=2025)
+    assert en.layout.title.text == "Poor-household rate, 2025 review"
+    assert maps.rate_map(commune_year, year=2023, boundaries=schematic).layout.title.text.endswith("rà soát 2023")
+    near = maps.rate_map(commune_year, year=2024, rate="near_poor_rate", boundaries=schematic)
+    assert near.layout.title.text == "Tỷ lệ hộ cận nghèo, rà soát 2024"
+    af = pd.DataFrame(
+        {
+            "commune_code": ["01840"],
+            "review_year": [2022],
+            "measure": ["M0"],
+            "indicator": None,
+            "value": [0.05],
+            "n": [400],
+            "k": 0.25,
+            "standard": "2022-2025",
+        }
+    )
+    assert maps.mpi_map(af, boundaries=schematic, scheme=None).layout.title.text.endswith(", rà soát 2022")
+    assert "2021–2024" in maps.change_map(commune_year, start=2021, end=2024, boundaries=schematic).layout.title.text
+
+
+def test_colour_bar_and_legend_of_a_continuous_map_do_not_overlap(commune_year, schematic):
+    fig = maps.rate_map(commune_year, year=2024, boundaries=schematic, scheme=None, min_cell=40, highlight="01840")
+    (bar,) = [t for t in fig.data if t.marker is not None and t.marker.showscale]
+    legend = fig.layout.legend
+    assert bar.marker.colorbar.x >= 1 and bar.marker.colorbar.xanchor == "left"  # right of the map
+    assert legend.orientation == "h" and legend.yanchor == "top" and legend.y <= 0  # under it
+    classed = maps.rate_map(commune_year, year=2024, boundaries=schematic)
+    assert classed.layout.legend.x >= 1 and classed.layout.legend.orientation != "h"  # no colour bar: legend at right
