@@ -25,8 +25,11 @@ import pandas as pd
 
 from .. import config
 from ..common.files import atomic_write_text
+from ..common.labels import check_lang, format_number, format_percent, label
+from ..common.safe import escape_html
+from ..data import registry
 from ..tables import PublishedSeries, read_published_series
-from . import aggregate, batch, prepare
+from . import aggregate, batch, html, prepare
 
 __all__ = [
     "TABLES_ROOT",
@@ -37,6 +40,8 @@ __all__ = [
     "write_tables_root",
     "using_tables_root",
     "tables_jobs",
+    "index_html",
+    "write_index",
     "run_tables_batch",
 ]
 
@@ -112,7 +117,7 @@ def write_tables_root(
     Writes ``processed/commune_year.parquet`` (:func:`povanalysis.reports.aggregate.write_counts`)
     and ``processed/report/manifest.json``, the manifest :func:`povanalysis.reports.batch.run_batch`
     reads (review years, the counts' digest for the reports' stamps); the household reports'
-    prepared tables are not written, so the batch on published tables builds no index.
+    prepared tables are not written (the index of these reports is :func:`write_index`).
     ``root`` must not be the household data root: its prepared tables' manifest would be replaced.
 
     Raises
@@ -207,6 +212,116 @@ def tables_jobs(
     return kept, [j.key for j in jobs if j.key not in present]
 
 
+_INDEX = {
+    "title": (
+        "Báo cáo giảm nghèo cấp xã từ bảng kết quả rà soát công bố, năm {year}",
+        "Commune poverty reports from the published review tables, {year}",
+    ),
+    "source": (
+        "Số liệu: bảng kết quả rà soát hộ nghèo, hộ cận nghèo do tỉnh công bố ({files}), quy về 92 đơn vị hành "
+        "chính cấp xã từ ngày 1/7/2025. Các phần cần số liệu từng hộ (thiếu hụt đa chiều, dân tộc, tín dụng, độ "
+        "bao phủ, nguy cơ tái nghèo) không có trong các báo cáo này.",
+        "Figures: the province's published tables of review results ({files}), brought onto the 92 communes and "
+        "wards of 1 July 2025. The sections that need household records (deprivations, ethnic groups, credit, "
+        "coverage, fall-back risk) are not in these reports.",
+    ),
+    "province": (
+        "Toàn tỉnh năm {year}: {households} hộ, tỷ lệ hộ nghèo {rate}, tỷ lệ hộ cận nghèo {near}.",
+        "Province, {year}: {households} households, poor-household rate {rate}, near-poor rate {near}.",
+    ),
+    "name": ("Đơn vị", "Unit"),
+    "area": ("Địa bàn cũ", "Former province"),
+    "households": ("Số hộ", "Households"),
+    "poor_rate": ("Tỷ lệ hộ nghèo", "Poor-household rate"),
+    "near_poor_rate": ("Tỷ lệ hộ cận nghèo", "Near-poor rate"),
+    "change": ("Thay đổi tỷ lệ hộ nghèo từ {first} (điểm %)", "Change in the poor rate since {first} (points)"),
+    "note": ("–: không công bố (dưới {n} hộ).", "–: not published (fewer than {n} households)."),
+}
+
+
+def _i(key: str, lang: str) -> str:
+    return _INDEX[key][0 if lang == "vi" else 1]
+
+
+def index_html(root: str | os.PathLike, *, review_year: int, lang: str = "vi", links: dict | None = None) -> str:
+    """The index page of the reports on published counts: sources, the province, one row per unit.
+
+    Rates whose count is under the publication limit (and units with fewer households) show
+    as ``–``, and so does a change resting on one of them.  ``links`` maps a commune code to
+    its report's relative link; units without a report are listed unlinked.
+    """
+    check_lang(lang)
+    counts, meta = aggregate.read_counts(root)
+    limit = int(config.MIN_CELL)
+    rates = aggregate.commune_rates(counts, min_cell=limit)
+    years = sorted(int(y) for y in rates["review_year"].unique())
+    if review_year not in years:
+        raise ValueError(f"review_year must be one of the reviews of the tables {years}, got {review_year!r}")
+    first = years[0]
+    now = rates[rates["review_year"] == review_year].set_index("commune_code")
+    then = rates[rates["review_year"] == first].set_index("commune_code")
+    links = links or {}
+
+    def rate(row, column):
+        if row is None or row["suppressed"] or row[f"{column}__hidden"]:
+            return None
+        return float(row[column])
+
+    parts = [f"<h1>{escape_html(_i('title', lang).format(year=review_year))}</h1>"]
+    if meta.get("synthetic"):
+        parts.append(f"<p><em>{escape_html(label('source_synthetic', lang))}.</em></p>")
+    files = ", ".join(meta.get("sources", [])) or "–"
+    parts.append(f"<p>{escape_html(_i('source', lang).format(files=files))}</p>")
+    province = aggregate.area_rates(counts, min_cell=limit)
+    province = province[(province["old_area"] == "province") & (province["review_year"] == review_year)].iloc[0]
+    if not province["suppressed"]:
+        shown = [rate(province, c) for c in ("poor_rate", "near_poor_rate")]
+        text = _i("province", lang).format(
+            year=review_year,
+            households=format_number(float(province["households"]), lang),
+            rate="–" if shown[0] is None else format_percent(shown[0], lang),
+            near="–" if shown[1] is None else format_percent(shown[1], lang),
+        )
+        parts.append(f"<p>{escape_html(text)}</p>")
+    head = [_i("name", lang), _i("area", lang), _i("households", lang), _i("poor_rate", lang)]
+    head += [_i("near_poor_rate", lang), _i("change", lang).format(first=first)]
+    rows = []
+    for unit in aggregate.units_table().itertuples(index=False):
+        row = now.loc[unit.commune_code] if unit.commune_code in now.index else None
+        old = then.loc[unit.commune_code] if unit.commune_code in then.index else None
+        households = "–" if row is None or row["suppressed"] else format_number(float(row["households"]), lang)
+        a, b = rate(old, "poor_rate"), rate(row, "poor_rate")
+        change = "–" if a is None or b is None or first == review_year else format_number(100 * (b - a), lang, digits=2)
+        near = rate(row, "near_poor_rate")
+        name = escape_html(unit.name)
+        link = links.get(unit.commune_code)
+        cells = [f'<a href="{escape_html(link)}">{name}</a>' if link else name, escape_html(label(unit.old_area, lang))]
+        cells += [households, "–" if b is None else format_percent(b, lang)]
+        cells += ["–" if near is None else format_percent(near, lang), change]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    parts.append(
+        '<div class="table-wrap"><table class="report-table"><thead><tr>'
+        + "".join(f"<th>{escape_html(h)}</th>" for h in head)
+        + f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    parts.append(f'<p class="table-note">{escape_html(_i("note", lang).format(n=limit))}</p>')
+    return html.page("\n".join(parts), lang=lang, title=_i("title", lang).format(year=review_year))
+
+
+def write_index(out: str | os.PathLike, root: str | os.PathLike, *, review_year: int, lang: str = "vi") -> Path:
+    """Write ``index.html`` of the reports on published counts in ``out`` (:func:`index_html`); returns its path.
+
+    Links go to the commune reports present in ``out/communes`` with their stamps.
+    """
+    out = Path(out)
+    links = {
+        code: f"communes/{slug}.html"
+        for code, slug in zip(registry.units()["commune_code"], registry.units()["slug"])
+        if (out / "communes" / f"{slug}.html").exists() and (out / "communes" / f"{slug}.stamp.json").exists()
+    }
+    return atomic_write_text(out / "index.html", index_html(root, review_year=review_year, lang=lang, links=links))
+
+
 @dataclass
 class TablesBatch:
     """The outcome of :func:`run_tables_batch`.
@@ -221,12 +336,15 @@ class TablesBatch:
         The data root of the published counts.
     left_out : list of str
         Units without households in the published table of the review (no report).
+    index : Path or None
+        The index page (None when not written).
     """
 
     batch: batch.BatchResult
     series: PublishedSeries
     root: Path
     left_out: list[str] = field(default_factory=list)
+    index: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -243,6 +361,8 @@ class TablesBatch:
         if self.left_out:
             lines.append(f"no households in the published table, no report: {', '.join(self.left_out)}")
         lines.append(self.batch.summary())
+        if self.index is not None:
+            lines.append(f"index: {self.index}")
         return "\n".join(lines)
 
 
@@ -257,6 +377,7 @@ def run_tables_batch(
     lang: str = "vi",
     review_year: int | None = None,
     force: bool = False,
+    index: bool = True,
     progress: bool | None = None,
     synthetic: bool = False,
     **options,
@@ -275,6 +396,8 @@ def run_tables_batch(
         Go on when rows could not be placed; they are listed in :meth:`TablesBatch.summary`.
     communes, workers, lang, force, progress
         As :func:`~povanalysis.reports.batch.run_batch`.
+    index : bool
+        Write ``index.html`` (:func:`write_index`).
     review_year : int, optional
         Default the latest annex.
     synthetic : bool
@@ -311,4 +434,5 @@ def run_tables_batch(
             progress=progress,
             jobs=jobs,
         )
-    return TablesBatch(batch=result, series=series, root=Path(root).resolve(), left_out=left_out)
+    page = write_index(out, root, review_year=year, lang=lang) if index else None
+    return TablesBatch(batch=result, series=series, root=Path(root).resolve(), left_out=left_out, index=page)

@@ -91,6 +91,19 @@ def test_batch_tables_from_the_command_line(annexes, data_root, tmp_path, capsys
         assert aggregate.household_sentence(key, "en") in page
     assert "According to the 2025 review tables" in page and "Traceback" not in page
     assert not (out / "province").exists()  # the province notebooks need household records
+    index = html.unescape((out / "index.html").read_text(encoding="utf-8"))
+    assert f"index: {out / 'index.html'}" in printed.out
+    assert '<a href="communes/02020-xa-cho-don.html">Xã Chợ Đồn</a>' in index
+    assert "annex_2024.xlsx, annex_2025.xlsx" in index and index.count("<tr>") == 1 + 92
+    counts = counts[counts["review_year"] == 2025].set_index("commune_code")
+    row = index[index.index("Xã Chợ Đồn</a>") :].split("</tr>")[0]
+    cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
+    assert cells[1] == f"{counts.at['02020', 'households']:.0f}"  # a whole unit: the annex's households
+    poor = counts["poor"] < config.MIN_CELL
+    hidden = counts.index[poor & (counts["households"] >= config.MIN_CELL)][0]
+    name = counts.at[hidden, "name"]
+    row = index[index.index(f"{name}</a>") if f"{name}</a>" in index else index.index(f"<td>{name}</td>") :]
+    assert row.split("</tr>")[0].split("<td>")[3].startswith("–")  # its poor rate is not published
     # nothing written to the household data root (other runs may prepare it meanwhile), the environment restored
     assert not (data_root / "processed" / "commune_year.json").exists()
     assert "mode" not in (prepare.read_manifest() or {})
