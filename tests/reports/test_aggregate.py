@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from povanalysis import config
 from povanalysis.data import pipeline, registry
@@ -200,3 +202,35 @@ def test_the_household_mode_reads_the_prepared_tables(monkeypatch):
     assert calls == [("01840", 2024)]
     with pytest.raises(ValueError, match="data_mode must be one of"):
         aggregate.context_for("Households", "01840", review_year=2024)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 91), st.integers(1, 400), st.floats(0, 1), st.floats(0, 1)),
+        min_size=1,
+        max_size=30,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_area_rates_add_the_communes_and_hide_only_small_counts(rows):
+    codes = sorted(registry.known_codes())
+    counts = pd.DataFrame(
+        {
+            "commune_code": [codes[i] for i, *_ in rows],
+            "review_year": 2025,
+            "households": [float(h) for _, h, *_ in rows],
+            "poor": [float(round(h * p)) for _, h, p, _ in rows],
+            "near_poor": [float(round(h * (1 - p) * q)) for _, h, p, q in rows],
+        }
+    )
+    areas = aggregate.area_rates(counts, min_cell=10).set_index("old_area")
+    province = areas.loc["province"]
+    assert province["households"] == counts["households"].sum() and province["poor"] == counts["poor"].sum()
+    assert province["poor_rate"] == pytest.approx(counts["poor"].sum() / counts["households"].sum())
+    parts = areas.drop(index="province")
+    assert parts["households"].sum() == province["households"]
+    rates = aggregate.commune_rates(counts, min_cell=10)
+    assert rates["poor_rate"].between(0, 1).all() and rates["near_poor_rate"].between(0, 1).all()
+    assert (rates["poor_rate__hidden"] == (rates["poor"] < 10)).all()
+    assert (rates["suppressed"] == (rates["households"] < 10)).all()
