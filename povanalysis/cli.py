@@ -49,6 +49,24 @@ def _tables_batch(args) -> int:
     if args.scheduler:
         print("povanalysis batch: error: --tables runs on local kernels only (no --scheduler)", file=sys.stderr)
         return 2
+    options = {}
+    if args.weights:
+        import pandas as pd
+
+        try:
+            weights = pd.read_csv(args.weights, dtype={"old_code": str, "new_code": str}, encoding="utf-8-sig")
+        except (OSError, ValueError) as exc:
+            print(f"povanalysis batch: error: --weights {args.weights}: {exc}", file=sys.stderr)
+            return 2
+        missing = [c for c in ("old_code", "new_code", "households") if c not in weights.columns]
+        if missing:
+            print(
+                f"povanalysis batch: error: --weights {args.weights} has no column(s) {missing} "
+                "(old_code, new_code, households and optionally review_year)",
+                file=sys.stderr,
+            )
+            return 2
+        options["weights"] = weights
     try:
         result = run_tables_batch(
             args.tables,
@@ -61,6 +79,7 @@ def _tables_batch(args) -> int:
             review_year=args.review_year,
             force=args.force,
             progress=False if args.quiet else None,
+            **options,
         )
     except KeyboardInterrupt:
         print("povanalysis batch: interrupted; every kernel it started was stopped", file=sys.stderr)
@@ -155,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-unplaced",
         action="store_true",
         help="with --tables: go on when annex rows cannot be placed in a unit (they are listed in the output)",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="CSV",
+        help="with --tables: households of each pre-2025 unit that went to each 2025 unit (columns old_code, "
+        "new_code, households, optionally review_year), to apportion the split units (default: by area)",
     )
     p.add_argument(
         "--tables-root",

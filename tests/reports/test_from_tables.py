@@ -13,8 +13,10 @@ import pytest
 
 from povanalysis import cli, config
 from povanalysis.data import pipeline
+from povanalysis.measure.aggregates import poverty_counts
 from povanalysis.reports import aggregate, prepare
 from povanalysis.reports.from_tables import UnplacedRows, read_annexes, write_tables_root
+from povanalysis.tables import annex
 from povanalysis.tables.annex import old_unit_counts, panel_items, write_annex
 
 ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
@@ -104,6 +106,27 @@ def test_batch_tables_from_the_command_line(annexes, data_root, tmp_path, capsys
     name = counts.at[hidden, "name"]
     row = index[index.index(f"{name}</a>") if f"{name}</a>" in index else index.index(f"<td>{name}</td>") :]
     assert row.split("</tr>")[0].split("<td>")[3].startswith("–")  # its poor rate is not published
+    # the split units apportioned by households (a CSV of the panel's links): their households are the microdata's
+    households, _ = old_unit_counts(pipeline.load_classified(), seed=7)
+    annex.split_weights(households).to_csv(tmp_path / "weights.csv", index=False)
+    weighted = tmp_path / "weighted"
+    assert (
+        cli.main(
+            ["batch", "--tables", *map(str, good), "--out", str(weighted), "--weights", str(tmp_path / "weights.csv")]
+            + ["--communes", "05443", "--workers", "1", "--quiet"]
+        )
+        == 0
+    ), capsys.readouterr().err[-3000:]
+    capsys.readouterr()
+    by_households, _ = aggregate.read_counts(weighted / "tables-data")
+    micro = poverty_counts(households, by=["commune_code", "review_year"], min_cell=1)
+    both = by_households.merge(micro, on=["commune_code", "review_year"], suffixes=("", "_micro"))
+    assert len(both) == 92 * 2 and both["households"].sub(both["households_micro"]).abs().max() < 1e-9
+    (tmp_path / "wrong.csv").write_text("old,new,households\n05461,05443,10\n", encoding="utf-8")
+    status = cli.main(
+        ["batch", "--tables", *map(str, good), "--out", str(weighted), "--weights", str(tmp_path / "wrong.csv")]
+    )
+    assert status == 2 and "has no column(s) ['old_code', 'new_code']" in capsys.readouterr().err
     # nothing written to the household data root (other runs may prepare it meanwhile), the environment restored
     assert not (data_root / "processed" / "commune_year.json").exists()
     assert "mode" not in (prepare.read_manifest() or {})
