@@ -166,6 +166,11 @@ def reasons(
     return f"{level} ({probability:.0%}). {text}."
 
 
+def _natural(name: str) -> str:
+    """A sort key that puts numbers in their order: "tổ dân phố 000002" before "tổ dân phố 000010"."""
+    return re.sub(r"\d+", lambda m: m.group().zfill(6), unicodedata.normalize("NFC", name).casefold())
+
+
 def _check_threshold(threshold) -> float:
     ok = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
     if not ok or not 0 < threshold <= 1:
@@ -207,7 +212,7 @@ def followup_lists(
     DataFrame
         ``commune_code``, ``commune_name``, ``village_code``, ``village_name``, ``rank``
         (1 = highest risk in the village), ``household_id``, ``review_year``, ``probability``,
-        ``at_risk``, ``reason``; sorted by commune, village code and rank.
+        ``at_risk``, ``reason``; sorted by commune, village name (numbers in their order) and rank.
     """
     threshold = _check_threshold(threshold)
     need = ["household_id", "review_year", "commune_code", "log_income_ratio", "income_change", "probability"]
@@ -270,9 +275,10 @@ def followup_lists(
         out.loc[out["village_code"] == code, "village_name"] = name
     else:
         out["village_code"], out["village_name"] = code, name
+    out["_order"] = out["village_name"].map(_natural)  # Tổ dân phố 2 before Tổ dân phố 10
     out = out.sort_values(
-        ["commune_code", "village_code", "probability", "household_id"],
-        ascending=[True, True, False, True],
+        ["commune_code", "_order", "village_code", "probability", "household_id"],
+        ascending=[True, True, True, False, True],
         kind="stable",
     ).reset_index(drop=True)
     out["rank"] = out.groupby(["commune_code", "village_code"]).cumcount() + 1
@@ -660,6 +666,9 @@ def village_table(protected: Protected, villages: pd.DataFrame | None = None, *,
                "Tỷ lệ nguy cơ cao"),
         "en": ("Village", "Households", "Newly escaped", "At high risk", "Share at high risk"),
     }[lang]  # fmt: skip
+    key = village.map(_natural).where(shown["village_code"] != _TOTAL, "\uffff")  # the total last
+    order = np.argsort(key.to_numpy(dtype=str), kind="stable")
+    shown, village = shown.iloc[order], village.iloc[order]
     out = pd.DataFrame(
         {
             headings[0]: village.to_numpy(),

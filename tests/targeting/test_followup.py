@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from povanalysis import demo
 from povanalysis.common.labels import label
 from povanalysis.common.safe import FORMULA_PREFIXES
+from povanalysis.data import pipeline, synth
 from povanalysis.data.schema import ETHNIC_MAJORITY
 from povanalysis.reports.disclosure import attack
 from povanalysis.targeting import risk
@@ -348,3 +350,23 @@ def test_one_commune_table_for_the_report(lists, small_classified, small_panel):
     both = small_classified[small_classified["commune_code"].isin(two)]
     with pytest.raises(ValueError, match="one commune"):
         village_table(village_counts(lists[lists["commune_code"].isin(two)], both, villages=small_panel.villages))
+
+
+# --------------------------------------------------------------------------- the demo's step
+
+
+def test_demo_writes_the_workbooks_beside_the_data_not_the_reports(small_panel, tmp_path, monkeypatch):
+    monkeypatch.setenv("POVANALYSIS_REPORTS_DIR", str(tmp_path / "reports"))
+    root = tmp_path / "data"
+    synth.write(small_panel, root / "raw")
+    (root / "raw" / "generator.json").write_text('{"generator": "povanalysis.synth", "seed": 11, "scale": 0.02}')
+    pipeline.process(root)
+    villages = (root / "raw" / "villages.parquet").read_bytes()
+    (root / "raw" / "villages.parquet").unlink()  # data made before villages: derived again, the same
+    files = demo.write_followup(root)
+    assert (root / "raw" / "villages.parquet").read_bytes() == villages
+    assert {f.path.parent for f in files} == {demo.followup_dir(root)} == {root / "confidential" / "theo-doi-ho"}
+    assert all(stat.S_IMODE(os.stat(f.path).st_mode) == 0o600 for f in files)
+    assert not (tmp_path / "reports").exists()
+    sheets = load_workbook(files[0].path).sheetnames
+    assert len(sheets) > 2 and sheets[1] != UNKNOWN_VILLAGE[1]
