@@ -70,6 +70,11 @@ _TEXT = {
         "Province in {year}: {households} households, {poor} poor households (a rate of {rate}), "
         "{near} near-poor households ({near_rate}).",
     ),
+    "province_hidden": (
+        "Toàn tỉnh năm {year}: số hộ nghèo không công bố, vì gần như mọi xã có dưới {n} hộ nghèo.",
+        "Province in {year}: the number of poor households is not published, as nearly every commune has fewer "
+        "than {n}.",
+    ),
     "province_reports": ("Báo cáo cấp tỉnh", "Province reports"),
     "units": ("Các xã, phường", "Communes and wards"),
     "map": ("Bản đồ tỷ lệ hộ nghèo", "Map of poor-household rates"),
@@ -201,20 +206,18 @@ def index_html(
     if len(prov):
         rows = prov.assign(commune_code=published.ALL)
         row = published.restore(rows, published.HOUSEHOLDS, min_cell=manifest["min_cell"]).display(lang).iloc[0]
-        parts.append(
-            "<p>"
-            + escape_html(
-                _t("province", lang).format(
-                    year=review_year,
-                    households=row["households"],
-                    poor=row["poor"],
-                    rate=row["poor_rate"],
-                    near=row["near_poor"],
-                    near_rate=row["near_poor_rate"],
-                )
+        if DASH not in (row["households"], row["poor"], row["near_poor"], row["poor_rate"], row["near_poor_rate"]):
+            sentence = _t("province", lang).format(
+                year=review_year,
+                households=row["households"],
+                poor=row["poor"],
+                rate=row["poor_rate"],
+                near=row["near_poor"],
+                near_rate=row["near_poor_rate"],
             )
-            + "</p>"
-        )
+        else:  # a province total hidden to protect its communes (tiny data)
+            sentence = _t("province_hidden", lang).format(year=review_year, n=manifest["min_cell"])
+        parts.append(f"<p>{escape_html(sentence)}</p>")
     parts.append(f'<p><a href="key-figures.xlsx" download>{escape_html(_t("xlsx", lang))}</a></p>')
     if province_reports:
         items = "".join(

@@ -406,8 +406,37 @@ def rate_figure(ctx: CommuneContext, *, rate: str = "poor_rate", lang: str = "vi
 
 
 def _af_rows(ctx: CommuneContext, year: int | None = None) -> pd.DataFrame:
+    """The Alkire–Foster rows a page may print, under the disclosure rule.
+
+    A headcount (``H``, ``hd``, ``hdk``) is a share of the ``n`` households the page names:
+    printed to a decimal it gives its count back.  A review whose multidimensionally poor
+    households (H × n) are under the limit is not published; an indicator whose count is
+    under the limit is left out (its ``hd``, ``hdk`` and contribution ``pctb``), with the
+    next smallest when it is the only one, as M0 and the contributions (summing to 100) would
+    give a lone one back.
+    """
     af = ctx.af[~ctx.af["suppressed"]]
-    return af if year is None else af[af["review_year"] == year]
+    af = af if year is None else af[af["review_year"] == year]
+    if af.empty or "n" not in af.columns:
+        return af
+    count = np.round(af["value"] * af["n"])
+    small = (count > 0) & (count < ctx.min_cell)
+    heads = af["measure"] == "H"
+    poor_small = set(af.loc[heads & small, "review_year"])
+    af = af[~af["review_year"].isin(poor_small)]
+    drop = []
+    for y, rows in af[af["measure"] == "hdk"].groupby("review_year"):
+        c = count.loc[rows.index]
+        hidden = list(rows.loc[small.loc[rows.index], "indicator"])
+        if len(hidden) == 1:
+            rest = c[~small.loc[rows.index] & (c > 0)].sort_values(kind="stable")
+            hidden += list(rows.loc[rest.index[:1], "indicator"])
+        drop += [(y, i) for i in hidden]
+    if drop:
+        pairs = pd.MultiIndex.from_frame(af[["review_year", "indicator"]])
+        gone = pairs.isin(drop) & af["measure"].isin(["hd", "hdk", "pctb"]).to_numpy()
+        af = af[~gone]
+    return af
 
 
 def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
@@ -416,6 +445,13 @@ def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     check_lang(lang)
     af = _af_rows(ctx, ctx.review_year)
     if af.empty:
+        year = ctx.af[(ctx.af["review_year"] == ctx.review_year) & ~ctx.af["suppressed"]] if len(ctx.af) else ctx.af
+        if len(year):  # households enough, but fewer deprived ones than the limit
+            return Markdown(
+                f"Số hộ thiếu hụt đa chiều dưới {ctx.min_cell} hộ: hồ sơ thiếu hụt không công bố."
+                if lang == "vi"
+                else f"Fewer than {ctx.min_cell} multidimensionally deprived households: the profile is not published."
+            )
         return Markdown("Số hộ dưới ngưỡng công bố." if lang == "vi" else "Too few households to publish.")
     value = af[af["indicator"].isna()].set_index("measure")["value"]
     std = get_standard(af["standard"].iloc[0])
@@ -423,7 +459,7 @@ def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     cutoff = af_cutoff(af)
     h_label = af_label("H", lang, **cutoff)
     std_label = std.label_vi if lang == "vi" else std.label_en
-    pctb = af[af["measure"] == "pctb"].dropna(subset=["value"]).sort_values("value", ascending=False)
+    pctb = af[(af["measure"] == "pctb") & (af["value"] > 0)].sort_values("value", ascending=False)
     h, m0 = _pct(value["H"], lang), f"{value['M0']:.3f}"
     a = _pct(value["A"], lang) if np.isfinite(value["A"]) else "–"
     if lang == "vi":

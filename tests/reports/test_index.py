@@ -96,3 +96,47 @@ def test_index_shows_names_as_typed_and_runs_only_its_own_scripts(prepared, tmp_
     inline = re.findall(r"<script>(.*?)</script>", page, re.S)
     hashes = {"'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'" for s in inline}
     assert len(inline) >= 2 and set(_policy_scripts(page)) == {"'self'", *hashes}
+
+
+def test_workbook_sheets_are_polished_and_more_can_be_added(prepared, tmp_path):
+    import pandas as pd
+
+    extra = {
+        "Tín dụng": pd.DataFrame(
+            {"Mã": ["01840", "=1+1"], "Số hộ vay": [12, "< 10"], "Số tiền (triệu đồng)": [1250.5, "–"]}
+        )
+    }
+    path = index.write_xlsx(tmp_path / "k.xlsx", review_year=2025, extra_sheets=extra)
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["Số liệu chính", "Tín dụng", "Ghi chú"]
+    for ws in wb.worksheets[:2]:
+        header = [c.value for c in ws[1]]
+        last = f"{chr(ord('A') + len(header) - 1)}{ws.max_row}"
+        assert ws.auto_filter.ref == f"A1:{last}"
+        assert ws.freeze_panes in ("A2", "C2") and all(c.font.b for c in ws[1])
+        for j, name in enumerate(header, start=1):
+            column = [ws.cell(row=r, column=j).value for r in range(1, ws.max_row + 1)]
+            width = ws.column_dimensions[chr(ord("A") + j - 1)].width
+            assert width >= min(60, max(len(str(v)) for v in column if v is not None)), name
+        codes = [ws.cell(row=r, column=1) for r in range(2, ws.max_row + 1)]
+        assert all(c.data_type == "s" and c.number_format == "@" for c in codes)
+    main = wb["Số liệu chính"]
+    header = [c.value for c in main[1]]
+    poor = [r[header.index("Số hộ nghèo")] for r in main.iter_rows(min_row=2, values_only=True)]
+    assert "< 10" in poor and all(isinstance(v, (int, float)) or v in ("< 10", "–") for v in poor)
+    credit = list(wb["Tín dụng"].iter_rows(min_row=2, values_only=True))
+    assert credit == [("01840", 12, 1250.5), ("'=1+1", "< 10", "–")]
+    notes = " ".join(str(c.value) for c in wb["Ghi chú"]["A"])
+    assert "được ẩn để bảo vệ thông tin hộ gia đình" in notes and "kiểm duyệt" not in notes
+    with pytest.raises(ValueError, match="sheet title 'a/b' must be 1 to 31 characters"):
+        index.write_xlsx(tmp_path / "x.xlsx", review_year=2025, extra_sheets={"a/b": extra["Tín dụng"]})
+    with pytest.raises(ValueError, match="used twice"):
+        index.write_xlsx(tmp_path / "x.xlsx", review_year=2025, extra_sheets={"số liệu chính": extra["Tín dụng"]})
+
+
+def test_index_names_a_unit_once_and_prints_the_rule_note(prepared, tmp_path):
+    path, _ = index.build_index(tmp_path, review_year=2025, force=True)
+    page = path.read_text(encoding="utf-8")
+    assert "Phường Đức Xuân" in page and "Phường Đức Xuân</a> <span" not in page
+    assert "Phường Đức Xuân <span" not in page
+    assert "Ô «&lt; 10»: dưới 10 hộ, được ẩn để bảo vệ thông tin hộ gia đình." in page

@@ -1,6 +1,9 @@
 """Published key figures and texts: small counts are suppressed as well as small denominators; the
 Alkire–Foster headcount is never named as the official poor-household rate."""
 
+import dataclasses
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -123,3 +126,33 @@ def test_names_moved_to_prepare_still_import_with_a_warning():
         assert report.commune_context is prepare.commune_context
     with pytest.raises(AttributeError, match="has no attribute 'FAIL_ENV'"):
         getattr(report, "FAIL_ENV")  # noqa: B009
+
+
+def test_an_indicator_under_the_limit_is_left_out_with_the_next_smallest():
+    """hdk × 400 households is a count: 3 deprived poor households would be printed as 0,8%."""
+    ctx = _profile_context()
+    std = standards.get_standard("2022-2025")
+    counts = [3, 12, 40, 0, *([25] * (len(std.columns) - 4))]
+    hdk = pd.DataFrame({"measure": "hdk", "indicator": list(std.columns), "value": [c / 400 for c in counts]})
+    af = pd.concat([ctx.af, hdk.assign(review_year=2024, standard=std.key, k=std.k, n=400, suppressed=False)])
+    ctx = dataclasses.replace(ctx, af=af.reset_index(drop=True))
+    bars = report.profile_figure(ctx, lang="en").data[0]
+    assert len(bars.y) == len(std.columns) - 2  # the 3, and the 12 (else M0 would give the 3 back); the 0 stays
+    shown = set(report._af_rows(ctx, 2024).query("measure == 'pctb'")["indicator"])
+    assert shown == set(std.columns) - set(std.columns[:2])
+    # a review whose multidimensionally poor households are under the limit is not published
+    few = af.assign(value=np.where(af["measure"] == "H", 5 / 400, af["value"]))
+    assert report.profile_figure(dataclasses.replace(ctx, af=few), lang="en") is None
+
+
+@pytest.mark.parametrize(
+    ("cell", "vi", "en"),
+    [
+        ("< 10", "dưới 10", "fewer than 10"),
+        ("< 5%", "dưới 5%", "under 5%"),
+        ("–", None, None),
+        ("1.234", "1.234", "1.234"),
+    ],
+)
+def test_marks_read_as_words_in_sentences(cell, vi, en):
+    assert report._words(cell, "vi") == vi and report._words(cell, "en") == en
