@@ -201,7 +201,7 @@ def _slim(classified: pd.DataFrame, standard: str | None) -> tuple[pd.DataFrame,
     """The columns the panel needs, with every review classified under one standard."""
     if standard is not None:
         std = get_standard(standard).key
-        cls = classify(classified, standard=std).astype(str).to_numpy()
+        cls = classify(classified, standard=std)
         basis = "reclassified"
     else:
         if "standard" in classified.columns:
@@ -215,12 +215,13 @@ def _slim(classified: pd.DataFrame, standard: str | None) -> tuple[pd.DataFrame,
                 "household's; pass 'standard' (e.g. '2026-2030') to reclassify every review under one"
             )
         std, basis = stds[0], "as_classified"
-        cls = classified["poverty_class"].astype(str).to_numpy()
+        cls = classified["poverty_class"]
+    # Series, not arrays: a string column stays in its own storage (no copy of 27 million strings)
     slim = pd.DataFrame(
         {
-            "household_id": classified["household_id"].to_numpy(),
-            "review_year": classified["review_year"].to_numpy(),
-            "commune_code": classified["commune_code"].astype(str).to_numpy(),
+            "household_id": classified["household_id"],
+            "review_year": classified["review_year"],
+            "commune_code": classified["commune_code"],
             "poverty_class": cls,
         },
         index=classified.index,
@@ -228,9 +229,15 @@ def _slim(classified: pd.DataFrame, standard: str | None) -> tuple[pd.DataFrame,
     return slim, std, basis
 
 
+def _take(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The values of ``column`` at positions ``rows`` as strings, through its codes (fast on long columns)."""
+    codes, uniques = pd.factorize(column)
+    return np.asarray(pd.Index(uniques).astype(str), dtype=object)[codes[rows]]
+
+
 def _group_keys(classified: pd.DataFrame, rows: np.ndarray, levels: list[str], disadvantaged) -> dict[str, np.ndarray]:
     """The group of each exit row at each level (taken at the exit review)."""
-    codes = classified["commune_code"].astype(str).to_numpy()[rows]
+    codes = _take(classified["commune_code"], rows)
     out = {}
     for level in levels:
         if level == "province":
@@ -241,7 +248,7 @@ def _group_keys(classified: pd.DataFrame, rows: np.ndarray, levels: list[str], d
             m = minority_column(classified).to_numpy(dtype=bool)[rows]
             out[level] = np.where(m, "minority", "majority").astype(object)
         elif level == "old_area":
-            out[level] = classified["old_area"].astype(str).to_numpy()[rows].astype(object)
+            out[level] = _take(classified["old_area"], rows)
         else:
             out[level] = np.where(np.isin(codes, list(disadvantaged)), "disadvantaged", "other").astype(object)
     return out
@@ -273,7 +280,8 @@ def lasting_exits(
     ``held_all`` counts the lost as not held (a lower bound).  The one-review re-entry rate
     ``reentry_hazard`` at horizon h rests on the exits still out at t+h−1 and reviewed at t+h.  Exits of the last reviews are censored: one with no review h reviews later has
     no row at horizon h.  Households are followed by ``household_id``; "one review later"
-    is the next review year of the panel.
+    is the next review year of the panel.  A household can leave poverty more than once:
+    each exit counts in its year.
 
     Intervals: for a commune, the Wilson interval (households independent).  The pooled
     levels gather households of many communes, whose exits share the commune's economy,
@@ -367,7 +375,7 @@ def lasting_exits(
     rows = np.flatnonzero((panel.prev >= 0) & (yi[prev] == yi - 1) & poor[prev])
     ry = yi[rows]
     exit_ = ~poor[rows]
-    data = {"exit_year": panel.years[rows], "commune": slim["commune_code"].to_numpy()[rows]}
+    data = {"exit_year": panel.years[rows], "commune": _take(classified["commune_code"], rows)}
     keys = _group_keys(classified, rows, levels, disadvantaged)
     data |= {f"g_{lv}": v for lv, v in keys.items()}
     data |= {"poor_before": np.ones(len(rows), dtype=np.int32), "exits": exit_.astype(np.int32)}
