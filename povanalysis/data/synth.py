@@ -171,7 +171,8 @@ class SyntheticPanel:
         lines = [
             f"Synthetic Thai Nguyen panel (seed {self.truth['seed']}, scale {self.truth['scale']}):",
             f"  {self.households['household_id'].nunique():,} households, "
-            f"{len(self.households):,} household-years, {len(self.loans):,} loans",
+            f"{len(self.households):,} household-years, {len(self.loans):,} loans"
+            + (f", {self.villages['village_code'].nunique():,} villages" if self.villages is not None else ""),
             f"  planted credit effect on exit: {self.truth['credit_effect']:.3f} "
             f"(realised {self.truth['credit_effect_realised']:.3f} over {self.truth['n_exit_events']:,} loans)",
             "  calibration (published target vs generated):",

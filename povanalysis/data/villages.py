@@ -65,7 +65,7 @@ _TAY_SUFFIXES = (
     "Pục", "Làng", "Đon", "Mằm", "Phai", "Hin", "Cà", "Slải", "Tẩu", "Vạc", "Khe", "Lịn", "Mò", "Chá",
     "Nghiêng", "Dất", "Ngàn", "Vài", "Luông", "Mu", "Cuồng", "Rỉa", "Quang", "Pjạc",
 )  # fmt: skip
-_MINORITY_VILLAGE = 0.7  # a village where more than 70% of households are ethnic minorities is a "bản"
+_MINORITY_VILLAGE = 0.7  # above this share of ethnic-minority households a village has a Tày–Nùng name
 
 
 # ----------------------------------------------------------------------------- checks
