@@ -242,6 +242,10 @@ def test_workbook_refuses_published_or_unmarked_paths(lists, tmp_path, monkeypat
     (tmp_path / "lists" / "link").symlink_to(site)
     with pytest.raises(ValueError, match=r"holds a report set's index.html"):
         write_followup_workbook(lists, tmp_path / "lists" / "link" / "MAT-CONFIDENTIAL.xlsx", commune_code=code)
+    written = write_followup_workbook(lists, tmp_path / "lists" / "MAT-CONFIDENTIAL_a.xlsx", commune_code=code)
+    os.link(written.path, tmp_path / "lists" / "MAT-CONFIDENTIAL_b.xlsx")
+    with pytest.raises(ValueError, match=r"has 2 names \(hard links\)"):
+        write_followup_workbook(lists, tmp_path / "lists" / "MAT-CONFIDENTIAL_b.xlsx", commune_code=code)
     with pytest.raises(ValueError, match=r"'lists' has no household of commune '99999'"):
         write_followup_workbook(lists, tmp_path / "MAT-CONFIDENTIAL.xlsx", commune_code="99999")
 
