@@ -326,7 +326,8 @@ def _prepare_risk(folder: Path, classified, loans, min_cell) -> pd.DataFrame:
     scores = model.score(classified, loans=loans)
     table = risk.at_risk_counts(scores, by="commune_code", min_cell=min_cell)
     table["threshold"] = float(risk.DEFAULT_RISK_THRESHOLD)
-    return table.drop(columns="expected_fallbacks").reset_index(drop=True)
+    table = table.drop(columns="expected_fallbacks").reset_index(drop=True)
+    return published.risk_table(table, min_cell=min_cell)
 
 
 # The projection is stored without pickle: each array and frame of the Projection as Parquet
@@ -784,8 +785,9 @@ def key_figures(*, review_year: int, marks: bool = False, lang: str = "vi") -> p
     if manifest["sections"].get("risk") and "risk" in tables:
         r = tables["risk"]
         r = r[r["review_year"] == review_year].set_index("commune_code")
-        small = r["suppressed"] | (r["at_risk"] < limit)
-        put("at_risk", r["at_risk"].astype(object).where(~small, less), small, r["at_risk"])
+        hide = r["at_risk__hidden"].astype(bool)
+        mark = pd.Series(np.where(r["at_risk__reason"] == "complement", DASH, less), index=r.index)
+        put("at_risk", r["at_risk"].astype(object).where(~hide, mark), hide, r["at_risk"])
     if manifest["sections"].get("targeting") and "targeting" in tables:
         t = tables["targeting"]
         t = t[(t["programme"] == "all") & (t["loan_year"] == review_year)].set_index("commune_code")

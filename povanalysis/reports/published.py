@@ -31,10 +31,13 @@ __all__ = [
     "CREDIT",
     "COVERAGE",
     "LEAKAGE",
+    "RISK",
     "pool_groups",
     "household_table",
+    "credit_protected",
     "credit_table",
     "targeting_table",
+    "risk_table",
     "flatten",
     "restore",
     "shown",
@@ -89,6 +92,15 @@ LEAKAGE = Layout(
     denominator="loans",
     parts={"loans": ("inclusion_errors", "to_eligible")},
     rates={"inclusion_share": "inclusion_errors"},
+)
+
+#: Newly escaped households at risk of falling back and not, by commune, with the province's total.
+RISK = Layout(
+    ["commune_code", "review_year"],
+    ["at_risk", "not_at_risk"],
+    totals={"commune_code": PROVINCE},
+    parts={"households": ("at_risk", "not_at_risk")},
+    rates={"at_risk_rate": "at_risk"},
 )
 
 _MARKS = ("hidden", "reason", "band")
@@ -168,12 +180,11 @@ def household_table(classified: pd.DataFrame, units: pd.DataFrame, *, min_cell: 
     return flat
 
 
-def credit_table(credit: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
-    """The prepared credit table (:func:`povanalysis.reports.prepare.credit_table`) with the rule's decision.
+def credit_protected(credit: pd.DataFrame, *, min_cell: int) -> Protected:
+    """The borrowers of the prepared credit table under the rule (:data:`CREDIT`), with the province's rows.
 
-    Protects the borrowers of each programme, their sum over the programmes and over the
-    communes (:data:`CREDIT`); adds ``borrowers__hidden`` and ``borrowers__reason``.  The
-    loans and amount of a row are published only where its borrowers are.
+    Every programme of every commune and year (0 where none lent), their sum
+    (``programme == "all"``) and the province (``commune_code == "province"``).
     """
     keys = ["commune_code", "year", "programme"]
     progs = credit[credit["programme"] != ALL]
@@ -185,7 +196,18 @@ def credit_table(credit: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
     table = pd.concat([parts, totals], ignore_index=True)
     province = table.groupby(["year", "programme"], as_index=False)["borrowers"].sum().assign(commune_code=PROVINCE)
     table = pd.concat([table, province], ignore_index=True).astype({"borrowers": "int64"})
-    flat = flatten(protect(table, CREDIT, min_cell=min_cell))
+    return protect(table, CREDIT, min_cell=min_cell)
+
+
+def credit_table(credit: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
+    """The prepared credit table (:func:`povanalysis.reports.prepare.credit_table`) with the rule's decision.
+
+    Protects the borrowers of each programme, their sum over the programmes and over the
+    communes (:func:`credit_protected`); adds ``borrowers__hidden`` and ``borrowers__reason``.
+    The loans and amount of a row are published only where its borrowers are.
+    """
+    keys = ["commune_code", "year", "programme"]
+    flat = flatten(credit_protected(credit, min_cell=min_cell))
     marks = flat[flat["commune_code"] != PROVINCE].set_index(keys)[["borrowers__hidden", "borrowers__reason"]]
     out = credit.drop(columns=[c for c in marks.columns if c in credit.columns]).join(marks, on=keys)
     return out.reset_index(drop=True)
@@ -213,6 +235,28 @@ def targeting_table(targeting: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
                 for m in _MARKS:
                     if f"{c}__{m}" in flat.columns:
                         out.loc[rows.index, f"{c}__{m}"] = flat[f"{c}__{m}"].to_numpy()
+    return out
+
+
+def risk_table(risk: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
+    """The prepared table of households at risk with the rule's decision (:data:`RISK`).
+
+    Adds ``<c>__hidden``, ``<c>__reason`` (and ``at_risk_rate__band``) for ``households``,
+    ``at_risk`` and ``at_risk_rate``: "k of the n newly escaped households" says how many are
+    not at risk too, and the communes add up to the province.
+    """
+    keys = ["commune_code", "review_year"]
+    t = risk.reset_index(drop=True)
+    table = t[[*keys, "households", "at_risk"]].astype({"households": "int64", "at_risk": "int64"})
+    table["not_at_risk"] = table["households"] - table["at_risk"]
+    province = table.groupby("review_year", as_index=False)[["households", "at_risk", "not_at_risk"]].sum()
+    table = pd.concat([table, province.assign(commune_code=PROVINCE)], ignore_index=True)
+    flat = flatten(protect(table, RISK, min_cell=min_cell)).iloc[: len(t)]
+    out = t.copy()
+    for c in ("households", "at_risk", "at_risk_rate"):
+        for m in _MARKS:
+            if f"{c}__{m}" in flat.columns:
+                out[f"{c}__{m}"] = flat[f"{c}__{m}"].to_numpy()
     return out
 
 

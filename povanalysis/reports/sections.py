@@ -134,11 +134,20 @@ def _points(change: float, lang: str) -> str:
     return text.replace(".", ",") if lang == "vi" else text
 
 
-def _count(value, lang: str, min_cell: int) -> str:
-    """A household count, or "fewer than <min_cell>" when it is under the limit."""
-    if value < min_cell:
-        return _t("fewer_than", lang).format(n=min_cell)
-    return _num(value, lang)
+def _published_count(row: pd.Series, column: str, lang: str, min_cell: int) -> str | None:
+    """A count of a prepared row in words, as the rule publishes it ("fewer than 10"; None: hidden to protect another).
+
+    A row without the rule's marks shows its count, or "fewer than" when under the limit.
+    """
+    value = row[column]
+    hidden = row.get(f"{column}__hidden")
+    if hidden is None or hidden != hidden:
+        hidden = value < min_cell
+    if not bool(hidden):
+        return _num(value, lang)
+    if row.get(f"{column}__reason") == "complement":
+        return None
+    return _t("fewer_than", lang).format(n=min_cell)
 
 
 def _words(cell: str, lang: str) -> str | None:
@@ -1038,7 +1047,15 @@ def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             if lang == "vi"
             else f"Fewer newly escaped households than the publication limit ({ctx.min_cell})."
         )
-    n, k = _num(row["households"], lang), _count(row["at_risk"], lang, ctx.min_cell)
+    n, k = (_published_count(row, c, lang, ctx.min_cell) for c in ("households", "at_risk"))
+    if n is None or k is None:
+        return Markdown(
+            f"Số hộ mới thoát nghèo có nguy cơ tái nghèo tại kỳ rà soát năm {ctx.review_year} không công bố, để không "
+            "suy ra được số liệu khác."
+            if lang == "vi"
+            else f"The number of newly escaped households at risk at the {ctx.review_year} review is not published, so "
+            "that no other figure can be worked out from it."
+        )
     p = format_percent(float(row["threshold"]), lang, digits=0)
     if lang == "vi":
         text = (
