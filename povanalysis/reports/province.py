@@ -447,11 +447,11 @@ def overview_table(province: pd.DataFrame, af: pd.DataFrame, *, lang: str = "vi"
         _c("review_year", "Năm rà soát", "Review year", "code"),
         _c("households", "Số hộ (hộ)", "Households", "count"),
         _c("poor", "Hộ nghèo (hộ)", "Poor households", "count"),
-        _c("poor_rate", "Tỷ lệ hộ nghèo (%)", "Poor-household rate (%)", "percent", 2),
+        _c("poor_rate", label("poor_rate", "vi"), label("poor_rate", "en"), "percent", 2),
         _c("near_poor", "Hộ cận nghèo (hộ)", "Near-poor households", "count"),
-        _c("near_poor_rate", "Tỷ lệ hộ cận nghèo (%)", "Near-poor rate (%)", "percent", 2),
-        _c("H", af_label("H", lang, **kw) + " (%)", af_label("H", lang, **kw) + " (%)", "percent", 2),
-        _c("A", af_label("A", lang, **kw) + " (%)", af_label("A", lang, **kw) + " (%)", "percent", 2),
+        _c("near_poor_rate", label("near_poor_rate", "vi"), label("near_poor_rate", "en"), "percent", 2),
+        _c("H", af_label("H", lang, **kw), af_label("H", lang, **kw), "percent", 2),
+        _c("A", af_label("A", lang, **kw), af_label("A", lang, **kw), "percent", 2),
         _c("M0", af_label("M0", lang, **kw), af_label("M0", lang, **kw), "ratio", 4),
     ]
     return readable(t, cols, lang=lang, caption=pick(TEXT, "overview.table", lang))

@@ -211,7 +211,7 @@ class Readable:
         Every row, every cell formatted as text, headers in the table's language.
     sheet : DataFrame
         Every row for a workbook sheet: numbers as numbers rounded as shown (percentages in
-        percent, as the headers say), text marks (``< 10``, ``–``) kept, codes and yes/no as
+        percent, their headers ending in ``(%)``), text marks (``< 10``, ``–``) kept, codes and yes/no as
         text, None for a missing value.
     shown : int
         Rows shown on the page.
@@ -245,7 +245,7 @@ class Readable:
     def to_html(self) -> str:
         """The table as escaped HTML, with its caption and notes."""
         kinds = {"count": "num", "percent": "num", "points": "num", "money": "num", "ratio": "num"}
-        head = "".join(f'<th scope="col">{escape_html(c)}</th>' for c in self.frame.columns)
+        head = "".join(f"<th>{escape_html(c)}</th>" for c in self.frame.columns)
         classes = [kinds.get(c.kind, "mid" if c.kind in ("code", "yesno") else "txt") for c in self.columns]
         body = []
         for row in self.frame.head(self.shown).itertuples(index=False):
@@ -322,18 +322,20 @@ def readable(
     headers = [c.header(lang) for c in cols]
     if len(set(headers)) != len(headers):
         raise ValueError(f"'columns' give the same header twice: {headers}")
+    # a percentage is a number in percent in a sheet: its header says so when its cells no longer do
+    sheet_headers = [f"{h} (%)" if c.kind == "percent" and "%" not in h else h for c, h in zip(cols, headers)]
     if top is not None and int(top) < 1:
         raise ValueError(f"'top' should be at least 1, got {top!r}")
     data = frame.reset_index(drop=True)
     text, sheet = {}, {}
-    for c, h in zip(cols, headers):
+    for c, h, hs in zip(cols, headers, sheet_headers):
         values = data[c.source].astype(object).tolist()
         text[h] = [format_cell(v, c, lang) for v in values]
-        sheet[h] = pd.Series([_workbook_cell(v, c, lang) for v in values], dtype=object)
+        sheet[hs] = pd.Series([_workbook_cell(v, c, lang) for v in values], dtype=object)
     shown = len(data) if top is None else min(int(top), len(data))
     return Readable(
         pd.DataFrame(text, columns=headers, dtype=object),
-        pd.DataFrame(sheet, columns=headers),
+        pd.DataFrame(sheet, columns=sheet_headers),
         cols,
         shown,
         caption=caption,

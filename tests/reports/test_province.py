@@ -68,9 +68,10 @@ def test_overview_table_formats_and_keeps_the_numbers():
     )
     r = page.overview_table(province, af)
     assert r.frame.iloc[1].tolist() == ["2025", "8.489", "391", "4,61%", "291", "3,43%", "14,43%", "36,27%", "0,0523"]
+    assert r.frame.columns[3] == "Tỷ lệ hộ nghèo" and r.sheet.columns[3] == "Tỷ lệ hộ nghèo (%)"
     assert r.sheet.iloc[1, 3] == 4.61
     en = page.overview_table(province, af, lang="en")
-    assert en.frame.iloc[1, 1] == "8,489" and "Poor-household rate (%)" in en.frame.columns
+    assert en.frame.iloc[1, 1] == "8,489" and "Poor-household rate" in en.frame.columns
 
 
 def test_small_counts_and_the_rates_that_would_give_them_back_are_hidden():
