@@ -254,9 +254,8 @@ def credit_table(classified: pd.DataFrame, loans: pd.DataFrame, min_cell: int) -
 def _household_tables(classified: pd.DataFrame, min_cell: int) -> dict[str, pd.DataFrame]:
     """The published household figures (:func:`povanalysis.reports.published.household_table`), cut for storage.
 
-    ``ethnicity``: the ethnic groups of each commune (with ``suppressed``: households
-    hidden); ``commune_totals``: each commune's households; ``area_totals``: the old areas and
-    the province, without a commune column (every report reads them).
+    ``ethnicity``: each commune's ethnic groups (``suppressed``: households hidden);
+    ``commune_totals``: the communes; ``area_totals``: old areas and province (every report).
     """
     flat = published.household_table(classified, registry.units(), min_cell=min_cell)
     groups = flat[flat["ethnicity"] != published.ALL].assign(suppressed=lambda t: t["households__hidden"])
@@ -737,9 +736,8 @@ def key_figures(*, review_year: int, marks: bool = False, lang: str = "vi") -> p
     review_year : int
     marks : bool, default False
         False: numbers, NaN where the rule hides a figure.  True: what the workbook and the
-        index print (:meth:`povanalysis.reports.disclosure.Protected.for_workbook`): numbers
-        (rates as shares rounded as shown), ``< 10`` for a small count, a band such as
-        ``< 5%`` for its rate, ``–`` for a figure hidden to protect another or missing.
+        index print: numbers (rates as shares rounded as shown), ``< 10`` for a small count,
+        a band (``< 5%``) for its rate, ``–`` for a figure hidden to protect another or missing.
     lang : {"vi", "en"}
         The number format of the bands.
     """
@@ -759,7 +757,7 @@ def key_figures(*, review_year: int, marks: bool = False, lang: str = "vi") -> p
     p = published.restore(now, published.HOUSEHOLDS, min_cell=limit)
     shown = p.for_workbook(lang).set_index(now["commune_code"])
     hidden = p.hidden.set_index(now["commune_code"])
-    cols = ["households", "poor", "poor_rate", "near_poor", "near_poor_rate", "minority_share_of_poor"]
+    cols = ["households", "poor", "poor_rate", "near_poor", "near_poor_rate"]
 
     def put(name: str, cells: pd.Series, hide: pd.Series, value: pd.Series) -> None:
         cells, hide = cells.reindex(out.index), hide.reindex(out.index).fillna(True).astype(bool)
@@ -770,6 +768,10 @@ def key_figures(*, review_year: int, marks: bool = False, lang: str = "vi") -> p
 
     for c in cols:
         put(c, shown[c], hidden[c], p.values.set_index(now["commune_code"])[c])
+    share = now.set_index("commune_code")
+    hide = share["minority_share_of_poor__hidden"].astype(bool)
+    value = share["minority_share_of_poor"].round(4)
+    put("minority_share_of_poor", value.astype(object).where(~hide, DASH), hide, value)
     first = totals[totals["review_year"] == min(manifest["review_years"])].set_index("commune_code")
     rate_now = now.set_index("commune_code")
     change = (100 * (rate_now["poor_rate"] - first["poor_rate"])).round(2)

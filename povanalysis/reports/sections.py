@@ -534,10 +534,13 @@ def ethnicity_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     shown = eth[~eth["suppressed"]].sort_values("households", ascending=False)
     top = shown.iloc[0]["ethnicity"] if not shown.empty else "other"
     largest = escape_markdown(top) if top != "other" else ""
-    commune = _commune_row(ctx, lang)
+    p = ctx.published
+    mine = p[
+        (p["commune_code"] == ctx.code) & (p["ethnicity"] == published.ALL) & (p["review_year"] == ctx.review_year)
+    ]
     share = None
-    if commune is not None and row["poor"] > 0:
-        share = _words(commune["minority_share_of_poor"], lang)
+    if len(mine) and not bool(mine["minority_share_of_poor__hidden"].iloc[0]):
+        share = _pct(mine["minority_share_of_poor"].iloc[0], lang)
     if lang == "vi":
         text = f"Tại {_name(ctx)}, nhóm đông nhất là dân tộc {largest}." if largest else ""
         if share:
