@@ -10,7 +10,6 @@ import io
 import json
 import os
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -158,7 +157,7 @@ def _buffers(frame: pd.DataFrame) -> tuple | None:
         if isinstance(dtype, pd.CategoricalDtype):
             codes = s.cat.codes.to_numpy()
             out.append(("cat", codes.__array_interface__["data"][0], id(dtype.categories)))
-        elif isinstance(dtype, np.dtype):
+        elif isinstance(dtype, np.dtype) and dtype.kind != "O":  # Python objects may change in place
             values = s.to_numpy(copy=False)
             out.append((values.__array_interface__["data"][0], values.strides))
         elif isinstance(s.array, pd.arrays.ArrowExtensionArray):  # immutable Arrow buffers, not copied here
@@ -171,16 +170,13 @@ def _buffers(frame: pd.DataFrame) -> tuple | None:
     return tuple(out)
 
 
-#: Digests of the last large frames digested in this process: frame id -> (weak reference to the
-#: frame, a shallow copy that keeps its buffers shared, the buffers' addresses, columns and dtypes, digest).
-_DIGESTS: OrderedDict[int, tuple] = OrderedDict()
+#: Digests of the last large frames digested in this process, by where their values live (the
+#: buffers' addresses, columns, dtypes and length): a shallow copy of each frame is held, which
+#: keeps its buffers alive and shared, so a write to any frame viewing them copies them first.
+_DIGESTS: OrderedDict[tuple, tuple[pd.DataFrame, str]] = OrderedDict()
 _DIGESTS_SIZE = 4
 _DIGESTS_MIN_ROWS = 50_000
 _DIGESTS_LOCK = threading.Lock()
-
-
-def _shape(frame: pd.DataFrame) -> tuple:
-    return (len(frame), tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)))
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
@@ -189,8 +185,10 @@ def frame_digest(frame: pd.DataFrame) -> str:
     Numbers and categories are hashed from their memory, Arrow-backed text from its buffers
     (the same text gives the same digest however it is chunked), anything else through
     :func:`pandas.util.hash_pandas_object`: a 2.1M-row household panel takes about half a second.
-    The digests of the last few large frames are remembered: the same frame, its values unchanged
-    (pandas' copy-on-write moves the values of a frame that is written to), is not read again.
+    The digests of the last few large frames are remembered: a frame that views the same memory
+    as one digested before (the same frame, or a shallow copy of it), its values unchanged, is not
+    read again.  Pandas' copy-on-write moves the values of a frame that is written to; a frame
+    built on a NumPy array with ``copy=False`` and changed through that array is not seen.
 
     Examples
     --------
@@ -202,29 +200,23 @@ def frame_digest(frame: pd.DataFrame) -> str:
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"'frame' should be a DataFrame, got {type(frame).__name__}")
-    remember = len(frame) >= _DIGESTS_MIN_ROWS
-    buffers = _buffers(frame) if remember else None
+    buffers = _buffers(frame) if len(frame) >= _DIGESTS_MIN_ROWS else None
+    where = None
     if buffers is not None:
+        where = (buffers, len(frame), tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)))
         with _DIGESTS_LOCK:
-            found = _DIGESTS.get(id(frame))
-        if found is not None and found[0]() is frame and found[2] == (buffers, _shape(frame)):
-            with _DIGESTS_LOCK:
-                if id(frame) in _DIGESTS:
-                    _DIGESTS.move_to_end(id(frame))
-            return found[3]
+            found = _DIGESTS.get(where)
+            if found is not None:
+                _DIGESTS.move_to_end(where)
+                return found[1]
     h = hashlib.sha256(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()] + [len(frame)]).encode())
     for i in range(frame.shape[1]):
         h.update(_column_digest(frame.iloc[:, i]))
     digest = h.hexdigest()
-    if buffers is not None:
-        try:
-            ref = weakref.ref(frame)
-        except TypeError:
-            return digest
-        held = frame.copy(deep=False)
+    if where is not None:
         with _DIGESTS_LOCK:
-            _DIGESTS[id(frame)] = (ref, held, (buffers, _shape(frame)), digest)
-            _DIGESTS.move_to_end(id(frame))
+            _DIGESTS[where] = (frame.copy(deep=False), digest)
+            _DIGESTS.move_to_end(where)
             while len(_DIGESTS) > _DIGESTS_SIZE:
                 _DIGESTS.popitem(last=False)
     return digest

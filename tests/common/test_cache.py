@@ -212,6 +212,12 @@ def test_a_remembered_digest_follows_every_kind_of_edit_in_place():
         if i:
             assert digest not in seen, i
         seen.add(digest)
+    # a shallow copy views the same values: the same digest; written to, it has its own, the frame keeps its
+    shallow = f.copy(deep=False)
+    assert C.frame_digest(shallow) == digest
+    shallow.loc[9, "x"] = -2.0
+    assert C.frame_digest(shallow) == C.frame_digest(shallow.copy()) != digest
+    assert C.frame_digest(f) == digest == C.frame_digest(f.copy())
 
 
 @dataclasses.dataclass
