@@ -271,3 +271,41 @@ def test_the_household_table_of_random_communes_gives_nothing_back(a, b):
     reported = set(map(tuple, p.unresolved[[*published.HOUSEHOLDS.keys, "column"]].to_numpy().tolist()))
     disclosed = set(map(tuple, found.disclosed[[*published.HOUSEHOLDS.keys, "column"]].to_numpy().tolist()))
     assert disclosed <= reported, found.summary()
+
+
+def test_the_minority_share_adds_nothing_to_the_ethnic_table(rule):
+    """Shown only where the table's total and Kinh row are, with minority poor households none or at least the limit."""
+    flat, p, limit = rule
+    communes = flat[(flat["ethnicity"] == "all") & (flat["commune_code"] != "all")]
+    shown = communes[~communes["minority_share_of_poor__hidden"]]
+    assert len(shown) < len(communes)
+    kinh = flat[flat["ethnicity"] == "Kinh"].set_index(["commune_code", "review_year"])
+    for row in shown.itertuples():
+        k = kinh.loc[(row.commune_code, row.review_year)]
+        assert not row.poor__hidden and not k["poor__hidden"]
+        assert row.minority_poor == 0 or row.minority_poor >= limit
+        assert np.isclose(row.minority_share_of_poor, (row.poor - k["poor"]) / row.poor)
+
+
+def test_the_minority_share_by_hand():
+    """Kinh 100 households (20 poor), Tày 50 (15 poor): 15 of 35; with 4 Tày poor households it is not published."""
+
+    def commune(code: str, tay_poor: int) -> pd.DataFrame:
+        ethnicity = ["Kinh"] * 100 + ["Tày"] * 50
+        poor = [i < 20 for i in range(100)] + [i < tay_poor for i in range(50)]
+        return pd.DataFrame(
+            {
+                "commune_code": code,
+                "review_year": YEAR,
+                "size": 1,
+                "ethnicity": ethnicity,
+                "poverty_class": np.where(poor, "poor", "not_poor"),
+            }
+        )
+
+    classified = pd.concat([commune("00001", 15), commune("00002", 4), commune("00003", 30)], ignore_index=True)
+    units = pd.DataFrame({"commune_code": ["00001", "00002", "00003"], "old_area": "thai_nguyen"})
+    flat = published.household_table(classified, units, min_cell=10)
+    rows = flat[(flat["ethnicity"] == "all") & (flat["commune_code"] != "all")].set_index("commune_code")
+    assert rows.loc["00001", "minority_share_of_poor"] == pytest.approx(15 / 35)
+    assert rows["minority_share_of_poor__hidden"].to_dict() == {"00001": False, "00002": True, "00003": False}
