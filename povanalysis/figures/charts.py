@@ -123,6 +123,11 @@ def label_rows(
     return fig
 
 
+def _percent_ticks(span: float) -> str:
+    """A tick format of shares that never prints two ticks alike: whole percents from a 5% span, else one decimal."""
+    return ".0%" if span >= 0.05 else ".1%"
+
+
 def _plot_height(fig: go.Figure) -> float:
     """Height of the plotting area in pixels, from the figure's height and margins (plotly's defaults)."""
     m = fig.layout.margin
@@ -157,7 +162,7 @@ def apply_layout(
     if legend not in ("bottom", "top", "right"):
         raise ValueError(f"legend must be 'bottom', 'top' or 'right', got {legend!r}")
     fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", xref="paper"),
+        title=dict(text=title, x=0.02, xanchor="left", xref="container"),
         font=FONT,
         legend_title_text="",
         xaxis_title=x,
@@ -280,8 +285,7 @@ def rate_trend(
         groups.sort(key=lambda kv: kv[0] != focus)
     groups = [(key, part.sort_values("review_year")) for key, part in groups]
     top = max([float(part[rate].max()) for _, part in groups if len(part)] or [0.0])
-    span = 1.2 * top if top > 0 else 0.01
-    fig.update_yaxes(range=[0, span])
+    span = 1.2 * top if top > 0 else 0.1
     plot_px = min(_plot_height(fig), 380 - 60 - 110)  # commune pages draw it 380 px high
     where = _label_positions(
         [(part["review_year"].tolist(), part[rate].tolist()) for _, part in groups], span=span, plot_px=plot_px
@@ -307,9 +311,10 @@ def rate_trend(
     title = label(rate, lang)
     if n_hidden:
         title += f" ({n_hidden} {'ô không công bố' if lang == 'vi' else 'cells suppressed'})"
-    fig.update_xaxes(dtick=1)
+    years = table["review_year"]
+    fig.update_xaxes(dtick=1, range=[float(years.min()) - 0.4, float(years.max()) + 0.4] if len(years) else None)
     fig = apply_layout(fig, title, x=label("review_year", lang), y=label(rate, lang))
-    fig.update_yaxes(range=[0, span])
+    fig.update_yaxes(range=[0, span], tickformat=_percent_ticks(span))
     return fig
 
 
@@ -386,9 +391,10 @@ def deprivation_profile(
     fig.update_layout(barmode="group", height=160 + 26 * n * max(1, len(years)), showlegend=len(years) > 1)
     fig = apply_layout(fig, title, x=title, y="", percent=False, legend="right")
     top = float(rows["value"].max()) if len(rows) else 1.0
-    fig.update_xaxes(range=[0, 1.2 * top if top > 0 else 1], title_text="")
+    span = 1.2 * top if top > 0 else 1.0
+    fig.update_xaxes(range=[0, span], title_text="")
     if measure != "pctb":
-        fig.update_xaxes(tickformat=".0%")
+        fig.update_xaxes(tickformat=_percent_ticks(span))
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -429,6 +435,7 @@ def contribution_bars(af: pd.DataFrame, *, group: str = "review_year", lang: str
             )
         )
     fig.update_layout(barmode="stack", height=480)
+    fig.update_xaxes(type="category", categoryorder="category ascending")
     fig = apply_layout(fig, title, x=label(group, lang), y=title, percent=False, legend="right")
     fig.update_layout(legend_traceorder="reversed")
     return fig

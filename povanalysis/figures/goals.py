@@ -12,6 +12,7 @@ from ..common.checks import require_frame
 from ..common.labels import check_lang, format_number, label
 from ..goals.backtest import Backtest
 from ..goals.projections import Projection
+from ..goals.series import standard_in_force
 from ..goals.targets import Target
 from ..measure.standards import get_standard
 from ..reports.prose.goals import decree_name, figure_text, gap_labels, level_label, model_label, standard_short
@@ -66,6 +67,14 @@ _HISTORY = {
 }
 
 
+def _restated(projection: Projection, years: Sequence[int]) -> bool:
+    """Whether the review series is not what the reviews published: brought to another standard
+    (``basis``), or classified under a standard that was not in force at some of its reviews."""
+    if projection.basis != "as_classified":
+        return True
+    return any(standard_in_force(int(y)) not in (None, projection.standard) for y in years)
+
+
 def _history_name(key: str, lang: str, **fields: object) -> str:
     return _HISTORY[key][0 if lang == "vi" else 1].format(**fields)
 
@@ -87,11 +96,13 @@ def plot_fan_chart(
     review will record), and the target path.  The title names the standard.  A unit with
     fewer households than the projection's ``min_cell`` is not drawn (the title says so).
 
-    When the projection's series was brought to its standard (``projection.basis`` other
-    than ``"as_classified"``: the 2021–2025 reviews rebased to Decree 351/2025/ND-CP), the
-    review series is named as rebased, and ``recorded`` adds the rates the reviews published
-    under the standard of their time, dotted and grey, so that a reader sees why the fan
-    chart's history differs from the published rates.
+    When the review series is not on the standard of its reviews (brought to the projection's
+    standard, ``projection.basis`` other than ``"as_classified"``, or classified under a
+    standard not yet in force: the 2021–2025 reviews under Decree 351/2025/ND-CP), it is
+    named as restated, and ``recorded`` adds the rates the reviews published under the
+    standard of their time, dotted and grey, so that a reader sees why the fan chart's
+    history differs from the published rates.  ``recorded`` is drawn only then (otherwise
+    it is the review series itself), so a caller may always pass it.
 
     Parameters
     ----------
@@ -169,7 +180,7 @@ def plot_fan_chart(
             )
         )
     rate_name = label("poor_rate", lang)
-    rebased = projection.basis != "as_classified"
+    rebased = _restated(projection, x0)
     history = (
         _history_name("rebased", lang, decree=decree_name(get_standard(projection.standard), lang))
         if rebased
@@ -190,6 +201,7 @@ def plot_fan_chart(
         column = next((c for c in ("rate", "poor_rate") if c in recorded.columns), None)
         if column is None:
             raise ValueError(f"'recorded' has no column 'rate' or 'poor_rate'; columns: {list(recorded.columns)}")
+    if recorded is not None and rebased:
         published = recorded
         if "suppressed" in recorded.columns:
             published = recorded[~recorded["suppressed"].astype(bool)]

@@ -190,3 +190,25 @@ def test_label_rows_names_every_row():
     assert fig.layout.height >= 18 * 92
     with pytest.raises(ValueError, match="axis must be 'x' or 'y', got 'z'"):
         charts.label_rows(charts.new_figure(), names, axis="z")
+
+
+def test_rate_trend_with_every_cell_suppressed_keeps_its_years_and_readable_ticks():
+    table = _trend({"a": [0.1, 0.2, 0.3]}).assign(suppressed=True)
+    fig = charts.rate_trend(table, group="group")
+    assert len(fig.data) == 0 and "3 ô không công bố" in fig.layout.title.text
+    assert fig.layout.xaxis.range[0] < 2021 < 2023 < fig.layout.xaxis.range[1] < 2024
+    assert fig.layout.yaxis.range[1] == pytest.approx(0.1) and fig.layout.yaxis.tickformat == ".0%"
+    small = charts.rate_trend(_trend({"a": [0.01, 0.02]}), group="group")
+    assert small.layout.yaxis.tickformat == ".1%"  # 0,5%, 1,0%, ...: no tick repeats "1%"
+
+
+def test_contribution_bars_put_the_years_in_order():
+    af = _af("pctb", [100 / 12] * 12, years=(2024, 2021, 2023))
+    fig = charts.contribution_bars(af)
+    assert fig.layout.xaxis.categoryorder == "category ascending" and fig.layout.xaxis.type == "category"
+
+
+def test_deprivation_profile_ticks_never_repeat():
+    fig = charts.deprivation_profile(_af("hdk", np.linspace(0.005, 0.024, 12)))
+    assert fig.layout.xaxis.tickformat == ".1%"  # 0,5%, 1,0%, 1,5%: not 0%, 1%, 1%, 2%
+    assert charts.deprivation_profile(_af("hdk", np.linspace(0.05, 0.6, 12))).layout.xaxis.tickformat == ".0%"

@@ -113,8 +113,13 @@ def test_fan_chart_names_a_rebased_history_and_shows_the_recorded_one(one_commun
     history = fig.data[names.index("Kết quả rà soát quy đổi về chuẩn Nghị định 351/2025/NĐ-CP")]
     assert shown.line.dash == "dot" and history.line.dash is None and shown.line.color != history.line.color
     assert len(set(names)) == len(names)
-    # as classified: the history is the review results themselves, and without 'recorded' nothing is added
-    plain = [t.name for t in FG.plot_fan_chart(one_commune, commune_code="05500", lang="en").data]
+    # classified under the 2026-2030 standard at reviews held under the 2022-2025 one: restated too
+    later = P.Projection(**{**one_commune.__dict__, "standard": "2026-2030"})
+    names = [t.name for t in FG.plot_fan_chart(later, commune_code="05500", recorded=recorded, lang="en").data]
+    assert "Review results rebased to Decree 351/2025/ND-CP" in names
+    assert "Review results as published (standard of each review)" in names
+    # on the standard of its reviews: the history is the review results themselves, 'recorded' adds nothing
+    plain = [t.name for t in FG.plot_fan_chart(one_commune, commune_code="05500", recorded=recorded, lang="en").data]
     assert "Review results" in plain and not any("published" in n for n in plain)
     with pytest.raises(ValueError, match="'recorded' has no column 'rate' or 'poor_rate'"):
         FG.plot_fan_chart(one_commune, commune_code="05500", recorded=recorded.drop(columns="poor_rate"))
