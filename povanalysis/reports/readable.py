@@ -46,7 +46,7 @@ TABLE_CSS = (
     " table.readable-table th, table.readable-table td { padding: 0.25rem 0.45rem; "
     "border-bottom: 1px solid #d9d9d9; white-space: normal; overflow-wrap: anywhere; vertical-align: top; }"
     " table.readable-table thead th { border-bottom: 2px solid #999; vertical-align: bottom; text-align: center; "
-    "font-weight: 600; overflow-wrap: normal; hyphens: auto; }"
+    "font-weight: 600; overflow-wrap: anywhere; hyphens: auto; }"
     " table.readable-table td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }"
     " table.readable-table td.txt { text-align: left; }"
     " table.readable-table td.mid { text-align: center; white-space: nowrap; overflow-wrap: normal; }"
