@@ -898,7 +898,7 @@ def at_risk_table(at_risk: pd.DataFrame, *, lang: str = "vi", top: int | None = 
     t["name"] = t["commune_code"].map(names())
     cols = [
         _c("name", "Xã, phường", "Commune"),
-        _c("households", "Số hộ thoát nghèo, cận nghèo được theo dõi (hộ)", "Households followed", "count"),
+        _c("households", "Hộ mới thoát nghèo được đánh giá (hộ)", "Newly escaped households scored", "count"),
         _c("at_risk", "Hộ có nguy cơ tái nghèo (hộ)", "Households at risk", "count"),
         _c("at_risk_rate", "Tỷ lệ có nguy cơ (%)", "Share at risk (%)", "percent", 1),
         _c("expected_fallbacks", "Số hộ tái nghèo kỳ vọng", "Expected fall-backs", "ratio", 1),
