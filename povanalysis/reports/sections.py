@@ -858,7 +858,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             )
         if last.get("attainable") is False:
             text += " Lộ trình này chạm mức sàn trước năm kết thúc, nên không thể đạt đầy đủ như đã viết."
-        if _rebased(store):
+        if _rebased(ctx, store):
             text += (
                 " Trên biểu đồ dưới đây, lịch sử được quy đổi về chuẩn mới (chuẩn nghèo 2026–2030) nên khác tỷ lệ "
                 "đã công bố theo chuẩn của từng kỳ ở biểu đồ phía trên; tỷ lệ đã công bố được vẽ kèm để so sánh."
@@ -913,7 +913,7 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             )
         if last.get("attainable") is False:
             text += " The path reaches its floor before the end year, so it cannot be met in full as written."
-        if _rebased(store):
+        if _rebased(ctx, store):
             text += (
                 " In the chart below the history is rebased to the new standard (2026–2030), so it differs from the "
                 "rates the reviews published under the standard of their time (the chart above); those are drawn "
@@ -953,9 +953,22 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
     return Markdown(text)
 
 
-def _rebased(store: dict) -> bool:
+def _rebased(ctx: CommuneContext, store: dict) -> bool:
+    """Whether the fan chart's history is on another standard than the rates the reviews published.
+
+    Brought to the projection's standard (``basis``), or classified under it from the start
+    while the page's other charts show each review under the standard of its time.
+    """
     projection = store.get("projection")
-    return getattr(projection, "basis", "as_classified") != "as_classified"
+    if projection is None:
+        return False
+    if projection.basis != "as_classified":
+        return True
+    af = ctx.af
+    if len(af) and "standard" in af.columns:
+        now = af.loc[af["review_year"] == ctx.review_year, "standard"]
+        return bool(len(now)) and str(now.iloc[0]) != str(projection.standard)
+    return False
 
 
 def _start_level(ctx: CommuneContext, rate: float, lang: str) -> str:
@@ -1014,7 +1027,7 @@ def _fan_history(ctx: CommuneContext, projection):
     drop = mine & (small | obs["review_year"].astype(int).isin(hidden))
     if drop.any():
         projection = dataclasses.replace(projection, observed=obs[~drop].reset_index(drop=True))
-    if projection.basis == "as_classified":
+    if not _rebased(ctx, {"projection": projection}):
         return projection, None
     recorded = ctx.rates[["review_year", "poor_rate"]].assign(
         suppressed=ctx.rates["suppressed"] | _hidden(ctx.rates, "poor_rate")

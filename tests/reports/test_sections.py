@@ -156,3 +156,18 @@ def test_an_indicator_under_the_limit_is_left_out_with_the_next_smallest():
 )
 def test_marks_read_as_words_in_sentences(cell, vi, en):
     assert report._words(cell, "vi") == vi and report._words(cell, "en") == en
+
+
+def test_the_fan_chart_history_on_the_new_standard_is_named_and_drawn_beside_the_published_rates(prepared):
+    ctx = prepare.commune_context("02071", review_year=2025)
+    assert ctx.extra["projection"]["projection"].standard != ctx.af["standard"].iloc[-1]
+    assert "lịch sử được quy đổi về chuẩn mới" in report.path_text(ctx, lang="vi").data
+    names = [t.name for t in report.path_figure(ctx, lang="vi").data]
+    assert any("đã công bố" in n for n in names)
+    # a history point whose poor households are under the limit is not drawn
+    fig = report.path_figure(ctx, lang="en")
+    projection = ctx.extra["projection"]["projection"]
+    obs = projection.observed[projection.observed["commune_code"] == "02071"]
+    small = set(obs.loc[(obs["rate"] * obs["households"]).round() < ctx.min_cell, "review_year"])
+    history = next(t for t in fig.data if t.name and "rebased" in t.name.lower())
+    assert not small & set(history.x)
