@@ -44,10 +44,12 @@ __all__ = [
     "conflict_table",
     "projection_table",
     "p_meet_readable",
+    "p_meet_sentence",
     "status_table",
     "ranking_table",
     "eligible_table",
     "accuracy_table",
+    "accuracy_sentence",
     "at_risk_table",
     "priority_table",
     "allocation_table",
@@ -721,6 +723,37 @@ def p_meet_readable(table: pd.DataFrame, targets: Mapping[str, Any], *, lang: st
     return readable(t, cols, lang=lang)
 
 
+def p_meet_sentence(table: pd.DataFrame, targets: Mapping[str, Any], *, margin: float, lang: str = "vi") -> Markdown:
+    """The targets whose probability of being met differs by more than ``margin`` between models, by their names.
+
+    The figures of :func:`povanalysis.reports.prose.goals.p_meet_text`, each target named by
+    its label in ``lang`` (not its code) and each model by its short name.
+    """
+    check_lang(lang)
+    t = table.set_index("target")
+    spread = t.max(axis=1) - t.min(axis=1)
+    apart = spread[spread > margin].index.tolist()
+    if not apart:
+        return Markdown(title("targets.other", lang))
+    parts = []
+    for name in apart:
+        values = ", ".join(
+            f"{_model_name(m, lang)} {format_percent(t.loc[name, m], lang, digits=0)}"
+            for m in t.columns
+            if np.isfinite(t.loc[name, m])
+        )
+        parts.append(f"«{_target_label(targets, name, lang)}»: {values}")
+    if lang == "vi":
+        return Markdown(
+            "Các mô hình cho xác suất đạt mục tiêu rất khác nhau — " + "; ".join(parts) + ". Xác suất phụ thuộc vào "
+            "mô hình; con số trong báo cáo theo mô hình đã qua kiểm định."
+        )
+    return Markdown(
+        "The models give very different probabilities of meeting — " + "; ".join(parts) + ". The probability "
+        "depends on the model; the reports use the model that passed its backtest."
+    )
+
+
 def status_table(status: pd.DataFrame, targets: Mapping[str, Any], *, lang: str = "vi") -> Readable:
     """Each group target in its last year under the chosen model: levels, projection, probability, exits needed."""
     check_lang(lang)
@@ -887,6 +920,89 @@ def accuracy_table(accuracy: pd.DataFrame, *, by: str | None = None, lang: str =
         _c("inclusion_share", "Tỷ lệ đưa nhầm (%)", "Inclusion share (%)", "percent", 1),
     ]
     return readable(t, cols, lang=lang, note=_protect_note(lang))
+
+
+def _mark(value: Any, lang: str, fmt) -> str:
+    """A protected cell in a sentence: a figure formatted, a mark (``< 10``, ``< 20%``) in words."""
+    if isinstance(value, str):
+        if value.startswith("<"):
+            return ("dưới " if lang == "vi" else "under ") + value[1:].strip()
+        return value
+    return fmt(value)
+
+
+def accuracy_sentence(
+    province: pd.DataFrame, minority: pd.DataFrame | None = None, *, year: int, lang: str = "vi"
+) -> Markdown:
+    """Coverage, exclusion and inclusion errors of one loan year in words, with the figures the tables publish.
+
+    The figures are those of :func:`accuracy_table` under the disclosure rule: a count under
+    the limit reads "dưới 10", its rate as its band, and the number of loans is left out
+    when the loans to ineligible households are hidden (the loans minus the households
+    reached would give them back).
+    """
+    check_lang(lang)
+    t = province[~province["suppressed"].to_numpy(dtype=bool)].reset_index(drop=True)
+    for c in ("eligible", "reached", "exclusion_errors", "loans", "inclusion_errors"):
+        t[c] = t[c].astype("int64")
+    t = _protect_accuracy(t, ["loan_year", "programme"], {"programme": "all"}, lang)
+    rows = t[(t["loan_year"] == year) & (t["programme"] == "all")]
+    if rows.empty:
+        return Markdown(
+            f"Số liệu năm {year} không công bố (dưới ngưỡng số hộ)."
+            if lang == "vi"
+            else f"The figures for {year} are not published (too few households)."
+        )
+    r = rows.iloc[0]
+
+    def n(v: Any) -> str:
+        return _mark(v, lang, lambda x: format_number(x, lang))
+
+    def pc(v: Any) -> str:
+        return _mark(v, lang, lambda x: format_percent(x, lang, digits=1))
+
+    hidden_loans = isinstance(r["inclusion_errors"], str)
+    if lang == "vi":
+        text = (
+            f"Trong {n(r['eligible'])} hộ đủ điều kiện theo kết quả rà soát năm {year - 1}, {n(r['reached'])} hộ "
+            f"được vay vốn trong năm {year} (độ bao phủ {pc(r['coverage'])}); {n(r['exclusion_errors'])} hộ đủ điều "
+            "kiện chưa được vay. "
+            + (
+                f"{n(r['inclusion_errors']).capitalize()} khoản vay ({pc(r['inclusion_share'])} số khoản vay) đến hộ "
+                "không đủ điều kiện."
+                if hidden_loans
+                else f"{n(r['inclusion_errors'])} trong {n(r['loans'])} khoản vay ({pc(r['inclusion_share'])}) đến hộ "
+                "không đủ điều kiện."
+            )
+        )
+    else:
+        text = (
+            f"Of the {n(r['eligible'])} households eligible at the {year - 1} review, {n(r['reached'])} got a loan "
+            f"in {year} (coverage {pc(r['coverage'])}); {n(r['exclusion_errors'])} eligible households were not "
+            "reached. "
+            + (
+                f"{n(r['inclusion_errors']).capitalize()} loans ({pc(r['inclusion_share'])} of the loans) went to "
+                "households that were not eligible."
+                if hidden_loans
+                else f"{n(r['inclusion_errors'])} of the {n(r['loans'])} loans ({pc(r['inclusion_share'])}) went to "
+                "households that were not eligible."
+            )
+        )
+    if minority is not None:
+        m = minority[(minority["programme"] == "all") & ~minority["suppressed"].to_numpy(dtype=bool)]
+        m = m.reset_index(drop=True)
+        for c in ("eligible", "reached", "exclusion_errors", "loans", "inclusion_errors"):
+            m[c] = m[c].astype("int64")
+        m = _protect_accuracy(m, ["loan_year", "minority"], {}, lang)
+        m = m[m["loan_year"] == year].set_index("minority")
+        if set(m.index) == {True, False}:
+            a, b = pc(m.loc[True, "coverage"]), pc(m.loc[False, "coverage"])
+            text += (
+                f" Độ bao phủ ở hộ dân tộc thiểu số là {a}, ở hộ dân tộc Kinh là {b}."
+                if lang == "vi"
+                else f" Coverage was {a} among ethnic-minority households and {b} among Kinh households."
+            )
+    return Markdown(text)
 
 
 def at_risk_table(at_risk: pd.DataFrame, *, lang: str = "vi", top: int | None = 15) -> Readable:

@@ -184,3 +184,50 @@ def test_sae_sentences_use_the_languages_decimal_mark(lang):
         assert "0.00329" in text and "**600** households" in text
     bench = page.benchmark_text({"estimate": 0.0511, "ci_lower": 0.0266, "ci_upper": 0.0756}, 0.0547, lang=lang).data
     assert ("5,11% (khoảng tin cậy 95%: 2,66%–7,56%)" if lang == "vi" else "5.11% (95% interval 2.66%–7.56%)") in bench
+
+
+def _accuracy(inclusion: int, loans: int) -> pd.DataFrame:
+    rows = []
+    for programme, eligible, reached, incl, n_loans in (
+        ("poor", 800, 60, 0, 60),
+        ("near_poor", 795, 23, inclusion, 23 + inclusion),
+        ("all", 1595, 83, inclusion, loans),
+    ):
+        rows.append(
+            {
+                "loan_year": 2025,
+                "review_year": 2024,
+                "programme": programme,
+                "eligible": eligible,
+                "reached": reached,
+                "coverage": reached / eligible,
+                "exclusion_errors": eligible - reached,
+                "exclusion_rate": 1 - reached / eligible,
+                "loans": n_loans,
+                "inclusion_errors": incl,
+                "inclusion_share": incl / n_loans,
+                "suppressed": False,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_accuracy_sentence_says_under_ten_and_leaves_the_loans_out():
+    text = page.accuracy_sentence(_accuracy(7, 90), year=2025).data
+    assert text.startswith("Trong 1.595 hộ đủ điều kiện theo kết quả rà soát năm 2024, 83 hộ được vay vốn")
+    assert "Dưới 10 khoản vay (dưới 20% số khoản vay) đến hộ không đủ điều kiện." in text
+    assert "90" not in text and "7,8%" not in text  # 90 loans − 83 reached would give the 7 back
+    shown = page.accuracy_sentence(_accuracy(12, 95), year=2025, lang="en").data
+    assert "12 of the 95 loans (12.6%) went to households that were not eligible." in shown
+
+
+def test_p_meet_sentence_names_targets_by_their_labels():
+    from povanalysis.goals.targets import DEFAULT_TARGETS
+
+    targets = {t.name: t for t in DEFAULT_TARGETS}
+    name = DEFAULT_TARGETS[0].name
+    t = pd.DataFrame({"target": [name], "drift": [0.32], "trend": [0.69]})
+    text = page.p_meet_sentence(t, targets, margin=0.2).data
+    assert f"«{DEFAULT_TARGETS[0].label('vi')}»: Thay đổi bình quân 32%, Xu hướng logit 69%" in text
+    assert name not in text
+    assert page.p_meet_sentence(t, targets, margin=0.5, lang="en").data == "The models agree."
