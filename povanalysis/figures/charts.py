@@ -94,19 +94,24 @@ def label_rows(
     """Label every row of a ranked chart: all ``names`` as ticks in that order, a font and a height that fit them.
 
     Plotly leaves out tick labels that would overlap (every other commune on a ranked chart
-    of 92); here each row gets ``row_px`` pixels, its label a font a little smaller.
+    of 92); here each row gets ``row_px`` pixels, its label a font a little smaller, and the
+    figure at least 320 pixels (an empty chart keeps its axes).
 
     Examples
     --------
     >>> f = label_rows(new_figure(), ["A", "B", "C"])
     >>> list(f.layout.yaxis.tickvals), f.layout.height, f.layout.yaxis.tickfont.size
-    (['A', 'B', 'C'], 234, 11)
+    (['A', 'B', 'C'], 320, 11)
     """
     if axis not in ("x", "y"):
         raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
     names = [str(n) for n in names]
     size = max(8, min(FONT["size"] - 2, int(row_px / _LINE)))
+    # an invisible tick mark keeps each label a few pixels off the axis and its first marker
     ticks = dict(
+        ticks="outside",
+        ticklen=8,
+        tickcolor="rgba(0,0,0,0)",
         tickmode="array",
         tickvals=names,
         ticktext=names,
@@ -117,7 +122,7 @@ def label_rows(
     )
     if axis == "y":
         fig.update_yaxes(**ticks)
-        fig.update_layout(height=extra + row_px * len(names))
+        fig.update_layout(height=max(extra + row_px * len(names), 320))
     else:
         fig.update_xaxes(**ticks, tickangle=-60)
     return fig
@@ -144,8 +149,12 @@ def apply_layout(
     percent: bool = True,
     top: int = 60,
     legend: str = "bottom",
+    lang: str | None = None,
 ) -> go.Figure:
     """The house style of every figure: title, font, axis titles, margins, legend; rates as percent.
+
+    With ``lang="vi"`` the figure writes numbers the Vietnamese way (``5,5%``, ``1.250``) on
+    its axes and in its hover text (plotly's ``separators``).
 
     Text labels are drawn even where they pass the edge of the plotting area
     (``cliponaxis=False``) and the axes make room for their tick labels (``automargin``).
@@ -158,7 +167,11 @@ def apply_layout(
     >>> f = apply_layout(new_figure(), "T", x="x", y="y")
     >>> f.layout.legend.orientation, f.layout.legend.yanchor, f.layout.xaxis.automargin
     ('h', 'top', True)
+    >>> apply_layout(new_figure(), "T", x="x", y="y", lang="vi").layout.separators
+    ',.'
     """
+    if lang is not None:
+        fig.update_layout(separators=",." if check_lang(lang) == "vi" else ".,")
     if legend not in ("bottom", "top", "right"):
         raise ValueError(f"legend must be 'bottom', 'top' or 'right', got {legend!r}")
     fig.update_layout(
@@ -313,7 +326,7 @@ def rate_trend(
         title += f" ({n_hidden} {'ô không công bố' if lang == 'vi' else 'cells suppressed'})"
     years = table["review_year"]
     fig.update_xaxes(dtick=1, range=[float(years.min()) - 0.4, float(years.max()) + 0.4] if len(years) else None)
-    fig = apply_layout(fig, title, x=label("review_year", lang), y=label(rate, lang))
+    fig = apply_layout(fig, title, x=label("review_year", lang), y=label(rate, lang), lang=lang)
     fig.update_yaxes(range=[0, span], tickformat=_percent_ticks(span))
     return fig
 
@@ -389,7 +402,7 @@ def deprivation_profile(
         )
     n = rows["indicator"].nunique()
     fig.update_layout(barmode="group", height=160 + 26 * n * max(1, len(years)), showlegend=len(years) > 1)
-    fig = apply_layout(fig, title, x=title, y="", percent=False, legend="right")
+    fig = apply_layout(fig, title, x=title, y="", percent=False, legend="right", lang=lang)
     top = float(rows["value"].max()) if len(rows) else 1.0
     span = 1.2 * top if top > 0 else 1.0
     fig.update_xaxes(range=[0, span], title_text="")
@@ -436,6 +449,6 @@ def contribution_bars(af: pd.DataFrame, *, group: str = "review_year", lang: str
         )
     fig.update_layout(barmode="stack", height=480)
     fig.update_xaxes(type="category", categoryorder="category ascending")
-    fig = apply_layout(fig, title, x=label(group, lang), y=title, percent=False, legend="right")
+    fig = apply_layout(fig, title, x=label(group, lang), y=title, percent=False, legend="right", lang=lang)
     fig.update_layout(legend_traceorder="reversed")
     return fig

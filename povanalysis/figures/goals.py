@@ -256,7 +256,7 @@ def plot_fan_chart(
                 hovertemplate="%{x}: %{y:.2%}<extra>" + figure_text("target", lang) + "</extra>",
             )
         )
-    fig = apply_layout(fig, title, x=figure_text("year", lang), y=rate_name)
+    fig = apply_layout(fig, title, x=figure_text("year", lang), y=rate_name, lang=lang)
     fig.update_xaxes(dtick=1)
     return fig
 
@@ -354,7 +354,7 @@ def plot_gap_bars(
         title += " (" + "; ".join(extra) + ")"
     fig.update_layout(barmode="overlay")
     label_rows(fig, names.tolist())
-    fig = apply_layout(fig, title, x=texts["column_label"], y="", percent=False, legend="top")
+    fig = apply_layout(fig, title, x=texts["column_label"], y="", percent=False, legend="top", lang=lang)
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -438,6 +438,7 @@ def plot_backtest(
     fig.update_layout(
         title=title,
         font=FONT,
+        separators=",." if lang == "vi" else ".,",
         scattermode="group",
         legend_title_text="",
         xaxis_title=figure_text("backtest_x", lang),

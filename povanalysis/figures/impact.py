@@ -92,7 +92,7 @@ def plot_event_study(
         title += f"<br><sup>{hidden} {term('suppressed', lang)}</sup>"
     fig.update_xaxes(dtick=1)
     y_title = f"{term('effect', lang)} ({term('unit_' + study.outcome, lang)})"
-    return apply_layout(fig, title, x=term("event_time", lang), y=y_title, percent=False, top=70)
+    return apply_layout(fig, title, x=term("event_time", lang), y=y_title, percent=False, top=70, lang=lang)
 
 
 def _forest_rows(
@@ -197,7 +197,7 @@ def plot_forest(
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=180 + 45 * len(shown))
     return apply_layout(
-        fig, text, x=f"{term('effect', lang)} ({term('unit_' + outcome, lang)})", y="", percent=False, top=70
+        fig, text, x=f"{term('effect', lang)} ({term('unit_' + outcome, lang)})", y="", percent=False, top=70, lang=lang
     )
 
 
@@ -263,4 +263,4 @@ def plot_balance(
         fig.add_vline(x=x, line=dict(color="#888888", width=1, dash="dot"))
     fig.add_vline(x=0, line=dict(color="#888888", width=1))
     fig.update_layout(height=180 + 40 * len(names))
-    return apply_layout(fig, term("balance", lang), x=term("smd", lang), y="", percent=False, top=70)
+    return apply_layout(fig, term("balance", lang), x=term("smd", lang), y="", percent=False, top=70, lang=lang)

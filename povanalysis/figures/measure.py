@@ -155,7 +155,9 @@ def plot_estimates(
             )
         )
     label_rows(fig, names.tolist())
-    return apply_layout(fig, t["title_estimates"], x=t["estimate"], y=t["ranked"], percent=False, legend="top")
+    return apply_layout(
+        fig, t["title_estimates"], x=t["estimate"], y=t["ranked"], percent=False, legend="top", lang=lang
+    )
     return fig
 
 
@@ -204,7 +206,7 @@ def plot_direct_vs_eblup(
         )
     )
     # the legend goes under the plot, the colour bar of γ at the right: neither covers the other
-    return apply_layout(fig, t["title_scatter"], x=t["direct"], y=t["eblup"], percent=False)
+    return apply_layout(fig, t["title_scatter"], x=t["direct"], y=t["eblup"], percent=False, lang=lang)
 
 
 def plot_cv(
@@ -243,7 +245,7 @@ def plot_cv(
             )
         )
     label_rows(fig, names.tolist())
-    return apply_layout(fig, t["title_cv"], x=t["cv"], y=t["ranked_cv"], percent=False, legend="top")
+    return apply_layout(fig, t["title_cv"], x=t["cv"], y=t["ranked_cv"], percent=False, legend="top", lang=lang)
 
 
 def plot_residuals(result: FayHerriotResult, *, lang: str = "vi", fig: go.Figure | None = None) -> go.Figure:
@@ -270,4 +272,4 @@ def plot_residuals(result: FayHerriotResult, *, lang: str = "vi", fig: go.Figure
     fig.add_trace(
         go.Scatter(x=[-lim, lim], y=[-lim, lim], mode="lines", showlegend=False, line={"dash": "dash", "color": "#999"})
     )
-    return apply_layout(fig, t["title_residuals"], x=t["theoretical"], y=t["observed"], percent=False)
+    return apply_layout(fig, t["title_residuals"], x=t["theoretical"], y=t["observed"], percent=False, lang=lang)

@@ -106,7 +106,7 @@ def coverage_figure(
     label_rows(fig, commune_names(order))
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
     return apply_layout(
-        fig, title, x=term(measure, lang), y=label("commune", lang), percent=False, top=70, legend="top"
+        fig, title, x=term(measure, lang), y=label("commune", lang), percent=False, top=70, legend="top", lang=lang
     )
 
 
@@ -187,6 +187,7 @@ def priority_figure(
         percent=False,
         top=70,
         legend="top",
+        lang=lang,
     )
 
 
@@ -252,6 +253,7 @@ def calibration_figure(model: FallbackModel, *, lang: str = "vi") -> go.Figure:
     fig.update_layout(
         title=dict(text=f"{term('cal_title', lang)}<br><sup>{sub}</sup>"),
         font=FONT,
+        separators=",." if lang == "vi" else ".,",
         legend_title_text="",
         xaxis_title=term("predicted", lang),
         yaxis_title=term("observed", lang),
@@ -317,6 +319,7 @@ def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: i
         barmode="group",
         title=term("allocation_title", lang),
         font=FONT,
+        separators=",." if lang == "vi" else ".,",
         xaxis_title=label("commune", lang) + (" (* xã đặc biệt khó khăn)" if lang == "vi" else " (* disadvantaged)"),
         yaxis_title=term("amount_bn", lang),
         legend=dict(orientation="h", y=-0.35),

@@ -385,6 +385,7 @@ def _layout(
     fig.update_layout(
         title=title,
         font=FONT,
+        separators=",." if lang == "vi" else ".,",
         height=720,
         margin=dict(l=10, r=10, t=60, b=30),
         legend=(

@@ -212,3 +212,11 @@ def test_deprivation_profile_ticks_never_repeat():
     fig = charts.deprivation_profile(_af("hdk", np.linspace(0.005, 0.024, 12)))
     assert fig.layout.xaxis.tickformat == ".1%"  # 0,5%, 1,0%, 1,5%: not 0%, 1%, 1%, 2%
     assert charts.deprivation_profile(_af("hdk", np.linspace(0.05, 0.6, 12))).layout.xaxis.tickformat == ".0%"
+
+
+@pytest.mark.parametrize(("lang", "separators"), [("vi", ",."), ("en", ".,")])
+def test_figures_write_numbers_in_their_language(lang, separators):
+    trend = charts.rate_trend(_trend({"a": [0.1, 0.2]}), group="group", lang=lang)
+    profile = charts.deprivation_profile(_af("hdk", np.linspace(0.01, 0.2, 12)), lang=lang)
+    bars = charts.contribution_bars(_af("pctb", [100 / 12] * 12), lang=lang)
+    assert {f.layout.separators for f in (trend, profile, bars)} == {separators}

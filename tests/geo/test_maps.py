@@ -535,3 +535,8 @@ def test_colour_bar_and_legend_of_a_continuous_map_do_not_overlap(commune_year, 
     assert legend.orientation == "h" and legend.yanchor == "top" and legend.y <= 0  # under it
     classed = maps.rate_map(commune_year, year=2024, boundaries=schematic)
     assert classed.layout.legend.x >= 1 and classed.layout.legend.orientation != "h"  # no colour bar: legend at right
+
+
+def test_maps_write_numbers_in_their_language(commune_year, schematic):
+    assert maps.rate_map(commune_year, year=2024, boundaries=schematic, scheme=None).layout.separators == ",."
+    assert maps.rate_map(commune_year, year=2024, boundaries=schematic, lang="en").layout.separators == ".,"
