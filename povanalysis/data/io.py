@@ -25,10 +25,18 @@ from ..common.checks import require_frame
 from ..common.files import atomic_write_bytes
 from ..common.safe import neutralise_formulas
 from ..measure.standards import get_standard
-from . import registry
+from . import registry, villages
 from .limits import LimitError, Limits
-from .schema import DEPRIVATIONS, DISBURSED_RANGE, HOUSEHOLD_COLUMNS, LOAN_COLUMNS, RATE_MAX, REVIEW_YEAR_RANGE
-from .sources import MAX_SHOWN, Source, ValidationError, read_source
+from .schema import (
+    DEPRIVATIONS,
+    DISBURSED_RANGE,
+    HOUSEHOLD_COLUMNS,
+    LOAN_COLUMNS,
+    RATE_MAX,
+    REVIEW_YEAR_RANGE,
+    VILLAGE_COLUMNS,
+)
+from .sources import MAX_SHOWN, Source, ValidationError, file_error, read_source
 from .values import THOUSANDS, Checker, Parsed, parse_columns
 
 __all__ = [
@@ -53,6 +61,9 @@ logger = logging.getLogger("povanalysis.data.io")
 OPTIONAL_HOUSEHOLD_COLUMNS: tuple[str, ...] = tuple(
     c for c in DEPRIVATIONS if c not in get_standard("2022-2025").columns
 )
+
+#: The household columns a file may hold: the schema, then the optional village (text, never numbers).
+_HOUSEHOLD_SPEC: dict[str, str] = {**HOUSEHOLD_COLUMNS, **VILLAGE_COLUMNS}
 
 _TEXT_KINDS = ("str", "code5", "area", "programme")
 
@@ -167,6 +178,67 @@ def _duplicates(src: Source, chk: Checker, ids: pd.Series, years: np.ndarray, us
     dup = np.zeros(len(ids), dtype=bool)
     dup[rows] = True
     chk.add("household_id", dup, problem)
+
+
+# ----------------------------------------------------------------------------------- villages
+
+
+def _household_selector(path, extra: str):
+    """The household file's ``select``: the village columns are optional but come together."""
+    base = _selector(path, _HOUSEHOLD_SPEC, OPTIONAL_HOUSEHOLD_COLUMNS + tuple(VILLAGE_COLUMNS), extra)
+
+    def select(names: list[str]) -> list[str]:
+        chosen = base(names)
+        present = [c for c in VILLAGE_COLUMNS if c in chosen]
+        if len(present) == 1:
+            missing = [c for c in VILLAGE_COLUMNS if c not in present]
+            raise file_error(
+                Path(path),
+                f"village columns come together: {present} without {missing} (give both, or neither)",
+                column=missing[0],
+            )
+        return chosen
+
+    return select
+
+
+def _villages(src: Source, chk: Checker, parsed: Parsed) -> None:
+    """Allow empty village cells (a household whose village is not known) and check the villages within their communes.
+
+    Rows whose identifier, commune or village cells are invalid are left out of the comparison
+    (their own problems are reported); the rows :func:`povanalysis.data.villages.village_problems`
+    finds are added to ``chk``, named by the reader's own row positions.
+    """
+    empty = {c: ~parsed.ok[c] for c in VILLAGE_COLUMNS}
+    kept = []
+    for part in chk.parts:
+        drop = np.zeros(len(part), dtype=bool)
+        pos = part["pos"].to_numpy(dtype="int64")
+        for column, blank in empty.items():
+            drop |= (part["column"] == column).to_numpy(bool) & blank[pos]
+        if not drop.all():
+            kept.append(part[~drop] if drop.any() else part)
+    chk.parts[:] = kept
+    involved = ["household_id", "commune_code", *VILLAGE_COLUMNS]
+    problems = chk.frame()
+    unusable = np.zeros(len(src.data), dtype=bool)
+    unusable[problems.loc[problems["column"].isin(involved), "pos"].to_numpy(dtype="int64")] = True
+    usable = np.flatnonzero(~unusable)
+    values = {c: parsed.columns[c].astype(object).to_numpy(object)[usable] for c in involved}
+    found = villages.village_problems(
+        values["household_id"],
+        values["commune_code"],
+        values["village_code"],
+        values["village_name"],
+        lambda pos: src.where(usable[pos]).tolist(),
+    )
+    if not found:
+        return
+    table = pd.DataFrame(found, columns=["pos", "column", "value", "problem"])
+    table["pos"] = usable[table["pos"].to_numpy(dtype="int64")]
+    for column, part in table.groupby("column", sort=False):
+        raw = src.raw[column].iloc[part["pos"].to_numpy(dtype="int64")].to_numpy(dtype=object)
+        chk.parts.append(part.assign(value=raw).reset_index(drop=True))
 
 
 # ----------------------------------------------------------------------------------- assembling
@@ -348,6 +420,16 @@ def read_households(
     Blank rows of a CSV or XLSX file (every cell empty) are not records: they are skipped,
     keep their place in the row numbering, and are counted in ``attrs``.
 
+    A file may carry the household's village (:data:`~povanalysis.data.schema.VILLAGE_COLUMNS`:
+    ``village_code``, ``village_name``; both or neither).  They are text like the other text
+    columns (stripped, NFC; a code ``001`` stays ``"001"``, and a Parquet column of numbers is an
+    error), may be empty together for a household whose village is not known, and are checked
+    within their communes as :func:`povanalysis.data.villages.check_villages` does: a village
+    code belongs to one commune and has one name (the commune and name most of its rows give),
+    a household lives in one village across its records, and a code comes with its name.  A
+    row that says otherwise is invalid like any other, named by its row in the file, and set
+    aside with ``quarantine``.
+
     Parameters
     ----------
     path : str or Path
@@ -382,7 +464,8 @@ def read_households(
         The columns of :data:`povanalysis.data.schema.HOUSEHOLD_COLUMNS` in schema order:
         ``household_id``, ``commune_code`` (5 digits), ``area``, ``ethnicity`` (NFC) as ``str``;
         ``review_year`` and ``size`` as int64; ``income_pc`` as float64; ``d_*`` as int8 0/1;
-        then any kept extra columns.  ``d_internet`` and ``d_waste`` are absent when the file
+        then ``village_code`` and ``village_name`` when the file has them (``str``, ``""`` where
+        the village is not known), then any kept extra columns.  ``d_internet`` and ``d_waste`` are absent when the file
         lacks them: the 2022–2025 standard does not use them, and classifying under
         ``"2026-2030"`` then raises :class:`ValueError` naming them.
         ``attrs["povanalysis.io"]`` holds ``path``, ``format``, ``read``, ``valid``,
@@ -442,15 +525,21 @@ def read_households(
     """
     _check_options(path, quarantine, extra, thousands)
     registry.known_codes(vintage)
-    select = _selector(path, HOUSEHOLD_COLUMNS, OPTIONAL_HOUSEHOLD_COLUMNS, extra)
-    src = read_source(path, sheet=sheet, limits=limits, select=select)
-    columns = [c for c in HOUSEHOLD_COLUMNS if c in src.data.columns]
-    extras = [c for c in src.data.columns if c not in HOUSEHOLD_COLUMNS]
-    parsed, chk = parse_columns(src, HOUSEHOLD_COLUMNS, columns, vintage=vintage, thousands=thousands)
+    src = read_source(path, sheet=sheet, limits=limits, select=_household_selector(path, extra))
+    columns = [c for c in _HOUSEHOLD_SPEC if c in src.data.columns]
+    extras = [c for c in src.data.columns if c not in _HOUSEHOLD_SPEC]
+    parsed, chk = parse_columns(src, _HOUSEHOLD_SPEC, columns, vintage=vintage, thousands=thousands)
+    with_villages = all(c in columns for c in VILLAGE_COLUMNS)
+    if with_villages:
+        _villages(src, chk, parsed)
     ids = parsed.columns["household_id"]
     usable = parsed.ok["household_id"] & parsed.ok["review_year"]
     _duplicates(src, chk, ids, parsed.columns["review_year"].to_numpy(), usable)
-    return _conclude(src, HOUSEHOLD_COLUMNS, columns, extras, parsed, chk, quarantine)
+    frame = _conclude(src, _HOUSEHOLD_SPEC, columns, extras, parsed, chk, quarantine)
+    if with_villages:
+        for column in VILLAGE_COLUMNS:
+            frame[column] = frame[column].fillna("")
+    return frame
 
 
 def read_loans(

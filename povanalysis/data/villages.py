@@ -28,6 +28,7 @@ __all__ = [
     "VILLAGES_PER_COMMUNE",
     "MIN_VILLAGE_HOUSEHOLDS",
     "check_villages",
+    "village_problems",
     "read_villages",
     "attach_villages",
     "assign_villages",
@@ -71,14 +72,37 @@ _MINORITY_VILLAGE = 0.7  # above this share of ethnic-minority households a vill
 # ----------------------------------------------------------------------------- checks
 
 
-def _problems(
+def _reference(keys: np.ndarray, values: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the value most rows of its key carry (ties: the earliest), and the first row that carries it."""
+    t = pd.DataFrame({"key": keys, "value": values, "pos": pos})
+    g = t.groupby(["key", "value"], sort=False).agg(n=("pos", "size"), first=("pos", "min")).reset_index()
+    g = g.sort_values(["key", "n", "first"], ascending=[True, False, True], kind="stable")
+    best = g.drop_duplicates("key").set_index("key")
+    return t["key"].map(best["value"]).to_numpy(object), t["key"].map(best["first"]).to_numpy()
+
+
+def village_problems(
     household: np.ndarray | None,
     commune: np.ndarray,
     code: np.ndarray,
     name: np.ndarray,
     where: Callable[[np.ndarray], list[str]],
 ) -> list[tuple[int, str, object, str]]:
-    """(position, column, value, problem) of every problem, in row order; ``where`` names other rows."""
+    """Every problem of the village columns, as ``(position, column, value, problem)`` in row order.
+
+    The arrays hold one value per row (``household`` may be None).  A code and its name come
+    together; a village code belongs to the commune and has the name that most of its rows give
+    (the earliest of them on a tie), and the rows that say otherwise are the invalid ones; a
+    household lives in the village that most of its records give.  ``where`` names rows by
+    their positions (e.g. ``row 5 (line 6 of the file)``), for the row each problem is compared with.
+
+    Examples
+    --------
+    >>> village_problems(None, np.array(["01840"] * 3 + ["01843"]), np.array(["01840-001"] * 4),
+    ...                  np.array(["Xóm Na"] * 4), lambda pos: [f"row {p}" for p in pos])
+    [(3, 'village_code', '01840-001', "village code in commune '01843', but in commune '01840' at row 0: a village belongs to one commune")]
+    """
+    commune, code, name = (np.asarray(a, dtype=object) for a in (commune, code, name))
     found: list[tuple[int, str, object, str]] = []
     blank_code = pd.isna(code) | (pd.Series(code, dtype=object).astype(str).str.strip() == "").to_numpy()
     blank_name = pd.isna(name) | (pd.Series(name, dtype=object).astype(str).str.strip() == "").to_numpy()
@@ -86,33 +110,28 @@ def _problems(
         found.append((int(i), "village_code", code[i], "empty village code for a named village"))
     for i in np.flatnonzero(blank_name & ~blank_code):
         found.append((int(i), "village_name", name[i], "empty village name for a village code"))
-    ok = ~(blank_code | blank_name)
-    frame = pd.DataFrame({"pos": np.flatnonzero(ok), "code": code[ok], "commune": commune[ok], "name": name[ok]})
-    frame["code"] = frame["code"].astype(str)
-    for column, other, what in (("commune", "village_code", "commune"), ("name", "village_name", "name")):
-        first = frame.drop_duplicates("code").set_index("code")
-        expected = frame["code"].map(first[column]).to_numpy(object)
-        bad = np.flatnonzero(frame[column].to_numpy(object) != expected)
-        if not len(bad):
-            continue
-        there = where(frame["code"].map(first["pos"]).to_numpy()[bad])
-        for k, at in zip(bad, there):
-            i = int(frame["pos"].iloc[k])
-            if what == "commune":
+    ok = np.flatnonzero(~(blank_code | blank_name))
+    codes = pd.Series(code[ok], dtype=object).astype(str).to_numpy(object)
+    for column, values in (("village_code", commune[ok]), ("village_name", name[ok])):
+        values = np.asarray(values, dtype=object)
+        expected, at_pos = _reference(codes, values, ok)
+        bad = np.flatnonzero(values != expected)
+        for k, at in zip(bad, where(at_pos[bad]) if len(bad) else []):
+            i = int(ok[k])
+            if column == "village_code":
                 problem = (
                     f"village code in commune {commune[i]!r}, but in commune {expected[k]!r} at {at}: "
                     "a village belongs to one commune"
                 )
-                found.append((i, other, code[i], problem))
+                found.append((i, column, code[i], problem))
             else:
                 problem = f"village {code[i]!r} is named {expected[k]!r} at {at}: one name per village code"
-                found.append((i, other, name[i], problem))
+                found.append((i, column, name[i], problem))
     if household is not None:
-        hh = pd.DataFrame({"pos": np.flatnonzero(ok), "id": household[ok], "code": frame["code"].to_numpy()})
-        first = hh.drop_duplicates("id").set_index("id")
-        expected = hh["id"].map(first["code"]).to_numpy(object)
-        for k in np.flatnonzero(hh["code"].to_numpy(object) != expected):
-            i = int(hh["pos"].iloc[k])
+        ids = np.asarray(household[ok], dtype=object)
+        expected, _ = _reference(ids, codes, ok)
+        for k in np.flatnonzero(codes != expected):
+            i = int(ok[k])
             found.append(
                 (i, "village_code", code[i], f"household {household[i]!r} is in village {expected[k]!r} elsewhere")
             )
@@ -156,7 +175,8 @@ def check_villages(
     ----------
     frame : DataFrame
         ``commune_code``, ``village_code``, ``village_name`` (and ``household_id`` when present),
-        e.g. as :func:`povanalysis.data.io.read_households` returns a file with ``extra="keep"``.
+        e.g. a frame built in code.  :func:`povanalysis.data.io.read_households` makes the
+        same checks on a review file with villages, naming the rows of the file.
     path : path-like
         The file the frame was read from, named in the error.
     name : str
@@ -198,7 +218,7 @@ def check_villages(
     def where(pos: np.ndarray) -> list[str]:
         return [f"row {to_python(labels[i])!r}" for i in pos]
 
-    found = _problems(
+    found = village_problems(
         household,
         frame["commune_code"].to_numpy(object),
         frame["village_code"].to_numpy(object),
@@ -258,7 +278,7 @@ def read_villages(
     for column in spec:
         out[column] = parsed.columns[column].astype("str").to_numpy()
     if not found:
-        found = _problems(
+        found = village_problems(
             out["household_id"].to_numpy(object),
             out["commune_code"].to_numpy(object),
             out["village_code"].to_numpy(object),

@@ -202,9 +202,48 @@ def test_review_file_with_villages_is_checked_within_its_communes(tmp_path):
     frame = frame.assign(village_code=["01840-001"] * 2, village_name=["Xóm Đồng Tâm"] * 2)
     path = tmp_path / "households.csv"
     frame.to_csv(path, index=False)
-    hh = read_households(path, extra="keep")
     with pytest.raises(ValidationError) as err:
-        check_villages(hh, path=path)
-    assert (err.value.path, err.value.row, err.value.column, err.value.value) == (path, 1, "village_code", "01840-001")
-    assert "village code in commune '01843', but in commune '01840' at row 0" in str(err.value)
-    assert check_villages(hh.iloc[:1], path=path) is not None
+        read_households(path)
+    assert (err.value.path, err.value.row, err.value.column, err.value.value) == (path, 2, "village_code", "01840-001")
+    assert str(err.value) == (
+        f"{path}: 1 invalid value in 1 row:\n  row 2 (line 3 of the file), column 'village_code': village code in "
+        "commune '01843', but in commune '01840' at row 1 (line 2 of the file): a village belongs to one commune, "
+        f"got '01840-001'\n{FIX}"
+    )
+    hh = read_households(path, extra="keep", quarantine=tmp_path / "q.csv")
+    assert hh["household_id"].tolist() == ["H1"]
+    assert check_villages(hh, path=path) is hh
+
+
+HOSTILE = pd.DataFrame(
+    {
+        "village_code": ["=1+1", "001", "002", "003", "004"],
+        "village_name": ["Xóm Na", '=HYPERLINK("http://x","Xóm")', "XÃ³m Cáº§u", "@SUM(A1)", "Thôn\nKhuổi Khe"],
+    }
+)
+
+
+def test_hostile_village_text_is_data_flagged_when_mis_decoded_and_harmless_in_quarantine(tmp_path):
+    """Formulas are text like any other (never evaluated), made harmless where a spreadsheet opens them."""
+    frame = pd.read_csv(FIXTURES / "half_deprivation.csv", dtype=str, keep_default_na=False).iloc[[1] * 5]
+    frame = frame.assign(household_id=[f"H{i}" for i in range(5)], commune_code="01840")
+    frame = pd.concat([frame.reset_index(drop=True), HOSTILE], axis=1)
+    frame.loc[4, "size"] = "many"  # a row with another problem carries its village text to the quarantine
+    frame.loc[1, "size"] = "x"
+    path, qpath = tmp_path / "households.csv", tmp_path / "q.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValidationError) as err:
+        read_households(path)
+    assert err.value.problems[["row", "column", "value"]].values.tolist() == [
+        [2, "size", "x"],
+        [3, "village_name", "XÃ³m Cáº§u"],
+        [5, "size", "many"],
+    ]
+    assert "looks double-encoded (UTF-8 read as Windows-1252): probably 'Xóm Cầu'" in str(err.value)
+    hh = read_households(path, quarantine=qpath)
+    assert hh["village_code"].tolist() == ["=1+1", "003"]  # as written: the reader changes no text
+    assert hh["village_name"].tolist() == ["Xóm Na", "@SUM(A1)"]
+    q = pd.read_csv(qpath, dtype=str, keep_default_na=False)
+    assert q["row"].tolist() == ["2", "3", "5"] and q["line"].tolist() == ["3", "4", "6"]
+    assert q["village_name"].tolist() == ['\'=HYPERLINK("http://x","Xóm")', "XÃ³m Cáº§u", "Thôn\nKhuổi Khe"]
+    assert q["village_code"].tolist() == ["001", "002", "004"]

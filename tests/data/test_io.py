@@ -26,6 +26,7 @@ from povanalysis.data.io import (
     write_parquet,
 )
 from povanalysis.data.schema import DEPRIVATIONS, HOUSEHOLD_COLUMNS, LOAN_COLUMNS
+from povanalysis.data.villages import check_villages
 from povanalysis.measure.standards import classify
 
 CODES = sorted(registry.known_codes(2025))
@@ -689,3 +690,158 @@ def test_distinct_identifiers_are_normalised_and_checked_without_a_dictionary(tm
     write_csv(frame, path)
     with pytest.raises(ValidationError, match=r"row 3 .*column 'household_id': looks double-encoded .*probably 'Hộ-2'"):
         read_households(path)
+
+
+# ------------------------------------------------------------------------------- villages
+
+FIX = "Fix the file, or pass quarantine=PATH to set the invalid rows aside and load the rest."
+
+
+def with_villages(frame: pd.DataFrame, codes: list[str], names: list[str]) -> pd.DataFrame:
+    return frame.assign(village_code=codes, village_name=names)
+
+
+def test_csv_saved_from_a_spreadsheet_with_villages_keeps_codes_as_text(tmp_path):
+    """Excel's "CSV UTF-8": BOM, CRLF, decomposed diacritics (macOS), padded cells; codes such as '001' stay text."""
+    frame = households_text(4)
+    frame["commune_code"] = "01840"
+    frame = pd.concat([frame, frame.iloc[[0]].assign(review_year="2025")], ignore_index=True)
+    codes = [" 001", "010 ", "001", "", "001"]
+    names = [unicodedata.normalize("NFD", "Xóm Đồng Tâm"), "Bản Nà Mò ", "Xóm Đồng Tâm", "", "Xóm Đồng Tâm"]
+    path = tmp_path / "households.csv"
+    path.write_bytes(with_villages(frame, codes, names).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
+    hh = read_households(path)
+    assert list(hh.columns) == [*HOUSEHOLD_COLUMNS, "village_code", "village_name"]
+    assert hh["village_code"].tolist() == ["001", "010", "001", "", "001"]
+    assert hh["village_name"].tolist() == ["Xóm Đồng Tâm", "Bản Nà Mò", "Xóm Đồng Tâm", "", "Xóm Đồng Tâm"]
+    assert hh.loc[0, "village_name"] == unicodedata.normalize("NFC", "Xóm Đồng Tâm") != names[0]
+    assert pd.api.types.is_string_dtype(hh["village_code"]) and pd.api.types.is_string_dtype(hh["village_name"])
+    assert hh.attrs["povanalysis.io"]["valid"] == 5
+    again = read_households(write_parquet(hh, tmp_path / "households.parquet"))
+    pd.testing.assert_frame_equal(again, hh)
+
+
+def test_files_without_villages_are_read_as_before(tmp_path):
+    path = tmp_path / "households.csv"
+    write_csv(households_text(), path)
+    assert list(read_households(path).columns) == list(HOUSEHOLD_COLUMNS)
+    write_csv(households_text().assign(village_code="001"), path)
+    with pytest.raises(ValidationError) as err:
+        read_households(path)
+    assert str(err.value) == (
+        f"{path}: village columns come together: ['village_code'] without ['village_name'] (give both, or neither)"
+    )
+    assert (err.value.row, err.value.column) == (None, "village_name")
+    write_csv(households_text().assign(village_code="001", **{"Village Name": "Xóm Na"}), path)
+    with pytest.raises(ValidationError, match=r"unknown column 'Village Name' \(did you mean 'village_name'\?\)"):
+        read_households(path)
+
+
+def village_rows(n: int = 6) -> pd.DataFrame:
+    """Households H00000..: two villages of commune 01840, households 0-2 in 001 and 3.. in 002."""
+    frame = households_text(n).assign(commune_code="01840")
+    return with_villages(frame, ["001"] * 3 + ["002"] * (n - 3), ["Xóm Na"] * 3 + ["Xóm Cả"] * (n - 3))
+
+
+def test_village_errors_name_file_row_line_column_and_value(tmp_path):
+    """A blank line shifts lines but not rows: the reader's own numbering, not the frame's index."""
+    frame = village_rows()
+    frame.loc[1, "commune_code"] = "01843"  # village 001 in two communes
+    frame.loc[4, "village_name"] = ""  # a code without its name
+    frame.loc[5, "household_id"] = "H00000"  # a household in two villages (another review year)
+    frame.loc[5, "review_year"] = "2025"
+    lines = frame.to_csv(index=False, lineterminator="\n").splitlines()
+    path = tmp_path / "households.csv"
+    path.write_text("\n".join(lines[:2] + [""] + lines[2:]) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        read_households(path)
+    assert str(err.value) == (
+        f"{path}: 3 invalid values in 3 rows:"
+        "\n  row 3 (line 4 of the file), column 'village_code': village code in commune '01843', but in commune "
+        "'01840' at row 1 (line 2 of the file): a village belongs to one commune, got '001'"
+        "\n  row 6 (line 7 of the file), column 'village_name': empty village name for a village code, got ''"
+        "\n  row 7 (line 8 of the file), column 'village_code': household 'H00000' is in village '001' elsewhere, "
+        f"got '002'\n{FIX}"
+    )
+    e = err.value
+    assert (e.path, e.row, e.column, e.value) == (path, 3, "village_code", "001")
+    assert e.problems["row"].tolist() == [3, 6, 7]
+
+
+def test_village_errors_in_a_workbook_name_the_sheet_row(tmp_path):
+    frame = village_rows(4)
+    frame.loc[3, "village_code"] = "001"  # named Xóm Cả, but most rows of 001 say Xóm Na
+    path = tmp_path / "households.xlsx"
+    write_xlsx([list(frame.columns), *frame.values.tolist()], path)
+    with pytest.raises(ValidationError) as err:
+        read_households(path)
+    assert err.value.problems.values.tolist() == [
+        [
+            4,
+            "village_name",
+            "Xóm Cả",
+            "village '001' is named 'Xóm Na' at row 1 (sheet row 2): one name per village code",
+        ]
+    ]
+    assert "row 4 (sheet row 5), column 'village_name'" in str(err.value)
+
+
+def test_parquet_village_codes_must_be_text(tmp_path):
+    frame = village_rows()
+    path = tmp_path / "households.parquet"
+    pq.write_table(pa.Table.from_pandas(frame.assign(village_code=[1, 1, 1, 2, 2, 2]), preserve_index=False), path)
+    with pytest.raises(ValidationError, match=r"column 'village_code' is stored as int64, expected text \(strings\)"):
+        read_households(path)
+
+
+def test_the_odd_row_out_is_invalid_even_when_it_comes_first(tmp_path):
+    """The commune and name most rows of a code give are the reference; quarantine keeps the majority."""
+    frame = village_rows()
+    frame.loc[0, "commune_code"] = "01843"
+    frame.loc[0, "village_name"] = "Xóm Nà"
+    path, qpath = tmp_path / "households.csv", tmp_path / "q.csv"
+    write_csv(frame, path)
+    with pytest.raises(ValidationError) as err:
+        read_households(path)
+    assert err.value.problems[["row", "column", "value"]].values.tolist() == [
+        [1, "village_code", "001"],
+        [1, "village_name", "Xóm Nà"],
+    ]
+    assert "but in commune '01840' at row 2 (line 3 of the file)" in str(err.value)
+    hh = read_households(path, quarantine=qpath)
+    assert hh["household_id"].tolist() == [f"H{i:05d}" for i in range(1, 6)]
+    q = pd.read_csv(qpath, dtype=str, keep_default_na=False)
+    assert q["line"].tolist() == ["2"] and q["village_code"].tolist() == ["001"]
+    assert q.loc[0, "problem"].startswith("village_code: village code in commune '01843', but in commune '01840'")
+
+
+def test_rows_with_an_invalid_commune_are_not_compared(tmp_path):
+    frame = village_rows()
+    frame.loc[2, "commune_code"] = "9999"
+    path = tmp_path / "households.csv"
+    write_csv(frame, path)
+    with pytest.raises(ValidationError) as err:
+        read_households(path)
+    assert err.value.problems["column"].tolist() == ["commune_code"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    villages=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 1)), min_size=1, max_size=12),
+)
+def test_quarantine_of_village_rows_reconciles_and_leaves_consistent_villages(tmp_path, villages):
+    """Whatever the villages say, rows read = valid + quarantined and the valid rows pass check_villages."""
+    n = len(villages)
+    frame = households_text(n)
+    frame["commune_code"] = [("01840", "01843")[c] for _, _, c in villages]
+    frame["village_code"] = [f"{v:03d}" for v, _, _ in villages]
+    frame["village_name"] = [("Xóm Na", "Xóm Nà", "Tổ dân phố 1")[k] for _, k, _ in villages]
+    path, qpath = tmp_path / "households.csv", tmp_path / "q.csv"
+    write_csv(frame, path)
+    hh = read_households(path, quarantine=qpath)
+    info = hh.attrs["povanalysis.io"]
+    assert info["read"] == n == info["valid"] + info["quarantined"]
+    assert check_villages(hh) is hh
+    per_code = frame.groupby("village_code")
+    consistent = (per_code["commune_code"].nunique() == 1) & (per_code["village_name"].nunique() == 1)
+    assert (info["quarantined"] == 0) == consistent.all()
