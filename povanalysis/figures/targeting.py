@@ -322,9 +322,11 @@ def comparison_figure(optimised: Allocation, proportional: Allocation, *, top: i
         separators=",." if lang == "vi" else ".,",
         xaxis_title=label("commune", lang) + (" (* xã đặc biệt khó khăn)" if lang == "vi" else " (* disadvantaged)"),
         yaxis_title=term("amount_bn", lang),
-        legend=dict(orientation="h", y=-0.35),
-        margin=dict(l=60, r=20, t=60, b=160),
-        height=520,
+        # above the bars: under them the rotated names and the axis title need all the room
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"),
+        margin=dict(l=60, r=20, t=110, b=60),
+        height=560,
     )
-    fig.update_xaxes(tickangle=-45)
+    fig.update_xaxes(tickangle=-45, automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig

@@ -109,7 +109,7 @@ def _trend(values_by_group):
     return pd.DataFrame(rows)
 
 
-def _boxes(fig, pixels=220):
+def _boxes(fig, pixels=210):
     """(x, low, high) of every drawn label, in data units, as :func:`charts.rate_trend` sizes them."""
     span = fig.layout.yaxis.range[1]
     h = span * 1.4 * charts.FONT["size"] / pixels

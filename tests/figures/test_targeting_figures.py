@@ -39,3 +39,22 @@ def test_priority_figure_names_every_ranked_commune():
     ticks = list(fig.layout.yaxis.tickvals)
     assert len(ticks) == 40 and set(ticks) == set(fig.data[0].y)
     assert ticks[-1] == fig.data[0].y[0]  # rank 1 at the top
+
+
+def test_allocation_bars_keep_their_legend_off_the_rotated_names():
+    from povanalysis.targeting.allocation import allocate_budget, proportional_allocation
+
+    c = pd.DataFrame(
+        {
+            "commune_code": CODES[:6],
+            "eligible": [40] * 6,
+            "poor": [30, 10, 20, 5, 8, 12],
+            "disadvantaged": [True, False] * 3,
+            "effect": [0.1, 0.2, 0.15, 0.1, 0.12, 0.2],
+        }
+    )
+    kw = dict(budget=2e9, effect="effect", effect_se=0.01, loan_size=5e7)
+    fig = figures.comparison_figure(allocate_budget(c, **kw), proportional_allocation(c, **kw))
+    assert fig.layout.xaxis.tickangle == -45 and fig.layout.xaxis.title.text.endswith("(* xã đặc biệt khó khăn)")
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.y >= 1  # above the plot, not over the names
+    assert fig.layout.separators == ",."
