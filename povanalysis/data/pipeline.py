@@ -12,10 +12,17 @@ from .. import config
 from ..common.files import atomic_write_text
 from ..measure.aggregates import poverty_counts
 from ..measure.standards import classify, deprivation_count, get_standard, standard_for_review
-from . import io, registry
+from . import io, registry, villages
 from .schema import ETHNIC_MAJORITY
 
-__all__ = ["classify_panel", "process", "ensure_demo_data", "load_classified", "load_commune_year"]
+__all__ = [
+    "classify_panel",
+    "process",
+    "ensure_demo_data",
+    "load_classified",
+    "load_commune_year",
+    "load_villages",
+]
 
 DEFAULT_SEED = 2021
 
@@ -62,6 +69,12 @@ def process(data_root: Path | None = None) -> dict[str, Path]:
     ethnicity: ``dimension`` and ``group`` columns) and ``indicators_commune_year.parquet``
     (Alkire–Foster H, A, M0, censored headcounts and contributions, and FGT0–2 of income
     against the official line, with standard errors, by commune and review year).
+
+    When ``raw/villages.parquet`` is present (one row per household: ``household_id``,
+    ``commune_code``, ``village_code``, ``village_name``), it is checked within its communes and
+    against the review file (:func:`povanalysis.data.villages.read_villages`) and written to
+    ``villages.parquet`` (internal: it holds household identifiers); without it no village
+    table is written and a stale one is removed, so :func:`load_villages` gives None.
     """
     root = Path(data_root) if data_root else config.data_dir()
     raw, processed = root / "raw", root / "processed"
@@ -85,6 +98,12 @@ def process(data_root: Path | None = None) -> dict[str, Path]:
     io.write_parquet(group_table(classified), out["groups_year"])
     out["indicators_commune_year"] = processed / "indicators_commune_year.parquet"
     io.write_parquet(indicator_table(classified), out["indicators_commune_year"])
+    village_file = processed / "villages.parquet"
+    if (raw / "villages.parquet").exists():
+        out["villages"] = village_file
+        io.write_parquet(villages.read_villages(raw / "villages.parquet", households=households), village_file)
+    else:
+        village_file.unlink(missing_ok=True)
     return out
 
 
@@ -138,9 +157,13 @@ def ensure_demo_data(
         stale = True
     else:
         stale = False
-    names = ("households_classified", "commune_year", "loans", "groups_year", "indicators_commune_year")
+    names = ["households_classified", "commune_year", "loans", "groups_year", "indicators_commune_year"]
+    inputs = ["households.parquet", "loans.parquet"]
+    if (raw / "villages.parquet").exists():
+        names.append("villages")
+        inputs.append("villages.parquet")
     expected = {name: root / "processed" / f"{name}.parquet" for name in names}
-    newest_input = max((raw / f).stat().st_mtime for f in ("households.parquet", "loans.parquet"))
+    newest_input = max((raw / f).stat().st_mtime for f in inputs)
     if stale or any(not p.exists() or p.stat().st_mtime < newest_input for p in expected.values()):
         return process(root)
     return expected
@@ -159,6 +182,17 @@ def load_commune_year() -> pd.DataFrame:
 def load_loans() -> pd.DataFrame:
     """The VBSP loan records, validated against the household file by :func:`process`."""
     return io.read_parquet(config.processed_dir() / "loans.parquet")
+
+
+def load_villages() -> pd.DataFrame | None:
+    """Each household's village (internal: it holds household identifiers), or None when the data have no villages.
+
+    One row per household: ``household_id``, ``commune_code``, ``village_code``,
+    ``village_name`` (and ``distance_km`` for the synthetic panel), as checked by :func:`process`;
+    :func:`povanalysis.data.villages.attach_villages` adds them to a household table.
+    """
+    path = config.processed_dir() / "villages.parquet"
+    return io.read_parquet(path) if path.exists() else None
 
 
 def load_disadvantaged() -> frozenset[str]:

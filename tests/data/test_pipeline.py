@@ -1,3 +1,5 @@
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -68,3 +70,43 @@ def test_ensure_demo_data_regenerates_only_when_parameters_change(tmp_path):
     assert (tmp_path / "raw" / "households.parquet").stat().st_mtime_ns == stamp
     pipeline.ensure_demo_data(tmp_path, seed=2, scale=0.003)
     assert (tmp_path / "raw" / "households.parquet").stat().st_mtime_ns != stamp
+    villages = tmp_path / "processed" / "villages.parquet"
+    villages.unlink()  # processed before the pipeline knew villages: processed again
+    assert pipeline.ensure_demo_data(tmp_path, seed=2, scale=0.003)["villages"] == villages
+    assert villages.exists()
+
+
+def test_process_checks_and_writes_the_villages_and_nothing_else_changes(raw_root, tmp_path, monkeypatch):
+    with_villages = pipeline.process(raw_root)
+    raw_villages = pd.read_parquet(raw_root / "raw" / "villages.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(with_villages["villages"]), raw_villages)
+    monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(raw_root))
+    loaded = pipeline.load_villages()
+    assert loaded["household_id"].is_unique and set(loaded["household_id"]) == set(raw_villages["household_id"])
+    assert loaded["village_code"].str.fullmatch(r"\d{5}-\d{3}").all()
+    other = tmp_path / "data"
+    shutil.copytree(raw_root / "raw", other / "raw")
+    shutil.copytree(raw_root / "processed", other / "processed")  # a stale village table from the run above
+    (other / "raw" / "villages.parquet").unlink()
+    without = pipeline.process(other)
+    assert set(with_villages) - set(without) == {"villages"}
+    for key, path in without.items():
+        assert path.read_bytes() == with_villages[key].read_bytes(), key
+    assert not (other / "processed" / "villages.parquet").exists()
+    monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(other))
+    assert pipeline.load_villages() is None
+
+
+def test_process_refuses_villages_that_disagree_with_the_review_file(raw_root, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(raw_root / "raw", root / "raw")
+    v = pd.read_parquet(root / "raw" / "villages.parquet")
+    other = v.index[v["commune_code"] != v.loc[3, "commune_code"]][0]
+    columns = ["commune_code", "village_code", "village_name"]
+    v.loc[3, columns] = v.loc[other, columns]  # a village of another commune: consistent, but not the household's
+    io.write_parquet(v, root / "raw" / "villages.parquet")
+    with pytest.raises(io.ValidationError) as err:
+        pipeline.process(root)
+    assert err.value.path == root / "raw" / "villages.parquet"
+    assert (err.value.row, err.value.column) == (3, "commune_code")
+    assert "record 3 (0-based), column 'commune_code'" in str(err.value)
