@@ -220,3 +220,14 @@ def test_figures_write_numbers_in_their_language(lang, separators):
     profile = charts.deprivation_profile(_af("hdk", np.linspace(0.01, 0.2, 12)), lang=lang)
     bars = charts.contribution_bars(_af("pctb", [100 / 12] * 12), lang=lang)
     assert {f.layout.separators for f in (trend, profile, bars)} == {separators}
+
+
+def test_the_charts_of_a_commune_page_have_titles_of_their_own():
+    trend = _trend({"a": [0.1, 0.2]}).assign(near_poor_rate=[0.05, 0.06])
+    titles = [
+        charts.rate_trend(trend, group="group").layout.title.text,
+        charts.rate_trend(trend, rate="near_poor_rate", group="group").layout.title.text,
+        charts.deprivation_profile(_af("hdk", np.linspace(0.01, 0.2, 12))).layout.title.text,
+        charts.contribution_bars(_af("pctb", [100 / 12] * 12)).layout.title.text,
+    ]
+    assert len(set(titles)) == len(titles)

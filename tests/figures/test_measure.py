@@ -62,3 +62,10 @@ def test_colour_bar_and_legend_do_not_overlap(fits):
     # the colour bar stands at the right of the plot, the legend under it: horizontal, below the axis title
     assert bar.x >= 1 and bar.xanchor == "left"
     assert legend.orientation == "h" and legend.yanchor == "top" and legend.y < -0.1
+
+
+def test_the_figures_of_a_fit_have_titles_of_their_own(fits):
+    res = fits["REML"]
+    figures = (plot_estimates(res), plot_cv(res), plot_direct_vs_eblup(res), plot_residuals(res))
+    titles = [f.layout.title.text for f in figures]
+    assert len(set(titles)) == len(titles)
