@@ -359,9 +359,9 @@ def trend_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     shown = rates[exact & (rates["review_year"] <= ctx.review_year)]
     if len(shown) < 2:
         text = (
-            "Không đủ số liệu công bố để so sánh giữa các kỳ rà soát."
+            f"Không đủ số liệu công bố của {_name(ctx)} để so sánh giữa các kỳ rà soát."
             if lang == "vi"
-            else "Too few published reviews to compare over time."
+            else f"Too few published reviews of {_name(ctx)} to compare over time."
         )
         return Markdown(text)
     first, last = shown.iloc[0], shown.iloc[-1]
@@ -455,12 +455,15 @@ def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     af = _af_rows(ctx, ctx.review_year)
     if af.empty:
         year = ctx.af[(ctx.af["review_year"] == ctx.review_year) & ~ctx.af["suppressed"]] if len(ctx.af) else ctx.af
-        if len(year):  # households enough, but fewer deprived ones than the limit
-            return Markdown(
-                f"Số hộ thiếu hụt đa chiều dưới {ctx.min_cell} hộ: hồ sơ thiếu hụt không công bố."
+        if len(year):  # households enough, but fewer deprived ones than the limit; the terms still explained
+            text = (
+                f"Tại {_name(ctx)}, số hộ thiếu hụt đa chiều dưới {ctx.min_cell} hộ: hồ sơ thiếu hụt không công bố."
                 if lang == "vi"
-                else f"Fewer than {ctx.min_cell} multidimensionally deprived households: the profile is not published."
+                else f"{_name(ctx)} has fewer than {ctx.min_cell} multidimensionally deprived households: the "
+                "profile is not published."
             )
+            std = get_standard(year["standard"].iloc[0])
+            return Markdown(text + "\n\n" + glossary(std, lang, k=af_cutoff(year)["k"]))
         return Markdown("Số hộ dưới ngưỡng công bố." if lang == "vi" else "Too few households to publish.")
     value = af[af["indicator"].isna()].set_index("measure")["value"]
     std = get_standard(af["standard"].iloc[0])
