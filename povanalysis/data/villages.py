@@ -73,12 +73,23 @@ _MINORITY_VILLAGE = 0.7  # above this share of ethnic-minority households a vill
 
 
 def _reference(keys: np.ndarray, values: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the value most rows of its key carry (ties: the earliest), and the first row that carries it."""
-    t = pd.DataFrame({"key": keys, "value": values, "pos": pos})
-    g = t.groupby(["key", "value"], sort=False).agg(n=("pos", "size"), first=("pos", "min")).reset_index()
-    g = g.sort_values(["key", "n", "first"], ascending=[True, False, True], kind="stable")
-    best = g.drop_duplicates("key").set_index("key")
-    return t["key"].map(best["value"]).to_numpy(object), t["key"].map(best["first"]).to_numpy()
+    """Per row: the value most rows of its key carry (ties: the earliest), and the first row that carries it.
+
+    Keys and values are hashed once and the rows sorted: no lookup per row.
+    """
+    key, _ = pd.factorize(keys)
+    value, uniques = pd.factorize(values)
+    pos = np.asarray(pos, dtype="int64")
+    if not len(key):
+        return np.empty(0, dtype=object), pos
+    order = np.lexsort((pos, value, key))
+    k, v = key[order], value[order]
+    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (v[1:] != v[:-1])])
+    count = np.diff(np.r_[starts, len(k)])
+    run_key, run_value, run_first = k[starts], v[starts], pos[order][starts]
+    pick = np.lexsort((run_first, -count, run_key))
+    chosen = pick[np.r_[True, run_key[pick][1:] != run_key[pick][:-1]]]  # one run per key, keys in code order
+    return np.asarray(uniques, dtype=object)[run_value[chosen]][key], run_first[chosen][key]
 
 
 def village_problems(
@@ -169,7 +180,9 @@ def check_villages(
 
     A frame without ``village_code`` and ``village_name`` passes (villages are optional).  With
     them, every village code belongs to one commune and has one name, a household keeps one
-    village across reviews, and a code and its name are both given or both empty.
+    village across reviews, and a code and its name are both given or both empty.  The rows
+    named are those that disagree with what most rows of their code (or household) say
+    (:func:`village_problems`).
 
     Parameters
     ----------
