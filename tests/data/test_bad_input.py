@@ -210,7 +210,7 @@ def test_review_file_with_villages_is_checked_within_its_communes(tmp_path):
         "commune '01843', but in commune '01840' at row 1 (line 2 of the file): a village belongs to one commune, "
         f"got '01840-001'\n{FIX}"
     )
-    hh = read_households(path, extra="keep", quarantine=tmp_path / "q.csv")
+    hh = read_households(path, quarantine=tmp_path / "q.csv")
     assert hh["household_id"].tolist() == ["H1"]
     assert check_villages(hh, path=path) is hh
 
