@@ -16,6 +16,7 @@ from povanalysis.data.villages import (
     check_villages,
     intra_village_correlation,
     read_villages,
+    village_problems,
 )
 
 
@@ -185,3 +186,19 @@ def test_read_villages_round_trip_and_agreement_with_the_review_file(small_panel
         read_villages(csv, households=small_panel.households)
     assert err.value.row == 2 and err.value.column == "commune_code" and err.value.value == "01843"
     assert "row 2 (line 3 of the file), column 'commune_code'" in str(err.value)
+
+
+def test_village_problems_take_the_majority_as_reference_and_the_earliest_on_a_tie():
+    def where(pos):
+        return [f"#{p}" for p in pos]
+
+    commune = np.array(["01843", "01840", "01840", "01843", "01843"], dtype=object)
+    code = np.array(["a", "a", "a", "b", "b"], dtype=object)
+    name = np.array(["Xóm Na", "Xóm Na", "Xóm Na", "Bản Mò", "Bản Mỏ"], dtype=object)
+    found = village_problems(np.array(["H1", "H2", "H3", "H4", "H1"], dtype=object), commune, code, name, where)
+    assert found == [
+        (0, "village_code", "a", "village code in commune '01843', but in commune '01840' at #1: a village belongs to one commune"),
+        (4, "village_code", "b", "household 'H1' is in village 'a' elsewhere"),
+        (4, "village_name", "Bản Mỏ", "village 'b' is named 'Bản Mò' at #3: one name per village code"),
+    ]  # fmt: skip
+    assert village_problems(None, commune[:0], code[:0], name[:0], where) == []
