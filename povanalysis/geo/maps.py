@@ -298,7 +298,22 @@ def _area_traces(paths, codes, *, name, colour, hover, values=None, colours=None
     return traces
 
 
-def _colour_bar(scale, *, zmin: float, zmax: float, title: str, tickformat: str | None, at) -> go.Scatter:
+def _point_ticks(zmin: float, zmax: float, lang: str) -> dict:
+    """Ticks of a colour bar of changes in percentage points: ``−10``, ``0``, ``+10`` (no % sign on points)."""
+    span = max(zmax - zmin, 1e-9)
+    step = next((s for s in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if span / s <= 8), 1.0)
+    values = np.arange(math.ceil(zmin / step - 1e-9), math.floor(zmax / step + 1e-9) + 1) * step
+    digits = max(0, -math.floor(math.log10(100 * step) + 1e-9))
+    text = []
+    for v in values:
+        shown = f"{100 * v:+.{digits}f}" if abs(v) > step / 2 else "0"
+        text.append(shown.replace(".", ",") if lang == "vi" else shown)
+    return dict(tickmode="array", tickvals=values.tolist(), ticktext=text)
+
+
+def _colour_bar(
+    scale, *, zmin: float, zmax: float, title: str, tickformat: str | None, at, ticks: dict | None = None
+) -> go.Scatter:
     """An invisible marker carrying the colour bar of a continuous map."""
     return go.Scatter(
         x=[at[0]],
@@ -312,7 +327,9 @@ def _colour_bar(scale, *, zmin: float, zmax: float, title: str, tickformat: str 
             cmin=zmin,
             cmax=zmax,
             showscale=True,
-            colorbar=dict(title=dict(text=title), len=0.6, tickformat=tickformat, x=1.0, xanchor="left", y=0.5),
+            colorbar=dict(
+                title=dict(text=title), len=0.6, tickformat=tickformat, x=1.0, xanchor="left", y=0.5, **(ticks or {})
+            ),
         ),
         showlegend=False,
         hoverinfo="skip",
@@ -662,8 +679,9 @@ def choropleth(
                 zmin=zmin,
                 zmax=zmax,
                 title=what,
-                tickformat={"percent": ".0%", "points": "+.0%"}.get(kind),
+                tickformat={"percent": ".0%"}.get(kind),
                 at=((x0 + x1) / 2, (y0 + y1) / 2),
+                ticks=_point_ticks(zmin, zmax, lang) if kind == "points" else None,
             )
         )
     else:
