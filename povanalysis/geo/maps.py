@@ -298,6 +298,13 @@ def _area_traces(paths, codes, *, name, colour, hover, values=None, colours=None
     return traces
 
 
+def _wrap(text: str, width: int = 22) -> str:
+    """``text`` in lines of at most about ``width`` characters, joined by ``<br>`` (a colour bar's title)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width=width, break_long_words=False)) or text
+
+
 def _point_ticks(zmin: float, zmax: float, lang: str) -> dict:
     """Ticks of a colour bar of changes in percentage points: ``−10``, ``0``, ``+10`` (no % sign on points)."""
     span = max(zmax - zmin, 1e-9)
@@ -328,7 +335,13 @@ def _colour_bar(
             cmax=zmax,
             showscale=True,
             colorbar=dict(
-                title=dict(text=title), len=0.6, tickformat=tickformat, x=1.0, xanchor="left", y=0.5, **(ticks or {})
+                title=dict(text=_wrap(title)),
+                len=0.6,
+                tickformat=tickformat,
+                x=1.0,
+                xanchor="left",
+                y=0.5,
+                **(ticks or {}),
             ),
         ),
         showlegend=False,

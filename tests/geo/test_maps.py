@@ -536,6 +536,19 @@ def test_colour_bar_and_legend_of_a_continuous_map_do_not_overlap(commune_year, 
     legend = fig.layout.legend
     assert bar.marker.colorbar.x >= 1 and bar.marker.colorbar.xanchor == "left"  # right of the map
     assert legend.orientation == "h" and legend.yanchor == "top" and legend.y <= 0  # under it
+    # a long title is broken into lines over the bar instead of running left across the map
+    gap = pd.DataFrame({"commune_code": CODES[:3], "gap": [0.01, -0.02, 0.05]})
+    long = maps.choropleth(
+        gap,
+        "gap",
+        boundaries=schematic,
+        scheme=None,
+        value_format="points",
+        column_label="Chênh lệch so với mục tiêu năm 2030 (điểm phần trăm)",
+    )
+    (bar,) = [t for t in long.data if t.marker is not None and t.marker.showscale]
+    lines = bar.marker.colorbar.title.text.split("<br>")
+    assert len(lines) > 1 and max(map(len, lines)) <= 22 and " ".join(lines).startswith("Chênh lệch so với")
     classed = maps.rate_map(commune_year, year=2024, boundaries=schematic)
     assert classed.layout.legend.x >= 1 and classed.layout.legend.orientation != "h"  # no colour bar: legend at right
 
