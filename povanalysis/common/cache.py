@@ -143,6 +143,13 @@ def _column_digest(s: pd.Series) -> bytes:
     return h.digest()
 
 
+def _copy_on_write() -> bool:
+    """Whether pandas copies shared values before a write (always from pandas 3; an option before)."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return pd.get_option("mode.copy_on_write") is True
+
+
 def _buffers(frame: pd.DataFrame) -> tuple | None:
     """Where each column's values live (addresses of their buffers), or None when a column cannot say.
 
@@ -187,8 +194,9 @@ def frame_digest(frame: pd.DataFrame) -> str:
     :func:`pandas.util.hash_pandas_object`: a 2.1M-row household panel takes about half a second.
     The digests of the last few large frames are remembered: a frame that views the same memory
     as one digested before (the same frame, or a shallow copy of it), its values unchanged, is not
-    read again.  Pandas' copy-on-write moves the values of a frame that is written to; a frame
-    built on a NumPy array with ``copy=False`` and changed through that array is not seen.
+    read again.  Pandas' copy-on-write moves the values of a frame that is written to (without it,
+    before pandas 3, nothing is remembered); a frame built on a NumPy array with ``copy=False`` and
+    changed through that array is not seen.
 
     Examples
     --------
@@ -200,7 +208,7 @@ def frame_digest(frame: pd.DataFrame) -> str:
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"'frame' should be a DataFrame, got {type(frame).__name__}")
-    buffers = _buffers(frame) if len(frame) >= _DIGESTS_MIN_ROWS else None
+    buffers = _buffers(frame) if len(frame) >= _DIGESTS_MIN_ROWS and _copy_on_write() else None
     where = None
     if buffers is not None:
         where = (buffers, len(frame), tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)))
