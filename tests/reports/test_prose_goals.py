@@ -36,10 +36,14 @@ def test_p_meet_comparison_names_disagreeing_models():
     text = PG.p_meet_text(table, margin=outlook.DEFAULT_SETTINGS["disagreement"], lang="en")
     assert text.startswith("The models give very different probabilities of meeting — x:")
     assert "y:" not in text
+    x = Target("x", annual_reduction=1.0, label_vi="Toàn tỉnh: giảm 1 điểm/năm", label_en="Province: 1 point a year")
+    named = PG.p_meet_text(table, margin=0.2, lang="vi", targets=[x])
+    assert named.startswith("Các mô hình cho xác suất đạt mục tiêu rất khác nhau — «Toàn tỉnh: giảm 1 điểm/năm»: ")
+    assert "x:" not in named and "«Province" in PG.p_meet_text(table, margin=0.2, lang="en", targets={"x": x})
     assert PG.p_meet_text(outlook.p_meet_table({"drift": a, "trend": a}), margin=0.2, lang="vi") == ""
 
 
 def test_target_rule_in_both_languages():
-    assert PG.target_rule(Target("p", annual_reduction=1.5), "vi") == "-1,5 điểm phần trăm/năm"
-    assert PG.target_rule(Target("r", annual_reduction=10, unit="relative"), "en") == "-10.0% a year (relative)"
+    assert PG.target_rule(Target("p", annual_reduction=1.5), "vi") == "−1,5 điểm phần trăm/năm"
+    assert PG.target_rule(Target("r", annual_reduction=10, unit="relative"), "en") == "−10.0% a year (relative)"
     assert Target("m", end_level=0.1).describe("en") == "at most 10.00% by 2030"  # the one-line delegation

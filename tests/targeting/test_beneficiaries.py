@@ -566,14 +566,21 @@ def test_accuracy_text_and_province_totals(panel, loans):
     minority = targeting.accuracy(panel, loans, by=("minority",), min_cell=1)
     row = _cell(province, loan_year=2024, programme="all")
     assert [int(row[c]) for c in ("eligible", "reached", "loans", "inclusion_errors")] == [5, 3, 5, 1]
-    assert prose.accuracy_text(province, minority, year=2024, lang="en") == (
+    assert prose.accuracy_text(province, minority, year=2024, lang="en", min_cell=1) == (
         "Of the 5 households eligible at the 2023 review, 3 got a loan in 2024 (coverage 60.0%); 2 eligible "
         "households were not reached. 1 of the 5 loans (20.0%) went to households that were not eligible. "
         "Coverage was 75.0% among ethnic-minority households and 0.0% among Kinh households."
     )
-    vi = prose.accuracy_text(province, year=2024)
+    vi = prose.accuracy_text(province, year=2024, min_cell=1)
     assert vi.startswith(
         "Trong 5 hộ đủ điều kiện theo kết quả rà soát năm 2023, 3 hộ được vay vốn trong năm 2024 (độ bao phủ 60,0%)"
+    )
+    # under a limit of 3: the 2 not reached read "fewer than 3", so the 3 reached read "more than 2"
+    # (5 − 2 would give them back); the 1 loan to the ineligible reads "fewer than 3"; no rate is shown,
+    # since no band up to 50% holds 3 of 5 (rate_band(5, 3) is NaN), nor the coverage by group
+    assert prose.accuracy_text(province, minority, year=2024, lang="en", min_cell=3) == (
+        "Of the 5 households eligible at the 2023 review, more than 2 got a loan in 2024; fewer than 3 eligible "
+        "households were not reached. Fewer than 3 of the 5 loans went to households that were not eligible."
     )
     hidden = targeting.accuracy(panel, loans, by=())
     assert (

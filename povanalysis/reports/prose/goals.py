@@ -516,7 +516,13 @@ def level_label(level: str, lang: str = "vi") -> str:
     return _name(LEVEL_LABELS, level, lang)
 
 
-def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
+def p_meet_text(
+    table: pd.DataFrame,
+    *,
+    margin: float,
+    lang: str = "vi",
+    targets: Mapping[str, Target] | Sequence[Target] | None = None,
+) -> str:
     """A sentence naming the targets whose probabilities of being met differ by more than ``margin`` between models.
 
     Parameters
@@ -526,6 +532,9 @@ def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
     margin : float
         Disagreement worth a sentence (``outlook.DEFAULT_SETTINGS["disagreement"]``, 0.20:
         twenty points of probability).
+    targets : mapping of name to Target, or sequence of Target, optional
+        The targets of the table: each is named by its label in ``lang`` (:meth:`Target.label`)
+        rather than its code; a target not given keeps its code.
 
     Returns
     -------
@@ -543,6 +552,9 @@ def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
     ''
     """
     vi = check_lang(lang) == "vi"
+    if targets is not None and not isinstance(targets, Mapping):
+        targets = {t.name: t for t in targets}
+    names = {n: t.label(lang) for n, t in (targets or {}).items()}
     table = table.set_index("target")
     spread = table.max(axis=1) - table.min(axis=1)
     apart = spread[spread > margin].index.tolist()
@@ -556,7 +568,7 @@ def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
             for m in table.columns
             if np.isfinite(table.loc[t, m])
         )
-        lines.append(f"{escape_markdown(t)}: {vals}")
+        lines.append(f"«{escape_markdown(names[t])}»: {vals}" if t in names else f"{escape_markdown(t)}: {vals}")
     return (
         (
             "Các mô hình cho xác suất đạt mục tiêu rất khác nhau — "
@@ -579,13 +591,13 @@ def p_meet_text(table: pd.DataFrame, *, margin: float, lang: str = "vi") -> str:
 
 
 def target_rule(target: Target, lang: str = "vi") -> str:
-    """A target's rule in words: ``-1.5 points a year`` or ``at most 10.00% by 2030``.
+    """A target's rule in words: ``−1.5 points a year`` (a true minus sign) or ``at most 10.00% by 2030``.
 
     Examples
     --------
     >>> from povanalysis.goals.targets import Target
     >>> target_rule(Target("p", annual_reduction=1.5), "en")
-    '-1.5 points a year'
+    '−1.5 points a year'
     >>> target_rule(Target("m", end_level=0.10), "vi")
     'không quá 10,00% vào năm 2030'
     """
@@ -595,7 +607,7 @@ def target_rule(target: Target, lang: str = "vi") -> str:
         if target.direction == "decrease":
             return f"không quá {level} vào năm {target.end_year}" if vi else f"at most {level} by {target.end_year}"
         return f"ít nhất {level} vào năm {target.end_year}" if vi else f"at least {level} by {target.end_year}"
-    sign = "-" if target.direction == "decrease" else "+"
+    sign = "−" if target.direction == "decrease" else "+"
     r = format_number(target.annual_reduction, lang, digits=1)
     if target.unit == "points":
         return f"{sign}{r} điểm phần trăm/năm" if vi else f"{sign}{r} points a year"
@@ -610,7 +622,7 @@ def target_table(targets: Target | Sequence[Target], *, lang: str = "vi") -> pd.
     --------
     >>> from povanalysis.goals.targets import DEFAULT_TARGETS
     >>> target_table(DEFAULT_TARGETS[:1], lang="en")[["name", "rule", "confirmed"]].to_dict("records")
-    [{'name': 'province_low', 'rule': '-1.0 points a year', 'confirmed': False}]
+    [{'name': 'province_low', 'rule': '−1.0 points a year', 'confirmed': False}]
     """
     check_lang(lang)
     targets = [targets] if hasattr(targets, "population") else list(targets)

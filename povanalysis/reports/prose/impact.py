@@ -122,6 +122,11 @@ SIMULATION_TERMS: Mapping[str, tuple[str, str]] = MappingProxyType(
 )
 
 
+def _num(value: float, lang: str, *, digits: int = 0) -> str:
+    """:func:`format_number` with a true minus sign ("−0,3", never "-0,3"), as the rest of the package writes it."""
+    return format_number(value, lang, digits=digits).replace("-", "\u2212")
+
+
 def term(key: str, lang: str = "vi") -> str:
     """The ``lang`` text of ``key`` in :data:`TERMS`, else its package label (:func:`povanalysis.common.labels.label`).
 
@@ -170,12 +175,12 @@ def effect_text(result: CreditEffect, lang: str = "vi") -> str:
     unit = term(f"unit_{result.outcome}", lang)
     if result.method == "dose":
         unit += " / 10 triệu đồng" if lang == "vi" else " per 10 million VND"
-    est = f"{format_number(s * result.effect, lang, digits=1)} {unit}"
+    est = f"{_num(s * result.effect, lang, digits=1)} {unit}"
     to = "đến" if lang == "vi" else "to"
-    ci = f"{format_number(s * lo, lang, digits=1)} {to} {format_number(s * hi, lang, digits=1)}"
+    ci = f"{_num(s * lo, lang, digits=1)} {to} {_num(s * hi, lang, digits=1)}"
     if lang == "vi":
-        return f"{method_name(result, lang)}: {est} (KTC 95%: {ci}; {format_number(result.n_treated, lang)} hộ vay)."
-    return f"{method_name(result, lang)}: {est} (95% CI {ci}; {format_number(result.n_treated, lang)} borrowers)."
+        return f"{method_name(result, lang)}: {est} (KTC 95%: {ci}; {_num(result.n_treated, lang)} hộ vay)."
+    return f"{method_name(result, lang)}: {est} (95% CI {ci}; {_num(result.n_treated, lang)} borrowers)."
 
 
 def event_study_text(study: EventStudy, lang: str = "vi") -> str:
@@ -185,26 +190,22 @@ def event_study_text(study: EventStudy, lang: str = "vi") -> str:
     row = study.table[study.table["event_time"] == 0]
     s = DISPLAY_SCALE[study.outcome]
     unit = term(f"unit_{study.outcome}", lang)
-    at0 = (
-        ""
-        if row.empty or row["suppressed"].iloc[0]
-        else f"{format_number(s * row['effect'].iloc[0], lang, digits=1)} {unit}"
-    )
+    at0 = "" if row.empty or row["suppressed"].iloc[0] else f"{_num(s * row['effect'].iloc[0], lang, digits=1)} {unit}"
     if lang == "vi":
         pre = (
             "Không có kỳ rà soát nào trước kỳ gốc để kiểm định xu hướng trước khi vay."
             if not p["df"]
             else f"Kiểm định đồng thời các kỳ trước khi vay: F({p['df']}, {p['df_denom']}) = "
-            f"{format_number(p['stat'], lang, digits=2)}, "
-            f"p = {format_number(p['pvalue'], lang, digits=3)}; giá trị p nhỏ (dưới 0,05) cho thấy hộ vay và "
+            f"{_num(p['stat'], lang, digits=2)}, "
+            f"p = {_num(p['pvalue'], lang, digits=3)}; giá trị p nhỏ (dưới 0,05) cho thấy hộ vay và "
             "hộ so sánh đã khác nhau trước khi vay."
         )
         return pre + (f" Tác động ở kỳ rà soát đầu tiên sau khi vay: {at0}." if at0 else "")
     pre = (
         "No review before the base review is available to test pre-trends."
         if not p["df"]
-        else f"Joint test of the leads: F({p['df']}, {p['df_denom']}) = {format_number(p['stat'], lang, digits=2)}, "
-        f"p = {format_number(p['pvalue'], lang, digits=3)}; "
+        else f"Joint test of the leads: F({p['df']}, {p['df_denom']}) = {_num(p['stat'], lang, digits=2)}, "
+        f"p = {_num(p['pvalue'], lang, digits=3)}; "
         "a small p-value (below 0.05) would mean borrowers and comparisons already differed before the loan."
     )
     return pre + (f" Effect at the first review after the loan: {at0}." if at0 else "")
@@ -221,14 +222,14 @@ def heterogeneity_text(groups: Heterogeneity, lang: str = "vi") -> str:
         elif lang == "vi":
             out.append(
                 f"{what}: kiểm định tác động bằng nhau giữa các nhóm F({t.df}, {t.df_denom}) = "
-                f"{format_number(t.stat, lang, digits=2)}, "
-                f"p = {format_number(t.pvalue, lang, digits=3)}."
+                f"{_num(t.stat, lang, digits=2)}, "
+                f"p = {_num(t.pvalue, lang, digits=3)}."
             )
         else:
             out.append(
                 f"{what}: test of equal effects across groups F({t.df}, {t.df_denom}) = "
-                f"{format_number(t.stat, lang, digits=2)}, "
-                f"p = {format_number(t.pvalue, lang, digits=3)}."
+                f"{_num(t.stat, lang, digits=2)}, "
+                f"p = {_num(t.pvalue, lang, digits=3)}."
             )
     return " ".join(out)
 
@@ -240,7 +241,7 @@ def cost_text(cost: CostPerExit, lang: str = "vi") -> str:
     mil = "triệu đồng" if lang == "vi" else "million VND"
 
     def fmt(value: float) -> str:
-        return "∞" if not np.isfinite(value) else format_number(value / 1e6, lang, digits=0)
+        return "∞" if not np.isfinite(value) else _num(value / 1e6, lang, digits=0)
 
     if not np.isfinite(cost.vnd_per_exit):
         return (
@@ -253,13 +254,13 @@ def cost_text(cost: CostPerExit, lang: str = "vi") -> str:
             f"Mỗi hộ thoát nghèo nhờ vốn vay ứng với khoảng {fmt(cost.vnd_per_exit)} {mil} vốn giải ngân "
             f"(KTC 95%: {fmt(lo)} đến {fmt(hi)} {mil}; "
             f"{'phương pháp delta' if cost.interval == 'delta' else 'phương pháp Fieller'}), "
-            f"dựa trên {format_number(cost.n_borrowers, lang)} hộ nghèo vay vốn."
+            f"dựa trên {_num(cost.n_borrowers, lang)} hộ nghèo vay vốn."
         )
     return (
         f"Each household lifted out of poverty by a loan corresponds to about {fmt(cost.vnd_per_exit)} {mil} "
         f"of credit disbursed (95% CI {fmt(lo)} to {fmt(hi)} {mil}; "
         f"{'delta method' if cost.interval == 'delta' else 'Fieller'}), from "
-        f"{format_number(cost.n_borrowers, lang)} poor borrowers."
+        f"{_num(cost.n_borrowers, lang)} poor borrowers."
     )
 
 
@@ -348,8 +349,8 @@ def headline_text(results: Sequence[CreditEffect], *, truth: Mapping | float | N
         conj = "đến" if lang == "vi" else "to"
         ci = "KTC 95%:" if lang == "vi" else "95% CI"
         return (
-            f"{format_number(s * r.effect, lang, digits=1)} {unit} ({ci} {format_number(s * lo, lang, digits=1)} "
-            f"{conj} {format_number(s * hi, lang, digits=1)})"
+            f"{_num(s * r.effect, lang, digits=1)} {unit} ({ci} {_num(s * lo, lang, digits=1)} "
+            f"{conj} {_num(s * hi, lang, digits=1)})"
         )
 
     parts = []
@@ -394,9 +395,9 @@ def headline_text(results: Sequence[CreditEffect], *, truth: Mapping | float | N
     if value is not None:
         extra = ""
         if isinstance(truth, Mapping) and outcome == "exit" and "credit_effect_realised" in truth:
-            real = format_number(s * truth["credit_effect_realised"], lang, digits=2)
+            real = _num(s * truth["credit_effect_realised"], lang, digits=2)
             extra = f" ({'thực hiện trong mẫu' if lang == 'vi' else 'realised in the sample'}: {real})"
-        parts.append(f"{term('truth', lang)}: {format_number(s * value, lang, digits=1)} {unit}{extra}.")
+        parts.append(f"{term('truth', lang)}: {_num(s * value, lang, digits=1)} {unit}{extra}.")
     return " ".join(parts)
 
 

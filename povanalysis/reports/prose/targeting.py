@@ -13,6 +13,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ... import config
 from ...common.checks import require_frame
 from ...common.labels import check_lang, format_number, format_percent, pick
 from ...common.safe import escape_markdown
@@ -20,6 +21,7 @@ from ...targeting.allocation import Allocation, LoanEffect
 from ...targeting.beneficiaries import RankSensitivity
 from ...targeting.panel import positive_int
 from ...targeting.risk import FallbackModel
+from ..disclosure import rate_band
 
 __all__ = [
     "TERMS",
@@ -108,8 +110,8 @@ TERMS = MappingProxyType(
         ),
         "exits": ("số hộ thoát nghèo kỳ vọng", "expected exits"),
         "source_estimate": (
-            "ước lượng từ dữ liệu (povanalysis.impact.credit)",
-            "estimated from the data (povanalysis.impact.credit)",
+            "ước lượng từ dữ liệu vay vốn và rà soát",
+            "estimated from the loan and review data",
         ),
         "source_truth": ("giá trị cài đặt của bộ sinh dữ liệu mô phỏng", "the synthetic generator's planted value"),
         "source_default": ("giả định mặc định (chưa ước lượng)", "a default assumption (not estimated)"),
@@ -165,11 +167,66 @@ def _num(value: float, lang: str) -> str:
     return format_number(value, lang)
 
 
+def _band_pct(u: float, lang: str) -> str:
+    """A band bound as a percent with the digits it needs (0.002 → "0,2%", 0.05 → "5%")."""
+    digits = max(0, int(np.ceil(-np.log10(u * 100) - 1e-9)))
+    return _pct(u, lang, digits)
+
+
+def _pair(count: int, denominator: int, rate: float | None, limit: int, lang: str) -> tuple[str, str]:
+    """A count and its rate as a sentence may show them: under the limit, "dưới 10" and a band or nothing."""
+    if 0 < count < limit:
+        band = rate_band(denominator, limit)
+        few = f"dưới {limit}" if lang == "vi" else f"fewer than {limit}"
+        if rate is None or band != band:
+            return few, ""
+        return few, ("dưới " if lang == "vi" else "under ") + _band_pct(band, lang)
+    return _num(count, lang), ("" if rate is None else _pct(rate, lang))
+
+
+def _complement(denominator: int, limit: int, lang: str) -> tuple[str, str]:
+    """The count whose complement in ``denominator`` is under the limit: "trên n − limit" and "trên 1 − band"."""
+    more = "trên " if lang == "vi" else "more than "
+    band = rate_band(denominator, limit)
+    rate = "" if band != band else more + _band_pct(1 - band, lang)
+    return more + _num(denominator - limit, lang), rate
+
+
+def _group_coverage(row: pd.Series, limit: int, lang: str) -> str:
+    """A group's coverage, banded when the households reached or not reached are under the limit ("" if no band)."""
+    if "reached" not in row or "eligible" not in row:
+        return _pct(row["coverage"], lang)
+    reached, eligible = int(row["reached"]), int(row["eligible"])
+    if 0 < eligible - reached < limit:
+        return _complement(eligible, limit, lang)[1]
+    return _pair(reached, eligible, row["coverage"], limit, lang)[1]
+
+
+def _paren(prefix: str, rate: str) -> str:
+    return f" ({prefix}{rate})" if rate else ""
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 # ----------------------------------------------------------------------------- eligibility and priorities
 
 
-def accuracy_text(province: pd.DataFrame, minority: pd.DataFrame | None = None, *, year: int, lang: str = "vi") -> str:
+def accuracy_text(
+    province: pd.DataFrame,
+    minority: pd.DataFrame | None = None,
+    *,
+    year: int,
+    lang: str = "vi",
+    min_cell: int | None = None,
+) -> str:
     """Two sentences on the coverage, exclusion and inclusion errors of one loan year.
+
+    The disclosure rule of the pages holds in the sentences: a count under ``min_cell``
+    (:data:`povanalysis.config.MIN_CELL` by default) reads "dưới 10", its rate the band of
+    :func:`povanalysis.reports.disclosure.rate_band` ("dưới 5%") or nothing, and the count that
+    would give it back as a difference reads "trên ..." with its rate banded the same way.
 
     Parameters
     ----------
@@ -181,6 +238,8 @@ def accuracy_text(province: pd.DataFrame, minority: pd.DataFrame | None = None, 
     year : int
         Loan year.
     lang : {"vi", "en"}
+    min_cell : int, optional
+        The disclosure limit.
 
     Examples
     --------
@@ -219,31 +278,46 @@ def accuracy_text(province: pd.DataFrame, minority: pd.DataFrame | None = None, 
             if lang == "vi"
             else "The figures for {y} are suppressed (too few households)."
         ).format(y=year)
+    limit = config.MIN_CELL if min_cell is None else int(min_cell)
+    eligible, loans = int(r["eligible"]), int(r["loans"])
+    reached = _pair(int(r["reached"]), eligible, r["coverage"], limit, lang)
+    excluded = _pair(int(r["exclusion_errors"]), eligible, None, limit, lang)
+    if "dưới" in excluded[0] or "fewer" in excluded[0]:  # reached = eligible − excluded gives the count back
+        reached = _complement(eligible, limit, lang)
+    if reached[0].startswith(("dưới", "fewer")):
+        excluded = _complement(eligible, limit, lang)
+    included = _pair(int(r["inclusion_errors"]), loans, r["inclusion_share"], limit, lang)
+    if loans - int(r["inclusion_errors"]) and loans - int(r["inclusion_errors"]) < limit:
+        included = _complement(loans, limit, lang)
+    n_loans = _pair(loans, loans, None, limit, lang)[0]
     if lang == "vi":
         text = (
-            f"Trong {_num(r['eligible'], lang)} hộ đủ điều kiện theo kết quả rà soát năm {year - 1}, "
-            f"{_num(r['reached'], lang)} hộ được vay vốn trong năm {year} (độ bao phủ {_pct(r['coverage'], lang)}); "
-            f"{_num(r['exclusion_errors'], lang)} hộ đủ điều kiện chưa được vay. "
-            f"{_num(r['inclusion_errors'], lang)} trong {_num(r['loans'], lang)} khoản vay "
-            f"({_pct(r['inclusion_share'], lang)}) đến hộ không đủ điều kiện."
+            f"Trong {_num(eligible, lang)} hộ đủ điều kiện theo kết quả rà soát năm {year - 1}, "
+            f"{reached[0]} hộ được vay vốn trong năm {year}{_paren('độ bao phủ ', reached[1])}; "
+            f"{excluded[0]} hộ đủ điều kiện chưa được vay. "
+            f"{_cap(included[0])} trong {n_loans} khoản vay{_paren('', included[1])} đến hộ không đủ điều kiện."
         )
     else:
         text = (
-            f"Of the {_num(r['eligible'], lang)} households eligible at the {year - 1} review, "
-            f"{_num(r['reached'], lang)} got a loan in {year} (coverage {_pct(r['coverage'], lang)}); "
-            f"{_num(r['exclusion_errors'], lang)} eligible households were not reached. "
-            f"{_num(r['inclusion_errors'], lang)} of the {_num(r['loans'], lang)} loans "
-            f"({_pct(r['inclusion_share'], lang)}) went to households that were not eligible."
+            f"Of the {_num(eligible, lang)} households eligible at the {year - 1} review, "
+            f"{reached[0]} got a loan in {year}{_paren('coverage ', reached[1])}; "
+            f"{excluded[0]} eligible households were not reached. "
+            f"{_cap(included[0])} of the {n_loans} loans{_paren('', included[1])} went to households that were "
+            "not eligible."
         )
     if minority is not None:
         require_frame(minority, "minority", ["loan_year", "programme", "minority", "coverage", "suppressed"])
         m = minority[(minority["loan_year"] == year) & (minority["programme"] == _ALL)].set_index("minority")
         if set(m.index) == {True, False} and not m["suppressed"].any():
-            a, b = _pct(m.loc[True, "coverage"], lang), _pct(m.loc[False, "coverage"], lang)
+            a, b = (_group_coverage(m.loc[g], limit, lang) for g in (True, False))
             text += (
-                f" Độ bao phủ ở hộ dân tộc thiểu số là {a}, ở hộ dân tộc Kinh là {b}."
-                if lang == "vi"
-                else f" Coverage was {a} among ethnic-minority households and {b} among Kinh households."
+                ""
+                if not (a and b)
+                else (
+                    f" Độ bao phủ ở hộ dân tộc thiểu số là {a}, ở hộ dân tộc Kinh là {b}."
+                    if lang == "vi"
+                    else f" Coverage was {a} among ethnic-minority households and {b} among Kinh households."
+                )
             )
     return text
 
