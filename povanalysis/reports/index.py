@@ -26,7 +26,7 @@ from ..common.labels import check_lang, format_number, format_percent, label, pi
 from ..common.safe import escape_html, neutralise_formula, neutralise_formulas
 from ..data import registry
 from ..geo import maps
-from . import prepare, published
+from . import prepare, published, sheets
 from .disclosure import DASH
 from .html import PLOTLY_JS, copy_plotly_js, figure_html, literal_labels, page, script_hashes
 
@@ -408,7 +408,9 @@ def _map_html(*, review_year: int, lang: str) -> str:
 def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", force: bool = False) -> tuple[Path, str]:
     """Write ``index.html`` and ``key-figures.xlsx`` into a report folder, unless they are up to date.
 
-    Links go to the reports present (with their stamps) in ``communes/`` and ``province/``.
+    The workbook holds the key figures of every commune and, after them, one sheet per province
+    topic (:func:`povanalysis.reports.sheets.province_sheets`: overview, credit, targets,
+    targeting, small areas), every table in full.  Links go to the reports present (with their stamps) in ``communes/`` and ``province/``.
     Returns the index path and ``"built"`` or ``"up to date"``.
     """
 
@@ -462,6 +464,11 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
         plotly_src=f"assets/{PLOTLY_JS}" if map_html else None,
     )
     atomic_write_text(index, text)
-    write_xlsx(xlsx, review_year=review_year, lang=lang)
+    write_xlsx(
+        xlsx,
+        review_year=review_year,
+        lang=lang,
+        extra_sheets=sheets.province_sheets(review_year=review_year, lang=lang),
+    )
     atomic_write_text(stamp, json.dumps({"digest": digest}) + "\n")
     return index, "built"

@@ -16,6 +16,8 @@ import pandas as pd
 
 from .. import config
 from ..common.labels import check_lang, label, pick
+from ..data import registry
+from . import prepare, published
 from . import province as page
 from .readable import Column, readable
 
@@ -41,36 +43,37 @@ SHEET_NAMES = {
 _FIRST_REVIEW = 2021
 
 
-def overview_sheet(commune_year: pd.DataFrame, *, review_year: int, lang: str = "vi") -> pd.DataFrame:
-    """Poor and near-poor households and rates by commune and review year, with the province's totals.
+def overview_sheet(*, review_year: int, lang: str = "vi") -> pd.DataFrame:
+    """Poor and near-poor households and rates by commune and review year, with the old areas and the province.
 
-    The disclosure rule runs on the whole table at once: counts under the limit read
-    ``< 10``, and a commune's hidden count cannot be worked out from the province's total
-    and the other communes (complementary suppression).
+    Every figure is the one the commune pages, the index and the key-figures sheet publish:
+    the disclosure decision taken once for the province
+    (:mod:`povanalysis.reports.published`, stored with the prepared tables) is read back,
+    never taken again, so no cell is hidden here and shown elsewhere (two decisions on the
+    same counts would let a reader combine them).  Counts under the limit read ``< 10``, a
+    rate of a hidden count a band (``< 5%``) or ``–``.
     """
     check_lang(lang)
-    cy = commune_year[commune_year["review_year"] <= review_year]
-    counts = ["households", "poor", "near_poor"]
-    total = cy.groupby("review_year", as_index=False)[counts].sum().assign(commune_code="province")
-    t = pd.concat([cy[["commune_code", "review_year", *counts]], total], ignore_index=True)
-    t = page.protected_counts(
-        t,
-        ["commune_code", "review_year"],
-        ["poor", "near_poor"],
-        rates={"poor_rate": "poor", "near_poor_rate": "near_poor"},
-        totals={"commune_code": "province"},
-        lang=lang,
+    tables, manifest = prepare.shared_tables()
+    areas = tables["area_totals"].assign(commune_code=published.ALL)
+    flat = pd.concat(
+        [tables["ethnicity"].drop(columns="suppressed"), tables["commune_totals"], areas], ignore_index=True
     )
-    info = cy.drop_duplicates("commune_code").set_index("commune_code")
-    province = label("province", lang)
-    t["name"] = t["commune_code"].map(info["name"]).fillna(province)
-    t["area"] = [label(a, lang) if isinstance(a, str) else "" for a in t["commune_code"].map(info["old_area"])]
-    t["code"] = t["commune_code"].where(t["commune_code"] != "province", "")
-    t = t.sort_values(["review_year", "code"], kind="stable")
+    decided = published.restore(flat, published.HOUSEHOLDS, min_cell=int(manifest["min_cell"])).for_workbook()
+    t = decided[(decided["ethnicity"] == published.ALL) & (decided["review_year"] <= review_year)].copy()
+    units = registry.units().set_index("commune_code")
+    is_commune = t["commune_code"] != published.ALL
+    t["code"] = t["commune_code"].where(is_commune, "")
+    t["name"] = t["commune_code"].map(units["name"]).where(is_commune)
+    t.loc[~is_commune, "name"] = [label(a, lang) for a in t.loc[~is_commune, "old_area"]]
+    t["area"] = [label(a, lang) if a != published.PROVINCE else "" for a in t["old_area"]]
+    # communes by code, then the old areas, then the province, within each review
+    t["order"] = is_commune.map({True: 0, False: 1}) + (t["old_area"] == published.PROVINCE)
+    t = t.sort_values(["review_year", "order", "code", "area"], kind="stable")
     cols = [
         Column("review_year", "Năm rà soát", "Review year", "code"),
         Column("code", "Mã xã", "Commune code", "code"),
-        Column("name", "Xã, phường", "Commune or ward"),
+        Column("name", "Xã, phường / khu vực", "Commune, ward or area"),
         Column("area", label("old_area", "vi"), label("old_area", "en")),
         Column("households", "Số hộ (hộ)", "Households", "count"),
         Column("poor", "Hộ nghèo (hộ)", "Poor households", "count"),
@@ -286,6 +289,7 @@ def province_sheets(*, review_year: int, lang: str = "vi") -> dict[str, pd.DataF
     from ..data import io, pipeline
 
     check_lang(lang)
+    prepare.ensure_prepared()
     years = pipeline.load_commune_year()["review_year"]
     if review_year not in set(years):
         raise ValueError(f"review_year must be a review year in the data {sorted(set(years))}, got {review_year!r}")
@@ -295,7 +299,7 @@ def province_sheets(*, review_year: int, lang: str = "vi") -> dict[str, pd.DataF
     upto = classified[classified["review_year"] <= review_year]
     i = 0 if lang == "vi" else 1
     return {
-        SHEET_NAMES["overview"][i]: overview_sheet(pipeline.load_commune_year(), review_year=review_year, lang=lang),
+        SHEET_NAMES["overview"][i]: overview_sheet(review_year=review_year, lang=lang),
         SHEET_NAMES["credit"][i]: credit_sheet(upto, loans, disadvantaged, review_year=review_year, lang=lang),
         SHEET_NAMES["targets"][i]: targets_sheet(classified, loans, disadvantaged, lang=lang),
         SHEET_NAMES["targeting"][i]: targeting_sheet(classified, loans, review_year=review_year, lang=lang),

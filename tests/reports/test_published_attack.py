@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 
 from povanalysis import config
 from povanalysis.data import registry
-from povanalysis.reports import batch, prepare, published
+from povanalysis.reports import batch, prepare, published, sheets
 from povanalysis.reports import sections as report
 from povanalysis.reports.disclosure import DASH, attack
 
@@ -151,7 +151,9 @@ def test_the_old_leaks_are_gone(site):
 def test_the_workbook_prints_what_the_rule_decided_and_nothing_gives_a_count_back(site, rule):
     flat, p, limit = rule
     wb = load_workbook(site / "key-figures.xlsx")
-    assert wb.sheetnames == ["Số liệu chính", "Ghi chú"]
+    # the key figures, one sheet per province topic, then the notes
+    assert wb.sheetnames[0] == "Số liệu chính" and wb.sheetnames[-1] == "Ghi chú"
+    assert wb.sheetnames[1:-1] == [name for name, _ in sheets.SHEET_NAMES.values()]
     ws = wb["Số liệu chính"]
     assert ws.auto_filter.ref and ws.freeze_panes == "C2"
     header = [c.value for c in ws[1]]
@@ -178,6 +180,13 @@ def test_the_workbook_prints_what_the_rule_decided_and_nothing_gives_a_count_bac
     shown.loc[idx, cells.columns] = cells.to_numpy()
     found = attack(shown, published.HOUSEHOLDS, min_cell=limit, rate_digits=2, truth=flat)
     assert found.disclosed.empty, found.summary()
+    # the province overview sheet prints each commune's figures of the review as the key figures do
+    ws = wb[sheets.SHEET_NAMES["overview"][0]]
+    header = [c.value for c in ws[1]]
+    overview = pd.DataFrame(list(ws.iter_rows(min_row=2, values_only=True)), columns=header)
+    overview = overview[(overview["Năm rà soát"] == str(YEAR)) & (overview["Mã xã"] != "")].set_index("Mã xã")
+    assert overview.loc[rows["Mã"], "Hộ nghèo (hộ)"].tolist() == rows["Số hộ nghèo"].tolist()
+    assert overview.loc[rows["Mã"], "Số hộ (hộ)"].tolist() == rows["Số hộ"].tolist()
 
 
 # ----------------------------------------------------------------------------- the attacker on everything the rule lets out

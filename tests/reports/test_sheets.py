@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from povanalysis import config
+from povanalysis.common.labels import label
 from povanalysis.data import pipeline
-from povanalysis.reports import sheets
-from povanalysis.reports.disclosure import Layout, attack
+from povanalysis.reports import prepare, published, sheets
+from povanalysis.reports.disclosure import attack
 
 ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
 
@@ -51,7 +52,8 @@ def test_one_sheet_per_topic_with_every_row(vi, data_dir):
     assert all(len(name) <= 31 for name in vi)
     n = pipeline.load_commune_year()["commune_code"].nunique()
     years = pipeline.load_commune_year()["review_year"].nunique()
-    assert len(vi["Tổng quan theo xã"]) == (n + 1) * years  # every commune and the province, every review
+    # every commune, the two old areas and the province, every review
+    assert len(vi["Tổng quan theo xã"]) == (n + 3) * years
     assert len(vi["Mục tiêu 2026–2030"]) == n and len(vi["Nhắm đối tượng"]) == n and len(vi["Ước lượng cấp xã"]) == n
     for sheet in vi.values():
         assert not sheet.columns.duplicated().any()
@@ -71,12 +73,18 @@ def test_no_count_under_the_limit_is_shown(vi):
     assert not _small_numbers(vi["Tác động tín dụng"], ["Hộ vay (hộ)"])
 
 
-def test_the_attacker_recovers_no_hidden_count_of_the_overview(vi):
-    o = vi["Tổng quan theo xã"]
-    published = pd.DataFrame(
+def _overview_as_published(o: pd.DataFrame) -> pd.DataFrame:
+    """The overview sheet read back into the keys of the province's household equations."""
+    areas = {label(k, "vi"): k for k in ("bac_kan", "thai_nguyen", "province")}
+    old_area = [
+        areas[n] if c == "" else areas[a] for c, n, a in zip(o["Mã xã"], o["Xã, phường / khu vực"], o["Địa bàn cũ"])
+    ]
+    return pd.DataFrame(
         {
-            "commune_code": o["Mã xã"].where(o["Mã xã"] != "", "province"),
-            "review_year": o["Năm rà soát"],
+            "old_area": old_area,
+            "commune_code": o["Mã xã"].where(o["Mã xã"] != "", published.ALL),
+            "review_year": o["Năm rà soát"].astype(int),
+            "ethnicity": published.ALL,
             "households": o["Số hộ (hộ)"],
             "poor": o["Hộ nghèo (hộ)"],
             "near_poor": o["Hộ cận nghèo (hộ)"],
@@ -84,22 +92,36 @@ def test_the_attacker_recovers_no_hidden_count_of_the_overview(vi):
             "near_poor_rate": [v / 100 if isinstance(v, float) else v for v in o["Tỷ lệ hộ cận nghèo (%)"]],
         }
     )
-    layout = Layout(
-        ["commune_code", "review_year"],
-        ["poor", "near_poor"],
-        totals={"commune_code": "province"},
-        rates={"poor_rate": "poor", "near_poor_rate": "near_poor"},
-    )
-    a = attack(published, layout, rate_digits=2)
+
+
+def test_the_attacker_recovers_no_hidden_count_of_the_overview(vi):
+    """Communes within the old areas, the areas within the province, every review: nothing comes back."""
+    a = attack(_overview_as_published(vi["Tổng quan theo xã"]), published.HOUSEHOLDS, rate_digits=2)
+    assert a.cells["hidden"].sum() > 0
     assert a.recovered.empty, a.summary()
     assert a.exposed.empty, a.summary()
 
 
+def test_the_overview_is_the_decision_the_pages_and_the_index_publish(vi):
+    """One decision for every output: a cell hidden on a commune page is hidden in the sheet, and the reverse."""
+    tables, manifest = prepare.shared_tables()
+    areas = tables["area_totals"].assign(commune_code=published.ALL)
+    flat = pd.concat(
+        [tables["ethnicity"].drop(columns="suppressed"), tables["commune_totals"], areas], ignore_index=True
+    )
+    decided = published.restore(flat, published.HOUSEHOLDS, min_cell=int(manifest["min_cell"])).for_workbook()
+    decided = decided[decided["ethnicity"] == published.ALL].set_index(["old_area", "commune_code", "review_year"])
+    sheet = _overview_as_published(vi["Tổng quan theo xã"]).set_index(["old_area", "commune_code", "review_year"])
+    assert len(sheet) == len(decided)
+    for column in ("households", "poor", "near_poor"):
+        assert sheet[column].tolist() == decided.loc[sheet.index, column].tolist(), column
+
+
 def test_english_sheets(data_dir, vi):
-    en = sheets.overview_sheet(pipeline.load_commune_year(), review_year=2024, lang="en")
-    assert en.columns.tolist()[:3] == ["Review year", "Commune code", "Commune or ward"]
+    en = sheets.overview_sheet(review_year=2024, lang="en")
+    assert en.columns.tolist()[:3] == ["Review year", "Commune code", "Commune, ward or area"]
     assert set(en["Review year"]) == {"2021", "2022", "2023", "2024"}
-    assert en.iloc[0, 2] == "Province"
+    assert en.iloc[-1, 2] == "Province" and en.iloc[-2, 2] == "Old Thai Nguyen area"
 
 
 def test_review_year_must_be_in_the_data(data_dir):
