@@ -14,7 +14,7 @@ from ..measure.standards import classify, get_standard
 from ..targeting.panel import NEWLY_ESCAPED_YEARS, household_panel, min_cell_limit, positive_int
 from .series import minority_column, standard_in_force
 
-__all__ = ["LEVELS", "MEASURES", "Exits", "lasting_exits", "proportion_interval"]
+__all__ = ["LEVELS", "MEASURES", "Exits", "lasting_exits", "exits_from_table", "proportion_interval"]
 
 #: Levels the exits are counted at: the province, each commune, ethnic minority or majority,
 #: each pre-merger province (``old_area``), disadvantaged communes or the others.
@@ -504,3 +504,72 @@ def _proportions(cells: pd.DataFrame, alpha: float) -> pd.DataFrame:
         key=lambda s: s.map(level_order) if s.name == "level" else s.map(measure_order) if s.name == "measure" else s,
     ).reset_index(drop=True)
     return out[[*keys, "measure", "x", "n", "estimate", "se", "ci_lower", "ci_upper", "clusters", "interval"]]
+
+
+def exits_from_table(
+    table: pd.DataFrame,
+    *,
+    standard: str,
+    basis: str,
+    review_years: Sequence[int],
+    alpha: float = 0.05,
+    min_cell: int | None = None,
+    notes: Sequence[str] = (),
+) -> Exits:
+    """An :class:`Exits` rebuilt from its tidy :attr:`Exits.table` (some of its rows: one commune's, say).
+
+    The counts are the table's: ``exit`` gives ``exits`` over ``poor_before``; ``held``
+    gives ``held`` over ``observed``; ``held_all`` gives ``exits`` at each horizon;
+    ``reentered``, ``lost`` and ``reentry_hazard`` the others.  What a stored table
+    (a report's prepared folder) needs to be read by the prose and figures again.
+
+    Examples
+    --------
+    >>> hh = pd.DataFrame({"household_id": list("aaabbbccc"), "review_year": [2023, 2024, 2025] * 3,
+    ...                    "commune_code": "01", "standard": "2022-2025",
+    ...                    "poverty_class": ["poor", "near_poor", "not_poor", "poor", "not_poor", "poor",
+    ...                                      "poor", "poor", "near_poor"]})
+    >>> ex = lasting_exits(hh, levels=["commune"], min_cell=1)
+    >>> back = exits_from_table(ex.table, standard=ex.standard, basis=ex.basis, review_years=ex.review_years,
+    ...                         min_cell=1)
+    >>> back.counts.equals(ex.counts)
+    True
+    """
+    require_frame(table, "table", ["level", "group", "exit_year", "horizon", "measure", "x", "n", "ci_lower"])
+    keys = ["level", "group", "exit_year", "horizon"]
+    t = table.reset_index(drop=True)
+    wide = t.pivot_table(index=keys, columns="measure", values=["x", "n"], aggfunc="first", sort=False)
+    counts = pd.DataFrame(index=wide.index)
+
+    def get(side: str, m: str) -> pd.Series:
+        if (side, m) in wide.columns:
+            return wide[(side, m)]
+        return pd.Series(np.nan, index=wide.index)
+
+    base = t[t["measure"] == "exit"].set_index(["level", "group", "exit_year"])[["x", "n"]]
+    idx = wide.index.droplevel("horizon")
+    counts["poor_before"] = base["n"].reindex(idx).to_numpy()
+    counts["exits"] = base["x"].reindex(idx).to_numpy()
+    counts["lost"] = get("x", "lost")
+    counts["observed"] = get("n", "held")
+    counts["held"] = get("x", "held")
+    counts["reentered"] = get("x", "reentered")
+    counts["at_risk"] = get("n", "reentry_hazard")
+    counts["reentered_now"] = get("x", "reentry_hazard")
+    counts = counts.fillna(0).astype("int64").reset_index()
+    counts["exit_year"] = counts["exit_year"].astype("int64")
+    counts["horizon"] = counts["horizon"].astype("int64")
+    order = {lv: i for i, lv in enumerate(LEVELS)}
+    counts = counts.sort_values(
+        keys, key=lambda s: s.map(order) if s.name == "level" else s, kind="stable"
+    ).reset_index(drop=True)
+    return Exits(
+        table=t,
+        counts=counts,
+        standard=str(standard),
+        basis=str(basis),
+        review_years=tuple(int(y) for y in review_years),
+        alpha=check_alpha(alpha),
+        min_cell=min_cell_limit(min_cell),
+        notes=tuple(notes),
+    )

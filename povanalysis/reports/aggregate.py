@@ -69,6 +69,9 @@ __all__ = [
     "contribution_figure",
     "ethnicity_table",
     "credit_table",
+    "exits_figure",
+    "exits_table",
+    "village_table",
 ]
 
 #: The values of the commune notebook's ``data_mode``: household records, or published counts.
@@ -79,7 +82,7 @@ COUNTS_FILE = "commune_year.parquet"
 _META_FILE = "commune_year.json"
 
 #: Sections of the report that need household records: in aggregate mode, one sentence each.
-HOUSEHOLD_SECTIONS: tuple[str, ...] = ("profile", "ethnicity", "credit", "targeting", "risk")
+HOUSEHOLD_SECTIONS: tuple[str, ...] = ("profile", "ethnicity", "credit", "targeting", "risk", "exits", "villages")
 
 #: The targets a path is read against on counts: the province-wide ones (a population of whole
 #: communes, known from the counts); the commune's reference path is its share of the
@@ -95,6 +98,8 @@ _HEADINGS = {
     "targeting": ("Độ bao phủ và sai lệch đối tượng vay vốn", "Coverage of eligible households and leakage"),
     "projections": ("Lộ trình giảm nghèo 2026–2030", "Poverty-reduction path 2026–2030"),
     "risk": ("Hộ có nguy cơ tái nghèo", "Households at risk of falling back into poverty"),
+    "exits": ("Thoát nghèo bền vững", "Lasting exits from poverty"),
+    "villages": ("Hộ mới thoát nghèo theo thôn, tổ dân phố", "Newly escaped households by village"),
 }
 
 _SENTENCES = {
@@ -124,6 +129,17 @@ _SENTENCES = {
         "Nguy cơ tái nghèo được ước tính từ lịch sử của từng hộ qua các kỳ rà soát, "
         "không có trong bảng kết quả rà soát công bố theo xã.",
         "The risk of falling back into poverty is estimated from each household's history over the reviews, "
+        "which the published commune tables do not hold.",
+    ),
+    "exits": (
+        "Số hộ thoát nghèo bền vững cần theo dõi từng hộ qua các kỳ rà soát, "
+        "không có trong bảng kết quả rà soát công bố theo xã.",
+        "Lasting exits need each household followed over the reviews, which the published commune tables do not hold.",
+    ),
+    "villages": (
+        "Bảng theo thôn, tổ dân phố cần thôn của từng hộ và nguy cơ tái nghèo của hộ, "
+        "không có trong bảng kết quả rà soát công bố theo xã.",
+        "The table by village needs each household's village and risk of falling back, "
         "which the published commune tables do not hold.",
     ),
 }
@@ -461,7 +477,8 @@ def sections_for(data_mode: str) -> ModuleType:
     """The module whose functions render the report in ``data_mode``: :mod:`~povanalysis.reports.sections`, or this one.
 
     Both have ``title``, ``section``, ``rate_figure``, ``map_figure``, ``profile_figure``,
-    ``contribution_figure``, ``ethnicity_table``, ``credit_table`` and ``path_figure``.
+    ``contribution_figure``, ``ethnicity_table``, ``credit_table``, ``path_figure``,
+    ``exits_figure``, ``exits_table`` and ``village_table``.
 
     Examples
     --------
@@ -730,6 +747,21 @@ def ethnicity_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML | None:
 
 def credit_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML | None:
     """None: policy credit needs loan records."""
+    check_lang(lang)
+
+
+def exits_figure(ctx: CommuneContext, *, lang: str = "vi") -> None:
+    """None: lasting exits need household records."""
+    check_lang(lang)
+
+
+def exits_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML | None:
+    """None: lasting exits need household records."""
+    check_lang(lang)
+
+
+def village_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML | None:
+    """None: the table by village needs household records."""
     check_lang(lang)
 
 

@@ -29,7 +29,7 @@ from ..measure.aggregates import poverty_counts, suppress
 from ..measure.indicators import alkire_foster
 from ..measure.standards import get_standard
 from ..targeting import beneficiaries, risk
-from . import published
+from . import grassroots, published
 
 __all__ = [
     "FORMAT",
@@ -52,11 +52,11 @@ __all__ = [
 ]
 
 #: Version of the prepared-table layout; a change invalidates every prepared folder.
-FORMAT = 3
+FORMAT = 4
 
 #: Report sections whose table may fail to compute on some data (a model that cannot be
 #: fitted, no boundaries): each appears only when its table was prepared (see :func:`prepare`).
-OPTIONAL_SECTIONS: tuple[str, ...] = ("map", "targeting", "projections", "risk")
+OPTIONAL_SECTIONS: tuple[str, ...] = ("map", "targeting", "projections", "risk", "exits", "villages")
 
 #: Environment variable pinning the preparation (manifest digest) that reports must read.
 CONTEXT_ENV = "POVANALYSIS_REPORT_CONTEXT"
@@ -134,6 +134,7 @@ def _inputs() -> dict:
     files = {
         "households_classified": config.processed_dir() / "households_classified.parquet",
         "loans": config.processed_dir() / "loans.parquet",
+        "villages": config.processed_dir() / "villages.parquet",
         "disadvantaged": config.raw_dir() / "disadvantaged_communes.csv",
         "truth": config.raw_dir() / "truth.json",
     }
@@ -302,19 +303,10 @@ def _read_boundaries(folder: Path) -> geopandas.GeoDataFrame:
 
 def _prepare_targeting(folder: Path, classified, loans, min_cell) -> pd.DataFrame:
     table = beneficiaries.accuracy(classified, loans, by=("commune_code",), min_cell=min_cell)
-    keep = [
-        "loan_year",
-        "review_year",
-        "commune_code",
-        "programme",
-        "eligible",
-        "reached",
-        "coverage",
-        "loans",
-        "inclusion_errors",
-        "inclusion_share",
-        "suppressed",
-    ]
+    keep = (
+        "loan_year review_year commune_code programme eligible reached coverage loans inclusion_errors "
+        "inclusion_share suppressed"
+    ).split()
     return published.targeting_table(table[keep].reset_index(drop=True), min_cell=min_cell)
 
 
@@ -417,6 +409,8 @@ _PREPARE_OPTIONAL = {
     "targeting": _prepare_targeting,
     "projections": _prepare_projections,
     "risk": _prepare_risk,
+    "exits": grassroots.prepare_exits,
+    "villages": grassroots.prepare_villages,
 }
 
 
@@ -428,7 +422,9 @@ def prepare(*, min_cell: int | None = None) -> Path:
     area and province, per review), ``ethnicity`` (small groups pooled), ``af``
     (Alkire–Foster by commune and review, under each review's standard) and ``credit``
     (VBSP loans by commune, year and programme); the simplified boundaries and the tables
-    of the optional sections (:data:`OPTIONAL_SECTIONS`) when their modules are present;
+    of the optional sections (:data:`OPTIONAL_SECTIONS`) when their modules are present
+    (``exits`` and ``villages``: :mod:`povanalysis.reports.grassroots`, whose village decision
+    the risk table then follows);
     and ``manifest.json``: the inputs' fingerprints, the sections available (with the
     reason for any left out) and a content digest of the rows shared by all reports and
     of each commune's rows, so the batch runner redoes only the reports whose rows
@@ -483,6 +479,8 @@ def prepare(*, min_cell: int | None = None) -> Path:
         sections[name] = True
         if extra is not None:
             tables[name] = extra
+    if sections["risk"] and sections["villages"]:  # one decision on a commune's households at risk
+        tables["risk"] = grassroots.risk_marks(tables["risk"], tables["villages"])
     if not sections["map"]:
         (folder / "boundaries.parquet").unlink(missing_ok=True)
         (folder / "boundaries.json").unlink(missing_ok=True)
@@ -557,7 +555,7 @@ def ensure_prepared(*, force: bool = False) -> dict:
 def _load_tables(folder: str, stamp: str) -> dict:
     base = Path(folder)
     out = {name: pd.read_parquet(base / f"{name}.parquet") for name in _TABLES}
-    for name in ("targeting", "projections", "risk"):
+    for name in ("targeting", "projections", "risk", "exits", "villages"):
         if (base / f"{name}.parquet").exists():
             out[name] = pd.read_parquet(base / f"{name}.parquet")
     if (base / "projection.json").exists() and "projections" in out:
@@ -698,7 +696,7 @@ def commune_context(commune_code: str, *, review_year: int) -> CommuneContext:
     hidden = all_rates["commune_code"].map(every).fillna(True).astype(bool)
     all_rates = all_rates.assign(suppressed=all_rates["suppressed"] | hidden)
     page = pd.concat([rows("ethnicity").drop(columns="suppressed"), totals, area_totals], ignore_index=True)
-    extra = {name: rows(name) for name in ("targeting", "projections", "risk") if name in tables}
+    extra = {name: rows(name) for name in ("targeting", "projections", "risk", "exits", "villages") if name in tables}
     if "projection" in tables:
         extra["projection"] = tables["projection"]
     if "boundaries" in tables:

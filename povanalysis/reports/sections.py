@@ -25,14 +25,17 @@ from ..common.labels import af_cutoff, af_label, check_lang, format_number, form
 from ..common.safe import escape_html, escape_markdown
 from ..data.schema import PROGRAMMES
 from ..figures.charts import contribution_bars, deprivation_profile, rate_trend
+from ..figures.exits import plot_exits
 from ..figures.goals import plot_fan_chart
 from ..geo import maps
 from ..measure.standards import get_standard
+from ..targeting import followup
+from . import grassroots, published
 from . import prepare as _prepare
-from . import published
 from .disclosure import DASH, rate_band
 from .html import literal_labels
 from .prepare import OPTIONAL_SECTIONS, CommuneContext
+from .prose import exits as prose_exits
 
 __all__ = [
     "title",
@@ -53,6 +56,11 @@ __all__ = [
     "path_text",
     "path_figure",
     "risk_text",
+    "exits_text",
+    "exits_figure",
+    "exits_table",
+    "villages_text",
+    "village_table",
 ]
 
 #: Names that moved to :mod:`povanalysis.reports.prepare` in 0.2.0 (importable from here, with a
@@ -98,6 +106,8 @@ _TEXT = {
     "targeting": ("Độ bao phủ và sai lệch đối tượng vay vốn", "Coverage of eligible households and leakage"),
     "projections": ("Lộ trình giảm nghèo 2026–2030", "Poverty-reduction path 2026–2030"),
     "risk": ("Hộ có nguy cơ tái nghèo", "Households at risk of falling back into poverty"),
+    "exits": ("Thoát nghèo bền vững", "Lasting exits from poverty"),
+    "villages": ("Hộ mới thoát nghèo theo thôn, tổ dân phố", "Newly escaped households by village"),
     "other_groups": ("Dân tộc khác", "Other groups"),
     "programme_poor": ("Hộ nghèo", "Poor households"),
     "programme_near_poor": ("Hộ cận nghèo", "Near-poor households"),
@@ -203,6 +213,8 @@ _SECTION_TEXT = {
     "targeting": ("coverage_text",),
     "projections": ("path_text",),
     "risk": ("risk_text",),
+    "exits": ("exits_text",),
+    "villages": ("villages_text",),
 }
 
 
@@ -211,7 +223,8 @@ def section(key: str, ctx: CommuneContext, *, lang: str = "vi") -> Markdown | No
 
     Sections: ``overview``, ``trend``, ``map``, ``profile``, ``ethnicity``, ``credit``
     and the optional ``targeting``, ``projections``, ``risk`` (:data:`OPTIONAL_SECTIONS`),
-    which are left out when their module or table is missing.
+    which are left out when their module or table is missing; ``exits`` (lasting exits, left
+    out when they could not be prepared) and ``villages`` (one sentence without villages).
 
     Examples
     --------
@@ -409,8 +422,11 @@ def rate_figure(ctx: CommuneContext, *, rate: str = "poor_rate", lang: str = "vi
     areas = literal_labels(area_rows.assign(group=area_rows["old_area"]), "group")
     table = pd.concat([commune, areas], ignore_index=True)
     table = table[table["review_year"] <= ctx.review_year]
-    fig = rate_trend(table, rate=rate, group="group", lang=lang)
-    fig.update_layout(height=380, legend=dict(orientation="h", y=-0.2))
+    # the commune first and thickest; rate_trend refuses a focus with no point shown (all hidden)
+    mine = commune["group"].iloc[0]
+    shown = (table["group"] == mine) & ~table["suppressed"]
+    fig = rate_trend(table, rate=rate, group="group", focus=mine if shown.any() else None, lang=lang)
+    fig.update_layout(height=380)
     return fig
 
 
@@ -1020,8 +1036,9 @@ def _fan_history(ctx: CommuneContext, projection):
     The history's points are rates printed to two decimals next to a known number of
     households: a point whose poor households (rate × households) are under the limit, or
     whose published rate the disclosure rule hides, is left out.  When the history is
-    rebased to the new standard, the rates the reviews published are drawn beside it
-    (``recorded``), so the chart says why it differs from the one above.
+    rebased to the new standard, the rates the reviews published (``recorded``, always passed:
+    the chart draws them only when the history is restated) show beside it, so the chart says
+    why it differs from the one above.
     """
     obs = projection.observed
     mine = obs["commune_code"] == ctx.code if "commune_code" in obs.columns else pd.Series(False, index=obs.index)
@@ -1030,8 +1047,6 @@ def _fan_history(ctx: CommuneContext, projection):
     drop = mine & (small | obs["review_year"].astype(int).isin(hidden))
     if drop.any():
         projection = dataclasses.replace(projection, observed=obs[~drop].reset_index(drop=True))
-    if not _rebased(ctx, {"projection": projection}):
-        return projection, None
     recorded = ctx.rates[["review_year", "poor_rate"]].assign(
         suppressed=ctx.rates["suppressed"] | _hidden(ctx.rates, "poor_rate")
     )
@@ -1088,3 +1103,113 @@ def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             "listed in this report."
         )
     return Markdown(text)
+
+
+# ----------------------------------------------------------------------------- lasting exits and villages
+
+
+def _exits(ctx: CommuneContext):
+    """The commune's lasting exits as known at the report's review (None without that section or exits)."""
+    if not ctx.sections.get("exits"):
+        return None
+    return grassroots.read_exits(ctx.extra.get("exits"), min_cell=ctx.min_cell, review_year=ctx.review_year)
+
+
+def exits_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
+    """How many households left poverty and how many were still out one and two reviews later, with intervals.
+
+    :func:`povanalysis.reports.prose.exits.exits_text` on the commune's prepared exits, under the
+    publication limit; a commune with no exit yet says so.
+    """
+    check_lang(lang)
+    ex = _exits(ctx)
+    if ex is None:
+        return Markdown(
+            f"Chưa có hộ nghèo nào ở hai kỳ rà soát liên tiếp tại {_name(ctx)} đến năm {ctx.review_year}, nên chưa "
+            "tính được số hộ thoát nghèo."
+            if lang == "vi"
+            else f"No household of {_name(ctx)} was poor at a review followed by another up to {ctx.review_year}: "
+            "no exit from poverty can be counted yet."
+        )
+    text = prose_exits.exits_text(ex, "commune", ctx.code, lang=lang)
+    why = (
+        " Hộ thoát nghèo bền vững là hộ không tái nghèo ở các kỳ rà soát sau; tỷ lệ tính trên tổng số hộ thoát "
+        "nghèo, hộ không còn trong danh sách rà soát được tính là không giữ được."
+        if lang == "vi"
+        else " An exit holds when the household is not poor again at the later reviews; shares are of all the "
+        "exits, a household no longer on the review lists counted as not held."
+    )
+    return Markdown(text + why)
+
+
+def exits_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
+    """Bars of the exits of each year and of the households still out later (None without exits)."""
+    check_lang(lang)
+    ex = _exits(ctx)
+    if ex is None:
+        return None
+    fig = plot_exits(ex, "commune", ctx.code, lang=lang)
+    fig.update_layout(height=380)
+    return fig
+
+
+def exits_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML | None:
+    """The exits of each year, and how many were still out one and two reviews later, as published (None without exits)."""
+    check_lang(lang)
+    ex = _exits(ctx)
+    if ex is None:
+        return None
+    return _html_table(prose_exits.exits_table(ex, "commune", ctx.code, lang=lang), note=_suppressed_note(ctx, lang))
+
+
+def _village_rows(ctx: CommuneContext) -> pd.DataFrame | None:
+    """The commune's rows of the prepared village table (villages and the commune's total), None without villages."""
+    rows = ctx.extra.get("villages")
+    if not ctx.sections.get("villages") or rows is None or (rows["village_code"] == published.ALL).all():
+        return None
+    return rows
+
+
+def villages_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
+    """What the village table shows, or the one sentence saying the data carry no villages."""
+    check_lang(lang)
+    rows = _village_rows(ctx)
+    if rows is None:
+        return Markdown(
+            "Số liệu rà soát không ghi thôn, tổ dân phố của hộ, nên không lập được bảng theo thôn."
+            if lang == "vi"
+            else "The review records do not carry the households' villages, so there is no table by village."
+        )
+    year = int(rows["review_year"].iloc[0])
+    if year != ctx.review_year:
+        return Markdown(
+            f"Bảng theo thôn, tổ dân phố chỉ có cho kỳ rà soát năm {year}, kỳ đánh giá nguy cơ tái nghèo."
+            if lang == "vi"
+            else f"The table by village is made for the {year} review only, where the risk of falling back is assessed."
+        )
+    return Markdown(
+        f"Số hộ, số hộ mới thoát nghèo và số hộ có nguy cơ tái nghèo cao ở từng thôn, tổ dân phố tại kỳ rà soát năm "
+        f"{year}, để cán bộ được giao theo dõi biết nơi cần đến trước. Danh sách hộ cụ thể chỉ gửi cán bộ theo dõi, "
+        "không công bố trong báo cáo này."
+        if lang == "vi"
+        else f"Households, newly escaped households and those at high risk of falling back in each village at the "
+        f"{year} review, so that the officials who follow them up know where to go first. The households are listed "
+        "only for those officials, not in this report."
+    )
+
+
+def village_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML | None:
+    """Households, newly escaped and at high risk by village, small counts shown as ``< 10`` (None without villages).
+
+    The villages and the commune's total are one decision of the disclosure rule with every
+    commune's and the province's (:data:`povanalysis.reports.grassroots.VILLAGES`), the one the
+    risk section prints from.
+    """
+    check_lang(lang)
+    rows = _village_rows(ctx)
+    if rows is None or int(rows["review_year"].iloc[0]) != ctx.review_year:
+        return None
+    p = published.restore(rows, grassroots.VILLAGES, min_cell=ctx.min_cell)
+    names = rows.loc[rows["village_code"] != published.ALL, ["village_code", "village_name"]]
+    table = followup.village_table(p, names, lang=lang)
+    return _html_table(table, note=p.note(lang))
