@@ -29,6 +29,8 @@ TEXTS = (
     "coverage_text",
     "path_text",
     "risk_text",
+    "exits_text",
+    "villages_text",
 )
 
 

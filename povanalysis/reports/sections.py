@@ -1132,6 +1132,7 @@ def exits_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
             "no exit from poverty can be counted yet."
         )
     text = prose_exits.exits_text(ex, "commune", ctx.code, lang=lang)
+    # what "held" means, where a share is printed
     why = (
         " Hộ thoát nghèo bền vững là hộ không tái nghèo ở các kỳ rà soát sau; tỷ lệ tính trên tổng số hộ thoát "
         "nghèo, hộ không còn trong danh sách rà soát được tính là không giữ được."
@@ -1139,7 +1140,7 @@ def exits_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
         else " An exit holds when the household is not poor again at the later reviews; shares are of all the "
         "exits, a household no longer on the review lists counted as not held."
     )
-    return Markdown(text + why)
+    return Markdown(text + why if "%" in text else text)
 
 
 def exits_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:

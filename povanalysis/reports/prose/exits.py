@@ -245,6 +245,34 @@ def _held_part(c: pd.Series, lang: str, min_cell: int) -> str:
     return f"{held} {unit} ({share}{ci})" if share != DASH else f"{held} {unit}"
 
 
+def _held_two(exits: Exits, cells: pd.DataFrame, t: int, lang: str) -> str:
+    """The sentence on the exits of the latest year up to ``t`` with two later reviews ("" when none)."""
+    vi = lang == "vi"
+    text = ""
+    two = cells[(cells["horizon"] == 2) & (cells["exit_year"] < t + 1)]
+    if not two.empty:
+        c2 = two[two["exit_year"] == two["exit_year"].max()].iloc[0]
+        t2 = int(c2["exit_year"])
+        y1, y2 = (
+            exits.review_years[exits.review_years.index(t2) + 1],
+            exits.review_years[exits.review_years.index(t2) + 2],
+        )
+        if c2["exits_value"] == c2["exits_value"] and c2["exits_value"] > 0:
+            h2 = _held_part(c2, lang, exits.min_cell)
+            e2 = _words(c2["exits"], lang)
+            if vi:
+                text += (
+                    f" Trong {e2} hộ thoát nghèo năm {t2}, {h2} vẫn ngoài diện nghèo ở cả hai kỳ rà "
+                    f"soát {y1} và {y2}: đó là số hộ thoát nghèo bền vững."
+                )
+            else:
+                text += (
+                    f" Of the {e2} households that left poverty in {t2}, {h2} were still out at both "
+                    f"the {y1} and {y2} reviews: the exits that held."
+                )
+    return text
+
+
 def exits_text(
     exits: Exits, level: str = "commune", group: object = None, *, year: int | None = None, lang: str = "vi"
 ) -> str:
@@ -287,13 +315,16 @@ def exits_text(
     n_exits = _words(c["exits"], lang)
     if c["held"] == "":
         return lead + (f"Năm {t} có {n_exits} hộ thoát nghèo." if vi else f"In {t}, {n_exits} households left poverty.")
-    if c["exits_value"] != c["exits_value"] or c["exits_value"] == 0:
+    if c["exits_value"] != c["exits_value"]:
         small = (
             f"Năm {t} có {n_exits} hộ thoát nghèo: quá ít để công bố bao nhiêu hộ giữ được."
             if vi
             else f"In {t}, {n_exits} households left poverty: too few to publish how many stayed out."
         )
         return lead + small
+    if c["exits_value"] == 0:
+        text = f"Năm {t} có 0 hộ thoát nghèo." if vi else f"In {t}, no household left poverty."
+        return lead + text + _held_two(exits, cells, t, lang)
     held_part = _held_part(c, lang, exits.min_cell)
     back, lost, other = _words(c["reentered"], lang), _words(c["lost"], lang), _words(c["not_held"], lang)
     if vi:
@@ -320,28 +351,7 @@ def exits_text(
         elif c["not_held_share"] != DASH:
             clauses.append(f"{_words(c['not_held_share'], lang)} were poor again or no longer on the review lists")
         text = f"In {t}, {n_exits} households left poverty; at the {nxt} review " + _join(clauses, "and") + "."
-    two = cells[(cells["horizon"] == 2) & (cells["exit_year"] < t + 1)]
-    if not two.empty:
-        c2 = two[two["exit_year"] == two["exit_year"].max()].iloc[0]
-        t2 = int(c2["exit_year"])
-        y1, y2 = (
-            exits.review_years[exits.review_years.index(t2) + 1],
-            exits.review_years[exits.review_years.index(t2) + 2],
-        )
-        if c2["exits_value"] == c2["exits_value"] and c2["exits_value"] > 0:
-            h2 = _held_part(c2, lang, exits.min_cell)
-            e2 = _words(c2["exits"], lang)
-            if vi:
-                text += (
-                    f" Trong {e2} hộ thoát nghèo năm {t2}, {h2} vẫn ngoài diện nghèo ở cả hai kỳ rà "
-                    f"soát {y1} và {y2}: đó là số hộ thoát nghèo bền vững."
-                )
-            else:
-                text += (
-                    f" Of the {e2} households that left poverty in {t2}, {h2} were still out at both "
-                    f"the {y1} and {y2} reviews: the exits that held."
-                )
-    return lead + text
+    return lead + text + _held_two(exits, cells, t, lang)
 
 
 def exits_table(exits: Exits, level: str = "commune", group: object = None, *, lang: str = "vi") -> pd.DataFrame:
