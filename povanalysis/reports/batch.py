@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMUNE_NOTEBOOK",
+    "PROVINCE_NOTEBOOKS",
     "Job",
     "JobResult",
     "BatchResult",
@@ -48,8 +49,21 @@ __all__ = [
 #: The parameterised commune notebook, in ``notebooks/``.
 COMMUNE_NOTEBOOK = "06-commune-report.ipynb"
 
+#: The province pages the batch publishes for officials, in ``notebooks/``.  Notebook 07
+#: (reading the published annexes) is a walkthrough for researchers, not a publication: it is
+#: run by the notebook tests, not by the batch.
+PROVINCE_NOTEBOOKS = (
+    "01-province-overview.ipynb",
+    "02-credit-impact.ipynb",
+    "03-targets-2026-2030.ipynb",
+    "04-targeting.ipynb",
+    "05-small-area-estimates.ipynb",
+)
+
+#: The code cell (by id or tag) whose Markdown output opens a page with its title in the page's language.
+TITLE_CELL = "report-title"
+
 _SAFE_STEM = re.compile(r"^(communes|province)/[a-z0-9][a-z0-9-]*$")
-_PROVINCE_NOTEBOOK = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
 
 
 def _notebooks_dir() -> Path:
@@ -82,7 +96,8 @@ class Job:
         (``communes/<code>-<slug>`` or ``province/<notebook stem>``); derived from the
         registry or the notebook name, never from data.
     title : str
-        Page title.
+        Page title; a province page takes, when it runs, the title its notebook prints in
+        ``lang`` (see :func:`province_jobs`).
     lang : str
     digest : str
         SHA-256 of everything the report depends on (notebook, parameters, the prepared
@@ -260,27 +275,54 @@ def commune_jobs(
     return jobs
 
 
+def _heading(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.startswith("# "):
+            return line[2:].strip() or None
+    return None
+
+
 def _notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
+    """The first ``# `` heading of the notebook's Markdown cells (the title as written), else ``default``."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
+            found = _heading(cell.source)
+            if found:
+                return found
+    return default
+
+
+def _executed_title(nb: nbformat.NotebookNode, default: str) -> str:
+    """The title an executed notebook printed in its page's language, else ``default``.
+
+    The title is the first ``# `` line of the Markdown output of the code cell whose id or tag is
+    :data:`TITLE_CELL`.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code" or (
+            cell.get("id") != TITLE_CELL and TITLE_CELL not in cell.metadata.get("tags", [])
+        ):
+            continue
+        for output in cell.get("outputs", []):
+            markdown = output.get("data", {}).get("text/markdown")
+            found = _heading("".join(markdown) if isinstance(markdown, list) else markdown or "")
+            if found:
+                return found
     return default
 
 
 def province_jobs(*, manifest: dict, lang: str = "vi", notebooks: Sequence[Path] | None = None) -> list[Job]:
-    """One job per province-level notebook (every ``notebooks/NN-name.ipynb`` but the commune report).
+    """One job per province page: the notebooks of :data:`PROVINCE_NOTEBOOKS` (or ``notebooks``).
 
-    ``lang`` is passed to the notebooks that declare it; nothing else is.
+    Only the pages published for officials are listed; notebook 07, a walkthrough for
+    researchers, is not.  ``lang`` is passed to the notebooks that declare it; nothing else is.
+    A job's title is the notebook's Markdown title until it runs; the page, its stamp and the
+    index then take the title the executed notebook printed in ``lang`` (its
+    :data:`TITLE_CELL` cell).
     """
     check_lang(lang)
     if notebooks is None:
-        notebooks = [
-            p
-            for p in sorted(_notebooks_dir().glob("*.ipynb"))
-            if _PROVINCE_NOTEBOOK.match(p.name) and p.name != COMMUNE_NOTEBOOK
-        ]
+        notebooks = [_notebooks_dir() / name for name in PROVINCE_NOTEBOOKS]
     jobs = []
     for path in notebooks:
         path = Path(path)
@@ -357,13 +399,14 @@ def run_job(
     start = time.perf_counter()
     folders = machine_folders([(out, ".")])
     p["stamp"].unlink(missing_ok=True)
+    title = job.title
     try:
         nb = engine.execute(kernel, job.notebook, job.parameters)
-        nb.metadata["title"] = job.title
+        if job.kind == "province":
+            title = _executed_title(nb, job.title)
+        nb.metadata["title"] = title
         redact_notebook(nb, folders)
-        page = html.export(
-            nb, lang=job.lang, title=job.title, plotly_src="../assets/" + html.PLOTLY_JS, nav_html=_nav(job)
-        )
+        page = html.export(nb, lang=job.lang, title=title, plotly_src="../assets/" + html.PLOTLY_JS, nav_html=_nav(job))
     except Exception as exc:
         if stop is not None and stop.is_set():  # the batch was interrupted: the outputs stay as they were
             return JobResult(job, "failed", "KeyboardInterrupt: the batch was interrupted", time.perf_counter() - start)
@@ -384,7 +427,7 @@ def run_job(
         "digest": job.digest,
         "notebook": job.notebook.name,
         "parameters": job.parameters,
-        "title": job.title,
+        "title": title,
         "seconds": round(seconds, 3),
     }
     atomic_write_bytes(p["stamp"], (json.dumps(stamp, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))

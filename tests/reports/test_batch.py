@@ -342,3 +342,41 @@ def test_jobs_run_longest_first_by_their_last_run(tmp_path):
     (tmp_path / "communes" / "a.stamp.json").write_text("{broken")
     assert batch.expected_seconds(tmp_path, jobs[0]) == batch.EXPECTED_SECONDS["commune"]
     assert [j.key for j in batch.longest_first(jobs, tmp_path)] == ["02-y", "01-x", "b", "a"]
+
+
+def test_province_pages_are_the_five_publications_for_officials(data_root):
+    jobs = batch.province_jobs(manifest=prepare.read_manifest())
+    assert [j.stem for j in jobs] == [
+        "province/01-province-overview",
+        "province/02-credit-impact",
+        "province/03-targets-2026-2030",
+        "province/04-targeting",
+        "province/05-small-area-estimates",
+    ]
+    assert all(j.notebook.exists() for j in jobs)
+    assert "07-published-tables.ipynb" not in batch.PROVINCE_NOTEBOOKS  # a walkthrough, run by the notebook tests
+    assert (config.PROJ_ROOT / "notebooks" / "07-published-tables.ipynb").exists()
+    # before a page runs, its title is the notebook's own (Vietnamese) Markdown title
+    assert jobs[0].title == "Tổng quan nghèo đa chiều tỉnh Thái Nguyên"
+
+
+def test_an_english_province_page_and_its_index_entry_have_the_english_title(data_root, tmp_path):
+    overview = config.PROJ_ROOT / "notebooks" / "01-province-overview.ipynb"
+    untitled = tmp_path / "99-untitled.ipynb"  # no title cell: the Markdown title stays
+    cells = [nbformat.v4.new_markdown_cell("# Trang thử\n\nKhông có ô tiêu đề."), nbformat.v4.new_code_cell("1 + 1")]
+    metadata = nbformat.read(overview, as_version=4).metadata
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=metadata), untitled)
+    jobs = batch.province_jobs(manifest=prepare.read_manifest(), lang="en", notebooks=[overview, untitled])
+    out = tmp_path / "site"
+    result = batch.run_batch(out, jobs=jobs, workers=1, lang="en", review_year=2025, progress=False)
+    assert result.ok, result.summary()
+    english = "Poor and near-poor households and multidimensional deprivation in Thai Nguyen province, 2025 review"
+    stamp = json.loads((out / "province" / "01-province-overview.stamp.json").read_text(encoding="utf-8"))
+    assert stamp["title"] == english
+    page = (out / "province" / "01-province-overview.html").read_text(encoding="utf-8")
+    assert f"<title>{english}</title>" in page
+    assert nbformat.read(out / "province" / "01-province-overview.ipynb", as_version=4).metadata["title"] == english
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert f">{english}</a>" in index and "Tổng quan nghèo đa chiều" not in index
+    other = json.loads((out / "province" / "99-untitled.stamp.json").read_text(encoding="utf-8"))
+    assert other["title"] == "Trang thử" and ">Trang thử</a>" in index
