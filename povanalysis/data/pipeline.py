@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -169,19 +171,62 @@ def ensure_demo_data(
     return expected
 
 
+#: The last frame each loader read in this process, with the file it came from: ``loader name →
+#: ((resolved path, mtime_ns, size, inode), frame)``.  One frame per loader, so memory stays bounded.
+_REMEMBERED: dict[str, tuple[tuple, pd.DataFrame]] = {}
+_REMEMBERED_LOCK = threading.Lock()
+
+
+def _copy_on_write() -> bool:
+    """Whether pandas copies shared values before a write (always from pandas 3; an option before)."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return pd.get_option("mode.copy_on_write") is True
+
+
+def _remembered(name: str, path: Path, read: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    """``read(path)``, or the frame read last time when the file is the same (path, mtime, size, inode).
+
+    Each caller gets a shallow copy: under copy-on-write (always on in pandas 3) a write to it
+    (a column assigned, a ``.loc`` set) copies the values it touches first, so the remembered
+    frame never changes.  Without copy-on-write nothing is remembered.
+    """
+    if not _copy_on_write():
+        return read(path)
+    try:
+        resolved = Path(path).resolve()
+        st = os.stat(resolved)
+    except OSError:  # missing: the reader says so
+        return read(path)
+    stamp = (str(resolved), st.st_mtime_ns, st.st_size, st.st_ino)
+    with _REMEMBERED_LOCK:
+        found = _REMEMBERED.get(name)
+    if found is not None and found[0] == stamp:
+        return found[1].copy(deep=False)
+    frame = read(resolved)
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[name] = (stamp, frame)
+    return frame.copy(deep=False)
+
+
 def load_classified() -> pd.DataFrame:
-    """The processed household-year table (internal: it holds household identifiers)."""
-    return io.read_parquet(config.processed_dir() / "households_classified.parquet")
+    """The processed household-year table (internal: it holds household identifiers).
+
+    The table read is remembered within the process while its file is unchanged (path,
+    modification time, size); each call returns a copy that can be written to freely.
+    """
+    return _remembered("classified", config.processed_dir() / "households_classified.parquet", io.read_parquet)
 
 
 def load_commune_year() -> pd.DataFrame:
-    """Counts and rates by commune and review year."""
-    return io.read_parquet(config.processed_dir() / "commune_year.parquet")
+    """Counts and rates by commune and review year (remembered as :func:`load_classified` is)."""
+    return _remembered("commune_year", config.processed_dir() / "commune_year.parquet", io.read_parquet)
 
 
 def load_loans() -> pd.DataFrame:
-    """The VBSP loan records, validated against the household file by :func:`process`."""
-    return io.read_parquet(config.processed_dir() / "loans.parquet")
+    """The VBSP loan records, validated against the household file by :func:`process`
+    (remembered as :func:`load_classified` is)."""
+    return _remembered("loans", config.processed_dir() / "loans.parquet", io.read_parquet)
 
 
 def load_villages() -> pd.DataFrame | None:

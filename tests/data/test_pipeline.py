@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -110,3 +111,64 @@ def test_process_refuses_villages_that_disagree_with_the_review_file(raw_root, t
     assert err.value.path == root / "raw" / "villages.parquet"
     assert (err.value.row, err.value.column) == (3, "commune_code")
     assert "record 3 (0-based), column 'commune_code'" in str(err.value)
+
+
+def _counting_reads(monkeypatch) -> list:
+    reads = []
+    real = io.read_parquet
+
+    def read(path):
+        reads.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(io, "read_parquet", read)
+    return reads
+
+
+def test_loaded_tables_are_remembered_and_a_caller_s_writes_never_reach_them(raw_root, monkeypatch):
+    pipeline.process(raw_root)
+    monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(raw_root))
+    reads = _counting_reads(monkeypatch)
+    processed = raw_root / "processed"
+    for load, name in [
+        (pipeline.load_classified, "households_classified.parquet"),
+        (pipeline.load_loans, "loans.parquet"),
+        (pipeline.load_commune_year, "commune_year.parquet"),
+    ]:
+        truth = pd.read_parquet(processed / name)
+        first = load()
+        # every way a notebook writes to a table it loaded
+        first["poverty_class" if "poverty_class" in first else first.columns[0]] = "changed"
+        first["added"] = 1
+        first.loc[first.index[:5], first.columns[1]] = first[first.columns[1]].iloc[-1]
+        first.iloc[0, 2] = first.iloc[-1, 2]
+        first.loc[first.index[-1]] = first.iloc[0]
+        first.attrs["note"] = "changed"
+        first.index.name = "row"
+        del first[first.columns[3]]
+        again = load()
+        pd.testing.assert_frame_equal(again, truth)
+        assert again.attrs == {} and again.index.name is None
+        assert again is not load()
+        assert reads.count(name) == 1, name  # read once, remembered after
+
+
+def test_a_changed_file_or_data_folder_is_read_again_and_only_the_last_table_is_kept(raw_root, tmp_path, monkeypatch):
+    pipeline.process(raw_root)
+    other = tmp_path / "data"
+    shutil.copytree(raw_root / "processed", other / "processed")
+    monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(raw_root))
+    reads = _counting_reads(monkeypatch)
+    pipeline.load_loans()
+    monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(other))
+    pipeline.load_loans()
+    monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(raw_root))
+    pipeline.load_loans()  # the other folder's table replaced this one: read again
+    assert reads == ["loans.parquet"] * 3
+    path = other / "processed" / "loans.parquet"
+    loans = pd.read_parquet(path)
+    monkeypatch.setenv("POVANALYSIS_DATA_DIR", str(other))
+    pipeline.load_loans()
+    io.write_parquet(loans.iloc[:-1], path)  # the file is rewritten: its time, size and inode change
+    assert len(pipeline.load_loans()) == len(loans) - 1
+    assert reads == ["loans.parquet"] * 5
