@@ -22,11 +22,11 @@ _TEXT = {
         "eblup": "EBLUP (Fay–Herriot)",
         "synthetic": "Ước lượng tổng hợp (không có mẫu)",
         "truth": "Giá trị thật (tổng điều tra)",
-        "area": "Xã/phường",
-        "ranked": "Xã/phường, xếp theo EBLUP",
+        "area": "Xã, phường",
+        "ranked": "Xã, phường, xếp theo EBLUP",
         "estimate": "Ước lượng",
         "interval": "khoảng tin cậy {level:.0%}",
-        "title_estimates": "Ước lượng trực tiếp và EBLUP theo xã/phường",
+        "title_estimates": "Ước lượng trực tiếp và EBLUP theo xã, phường",
         "title_scatter": "EBLUP so với ước lượng trực tiếp",
         "identity": "đường y = x",
         "cv": "Hệ số biến thiên (%)",
@@ -97,12 +97,14 @@ def plot_estimates(
     truth: Mapping | pd.Series | None = None,
     level: float = 0.95,
     fig: go.Figure | None = None,
+    percent: bool = False,
 ) -> go.Figure:
     """Ranked dot plot: every area's direct estimate and EBLUP with their intervals, every area named.
 
     Areas are ranked by EBLUP; unsampled areas show their synthetic prediction.  ``labels``
     maps area keys to display names (e.g. Vietnamese commune names); ``truth`` (a Series
-    keyed like the areas) adds the known values, as in a simulation.
+    keyed like the areas) adds the known values, as in a simulation.  With ``percent`` the
+    estimates are shares and the axis reads them as percents (``10%``, not ``0,1``).
 
     Examples
     --------
@@ -155,9 +157,11 @@ def plot_estimates(
             )
         )
     label_rows(fig, names.tolist())
-    return apply_layout(
+    fig = apply_layout(
         fig, t["title_estimates"], x=t["estimate"], y=t["ranked"], percent=False, legend="top", lang=lang
     )
+    if percent:
+        fig.update_xaxes(tickformat=".0%")
     return fig
 
 

@@ -111,7 +111,7 @@ def _fmt(value: float, kind: str, lang: str) -> str:
     if kind == "percent":
         return format_percent(value, lang)
     if kind == "points":
-        text = f"{100 * value:+.2f}"
+        text = f"{100 * value:+.2f}".replace("-", "\u2212")
         return text.replace(".", ",") if lang == "vi" else text
     if kind == "index":
         return format_number(value, lang, digits=3)
@@ -132,7 +132,7 @@ def _edge(value: float, kind: str, lang: str, decimals: int | None = None) -> st
     if kind == "percent":
         text = f"{shown:.{d}f}%"
     elif kind == "points":
-        text = f"{shown:+.{d}f}"
+        text = f"{shown:+.{d}f}".replace("-", "\u2212")
     else:
         text = f"{shown:,.{d}f}"
         if lang == "vi":
@@ -313,7 +313,7 @@ def _point_ticks(zmin: float, zmax: float, lang: str) -> dict:
     digits = max(0, -math.floor(math.log10(100 * step) + 1e-9))
     text = []
     for v in values:
-        shown = f"{100 * v:+.{digits}f}" if abs(v) > step / 2 else "0"
+        shown = f"{100 * v:+.{digits}f}".replace("-", "\u2212") if abs(v) > step / 2 else "0"
         text.append(shown.replace(".", ",") if lang == "vi" else shown)
     return dict(tickmode="array", tickvals=values.tolist(), ticktext=text)
 
@@ -417,7 +417,8 @@ def _layout(
         font=FONT,
         separators=",." if lang == "vi" else ".,",
         height=720,
-        margin=dict(l=10, r=10, t=60, b=30),
+        # a legend at the right keeps room for its longest entry ("Không có ý nghĩa thống kê" was cut)
+        margin=dict(l=10, r=10 if colour_bar else 40, t=60, b=30),
         legend=(
             dict(title_text="", tracegroupgap=0, orientation="h", x=0, xanchor="left", y=-0.01, yanchor="top")
             if colour_bar
@@ -925,7 +926,7 @@ def change_map(
     >>> round(fig.data[0].meta["value"], 4)
     -0.08
     >>> fig.data[0].text.split("<br>")[1:]
-    ['Change (pts): -8.00', 'Poor-household rate 2021: 10.00%', 'Poor-household rate 2024: 2.00%']
+    ['Change (pts): −8.00', 'Poor-household rate 2021: 10.00%', 'Poor-household rate 2024: 2.00%']
     """
     check_lang(lang)
     if int(start) >= int(end):

@@ -76,6 +76,9 @@ table.report-table th:first-child, table.report-table td:first-child { text-alig
 table.report-table thead th { border-bottom: 2px solid #999; vertical-align: bottom; }
 p.table-note { font-size: 0.85rem; color: var(--muted); }
 .plotly-graph-div { width: 100%; }
+/* the chart toolbar sits in a strip of its own above the chart, never over a long title */
+.js-plotly-plot.plotly-graph-div { margin-top: 30px; }
+.js-plotly-plot .plotly .modebar-container { top: -30px !important; }
 .output_stderr, .output_stream { display: none; }
 .cell, .output_wrapper, .output, .output_area { margin: 0; padding: 0; }
 .output_subarea { max-width: 100%; overflow-x: auto; }

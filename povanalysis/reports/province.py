@@ -49,6 +49,7 @@ __all__ = [
     "ranking_table",
     "eligible_table",
     "accuracy_table",
+    "coverage_chart",
     "accuracy_sentence",
     "at_risk_table",
     "priority_table",
@@ -279,6 +280,12 @@ TEXT: Mapping[str, tuple[str, str]] = {
         "vay) và sai sót đưa nhầm (khoản vay cho hộ không đủ điều kiện), chung và theo dân tộc.",
         "## Targeting accuracy\n\nCoverage of the eligible, exclusion errors (eligible but unreached) and "
         "inclusion errors (loans to the ineligible), overall and by ethnicity.",
+    ),
+    "targeting.all_hidden": (
+        "{what} theo xã, phường (khoản vay năm {year}) không vẽ thành biểu đồ: ở mọi xã, phường, số hộ hoặc số "
+        "khoản vay quá ít để công bố (dưới {n}).",
+        "{what} by commune (loans of {year}) is not charted: in every commune the households or loans are too "
+        "few to publish (fewer than {n}).",
     ),
     "targeting.risk": (
         "## Nguy cơ tái nghèo\n\nMô hình logit ước lượng trên các hộ đã thoát nghèo trước đây và kiểm định ngoài "
@@ -884,6 +891,35 @@ def _protect_accuracy(t: pd.DataFrame, keys: list[str], totals: Mapping[str, Any
         {"eligible": ["reached", "exclusion_errors"]},
     )
     return run(t, ["inclusion_errors"], "loans", {"inclusion_share": "inclusion_errors"}, {})
+
+
+def coverage_chart(
+    table: pd.DataFrame, *, measure: str = "coverage", lang: str = "vi", min_cell: int | None = None
+) -> go.Figure | Markdown:
+    """The commune dots of :func:`povanalysis.figures.targeting.coverage_figure`, or a sentence when none is shown.
+
+    When the disclosure rule hides the value of every commune (all programmes), an empty chart
+    with an axis running to an arbitrary bound would say nothing: the page says so in words.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"loan_year": [2025], "commune_code": ["01840"], "minority": [True], "programme": ["all"],
+    ...                   "inclusion_share": [np.nan], "suppressed": [True]})
+    >>> coverage_chart(t, measure="inclusion_share", lang="en").data[:60]
+    'Share of loans to ineligible households by commune (loans of'
+    """
+    from ..figures.targeting import coverage_figure
+    from .prose.targeting import term
+
+    check_lang(lang)
+    rows = table[table["programme"] == "all"] if "programme" in table.columns else table
+    if measure in rows.columns and "suppressed" in rows.columns and len(rows):
+        shown = ~rows["suppressed"].to_numpy(dtype=bool) & rows[measure].notna().to_numpy()
+        if not shown.any():
+            limit = config.MIN_CELL if min_cell is None else int(min_cell)
+            year = int(rows["loan_year"].iloc[0]) if "loan_year" in rows.columns else ""
+            return Markdown(title("targeting.all_hidden", lang, what=term(measure, lang), year=year, n=limit))
+    return coverage_figure(table, measure=measure, lang=lang)
 
 
 def accuracy_table(accuracy: pd.DataFrame, *, by: str | None = None, lang: str = "vi") -> Readable:

@@ -228,11 +228,11 @@ def test_change_map_values_and_suppression(schematic):
     (bar,) = [t for t in fig.data if t.mode == "markers"]
     assert bar.marker.cmin == -bar.marker.cmax == -0.1 and bar.marker.colorbar.title.text == "Change (pts)"
     # points are not percents: the bar reads -10, -5, 0, +5, +10 under its "(pts)" title
-    assert list(bar.marker.colorbar.ticktext) == ["-10", "-5", "0", "+5", "+10"]
+    assert list(bar.marker.colorbar.ticktext) == ["−10", "−5", "0", "+5", "+10"]  # a true minus sign
     assert np.allclose(bar.marker.colorbar.tickvals, [-0.1, -0.05, 0, 0.05, 0.1])
     assert _trace(fig, "01840").fillcolor != _trace(fig, "01849").fillcolor
     assert _trace(fig, "01840").text.split("<br>")[1:] == [
-        "Change (pts): -10.00",
+        "Change (pts): −10.00",
         "Poor-household rate 2021: 20.00%",
         "Poor-household rate 2024: 10.00%",
     ]

@@ -231,3 +231,24 @@ def test_p_meet_sentence_names_targets_by_their_labels():
     assert f"«{DEFAULT_TARGETS[0].label('vi')}»: Thay đổi bình quân 32%, Xu hướng logit 69%" in text
     assert name not in text
     assert page.p_meet_sentence(t, targets, margin=0.5, lang="en").data == "The models agree."
+
+
+def test_a_coverage_chart_with_every_commune_hidden_is_a_sentence():
+    hidden = pd.DataFrame(
+        {
+            "loan_year": 2025,
+            "commune_code": ["01840", "01843"],
+            "minority": [True, False],
+            "programme": "all",
+            "inclusion_share": [np.nan, np.nan],
+            "suppressed": [True, True],
+        }
+    )
+    said = page.coverage_chart(hidden, measure="inclusion_share", lang="vi", min_cell=10)
+    assert said.data == (
+        "Tỷ lệ khoản vay cho hộ không đủ điều kiện theo xã, phường (khoản vay năm 2025) không vẽ thành biểu đồ: ở "
+        "mọi xã, phường, số hộ hoặc số khoản vay quá ít để công bố (dưới 10)."
+    )
+    one = hidden.assign(inclusion_share=[0.25, np.nan], suppressed=[False, True])
+    fig = page.coverage_chart(one, measure="inclusion_share", lang="en")
+    assert [list(t.x) for t in fig.data] == [[0.25]]
