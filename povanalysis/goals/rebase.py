@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .. import config
+from ..common.cache import cache_folder, cache_key, cached_result, frame_digest
 from ..common.checks import require_frame
 from ..measure.standards import CLASSES, classify, get_standard, standard_for_review
 from .series import check_min_cell, minority_column
@@ -161,6 +164,7 @@ def rebase(
     to_standard: str = "2026-2030",
     from_standard: str | None = None,
     min_cell: int | None = None,
+    cache: str | os.PathLike | bool | None = True,
 ) -> Rebase:
     """Classify the households of one review under the standard it uses and under the new one.
 
@@ -183,6 +187,12 @@ def rebase(
         Default: the standard the review year uses (:func:`povanalysis.measure.standards.standard_for_review`).
     min_cell : int, optional
         Default :data:`povanalysis.config.MIN_CELL`.
+    cache : path, bool or None
+        Where the result is kept for the next call with the same households and arguments
+        (Parquet and JSON, :func:`povanalysis.common.cache.cached_result`; the key holds a
+        digest of ``classified``, the arguments, the publication threshold and this module's
+        code): ``True`` (default) the data's cache folder (:func:`povanalysis.config.cache_dir`),
+        a folder, or ``None`` to compute every time.
 
     Returns
     -------
@@ -199,13 +209,27 @@ def rebase(
     ...                    "income_pc": [1_400_000, 2_000_000, 2_000_000, 5_000_000]})
     >>> for d in DEPRIVATIONS:
     ...     hh[d] = [1, 1, 0, 0] if d in ("d_water", "d_latrine", "d_waste", "d_internet") else 0
-    >>> r = rebase(hh, min_cell=1)
+    >>> r = rebase(hh, min_cell=1, cache=None)
     >>> r.from_standard, r.to_standard
     ('2022-2025', '2026-2030')
     >>> r.table(())[["poor_from", "poor_to", "gap"]].to_dict("records")  # income 2.0 M: above 1.5 M, below 2.2 M
     [{'poor_from': 0, 'poor_to': 2, 'gap': 0.5}]
     """
     require_frame(classified, "classified", ["review_year", "commune_code", "area"])
+    arguments = dict(year=year, to_standard=to_standard, from_standard=from_standard, min_cell=min_cell)
+    folder = cache_folder(cache)
+    if folder is None:
+        return _rebase(classified, **arguments)
+    key = cache_key(
+        __name__,
+        function="rebase",
+        classified=frame_digest(classified),
+        **{**arguments, "min_cell": config.MIN_CELL if min_cell is None else min_cell},
+    )
+    return cached_result(folder, key, lambda: _rebase(classified, **arguments), classes=[Rebase])
+
+
+def _rebase(classified, *, year, to_standard, from_standard, min_cell) -> Rebase:
     hh = classified[classified["review_year"] == year]
     if hh.empty:
         raise ValueError(
@@ -245,12 +269,14 @@ def standard_gap(
     to_standard: str = "2026-2030",
     from_standard: str = "2022-2025",
     min_cell: int | None = None,
+    cache: str | os.PathLike | bool | None = True,
 ) -> pd.DataFrame:
     """The gap between two standards in every review: poor-household rates under both, in points and odds.
 
     Every review is classified under both standards.  ``log_odds_ratio`` is the gap on the
     logit scale, with a standard error that treats the two rates as independent binomial
-    proportions (conservative: they are measured on the same households).
+    proportions (conservative: they are measured on the same households).  ``cache`` is as in
+    :func:`rebase`: the table is kept for the next call with the same households and arguments.
 
     Returns
     -------
@@ -265,11 +291,25 @@ def standard_gap(
     ...                    "income_pc": [1_400_000, 2_000_000, 2_000_000, 5_000_000] * 2})
     >>> for d in DEPRIVATIONS:
     ...     hh[d] = [1, 1, 0, 0] * 2 if d in ("d_water", "d_latrine", "d_waste", "d_internet") else 0
-    >>> standard_gap(hh, min_cell=1)[["review_year", "rate_from", "rate_to", "gap"]].to_dict("records")[0]
+    >>> standard_gap(hh, min_cell=1, cache=None)[["review_year", "rate_from", "rate_to", "gap"]].to_dict("records")[0]
     {'review_year': 2024, 'rate_from': 0.0, 'rate_to': 0.5, 'gap': 0.5}
     """
     by = [by] if isinstance(by, str) else list(by)
     require_frame(classified, "classified", ["review_year", "area", "income_pc"] + by)
+    arguments = dict(by=by, to_standard=to_standard, from_standard=from_standard, min_cell=min_cell)
+    folder = cache_folder(cache)
+    if folder is None:
+        return _standard_gap(classified, **arguments)
+    key = cache_key(
+        __name__,
+        function="standard_gap",
+        classified=frame_digest(classified),
+        **{**arguments, "min_cell": config.MIN_CELL if min_cell is None else min_cell},
+    )
+    return cached_result(folder, key, lambda: _standard_gap(classified, **arguments), classes=[])
+
+
+def _standard_gap(classified, *, by, to_standard, from_standard, min_cell) -> pd.DataFrame:
     frm = get_standard(from_standard).key
     to = get_standard(to_standard).key
     work = pd.DataFrame({c: classified[c].to_numpy() for c in by + ["review_year"]})
