@@ -169,6 +169,9 @@ def effect_text(result: CreditEffect, lang: str = "vi") -> str:
     ...                  False, pd.DataFrame())
     >>> effect_text(r, "en")
     "Staggered DiD (Callaway–Sant'Anna): 10.0 percentage points (95% CI 6.0 to 14.0; 100 borrowers)."
+    >>> from dataclasses import replace
+    >>> effect_text(replace(r, effect=-0.003, se=0.002), "vi")  # a true minus sign
+    "Sai khác kép so le (Callaway–Sant'Anna): −0,3 điểm phần trăm (KTC 95%: −0,7 đến 0,1; 100 hộ vay)."
     """
     lo, hi = result.conf_int()
     s = DISPLAY_SCALE[result.outcome]
