@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -10,6 +11,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ..common.cache import cache_folder, cache_key, cached_result, frame_digest
 from ..common.checks import require_frame, to_python
 from ..common.deprecation import moved_names
 from ..data.schema import ETHNIC_MAJORITY, PROGRAMMES
@@ -195,6 +197,7 @@ def accuracy(
     year: int | None = None,
     newly_escaped_years: int = NEWLY_ESCAPED_YEARS,
     min_cell: int | None = None,
+    cache: str | os.PathLike | bool | None = True,
 ) -> pd.DataFrame:
     """Targeting accuracy of VBSP loans against eligibility: coverage, inclusion and exclusion errors.
 
@@ -236,6 +239,12 @@ def accuracy(
         See :func:`eligibility`.
     min_cell : int, optional
         Default :data:`povanalysis.config.MIN_CELL`.
+    cache : path, bool or None
+        Where the table is kept for the next call with the same data and arguments (Parquet,
+        :func:`povanalysis.common.cache.cached_result`; the key holds digests of ``classified``
+        and ``loans``, the arguments, the publication threshold and this module's code):
+        ``True`` (default) the data's cache folder (:func:`povanalysis.config.cache_dir`), a
+        folder, or ``None`` to compute every time.
 
     Returns
     -------
@@ -256,7 +265,7 @@ def accuracy(
     ...                    "poverty_class": ["poor", "near_poor", "not_poor"] * 2})
     >>> ln = pd.DataFrame({"household_id": ["A", "C"], "programme": ["poor", "near_poor"],
     ...                    "disbursed": pd.to_datetime(["2024-03-01", "2024-05-01"])})
-    >>> t = accuracy(hh, ln, year=2024, min_cell=1)
+    >>> t = accuracy(hh, ln, year=2024, min_cell=1, cache=None)
     >>> t[t["programme"] == "all"][["eligible", "reached", "coverage", "loans", "inclusion_errors"]].to_dict("records")
     [{'eligible': 2, 'reached': 1, 'coverage': 0.5, 'loans': 2, 'inclusion_errors': 1}]
     """
@@ -267,6 +276,19 @@ def accuracy(
     limit = min_cell_limit(min_cell)
     window = positive_int(newly_escaped_years, "newly_escaped_years")
     require_frame(classified, "classified")
+    require_frame(loans, "loans")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, numbers.Integral)):
+        raise ValueError(f"'year' must be an integer loan year, got {year!r}")
+    arguments = dict(by=by, year=None if year is None else int(year), window=window, limit=limit)
+    folder = cache_folder(cache)
+    if folder is None:
+        return _accuracy(classified, loans, **arguments)
+    digests = dict(classified=frame_digest(classified), loans=frame_digest(loans))
+    key = cache_key(__name__, function="accuracy", **digests, **arguments)
+    return cached_result(folder, key, lambda: _accuracy(classified, loans, **arguments), classes=[])
+
+
+def _accuracy(classified, loans, *, by, year, window, limit) -> pd.DataFrame:
     frame = _with_minority(classified, by)
     require_frame(frame, "classified", by)
     require_complete(frame, by, "classified")
@@ -277,8 +299,6 @@ def accuracy(
     loan_year = loans["disbursed"].dt.year.to_numpy().astype(np.int64)
     assessable = np.isin(loan_year, [y + 1 for y in review_years])
     if year is not None:
-        if isinstance(year, bool) or not isinstance(year, numbers.Integral):
-            raise ValueError(f"'year' must be an integer loan year, got {year!r}")
         if year - 1 not in review_years:
             raise ValueError(
                 f"'year' {year}: loans of {year} are judged against the review of {year - 1}, "
