@@ -1150,6 +1150,9 @@ def exits_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
     if ex is None:
         return None
     fig = plot_exits(ex, "commune", ctx.code, lang=lang)
+    # the figure names the unit as Markdown does (backslashes): a chart title shows it HTML-escaped
+    named = prose_exits.unit_name("commune", ctx.code, lang)
+    fig.layout.title.text = fig.layout.title.text.replace(named, escape_html(ctx.name), 1)
     fig.update_layout(height=380)
     return fig
 

@@ -184,3 +184,18 @@ def test_no_household_identifier_reaches_the_page(village_root, tmp_path):
     assert len(ids) > 50
     leaked = [h for h in ids if h in page]
     assert not leaked, leaked[:5]
+
+
+@pytest.mark.parametrize("payload", ["<img src=x onerror=alert(1)>", "**Xã** _Một_ [x](y)", "Xã A & B"])
+def test_a_hostile_unit_name_shows_as_typed_in_the_exits_chart(village_root, monkeypatch, payload):
+    from povanalysis.common.safe import escape_html
+    from povanalysis.data import registry
+
+    units = registry.units().copy()
+    units.loc[units["commune_code"] == CODE, "name"] = payload
+    monkeypatch.setattr(registry, "units", lambda *args, **kwargs: units)
+    ctx = prepare.commune_context(CODE, review_year=2025)
+    ctx = dataclasses.replace(ctx, unit={**ctx.unit, "name": payload})
+    title = sections.exits_figure(ctx, lang="vi").layout.title.text
+    assert title.startswith(escape_html(payload) + ": ")
+    assert "\\" not in title and (payload == escape_html(payload) or payload not in title)
