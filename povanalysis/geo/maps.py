@@ -417,8 +417,7 @@ def _layout(
         font=FONT,
         separators=",." if lang == "vi" else ".,",
         height=720,
-        # a legend at the right keeps room for its longest entry ("Không có ý nghĩa thống kê" was cut)
-        margin=dict(l=10, r=10 if colour_bar else 40, t=60, b=30),
+        margin=dict(l=10, r=10, t=60, b=30),
         legend=(
             dict(title_text="", tracegroupgap=0, orientation="h", x=0, xanchor="left", y=-0.01, yanchor="top")
             if colour_bar
@@ -1300,7 +1299,12 @@ def hotspot_map(
         f"{_year_suffix(year, lang)} — Moran's I = {_number(m.I, lang)} (p = {_p(m.p_value, lang)})"
     )
     legend = f"α = {_number(result.alpha, lang, 2)}"
-    return _layout(fig, display, title=title or default, legend_title=legend, lang=lang, view=view)
+    fig = _layout(fig, display, title=title or default, legend_title=legend, lang=lang, view=view)
+    if view is None:
+        # the whole province is tall and narrow: its legend stands inside the figure's right edge, where
+        # "Không có ý nghĩa thống kê" was cut when the legend hung outside it
+        fig.update_layout(legend=dict(x=1, xanchor="right"))
+    return fig
 
 
 def _number(value: float, lang: str, digits: int = 3) -> str:
