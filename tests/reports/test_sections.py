@@ -171,3 +171,25 @@ def test_the_fan_chart_history_on_the_new_standard_is_named_and_drawn_beside_the
     small = set(obs.loc[(obs["rate"] * obs["households"]).round() < ctx.min_cell, "review_year"])
     history = next(t for t in fig.data if t.name and "rebased" in t.name.lower())
     assert not small & set(history.x)
+
+
+def test_the_rate_chart_draws_the_commune_first_and_leaves_the_legend_to_the_figure(prepared):
+    ctx = prepare.commune_context("02071", review_year=2025)
+    fig = report.rate_figure(ctx, rate="poor_rate", lang="vi")
+    lines = [t for t in fig.data if t.mode and "lines" in t.mode]
+    assert lines[0].name == ctx.name and lines[0].line.width > max(t.line.width or 0 for t in lines[1:])
+    assert fig.layout.legend.y != -0.2
+    # a commune whose every rate is hidden has nothing to focus: the chart still draws the areas
+    hidden = dataclasses.replace(ctx, rates=ctx.rates.assign(suppressed=True))
+    names = [t.name for t in report.rate_figure(hidden, rate="poor_rate", lang="vi").data if t.name]
+    assert ctx.name not in names and names
+
+
+def test_the_fan_chart_is_always_given_the_published_rates(prepared, monkeypatch):
+    seen = []
+    real = report.plot_fan_chart
+    monkeypatch.setattr(report, "plot_fan_chart", lambda *a, **k: seen.append(k.get("recorded")) or real(*a, **k))
+    monkeypatch.setattr(report, "_rebased", lambda ctx, store: False)  # a history that is not restated
+    ctx = prepare.commune_context("02071", review_year=2025)
+    report.path_figure(ctx, lang="vi")
+    assert seen and seen[0] is not None and set(seen[0]["review_year"]) == set(ctx.rates["review_year"])
