@@ -199,3 +199,14 @@ def test_a_hostile_unit_name_shows_as_typed_in_the_exits_chart(village_root, mon
     title = sections.exits_figure(ctx, lang="vi").layout.title.text
     assert title.startswith(escape_html(payload) + ": ")
     assert "\\" not in title and (payload == escape_html(payload) or payload not in title)
+
+
+def test_the_prepared_tables_hold_no_household_identifier(village_root):
+    manifest = prepare.read_manifest()
+    assert manifest["sections"]["exits"] and manifest["sections"]["villages"]
+    ids = set(pipeline.load_classified()["household_id"].astype(str))
+    for name in ("exits", "villages"):
+        table = pd.read_parquet(prepare.context_dir() / f"{name}.parquet")
+        assert "household_id" not in table.columns
+        text = table.select_dtypes(exclude="number").astype(str)
+        assert not (set(np.unique(text.to_numpy())) & ids), name
