@@ -129,6 +129,7 @@ def main() -> int:
     data = Path(args.data) if args.data else results / f"data-scale{args.scale:g}"
     env = {**os.environ, "POVANALYSIS_DATA_DIR": str(data), "PYTHONHASHSEED": "0"}
     env.pop("POVANALYSIS_BOUNDARIES", None)
+    load_start = os.getloadavg()[0]
     start = time.perf_counter()
     pipeline.ensure_demo_data(data, seed=args.seed, scale=args.scale)
     t_data = time.perf_counter() - start
@@ -210,7 +211,7 @@ def main() -> int:
         "# Commune reports: naive papermill + nbconvert against `povanalysis batch`",
         "",
         f"Machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}; "
-        f"load average at the end {os.getloadavg()[0]:.1f}. Scale {args.scale:g} "
+        f"load average (1 min) at the start {load_start:.1f}, at the end {os.getloadavg()[0]:.1f}. Scale {args.scale:g} "
         f"(seed {args.seed}); {len(chosen)} communes side by side: {', '.join(chosen)}.",
         "",
         "| step | seconds |",
