@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMUNE_NOTEBOOK",
     "PROVINCE_NOTEBOOKS",
+    "TITLE_CELL",
     "Job",
     "JobResult",
     "BatchResult",
