@@ -521,10 +521,10 @@ def profile_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
 
 
 def profile_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
-    """Censored headcount ratios of the indicators at the review (None when suppressed)."""
+    """Censored headcount ratios of the indicators at the review (None when every indicator is suppressed)."""
     check_lang(lang)
     af = _af_rows(ctx, ctx.review_year)
-    if af.empty:
+    if not (af["measure"] == "hdk").any():  # every indicator's count under the limit: no bar to draw
         return None
     return deprivation_profile(af, measure="hdk", lang=lang)
 

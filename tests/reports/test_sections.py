@@ -143,6 +143,12 @@ def test_an_indicator_under_the_limit_is_left_out_with_the_next_smallest():
     # a review whose multidimensionally poor households are under the limit is not published
     few = af.assign(value=np.where(af["measure"] == "H", 5 / 400, af["value"]))
     assert report.profile_figure(dataclasses.replace(ctx, af=few), lang="en") is None
+    # every indicator under the limit while H is published: the text stands, no chart of hidden bars
+    thin = ctx.af.assign(value=np.where(ctx.af["measure"] == "hdk", 4 / 400, ctx.af["value"]))
+    thin_ctx = dataclasses.replace(ctx, af=thin)
+    assert not (report._af_rows(thin_ctx, 2024)["measure"] == "hdk").any()
+    assert report.profile_figure(thin_ctx, lang="en") is None
+    assert "H (k = 3/12) = 6.29%" in report.profile_text(thin_ctx, lang="en").data
 
 
 @pytest.mark.parametrize(
