@@ -120,6 +120,14 @@ def plot_exits(
     if hidden:
         title += f" ({exit_label('figure_hidden', lang, n=hidden, m=exits.min_cell)})"
     fig.update_layout(barmode="group")
+    # counts of households: whole-number ticks from zero, at least 0–5 when every bar is small or zero
+    tops = [v for trace in fig.data for v in (trace.y or ()) if v is not None and np.isfinite(v)]
+    tops += [
+        y + e for trace in fig.data if trace.error_y and trace.error_y.array for y, e in zip(trace.y, trace.error_y.array)
+    ]
+    if max(tops, default=0) < 5:
+        fig.update_yaxes(range=[0, 5], dtick=1)
+    fig.update_yaxes(rangemode="tozero", tickformat=",d")
     return apply_layout(
-        fig, title, x=exit_label("exit_year", lang), y=exit_label("figure_y", lang), percent=False, top=80
+        fig, title, x=exit_label("exit_year", lang), y=exit_label("figure_y", lang), percent=False, top=80, lang=lang
     )

@@ -47,6 +47,19 @@ def test_bars_intervals_and_labels():
     )
     assert fig.layout.xaxis.title.text == "Năm thoát nghèo" and fig.layout.yaxis.title.text == "Số hộ"
     assert "không công bố" not in fig.layout.title.text
+    # counts of households: Vietnamese separators, whole-number ticks from zero
+    assert fig.layout.separators == ",." and fig.layout.yaxis.tickformat == ",d"
+    assert fig.layout.yaxis.rangemode == "tozero" and fig.layout.yaxis.range is None
+
+
+def test_a_year_without_exits_draws_whole_numbers_from_zero():
+    # no household left poverty: a zero bar, and an axis of 0–5 households (not −1 to 1 in halves)
+    poor = _panel({"01": (0, 0, 12)}).assign(poverty_class="poor")
+    ex = lasting_exits(poor, levels=["commune"], min_cell=10)
+    fig = plot_exits(ex, "commune", "01", lang="en")
+    assert all(v == 0 for trace in fig.data for v in trace.y)
+    assert tuple(fig.layout.yaxis.range) == (0, 5) and fig.layout.yaxis.dtick == 1
+    assert fig.layout.separators == ".,"
 
 
 def test_hidden_bars_are_left_out_and_counted():
