@@ -123,7 +123,10 @@ def plot_exits(
     # counts of households: whole-number ticks from zero, at least 0–5 when every bar is small or zero
     tops = [v for trace in fig.data for v in (trace.y or ()) if v is not None and np.isfinite(v)]
     tops += [
-        y + e for trace in fig.data if trace.error_y and trace.error_y.array for y, e in zip(trace.y, trace.error_y.array)
+        y + e
+        for trace in fig.data
+        if trace.error_y and trace.error_y.array
+        for y, e in zip(trace.y, trace.error_y.array)
     ]
     if max(tops, default=0) < 5:
         fig.update_yaxes(range=[0, 5], dtick=1)
