@@ -118,7 +118,7 @@ def plot_exits(
         )
     title = exit_label("figure_title", lang, who=unit_name(level, group, lang))
     if hidden:
-        title += f" ({exit_label('figure_hidden', lang, n=hidden, m=exits.min_cell)})"
+        title += f"<br><sup>{exit_label('figure_hidden', lang, n=hidden, m=exits.min_cell)}</sup>"
     fig.update_layout(barmode="group")
     # counts of households: whole-number ticks from zero, at least 0–5 when every bar is small or zero
     tops = [v for trace in fig.data for v in (trace.y or ()) if v is not None and np.isfinite(v)]
