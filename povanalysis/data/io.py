@@ -25,12 +25,13 @@ from ..common.checks import require_frame
 from ..common.files import atomic_write_bytes
 from ..common.safe import neutralise_formulas
 from ..measure.standards import get_standard
-from . import registry, villages
+from . import channels, registry, villages
 from .limits import LimitError, Limits
 from .schema import (
     DEPRIVATIONS,
     DISBURSED_RANGE,
     HOUSEHOLD_COLUMNS,
+    LOAN_CHANNEL_COLUMNS,
     LOAN_COLUMNS,
     RATE_MAX,
     REVIEW_YEAR_RANGE,
@@ -65,7 +66,10 @@ OPTIONAL_HOUSEHOLD_COLUMNS: tuple[str, ...] = tuple(
 #: The household columns a file may hold: the schema, then the optional village (text, never numbers).
 _HOUSEHOLD_SPEC: dict[str, str] = {**HOUSEHOLD_COLUMNS, **VILLAGE_COLUMNS}
 
-_TEXT_KINDS = ("str", "code5", "area", "programme")
+#: The loan columns a file may hold: the schema, then the optional channel columns.
+_LOAN_SPEC: dict[str, str] = {**LOAN_COLUMNS, **LOAN_CHANNEL_COLUMNS}
+
+_TEXT_KINDS = ("str", "code5", "area", "programme", "channel")
 
 
 class PaddedCodesWarning(UserWarning):
@@ -585,8 +589,26 @@ def read_loans(
         (one of :data:`~povanalysis.data.schema.PROGRAMMES`) as ``str``; ``disbursed`` as
         datetime64[us] within :data:`DISBURSED_RANGE`; ``amount`` (VND, > 0) as float64;
         ``rate`` (annual fraction in (0, :data:`RATE_MAX`]; ``6.6`` is an error suggesting
-        ``0.066``) as float64; ``term_months`` (>= 1) as int64.  ``attrs["povanalysis.io"]``
-        as in :func:`read_households`.
+        ``0.066``) as float64; ``term_months`` (>= 1) as int64; then, when the file has them,
+        ``channel`` (a code of :data:`~povanalysis.data.schema.CHANNELS`), ``group_code``
+        (``str``) and ``overdue`` (bool); then any kept extra columns.
+        ``attrs["povanalysis.io"]`` as in :func:`read_households`.
+
+    Notes
+    -----
+    The optional columns of :data:`~povanalysis.data.schema.LOAN_CHANNEL_COLUMNS` say through
+    whom the loan was made and how it stands; a file may hold any of them, and a file without
+    them reads exactly as before.  A file that has one gives it for every loan (an empty cell
+    is an error, as elsewhere).  ``channel`` is the entrusted organisation: its code
+    (``women``, ``farmers``, ``veterans``, ``youth``) or its name (``Hội Liên hiệp Phụ nữ``,
+    ``Hội Nông dân``, ``Hội Cựu chiến binh``, ``Đoàn Thanh niên`` and the short forms of
+    :data:`povanalysis.data.channels.CHANNEL_ALIASES`, any case), read as the code; anything
+    else is an error naming the row, column and value.  ``group_code`` is the savings-and-credit
+    group (tổ tiết kiệm và vay vốn): a group is run by one organisation and, when
+    ``households`` has ``commune_code``, lies in one commune; the rows that disagree with what
+    most rows of their group say are invalid, each named with the row it disagrees with.
+    ``overdue`` says whether the loan has overdue principal at the review the file was drawn
+    up for: ``1``/``0``, ``true``/``false``, ``yes``/``no``, ``có``/``không`` or booleans.
 
     Raises
     ------
@@ -624,17 +646,61 @@ def read_loans(
         require_frame(households, "households")
         if "household_id" not in households.columns:
             raise ValueError(f"'households' has no 'household_id' column; it has {list(households.columns)}")
-    select = _selector(path, LOAN_COLUMNS, (), extra)
+    select = _selector(path, _LOAN_SPEC, tuple(LOAN_CHANNEL_COLUMNS), extra)
     src = read_source(path, sheet=sheet, limits=limits, select=select)
-    columns = list(LOAN_COLUMNS)
-    extras = [c for c in src.data.columns if c not in LOAN_COLUMNS]
-    parsed, chk = parse_columns(src, LOAN_COLUMNS, columns, dayfirst=dayfirst, thousands=thousands)
+    columns = [c for c in _LOAN_SPEC if c in src.data.columns]
+    extras = [c for c in src.data.columns if c not in _LOAN_SPEC]
+    text_spec = {**_LOAN_SPEC, "channel": "str"}
+    parsed, chk = parse_columns(
+        src, text_spec, [c for c in columns if c != "overdue"], dayfirst=dayfirst, thousands=thousands
+    )
     if households is not None:
         ids = parsed.columns["household_id"]
         known = pd.Index(households["household_id"].dropna().astype("str").unique())
         unknown = parsed.ok["household_id"] & ~ids.isin(known).to_numpy(bool)
         chk.add("household_id", unknown, "household_id not found in the households frame")
-    return _conclude(src, LOAN_COLUMNS, columns, extras, parsed, chk, quarantine)
+    _loan_channels(src, chk, parsed, households)
+    return _conclude(src, _LOAN_SPEC, columns, extras, parsed, chk, quarantine)
+
+
+def _loan_channels(src: Source, chk: Checker, parsed: Parsed, households: pd.DataFrame | None) -> None:
+    """Read ``channel`` (codes or names) and ``overdue`` (yes/no); check that a group has one organisation and one commune."""
+    if "overdue" in src.data.columns:
+        chk.order["overdue"] = len(chk.order)
+        s = src.data["overdue"]
+        missing = (s.isna() | (s.astype("str").str.strip() == "")).to_numpy(bool)
+        values, bad = channels.flag_values(s)
+        chk.add("overdue", missing, "required value is empty")
+        chk.add("overdue", bad, "must be yes or no: 1/0, true/false, yes/no, có/không")
+        parsed.columns["overdue"] = pd.Series(values, dtype=bool)
+    if "channel" in parsed.columns:
+        codes, bad = channels.channel_codes(parsed.columns["channel"].astype(object))
+        chk.add("channel", bad, channels.channel_problem())
+        parsed.columns["channel"] = pd.Series(codes, dtype=object)
+    if "group_code" not in parsed.columns:
+        return
+    involved = [c for c in ("household_id", "channel", "group_code") if c in parsed.columns]
+    problems = chk.frame()
+    unusable = np.zeros(len(src.data), dtype=bool)
+    unusable[problems.loc[problems["column"].isin(involved), "pos"].to_numpy(dtype="int64")] = True
+    usable = np.flatnonzero(~unusable)
+    group = parsed.columns["group_code"].astype(object).to_numpy(object)[usable]
+    channel = parsed.columns["channel"].to_numpy(object)[usable] if "channel" in parsed.columns else None
+    commune = None
+    if households is not None and "commune_code" in households.columns:
+        home = households.drop_duplicates("household_id").set_index("household_id")["commune_code"]
+        ids = parsed.columns["household_id"].astype(object).to_numpy(object)[usable]
+        commune = pd.Series(ids).map(home).to_numpy(object)
+    found = channels.group_problems(
+        group, lambda pos: src.where(usable[pos]).tolist(), channel=channel, commune=commune
+    )
+    if not found:
+        return
+    table = pd.DataFrame(found, columns=["pos", "column", "value", "problem"])
+    table["pos"] = usable[table["pos"].to_numpy(dtype="int64")]
+    for column, part in table.groupby("column", sort=False):
+        raw = src.raw[column].iloc[part["pos"].to_numpy(dtype="int64")].to_numpy(dtype=object)
+        chk.parts.append(part.assign(value=raw).reset_index(drop=True))
 
 
 def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, *, row_group_size: int = 1 << 20) -> Path:

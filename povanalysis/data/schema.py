@@ -7,6 +7,9 @@ __all__ = [
     "VILLAGE_COLUMNS",
     "VILLAGE_KINDS",
     "LOAN_COLUMNS",
+    "LOAN_CHANNEL_COLUMNS",
+    "CHANNELS",
+    "CHANNEL_NAMES",
     "DEPRIVATIONS",
     "AREAS",
     "PROGRAMMES",
@@ -71,6 +74,28 @@ LOAN_COLUMNS: dict[str, str] = {
     "amount": "money>0",
     "rate": "rate",
     "term_months": "int>=1",
+}
+
+#: Optional loan columns: the mass organisation entrusted with the loan (``channel``, one of
+#: :data:`CHANNELS`), its savings-and-credit group (``group_code``, tổ tiết kiệm và vay vốn: one
+#: commune, one organisation) and whether the loan has overdue principal at the last review
+#: (``overdue``, boolean).  A loan file may hold any of them; files without them read as before
+#: (:func:`povanalysis.data.io.read_loans`).
+LOAN_CHANNEL_COLUMNS: dict[str, str] = {
+    "channel": "channel",
+    "group_code": "str",
+    "overdue": "flag",
+}
+
+#: The four mass organisations VBSP entrusts with lending to households (reference §7), by code.
+CHANNELS: tuple[str, ...] = ("women", "farmers", "veterans", "youth")
+
+#: The organisations' names (Vietnamese, English), by code of :data:`CHANNELS`.
+CHANNEL_NAMES: dict[str, tuple[str, str]] = {
+    "women": ("Hội Liên hiệp Phụ nữ", "Women's Union"),
+    "farmers": ("Hội Nông dân", "Farmers' Union"),
+    "veterans": ("Hội Cựu chiến binh", "Veterans' Association"),
+    "youth": ("Đoàn Thanh niên", "Youth Union"),
 }
 
 AREAS: tuple[str, ...] = ("rural", "urban")

@@ -15,6 +15,7 @@ import pandas as pd
 from ..common.files import atomic_write_text
 from ..measure.standards import get_standard
 from . import registry
+from .channels import assign_channels
 from .io import write_parquet
 from .schema import DEPRIVATIONS, ETHNIC_MAJORITY, REVIEW_YEARS
 from .villages import assign_villages
@@ -142,7 +143,10 @@ class SyntheticPanel:
         One row per household per review year (2021–2025), in the input schema of
         :mod:`povanalysis.data.io`.
     loans : DataFrame
-        VBSP loan records in the input schema.
+        VBSP loan records in the input schema, with the optional ``channel``, ``group_code``
+        and ``overdue`` of :data:`~povanalysis.data.schema.LOAN_CHANNEL_COLUMNS` last (see
+        :func:`povanalysis.data.channels.assign_channels`).  Drawn after the villages, from a
+        stream of their own: the other columns are the same as without them.
     communes : DataFrame
         The 92 units with the generator's commune traits (remoteness, old area), and
         ``disadvantaged``: the communes that meet the Region III poverty criteria of
@@ -273,7 +277,14 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
       former town), and households are sorted into them by a noisy score of ethnicity, distance
       below the income line and deprivations at their first review, so that neighbours share
       ethnicity and poverty; villages with a higher mean score lie farther from the commune's
-      centre.  Nothing else of the panel depends on them.
+      centre.  Nothing else of the panel depends on them;
+    * loan channels, drawn after the villages from a stream of their own
+      (:func:`povanalysis.data.channels.assign_channels`): each loan's entrusted organisation and
+      savings-and-credit group (20–60 borrowers of one village at full scale, one organisation
+      per group, the Women's and Farmers' Unions running most groups), and whether it has
+      overdue principal at the last review (0.5% of poor-programme loans, 0.3% near-poor, 0.2%
+      newly escaped, times a risk factor the members of a group share).  Nothing else of the
+      panel depends on them, and no organisation is planted riskier or more effective.
 
     **The planted effect.**  Among loans to households that were poor at the review before
     the loan, a random share is lifted above the income line at the next review that
@@ -525,6 +536,7 @@ def generate(*, seed: int, scale: float = 1.0, credit_effect: float = DEFAULT_CR
     }
     calibration = _calibration(households, communes_out, target)
     villages = assign_villages(households, seed=seed, scale=scale)
+    loans = pd.concat([loans, assign_channels(loans, villages, seed=seed, scale=scale)], axis=1)
     return SyntheticPanel(households, loans, communes_out, truth, calibration, villages)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from povanalysis.data import registry, synth
 from povanalysis.data.pipeline import classify_panel
-from povanalysis.data.schema import DEPRIVATIONS, HOUSEHOLD_COLUMNS, LOAN_COLUMNS, PROGRAMMES
+from povanalysis.data.schema import DEPRIVATIONS, HOUSEHOLD_COLUMNS, LOAN_CHANNEL_COLUMNS, LOAN_COLUMNS, PROGRAMMES
 
 
 def test_same_seed_same_panel_other_seed_other_panel():
@@ -22,7 +22,7 @@ def test_same_seed_same_panel_other_seed_other_panel():
 def test_schema(small_panel):
     hh, loans = small_panel.households, small_panel.loans
     assert list(hh.columns) == list(HOUSEHOLD_COLUMNS)
-    assert list(loans.columns) == list(LOAN_COLUMNS)
+    assert list(loans.columns) == list(LOAN_COLUMNS) + list(LOAN_CHANNEL_COLUMNS)
     assert not hh.duplicated(["household_id", "review_year"]).any()
     assert set(hh["commune_code"]) <= registry.known_codes(2025)
     assert set(hh["area"]) == {"rural", "urban"}
@@ -189,10 +189,15 @@ def _digest(frame: pd.DataFrame) -> str:
         ),
     ],
 )
-def test_villages_leave_every_other_draw_as_it_was(seed, scale, expected):
-    """Digests of the panel recorded before villages were added: every column and number is the same."""
+def test_villages_and_channels_leave_every_other_draw_as_it_was(seed, scale, expected):
+    """Digests of the panel recorded before villages and loan channels were added: every column and number is the same.
+
+    The loans gained the channel columns at their end; the columns they had are those recorded.
+    """
     panel = synth.generate(seed=seed, scale=scale)
-    got = {k: _digest(getattr(panel, k)) for k in ("households", "loans", "communes", "calibration")}
+    frames = {k: getattr(panel, k) for k in ("households", "communes", "calibration")}
+    frames["loans"] = panel.loans[list(LOAN_COLUMNS)]
+    got = {k: _digest(frame) for k, frame in frames.items()}
     got["truth"] = hashlib.sha256(json.dumps(panel.truth, sort_keys=True).encode()).hexdigest()[:16]
     assert {k: got[k] for k in expected} == expected
     assert panel.villages is not None and len(panel.villages) == panel.households["household_id"].nunique()
