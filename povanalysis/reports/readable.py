@@ -171,8 +171,8 @@ def format_cell(value: Any, column: Column, lang: str = "vi") -> str:
     if isinstance(value, (complex, np.complexfloating)):
         return MISSING
     x = float(value) * column.scale
-    if not math.isfinite(x):
-        return MISSING
+    if not math.isfinite(x) or (kind == "percent" and not math.isfinite(100 * x)):
+        return MISSING  # not a number, or a share too large to write as a percentage (it overflows)
     digits = column.places
     if kind == "percent":
         text = format_percent(x, lang, digits=digits)

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import pandas as hpd
 
@@ -140,6 +140,14 @@ _cells = st.one_of(
     digits=st.lists(st.one_of(st.none(), st.integers(0, 4)), min_size=3, max_size=3),
     scale=st.sampled_from([1.0, 100.0, 1e-6, 1e-9]),
     lang=st.sampled_from(["vi", "en"]),
+)
+# a share so large that it overflows when written in percent (once printed "inf%")
+@example(
+    values=[[0.0, 0.0, 0.0], [0.0, 0.0, 1.797693134862316e306]],
+    kinds=["count", "count", "percent"],
+    digits=[None, None, None],
+    scale=1.0,
+    lang="vi",
 )
 def test_no_frame_shows_raw_values(values, kinds, digits, scale, lang):
     frame = pd.DataFrame(values, columns=["a", "b", "c"], dtype=object)
