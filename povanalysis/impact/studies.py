@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import config
 from ..common.checks import check_alpha
-from ..data.schema import PROGRAMMES
+from ..data.schema import CHANNELS, PROGRAMMES
 from .did import wald_test
 from .effects import (
     CREDIBLE_METHODS,
@@ -28,7 +28,7 @@ from .outcomes import OUTCOME_NAMES, REVIEW_CUTOFF, cached_study, outcome_values
 __all__ = ["HETEROGENEITY", "EventStudy", "Heterogeneity", "event_study", "heterogeneity"]
 
 #: Groups for :func:`heterogeneity`.
-HETEROGENEITY: tuple[str, ...] = ("minority", "programme", "old_area", "disadvantaged")
+HETEROGENEITY: tuple[str, ...] = ("minority", "programme", "old_area", "disadvantaged", "channel")
 
 
 @dataclass
@@ -249,7 +249,16 @@ class Heterogeneity:
         return heterogeneity_text(self, lang)
 
 
-def _groups(levels: pd.DataFrame, by: str) -> pd.Series:
+def _first_channel(levels: pd.DataFrame, loans: pd.DataFrame) -> pd.Series:
+    """The entrusted organisation of each household's first loan (earliest disbursed; ``""`` for non-borrowers)."""
+    order = np.argsort(loans["disbursed"].to_numpy(), kind="stable")
+    first = loans.iloc[order].drop_duplicates("household_id").set_index("household_id")["channel"]
+    return levels["household_id"].map(first).fillna("").astype(str)
+
+
+def _groups(levels: pd.DataFrame, by: str, loans: pd.DataFrame) -> pd.Series:
+    if by == "channel":
+        return _first_channel(levels, loans)
     if by == "minority":
         return pd.Series(np.where(levels["minority"] > 0, "minority", "majority"), index=levels.index)
     if by == "old_area":
@@ -264,12 +273,14 @@ _GROUP_ORDER = {
     "old_area": ["thai_nguyen", "bac_kan"],
     "disadvantaged": ["other_communes", "disadvantaged"],
     "programme": list(PROGRAMMES),
+    "channel": list(CHANNELS),
 }
 _GROUP_COVARIATES = {
     "minority": ("minority",),
     "old_area": ("bac_kan",),
     "disadvantaged": ("disadvantaged",),
     "programme": (),
+    "channel": (),
 }
 
 
@@ -291,7 +302,7 @@ def heterogeneity(
     alpha: float = 0.05,
     cache: str | os.PathLike | bool | None = True,
 ) -> Heterogeneity:
-    """The loan effect by ethnic-minority status, programme, old province or disadvantaged commune.
+    """The loan effect by ethnic-minority status, programme, old province, disadvantaged commune or channel.
 
     Each group is estimated separately: borrowers and comparison households both come from
     the group (defined at the review before the loan).  ``programme`` groups households by
@@ -302,6 +313,16 @@ def heterogeneity(
     :data:`povanalysis.config.MIN_CELL` borrowers, or that cannot be estimated (no
     comparison households, or covariates constant or collinear within the group), are
     suppressed, with the reason in ``note``.
+
+    ``channel`` groups households by the entrusted organisation of their first loan (the
+    ``channel`` column of ``loans``, :data:`~povanalysis.data.schema.CHANNELS`): Women's Union,
+    Farmers' Union, Veterans' Association, Youth Union.  Households that never borrow have no
+    channel and are in no group, so it needs ``comparison="not_yet"``: each year's borrowers of
+    a channel are compared with households of the same channel that have not borrowed yet,
+    which exist because every comparison household borrows later (the last cohort has none and
+    is left out by the estimator).  The effect of a channel is thus the effect of credit on the
+    households the organisation reaches, not the organisation's own effect: organisations reach
+    different households.
 
     Parameters
     ----------
@@ -336,6 +357,16 @@ def heterogeneity(
             raise ValueError(f"by must be among {HETEROGENEITY}, got {b!r}")
     if method not in ("naive",) + CREDIBLE_METHODS:
         raise ValueError(f"heterogeneity needs method 'naive', 'fe', 'did' or 'ipw', got {method!r}")
+    if "channel" in bys and comparison != "not_yet":
+        raise ValueError(
+            "heterogeneity by channel needs comparison='not_yet': households are grouped by the channel of "
+            f"their first loan, so a group holds no household that never borrows (got comparison={comparison!r})"
+        )
+    if "channel" in bys and "channel" not in loans.columns:
+        raise ValueError(
+            "heterogeneity by channel needs a 'channel' column in 'loans' (the entrusted organisation; "
+            "see povanalysis.data.io.read_loans)"
+        )
     if "disadvantaged" in bys and disadvantaged is None:
         raise ValueError(
             "by='disadvantaged' needs the codes of the disadvantaged communes: pass "
@@ -373,7 +404,7 @@ def heterogeneity(
         covariate_matrix(data.levels, data.levels.index[:0], covariates_used)  # names checked once, before the groups
         rows, tests = [], []
         for b in bys:
-            groups = _groups(data.levels, b)
+            groups = _groups(data.levels, b, loans)
             # Within its own groups the grouping variable is constant: it cannot be a covariate there.
             covs = tuple(c for c in covariates_used if c not in _GROUP_COVARIATES[b])
             fits = {}
