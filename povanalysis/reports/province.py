@@ -37,6 +37,8 @@ __all__ = [
     "moran_table",
     "dose_table",
     "cost_table",
+    "channel_table",
+    "channel_forest",
     "gap_table",
     "area_gap_table",
     "scores_table",
@@ -172,6 +174,39 @@ TEXT: Mapping[str, tuple[str, str]] = {
     "credit.forest_methods": ("Tác động theo phương pháp ước lượng", "Effect by estimator"),
     "credit.forest_groups": ("Tác động theo nhóm hộ", "Effect by group of households"),
     "credit.forest_programmes": ("Tác động theo chương trình cho vay", "Effect by lending programme"),
+    "credit.channels": (
+        "## Theo tổ chức nhận ủy thác\n\nNgân hàng Chính sách xã hội cho vay hộ nghèo, hộ cận nghèo và hộ mới "
+        "thoát nghèo qua bốn tổ chức chính trị – xã hội nhận ủy thác (Hội Liên hiệp Phụ nữ, Hội Nông dân, Hội Cựu "
+        "chiến binh, Đoàn Thanh niên) và các tổ tiết kiệm và vay vốn ở thôn, xóm. Bảng dưới tính các khoản vay từ "
+        "năm {first} đến năm {last}. Độ bao phủ là tỷ lệ hộ đủ điều kiện vay (theo kết quả rà soát cuối năm trước "
+        "năm vay) đã được vay qua từng tổ chức trong năm đủ điều kiện. Tỷ lệ nợ quá hạn là tỷ lệ khoản vay còn nợ "
+        "gốc quá hạn, kèm khoảng tin cậy 95% tính theo cụm xã, vì các hộ cùng xã, cùng tổ chịu chung rủi ro.",
+        "## By entrusted organisation\n\nThe Vietnam Bank for Social Policies lends to poor, near-poor and newly "
+        "escaped households through four mass organisations (Women's Union, Farmers' Union, Veterans' "
+        "Association, Youth Union) and their savings-and-credit groups in villages. The table counts the loans of "
+        "{first} to {last}. Coverage is the share of households eligible to borrow (at the review at the end of "
+        "the year before the loan) that borrowed through each organisation in a year they were eligible. The "
+        "overdue share is the share of loans with overdue principal, with a 95% interval clustered by commune, "
+        "as households of one commune and one group share risk.",
+    ),
+    "credit.channels_table": (
+        "Vốn vay chính sách theo tổ chức nhận ủy thác, {first}–{last} (độ bao phủ trên {eligible} hộ đủ điều kiện)",
+        "Policy loans by entrusted organisation, {first}–{last} (coverage of {eligible} eligible households)",
+    ),
+    "credit.channels_effect": (
+        "Tác động của vốn vay theo tổ chức nhận ủy thác khoản vay đầu tiên của hộ: mỗi tổ chức so sánh hộ vay với "
+        "các hộ cùng tổ chức sẽ vay muộn hơn. Tác động khác nhau phản ánh các hộ mà mỗi tổ chức tiếp cận, không "
+        "phải hiệu quả riêng của tổ chức; khi các khoảng tin cậy chồng lên nhau, số liệu chưa cho thấy khác biệt.",
+        "The effect of credit by the organisation entrusted with the household's first loan: each organisation's "
+        "borrowers are compared with households of the same organisation that borrow later. Differences reflect "
+        "the households each organisation reaches, not its own effect; where the intervals overlap the data show "
+        "no difference.",
+    ),
+    "credit.channels_none": (
+        "Tệp khoản vay không có cột tổ chức nhận ủy thác, nên phần này không được tính.",
+        "The loan file does not name the entrusted organisation, so this section is not computed.",
+    ),
+    "credit.forest_channels": ("Tác động theo tổ chức nhận ủy thác", "Effect by entrusted organisation"),
     "credit.balance_later": (
         "Cân bằng đặc điểm trước khi vay: so với hộ vay muộn hơn",
         "Covariate balance before the loan: against households that borrow later",
@@ -548,6 +583,114 @@ def cost_table(cost: Any, *, lang: str = "vi") -> Readable:
         _c("interval", "Khoảng tin cậy", "Interval"),
     ]
     return readable(t, cols, lang=lang)
+
+
+def _channel_name(code: str, lang: str) -> str:
+    from ..data.schema import CHANNEL_NAMES
+
+    if code in CHANNEL_NAMES:
+        return pick(CHANNEL_NAMES, code, lang)
+    return "Tất cả các tổ chức" if lang == "vi" else "All organisations"
+
+
+def channel_table(
+    results: Any, *, lang: str = "vi", area: str = "province", first: int | None = None, last: int | None = None
+) -> Readable | Markdown:
+    """Loans, borrowing households, coverage, average loan and overdue share by entrusted organisation.
+
+    ``results`` is a :class:`povanalysis.impact.channels.ChannelResults` (or ``None`` when the
+    loan file has no channel: a sentence says so).  Counts go through the disclosure rule, the
+    organisations adding up to the row of all organisations: a count under the limit reads
+    ``< 10`` and another is hidden (``–``) where the total would give it back; an overdue share
+    resting on a hidden count is a band and its interval ``–``; coverage and average loan of a
+    hidden count of households are ``–``.  The overdue share is printed to one decimal of a
+    percent, as VBSP reports it.
+
+    Examples
+    --------
+    >>> from povanalysis.impact.channels import ChannelResults
+    >>> t = pd.DataFrame({"by": "province", "area": "province", "channel": ["women", "farmers", "veterans", "youth", "all"],
+    ...     "loans": [400, 300, 120, 8, 828], "households": [400, 300, 120, 8, 828], "eligible": 2000,
+    ...     "covered": [300, 200, 90, 6, 596], "coverage": [0.15, 0.1, 0.045, 0.003, 0.298],
+    ...     "mean_amount": [55.0, 56.0, 57.0, 50.0, 55.5], "overdue_loans": [20, 12, 9, 0, 41],
+    ...     "overdue_share": [0.05, 0.04, 0.075, 0.0, 41 / 828], "overdue_ci_lower": [0.03, 0.02, 0.04, 0.0, 0.035],
+    ...     "overdue_ci_upper": [0.08, 0.07, 0.14, 0.3, 0.07], "deff": 1.0})
+    >>> r = ChannelResults(t, pd.DataFrame(), (2022, 2025), "commune_code", "women", 0.05)
+    >>> channel_table(r, lang="en").frame["Borrowing households"].tolist()  # 120 would give the 8 back
+    ['400', '300', '–', '< 10', '828']
+    """
+    check_lang(lang)
+    if results is None:
+        return Markdown(title("credit.channels_none", lang))
+    t = results.table[results.table["area"] == area].reset_index(drop=True)
+    for c in ("loans", "households", "covered", "overdue_loans"):
+        t[c] = t[c].astype("int64")
+    keys, counts = ["channel"], ["households", "covered", "overdue_loans"]
+    rates = {"overdue_share": "overdue_loans"}
+    for totals in ({"channel": "all"}, {}):
+        try:
+            layout = Layout(keys, counts, denominator="loans", rates=rates, totals=totals)
+            p = protect(t if totals else t[t["channel"] != "all"].reset_index(drop=True), layout, rate_digits=1)
+            break
+        except ValueError:  # households borrowing through two organisations: the rows do not add up to all
+            continue
+    shown = p.display(lang)
+    out = (t if totals else t[t["channel"] != "all"]).reset_index(drop=True).copy()
+    for c in (*layout.columns, *layout.rates):
+        out[c] = p.values[c].astype(object).where(~p.hidden[c].to_numpy(), shown[c]).to_numpy()
+    hidden_households = p.hidden["households"].to_numpy() | p.hidden["loans"].to_numpy()
+    hidden_covered = p.hidden["covered"].to_numpy() | hidden_households
+    hidden_share = p.hidden["overdue_loans"].to_numpy() | p.hidden["loans"].to_numpy()
+    out["coverage"] = out["coverage"].astype(object).where(~hidden_covered, "–")
+    out["mean_amount"] = out["mean_amount"].astype(object).where(~hidden_households, "–")
+    out["interval"] = [
+        "–"
+        if hide or not np.isfinite(lo)
+        else f"{format_number(100 * lo, lang, digits=1)}–{format_number(100 * hi, lang, digits=1)}"
+        for hide, lo, hi in zip(hidden_share, out["overdue_ci_lower"], out["overdue_ci_upper"])
+    ]
+    out["name"] = [_channel_name(c, lang) for c in out["channel"]]
+    eligible = int(t["eligible"].iloc[0]) if len(t) else 0
+    cols = [
+        _c("name", "Tổ chức nhận ủy thác", "Entrusted organisation"),
+        _c("loans", "Khoản vay (khoản)", "Loans", "count"),
+        _c("households", "Hộ vay (hộ)", "Borrowing households", "count"),
+        _c("coverage", "Độ bao phủ hộ đủ điều kiện (%)", "Coverage of eligible households (%)", "percent", 1),
+        _c("mean_amount", "Vay bình quân (triệu đồng)", "Average loan (million VND)", "money", 1),
+        _c("overdue_share", "Tỷ lệ nợ quá hạn (%)", "Overdue share (%)", "percent", 1),
+        _c("interval", "Khoảng tin cậy 95% (%)", "95% interval (%)"),
+    ]
+    first = results.loan_years[0] if first is None else first
+    last = results.loan_years[-1] if last is None else last
+    caption = title("credit.channels_table", lang, first=first, last=last, eligible=format_number(eligible, lang))
+    if eligible < config.MIN_CELL:
+        caption = title("credit.channels_table", lang, first=first, last=last, eligible=f"< {config.MIN_CELL}")
+    return readable(out, cols, lang=lang, caption=caption, note=_protect_note(lang))
+
+
+def channel_forest(effects: Any, *, lang: str = "vi", truth: Mapping | float | None = None) -> go.Figure | Markdown:
+    """Forest plot of the credit effect by entrusted organisation (a :func:`povanalysis.impact.studies.heterogeneity` result by channel).
+
+    The organisations are named in ``lang``; suppressed groups are left out and counted in the
+    title.  ``None`` (no channel in the loan file) gives the sentence that says so.
+    """
+    from ..figures.impact import plot_forest
+
+    check_lang(lang)
+    if effects is None:
+        return Markdown(title("credit.channels_none", lang))
+    t = effects.table[effects.table["by"] == "channel"]
+    frame = pd.DataFrame(
+        {
+            "name": [_channel_name(g, lang) for g in t["group"]],
+            "effect": t["effect"].to_numpy(),
+            "ci_lower": t["ci_lower"].to_numpy(),
+            "ci_upper": t["ci_upper"].to_numpy(),
+            "suppressed": t["suppressed"].to_numpy(dtype=bool),
+        }
+    )
+    frame.attrs.update(outcome=effects.outcome, population=effects.population)
+    return plot_forest(frame, truth=truth, lang=lang, title=title("credit.forest_channels", lang))
 
 
 # ----------------------------------------------------------------------------- 03 targets
