@@ -85,7 +85,7 @@ MIN_GROUP_MEMBERS = 3
 OVERDUE_RATE: dict[str, float] = {"poor": 0.005, "near_poor": 0.003, "newly_escaped": 0.002}
 _GROUP_RISK_SHAPE = 1.0
 
-_TRUE = {"1", "1.0", "true", "yes", "có", "x"}
+_TRUE = {"1", "1.0", "true", "yes", "có"}
 _FALSE = {"0", "0.0", "false", "no", "không"}
 
 

@@ -594,6 +594,15 @@ def read_loans(
         (``str``) and ``overdue`` (bool); then any kept extra columns.
         ``attrs["povanalysis.io"]`` as in :func:`read_households`.
 
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    LimitError
+        The file is over one of the ``limits``.
+    ValidationError
+        The file breaks the schema (same row convention as :func:`read_households`).
+
     Notes
     -----
     The optional columns of :data:`~povanalysis.data.schema.LOAN_CHANNEL_COLUMNS` say through
@@ -609,15 +618,6 @@ def read_loans(
     most rows of their group say are invalid, each named with the row it disagrees with.
     ``overdue`` says whether the loan has overdue principal at the review the file was drawn
     up for: ``1``/``0``, ``true``/``false``, ``yes``/``no``, ``có``/``không`` or booleans.
-
-    Raises
-    ------
-    FileNotFoundError
-        The file does not exist.
-    LimitError
-        The file is over one of the ``limits``.
-    ValidationError
-        The file breaks the schema (same row convention as :func:`read_households`).
 
     References
     ----------
