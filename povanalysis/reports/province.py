@@ -38,6 +38,7 @@ __all__ = [
     "dose_table",
     "cost_table",
     "channel_table",
+    "channel_effect_text",
     "channel_forest",
     "gap_table",
     "area_gap_table",
@@ -196,15 +197,22 @@ TEXT: Mapping[str, tuple[str, str]] = {
     "credit.channels_effect": (
         "Tác động của vốn vay theo tổ chức nhận ủy thác khoản vay đầu tiên của hộ: mỗi tổ chức so sánh hộ vay với "
         "các hộ cùng tổ chức sẽ vay muộn hơn. Tác động khác nhau phản ánh các hộ mà mỗi tổ chức tiếp cận, không "
-        "phải hiệu quả riêng của tổ chức; khi các khoảng tin cậy chồng lên nhau, số liệu chưa cho thấy khác biệt.",
+        "phải hiệu quả riêng của tổ chức. Hãy đọc khoảng tin cậy, không chỉ giá trị ước lượng.",
         "The effect of credit by the organisation entrusted with the household's first loan: each organisation's "
         "borrowers are compared with households of the same organisation that borrow later. Differences reflect "
-        "the households each organisation reaches, not its own effect; where the intervals overlap the data show "
-        "no difference.",
+        "the households each organisation reaches, not its own effect. Read the intervals, not only the estimates.",
     ),
     "credit.channels_none": (
         "Tệp khoản vay không có cột tổ chức nhận ủy thác, nên phần này không được tính.",
         "The loan file does not name the entrusted organisation, so this section is not computed.",
+    ),
+    "credit.channels_test": (
+        "Kiểm định tác động bằng nhau giữa các tổ chức: F({df}, {df_denom}) = {stat}, p = {p}.",
+        "Test of equal effects across organisations: F({df}, {df_denom}) = {stat}, p = {p}.",
+    ),
+    "credit.channels_no_test": (
+        "Chưa đủ tổ chức có đủ số hộ vay để so sánh tác động.",
+        "Too few organisations with enough borrowers to compare their effects.",
     ),
     "credit.forest_channels": ("Tác động theo tổ chức nhận ủy thác", "Effect by entrusted organisation"),
     "credit.balance_later": (
@@ -668,17 +676,48 @@ def channel_table(
     return readable(out, cols, lang=lang, caption=caption, note=_protect_note(lang))
 
 
+def channel_effect_text(effects: Any, lang: str = "vi") -> Markdown:
+    """What the effects by entrusted organisation compare, and the test that they are equal (F and p; no stars).
+
+    ``None`` (no channel in the loan file) gives nothing: the table's sentence says why.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> tests = pd.DataFrame({"by": ["channel"], "stat": [2.26], "df": [3], "df_denom": [91], "pvalue": [0.0861]})
+    >>> channel_effect_text(SimpleNamespace(tests=tests), "vi").data.split("\n\n")[1]
+    'Kiểm định tác động bằng nhau giữa các tổ chức: F(3, 91) = 2,26, p = 0,086.'
+    """
+    check_lang(lang)
+    if effects is None:
+        return Markdown("")
+    t = effects.tests[effects.tests["by"] == "channel"]
+    if len(t) and int(t["df"].iloc[0]):
+        r = t.iloc[0]
+        test = title(
+            "credit.channels_test",
+            lang,
+            df=int(r["df"]),
+            df_denom=int(r["df_denom"]),
+            stat=format_number(float(r["stat"]), lang, digits=2),
+            p=format_number(float(r["pvalue"]), lang, digits=3),
+        )
+    else:
+        test = title("credit.channels_no_test", lang)
+    return Markdown(title("credit.channels_effect", lang) + "\n\n" + test)
+
+
 def channel_forest(effects: Any, *, lang: str = "vi", truth: Mapping | float | None = None) -> go.Figure | Markdown:
     """Forest plot of the credit effect by entrusted organisation (a :func:`povanalysis.impact.studies.heterogeneity` result by channel).
 
     The organisations are named in ``lang``; suppressed groups are left out and counted in the
-    title.  ``None`` (no channel in the loan file) gives the sentence that says so.
+    title.  ``None`` (no channel in the loan file) gives nothing: the table's sentence says why.
     """
     from ..figures.impact import plot_forest
 
     check_lang(lang)
     if effects is None:
-        return Markdown(title("credit.channels_none", lang))
+        return Markdown("")
     t = effects.table[effects.table["by"] == "channel"]
     frame = pd.DataFrame(
         {

@@ -263,10 +263,10 @@ def test_page_table_hides_small_counts_and_what_would_give_them_back(results):
 
 
 def test_page_without_channels_says_so_and_forest_names_the_organisations(small_panel):
-    from povanalysis.reports.province import channel_forest, channel_table
+    from povanalysis.reports.province import channel_effect_text, channel_forest, channel_table
 
     assert "không có cột tổ chức" in channel_table(None, lang="vi").data
-    assert "does not name" in channel_forest(None, lang="en").data
+    assert channel_forest(None, lang="en").data == "" and channel_effect_text(None, "en").data == ""
     h = heterogeneity(small_panel.households, small_panel.loans, by="channel", cache=None)
     fig = channel_forest(h, lang="en", truth=small_panel.truth)
     shown = h.table[~h.table["suppressed"]]
@@ -278,3 +278,6 @@ def test_page_without_channels_says_so_and_forest_names_the_organisations(small_
     }
     assert list(fig.data[0].y) == [names[g] for g in shown["group"]]
     np.testing.assert_allclose(fig.data[0].x, 100 * shown["effect"].to_numpy())
+    text = channel_effect_text(h, "en").data
+    t = h.tests.iloc[0]
+    assert f"F({t['df']}, {t['df_denom']}) = {t['stat']:.2f}" in text and "*" not in text
