@@ -685,7 +685,7 @@ def channel_effect_text(effects: Any, lang: str = "vi") -> Markdown:
     --------
     >>> from types import SimpleNamespace
     >>> tests = pd.DataFrame({"by": ["channel"], "stat": [2.26], "df": [3], "df_denom": [91], "pvalue": [0.0861]})
-    >>> channel_effect_text(SimpleNamespace(tests=tests), "vi").data.split("\n\n")[1]
+    >>> channel_effect_text(SimpleNamespace(tests=tests), "vi").data.splitlines()[-1]
     'Kiểm định tác động bằng nhau giữa các tổ chức: F(3, 91) = 2,26, p = 0,086.'
     """
     check_lang(lang)
