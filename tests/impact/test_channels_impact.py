@@ -195,6 +195,13 @@ def test_heterogeneity_by_channel_groups_households_by_their_first_loan(small_pa
     shown = h.table[~h.table["suppressed"]]
     assert (shown["ci_lower"] < shown["effect"]).all() and (shown["effect"] < shown["ci_upper"]).all()
     assert "*" not in h.summary()
+    # the organisations are named in words in the sentence and the forest, never by their codes
+    from povanalysis.figures.impact import plot_forest
+    from povanalysis.reports.prose.impact import heterogeneity_text
+
+    names = [trace.y for trace in plot_forest(h, lang="vi").data if trace.y is not None]
+    assert any("Theo tổ chức nhận ủy thác: Hội Liên hiệp Phụ nữ" in str(n) for y in names for n in y)
+    assert "by_channel" not in heterogeneity_text(h, "en") and "women" not in heterogeneity_text(h, "en")
     with pytest.raises(ValueError, match="comparison='not_yet'"):
         heterogeneity(small_panel.households, small_panel.loans, by="channel", comparison="never", cache=None)
     from povanalysis.data.schema import LOAN_COLUMNS

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ...common.labels import check_lang, format_number, label, pick
 from ...common.safe import escape_markdown
+from ...data.schema import CHANNEL_NAMES
 from ...impact.cost import CostPerExit
 from ...impact.effects import CreditEffect, planted_effect
 from ...impact.simulation import SimulationStudy
@@ -89,7 +90,9 @@ TERMS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "by_old_area": ("Theo địa bàn trước sáp nhập", "By pre-2025 province"),
         "by_disadvantaged": ("Theo xã đặc biệt khó khăn", "By disadvantaged commune"),
         "by_programme": ("Theo chương trình cho vay", "By lending programme"),
+        "by_channel": ("Theo tổ chức nhận ủy thác", "By entrusted organisation"),
         "suppressed": ("không công bố (dưới ngưỡng số hộ)", "suppressed (too few households)"),
+        **CHANNEL_NAMES,  # the four entrusted organisations (women, farmers, veterans, youth)
     }
 )
 
