@@ -42,6 +42,13 @@ def _module_files() -> dict[str, Path]:
 
 def _imported(module: str, path: Path, modules: Mapping[str, Path]) -> set[str]:
     """The package's modules that ``module`` imports (any import, at any depth of its code)."""
+    st = path.stat()
+    return set(_imports_of(module, path, (st.st_mtime_ns, st.st_size), tuple(sorted(modules))))
+
+
+@functools.cache
+def _imports_of(module: str, path: Path, version: tuple[int, int], modules: tuple[str, ...]) -> frozenset[str]:
+    """:func:`_imported`, parsed once per version of the file (``version``: its mtime and size)."""
     tree = ast.parse(path.read_bytes())
     base = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found = set()
@@ -57,7 +64,7 @@ def _imported(module: str, path: Path, modules: Mapping[str, Path]) -> set[str]:
             found.add(target)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-    return {m for m in found if m in modules}
+    return frozenset(m for m in found if m in modules)
 
 
 @functools.cache
