@@ -12,9 +12,16 @@ hides a figure, codes as text), with every row.
 
 from __future__ import annotations
 
+import json
+import math
+import os
+
+import numpy as np
 import pandas as pd
 
 from .. import config
+from ..common.cache import cache_folder, cache_key
+from ..common.files import atomic_write_text
 from ..common.labels import check_lang, label, pick
 from ..data import registry
 from . import prepare, published
@@ -262,7 +269,9 @@ def small_area_sheet(households: pd.DataFrame, *, review_year: int, lang: str = 
 _SAE = {"seed": 7, "n_communes": 40, "n_households": 15, "method": "REML"}
 
 
-def province_sheets(*, review_year: int, lang: str = "vi") -> dict[str, pd.DataFrame]:
+def province_sheets(
+    *, review_year: int, lang: str = "vi", cache: str | os.PathLike | bool | None = True
+) -> dict[str, pd.DataFrame]:
     """One readable sheet per province topic, every row, under the disclosure rule: for the workbook.
 
     Parameters
@@ -272,6 +281,14 @@ def province_sheets(*, review_year: int, lang: str = "vi") -> dict[str, pd.DataF
         estimates, the review of the targeting lists and of the small-area sample.
     lang : {"vi", "en"}
         Headers, names and number formats of text cells.
+    cache : folder, True or None
+        Where the sheets are kept once made (:func:`povanalysis.common.cache.cache_folder`; ``True``,
+        the default, the data's cache folder; ``None`` makes them every time).  The key holds the
+        digest of the prepared tables' manifest (the processed inputs and the package),
+        the hashes of the raw household file and of the commune-year table, the arguments, the
+        publication threshold and the code this module runs: the sheets of a batch run again
+        with ``--force`` are read back (7 s at full scale otherwise), a change to any of them
+        makes them afresh.  Stored as JSON, values and dtypes, never pickled.
 
     Returns
     -------
@@ -286,10 +303,75 @@ def province_sheets(*, review_year: int, lang: str = "vi") -> dict[str, pd.DataF
     (:func:`povanalysis.config.cache_dir`), which the province pages fill; the rest takes
     seconds on a province's data.
     """
+    check_lang(lang)
+    manifest = prepare.ensure_prepared()
+    folder = cache_folder(cache)
+    if folder is None:
+        return _province_sheets(review_year=review_year, lang=lang)
+    key = cache_key(
+        __name__,
+        kind="province_sheets",
+        manifest=prepare.manifest_digest(manifest),
+        households=prepare.file_digest(config.households_path()),
+        commune_year=prepare.file_digest(config.processed_dir() / "commune_year.parquet"),
+        review_year=int(review_year),
+        lang=lang,
+        min_cell=config.MIN_CELL,
+    )
+    path = folder / f"sheets-{key}.json"
+    if path.exists():
+        try:
+            return _decode_sheets(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):  # unreadable: made again below
+            pass
+    sheets = _province_sheets(review_year=review_year, lang=lang)
+    atomic_write_text(path, json.dumps(_encode_sheets(sheets), ensure_ascii=False, allow_nan=False))
+    return sheets
+
+
+def _plain_cell(value: object) -> object:
+    """A sheet cell as JSON: numbers as numbers (a missing one as null), text as text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"a workbook sheet cell should be a number or text, got {type(value).__name__}")
+
+
+def _encode_sheets(sheets: dict[str, pd.DataFrame]) -> list[dict]:
+    return [
+        {
+            "name": name,
+            "columns": [str(c) for c in frame.columns],
+            "dtypes": [str(t) for t in frame.dtypes],
+            "rows": [[_plain_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)],
+        }
+        for name, frame in sheets.items()
+    ]
+
+
+def _decode_sheets(stored: list[dict]) -> dict[str, pd.DataFrame]:
+    out = {}
+    for sheet in stored:
+        frame = pd.DataFrame(sheet["rows"], columns=sheet["columns"], dtype=object)
+        for column, dtype in zip(sheet["columns"], sheet["dtypes"]):
+            if dtype == "object":
+                frame[column] = frame[column].astype(object)
+            else:
+                frame[column] = frame[column].astype(dtype)
+        out[sheet["name"]] = frame
+    return out
+
+
+def _province_sheets(*, review_year: int, lang: str) -> dict[str, pd.DataFrame]:
     from ..data import io, pipeline
 
-    check_lang(lang)
-    prepare.ensure_prepared()
     years = pipeline.load_commune_year()["review_year"]
     if review_year not in set(years):
         raise ValueError(f"review_year must be a review year in the data {sorted(set(years))}, got {review_year!r}")

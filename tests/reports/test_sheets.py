@@ -127,3 +127,25 @@ def test_english_sheets(data_dir, vi):
 def test_review_year_must_be_in_the_data(data_dir):
     with pytest.raises(ValueError, match="review_year must be a review year in the data"):
         sheets.province_sheets(review_year=2019)
+
+
+def test_sheets_are_kept_and_read_back_as_made(data_dir, tmp_path, monkeypatch):
+    fresh = sheets.province_sheets(review_year=2025, cache=None)
+    made = sheets.province_sheets(review_year=2025, cache=tmp_path)
+    assert len(list(tmp_path.glob("sheets-*.json"))) == 1
+    made_again = []
+    monkeypatch.setattr(sheets, "_province_sheets", lambda **kw: made_again.append(kw) or {})
+    kept = sheets.province_sheets(review_year=2025, cache=tmp_path)
+    assert made_again == []  # read back, not made again
+    assert list(kept) == list(fresh) == list(made)
+    for name in fresh:
+        pd.testing.assert_frame_equal(kept[name], fresh[name])
+        pd.testing.assert_frame_equal(made[name], fresh[name])
+        # the same cells, type by type: a "< 10" stays text, a count an integer, a missing figure missing
+        for a, b in zip(kept[name].to_numpy().ravel(), fresh[name].to_numpy().ravel()):
+            assert (pd.isna(a) and pd.isna(b)) or (type(a) is type(b) and a == b), (name, a, b)
+    # another language, another threshold or other data: made afresh
+    sheets.province_sheets(review_year=2025, lang="en", cache=tmp_path)
+    monkeypatch.setattr(config, "MIN_CELL", config.MIN_CELL + 1)
+    sheets.province_sheets(review_year=2025, cache=tmp_path)
+    assert len(made_again) == 2 and len(list(tmp_path.glob("sheets-*.json"))) == 3
