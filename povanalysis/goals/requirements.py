@@ -43,7 +43,8 @@ def cost_interval(cost_per_exit: object, alpha: float) -> tuple[float, float, fl
     """(estimate, lower, upper) in VND per exit from a number, a triple or a credit-module result (None for None).
 
     A result (:func:`povanalysis.impact.credit.cost_per_exit`) gives its ``vnd_per_exit`` and
-    its ``conf_int(alpha=alpha)``; a number is an interval of width zero.
+    its ``conf_int(alpha=alpha)`` (None when its cost is infinite, i.e. its estimated effect is
+    not above zero: the credit needed is then not given); a number is an interval of width zero.
 
     Examples
     --------
@@ -54,6 +55,8 @@ def cost_interval(cost_per_exit: object, alpha: float) -> tuple[float, float, fl
         return None
     if hasattr(cost_per_exit, "vnd_per_exit"):
         est = float(cost_per_exit.vnd_per_exit)
+        if est == math.inf:  # the estimated effect is not above zero: no cost per exit to apply
+            return None
         try:
             ci = cost_per_exit.conf_int(alpha=alpha)
         except TypeError:

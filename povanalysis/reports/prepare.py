@@ -1,4 +1,7 @@
-"""The tables every commune report reads, prepared once for all units, and one commune's cut of them."""
+"""The tables every commune report reads, prepared once for all units, and one commune's cut of them.
+
+One module because every prepared table shares one cache key (manifest, digests) and one folder.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from . import grassroots, published
 __all__ = [
     "FORMAT",
     "OPTIONAL_SECTIONS",
+    "NOT_POSITIVE",
     "CONTEXT_ENV",
     "PROJECTION_SETTINGS",
     "CommuneContext",
@@ -56,6 +60,9 @@ FORMAT = 4
 
 #: Report sections whose table may fail to compute on some data (a model that cannot be
 #: fitted, no boundaries): each appears only when its table was prepared (see :func:`prepare`).
+#: Start of the reason stored when the credit cost is left out as the estimated effect is not above zero.
+NOT_POSITIVE = "NotPositive"
+
 OPTIONAL_SECTIONS: tuple[str, ...] = ("map", "targeting", "projections", "risk", "exits", "villages")
 
 #: Environment variable pinning the preparation (manifest digest) that reports must read.
@@ -373,14 +380,15 @@ def _prepare_projections(folder: Path, classified, loans, min_cell) -> pd.DataFr
     )
     look = outlook.outlook(classified, min_cell=min_cell, cache=config.cache_dir())
     communes = look.projection
-    # cost_per_exit raises NoVariation when the data leave no poor borrower, no comparison
-    # households or no pre-period, DesignError when its covariates cannot be used in this sample:
-    # the requirements are then given without their cost and the report says the cost could not
-    # be estimated; any other error (bad loan records, a bug) propagates
+    # Without cost (and the report says why) on NoVariation (no poor borrower, comparison or
+    # pre-period), DesignError (covariates unusable here) or an effect not above zero (unbounded
+    # cost); any other error (bad loan records, a bug) propagates.
     try:
         cost, missing = credit.cost_per_exit(classified, loans), None
     except (NoVariation, DesignError) as exc:
         cost, missing = None, f"{type(exc).__name__}: {exc}"
+    if cost is not None and not (np.isfinite(cost.vnd_per_exit) and cost.vnd_per_exit > 0):
+        cost, missing = None, f"{NOT_POSITIVE}: estimated effect {cost.effect.estimate:.4f}"
     table = requirements.commune_requirements(
         communes,
         target_set,

@@ -34,7 +34,7 @@ from . import grassroots, published
 from . import prepare as _prepare
 from .disclosure import DASH, rate_band
 from .html import literal_labels
-from .prepare import OPTIONAL_SECTIONS, CommuneContext
+from .prepare import NOT_POSITIVE, OPTIONAL_SECTIONS, CommuneContext
 from .prose import exits as prose_exits
 
 __all__ = [
@@ -909,6 +909,11 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             )
             if credit is not None and pd.notna(credit):
                 text += f", tương ứng khoảng {_num(credit / 1e9, lang, digits=1)} tỷ đồng vốn vay chính sách."
+            elif str(store.get("credit_cost_missing") or "").startswith(NOT_POSITIVE):
+                text += (
+                    "; chưa ước tính được số vốn vay chính sách tương ứng vì tác động ước lượng của vốn vay lên "
+                    "thoát nghèo không lớn hơn 0, nên không tính được chi phí cho mỗi hộ thoát nghèo."
+                )
             elif store.get("credit_cost_missing"):
                 text += (
                     "; chưa ước tính được số vốn vay chính sách tương ứng vì số liệu tín dụng không đủ để tính "
@@ -962,6 +967,11 @@ def path_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
             text += f" By {year}, about {_num(float(last['additional_exits']), lang)} more households than projected must leave poverty"
             if credit is not None and pd.notna(credit):
                 text += f", about {_num(credit / 1e9, lang, digits=1)} billion VND of policy credit."
+            elif str(store.get("credit_cost_missing") or "").startswith(NOT_POSITIVE):
+                text += (
+                    "; the policy credit this takes could not be estimated, as the estimated effect of credit on "
+                    "leaving poverty is not above zero, so there is no cost per household leaving poverty."
+                )
             elif store.get("credit_cost_missing"):
                 text += (
                     "; the policy credit this takes could not be estimated, as the credit data do not allow a "

@@ -64,7 +64,7 @@ def test_missing_credit_cost_is_said_in_the_report(data_copy, monkeypatch):
     tables, _ = prepare.shared_tables()
     assert tables["projection"]["credit_cost_missing"].startswith("NoVariation: no poor borrower")
     texts = {
-        lang: sections.path_text(prepare.commune_context("01879", review_year=2025), lang=lang).data
+        lang: sections.path_text(prepare.commune_context("01864", review_year=2025), lang=lang).data
         for lang in ("vi", "en")
     }
     assert "chưa ước tính được số vốn vay chính sách tương ứng" in texts["vi"]
