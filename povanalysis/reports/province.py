@@ -40,6 +40,8 @@ __all__ = [
     "channel_table",
     "channel_effect_text",
     "channel_forest",
+    "lending_table",
+    "lending_text",
     "gap_table",
     "area_gap_table",
     "scores_table",
@@ -162,6 +164,37 @@ TEXT: Mapping[str, tuple[str, str]] = {
         "chương trình cho vay.",
         "## Effect by group\n\nEthnic minorities, the pre-merger provinces, disadvantaged communes, and the "
         "lending programmes.",
+    ),
+    "credit.lending": (
+        "## Quy mô cho vay so với số liệu tham chiếu\n\nCác con số cho vay của hộ tại kỳ rà soát {year} đặt cạnh "
+        "khoảng giá trị mà Ngân hàng Chính sách xã hội và báo chí công bố (cả nước, Thái Nguyên và Bắc Kạn cũ, "
+        "các năm gần đây). Khoản vay còn dư nợ nếu đã giải ngân trước ngày 31/12/{year} và chưa hết hạn; dư nợ "
+        "tính cả khoản vay đến khi đáo hạn, vì tệp khoản vay không có lịch trả nợ. Khoảng tham chiếu rộng vì số "
+        "liệu gốc là của cả nước hoặc tỉnh cũ, của năm khác và đã được làm tròn: chúng dùng để kiểm tra độ hợp lý, "
+        "không phải số liệu thống kê của tỉnh.",
+        "## Lending against the reference figures\n\nThe household lending at the {year} review next to the "
+        "ranges VBSP and the press report (national, old Thai Nguyen and old Bac Kan, recent years). A loan is "
+        "outstanding if disbursed by 31 December {year} and not yet due; the whole amount counts until it is "
+        "due, as the loan file carries no repayment schedule. The ranges are wide because the figures behind "
+        "them are national or of the old provinces, of other years and rounded: they are a sanity check, not "
+        "statistics of the province.",
+    ),
+    "credit.lending_table": (
+        "Cho vay hộ nghèo, cận nghèo và mới thoát nghèo tại kỳ rà soát {year} và khoảng tham chiếu",
+        "Lending to poor, near-poor and newly escaped households at the {year} review, and the reference ranges",
+    ),
+    "credit.lending_verdict": (
+        "{inside} trên {known} chỉ tiêu nằm trong khoảng tham chiếu.",
+        "{inside} of {known} figures lie in their reference range.",
+    ),
+    "credit.lending_planted": (
+        "Dữ liệu là dữ liệu mô phỏng: tác động cài sẵn của một khoản vay lên khả năng thoát nghèo ở kỳ rà soát "
+        "sau là {effect} điểm phần trăm, mức vừa phải vì các đánh giá đã công bố về vốn vay của Ngân hàng Chính "
+        "sách xã hội (Nguyễn Việt Cường và van den Berg; Khổi và cộng sự 2014; Luân và cộng sự 2016) thấy tác "
+        "động nhỏ và thường không có ý nghĩa thống kê.",
+        "The data are synthetic: the planted effect of a loan on leaving poverty by the next review is {effect} "
+        "percentage points, moderate because the published evaluations of VBSP credit (Nguyen Viet Cuong and "
+        "van den Berg; Khoi et al. 2014; Luan et al. 2016) find small and often insignificant effects.",
     ),
     "credit.cost": ("## Chi phí cho mỗi hộ thoát nghèo", "## Credit per household lifted out of poverty"),
     "credit.simulation": (
@@ -674,6 +707,137 @@ def channel_table(
     if eligible < config.MIN_CELL:
         caption = title("credit.channels_table", lang, first=first, last=last, eligible=f"< {config.MIN_CELL}")
     return readable(out, cols, lang=lang, caption=caption, note=_protect_note(lang))
+
+
+#: Each figure of :data:`povanalysis.impact.lending.REFERENCE` on a page: its name, its unit and
+#: digits, and the source in each language.
+_LENDING_ROWS: dict[str, tuple[tuple[str, str], str, int, tuple[str, str]]] = {
+    "borrower_share": (
+        (
+            "Hộ đang có dư nợ vay (chương trình hộ nghèo, cận nghèo, mới thoát nghèo)",
+            "Households with an outstanding loan (poor, near-poor, newly escaped programmes)",
+        ),
+        "%",
+        1,
+        ("NHCSXH, cả nước (2019)", "VBSP, national (2019)"),
+    ),
+    "loans_per_1000": (
+        ("Khoản vay giải ngân trong năm trên 1.000 hộ", "Loans disbursed in the year per 1,000 households"),
+        "",
+        1,
+        ("NHCSXH, Thái Nguyên cũ (2023)", "VBSP, old Thai Nguyen (2023)"),
+    ),
+    "average_loan": (
+        ("Khoản vay bình quân giải ngân trong năm (triệu đồng)", "Average loan disbursed in the year (million VND)"),
+        "",
+        1,
+        ("NHCSXH, cả nước (2019); Bắc Kạn cũ (2025)", "VBSP, national (2019); old Bac Kan (2025)"),
+    ),
+    "outstanding_per_borrower": (
+        ("Dư nợ bình quân một hộ vay (triệu đồng)", "Outstanding principal per borrowing household (million VND)"),
+        "",
+        1,
+        ("NHCSXH, Thái Nguyên cũ (2023); cả nước (2024)", "VBSP, old Thai Nguyen (2023); national (2024)"),
+    ),
+    "mix_poor": (
+        ("Hộ vay theo chương trình hộ nghèo", "Borrowers under the poor programme"),
+        "%",
+        1,
+        ("NHCSXH, cả nước (2019)", "VBSP, national (2019)"),
+    ),
+    "mix_near_poor": (
+        ("Hộ vay theo chương trình hộ cận nghèo", "Borrowers under the near-poor programme"),
+        "%",
+        1,
+        ("NHCSXH, cả nước (2019)", "VBSP, national (2019)"),
+    ),
+    "mix_newly_escaped": (
+        ("Hộ vay theo chương trình hộ mới thoát nghèo", "Borrowers under the newly escaped programme"),
+        "%",
+        1,
+        ("NHCSXH, cả nước (2019)", "VBSP, national (2019)"),
+    ),
+    "poor_borrowers_per_poor": (
+        ("Hộ vay chương trình hộ nghèo trên một hộ nghèo", "Poor-programme borrowers per poor household"),
+        "",
+        2,
+        ("NHCSXH, cả nước (2019)", "VBSP, national (2019)"),
+    ),
+    "eligible_coverage": (
+        ("Hộ đủ điều kiện vay đang có dư nợ", "Eligible households holding a loan"),
+        "%",
+        1,
+        ("giả định, suy từ hai chỉ tiêu trên", "assumed, from the two figures above"),
+    ),
+    "overdue_share": (
+        ("Nợ quá hạn trên tổng dư nợ", "Overdue principal of all outstanding"),
+        "%",
+        2,
+        ("NHCSXH, Bắc Kạn cũ (2025); cả nước (2024–2025)", "VBSP, old Bac Kan (2025); national (2024–2025)"),
+    ),
+    "standard_jump": (
+        (
+            "Hộ nghèo và cận nghèo theo chuẩn Nghị định 351 so với chuẩn Nghị định 07 (lần)",
+            "Poor and near-poor under Decree 351 against Decree 07 (times)",
+        ),
+        "",
+        2,
+        ("dự báo cả nước (cuối 2024)", "national projection (end-2024)"),
+    ),
+}
+
+
+def lending_table(check: Any, *, lang: str = "vi") -> Readable:
+    """The lending figures of a :class:`povanalysis.impact.lending.LendingCheck` with their ranges and sources.
+
+    A figure resting on fewer households or loans than the publication limit reads ``–``
+    (so does one that cannot be computed, e.g. the overdue share without an ``overdue``
+    column); the verdict then reads ``–`` too.
+
+    Examples
+    --------
+    >>> from povanalysis.impact.lending import LendingCheck, REFERENCE
+    >>> t = REFERENCE.assign(name="", value=[12.0, 30, 50, 50, 36, 33, 31, 0.97, 55, 0.3, 2.5], count=5000,
+    ...                      in_range=True)
+    >>> lending_table(LendingCheck(t, 2025, "at_maturity"), lang="en").frame.iloc[0].tolist()
+    ['Households with an outstanding loan (poor, near-poor, newly escaped programmes)', '12.0%', '7.0–15.0%', 'Yes', 'VBSP, national (2019)']
+    """
+    check_lang(lang)
+    i = 0 if lang == "vi" else 1
+    rows = []
+    for r in check.table.itertuples():
+        names, unit, digits, source = _LENDING_ROWS[r.key]
+        shown = np.isfinite(r.value) and r.count >= config.MIN_CELL
+        value = f"{format_number(r.value, lang, digits=digits)}{unit}" if shown else "–"
+        band = f"{format_number(r.low, lang, digits=digits)}–{format_number(r.high, lang, digits=digits)}{unit}"
+        verdict = (
+            "–"
+            if not shown or pd.isna(r.in_range)
+            else pick({"y": ("Có", "Yes"), "n": ("Không", "No")}, "y" if r.in_range else "n", lang)
+        )
+        rows.append((names[i], value, band, verdict, source[i]))
+    out = pd.DataFrame(rows, columns=["name", "value", "band", "verdict", "source"])
+    cols = [
+        _c("name", "Chỉ tiêu", "Figure"),
+        _c("value", "Giá trị", "Value"),
+        _c("band", "Khoảng tham chiếu", "Reference range"),
+        _c("verdict", "Trong khoảng", "In range"),
+        _c("source", "Nguồn", "Source"),
+    ]
+    return readable(out, cols, lang=lang, caption=title("credit.lending_table", lang, year=check.review_year))
+
+
+def lending_text(check: Any, truth: Mapping | None = None, *, lang: str = "vi") -> Markdown:
+    """How many lending figures lie in their range and, on synthetic data, the planted effect and why it is moderate."""
+    check_lang(lang)
+    known = check.table["in_range"].notna() & (check.table["count"] >= config.MIN_CELL)
+    inside = int(check.table.loc[known, "in_range"].astype(bool).sum())
+    parts = [title("credit.lending_verdict", lang, inside=inside, known=int(known.sum()))]
+    if truth and "credit_effect" in truth:
+        parts.append(
+            title("credit.lending_planted", lang, effect=format_number(100 * truth["credit_effect"], lang, digits=0))
+        )
+    return Markdown(" ".join(parts))
 
 
 def channel_effect_text(effects: Any, lang: str = "vi") -> Markdown:

@@ -21,7 +21,7 @@ from povanalysis.reports import batch, html, prepare
 
 ARTIFACTS = config.PROJ_ROOT / "tests" / "_artifacts"
 REAL_BOUNDARIES = config.PROJ_ROOT.parent / "shared" / "data" / "thai-nguyen" / "communes_2025.geojson"
-CODES = ["01840", "05665"]
+CODES = ["01840", "05665", "01879"]
 
 
 def _data_root() -> Path:
@@ -44,7 +44,7 @@ def data_root():
 
 @pytest.fixture(scope="module")
 def report_set(data_root, tmp_path_factory):
-    """Two commune reports, the province overview and the index."""
+    """Three commune reports, the province overview and the index."""
     out = tmp_path_factory.mktemp("site")
     manifest = prepare.ensure_prepared()
     jobs = batch.province_jobs(
@@ -65,6 +65,7 @@ def test_every_page_is_offline_vietnamese_printable_and_without_code(report_set)
     assert [p.relative_to(report_set).as_posix() for p in pages] == [
         "index.html",
         "communes/01840-phuong-duc-xuan.html",
+        "communes/01879-xa-cao-minh.html",
         "communes/05665-xa-van-lang.html",
         "province/01-province-overview.html",
     ]
@@ -95,11 +96,11 @@ def test_pages_name_the_alkire_foster_headcount_and_explain_it(report_set):
         assert "<strong>Tỷ lệ hộ thiếu hụt đa chiều H (AF, k = 3/12)</strong>" in page, rel
         assert "H <strong>không phải là tỷ lệ hộ nghèo</strong>" in page, rel
         assert "tỷ lệ nghèo đa chiều" not in page.lower(), rel
-    # 05665 has 23 deprived households at the 2025 review in the test data: its H is printed;
-    # 01840 has 8, under the limit: its profile is withheld
+    # 05665 has 20 deprived households at the 2025 review in the test data: its H is printed;
+    # 01879 (Xã Cao Minh) has 8, under the limit: its profile is withheld
     commune = (report_set / "communes" / "05665-xa-van-lang.html").read_text(encoding="utf-8")
     assert re.search(r"Năm 2025: tỷ lệ hộ thiếu hụt đa chiều H \(AF, k = 3/12\) = \d+,\d\d%", commune)
-    small = (report_set / "communes" / "01840-phuong-duc-xuan.html").read_text(encoding="utf-8")
+    small = next((report_set / "communes").glob("01879-*.html")).read_text(encoding="utf-8")
     assert "số hộ thiếu hụt đa chiều dưới 10 hộ: hồ sơ thiếu hụt không công bố" in small
     assert not re.search(r"tỷ lệ hộ thiếu hụt đa chiều H \(AF, k = 3/12\) = \d", small)
     province = (report_set / "province" / "01-province-overview.html").read_text(encoding="utf-8")
@@ -250,7 +251,7 @@ def test_index_table_and_xlsx(report_set):
     index = (report_set / "index.html").read_text(encoding="utf-8")
     body = index.split("<tbody>")[1].split("</tbody>")[0]
     assert body.count("<tr>") == 92
-    assert index.count('href="communes/') == 2 and 'href="province/01-province-overview.html"' in index
+    assert index.count('href="communes/') == 3 and 'href="province/01-province-overview.html"' in index
     assert 'class="report-table sortable"' in index and 'addEventListener("click"' in index
     assert 'href="key-figures.xlsx"' in index
     wb = load_workbook(report_set / "key-figures.xlsx")
