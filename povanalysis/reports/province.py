@@ -190,7 +190,7 @@ TEXT: Mapping[str, tuple[str, str]] = {
     "credit.lending_planted": (
         "Dữ liệu là dữ liệu mô phỏng: tác động cài sẵn của một khoản vay lên khả năng thoát nghèo ở kỳ rà soát "
         "sau là {effect} điểm phần trăm, mức vừa phải vì các đánh giá đã công bố về vốn vay của Ngân hàng Chính "
-        "sách xã hội (Nguyễn Việt Cường và van den Berg; Khổi và cộng sự 2014; Luân và cộng sự 2016) thấy tác "
+        "sách xã hội (Nguyễn Việt Cường và van den Berg; Khoi và cộng sự 2014; Luan và cộng sự 2016) thấy tác "
         "động nhỏ và thường không có ý nghĩa thống kê.",
         "The data are synthetic: the planted effect of a loan on leaving poverty by the next review is {effect} "
         "percentage points, moderate because the published evaluations of VBSP credit (Nguyen Viet Cuong and "
@@ -819,9 +819,9 @@ def lending_table(check: Any, *, lang: str = "vi") -> Readable:
     out = pd.DataFrame(rows, columns=["name", "value", "band", "verdict", "source"])
     cols = [
         _c("name", "Chỉ tiêu", "Figure"),
-        _c("value", "Giá trị", "Value"),
-        _c("band", "Khoảng tham chiếu", "Reference range"),
-        _c("verdict", "Trong khoảng", "In range"),
+        _c("value", "Giá trị", "Value", "code"),
+        _c("band", "Khoảng tham chiếu", "Reference range", "code"),
+        _c("verdict", "Trong khoảng", "In range", "code"),
         _c("source", "Nguồn", "Source"),
     ]
     return readable(out, cols, lang=lang, caption=title("credit.lending_table", lang, year=check.review_year))
