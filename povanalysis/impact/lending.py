@@ -262,14 +262,18 @@ def lending_check(
     start = _month_index(loans["disbursed"])
     term = pd.to_numeric(loans["term_months"]).to_numpy(np.int64)
     amount = pd.to_numeric(loans["amount"]).to_numpy(float)
-    live = (start <= review_month) & (start + term > review_month)
+    # Outstanding loans of the households of this review (not of households gone by then).
+    live = (
+        (start <= review_month)
+        & (start + term > review_month)
+        & loans["household_id"].isin(now["household_id"]).to_numpy()
+    )
     if repayment == "at_maturity":
         balance = amount
     else:
         elapsed = review_month - start + 1
         balance = amount * np.clip(1 - elapsed / np.maximum(term, 1), 0, 1)
     out = loans.loc[live, ["household_id", "programme"]].assign(balance=balance[live])
-    out = out[out["household_id"].isin(now["household_id"])]
     borrowers = pd.unique(out["household_id"])
     holds = now["household_id"].isin(borrowers).to_numpy()
 
