@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.checks import require_frame
+from ..common.columns import isin
 from ..measure.standards import classify
 from ..targeting.beneficiaries import eligibility
 
@@ -263,19 +264,15 @@ def lending_check(
     term = pd.to_numeric(loans["term_months"]).to_numpy(np.int64)
     amount = pd.to_numeric(loans["amount"]).to_numpy(float)
     # Outstanding loans of the households of this review (not of households gone by then).
-    live = (
-        (start <= review_month)
-        & (start + term > review_month)
-        & loans["household_id"].isin(now["household_id"]).to_numpy()
-    )
+    live = (start <= review_month) & (start + term > review_month) & isin(loans["household_id"], now["household_id"])
     if repayment == "at_maturity":
         balance = amount
     else:
         elapsed = review_month - start + 1
         balance = amount * np.clip(1 - elapsed / np.maximum(term, 1), 0, 1)
     out = loans.loc[live, ["household_id", "programme"]].assign(balance=balance[live])
-    borrowers = pd.unique(out["household_id"])
-    holds = now["household_id"].isin(borrowers).to_numpy()
+    borrowers = out["household_id"].drop_duplicates()
+    holds = isin(now["household_id"], borrowers)
 
     values: dict[str, tuple[float, int]] = {}
     values["borrower_share"] = (100 * holds.mean() if n_households else np.nan, n_households)
@@ -300,7 +297,7 @@ def lending_check(
     elig = eligibility(classified)
     elig_now = elig.loc[elig["review_year"] == year]
     eligible = elig_now["eligible"].to_numpy(bool)
-    covered = elig_now["household_id"].isin(borrowers).to_numpy() & eligible
+    covered = isin(elig_now["household_id"], borrowers) & eligible
     values["eligible_coverage"] = (
         100 * covered.sum() / eligible.sum() if eligible.any() else np.nan,
         int(eligible.sum()),
