@@ -141,6 +141,7 @@ class Exits:
     alpha: float = 0.05
     min_cell: int = 10
     notes: tuple[str, ...] = ()
+    _units: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table of proportions (a copy)."""
@@ -151,8 +152,15 @@ class Exits:
 
         Columns of :attr:`counts` plus, for each measure of :data:`MEASURES`, ``<measure>_share``,
         ``<measure>_lower`` and ``<measure>_upper`` (the ``exit`` measure on the horizon-0 rows,
-        the others on the rows of their horizon).
+        the others on the rows of their horizon).  Each unit's table is built once per result
+        (a report's sentence, chart and table read the same unit); callers get a copy.
         """
+        key = (str(level), str(group))
+        if key not in self._units:
+            self._units[key] = self._unit(level, group)
+        return self._units[key].copy()
+
+    def _unit(self, level: str, group: object) -> pd.DataFrame:
         c = self.counts[(self.counts["level"] == level) & (self.counts["group"].astype(str) == str(group))]
         if c.empty:
             known = sorted(self.counts.loc[self.counts["level"] == level, "group"].astype(str).unique())[:10]

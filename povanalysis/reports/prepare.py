@@ -11,7 +11,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import geopandas
@@ -26,6 +26,7 @@ from ..data.io import write_parquet
 from ..data.pipeline import load_classified, load_disadvantaged, load_loans, load_truth
 from ..geo import boundaries as geo_boundaries
 from ..goals import outlook, projections, requirements, targets
+from ..goals.exits import Exits
 from ..impact import credit
 from ..impact.effects import DesignError, NoVariation
 from ..measure.aggregates import poverty_counts, suppress
@@ -641,6 +642,17 @@ class CommuneContext:
     def current(self) -> pd.Series:
         """The commune's row at ``review_year``."""
         return self.rates.loc[self.rates["review_year"] == self.review_year].iloc[0]
+
+    @cached_property
+    def exits(self) -> Exits | None:
+        """The commune's lasting exits as known at ``review_year`` (:func:`grassroots.read_exits`).
+
+        None when the data give no exits section or the commune no exit yet.  Computed on first
+        use and kept: the section's sentence, chart and table of one report read the same object.
+        """
+        if not self.sections.get("exits"):
+            return None
+        return grassroots.read_exits(self.extra.get("exits"), min_cell=self.min_cell, review_year=self.review_year)
 
 
 def _check_code(commune_code) -> str:

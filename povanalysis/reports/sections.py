@@ -1120,9 +1120,7 @@ def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
 
 def _exits(ctx: CommuneContext):
     """The commune's lasting exits as known at the report's review (None without that section or exits)."""
-    if not ctx.sections.get("exits"):
-        return None
-    return grassroots.read_exits(ctx.extra.get("exits"), min_cell=ctx.min_cell, review_year=ctx.review_year)
+    return ctx.exits
 
 
 def exits_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
