@@ -21,8 +21,10 @@ from . import baselines, projections, rebase, transition
 __all__ = ["DEFAULT_SETTINGS", "project", "Outlook", "outlook", "p_meet_table"]
 
 #: Settings of the 2026–2030 projections, read by notebook 03 and the commune reports: the
-#: standard projected, the model behind the probabilities (the one that passes its backtest on
-#: the demo data; see :func:`povanalysis.goals.backtest.backtest`), the groups whose change is pooled,
+#: standard projected, the model behind the probabilities (the simplest one whose backtest passed on
+#: the demo data when it was chosen; :attr:`Outlook.passes` says whether it passes on the data at hand,
+#: and the reports call its probabilities a scenario when it does not; see
+#: :func:`povanalysis.goals.backtest.backtest`), the groups whose change is pooled,
 #: the province target turned into commune reference paths where no commune target applies,
 #: the rule that turns it, the intervals' level and the simulations.
 DEFAULT_SETTINGS: Mapping[str, object] = MappingProxyType(
