@@ -410,7 +410,7 @@ def build_index(out: str | os.PathLike, *, review_year: int, lang: str = "vi", f
 
     The workbook holds the key figures of every commune and, after them, one sheet per province
     topic (:func:`povanalysis.reports.sheets.province_sheets`: overview, credit, targets,
-    targeting, small areas), every table in full.  Links go to the reports present (with their stamps) in ``communes/`` and ``province/``.
+    targeting, small areas, by entrusted organisation), every table in full.  Links go to the reports present (with their stamps) in ``communes/`` and ``province/``.
     Returns the index path and ``"built"`` or ``"up to date"``.
     """
 

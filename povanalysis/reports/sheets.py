@@ -3,7 +3,8 @@
 :func:`province_sheets` computes the province pages' main tables again, with the settings of
 the pages' defaults, and returns one sheet per topic: overview (communes by review year),
 credit (every effect of page 02), targets (page 03's commune ranking), targeting (page 04's
-priority index) and small areas (page 05's estimates).  The 2026–2030 outlook and its
+priority index), small areas (page 05's estimates) and, when the loans carry their entrusted
+organisation, the lending by organisation (page 02's table).  The 2026–2030 outlook and its
 backtest come from the package's cache (:func:`povanalysis.common.cache.cached_frame`);
 each sheet is the ``sheet`` of a :class:`povanalysis.reports.readable.Readable` (numbers
 as numbers rounded as the pages show them, ``< 10`` and ``–`` where the disclosure rule
@@ -36,6 +37,7 @@ __all__ = [
     "targets_sheet",
     "targeting_sheet",
     "small_area_sheet",
+    "channel_sheet",
 ]
 
 #: Names of the sheets by topic: (Vietnamese, English), at most 31 characters as Excel requires.
@@ -45,6 +47,7 @@ SHEET_NAMES = {
     "targets": ("Mục tiêu 2026–2030", "Targets 2026–2030"),
     "targeting": ("Nhắm đối tượng", "Targeting"),
     "small_areas": ("Ước lượng cấp xã", "Small-area estimates"),
+    "channels": ("Theo tổ chức nhận ủy thác", "By entrusted organisation"),
 }
 
 _FIRST_REVIEW = 2021
@@ -265,6 +268,22 @@ def small_area_sheet(households: pd.DataFrame, *, review_year: int, lang: str = 
     return page.sae_table(table, lang=lang, top=None, full=True).sheet
 
 
+def channel_sheet(households: pd.DataFrame, loans: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame | None:
+    """Page 02's lending by entrusted organisation: loans, borrowing households, coverage of the eligible,
+    average loan and overdue share with its 95% interval, for the province, under the disclosure rule.
+
+    None when the loans carry no organisation (``channel``).  Only the province's rows: the same
+    table by old area or commune would add up to the province's and give back counts the rule
+    hides in one of them.
+    """
+    from ..impact import channels
+
+    check_lang(lang)
+    if "channel" not in loans.columns:
+        return None
+    return page.channel_table(channels.by_channel(households, loans), lang=lang).sheet
+
+
 #: The survey design of page 05's defaults.
 _SAE = {"seed": 7, "n_communes": 40, "n_households": 15, "method": "REML"}
 
@@ -293,8 +312,8 @@ def province_sheets(
     Returns
     -------
     dict of str to DataFrame
-        :data:`SHEET_NAMES` in ``lang`` (overview, credit, targets, targeting, small areas)
-        → the sheet: numbers as numbers rounded as the pages show them, ``< 10`` and ``–``
+        :data:`SHEET_NAMES` in ``lang`` (overview, credit, targets, targeting, small areas, and
+        by entrusted organisation when the loans carry it) → the sheet: numbers as numbers rounded as the pages show them, ``< 10`` and ``–``
         where the disclosure rule hides a figure, codes as text.
 
     Notes
@@ -370,7 +389,7 @@ def _decode_sheets(stored: list[dict]) -> dict[str, pd.DataFrame]:
 
 
 def _province_sheets(*, review_year: int, lang: str) -> dict[str, pd.DataFrame]:
-    from ..data import io, pipeline
+    from ..data import pipeline
 
     years = pipeline.load_commune_year()["review_year"]
     if review_year not in set(years):
@@ -380,12 +399,14 @@ def _province_sheets(*, review_year: int, lang: str) -> dict[str, pd.DataFrame]:
     disadvantaged = pipeline.load_disadvantaged()
     upto = classified[classified["review_year"] <= review_year]
     i = 0 if lang == "vi" else 1
-    return {
+    out = {
         SHEET_NAMES["overview"][i]: overview_sheet(review_year=review_year, lang=lang),
         SHEET_NAMES["credit"][i]: credit_sheet(upto, loans, disadvantaged, review_year=review_year, lang=lang),
         SHEET_NAMES["targets"][i]: targets_sheet(classified, loans, disadvantaged, lang=lang),
         SHEET_NAMES["targeting"][i]: targeting_sheet(classified, loans, review_year=review_year, lang=lang),
-        SHEET_NAMES["small_areas"][i]: small_area_sheet(
-            io.read_households(config.households_path()), review_year=review_year, lang=lang
-        ),
+        SHEET_NAMES["small_areas"][i]: small_area_sheet(classified, review_year=review_year, lang=lang),
     }
+    by_channel = channel_sheet(upto, loans, lang=lang)
+    if by_channel is not None:
+        out[SHEET_NAMES["channels"][i]] = by_channel
+    return out

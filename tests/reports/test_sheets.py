@@ -48,6 +48,7 @@ def test_one_sheet_per_topic_with_every_row(vi, data_dir):
         "Mục tiêu 2026–2030",
         "Nhắm đối tượng",
         "Ước lượng cấp xã",
+        "Theo tổ chức nhận ủy thác",
     ]
     assert all(len(name) <= 31 for name in vi)
     n = pipeline.load_commune_year()["commune_code"].nunique()
@@ -71,6 +72,34 @@ def test_no_count_under_the_limit_is_shown(vi):
     assert (overview["Hộ nghèo (hộ)"] == "< 10").any()
     assert not _small_numbers(vi["Nhắm đối tượng"], ["Hộ nghèo (hộ)", "Hộ có nguy cơ tái nghèo (hộ)"])
     assert not _small_numbers(vi["Tác động tín dụng"], ["Hộ vay (hộ)"])
+
+
+def test_the_organisation_sheet_is_page_02s_table(vi):
+    """The four organisations and all of them, the province's figures as page 02 prints them, no small count."""
+    from povanalysis.impact import channels
+    from povanalysis.reports import province as page
+
+    sheet = vi["Theo tổ chức nhận ủy thác"]
+    assert sheet["Tổ chức nhận ủy thác"].tolist() == [
+        "Hội Liên hiệp Phụ nữ",
+        "Hội Nông dân",
+        "Hội Cựu chiến binh",
+        "Đoàn Thanh niên",
+        "Tất cả các tổ chức",
+    ]
+    classified, loans = pipeline.load_classified(), pipeline.load_loans()
+    table = page.channel_table(channels.by_channel(classified[classified["review_year"] <= 2025], loans))
+    pd.testing.assert_frame_equal(sheet, table.sheet)
+    assert not _small_numbers(sheet, ["Khoản vay (khoản)", "Hộ vay (hộ)"])
+    # the organisations' households add up to all of them where every count is shown
+    counts = sheet["Hộ vay (hộ)"]
+    if all(isinstance(v, (int, np.integer)) for v in counts):
+        assert sum(counts[:4]) >= counts.iloc[4]
+
+
+def test_no_organisation_sheet_without_organisations(data_dir):
+    loans = pipeline.load_loans().drop(columns=["channel"])
+    assert sheets.channel_sheet(pipeline.load_classified(), loans) is None
 
 
 def _overview_as_published(o: pd.DataFrame) -> pd.DataFrame:
