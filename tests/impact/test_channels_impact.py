@@ -214,8 +214,9 @@ def test_heterogeneity_by_channel_groups_households_by_their_first_loan(small_pa
 def channel_runs() -> pd.DataFrame:
     """The effect by channel on 40 synthetic panels per size with the same planted effect in every channel (0 and 0.10).
 
-    Measured: 92.0% of 201 intervals at about 4,300 households, 93.7% of 317 at about 12,900
-    (94.1% of 320 at 25,800), no bias beyond Monte Carlo error.
+    Measured: 94.0% of 319 intervals at about 4,300 households, 94.4% of 320 at about 12,900
+    (94.4% of 320 at 25,800); mean error against the planted effect within 1.6 Monte Carlo
+    standard errors, but +0.024 (2.7) at 4,300 households with 0.10 planted.
     """
     rows = []
     for scale in (0.01, 0.03):
