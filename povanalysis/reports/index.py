@@ -300,6 +300,7 @@ def _write_sheet(
 ) -> None:
     """One polished sheet: bold frozen header, autofilter, widths that fit, codes as text, marks as text."""
     ws = wb.create_sheet(_sheet_title(title))
+    given = dict(table.attrs.get("number_formats") or {})  # a readable table's decimals, as its page shows them
     table = neutralise_formulas(table)
     ws.append([neutralise_formula(str(c)) for c in table.columns])
     for cell in ws[1]:
@@ -311,7 +312,7 @@ def _write_sheet(
         letter = get_column_letter(j)
         column = [name, *table.iloc[:, j - 1].tolist()]
         ws.column_dimensions[letter].width = _width(column)
-        fmt = formats[kinds.get(name) or _kind_of(table.iloc[:, j - 1])]
+        fmt = given.get(name) or formats[kinds.get(name) or _kind_of(table.iloc[:, j - 1])]
         for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
             cell.number_format = "@" if isinstance(cell.value, str) else fmt
     ws.freeze_panes = freeze

@@ -109,6 +109,24 @@ class Column:
         """The decimals shown."""
         return int(self.digits) if self.digits is not None else _DIGITS.get(self.kind, 0)
 
+    @property
+    def number_format(self) -> str:
+        """The spreadsheet number format of the column's sheet cells: the decimals the page shows.
+
+        Examples
+        --------
+        >>> Column("r", "Tỷ lệ (%)", "Rate (%)", "percent", 1).number_format
+        '#,##0.0'
+        >>> Column("e", "Tác động", "Effect", "points", 2).number_format, Column("c", "Mã", "Code", "code").number_format
+        ('+0.00;-0.00;0.00', '@')
+        """
+        if self.kind not in _NUMERIC:
+            return "@"
+        decimals = "." + "0" * self.places if self.places else ""
+        if self.kind == "points":
+            return f"+0{decimals};-0{decimals};0{decimals}"
+        return f"#,##0{decimals}"
+
 
 def _missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
@@ -212,7 +230,8 @@ class Readable:
     sheet : DataFrame
         Every row for a workbook sheet: numbers as numbers rounded as shown (percentages in
         percent, their headers ending in ``(%)``), text marks (``< 10``, ``–``) kept, codes and yes/no as
-        text, None for a missing value.
+        text, None for a missing value.  ``sheet.attrs["number_formats"]`` gives each column's
+        spreadsheet format (:attr:`Column.number_format`), which the workbook applies.
     shown : int
         Rows shown on the page.
     caption, note : str
@@ -333,9 +352,11 @@ def readable(
         text[h] = [format_cell(v, c, lang) for v in values]
         sheet[hs] = pd.Series([_workbook_cell(v, c, lang) for v in values], dtype=object)
     shown = len(data) if top is None else min(int(top), len(data))
+    sheet_frame = pd.DataFrame(sheet, columns=sheet_headers)
+    sheet_frame.attrs["number_formats"] = {hs: c.number_format for c, hs in zip(cols, sheet_headers)}
     return Readable(
         pd.DataFrame(text, columns=headers, dtype=object),
-        pd.DataFrame(sheet, columns=sheet_headers),
+        sheet_frame,
         cols,
         shown,
         caption=caption,

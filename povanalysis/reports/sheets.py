@@ -370,6 +370,7 @@ def _encode_sheets(sheets: dict[str, pd.DataFrame]) -> list[dict]:
             "columns": [str(c) for c in frame.columns],
             "dtypes": [str(t) for t in frame.dtypes],
             "rows": [[_plain_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)],
+            "formats": {str(k): str(v) for k, v in (frame.attrs.get("number_formats") or {}).items()},
         }
         for name, frame in sheets.items()
     ]
@@ -384,6 +385,7 @@ def _decode_sheets(stored: list[dict]) -> dict[str, pd.DataFrame]:
                 frame[column] = frame[column].astype(object)
             else:
                 frame[column] = frame[column].astype(dtype)
+        frame.attrs["number_formats"] = dict(sheet.get("formats") or {})
         out[sheet["name"]] = frame
     return out
 

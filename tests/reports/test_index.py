@@ -101,13 +101,28 @@ def test_index_shows_names_as_typed_and_runs_only_its_own_scripts(prepared, tmp_
 def test_workbook_sheets_are_polished_and_more_can_be_added(prepared, tmp_path):
     import pandas as pd
 
+    from povanalysis.reports.readable import Column, readable
+
     extra = {
         "Tín dụng": pd.DataFrame(
             {"Mã": ["01840", "=1+1"], "Số hộ vay": [12, "< 10"], "Số tiền (triệu đồng)": [1250.5, "–"]}
         )
     }
+    extra["Đọc"] = readable(
+        pd.DataFrame({"code": ["01840", "05665"], "rate": [0.22349, 0.05], "n": [1200, 9], "eff": [0.0412, -0.3]}),
+        [
+            Column("code", "Mã", "Code", "code"),
+            Column("rate", "Tỷ lệ (%)", "Rate (%)", "percent", 1),
+            Column("n", "Hộ (hộ)", "Households", "count"),
+            Column("eff", "Tác động (điểm %)", "Effect (points)", "points", 2),
+        ],
+    ).sheet
     path = index.write_xlsx(tmp_path / "k.xlsx", review_year=2025, extra_sheets=extra)
     wb = load_workbook(path)
+    # a readable table's sheet keeps the decimals its page shows
+    assert [c.number_format for c in wb["Đọc"][2]] == ["@", "#,##0.0", "#,##0", "+0.00;-0.00;0.00"]
+    assert [c.value for c in wb["Đọc"][2]] == ["01840", 22.3, 1200, 0.04]
+    del wb["Đọc"]
     assert wb.sheetnames == ["Số liệu chính", "Tín dụng", "Ghi chú"]
     for ws in wb.worksheets[:2]:
         header = [c.value for c in ws[1]]

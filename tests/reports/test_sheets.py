@@ -170,6 +170,9 @@ def test_sheets_are_kept_and_read_back_as_made(data_dir, tmp_path, monkeypatch):
     for name in fresh:
         pd.testing.assert_frame_equal(kept[name], fresh[name])
         pd.testing.assert_frame_equal(made[name], fresh[name])
+        # the decimals each column shows on its page travel with the sheet, also through the cache
+        assert kept[name].attrs["number_formats"] == fresh[name].attrs["number_formats"]
+        assert set(fresh[name].attrs["number_formats"]) == set(fresh[name].columns)
         # the same cells, type by type: a "< 10" stays text, a count an integer, a missing figure missing
         for a, b in zip(kept[name].to_numpy().ravel(), fresh[name].to_numpy().ravel()):
             assert (pd.isna(a) and pd.isna(b)) or (type(a) is type(b) and a == b), (name, a, b)
