@@ -266,13 +266,13 @@ TEXT: Mapping[str, tuple[str, str]] = {
         "Trước khi dự báo, mỗi mô hình được kiểm định: ước lượng trên các kỳ rà soát trước, dự báo các kỳ sau mà "
         "mô hình chưa thấy, rồi so với kết quả thực tế. Xác suất đạt mục tiêu được tính bằng mô hình mặc định; "
         "khi mô hình này không đạt kiểm định, xác suất chỉ được xem là kịch bản tham khảo, như kết quả của các mô "
-        "hình khác. Các mục tiêu của tỉnh chưa được xác nhận trong văn "
-        "bản chính thức được đánh dấu và có thể thay đổi.",
+        "hình khác. Các mục tiêu của tỉnh chưa được xác nhận trong văn bản chính thức được đánh dấu và có thể "
+        "thay đổi.",
         "Before projecting, every model is tested: fitted on the earlier reviews, it predicts later reviews it "
         "has not seen, which are compared with what was recorded. The probabilities of meeting a target come "
         "from the package's model; when it does not pass its test they are labelled a scenario, like the results "
-        "of the other models. Province targets not confirmed "
-        "in an official document are marked and can be changed.",
+        "of the other models. Province targets not confirmed in an official document are marked and can be "
+        "changed.",
     ),
     "targets.backtest": (
         "## Kiểm định dự báo trên các kỳ rà soát đã qua\n\nMỗi mô hình được ước lượng trên các kỳ rà soát đến một "

@@ -1118,11 +1118,6 @@ def risk_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown | None:
 # ----------------------------------------------------------------------------- lasting exits and villages
 
 
-def _exits(ctx: CommuneContext):
-    """The commune's lasting exits as known at the report's review (None without that section or exits)."""
-    return ctx.exits
-
-
 def exits_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     """How many households left poverty and how many were still out one and two reviews later, with intervals.
 
@@ -1130,7 +1125,7 @@ def exits_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
     publication limit; a commune with no exit yet says so.
     """
     check_lang(lang)
-    ex = _exits(ctx)
+    ex = ctx.exits
     if ex is None:
         return Markdown(
             f"Chưa có hộ nghèo nào ở hai kỳ rà soát liên tiếp tại {_name(ctx)} đến năm {ctx.review_year}, nên chưa "
@@ -1154,7 +1149,7 @@ def exits_text(ctx: CommuneContext, *, lang: str = "vi") -> Markdown:
 def exits_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
     """Bars of the exits of each year and of the households still out later (None without exits)."""
     check_lang(lang)
-    ex = _exits(ctx)
+    ex = ctx.exits
     if ex is None:
         return None
     fig = plot_exits(ex, "commune", ctx.code, lang=lang)
@@ -1168,7 +1163,7 @@ def exits_figure(ctx: CommuneContext, *, lang: str = "vi") -> go.Figure | None:
 def exits_table(ctx: CommuneContext, *, lang: str = "vi") -> HTML | None:
     """The exits of each year, and how many were still out one and two reviews later, as published (None without exits)."""
     check_lang(lang)
-    ex = _exits(ctx)
+    ex = ctx.exits
     if ex is None:
         return None
     return _html_table(prose_exits.exits_table(ex, "commune", ctx.code, lang=lang), note=_suppressed_note(ctx, lang))
